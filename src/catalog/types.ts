@@ -1,0 +1,51 @@
+/**
+ * Components and catalogers: the manifest engine's model. A cataloger is a path matcher plus a
+ * parser; the engine walks the artifact once, hands each cataloger only the files it asked for, and
+ * merges what they return.
+ */
+import type { FileEntry, WalkedFile } from '../sources/types.ts';
+
+export type Ecosystem = 'deb' | 'apk' | 'rpm' | 'pypi' | 'npm' | 'golang' | 'cargo' | 'maven' | 'generic';
+
+export interface Component {
+  type: 'library' | 'application' | 'operating-system' | 'framework' | 'file';
+  ecosystem: Ecosystem;
+  name: string;
+  version: string;
+  /** Package URL (purl-spec), built with packageurl-js. Unique key of a component in one SBOM. */
+  purl: string;
+  /** Declared licenses as found (SPDX expressions where the data has them, else the raw string). */
+  licenses: string[];
+  supplier?: string;
+  description?: string;
+  /** Paths inside the artifact where the evidence was found, sorted. */
+  foundAt: string[];
+  /** The first layer in which the component appears (honouring later whiteouts); images only. */
+  layer?: string;
+  /** Extra facts, keys prefixed `waybill:` (e.g. `waybill:source-package`, `waybill:go:vcs.revision`). */
+  properties: Record<string, string>;
+  hashes?: Array<{ alg: 'MD5' | 'SHA-1' | 'SHA-256' | 'SHA-512'; content: string }>;
+}
+
+/** The operating system of a root filesystem, from os-release; qualifies OS package purls. */
+export interface Distro {
+  id: string;
+  versionId?: string;
+  versionCodename?: string;
+  name?: string;
+  prettyName?: string;
+}
+
+export interface CatalogContext {
+  distro?: Distro;
+  /** Report a skipped input: the file and why. The SBOM is still produced from the rest. */
+  warn(path: string, reason: string): void;
+}
+
+export interface Cataloger {
+  name: string;
+  want(entry: FileEntry): boolean | 'sniff';
+  sniff?(entry: FileEntry, head: Buffer): boolean;
+  /** Parse every file this cataloger wanted. Bad input is reported with ctx.warn, never thrown. */
+  catalog(files: WalkedFile[], ctx: CatalogContext): Component[] | Promise<Component[]>;
+}

@@ -1,0 +1,107 @@
+/**
+ * The artifact source interface: every kind of input (a file, a directory, an OCI layout, an OCI
+ * archive, a docker-archive) is opened into an `Artifact` with a digest and a lazy, streaming walk
+ * over the files it contains. Nothing is extracted to disk; a walk reads each layer once and keeps
+ * only the bytes of the files a filter asks for.
+ */
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.ts';
+
+/** Transport names, as containers-transports(5) spells them where skopeo has the same one. */
+export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive';
+
+export interface FileEntry {
+  /** Relative POSIX path inside the artifact: no leading `/` or `./`, no `..`, no empty segments. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+  size: number;
+  mode: number;
+  /** For symlinks and hard links: the link target as written (hard links: normalized path). */
+  linkTarget?: string;
+  /** Digest of the image layer (compressed blob digest) this version came from; absent outside images. */
+  layer?: string;
+}
+
+export interface WalkedFile {
+  entry: FileEntry;
+  data: Buffer;
+  /**
+   * Earlier versions of the same path from lower layers, oldest first, that the final version
+   * replaced (not deleted by a whiteout in between). Lets the manifest engine find the first layer a
+   * component appeared in. Empty outside images.
+   */
+  earlier: Array<{ layer: string; data: Buffer }>;
+}
+
+/**
+ * Which files a walk keeps. `want` decides from the tar header alone; `'sniff'` defers the decision
+ * to `sniff`, which sees the first `SNIFF_BYTES` bytes (for magic numbers: ELF, PE, Mach-O, zip).
+ */
+export interface FileFilter {
+  want(entry: FileEntry): boolean | 'sniff';
+  sniff?(entry: FileEntry, head: Buffer): boolean;
+}
+
+export const SNIFF_BYTES = 64;
+
+export interface WalkOptions {
+  /** Wanted files larger than this are skipped with a warning rather than buffered. Default 512 MiB. */
+  maxFileSize?: number;
+  /** Called with compressed bytes read so far and the total, for progress bars. */
+  onProgress?: (done: number, total: number) => void;
+  /** Decompress image layers on worker threads (default: min(layers, cores)). 0 or 1 = in-process. */
+  workers?: number;
+  signal?: AbortSignal;
+}
+
+export interface WalkResult {
+  /** Wanted files as they are in the final view (whiteouts and opaque dirs applied), sorted by path. */
+  files: WalkedFile[];
+  /** Wanted files not kept, with the reason (too large…). */
+  skipped: Array<{ path: string; reason: string }>;
+}
+
+/** One platform's image inside an image source. */
+export interface PlatformImage {
+  /** The descriptor of this image's manifest (digest, size, media type, platform). */
+  descriptor: Descriptor;
+  manifest: ImageManifest;
+  configDigest: string;
+  config: ImageConfig;
+  platform: Platform;
+}
+
+export interface ImageView {
+  /** The tag or reference name chosen in the layout (`org.opencontainers.image.ref.name`), if any. */
+  refName?: string;
+  /** Present when the reference resolves to an image index. */
+  index?: { digest: string; index: ImageIndex };
+  /** Every platform image the reference resolves to (one for a plain manifest). */
+  platforms: PlatformImage[];
+  /** The image a walk reads: the only one, or the one chosen with `platform`. */
+  selected?: PlatformImage;
+  /** docker-archive only: the RepoTags of the chosen image. */
+  repoTags?: string[];
+}
+
+export interface Artifact {
+  /** The reference as the user gave it. */
+  ref: string;
+  kind: SourceKind;
+  /** Filesystem path of the file, directory, layout or archive. */
+  path: string;
+  /**
+   * The digest the release record binds to, `sha256:<hex>`:
+   * file: the file's bytes; dir: the canonical tree digest (see dir source);
+   * oci / oci-archive: the manifest of the selected platform, or the index when none is selected;
+   * docker-archive: the image config digest (the image ID; docker-archive has no manifest digest).
+   */
+  digest: string;
+  /** Images only. */
+  image?: ImageView;
+  walk(filter: FileFilter, options?: WalkOptions): Promise<WalkResult>;
+}
+
+export interface OpenOptions {
+  /** `os/arch[/variant]`, to choose one image of an index. */
+  platform?: string;
+}
