@@ -1,0 +1,214 @@
+/**
+ * `npm run demo`: the main job end to end, offline, on embedded defaults.
+ *
+ * 1. a temporary git repository whose release tag is signed with a throwaway SSH key;
+ * 2. two real artifacts built from it: an OCI image layout (one gzip layer) and a tarball;
+ * 3. `waybill stamp` on both, then `waybill check` (all seven rules pass);
+ * 4. a failing twin (vendor "the OpenStack community", no bug tracker, GPL-3.0-only) and its findings;
+ * 5. `waybill inspect`, the consumer's view.
+ *
+ * Every step runs the real `waybill` executable. Nothing is left behind but the output folder printed
+ * at the start.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { tarBuffer } from '../src/archive/tar-writer.ts';
+import { OciLayout } from '../src/oci/layout.ts';
+import { MEDIA_TYPE, OCI_ANNOTATION } from '../src/oci/types.ts';
+
+const projectRoot = new URL('..', import.meta.url).pathname;
+const waybillBin = join(projectRoot, 'bin', 'waybill.js');
+const out = mkdtempSync(join(tmpdir(), 'waybill-demo-'));
+const color = process.stdout.isTTY;
+const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[0m` : s);
+const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+
+/** Fixed dates make the demo's artifacts, and so their digests, the same on every run. */
+const COMMIT_DATE = '2026-11-20T10:00:00Z';
+const COMMIT_EPOCH = Date.parse(COMMIT_DATE) / 1000;
+
+function step(title: string): void {
+  process.stdout.write(`\n${bold(`== ${title}`)}\n`);
+}
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+  return execFileSync(cmd, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Runs waybill as a user would and shows the command and its output; returns the exit code. */
+function waybill(args: string[], expectExit: number): number {
+  const shown = args.map((a) => (a.startsWith(out) ? relative(out, a) || '.' : a));
+  process.stdout.write(`${dim('$')} waybill ${shown.join(' ')}\n`);
+  const result = spawnSync(process.execPath, [waybillBin, ...args], {
+    cwd: out,
+    encoding: 'utf8',
+    env: { ...process.env, SOURCE_DATE_EPOCH: String(COMMIT_EPOCH), NO_COLOR: color ? '' : '1' },
+  });
+  process.stdout.write(result.stdout);
+  process.stdout.write(result.stderr);
+  const code = result.status ?? 2;
+  process.stdout.write(dim(`(exit ${code})\n`));
+  if (code !== expectExit) {
+    throw new Error(`waybill ${args[0]} exited ${code}, expected ${expectExit}`);
+  }
+  return code;
+}
+
+const gitEnv = {
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Example Release Team',
+  GIT_AUTHOR_EMAIL: 'release@example.org',
+  GIT_COMMITTER_NAME: 'Example Release Team',
+  GIT_COMMITTER_EMAIL: 'release@example.org',
+  GIT_AUTHOR_DATE: COMMIT_DATE,
+  GIT_COMMITTER_DATE: COMMIT_DATE,
+};
+
+function git(repo: string, args: string[]): string {
+  return run('git', ['-C', repo, ...args], { env: gitEnv }).trim();
+}
+
+// -------------------------------------------------------------------------------------------------
+step(`1. A source repository with a signed release tag  (output folder: ${out})`);
+
+const keys = join(out, 'keys');
+mkdirSync(keys);
+run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'release@example.org', '-f', join(keys, 'release')]);
+const publicKey = readFileSync(join(keys, 'release.pub'), 'utf8').trim();
+const allowedSigners = join(keys, 'allowed_signers');
+writeFileSync(allowedSigners, `release@example.org namespaces="git" ${publicKey}\n`);
+
+const repo = join(out, 'source');
+mkdirSync(join(repo, 'bin'), { recursive: true });
+const helloScript = '#!/bin/sh\necho "hello from the example release team"\n';
+writeFileSync(join(repo, 'bin', 'hello'), helloScript, { mode: 0o755 });
+writeFileSync(
+  join(repo, 'build.sh'),
+  '#!/bin/sh\n# Build inputs are in the repository so anyone can rebuild and compare:\n# the tarball and the image layer hold bin/hello with mtime = the commit date.\n',
+);
+writeFileSync(
+  join(repo, 'waybill.yaml'),
+  `version: 1
+name: hello
+team:
+  name: Example Release Team
+  contact: release@example.org
+help:
+  bugTracker: https://bugs.example.org/hello
+  docs: https://docs.example.org/hello
+license: Apache-2.0
+`,
+);
+git(repo, ['init', '-q', '-b', 'main']);
+git(repo, ['add', '.']);
+git(repo, ['commit', '-q', '-m', 'hello 1.0.0']);
+git(repo, [
+  '-c',
+  'gpg.format=ssh',
+  '-c',
+  `user.signingkey=${join(keys, 'release')}`,
+  'tag',
+  '-s',
+  'v1.0.0',
+  '-m',
+  'hello 1.0.0',
+]);
+process.stdout.write(`${git(repo, ['log', '--oneline', '--decorate'])}\n`);
+process.stdout.write(
+  run('git', ['-C', repo, '-c', `gpg.ssh.allowedSignersFile=${allowedSigners}`, 'tag', '-v', 'v1.0.0'], {
+    env: gitEnv,
+  })
+    .split('\n')
+    .slice(0, 1)
+    .join('\n'),
+);
+
+// -------------------------------------------------------------------------------------------------
+step('2. Build two artifacts from the tag: an OCI image layout and a tarball');
+
+const artifacts = join(out, 'artifacts');
+mkdirSync(artifacts);
+const layerTar = await tarBuffer(
+  [
+    { path: 'usr/', type: 'dir' },
+    { path: 'usr/local/', type: 'dir' },
+    { path: 'usr/local/bin/', type: 'dir' },
+    { path: 'usr/local/bin/hello', data: helloScript, mode: 0o755 },
+  ],
+  { mtime: COMMIT_EPOCH },
+);
+// gzip with no name and mtime 0 in its header: the same bytes on every run.
+const layerGz = gzipSync(layerTar, { level: 9 });
+const imageDir = join(artifacts, 'hello-image');
+const layout = await OciLayout.init(imageDir);
+const layerDesc = await layout.writeBlob(layerGz, MEDIA_TYPE.ociLayerGzip);
+const diffId = `sha256:${(await import('node:crypto')).createHash('sha256').update(layerTar).digest('hex')}`;
+const config = {
+  created: COMMIT_DATE,
+  architecture: 'amd64',
+  os: 'linux',
+  config: { Entrypoint: ['/usr/local/bin/hello'] },
+  rootfs: { type: 'layers', diff_ids: [diffId] },
+  history: [{ created: COMMIT_DATE, created_by: 'build.sh' }],
+};
+const configDesc = await layout.writeBlob(Buffer.from(JSON.stringify(config)), MEDIA_TYPE.ociConfig);
+const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config: configDesc, layers: [layerDesc] };
+const manifestDesc = await layout.writeBlob(Buffer.from(JSON.stringify(manifest)), MEDIA_TYPE.ociManifest);
+await layout.writeIndex({
+  schemaVersion: 2,
+  mediaType: MEDIA_TYPE.ociIndex,
+  manifests: [{ ...manifestDesc, annotations: { [OCI_ANNOTATION.refName]: '1.0.0' } }],
+});
+const tarball = join(artifacts, 'hello-1.0.0.tar.gz');
+writeFileSync(
+  tarball,
+  gzipSync(await tarBuffer([{ path: 'hello-1.0.0/bin/hello', data: helloScript, mode: 0o755 }], { mtime: COMMIT_EPOCH })),
+);
+process.stdout.write(`${relative(out, imageDir)}  (OCI layout, tag 1.0.0, ${layerGz.length} byte layer)\n`);
+process.stdout.write(`${relative(out, tarball)}\n`);
+
+// -------------------------------------------------------------------------------------------------
+step('3. Stamp both: the release record, the SBOM, and the image labels and annotations');
+
+const config_ = join(repo, 'waybill.yaml');
+const common = ['--config', config_, '--source', repo, '--allowed-signers', allowedSigners, '--quiet'];
+waybill(['stamp', `oci:${imageDir}:1.0.0`, '--version', '1.0.0', ...common], 0);
+waybill(['stamp', `file:${tarball}`, '--version', '1.0.0', '--arch', 'noarch', ...common], 0);
+
+// -------------------------------------------------------------------------------------------------
+step('4. Check both against the seven guidelines');
+
+waybill(['check', `oci:${imageDir}:1.0.0`, '--config', config_], 0);
+waybill(['check', `file:${tarball}`, '--config', config_], 0);
+
+// -------------------------------------------------------------------------------------------------
+step('5. A failing twin: community wording, no bug tracker, a license the policy does not allow');
+
+const twin = join(artifacts, 'hello-twin-1.0.0.tar.gz');
+copyFileSync(tarball, twin);
+const twinConfig = join(out, 'twin.yaml');
+writeFileSync(
+  twinConfig,
+  'version: 1\nname: hello\nteam:\n  name: the OpenStack community\nlicense: GPL-3.0-only\n',
+);
+waybill(
+  ['stamp', `file:${twin}`, '--config', twinConfig, '--version', '1.0.0', '--arch', 'noarch', '--source', repo, '--allowed-signers', allowedSigners, '--quiet'],
+  0,
+);
+waybill(['check', `file:${twin}`, '--config', twinConfig], 1);
+
+// -------------------------------------------------------------------------------------------------
+step('6. What a consumer sees');
+
+waybill(['inspect', `oci:${imageDir}:1.0.0`], 0);
+
+process.stdout.write(`\n${bold('Done.')} Everything the demo made is in ${out}\n`);

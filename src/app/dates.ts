@@ -1,0 +1,39 @@
+/**
+ * The build date a record carries, from the most trustworthy source available, never the wall clock
+ * when something better exists: an explicit flag, the image's own `created`, SOURCE_DATE_EPOCH (the
+ * reproducible-builds convention), the commit date of the source, and only then the current time.
+ */
+import { execFileSync } from 'node:child_process';
+import { WaybillError } from '../errors.ts';
+import type { Artifact } from '../sources/types.ts';
+
+export function sourceDateEpoch(): Date | undefined {
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  if (epoch === undefined || epoch === '') return undefined;
+  if (!/^\d{1,12}$/.test(epoch)) {
+    throw new WaybillError('USAGE', 'SOURCE_DATE_EPOCH', `not a non-negative integer: ${JSON.stringify(epoch)}`);
+  }
+  return new Date(Number(epoch) * 1000);
+}
+
+function commitDate(sourceDir: string | null): Date | undefined {
+  if (!sourceDir) return undefined;
+  try {
+    const out = execFileSync('git', ['-C', sourceDir, 'log', '-1', '--format=%cI', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const d = new Date(out);
+    return Number.isNaN(d.getTime()) ? undefined : d;
+  } catch {
+    return undefined;
+  }
+}
+
+export function buildDate(artifact: Artifact, flag: string | undefined, sourceDir: string | null, now: Date): string {
+  if (flag) return flag;
+  const created = artifact.image?.selected?.config.created ?? artifact.image?.platforms[0]?.config.created;
+  if (created) return created;
+  const date = sourceDateEpoch() ?? commitDate(sourceDir) ?? now;
+  return date.toISOString().replace(/\.000Z$/, 'Z');
+}

@@ -1,0 +1,160 @@
+/**
+ * `inspect`: the consumer's view of an artifact. Each fact is taken from the release record and the
+ * artifact's own metadata, and carries the places it was read from, so a user can see why `check`
+ * said what it said.
+ */
+import type { Fact, NativeFacts } from '../formats/facts.ts';
+import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
+import { readSbom } from '../sbom/read.ts';
+import { openArtifact } from '../sources/open.ts';
+import type { Artifact } from '../sources/types.ts';
+import { loadRecord, loadSbom } from './attachments.ts';
+import { nativeFactsOf } from './native-facts.ts';
+
+export interface InspectView {
+  artifact: string;
+  kind: string;
+  digest: string;
+  name: string | null;
+  version: string | null;
+  /** All architectures joined with ", " (one per platform for multi-platform images). */
+  architecture: string | null;
+  platforms: string[];
+  team: string | null;
+  contact: string | null;
+  help: { bugTracker: string | null; docs: string | null };
+  license: string | null;
+  disclaimer: string | null;
+  support: string | null;
+  built: string | null;
+  builtAge: string | null;
+  published: string | null;
+  publishedAge: string | null;
+  source: {
+    repository: string | null;
+    tag: string | null;
+    commit: string | null;
+    signature: SignatureVerdict | null;
+  } | null;
+  manifest: { format: string; location: string; components: number | null; error?: string } | null;
+  record: { location: string } | null;
+  /** For each fact, where its value was read: `record` and/or native fields. */
+  fields: Record<string, string[]>;
+}
+
+/** "3 days ago", "in 2 hours" — coarse, for people. */
+export function ageOf(iso: string | null, now: Date): string | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return null;
+  const seconds = Math.round((now.getTime() - t) / 1000);
+  const abs = Math.abs(seconds);
+  const units: Array<[string, number]> = [
+    ['year', 365 * 86400],
+    ['month', 30 * 86400],
+    ['day', 86400],
+    ['hour', 3600],
+    ['minute', 60],
+  ];
+  for (const [unit, size] of units) {
+    if (abs >= size) {
+      const n = Math.floor(abs / size);
+      const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+      return seconds >= 0 ? `${text} ago` : `in ${text}`;
+    }
+  }
+  return 'just now';
+}
+
+interface Picked {
+  value: string | null;
+  from: string[];
+}
+
+/** The record's value wins; the native field is listed as a source when it says the same thing. */
+function pick(recordValue: string | null | undefined, recordPath: string, native: Fact | undefined): Picked {
+  const from: string[] = [];
+  if (recordValue) from.push(`record ${recordPath}`);
+  if (native && (!recordValue || native.value === recordValue)) from.push(native.field);
+  return { value: recordValue || native?.value || null, from };
+}
+
+function collect(record: ReleaseRecord | undefined, facts: NativeFacts) {
+  const p = record?.predicate;
+  const archRecord = p?.identity.architectures.length ? p.identity.architectures.join(', ') : null;
+  const archNative = facts.architectures.length
+    ? { value: facts.architectures.map((a) => a.value).join(', '), field: facts.architectures[0]!.field }
+    : undefined;
+  return {
+    name: pick(p?.identity.name, 'identity.name', facts.name),
+    version: pick(p?.identity.version, 'identity.version', facts.version),
+    architecture: pick(archRecord, 'identity.architectures', archNative),
+    team: pick(p?.team.name, 'team.name', facts.team),
+    bugTracker: pick(p?.help.bugTracker, 'help.bugTracker', facts.bugTracker),
+    docs: pick(p?.help.docs, 'help.docs', facts.docs),
+    license: pick(p?.support.license, 'support.license', facts.license),
+    built: pick(p?.dates.built, 'dates.built', facts.created),
+    repository: pick(p?.source?.repository, 'source.repository', facts.sourceRepository),
+    commit: pick(p?.source?.commit, 'source.commit', facts.revision),
+  };
+}
+
+export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()): Promise<InspectView> {
+  const loaded = await loadRecord(artifact);
+  const record = loaded?.record;
+  const facts = await nativeFactsOf(artifact);
+  const c = collect(record, facts);
+  const p = record?.predicate;
+
+  let manifest: InspectView['manifest'] = null;
+  if (p?.manifest) {
+    manifest = { format: p.manifest.format, location: p.manifest.location, components: null };
+    try {
+      const bytes = await loadSbom(artifact, p.manifest.location);
+      if (bytes) manifest.components = readSbom(bytes, p.manifest.location).components.length;
+      else manifest.error = 'not found';
+    } catch (e) {
+      manifest.error = e instanceof Error ? e.message : String(e);
+    }
+  }
+  const image = artifact.image;
+  const platforms = image ? (image.selected ? [image.selected] : image.platforms).map((x) => x.platform) : [];
+  const published = p?.dates.published ?? null;
+  const fields: Record<string, string[]> = {};
+  for (const [key, value] of Object.entries(c)) fields[key] = value.from;
+  return {
+    artifact: artifact.ref,
+    kind: artifact.kind,
+    digest: artifact.digest,
+    name: c.name.value,
+    version: c.version.value,
+    architecture: c.architecture.value,
+    platforms: platforms.map((x) => (x.variant ? `${x.os}/${x.architecture}/${x.variant}` : `${x.os}/${x.architecture}`)),
+    team: c.team.value,
+    contact: p?.team.contact ?? null,
+    help: { bugTracker: c.bugTracker.value, docs: c.docs.value },
+    license: c.license.value,
+    disclaimer: p?.support.disclaimer ?? null,
+    support: p?.support.statement ?? null,
+    built: c.built.value,
+    builtAge: ageOf(c.built.value, now),
+    published,
+    publishedAge: ageOf(published, now),
+    source:
+      p?.source || c.repository.value
+        ? {
+            repository: c.repository.value,
+            tag: p?.source?.tag ?? null,
+            commit: c.commit.value,
+            signature: p?.source?.signature ?? null,
+          }
+        : null,
+    manifest,
+    record: loaded ? { location: loaded.location } : null,
+    fields,
+  };
+}
+
+export async function inspectArtifact(ref: string, options: { platform?: string; now?: Date } = {}): Promise<InspectView> {
+  return inspectOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options.now);
+}

@@ -1,0 +1,144 @@
+/**
+ * `stamp`: create the release record for an artifact from the project settings, verify the source
+ * tag, generate (or take) the SBOM, write the facts into the artifact's native metadata where its
+ * format has a place for them, and store record and SBOM beside it. It records what it is given even
+ * when a guideline is not met; refusing to ship is `check`'s job, so stamp refuses only unreadable
+ * input.
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Settings } from '../config/merge.ts';
+import { WaybillError } from '../errors.ts';
+import { stampDockerArchive, stampOciArchive } from '../oci/archive-stamp.ts';
+import { type StampFacts, stampImage } from '../oci/stamp.ts';
+import { platformString } from '../oci/types.ts';
+import type { CheckReport } from '../policy/types.ts';
+import { verifySourceTag } from '../provenance/git-tag.ts';
+import { buildRecord } from '../record/build.ts';
+import type { ReleaseRecord, SourceFact } from '../record/types.ts';
+import { readSbom } from '../sbom/read.ts';
+import { openArtifact } from '../sources/open.ts';
+import type { Artifact } from '../sources/types.ts';
+import { sha256Digest } from '../oci/layout.ts';
+import { saveRecord, saveSbom, type SbomFormat } from './attachments.ts';
+import { checkOpenedArtifact } from './check.ts';
+import { buildDate } from './dates.ts';
+import { generateSbom } from './generate-sbom.ts';
+
+export interface StampOptions {
+  settings: Settings;
+  platform?: string;
+  built?: string;
+  sbomFormat?: SbomFormat;
+  now?: Date;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface StampOutcome {
+  artifact: Artifact;
+  record: ReleaseRecord;
+  recordLocation: string;
+  sbomLocation: string;
+  components: number;
+  /** Set when the artifact's own metadata was rewritten (images): the digest before. */
+  previousDigest?: string;
+  report: CheckReport;
+  warnings: Array<{ path: string; reason: string }>;
+}
+
+async function sourceFact(settings: Settings): Promise<SourceFact | null> {
+  if (!settings.sourceDir) return null;
+  return verifySourceTag(settings.sourceDir, {
+    allowedSignersFile: settings.allowedSigners ?? undefined,
+    trustedGpgKeys: settings.trustedGpgKeys,
+  });
+}
+
+function architecturesOf(artifact: Artifact, fallback: string | undefined): { architectures: string[]; platforms?: string[] } {
+  const image = artifact.image;
+  if (image) {
+    const chosen = image.selected ? [image.selected] : image.platforms;
+    const architectures = [...new Set(chosen.map((p) => (p.platform.variant ? `${p.platform.architecture}/${p.platform.variant}` : p.platform.architecture)))].sort();
+    return { architectures, platforms: chosen.map((p) => platformString(p.platform)).sort() };
+  }
+  return { architectures: fallback ? [fallback] : [] };
+}
+
+/** Writes the facts into image metadata (labels and annotations) and reopens the stamped image. */
+async function stampNative(artifact: Artifact, facts: StampFacts, platform: string | undefined): Promise<Artifact> {
+  if (!artifact.image) return artifact;
+  const ref = artifact.image.refName;
+  if (artifact.kind === 'oci') await stampImage(artifact.path, ref, facts);
+  else if (artifact.kind === 'oci-archive') await stampOciArchive(artifact.path, ref, facts);
+  else if (artifact.kind === 'docker-archive') await stampDockerArchive(artifact.path, artifact.image.repoTags?.[0], facts);
+  else return artifact;
+  return openArtifact(artifact.ref, { platform });
+}
+
+function subjectName(artifact: Artifact, name: string | null): string {
+  if (artifact.image) return name ?? artifact.image.refName ?? basename(artifact.path);
+  return basename(artifact.path.replace(/\/+$/, ''));
+}
+
+export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
+  const { settings } = options;
+  const now = options.now ?? new Date();
+  const opened = await openArtifact(ref, { platform: options.platform });
+  const source = await sourceFact(settings);
+  const built = buildDate(opened, options.built, settings.sourceDir, now);
+
+  const facts: StampFacts = {
+    name: settings.name,
+    version: settings.version,
+    created: built,
+    team: settings.team,
+    authors: settings.contact,
+    url: settings.bugTracker,
+    documentation: settings.docsUrl,
+    source: source?.repository ?? null,
+    revision: source?.commit ?? null,
+    licenses: settings.license,
+  };
+  const artifact = await stampNative(opened, facts, options.platform);
+  const previousDigest = artifact.digest !== opened.digest ? opened.digest : undefined;
+
+  const name = settings.name ?? subjectName(artifact, null);
+  let sbomBytes: Buffer;
+  let format: SbomFormat;
+  let components: number;
+  let warnings: Array<{ path: string; reason: string }> = [];
+  if (settings.sbom) {
+    sbomBytes = await readFile(settings.sbom);
+    const parsed = readSbom(sbomBytes, settings.sbom);
+    format = parsed.format;
+    components = parsed.components.length;
+  } else {
+    format = options.sbomFormat ?? 'cyclonedx-json';
+    const generated = await generateSbom(artifact, {
+      format,
+      name,
+      version: settings.version ?? undefined,
+      onProgress: options.onProgress,
+    });
+    sbomBytes = generated.bytes;
+    components = generated.components.length;
+    warnings = generated.warnings;
+  }
+  const sbomLocation = await saveSbom(artifact, sbomBytes, format);
+
+  const hex = artifact.digest.replace(/^sha256:/, '');
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new WaybillError('UNSUPPORTED', artifact.ref, `digest ${artifact.digest} is not sha256`);
+  const record = buildRecord({
+    subject: [{ name: subjectName(artifact, settings.name), digest: { sha256: hex } }],
+    identity: { name: settings.name, version: settings.version, ...architecturesOf(artifact, settings.architecture ?? undefined) },
+    manifest: { format, digest: { sha256: sha256Digest(sbomBytes).slice('sha256:'.length) }, location: sbomLocation },
+    dates: { built, published: null },
+    source,
+    team: { name: settings.team, contact: settings.contact },
+    help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
+    support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
+  });
+  const recordLocation = await saveRecord(artifact, record);
+  const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
+  return { artifact, record, recordLocation, sbomLocation, components, previousDigest, report, warnings };
+}

@@ -1,0 +1,30 @@
+/** `waybill check ARTIFACT`: the seven rules. Exit 0 all pass, 1 a rule failed, 2 bad input. */
+import type { Command } from 'commander';
+import { checkArtifact } from '../../app/check.ts';
+import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
+import { renderSarif } from '../../policy/render-sarif.ts';
+import { renderText } from '../../policy/render-text.ts';
+import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
+import { out, parseFormat, toJson } from '../output.ts';
+
+const FORMATS = ['text', 'json', 'sarif'] as const;
+
+export function registerCheck(program: Command, setExitCode: (code: number) => void): void {
+  const command = program
+    .command('check')
+    .description('check an artifact against the seven release guidelines')
+    .argument('<artifact>', 'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
+    .option('--published', 'the artifact is published: require a publication date');
+  addConfigOptions(command);
+  addFormatOption(command, FORMATS);
+  command.action(async (ref: string, opts: { platform?: string; published?: boolean; config?: string; policy?: string; format?: string }) => {
+    const format = parseFormat(opts.format, FORMATS);
+    const settings = await loadSettings(opts);
+    const report = await checkArtifact(ref, { policy: settings.policy, platform: opts.platform, published: opts.published });
+    if (format === 'json') await out(toJson(report));
+    else if (format === 'sarif') await out(toJson(renderSarif(report)));
+    else await out(renderText(report, { color: useColor() }));
+    setExitCode(report.passed ? EXIT_OK : EXIT_FAILED);
+  });
+}

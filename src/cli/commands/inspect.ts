@@ -1,0 +1,63 @@
+/** `waybill inspect ARTIFACT`: the consumer's view — what it is, who made it, where to get help. */
+import type { Command } from 'commander';
+import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import { addFormatOption } from '../common.ts';
+import { out, parseFormat, toJson } from '../output.ts';
+
+const FORMATS = ['text', 'json'] as const;
+
+function line(label: string, value: string | null | undefined, from?: string[]): string {
+  const shown = value ?? '(not stated)';
+  const origin = from && from.length > 0 ? `  (${from.join('; ')})` : '';
+  return `  ${label.padEnd(12)} ${shown}${origin}\n`;
+}
+
+export function renderInspect(v: InspectView): string {
+  const f = v.fields;
+  let text = `${v.name ?? v.artifact}${v.version ? ` ${v.version}` : ''}\n`;
+  text += line('artifact', `${v.artifact} (${v.kind})`);
+  text += line('digest', v.digest);
+  text += line('name', v.name, f.name);
+  text += line('version', v.version, f.version);
+  text += line('arch', v.architecture, f.architecture);
+  if (v.platforms.length > 0) text += line('platforms', v.platforms.join(', '));
+  text += line('team', v.team ? `${v.team}${v.contact ? ` <${v.contact}>` : ''}` : null, f.team);
+  text += line('help', v.help.bugTracker, f.bugTracker);
+  if (v.help.docs) text += line('docs', v.help.docs, f.docs);
+  text += line('license', v.license, f.license);
+  text += line('support', v.support);
+  text += line('built', v.built ? `${v.built}${v.builtAge ? ` (${v.builtAge})` : ''}` : null, f.built);
+  text += line('published', v.published ? `${v.published}${v.publishedAge ? ` (${v.publishedAge})` : ''}` : 'not yet');
+  if (v.source) {
+    const sig = v.source.signature;
+    const verdict = sig ? `${sig.verified ? 'verified' : 'NOT verified'}${sig.signer ? `, ${sig.format} signer ${sig.signer}` : ''}: ${sig.reason}` : null;
+    text += line('source', v.source.repository, f.repository);
+    text += line('tag', v.source.tag ? `${v.source.tag} at ${v.source.commit ?? '?'}` : null);
+    text += line('signature', verdict);
+  } else {
+    text += line('source', null);
+  }
+  if (v.manifest) {
+    const count = v.manifest.components === null ? `unreadable: ${v.manifest.error ?? 'unknown'}` : `${v.manifest.components} components`;
+    text += line('manifest', `${v.manifest.format}, ${count} (${v.manifest.location})`);
+  } else {
+    text += line('manifest', null);
+  }
+  text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
+  if (v.disclaimer) text += `\n  ${v.disclaimer.replace(/\n/g, '\n  ')}\n`;
+  return text;
+}
+
+export function registerInspect(program: Command): void {
+  const command = program
+    .command('inspect')
+    .description("the consumer's view of an artifact: identity, team, help, license, dates, source, manifest")
+    .argument('<artifact>', 'artifact reference')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+  addFormatOption(command, FORMATS);
+  command.action(async (ref: string, opts: { platform?: string; format?: string }) => {
+    const format = parseFormat(opts.format, FORMATS);
+    const view = await inspectArtifact(ref, { platform: opts.platform });
+    await out(format === 'json' ? toJson(view) : renderInspect(view));
+  });
+}

@@ -1,0 +1,45 @@
+/** `waybill sbom ARTIFACT`: the component manifest, CycloneDX 1.6 (default) or SPDX 2.3 JSON. */
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import type { SbomFormat } from '../../app/attachments.ts';
+import { generateSbom } from '../../app/generate-sbom.ts';
+import { openArtifact } from '../../sources/open.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import { createProgress } from '../progress.ts';
+import { out, parseFormat } from '../output.ts';
+
+const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
+
+export function registerSbom(program: Command): void {
+  program
+    .command('sbom')
+    .description('list every component of an artifact with its version (CycloneDX 1.6 or SPDX 2.3 JSON)')
+    .argument('<artifact>', 'artifact reference')
+    .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'cyclonedx-json')
+    .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
+    .option('--name <name>', 'name of the artifact in the SBOM (default: from the reference)')
+    .option('--version <version>', 'version of the artifact in the SBOM')
+    .option('-q, --quiet', 'no progress bar or warnings on stderr')
+    .action(async (ref: string, opts: { format?: string; output?: string; platform?: string; name?: string; version?: string; quiet?: boolean }) => {
+      const format = parseFormat(opts.format, FORMATS) as SbomFormat;
+      const artifact = await openArtifact(ref, { platform: opts.platform });
+      const progress = createProgress('cataloging', { quiet: opts.quiet });
+      const name = opts.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
+      const sbom = await generateSbom(artifact, {
+        format,
+        name,
+        version: opts.version,
+        onProgress: (done, total) => progress.update(done, total),
+      }).finally(() => progress.done());
+      if (!opts.quiet) {
+        for (const w of sbom.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
+      }
+      if (opts.output) {
+        await writeFileAtomic(opts.output, sbom.bytes);
+        if (!opts.quiet) process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
+      } else {
+        await out(sbom.bytes.toString('utf8'));
+      }
+    });
+}

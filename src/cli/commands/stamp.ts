@@ -1,0 +1,119 @@
+/**
+ * `waybill stamp ARTIFACT`: create the release record (and the SBOM, and native metadata where the
+ * format has it), then print the `check` verdict. Exits 0 when the record was written, whatever the
+ * verdict: refusing to ship is `check`'s exit code.
+ */
+import type { Command } from 'commander';
+import type { SbomFormat } from '../../app/attachments.ts';
+import { stampArtifact } from '../../app/stamp.ts';
+import { renderText } from '../../policy/render-text.ts';
+import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
+import { createProgress } from '../progress.ts';
+import { out, parseFormat, toJson } from '../output.ts';
+
+const FORMATS = ['text', 'json'] as const;
+
+interface StampFlags {
+  config?: string;
+  policy?: string;
+  format?: string;
+  name?: string;
+  version?: string;
+  arch?: string;
+  team?: string;
+  contact?: string;
+  bugTracker?: string;
+  docsUrl?: string;
+  license?: string;
+  disclaimer?: string;
+  support?: string;
+  source?: string;
+  allowedSigners?: string;
+  trustedGpgKey?: string[];
+  sbom?: string;
+  sbomFormat?: string;
+  built?: string;
+  platform?: string;
+  quiet?: boolean;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function registerStamp(program: Command): void {
+  const command = program
+    .command('stamp')
+    .description('create the release record for an artifact and write its facts into native metadata')
+    .argument('<artifact>', 'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)')
+    .option('--name <name>', 'name of the principal component')
+    .option('--version <version>', 'version being released')
+    .option('--arch <arch>', 'architecture, for artifacts whose format does not say (plain files)')
+    .option('--team <name>', 'the team that produced the artifact')
+    .option('--contact <contact>', "the team's contact (email or URL)")
+    .option('--bug-tracker <url>', 'where to report bugs')
+    .option('--docs-url <url>', 'documentation')
+    .option('--license <spdx>', 'SPDX license expression (default Apache-2.0)')
+    .option('--disclaimer <text>', 'warranty disclaimer (default: derived from the license)')
+    .option('--support <text>', 'support statement (default: support is offered by the team only)')
+    .option('--source <dir>', 'git checkout the artifact was built from (HEAD must be at a signed tag)')
+    .option('--allowed-signers <file>', 'SSH allowed-signers file trusted for tag signatures')
+    .option('--trusted-gpg-key <fingerprint>', 'OpenPGP key trusted for tag signatures (repeatable)', collect)
+    .option('--sbom <file>', 'use this CycloneDX or SPDX JSON SBOM instead of generating one')
+    .option('--sbom-format <format>', 'format of the generated SBOM: cyclonedx-json, spdx-json', 'cyclonedx-json')
+    .option('--built <date>', 'build date, RFC 3339 (default: image created, SOURCE_DATE_EPOCH, commit date)')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: all)')
+    .option('-q, --quiet', 'no progress bar');
+  addConfigOptions(command);
+  addFormatOption(command, FORMATS);
+  command.action(async (ref: string, opts: StampFlags) => {
+    const format = parseFormat(opts.format, FORMATS);
+    const sbomFormat = parseFormat(opts.sbomFormat, ['cyclonedx-json', 'spdx-json']) as SbomFormat;
+    const settings = await loadSettings(opts, {
+      name: opts.name,
+      version: opts.version,
+      architecture: opts.arch,
+      team: opts.team,
+      contact: opts.contact,
+      bugTracker: opts.bugTracker,
+      docsUrl: opts.docsUrl,
+      license: opts.license,
+      disclaimer: opts.disclaimer,
+      support: opts.support,
+      source: opts.source,
+      allowedSigners: opts.allowedSigners,
+      trustedGpgKey: opts.trustedGpgKey,
+      sbom: opts.sbom,
+    });
+    const progress = createProgress('stamping', { quiet: opts.quiet });
+    const result = await stampArtifact(ref, {
+      settings,
+      platform: opts.platform,
+      built: opts.built,
+      sbomFormat,
+      onProgress: (done, total) => progress.update(done, total),
+    }).finally(() => progress.done());
+    if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
+    if (format === 'json') {
+      await out(
+        toJson({
+          artifact: result.artifact.ref,
+          digest: result.artifact.digest,
+          previousDigest: result.previousDigest ?? null,
+          record: result.recordLocation,
+          sbom: { location: result.sbomLocation, components: result.components },
+          check: result.report,
+        }),
+      );
+      return;
+    }
+    const lines = [
+      `stamped ${result.artifact.ref}`,
+      result.previousDigest ? `  digest  ${result.previousDigest} → ${result.artifact.digest}` : `  digest  ${result.artifact.digest}`,
+      `  record  ${result.recordLocation}`,
+      `  sbom    ${result.sbomLocation} (${result.components} components)`,
+      '',
+    ];
+    await out(lines.join('\n') + renderText(result.report, { color: useColor() }));
+  });
+}

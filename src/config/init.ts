@@ -1,0 +1,151 @@
+/**
+ * `waybill init`: a starting `waybill.yaml` in which every key is explained by a comment, with
+ * realistic example values. Optional keys are present but commented out, so the file loads as is and
+ * a user enables what they need.
+ */
+import { link, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WaybillError } from '../errors.ts';
+import { tempPathFor, writeFileAtomic } from '../util/atomic-write.ts';
+import { CONFIG_FILE_NAME } from './load.ts';
+
+export interface InitOptions {
+  name?: string;
+  team?: string;
+  contact?: string;
+  bugTracker?: string;
+  docs?: string;
+  license?: string;
+}
+
+/**
+ * A YAML scalar for a value: plain when that cannot be misread (no `: `, ` #`, leading indicator,
+ * or a word YAML would turn into a bool/null/number), else a double-quoted JSON string, which YAML 1.2
+ * reads back unchanged.
+ */
+export function yamlScalar(value: string): string {
+  const plain =
+    /^[A-Za-z][A-Za-z0-9 ._@/+,()~=-]*$/.test(value) &&
+    !/\s$/.test(value) &&
+    !/^(true|false|null|yes|no|on|off|y|n|~)$/i.test(value) &&
+    !/[:#]/.test(value);
+  if (plain) return value;
+  // URLs are common and safe plain when they contain no ` #` or `: ` sequence.
+  // (A trailing `:` would start a mapping, so such a URL is quoted.)
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^\s#]*[^\s#:]$/i.test(value)) return value;
+  return JSON.stringify(value);
+}
+
+export function initConfigText(opts: InitOptions = {}): string {
+  const name = yamlScalar(opts.name ?? 'hello');
+  const team = yamlScalar(opts.team ?? 'Example Release Team');
+  const contact = yamlScalar(opts.contact ?? 'release-team@example.org');
+  const bugTracker = yamlScalar(opts.bugTracker ?? 'https://github.com/example/hello/issues');
+  const docs = yamlScalar(opts.docs ?? 'https://example.org/hello/docs');
+  const license = yamlScalar(opts.license ?? 'Apache-2.0');
+  return `# waybill.yaml: how this project publishes its binaries. Reference: docs/config.md
+# Command-line flags override these values; relative paths are relative to this file.
+
+# Config format version. Always 1.
+version: 1
+
+# Name of the released software, used when the artifact itself does not say (a plain tarball).
+name: ${name}
+
+# Who releases the artifacts: the team that builds, signs and answers for them.
+# Name the team, not the whole community or a foundation.
+team:
+  name: ${team}
+  # How to reach the team: an e-mail address or a URL.
+  contact: ${contact}
+
+# Where users go for help.
+help:
+  # Bug tracker URL (https). Required: every release must say where problems are reported.
+  bugTracker: ${bugTracker}
+  # Documentation URL (https).
+  docs: ${docs}
+
+# SPDX license expression of the artifacts. Default: Apache-2.0.
+license: ${license}
+
+# Warranty disclaimer recorded with each release. Default: derived from the license
+# (for Apache-2.0 a summary of its sections 7 and 8).
+# disclaimer: "This software is provided as is, without warranty of any kind."
+
+# Support statement recorded with each release. Default: "Support, if any, is offered by <team>
+# only, through <bug tracker>; no one else, including the wider community or any foundation,
+# offers or implies support for this artifact."
+# support: "Support, if any, is offered by Example Release Team only, through the bug tracker."
+
+# Where the artifacts were built from: a git checkout whose HEAD is a signed release tag.
+source:
+  # The checkout directory. Default: the current directory.
+  dir: .
+  # OpenSSH allowed_signers file naming who may sign release tags (for SSH-signed tags).
+  # allowedSigners: .github/allowed_signers
+  # OpenPGP fingerprints of keys trusted to sign release tags (for GPG-signed tags).
+  # trustedGpgKeys:
+  #   - 0123456789ABCDEF0123456789ABCDEF01234567
+
+# Artifacts published by \`waybill publish\` when no artifact is named on the command line.
+# path: a file, a directory, or a reference (oci-archive:…, docker://…); name/version override
+# what the artifact says about itself.
+# artifacts:
+#   - path: dist/hello_1.2.3_amd64.deb
+#   - path: dist/hello-1.2.3-linux-amd64.tar.gz
+#     name: hello
+#     version: 1.2.3
+
+# The release policy checked by \`waybill check\` and before \`waybill publish\`.
+policy:
+  # Level of each of the seven rules: fail (the check fails), warn (reported only) or off.
+  rules:
+    identity: fail
+    manifest: fail
+    dates: fail
+    signed-source: fail
+    team: fail
+    help: fail
+    support: fail
+  # Licenses the artifacts may be released under (SPDX). Default: [Apache-2.0].
+  allowedLicenses:
+    - Apache-2.0
+  # Wording that claims the whole community produced or supports the release (team rule).
+  # communityPhrases:
+  #   add: ["the whole project community"]      # extend the built-in list
+  #   replace: ["brought to you by everyone"]   # or replace it
+`;
+}
+
+/**
+ * Writes `waybill.yaml` into `dir` and returns its path. Without `force` an existing file is never
+ * touched: the temp file is hard-linked into place, which fails atomically when the name is taken.
+ */
+export async function writeInitConfig(
+  dir: string,
+  options: { force?: boolean; init?: InitOptions } = {},
+): Promise<string> {
+  const target = join(dir, CONFIG_FILE_NAME);
+  const text = initConfigText(options.init);
+  if (options.force) {
+    await writeFileAtomic(target, text).catch((e: unknown) => {
+      throw new WaybillError('NOT_FOUND', target, `cannot write: ${(e as Error).message}`, { cause: e });
+    });
+    return target;
+  }
+  const temp = tempPathFor(target);
+  try {
+    await writeFile(temp, text, { flag: 'wx' });
+    await link(temp, target);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      throw new WaybillError('USAGE', target, 'already exists; use --force to overwrite it');
+    }
+    throw new WaybillError('NOT_FOUND', target, `cannot write${code ? ` (${code})` : ''}`, { cause: e });
+  } finally {
+    await rm(temp, { force: true });
+  }
+  return target;
+}

@@ -1,0 +1,369 @@
+/**
+ * Guideline 4, "built only from a signed git tag": checks that a checkout is exactly at a tag, that
+ * the worktree is clean, and that the tag's signature verifies with a signer the policy trusts.
+ *
+ * Everything that is a policy matter (unsigned, untrusted, renamed, moved, dirty) comes back as a
+ * SourceFact with `signature.verified === false` and a one-line reason; only an unusable input (not a
+ * git work tree, git missing, a trust file that does not exist) throws.
+ */
+
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { WaybillError } from '../errors.ts';
+import type { SignatureVerdict, SourceFact } from '../record/types.ts';
+import { firstLine, type GitRunner, gitOk, gitRunner } from './git-exec.ts';
+import { isTrustedGpgKey, parseGpgStatus } from './gpg-status.ts';
+import { localRepositoryUrl, redactRemoteUrl } from './remote-url.ts';
+import { parseSshVerifyOutput } from './ssh-verify-output.ts';
+import { displayBytes, parseTagObject, type TagObject } from './tag-object.ts';
+
+export interface TrustPolicy {
+  /** ssh-keygen allowed signers file (`principal key…` lines) for SSH-signed tags. */
+  allowedSignersFile?: string;
+  /** OpenPGP fingerprints (or long key ids, >= 16 hex) whose signatures are trusted. */
+  trustedGpgKeys?: string[];
+  /** GNUPGHOME holding the trusted public keys; default: gpg's own default. */
+  gnupgHome?: string;
+}
+
+export interface VerifySourceTagOptions {
+  /** The tag the release is supposed to be built from (`v1.2.3` or `refs/tags/v1.2.3`). */
+  tag?: string;
+}
+
+interface TagRef {
+  /** Name under refs/tags/, as a byte string. */
+  name: string;
+  /** What the ref points at: a tag object or (lightweight) a commit. */
+  objectId: string;
+  objectType: string;
+  /** The commit it peels to, when known. */
+  commit: string | null;
+}
+
+/** How many dirty paths a reason lists before "+N more". */
+const DIRTY_PATHS_SHOWN = 5;
+
+export async function verifySourceTag(
+  dir: string,
+  trust: TrustPolicy,
+  opts: VerifySourceTagOptions = {},
+): Promise<SourceFact> {
+  const root = path.resolve(dir);
+  const git = await openWorkTree(root, trust);
+  const repository = await repositoryUrl(git);
+  const head = await headCommit(git);
+  const fact = (
+    tag: string | null,
+    commit: string | null,
+    tagObject: string | null,
+    sig: SignatureVerdict,
+  ) => ({
+    repository,
+    tag: tag === null ? null : displayBytes(tag),
+    commit,
+    tagObject,
+    signature: sig,
+  });
+  if (head === null) return fact(null, null, null, unverified('repository has no commits (HEAD is unborn)'));
+
+  const tags = await listTags(git);
+  const choice = chooseTag(tags, head, opts.tag);
+  if ('reason' in choice) return fact(choice.tag, head, choice.tagObject, unverified(choice.reason));
+  const { ref, others } = choice;
+
+  const dirty = await uncommittedPaths(git);
+  const dirtyReason = dirty.length > 0 ? `worktree has uncommitted changes: ${summarizePaths(dirty)}` : null;
+  const alsoAtHead = others.length > 0 ? `; HEAD also carries ${others.map(displayBytes).join(', ')}` : '';
+
+  if (ref.objectType === 'commit') {
+    return fact(ref.name, head, null, unverified(dirtyReason ?? 'lightweight tag: not signed'));
+  }
+  if (ref.objectType !== 'tag') {
+    return fact(ref.name, head, null, unverified(`tag ref points at a ${ref.objectType}, not a commit`));
+  }
+
+  let tagObject: TagObject;
+  try {
+    const bytes = await gitOk(git, ['cat-file', 'tag', ref.objectId]);
+    tagObject = parseTagObject(bytes.toString('latin1'), ref.objectId);
+  } catch (e) {
+    if (e instanceof WaybillError && e.code === 'MALFORMED') {
+      return fact(ref.name, head, ref.objectId, unverified(dirtyReason ?? `${e.reason} (${ref.objectId})`));
+    }
+    throw e;
+  }
+
+  const signature = await verifySignature(git, ref.objectId, tagObject, trust);
+  // Order: the checkout not matching the tag outranks the tag's own problems, which outrank the
+  // signature's; format and signer are kept so the record still says who signed.
+  const problem =
+    dirtyReason ??
+    (tagObject.type !== 'commit' || tagObject.object !== head
+      ? `tag object points at ${tagObject.type} ${short(tagObject.object)}, not at HEAD ${short(head)}`
+      : null) ??
+    (tagObject.tag !== ref.name
+      ? `tag object says '${displayBytes(tagObject.tag)}' but the ref is '${displayBytes(ref.name)}' (renamed or re-pushed tag)`
+      : null);
+  const verdict: SignatureVerdict = problem
+    ? { ...signature, verified: false, reason: problem }
+    : { ...signature, reason: signature.reason + alsoAtHead };
+  return fact(ref.name, head, ref.objectId, verdict);
+}
+
+function unverified(reason: string): SignatureVerdict {
+  return { verified: false, format: null, signer: null, reason };
+}
+
+function short(id: string): string {
+  return id.slice(0, 12);
+}
+
+async function openWorkTree(root: string, trust: TrustPolicy): Promise<GitRunner> {
+  const isDirectory = await stat(root).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isDirectory) throw new WaybillError('SOURCE', root, 'not a git work tree');
+
+  const config = ['versionsort.suffix=-'];
+  const env: Record<string, string> = {};
+  if (trust.allowedSignersFile !== undefined) {
+    const file = path.resolve(trust.allowedSignersFile);
+    await requireExisting(file, 'file', 'allowed signers file');
+    config.push(`gpg.ssh.allowedSignersFile=${file}`);
+  }
+  if (trust.gnupgHome !== undefined) {
+    const home = path.resolve(trust.gnupgHome);
+    await requireExisting(home, 'directory', 'GnuPG home');
+    env.GNUPGHOME = home;
+  }
+  const git = gitRunner(root, config, env);
+  const inside = await git.run(['rev-parse', '--is-inside-work-tree']);
+  if (inside.stderr.includes('dubious ownership')) {
+    throw new WaybillError(
+      'SOURCE',
+      root,
+      'git refuses a repository owned by another user (see git safe.directory)',
+    );
+  }
+  if (inside.code !== 0 || inside.stdout.toString('utf8').trim() !== 'true') {
+    throw new WaybillError('SOURCE', root, 'not a git work tree');
+  }
+  return git;
+}
+
+async function requireExisting(p: string, kind: 'file' | 'directory', what: string): Promise<void> {
+  const ok = await stat(p).then(
+    (s) => (kind === 'file' ? s.isFile() : s.isDirectory()),
+    () => false,
+  );
+  if (!ok) throw new WaybillError('NOT_FOUND', p, `${what} not found`);
+}
+
+async function repositoryUrl(git: GitRunner): Promise<string> {
+  const origin = await git.run(['config', '--get', 'remote.origin.url']);
+  const url = origin.code === 0 ? origin.stdout.toString('utf8').trim() : '';
+  if (url) return redactRemoteUrl(url);
+  const top = (await gitOk(git, ['rev-parse', '--show-toplevel'])).toString('utf8').trim();
+  return localRepositoryUrl(top);
+}
+
+async function headCommit(git: GitRunner): Promise<string | null> {
+  const result = await git.run(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+  return result.code === 0 ? result.stdout.toString('latin1').trim() : null;
+}
+
+/** All tags, highest version first (git's version sort; `-rc1` style suffixes sort before the release). */
+async function listTags(git: GitRunner): Promise<TagRef[]> {
+  const out = await gitOk(git, [
+    'for-each-ref',
+    '--sort=-v:refname',
+    '--format=%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(*objecttype)',
+    'refs/tags/',
+  ]);
+  const refs: TagRef[] = [];
+  for (const line of out.toString('latin1').split('\n')) {
+    if (line === '') continue;
+    const [refname = '', objectId = '', objectType = '', peeledId = '', peeledType = ''] = line.split('\0');
+    if (!refname.startsWith('refs/tags/')) continue;
+    const commit = objectType === 'commit' ? objectId : peeledType === 'commit' ? peeledId : null;
+    refs.push({ name: refname.slice('refs/tags/'.length), objectId, objectType, commit });
+  }
+  return refs;
+}
+
+type TagChoice =
+  | { ref: TagRef; others: string[] }
+  | { reason: string; tag: string | null; tagObject: string | null };
+
+function chooseTag(tags: readonly TagRef[], head: string, wanted: string | undefined): TagChoice {
+  const atHead = tags.filter((t) => t.commit === head);
+  if (wanted !== undefined) {
+    // Ref names are byte strings here; the caller's name is text, so encode it the same way.
+    const name = Buffer.from(wanted.replace(/^refs\/tags\//, ''), 'utf8').toString('latin1');
+    const ref = tags.find((t) => t.name === name);
+    if (!ref) return { reason: `tag '${displayBytes(name)}' does not exist`, tag: name, tagObject: null };
+    if (ref.commit === null) {
+      // for-each-ref peels one level only; a tag of a tag (or of a tree) is not a release of a commit.
+      return {
+        reason: `tag '${displayBytes(name)}' points at a ${ref.objectType === 'tag' ? 'tag object of another tag' : ref.objectType}, not at a commit`,
+        tag: name,
+        tagObject: ref.objectType === 'tag' ? ref.objectId : null,
+      };
+    }
+    if (ref.commit !== head) {
+      return {
+        reason: `tag '${displayBytes(name)}' points at commit ${short(ref.commit)} but HEAD is ${short(head)} (moved tag or wrong checkout)`,
+        tag: name,
+        tagObject: ref.objectType === 'tag' ? ref.objectId : null,
+      };
+    }
+    return { ref, others: atHead.filter((t) => t !== ref).map((t) => t.name) };
+  }
+  const [best, ...rest] = atHead;
+  if (!best) return { reason: `HEAD ${short(head)} is not at a tag`, tag: null, tagObject: null };
+  return { ref: best, others: rest.map((t) => t.name) };
+}
+
+/** Tracked changes, untracked non-ignored files, and index entries that hide changes from status. */
+async function uncommittedPaths(git: GitRunner): Promise<string[]> {
+  const status = await gitOk(git, [
+    'status',
+    '--porcelain=v1',
+    '-z',
+    '--no-renames',
+    '--untracked-files=normal',
+    '--ignore-submodules=none',
+  ]);
+  const paths = status
+    .toString('latin1')
+    .split('\0')
+    .filter((entry) => entry.length > 3)
+    .map((entry) => entry.slice(3));
+  // `git update-index --assume-unchanged` / `--skip-worktree` make status ignore a modified file;
+  // `ls-files -v` shows them as a lower-case tag or 'S'.
+  const listing = await gitOk(git, ['ls-files', '-v', '-z']);
+  for (const entry of listing.toString('latin1').split('\0')) {
+    if (entry.length > 2 && (/^[a-z]/.test(entry) || entry.startsWith('S '))) {
+      paths.push(`${entry.slice(2)} (hidden from git status)`);
+    }
+  }
+  return paths.map(displayBytes).sort();
+}
+
+function summarizePaths(paths: readonly string[]): string {
+  const shown = paths.slice(0, DIRTY_PATHS_SHOWN).join(', ');
+  return paths.length > DIRTY_PATHS_SHOWN ? `${shown} (+${paths.length - DIRTY_PATHS_SHOWN} more)` : shown;
+}
+
+async function verifySignature(
+  git: GitRunner,
+  tagObjectId: string,
+  tag: TagObject,
+  trust: TrustPolicy,
+): Promise<SignatureVerdict> {
+  const signature = tag.signature;
+  if (!signature) return unverified('tag is not signed');
+  switch (signature.format) {
+    case 'ssh':
+      return verifySsh(git, tagObjectId, trust);
+    case 'openpgp':
+      return verifyOpenPgp(git, tagObjectId, trust);
+    default:
+      return {
+        verified: false,
+        format: 'x509',
+        signer: null,
+        reason: 'X.509 (gpgsm) tag signatures are not supported',
+      };
+  }
+}
+
+async function verifySsh(git: GitRunner, tagObjectId: string, trust: TrustPolicy): Promise<SignatureVerdict> {
+  const format = 'ssh';
+  if (trust.allowedSignersFile === undefined) {
+    return {
+      verified: false,
+      format,
+      signer: null,
+      reason: 'SSH-signed tag but no allowed signers file given (--allowed-signers)',
+    };
+  }
+  // Verify the object id we parsed, not the name: the ref could move between the two commands.
+  const result = await git.run(['verify-tag', '--raw', tagObjectId]);
+  const outcome = parseSshVerifyOutput(`${result.stdout.toString('utf8')}\n${result.stderr}`, result.code);
+  switch (outcome.kind) {
+    case 'good':
+      return {
+        verified: true,
+        format,
+        signer: `${outcome.principal} (${outcome.keyType} key ${outcome.fingerprint})`,
+        reason: `good SSH signature by allowed signer ${outcome.principal}`,
+      };
+    case 'unknown-key':
+      return {
+        verified: false,
+        format,
+        signer: `${outcome.keyType} key ${outcome.fingerprint}`,
+        reason: `SSH signature is valid but key ${outcome.fingerprint} is not in the allowed signers file`,
+      };
+    default:
+      return { verified: false, format, signer: null, reason: `bad SSH signature: ${outcome.detail}` };
+  }
+}
+
+async function verifyOpenPgp(
+  git: GitRunner,
+  tagObjectId: string,
+  trust: TrustPolicy,
+): Promise<SignatureVerdict> {
+  const format = 'openpgp';
+  const result = await git.run(['verify-tag', '--raw', tagObjectId]);
+  const outcome = parseGpgStatus(`${result.stderr}\n${result.stdout.toString('utf8')}`);
+  const no = (reason: string): SignatureVerdict => ({ verified: false, format, signer: null, reason });
+  switch (outcome.kind) {
+    case 'good': {
+      const signer = outcome.userId
+        ? `${outcome.primaryFingerprint} (${outcome.userId})`
+        : outcome.primaryFingerprint;
+      const trusted = trust.trustedGpgKeys ?? [];
+      if (isTrustedGpgKey(trusted, outcome)) {
+        return {
+          verified: true,
+          format,
+          signer,
+          reason: `good OpenPGP signature by trusted key ${outcome.primaryFingerprint}`,
+        };
+      }
+      const why =
+        trusted.length === 0 ? 'no trusted OpenPGP keys were given' : 'that key is not in the trusted keys';
+      return {
+        verified: false,
+        format,
+        signer,
+        reason: `good OpenPGP signature by ${outcome.primaryFingerprint} but ${why}`,
+      };
+    }
+    case 'bad':
+      return no(
+        `bad OpenPGP signature (key ${outcome.keyId}): the tag object does not match what was signed`,
+      );
+    case 'expired-signature':
+      return no(`OpenPGP signature by key ${outcome.keyId} has expired`);
+    case 'expired-key':
+      return no(`OpenPGP signature was made by key ${outcome.keyId}, which has expired`);
+    case 'revoked-key':
+      return no(`OpenPGP signature was made by key ${outcome.keyId}, which is revoked`);
+    case 'missing-key':
+      return no(`OpenPGP signature by key ${outcome.keyId}, whose public key is not in the keyring`);
+    case 'multiple':
+      return no(`tag carries ${outcome.count} OpenPGP signatures; expected exactly one`);
+    case 'error':
+      return no(`OpenPGP signature could not be checked: ${outcome.detail}`);
+    default:
+      return no(
+        `OpenPGP signature could not be checked: ${firstLine(result.stderr) || 'gpg printed no status'}`,
+      );
+  }
+}

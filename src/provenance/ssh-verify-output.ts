@@ -1,0 +1,42 @@
+/**
+ * Reads what `git verify-tag` prints for SSH signatures into one outcome.
+ *
+ * git (gpg-interface.c, verify_ssh_signed_buffer) first asks `ssh-keygen -Y find-principals` which
+ * principal of the allowed signers file owns the key, then runs `ssh-keygen -Y verify -n git -I
+ * <principal>`; that prints `Good "git" signature for <principal> with <TYPE> key SHA256:<fp>`.
+ * When no principal matches it runs `-Y check-novalidate` instead, which prints `Good "git"
+ * signature with <TYPE> key SHA256:<fp>` (no "for"), and git exits non-zero. Only the first form with
+ * a zero exit status means "valid and allowed".
+ */
+
+export type SshOutcome =
+  | { kind: 'good'; principal: string; keyType: string; fingerprint: string }
+  | { kind: 'unknown-key'; keyType: string; fingerprint: string }
+  | { kind: 'bad'; detail: string };
+
+// Greedy principal so that a principal containing " with " still leaves the real key suffix.
+const GOOD_FOR = /^Good "git" signature for (.+) with (\S+) key (SHA256:[A-Za-z0-9+/=]+)$/;
+const GOOD_UNKNOWN = /^Good "git" signature with (\S+) key (SHA256:[A-Za-z0-9+/=]+)$/;
+
+export function parseSshVerifyOutput(text: string, exitCode: number): SshOutcome {
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/\r$/, '').trim())
+    .filter((l) => l !== '');
+  for (const line of lines) {
+    const good = GOOD_FOR.exec(line);
+    if (good && exitCode === 0) {
+      return { kind: 'good', principal: good[1]!, keyType: good[2]!, fingerprint: good[3]! };
+    }
+  }
+  for (const line of lines) {
+    const unknown = GOOD_UNKNOWN.exec(line);
+    if (unknown) return { kind: 'unknown-key', keyType: unknown[1]!, fingerprint: unknown[2]! };
+  }
+  // Prefer ssh-keygen's most specific complaint ("Signature verification failed: incorrect signature").
+  const detail =
+    lines.find((l) => /verification failed|incorrect signature|invalid|revoked|expired/i.test(l)) ??
+    lines.find((l) => !l.startsWith('Good ')) ??
+    `ssh-keygen exit status ${exitCode}`;
+  return { kind: 'bad', detail: detail.slice(0, 200) };
+}
