@@ -1,0 +1,294 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openArtifact } from '../sources/open.ts';
+import { buildOciLayout } from '../sources/testing.ts';
+import type { Artifact, FileEntry, FileFilter, WalkedFile } from '../sources/types.ts';
+import { catalogArtifact, combinedFilter } from './engine.ts';
+import type { Cataloger, Component } from './types.ts';
+
+/** One file version in a fake image: path, layer, content (null = a whiteout deleting the path). */
+type Layered = { path: string; layer: string; content: string | null; type?: FileEntry['type'] };
+
+/**
+ * A fake image Artifact: applies the layers in order like a real walk would (later versions replace
+ * earlier ones and keep them in `earlier`; a whiteout forgets the history) and honours the filter.
+ */
+function fakeImage(
+  layers: string[],
+  versions: Layered[],
+  calls: { walks: number; filters: FileFilter[] },
+): Artifact {
+  return {
+    ref: 'fake',
+    kind: 'oci',
+    path: '/fake',
+    digest: `sha256:${'a'.repeat(64)}`,
+    image: {
+      platforms: [],
+      selected: {
+        descriptor: { mediaType: 'x', digest: 'sha256:m', size: 1 },
+        manifest: {
+          schemaVersion: 2,
+          config: { mediaType: 'x', digest: 'sha256:c', size: 1 },
+          layers: layers.map((digest) => ({ mediaType: 'x', digest, size: 1 })),
+        },
+        configDigest: 'sha256:c',
+        config: {} as never,
+        platform: { os: 'linux', architecture: 'amd64' },
+      },
+    },
+    async walk(filter) {
+      calls.walks++;
+      calls.filters.push(filter);
+      const view = new Map<string, WalkedFile>();
+      for (const layer of layers) {
+        for (const v of versions.filter((x) => x.layer === layer)) {
+          if (v.content === null) {
+            view.delete(v.path);
+            continue;
+          }
+          const data = Buffer.from(v.content);
+          const entry: FileEntry = {
+            path: v.path,
+            type: v.type ?? 'file',
+            size: data.length,
+            mode: 0o644,
+            layer,
+          };
+          const want = filter.want(entry);
+          if (want === false) continue;
+          if (want === 'sniff' && !filter.sniff?.(entry, data.subarray(0, 64))) continue;
+          const prev = view.get(v.path);
+          const earlier = prev ? [...prev.earlier, { layer: prev.entry.layer!, data: prev.data }] : [];
+          view.set(v.path, { entry, data, earlier });
+        }
+      }
+      const files = [...view.values()].sort((a, b) => (a.entry.path < b.entry.path ? -1 : 1));
+      return { files, skipped: [{ path: 'huge.bin', reason: 'larger than maxFileSize' }] };
+    },
+  };
+}
+
+function comp(name: string, version: string, foundAt: string, extra: Partial<Component> = {}): Component {
+  return {
+    type: 'library',
+    ecosystem: 'generic',
+    name,
+    version,
+    purl: `pkg:generic/${name}@${version}`,
+    licenses: [],
+    foundAt: [foundAt],
+    properties: {},
+    ...extra,
+  };
+}
+
+/** A cataloger over `*.list` files: one `name version` per line. */
+function listCataloger(seen: string[][] = []): Cataloger {
+  return {
+    name: 'list',
+    want: (e) => e.path.endsWith('.list'),
+    catalog(files, ctx) {
+      seen.push(files.map((f) => f.entry.path));
+      const out: Component[] = [];
+      for (const f of files) {
+        for (const line of f.data.toString().split('\n').filter(Boolean)) {
+          const [name, version] = line.split(' ');
+          if (!name || !version) {
+            ctx.warn(f.entry.path, `bad line ${JSON.stringify(line)}`);
+            continue;
+          }
+          out.push(
+            comp(name, version, f.entry.path, { properties: { 'waybill:distro': ctx.distro?.id ?? '' } }),
+          );
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** A sniffing cataloger: files starting with MAGIC, wherever they are. */
+const magicCataloger: Cataloger = {
+  name: 'magic',
+  want: (e) => (e.type === 'file' ? 'sniff' : false),
+  sniff: (_e, head) => head.subarray(0, 5).toString() === 'MAGIC',
+  catalog: (files) => files.map((f) => comp(f.data.toString().slice(6).trim(), '1', f.entry.path)),
+};
+
+const distroReader = {
+  read(data: Buffer) {
+    const id = /^ID=(.*)$/m.exec(data.toString())?.[1];
+    return id ? { id } : undefined;
+  },
+};
+
+test('one walk, one combined filter, each file routed only to the catalogers that wanted it', async () => {
+  const calls = { walks: 0, filters: [] as FileFilter[] };
+  const seen: string[][] = [];
+  const image = fakeImage(
+    ['L1'],
+    [
+      { path: 'a.list', layer: 'L1', content: 'x 1\ny 2\n' },
+      { path: 'bin/tool', layer: 'L1', content: 'MAGIC tool' },
+      { path: 'bin/other', layer: 'L1', content: 'ELF....' },
+      { path: 'etc/os-release', layer: 'L1', content: 'ID=debian\n' },
+      { path: 'README', layer: 'L1', content: 'hello' },
+    ],
+    calls,
+  );
+  const result = await catalogArtifact(image, {
+    catalogers: [listCataloger(seen), magicCataloger],
+    distroReader,
+  });
+  assert.equal(calls.walks, 1);
+  assert.deepEqual(seen, [['a.list']]);
+  assert.deepEqual(result.distro, { id: 'debian' });
+  assert.deepEqual(
+    result.components.map((c) => [
+      c.purl,
+      c.foundAt.join(','),
+      c.layer,
+      c.properties['waybill:distro'] ?? '-',
+    ]),
+    [
+      ['pkg:generic/tool@1', 'bin/tool', 'L1', '-'],
+      ['pkg:generic/x@1', 'a.list', 'L1', 'debian'],
+      ['pkg:generic/y@2', 'a.list', 'L1', 'debian'],
+    ],
+  );
+  assert.deepEqual(result.warnings, [{ path: 'huge.bin', reason: 'larger than maxFileSize' }]);
+});
+
+test('combined filter: true beats sniff, sniff only when some cataloger sniffs', () => {
+  const f = combinedFilter([listCataloger(), magicCataloger], true);
+  const e = (path: string, type: FileEntry['type'] = 'file'): FileEntry => ({ path, type, size: 1, mode: 0 });
+  assert.equal(f.want(e('x.list')), true);
+  assert.equal(f.want(e('etc/os-release')), true);
+  assert.equal(f.want(e('bin/x')), 'sniff');
+  assert.equal(f.want(e('bin', 'dir')), false);
+  assert.equal(f.sniff!(e('bin/x'), Buffer.from('MAGIC x')), true);
+  assert.equal(f.sniff!(e('bin/x'), Buffer.from('nope')), false);
+  assert.equal(combinedFilter([listCataloger()], false).want(e('etc/os-release')), false);
+});
+
+test('layers: a component keeps the oldest layer it has been present in without interruption', async () => {
+  const calls = { walks: 0, filters: [] as FileFilter[] };
+  const image = fakeImage(
+    ['L1', 'L2', 'L3', 'L4'],
+    [
+      { path: 'db.list', layer: 'L1', content: 'base 1\ngone 1\nback 1\n' },
+      { path: 'db.list', layer: 'L2', content: 'base 1\ngone 1\nnew 1\n' }, // back removed here…
+      { path: 'db.list', layer: 'L3', content: 'base 1\nnew 1\nback 1\nupgraded 2\n' }, // …and re-added
+      { path: 'db.list', layer: 'L4', content: 'base 1\nnew 1\nback 1\nupgraded 2\nlate 1\n' },
+      { path: 'wiped.list', layer: 'L1', content: 'w 1\n' },
+      { path: 'wiped.list', layer: 'L2', content: null }, // whiteout: history forgotten
+      { path: 'wiped.list', layer: 'L3', content: 'w 1\n' },
+    ],
+    calls,
+  );
+  const result = await catalogArtifact(image, { catalogers: [listCataloger()] });
+  const layerOf = Object.fromEntries(result.components.map((c) => [c.name, c.layer]));
+  assert.deepEqual(layerOf, { back: 'L3', base: 'L1', late: 'L4', new: 'L2', upgraded: 'L3', w: 'L3' });
+  assert.ok(!result.components.some((c) => c.name === 'gone'));
+});
+
+test('dedupe by purl across catalogers: evidence merged, earliest layer and first fields kept', async () => {
+  const calls = { walks: 0, filters: [] as FileFilter[] };
+  const image = fakeImage(
+    ['L1', 'L2'],
+    [
+      { path: 'b.list', layer: 'L1', content: 'shared 1\n' },
+      { path: 'a.list', layer: 'L2', content: 'shared 1\nbad-line\n' },
+    ],
+    calls,
+  );
+  const other: Cataloger = {
+    name: 'other',
+    want: (e) => e.path === 'a.list',
+    catalog: () => [comp('shared', '1', '/a.list', { licenses: ['MIT'], properties: { 'waybill:x': 'y' } })],
+  };
+  const broken: Cataloger = {
+    name: 'broken',
+    want: (e) => e.path === 'b.list',
+    catalog: () => {
+      throw new TypeError('boom');
+    },
+  };
+  const result = await catalogArtifact(image, { catalogers: [listCataloger(), other, broken] });
+  assert.equal(result.components.length, 1);
+  const [c] = result.components;
+  assert.deepEqual(c!.foundAt, ['a.list', 'b.list']);
+  assert.equal(c!.layer, 'L1');
+  assert.deepEqual(c!.licenses, ['MIT']);
+  assert.equal(c!.properties['waybill:x'], 'y');
+  assert.deepEqual(
+    result.warnings.map((w) => w.path),
+    ['a.list', 'b.list', 'huge.bin'],
+  );
+  assert.match(result.warnings[1]!.reason, /broken failed: boom/);
+});
+
+test('outside images there is no layer; results are sorted by purl whatever the walk order', async () => {
+  const artifact: Artifact = {
+    ref: 'd',
+    kind: 'dir',
+    path: '/d',
+    digest: `sha256:${'b'.repeat(64)}`,
+    async walk() {
+      const mk = (path: string, s: string): WalkedFile => ({
+        entry: { path, type: 'file', size: s.length, mode: 0 },
+        data: Buffer.from(s),
+        earlier: [],
+      });
+      return { files: [mk('z.list', 'zz 1\naa 1\n'), mk('a.list', 'mm 1\n')], skipped: [] };
+    },
+  };
+  const result = await catalogArtifact(artifact, { catalogers: [listCataloger()] });
+  assert.deepEqual(
+    result.components.map((c) => c.name),
+    ['aa', 'mm', 'zz'],
+  );
+  assert.ok(result.components.every((c) => c.layer === undefined));
+  assert.equal(result.distro, undefined);
+});
+
+test('real OCI layout, default catalogers: distro from os-release, npm layers across upgrades', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const pkg = (name: string, version: string) => JSON.stringify({ name, version, license: 'MIT' });
+  const built = await buildOciLayout(dir, [
+    {
+      'etc/os-release': 'ID=alpine\nVERSION_ID=3.20.0\nPRETTY_NAME="Alpine Linux v3.20"\n',
+      'lib/apk/db/installed': 'P:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\nT:the musl c library\n\n',
+      'app/node_modules/x/package.json': pkg('x', '1.0.0'),
+      'app/node_modules/keep/package.json': pkg('keep', '1.0.0'),
+    },
+    {
+      'app/node_modules/y/package.json': pkg('y', '1.0.0'),
+      'app/node_modules/keep/package.json': pkg('keep', '1.0.0'),
+    },
+    { 'app/node_modules/x/package.json': pkg('x', '2.0.0') },
+  ]);
+  const [l1, l2, l3] = built.layers.map((l) => l.digest);
+  const artifact = await openArtifact(`oci:${dir}`);
+  const result = await catalogArtifact(artifact);
+  assert.equal(result.distro?.id, 'alpine');
+  assert.equal(result.distro?.versionId, '3.20.0');
+  const layerOf = Object.fromEntries(result.components.map((c) => [c.purl, c.layer]));
+  assert.equal(layerOf['pkg:npm/x@2.0.0'], l3);
+  assert.equal(layerOf['pkg:npm/y@1.0.0'], l2);
+  assert.equal(
+    layerOf['pkg:npm/keep@1.0.0'],
+    l1,
+    'rewritten with the same content: still from the first layer',
+  );
+  assert.equal(layerOf['pkg:npm/x@1.0.0'], undefined, 'replaced versions are gone');
+  const musl = result.components.find((c) => c.ecosystem === 'apk' && c.name === 'musl');
+  assert.ok(musl, `apk package found: ${JSON.stringify(result.components.map((c) => c.purl))}`);
+  assert.match(musl.purl, /distro=alpine-3\.20\.0/);
+  assert.equal(musl.layer, l1);
+});

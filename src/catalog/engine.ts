@@ -1,0 +1,271 @@
+/**
+ * The manifest engine: one walk over an artifact feeds every cataloger. It builds a single FileFilter
+ * from all catalogers (plus the os-release files, which qualify OS package purls), walks once, routes
+ * each kept file to the catalogers that asked for it, and merges their components: one per purl,
+ * evidence paths merged, sorted by purl. For images it also finds the layer a component first
+ * appeared in, by re-reading the earlier versions of its evidence files that the walk kept.
+ */
+
+import { OS_RELEASE_PATHS } from '../formats/os-release.ts';
+import type { Artifact, FileEntry, FileFilter, WalkedFile, WalkOptions } from '../sources/types.ts';
+import { SNIFF_BYTES } from '../sources/types.ts';
+import { defaultCatalogers, defaultDistroReader } from './registry.ts';
+import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
+
+export interface CatalogWarning {
+  path: string;
+  reason: string;
+}
+
+/** Reads the distro from an os-release file (os-release(5)); the engine decides which file wins. */
+export interface DistroReader {
+  read(data: Buffer, path: string): Distro | undefined;
+}
+
+/**
+ * os-release(5): `/etc/os-release` takes precedence, `/usr/lib/os-release` is the fallback (and the
+ * usual target when the /etc one is a symlink, which a walk hands over without content).
+ */
+const OS_RELEASE_FILES: readonly string[] = OS_RELEASE_PATHS;
+
+export interface CatalogOptions {
+  /** Default: every cataloger in the registry (`defaultCatalogers()`). */
+  catalogers?: Cataloger[];
+  /** Default: the registry's os-release reader; `null` turns distro detection off. */
+  distroReader?: DistroReader | null;
+  /** Progress of the walk: compressed bytes read so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+  walkOptions?: WalkOptions;
+}
+
+export interface CatalogResult {
+  components: Component[];
+  distro?: Distro;
+  warnings: CatalogWarning[];
+}
+
+/** One decision per (cataloger, entry): the walk's and the router's must agree, so both use this. */
+function wants(cataloger: Cataloger, entry: FileEntry, head: Buffer | undefined): boolean {
+  const decision = cataloger.want(entry);
+  if (decision === true) return true;
+  if (decision !== 'sniff' || !cataloger.sniff) return false;
+  if (head === undefined) return true; // walk time, before the head is known: keep it for sniffing
+  return cataloger.sniff(entry, head);
+}
+
+function isOsRelease(entry: FileEntry): boolean {
+  return OS_RELEASE_FILES.includes(entry.path);
+}
+
+/** The union of every cataloger's filter: a file is kept when any cataloger wants it. */
+export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: boolean): FileFilter {
+  return {
+    want(entry) {
+      if (withOsRelease && isOsRelease(entry)) return true;
+      let sniff = false;
+      for (const c of catalogers) {
+        const d = c.want(entry);
+        if (d === true) return true;
+        if (d === 'sniff' && c.sniff) sniff = true;
+      }
+      return sniff ? 'sniff' : false;
+    },
+    sniff(entry, head) {
+      return catalogers.some((c) => c.want(entry) === 'sniff' && c.sniff?.(entry, head) === true);
+    },
+  };
+}
+
+function headOf(file: WalkedFile): Buffer {
+  return file.data.subarray(0, SNIFF_BYTES);
+}
+
+function readDistro(
+  files: readonly WalkedFile[],
+  reader: DistroReader | undefined,
+  warn: CatalogContext['warn'],
+) {
+  if (!reader) return undefined;
+  for (const path of OS_RELEASE_FILES) {
+    const file = files.find((f) => f.entry.path === path);
+    if (file?.entry.type !== 'file') continue;
+    try {
+      const distro = reader.read(file.data, path);
+      if (distro) return distro;
+    } catch (e) {
+      warn(path, `os-release not readable: ${(e as Error).message}`);
+    }
+  }
+  return undefined;
+}
+
+/** Catalogers must not throw (bad input is a warning), but one that does must not sink the others. */
+async function runCataloger(
+  cataloger: Cataloger,
+  files: WalkedFile[],
+  ctx: CatalogContext,
+): Promise<Component[]> {
+  try {
+    return await cataloger.catalog(files, ctx);
+  } catch (e) {
+    ctx.warn(
+      files.length === 1 ? files[0]!.entry.path : `(${cataloger.name})`,
+      `${cataloger.name} failed: ${(e as Error).message}`,
+    );
+    return [];
+  }
+}
+
+function mergeInto(
+  target: Component,
+  other: Component,
+  layerRank: (layer: string | undefined) => number,
+): void {
+  target.foundAt = [...new Set([...target.foundAt, ...other.foundAt])].sort();
+  if (layerRank(other.layer) < layerRank(target.layer)) target.layer = other.layer;
+  if (target.licenses.length === 0) target.licenses = [...other.licenses];
+  target.supplier ??= other.supplier;
+  target.description ??= other.description;
+  for (const [k, v] of Object.entries(other.properties))
+    if (!(k in target.properties)) target.properties[k] = v;
+  if (!target.hashes && other.hashes) target.hashes = other.hashes;
+}
+
+/**
+ * For one evidence file, the index of the oldest version from which each purl is present in every
+ * later version (final included). Versions are re-read alone, so a purl whose evidence needs other
+ * files too is attributed to the final version's layer.
+ */
+async function continuousSince(
+  cataloger: Cataloger,
+  file: WalkedFile,
+  distro: Distro | undefined,
+): Promise<{ layers: Array<string | undefined>; since: Map<string, number> }> {
+  const versions = [...file.earlier, { layer: file.entry.layer, data: file.data }];
+  const quiet: CatalogContext = { distro, warn: () => {} };
+  const present: Array<Set<string>> = [];
+  for (const v of versions) {
+    const alone: WalkedFile = {
+      entry: { ...file.entry, layer: v.layer, size: v.data.length },
+      data: v.data,
+      earlier: [],
+    };
+    const found = await runCataloger(cataloger, [alone], quiet);
+    present.push(new Set(found.map((c) => c.purl)));
+  }
+  const since = new Map<string, number>();
+  const last = versions.length - 1;
+  for (const purl of present[last]!) {
+    let j = last;
+    while (j > 0 && present[j - 1]!.has(purl)) j--;
+    since.set(purl, j);
+  }
+  return { layers: versions.map((v) => v.layer), since };
+}
+
+function stripSlash(p: string): string {
+  return p.replace(/^\/+/, '');
+}
+
+export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions = {}): Promise<CatalogResult> {
+  const catalogers = opts.catalogers ?? defaultCatalogers();
+  const distroReader =
+    opts.distroReader === undefined ? defaultDistroReader : (opts.distroReader ?? undefined);
+  const warnings: CatalogWarning[] = [];
+  const warn = (path: string, reason: string) => {
+    warnings.push({ path, reason });
+  };
+
+  const filter = combinedFilter(catalogers, distroReader !== undefined);
+  const walkOptions: WalkOptions = { ...opts.walkOptions };
+  if (opts.onProgress) walkOptions.onProgress = opts.onProgress;
+  const walked = await artifact.walk(filter, walkOptions);
+  for (const s of walked.skipped) warn(s.path, s.reason);
+
+  const distro = readDistro(walked.files, distroReader, warn);
+  const ctx: CatalogContext = { distro, warn };
+
+  // Layer order from the selected image's manifest (base layer first); outside images there is none.
+  const layerOrder = artifact.image?.selected?.manifest.layers.map((l) => l.digest) ?? [];
+  const layerRank = (layer: string | undefined): number => {
+    if (layer === undefined) return Number.MAX_SAFE_INTEGER;
+    const i = layerOrder.indexOf(layer);
+    return i < 0 ? Number.MAX_SAFE_INTEGER - 1 : i;
+  };
+
+  const byPurl = new Map<string, Component>();
+  for (const cataloger of catalogers) {
+    const mine = walked.files.filter((f) => wants(cataloger, f.entry, headOf(f)));
+    if (mine.length === 0) continue;
+    const found = await runCataloger(cataloger, mine, ctx);
+    await attributeLayers(cataloger, mine, found, distro, layerRank);
+    for (const c of found) {
+      if (typeof c.purl !== 'string' || c.purl === '') {
+        warn(
+          c.foundAt?.[0] ?? `(${cataloger.name})`,
+          `${cataloger.name}: component ${c.name} has no purl, skipped`,
+        );
+        continue;
+      }
+      const copy: Component = {
+        ...c,
+        foundAt: [...new Set((c.foundAt ?? []).map(stripSlash))].sort(),
+        licenses: [...(c.licenses ?? [])],
+        properties: { ...c.properties },
+      };
+      const seen = byPurl.get(c.purl);
+      if (seen) mergeInto(seen, copy, layerRank);
+      else byPurl.set(c.purl, copy);
+    }
+  }
+
+  const components = [...byPurl.values()].sort((a, b) => compareStrings(a.purl, b.purl));
+  warnings.sort((a, b) => compareStrings(a.path, b.path) || compareStrings(a.reason, b.reason));
+  return { components, distro, warnings: dedupeWarnings(warnings) };
+}
+
+/**
+ * Sets `layer` on each component found in an image: the earliest layer from which one of its
+ * evidence files has carried it without interruption to the final view.
+ */
+async function attributeLayers(
+  cataloger: Cataloger,
+  files: WalkedFile[],
+  found: Component[],
+  distro: Distro | undefined,
+  layerRank: (layer: string | undefined) => number,
+): Promise<void> {
+  if (!files.some((f) => f.entry.layer !== undefined)) return;
+  const filesByPath = new Map(files.map((f) => [f.entry.path, f]));
+  const history = new Map<string, Awaited<ReturnType<typeof continuousSince>>>();
+  for (const c of found) {
+    let best: string | undefined;
+    for (const path of c.foundAt ?? []) {
+      const file = filesByPath.get(stripSlash(path));
+      if (!file) continue;
+      let layer = file.entry.layer;
+      if (file.earlier.length > 0) {
+        let h = history.get(file.entry.path);
+        if (!h) {
+          h = await continuousSince(cataloger, file, distro);
+          history.set(file.entry.path, h);
+        }
+        const j = h.since.get(c.purl);
+        if (j !== undefined) layer = h.layers[j];
+      }
+      if (layerRank(layer) < layerRank(best)) best = layer;
+    }
+    if (best !== undefined) c.layer = best;
+  }
+}
+
+function dedupeWarnings(sorted: CatalogWarning[]): CatalogWarning[] {
+  return sorted.filter(
+    (w, i) => i === 0 || w.path !== sorted[i - 1]!.path || w.reason !== sorted[i - 1]!.reason,
+  );
+}
+
+/** Code-unit order: locale-independent, so output bytes do not depend on the machine's ICU locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

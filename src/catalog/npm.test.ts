@@ -1,0 +1,342 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import fc from 'fast-check';
+import { writeCycloneDx } from '../sbom/cyclonedx.ts';
+import { writeSpdx } from '../sbom/spdx.ts';
+import { haveSchemas, SCHEMAS } from '../sbom/test-support.ts';
+import { validateCycloneDx, validateSpdx } from '../sbom/validate.ts';
+import { openArtifact } from '../sources/open.ts';
+import type { Artifact, FileEntry, FileFilter, WalkedFile } from '../sources/types.ts';
+import { catalogArtifact } from './engine.ts';
+import { declaredLicenses, isInstalledPackageJson, isProjectLockfile, npmCataloger, npmPurl } from './npm.ts';
+import type { CatalogContext, Component } from './types.ts';
+
+const run = promisify(execFile);
+const CACHE = fileURLToPath(new URL('../../test/fixtures/cache/npm', import.meta.url));
+
+function file(path: string, content: string | Buffer): WalkedFile {
+  const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+  return { entry: { path, type: 'file', size: data.length, mode: 0o644 }, data, earlier: [] };
+}
+
+function collect(): CatalogContext & { warnings: Array<{ path: string; reason: string }> } {
+  const warnings: Array<{ path: string; reason: string }> = [];
+  return { warnings, warn: (path, reason) => warnings.push({ path, reason }) };
+}
+
+async function catalog(files: WalkedFile[]) {
+  const ctx = collect();
+  const components = await npmCataloger.catalog(files, ctx);
+  return { components, warnings: ctx.warnings };
+}
+
+/** A fake dir Artifact: a tiny recursive walker (no symlink following), enough for these tests. */
+function dirArtifact(root: string): Artifact {
+  return {
+    ref: root,
+    kind: 'dir',
+    path: root,
+    digest: `sha256:${'0'.repeat(64)}`,
+    async walk(filter: FileFilter) {
+      const files: WalkedFile[] = [];
+      const visit = async (dir: string) => {
+        for (const name of await readdir(dir)) {
+          const abs = join(dir, name);
+          const st = await lstat(abs);
+          const path = relative(root, abs).split(sep).join('/');
+          if (st.isDirectory()) {
+            await visit(abs);
+            continue;
+          }
+          const entry: FileEntry = {
+            path,
+            type: st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other',
+            size: st.size,
+            mode: st.mode & 0o7777,
+          };
+          const want = filter.want(entry);
+          if (want === false || entry.type !== 'file') continue;
+          const data = await readFile(abs);
+          if (want === 'sniff' && !filter.sniff?.(entry, data.subarray(0, 64))) continue;
+          files.push({ entry, data, earlier: [] });
+        }
+      };
+      await visit(root);
+      files.sort((a, b) => (a.entry.path < b.entry.path ? -1 : 1));
+      return { files, skipped: [] };
+    },
+  };
+}
+
+test('installed package.json paths: top-level, scoped, nested; not files inside a package', () => {
+  for (const p of [
+    'node_modules/a/package.json',
+    'node_modules/@scope/name/package.json',
+    'node_modules/a/node_modules/b/package.json',
+    'app/node_modules/a/node_modules/@s/b/package.json',
+    'usr/lib/node_modules/npm/package.json',
+  ]) {
+    assert.ok(isInstalledPackageJson(p), p);
+  }
+  for (const p of [
+    'package.json',
+    'node_modules/a/lib/package.json',
+    'node_modules/a/dist/esm/package.json',
+    'node_modules/@scope/package.json',
+    'node_modules/.bin/package.json',
+    'node_modules/package.json',
+    'node_modules/@scope/name/lib/package.json',
+  ]) {
+    assert.ok(!isInstalledPackageJson(p), p);
+  }
+  assert.ok(isProjectLockfile('package-lock.json'));
+  assert.ok(isProjectLockfile('srv/app/npm-shrinkwrap.json'));
+  assert.ok(!isProjectLockfile('node_modules/x/package-lock.json'));
+  assert.ok(!isProjectLockfile('node_modules/.package-lock.json'));
+});
+
+test('purls: scoped names are percent-encoded', () => {
+  assert.equal(npmPurl('@types/node', '20.1.0'), 'pkg:npm/%40types/node@20.1.0');
+  assert.equal(npmPurl('debug', '4.3.4'), 'pkg:npm/debug@4.3.4');
+});
+
+test('licenses: SPDX string, legacy object and legacy array', () => {
+  assert.deepEqual(declaredLicenses('MIT', undefined), ['MIT']);
+  assert.deepEqual(declaredLicenses({ type: 'ISC', url: 'x' }, undefined), ['ISC']);
+  assert.deepEqual(declaredLicenses(undefined, [{ type: 'MIT' }, { type: 'Apache-2.0' }, 'MIT']), [
+    'MIT',
+    'Apache-2.0',
+  ]);
+  assert.deepEqual(declaredLicenses(undefined, { type: 'BSD' }), ['BSD']);
+  assert.deepEqual(declaredLicenses(42, [null, 3]), []);
+});
+
+test('lockfile v3: root and workspace folders skipped, links resolved, dev marked, deduped with installed', async () => {
+  const lock = {
+    name: 'app',
+    version: '1.0.0',
+    lockfileVersion: 3,
+    packages: {
+      '': { name: 'app', version: '1.0.0' },
+      'node_modules/ms': {
+        version: '2.1.3',
+        license: 'MIT',
+        integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}`,
+      },
+      'node_modules/@types/node': { version: '20.0.0', dev: true, license: 'MIT' },
+      'node_modules/a/node_modules/ms': { version: '1.0.0', dev: true },
+      'node_modules/ws-pkg': { resolved: 'packages/ws-pkg', link: true },
+      'packages/ws-pkg': { name: 'ws-pkg', version: '0.1.0' },
+      'node_modules/dangling': { resolved: 'nowhere', link: true },
+      'node_modules/alias': { name: 'real', version: '3.0.0' },
+      'node_modules/a': { version: '1.0.0' },
+    },
+  };
+  const { components, warnings } = await catalog([
+    file('package-lock.json', JSON.stringify(lock)),
+    file(
+      'node_modules/ms/package.json',
+      JSON.stringify({ name: 'ms', version: '2.1.3', description: 'tiny ms' }),
+    ),
+  ]);
+  assert.deepEqual(warnings, []);
+  const byPurl = new Map(components.map((c) => [c.purl, c]));
+  assert.deepEqual(
+    [...byPurl.keys()],
+    [
+      'pkg:npm/%40types/node@20.0.0',
+      'pkg:npm/a@1.0.0',
+      'pkg:npm/ms@1.0.0',
+      'pkg:npm/ms@2.1.3',
+      'pkg:npm/real@3.0.0',
+      'pkg:npm/ws-pkg@0.1.0',
+    ],
+  );
+  const ms = byPurl.get('pkg:npm/ms@2.1.3')!;
+  assert.deepEqual(ms.foundAt, ['node_modules/ms/package.json', 'package-lock.json']);
+  assert.equal(ms.description, 'tiny ms');
+  assert.deepEqual(ms.licenses, ['MIT']);
+  assert.deepEqual(ms.hashes, [{ alg: 'SHA-512', content: '01'.repeat(64) }]);
+  assert.equal(ms.properties['waybill:npm:dev'], undefined);
+  assert.equal(byPurl.get('pkg:npm/%40types/node@20.0.0')!.properties['waybill:npm:dev'], 'true');
+  assert.equal(byPurl.get('pkg:npm/ms@1.0.0')!.properties['waybill:npm:dev'], 'true');
+});
+
+test('lockfile v1: nested dependencies, aliases, file: deps skipped', async () => {
+  const lock = {
+    lockfileVersion: 1,
+    dependencies: {
+      debug: { version: '4.3.4', dependencies: { ms: { version: '2.1.2' } } },
+      ms: { version: '2.0.0', dev: true },
+      local: { version: 'file:../local' },
+      foo: { version: 'npm:bar@1.2.3' },
+      '@s/x': { version: '1.0.0' },
+    },
+  };
+  const { components } = await catalog([file('srv/package-lock.json', JSON.stringify(lock))]);
+  assert.deepEqual(
+    components.map((c) => `${c.purl} ${c.properties['waybill:npm:dev'] ?? ''}`),
+    [
+      'pkg:npm/%40s/x@1.0.0 ',
+      'pkg:npm/bar@1.2.3 ',
+      'pkg:npm/debug@4.3.4 ',
+      'pkg:npm/ms@2.0.0 true',
+      'pkg:npm/ms@2.1.2 ',
+    ],
+  );
+});
+
+test('a package both dev and non-dev somewhere is not marked dev', async () => {
+  const lock = {
+    lockfileVersion: 1,
+    dependencies: {
+      x: { version: '1.0.0', dev: true, dependencies: {} },
+      y: { version: '1.0.0', dependencies: { x: { version: '1.0.0' } } },
+    },
+  };
+  const { components } = await catalog([file('package-lock.json', JSON.stringify(lock))]);
+  assert.equal(components.find((c) => c.name === 'x')!.properties['waybill:npm:dev'], undefined);
+});
+
+test('broken and odd inputs are warnings, never throws', async () => {
+  const { components, warnings } = await catalog([
+    file('node_modules/a/package.json', '{ not json'),
+    file('node_modules/b/package.json', '[1,2]'),
+    file('node_modules/c/package.json', '{"name":"c"}'),
+    file('node_modules/d/package.json', '{"name":"bad name with spaces","version":"1.0.0"}'),
+    file('package-lock.json', '{"name":"x"}'),
+    file('node_modules/e/package.json', '\uFEFF{"name":"e","version":"1.0.0","license":"MIT"}'),
+  ]);
+  assert.deepEqual(
+    components.map((c) => c.purl),
+    ['pkg:npm/e@1.0.0'],
+  );
+  assert.deepEqual(
+    warnings.map((w) => w.path),
+    [
+      'node_modules/a/package.json',
+      'node_modules/b/package.json',
+      'node_modules/c/package.json',
+      'node_modules/d/package.json',
+      'package-lock.json',
+    ],
+  );
+});
+
+test('property: random bytes and random JSON never throw', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+        fc.json().map((j) => Buffer.from(j)),
+      ),
+      fc.constantFrom('package-lock.json', 'node_modules/x/package.json'),
+      async (data, path) => {
+        await catalog([file(path, data)]);
+      },
+    ),
+    { numRuns: 300 },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.anything(), async (packages) => {
+      await catalog([file('package-lock.json', JSON.stringify({ lockfileVersion: 3, packages }) ?? '')]);
+      await catalog([
+        file('package-lock.json', JSON.stringify({ lockfileVersion: 1, dependencies: packages }) ?? ''),
+      ]);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+function flattenNpmLs(tree: unknown, out = new Set<string>()): Set<string> {
+  const deps =
+    (tree as { dependencies?: Record<string, { version?: string; name?: string }> }).dependencies ?? {};
+  for (const [name, node] of Object.entries(deps)) {
+    if (node.version) out.add(`${node.name ?? name}@${node.version}`);
+    flattenNpmLs(node, out);
+  }
+  return out;
+}
+
+function nameAtVersion(components: Component[]): Set<string> {
+  return new Set(components.map((c) => `${c.name}@${c.version}`));
+}
+
+test('ground truth: a real npm install matches `npm ls --all --json` exactly', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-npm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'waybill-npm-fixture', version: '1.0.0', private: true }),
+  );
+  await mkdir(CACHE, { recursive: true });
+  const npm = [
+    '--cache',
+    CACHE,
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--ignore-scripts',
+    '--loglevel=error',
+  ];
+  try {
+    // ms@1 at the top forces debug's ms@2 into node_modules/debug/node_modules (a nested install).
+    await run('npm', ['install', ...npm, 'debug@4.3.4', 'chalk@4', 'semver@7', '@types/node@20', 'ms@1'], {
+      cwd: dir,
+      timeout: 120_000,
+    });
+    await run('npm', ['install', ...npm, '--save-dev', 'is-number@7'], { cwd: dir, timeout: 120_000 });
+  } catch (e) {
+    t.skip(`npm install failed (offline?): ${(e as Error).message.split('\n')[0]}`);
+    return;
+  }
+  const ls = await run('npm', ['ls', '--all', '--json'], { cwd: dir, maxBuffer: 1 << 24 });
+  const expected = flattenNpmLs(JSON.parse(ls.stdout));
+  assert.ok(expected.size >= 10, `npm ls lists ${expected.size} packages`);
+
+  const result = await catalogArtifact(dirArtifact(dir), { catalogers: [npmCataloger] });
+  assert.deepEqual(result.warnings, []);
+  assert.deepEqual([...nameAtVersion(result.components)].sort(), [...expected].sort());
+  assert.ok(
+    !nameAtVersion(result.components).has('waybill-npm-fixture@1.0.0'),
+    'the project is not its own component',
+  );
+
+  const debugMs = result.components.find(
+    (c) =>
+      c.purl === 'pkg:npm/ms@2.1.2' || c.foundAt.includes('node_modules/debug/node_modules/ms/package.json'),
+  );
+  assert.ok(debugMs, 'nested ms found');
+  const typesNode = result.components.find((c) => c.name === '@types/node')!;
+  assert.match(typesNode.purl, /^pkg:npm\/%40types\/node@20\./);
+  assert.deepEqual(typesNode.licenses, ['MIT']);
+  assert.equal(result.components.find((c) => c.name === 'is-number')!.properties['waybill:npm:dev'], 'true');
+  assert.equal(result.components.find((c) => c.name === 'chalk')!.properties['waybill:npm:dev'], undefined);
+
+  // Each source alone gives the same answer: the lockfile, and the installed tree.
+  const lockOnly = await catalog([file('package-lock.json', await readFile(join(dir, 'package-lock.json')))]);
+  assert.deepEqual([...nameAtVersion(lockOnly.components)].sort(), [...expected].sort());
+  const walked = await dirArtifact(dir).walk(npmCataloger);
+  const installedOnly = await catalog(walked.files.filter((f) => isInstalledPackageJson(f.entry.path)));
+  assert.deepEqual([...nameAtVersion(installedOnly.components)].sort(), [...expected].sort());
+
+  // The real dir source and every default cataloger agree, and the SBOMs of it are schema-valid.
+  const real = await catalogArtifact(await openArtifact(`dir:${dir}`));
+  assert.deepEqual(real.components, result.components);
+  if (haveSchemas) {
+    const input = {
+      subject: { digest: (await openArtifact(`dir:${dir}`)).digest, kind: 'dir' as const, name: 'fixture' },
+      components: real.components,
+      toolVersion: '0.1.0',
+      sourceDateEpoch: '0',
+    };
+    assert.deepEqual(validateCycloneDx(JSON.parse(writeCycloneDx(input)), SCHEMAS), []);
+    assert.deepEqual(validateSpdx(JSON.parse(writeSpdx(input)), SCHEMAS), []);
+  }
+});

@@ -1,0 +1,49 @@
+/**
+ * Native metadata formats for single-file artifacts (deb, rpm, wheel, sdist, executables, system
+ * images, Vagrant boxes): each one detects its kind from the file's first bytes and name, reads its
+ * fields into NativeFacts, and, where the format allows it without breaking the artifact, writes the
+ * release facts back into them. Images have their own path (oci/ and formats/oci-facts.ts).
+ */
+import type { NativeFacts } from './facts.ts';
+
+/** The facts a stamper writes; null or absent means "leave as it is". */
+export interface NativeStampFacts {
+  name?: string | null;
+  version?: string | null;
+  architecture?: string | null;
+  /** RFC 3339 build date. */
+  created?: string | null;
+  team?: string | null;
+  /** The team's contact (an email address or URL). */
+  contact?: string | null;
+  bugTracker?: string | null;
+  docs?: string | null;
+  /** Source repository URL and revision (commit). */
+  source?: string | null;
+  revision?: string | null;
+  /** SPDX license expression. */
+  license?: string | null;
+}
+
+export interface NativeStampResult {
+  /** False when the format keeps its facts in the sidecar only (rpm: headers are signed). */
+  changed: boolean;
+  /** Which native fields were written, for the user: e.g. ['deb Homepage', 'deb Bugs', 'deb Maintainer']. */
+  fields: string[];
+  /** Tool used, when an external one was (e.g. `objcopy` for ELF notes). */
+  tool?: string;
+}
+
+export interface NativeFormat {
+  /** Short name: `deb`, `rpm`, `wheel`, `sdist`, `elf`, `pe`, `macho`, `rootfs`, `disk-image`, `vagrant-box`, `vagrant-catalog`. */
+  name: string;
+  /** Decide from the first bytes (at least 512 given when the file has them) and the file name. */
+  detect(head: Buffer, path: string): boolean;
+  /** Read the native fields. Bad input → WaybillError (MALFORMED naming the file and field). */
+  readFacts(path: string): Promise<NativeFacts>;
+  /**
+   * Write the facts into the artifact in place, atomically (temp file + rename): the artifact is
+   * either fully rewritten or untouched. Absent when the format has nowhere to write.
+   */
+  stamp?(path: string, facts: NativeStampFacts): Promise<NativeStampResult>;
+}

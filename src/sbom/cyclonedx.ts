@@ -1,0 +1,152 @@
+/**
+ * CycloneDX 1.6 JSON writer. The model and serializer are the CycloneDX JavaScript library's; waybill
+ * adds what the library does not model (component `evidence.occurrences`, spec 1.6) to the normalized
+ * document, and re-sorts every list in code-unit order so the bytes do not depend on the locale the
+ * library's `localeCompare` sorting would use.
+ */
+import * as CDX from '@cyclonedx/cyclonedx-library';
+import type { Component } from '../catalog/types.ts';
+import { type CycloneDxLicense, cycloneDxLicenses } from './license.ts';
+import {
+  byString,
+  componentProperties,
+  documentTime,
+  documentUuid,
+  rootType,
+  type SbomInput,
+  sha256Hex,
+  TOOL_NAME,
+  warningTexts,
+} from './subject.ts';
+
+const { Models, Enums } = CDX;
+
+function licenseModel(
+  l: CycloneDxLicense,
+): InstanceType<typeof Models.SpdxLicense | typeof Models.NamedLicense | typeof Models.LicenseExpression> {
+  if ('id' in l) return new Models.SpdxLicense(l.id);
+  if ('expression' in l) return new Models.LicenseExpression(l.expression);
+  return new Models.NamedLicense(l.name);
+}
+
+function properties(list: Array<{ name: string; value: string }>): CDX.Models.PropertyRepository {
+  return new Models.PropertyRepository(list.map((p) => new Models.Property(p.name, p.value)));
+}
+
+function componentModel(c: Component): CDX.Models.Component {
+  const hashes = new Models.HashDictionary();
+  for (const h of c.hashes ?? []) hashes.set(h.alg as CDX.Enums.HashAlgorithm, h.content);
+  return new Models.Component(c.type as CDX.Enums.ComponentType, c.name, {
+    bomRef: c.purl,
+    purl: c.purl as never, // the library accepts a PackageURL or its string form
+    version: c.version,
+    description: c.description,
+    supplier: c.supplier ? new Models.OrganizationalEntity({ name: c.supplier }) : undefined,
+    licenses: new Models.LicenseRepository(cycloneDxLicenses(c.licenses).map(licenseModel)),
+    hashes,
+    properties: properties(componentProperties(c)),
+  });
+}
+
+function rootModel(input: SbomInput): CDX.Models.Component {
+  const { subject } = input;
+  const hashes = new Models.HashDictionary();
+  const hex = sha256Hex(subject.digest);
+  if (hex) hashes.set(Enums.HashAlgorithm['SHA-256'], hex);
+  return new Models.Component(rootType(subject) as CDX.Enums.ComponentType, subject.name, {
+    bomRef: `waybill:artifact:${subject.digest}`,
+    version: subject.version,
+    hashes,
+    properties: properties([
+      { name: 'waybill:artifact:digest', value: subject.digest },
+      { name: 'waybill:artifact:kind', value: subject.kind },
+    ]),
+  });
+}
+
+function osModel(input: SbomInput): CDX.Models.Component | undefined {
+  const d = input.distro;
+  if (!d) return undefined;
+  return new Models.Component(Enums.ComponentType.OperatingSystem, d.id, {
+    bomRef: `waybill:os:${d.id}@${d.versionId ?? ''}`,
+    version: d.versionId,
+    description: d.prettyName,
+    properties: properties(
+      [
+        d.versionCodename ? { name: 'waybill:os:version-codename', value: d.versionCodename } : undefined,
+        d.name ? { name: 'waybill:os:name', value: d.name } : undefined,
+      ].filter((p): p is { name: string; value: string } => p !== undefined),
+    ),
+  });
+}
+
+/** The library's model of the document (exported for callers that want to extend it). */
+export function cycloneDxBom(input: SbomInput): CDX.Models.Bom {
+  const root = rootModel(input);
+  const bom = new Models.Bom({ serialNumber: `urn:uuid:${documentUuid(input)}` });
+  bom.metadata.timestamp = documentTime(input);
+  bom.metadata.component = root;
+  bom.metadata.tools.components.add(
+    new Models.Component(Enums.ComponentType.Application, TOOL_NAME, {
+      version: input.toolVersion,
+      bomRef: `waybill:tool:${input.toolVersion}`,
+    }),
+  );
+  for (const w of warningTexts(input)) bom.metadata.properties.add(new Models.Property('waybill:warning', w));
+  const os = osModel(input);
+  // One component per purl: a duplicate bom-ref would make the library invent a random one.
+  const unique = [...new Map(input.components.map((c) => [c.purl, c] as const)).values()];
+  const all = os ? [os, ...unique.map(componentModel)] : unique.map(componentModel);
+  for (const m of all) {
+    bom.components.add(m);
+    root.dependencies.add(m.bomRef);
+  }
+  return bom;
+}
+
+type Json = Record<string, unknown>;
+
+const sortByKeys =
+  (...keys: string[]) =>
+  (a: Json, b: Json): number => {
+    for (const k of keys) {
+      const r = byString(String(a[k] ?? ''), String(b[k] ?? ''));
+      if (r !== 0) return r;
+    }
+    return 0;
+  };
+
+/** Locale-independent order for every list the library sorted with localeCompare. */
+function resort(doc: Json, occurrences: Map<string, string[]>): void {
+  const byName = sortByKeys('name', 'value');
+  const fixComponent = (c: Json) => {
+    if (Array.isArray(c.properties)) (c.properties as Json[]).sort(byName);
+    const paths = occurrences.get(String(c['bom-ref']));
+    // CycloneDX 1.6 §evidence.occurrences: where the component was found (the library has no model).
+    if (paths && paths.length > 0) c.evidence = { occurrences: paths.map((location) => ({ location })) };
+  };
+  const metadata = doc.metadata as Json;
+  if (Array.isArray(metadata.properties)) (metadata.properties as Json[]).sort(byName);
+  if (metadata.component) fixComponent(metadata.component as Json);
+  const components = (doc.components as Json[] | undefined) ?? [];
+  components.sort(sortByKeys('bom-ref'));
+  components.forEach(fixComponent);
+  const deps = (doc.dependencies as Json[] | undefined) ?? [];
+  deps.sort(sortByKeys('ref'));
+  for (const d of deps) if (Array.isArray(d.dependsOn)) (d.dependsOn as string[]).sort(byString);
+}
+
+/** The CycloneDX 1.6 JSON document as a plain object, every list sorted. */
+export function cycloneDxDocument(input: SbomInput): Json {
+  const serializer = new CDX.Serialize.JsonSerializer(
+    new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6),
+  );
+  const doc = JSON.parse(serializer.serialize(cycloneDxBom(input), { sortLists: true })) as Json;
+  resort(doc, new Map(input.components.map((c) => [c.purl, [...c.foundAt].sort(byString)])));
+  return doc;
+}
+
+/** CycloneDX 1.6 JSON text: same input, same bytes. */
+export function writeCycloneDx(input: SbomInput): string {
+  return `${JSON.stringify(cycloneDxDocument(input), null, 2)}\n`;
+}

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { WaybillError } from '../errors.ts';
+import { readSbom } from './read.ts';
+import { FIXTURES } from './test-support.ts';
+
+const SBOMS = join(FIXTURES, 'sboms');
+const skip = !existsSync(SBOMS) && 'shared fixtures absent (../shared/fixtures/sboms)';
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) =>
+    statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)],
+  );
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof WaybillError)) throw e;
+    return e.code;
+  }
+}
+
+test('every SBOM in the shared fixtures is read, or refused as UNSUPPORTED when it is syft-json or SPDX 3', {
+  skip,
+}, () => {
+  const files = walk(SBOMS).filter((f) => !/\.(md|txt)$/.test(f));
+  const seen = { cyclonedx: new Set<string>(), spdx: new Set<string>(), unsupported: 0 };
+  for (const f of files) {
+    const rel = relative(SBOMS, f);
+    const bytes = readFileSync(f);
+    const raw = JSON.parse(bytes.toString('utf8'));
+    const expectUnsupported = Array.isArray(raw.artifacts) || '@context' in raw;
+    if (expectUnsupported) {
+      assert.equal(
+        codeOf(() => readSbom(bytes, rel)),
+        'UNSUPPORTED',
+        rel,
+      );
+      seen.unsupported++;
+      continue;
+    }
+    const sbom = readSbom(bytes, rel);
+    if (sbom.format === 'cyclonedx-json') seen.cyclonedx.add(sbom.specVersion);
+    else seen.spdx.add(sbom.specVersion);
+    for (const c of sbom.components) {
+      assert.equal(typeof c.name, 'string', rel);
+      // Purls are passed through as written (syft's snapshot goldens use placeholders like `a-purl-1`).
+      if (c.purl !== undefined) assert.equal(typeof c.purl, 'string', rel);
+    }
+  }
+  assert.deepEqual([...seen.cyclonedx].sort(), ['1.2', '1.3', '1.4', '1.5', '1.6', '1.7']);
+  assert.deepEqual([...seen.spdx].sort(), ['2.2', '2.3']);
+  assert.ok(seen.unsupported >= 6);
+});
+
+test('component counts match what the producing tools state', { skip }, () => {
+  const count = (rel: string) => readSbom(readFileSync(join(SBOMS, rel)), rel).components.length;
+  assert.equal(
+    count('trivy-pre-1.7-commit/integration/testdata/fluentd-multiple-lockfiles.cdx.json.golden'),
+    161,
+  );
+  assert.equal(count('trivy/integration/testdata/fluentd-multiple-lockfiles.cdx.json.golden'), 161);
+  assert.equal(count('cyclonedx-bom-examples/SBOM/proton-bridge/proton-bridge-v1.8.0.bom.json'), 201);
+  assert.equal(count('cyclonedx-bom-examples/SBOM/keycloak-10.0.2/bom.json'), 903);
+  assert.equal(count('cyclonedx-bom-examples/SBOM/laravel-7.12.0/bom.1.4.json'), 62);
+  assert.equal(count('syft/format/spdxjson/testdata/spdx/alpine-3.10.syft.spdx.json'), 3);
+  // The SPDX subject (the package the document DESCRIBES) is not a component.
+  const pg = readSbom(
+    readFileSync(join(SBOMS, 'trivy/pkg/fanal/analyzer/sbom/testdata/postgresql.spdx.json')),
+    'pg',
+  );
+  assert.ok(pg.components.every((c) => c.purl === undefined || c.purl.startsWith('pkg:')));
+  const npm = readSbom(
+    readFileSync(join(SBOMS, 'cyclonedx-bom-examples/SBOM/juice-shop/via_npm/bare/bom.1.4.json')),
+    'juice',
+  );
+  assert.ok(
+    npm.components.some((c) => c.name.startsWith('@') && c.name.includes('/')),
+    'npm scope (CycloneDX group) kept in the name',
+  );
+});
+
+test('XML, SPDX tag-value, SPDX 3, syft-json and unknown CycloneDX versions are UNSUPPORTED', () => {
+  assert.equal(
+    codeOf(() => readSbom('<?xml version="1.0"?><bom/>', 'x.xml')),
+    'UNSUPPORTED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\n', 'x.spdx')),
+    'UNSUPPORTED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('{"@context":"https://spdx.org/rdf/3.0.1/spdx-context.jsonld","@graph":[]}', 'x')),
+    'UNSUPPORTED',
+  );
+  assert.equal(
+    codeOf(() =>
+      readSbom(
+        '{"artifacts":[],"schema":{"url":"https://raw.githubusercontent.com/anchore/syft/main/schema/json/schema-16.json"}}',
+        'x',
+      ),
+    ),
+    'UNSUPPORTED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('{"bomFormat":"CycloneDX","specVersion":"2.0"}', 'x')),
+    'UNSUPPORTED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('{"spdxVersion":"SPDX-2.1","packages":[]}', 'x')),
+    'UNSUPPORTED',
+  );
+});
+
+test('broken JSON and non-SBOM JSON are MALFORMED', () => {
+  assert.equal(
+    codeOf(() => readSbom('{"bomFormat": "CycloneDX", ', 'x')),
+    'MALFORMED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('[]', 'x')),
+    'MALFORMED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('{"hello":"world"}', 'x')),
+    'MALFORMED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('{"bomFormat":"CycloneDX"}', 'x')),
+    'MALFORMED',
+  );
+  assert.equal(
+    codeOf(() => readSbom('{"spdxVersion":"banana"}', 'x')),
+    'MALFORMED',
+  );
+});
+
+test('property: random bytes and random JSON never throw anything but WaybillError', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+      codeOf(() => readSbom(bytes, 'random'));
+    }),
+    { numRuns: 300 },
+  );
+  const shapes = fc.oneof(
+    fc.anything(),
+    fc.record({
+      bomFormat: fc.constant('CycloneDX'),
+      specVersion: fc.constantFrom('1.4', '1.6', 7),
+      components: fc.anything(),
+    }),
+    fc.record({
+      spdxVersion: fc.constantFrom('SPDX-2.3', 'SPDX-2.2'),
+      packages: fc.anything(),
+      relationships: fc.anything(),
+      documentDescribes: fc.anything(),
+    }),
+  );
+  fc.assert(
+    fc.property(shapes, (doc) => {
+      codeOf(() => readSbom(JSON.stringify(doc) ?? 'undefined', 'random'));
+    }),
+    { numRuns: 500 },
+  );
+});

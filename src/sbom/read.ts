@@ -1,0 +1,185 @@
+/**
+ * Reads SBOMs written by other tools (syft, trivy, cdxgen, the CycloneDX tool family) far enough to
+ * list their components: CycloneDX JSON 1.2–1.7 and SPDX 2.2/2.3 JSON. Other SBOM formats are
+ * recognised and refused with UNSUPPORTED (so the user knows it is the format, not the file), and
+ * anything that is not one of them is MALFORMED.
+ */
+import { WaybillError } from '../errors.ts';
+
+export type SbomFormat = 'cyclonedx-json' | 'spdx-json';
+
+export interface SbomComponentRef {
+  name: string;
+  version?: string;
+  purl?: string;
+}
+
+export interface ReadSbom {
+  format: SbomFormat;
+  /** `1.6` for CycloneDX, `2.3` for SPDX. */
+  specVersion: string;
+  /** Every component except the document's subject, sorted by name, version, purl. */
+  components: SbomComponentRef[];
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+const CYCLONEDX_JSON_VERSIONS = new Set(['1.2', '1.3', '1.4', '1.5', '1.6', '1.7']);
+const SPDX_JSON_VERSIONS = new Set(['2.2', '2.3']);
+
+function ref(name: string, version: string | undefined, purl: string | undefined): SbomComponentRef {
+  const r: SbomComponentRef = { name };
+  if (version !== undefined) r.version = version;
+  if (purl !== undefined) r.purl = purl;
+  return r;
+}
+
+/** CycloneDX components nest (`components[].components`, assemblies): all of them, depth first. */
+function cycloneDxComponents(list: unknown, out: SbomComponentRef[], depth = 0): void {
+  if (!Array.isArray(list) || depth > 100) return;
+  for (const c of list) {
+    if (!isObject(c)) continue;
+    const name = str(c.name);
+    if (name !== undefined) {
+      const group = str(c.group);
+      // Maven/composer groups are part of the identity; npm scopes are written into `group` too.
+      const full = group && !name.startsWith(`${group}/`) ? `${group}/${name}` : name;
+      out.push(ref(full, str(c.version), str(c.purl)));
+    }
+    cycloneDxComponents(c.components, out, depth + 1);
+  }
+}
+
+function readCycloneDx(doc: Json, input: string): ReadSbom {
+  const specVersion = str(doc.specVersion);
+  if (specVersion === undefined)
+    throw new WaybillError('MALFORMED', input, 'CycloneDX document without specVersion');
+  if (!CYCLONEDX_JSON_VERSIONS.has(specVersion)) {
+    throw new WaybillError(
+      'UNSUPPORTED',
+      input,
+      `CycloneDX ${specVersion} JSON is not supported (1.2 to 1.7 are)`,
+    );
+  }
+  const components: SbomComponentRef[] = [];
+  cycloneDxComponents(doc.components, components);
+  return { format: 'cyclonedx-json', specVersion, components };
+}
+
+function purlOf(pkg: Json): string | undefined {
+  if (!Array.isArray(pkg.externalRefs)) return undefined;
+  for (const r of pkg.externalRefs) {
+    // SPDX 2.2 spells the category PACKAGE_MANAGER, 2.3 PACKAGE-MANAGER; the type is what matters.
+    if (isObject(r) && r.referenceType === 'purl') {
+      const locator = str(r.referenceLocator);
+      if (locator) return locator;
+    }
+  }
+  return undefined;
+}
+
+/** The packages the document DESCRIBES are its subject, not its components (like CycloneDX metadata.component). */
+function describedIds(doc: Json): Set<string> {
+  const ids = new Set<string>();
+  if (Array.isArray(doc.documentDescribes))
+    for (const id of doc.documentDescribes) if (typeof id === 'string') ids.add(id);
+  const docId = str(doc.SPDXID) ?? 'SPDXRef-DOCUMENT';
+  if (Array.isArray(doc.relationships)) {
+    for (const r of doc.relationships) {
+      if (!isObject(r)) continue;
+      const related = str(r.relatedSpdxElement);
+      if (!related) continue;
+      if (r.spdxElementId === docId && r.relationshipType === 'DESCRIBES') ids.add(related);
+      if (
+        r.relatedSpdxElement === docId &&
+        r.relationshipType === 'DESCRIBED_BY' &&
+        typeof r.spdxElementId === 'string'
+      ) {
+        ids.add(r.spdxElementId);
+      }
+    }
+  }
+  return ids;
+}
+
+function readSpdx(doc: Json, input: string): ReadSbom {
+  const version = /^SPDX-(\d+\.\d+)$/.exec(str(doc.spdxVersion) ?? '')?.[1];
+  if (version === undefined)
+    throw new WaybillError('MALFORMED', input, `not an SPDX version: ${JSON.stringify(doc.spdxVersion)}`);
+  if (!SPDX_JSON_VERSIONS.has(version)) {
+    throw new WaybillError('UNSUPPORTED', input, `SPDX ${version} JSON is not supported (2.2 and 2.3 are)`);
+  }
+  const packages = Array.isArray(doc.packages) ? doc.packages.filter(isObject) : [];
+  const described = describedIds(doc);
+  // A document that "describes" every package lists components, not a subject: keep them all.
+  const subject = packages.every((p) => described.has(String(p.SPDXID))) ? new Set<string>() : described;
+  const components: SbomComponentRef[] = [];
+  for (const p of packages) {
+    const name = str(p.name);
+    if (name === undefined || subject.has(String(p.SPDXID))) continue;
+    const version = str(p.versionInfo);
+    components.push(ref(name, version === 'NOASSERTION' ? undefined : version, purlOf(p)));
+  }
+  return { format: 'spdx-json', specVersion: version, components };
+}
+
+function sortRefs(list: SbomComponentRef[]): SbomComponentRef[] {
+  const key = (r: SbomComponentRef) => [r.name, r.version ?? '', r.purl ?? ''];
+  return list.sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
+    return 0;
+  });
+}
+
+/** Parse an SBOM document; `name` is the file or reference, for error messages. */
+export function readSbom(bytes: Uint8Array | string, name: string): ReadSbom {
+  const text = (
+    typeof bytes === 'string'
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+  ).replace(/^\uFEFF/, '');
+  const head = text.trimStart();
+  if (head.startsWith('<'))
+    throw new WaybillError('UNSUPPORTED', name, 'XML SBOMs are not supported; use the JSON form');
+  if (/^SPDXVersion:/m.test(head.slice(0, 4096))) {
+    throw new WaybillError('UNSUPPORTED', name, 'SPDX tag-value is not supported; use SPDX JSON');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new WaybillError('MALFORMED', name, `not JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!isObject(doc)) throw new WaybillError('MALFORMED', name, 'not a JSON object');
+
+  let result: ReadSbom;
+  if (doc.bomFormat === 'CycloneDX') result = readCycloneDx(doc, name);
+  else if (typeof doc.spdxVersion === 'string') result = readSpdx(doc, name);
+  else if ('@context' in doc && JSON.stringify(doc['@context']).includes('spdx')) {
+    throw new WaybillError(
+      'UNSUPPORTED',
+      name,
+      'SPDX 3 JSON-LD is not supported (SPDX 2.2 and 2.3 JSON are)',
+    );
+  } else if (Array.isArray(doc.artifacts) && isObject(doc.schema) && /syft/i.test(String(doc.schema.url))) {
+    throw new WaybillError(
+      'UNSUPPORTED',
+      name,
+      'syft-json is not supported; export CycloneDX or SPDX JSON from syft',
+    );
+  } else {
+    throw new WaybillError('MALFORMED', name, 'neither a CycloneDX nor an SPDX JSON document');
+  }
+  result.components = sortRefs(result.components);
+  return result;
+}

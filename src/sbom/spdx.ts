@@ -1,0 +1,196 @@
+/**
+ * SPDX 2.3 JSON writer (SPDX 2.3 spec, clauses 6 document creation, 7 packages, 10 other licensing
+ * information, 11 relationships). One package for the artifact, one per component; the document
+ * DESCRIBES the artifact and the artifact CONTAINS each component. Ids, namespace and time are
+ * derived from the input only, and every list is sorted, so the same input gives the same bytes.
+ */
+import { createHash } from 'node:crypto';
+import type { Component } from '../catalog/types.ts';
+import { spdxLicense } from './license.ts';
+import {
+  byString,
+  componentProperties,
+  documentTime,
+  documentUuid,
+  rootType,
+  type SbomInput,
+  sha256Hex,
+  TOOL_NAME,
+  warningTexts,
+} from './subject.ts';
+
+type Json = Record<string, unknown>;
+
+/** SPDX 2.3 §7.9 checksum algorithm names. */
+const CHECKSUM_ALG: Record<NonNullable<Component['hashes']>[number]['alg'], string> = {
+  MD5: 'MD5',
+  'SHA-1': 'SHA1',
+  'SHA-256': 'SHA256',
+  'SHA-512': 'SHA512',
+};
+
+/** SPDX 2.3 §7.24 primary package purpose. */
+const PURPOSE: Record<Component['type'] | 'container', string> = {
+  library: 'LIBRARY',
+  application: 'APPLICATION',
+  'operating-system': 'OPERATING_SYSTEM',
+  framework: 'FRAMEWORK',
+  file: 'FILE',
+  container: 'CONTAINER',
+};
+
+/** SPDXID idstring: letters, digits, `.` and `-` only (§3.2). */
+function idPart(text: string): string {
+  return text
+    .replace(/[^A-Za-z0-9.-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 80);
+}
+
+function shortHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
+}
+
+/** Readable and stable: ecosystem, name and version, plus a hash of the purl for uniqueness. */
+export function spdxIdFor(c: Component): string {
+  return `SPDXRef-Package-${idPart(c.ecosystem)}-${idPart(c.name)}-${idPart(c.version)}-${shortHash(c.purl)}`;
+}
+
+/** `YYYY-MM-DDThh:mm:ssZ` (§6.9): no fractional seconds. */
+function spdxTime(date: Date): string {
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+function componentPackage(c: Component, extracted: Map<string, string>): Json {
+  const license = spdxLicense(c.licenses);
+  for (const [ref, text] of license.extracted) extracted.set(ref, text);
+  const props = componentProperties(c).filter((p) => p.name !== 'waybill:found-at');
+  const pkg: Json = {
+    name: c.name,
+    SPDXID: spdxIdFor(c),
+    versionInfo: c.version,
+    supplier: c.supplier ? `Organization: ${c.supplier.replace(/[\r\n]+/g, ' ')}` : 'NOASSERTION',
+    downloadLocation: 'NOASSERTION',
+    filesAnalyzed: false,
+    checksums:
+      c.hashes && c.hashes.length > 0
+        ? c.hashes
+            .map((h) => ({ algorithm: CHECKSUM_ALG[h.alg], checksumValue: h.content }))
+            .sort((a, b) => byString(a.algorithm, b.algorithm) || byString(a.checksumValue, b.checksumValue))
+        : undefined,
+    sourceInfo:
+      c.foundAt.length > 0
+        ? `acquired package info from: ${[...c.foundAt].sort(byString).join(', ')}`
+        : undefined,
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: license.expression,
+    copyrightText: 'NOASSERTION',
+    description: c.description,
+    comment: props.length > 0 ? props.map((p) => `${p.name}=${p.value}`).join('\n') : undefined,
+    externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: c.purl }],
+    primaryPackagePurpose: PURPOSE[c.type],
+  };
+  return pkg;
+}
+
+const ROOT_ID = 'SPDXRef-Artifact';
+
+function rootPackage(input: SbomInput): Json {
+  const { subject } = input;
+  const hex = sha256Hex(subject.digest);
+  return {
+    name: subject.name,
+    SPDXID: ROOT_ID,
+    versionInfo: subject.version,
+    supplier: 'NOASSERTION',
+    downloadLocation: 'NOASSERTION',
+    filesAnalyzed: false,
+    checksums: hex ? [{ algorithm: 'SHA256', checksumValue: hex }] : undefined,
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+    comment: `waybill:artifact:digest=${subject.digest}\nwaybill:artifact:kind=${subject.kind}`,
+    primaryPackagePurpose: PURPOSE[rootType(subject)],
+  };
+}
+
+function osPackage(input: SbomInput): Json | undefined {
+  const d = input.distro;
+  if (!d) return undefined;
+  return {
+    name: d.id,
+    SPDXID: `SPDXRef-OperatingSystem-${idPart(d.id)}-${idPart(d.versionId ?? 'unknown')}`,
+    versionInfo: d.versionId,
+    supplier: 'NOASSERTION',
+    downloadLocation: 'NOASSERTION',
+    filesAnalyzed: false,
+    licenseConcluded: 'NOASSERTION',
+    licenseDeclared: 'NOASSERTION',
+    copyrightText: 'NOASSERTION',
+    description: d.prettyName,
+    primaryPackagePurpose: 'OPERATING_SYSTEM',
+  };
+}
+
+function urlSafe(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'artifact';
+}
+
+/** The SPDX 2.3 JSON document as a plain object, every list sorted. */
+export function spdxDocument(input: SbomInput): Json {
+  const extracted = new Map<string, string>();
+  const seen = new Set<string>();
+  const components: Json[] = [];
+  for (const c of input.components) {
+    if (seen.has(c.purl)) continue; // one package per purl, as in the CycloneDX document
+    seen.add(c.purl);
+    components.push(componentPackage(c, extracted));
+  }
+  const os = osPackage(input);
+  if (os) components.push(os);
+  const packages = [rootPackage(input), ...components].sort((a, b) =>
+    byString(String(a.SPDXID), String(b.SPDXID)),
+  );
+  const relationships = [
+    { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: ROOT_ID },
+    ...components
+      .map((p) => ({
+        spdxElementId: ROOT_ID,
+        relationshipType: 'CONTAINS',
+        relatedSpdxElement: String(p.SPDXID),
+      }))
+      .sort((a, b) => byString(a.relatedSpdxElement, b.relatedSpdxElement)),
+  ];
+  const warnings = warningTexts(input);
+  const time = documentTime(input) ?? new Date(0); // SPDX requires a time; epoch 0 rather than the clock
+  const docName = input.subject.version
+    ? `${input.subject.name}-${input.subject.version}`
+    : input.subject.name;
+  const doc: Json = {
+    spdxVersion: 'SPDX-2.3',
+    dataLicense: 'CC0-1.0',
+    SPDXID: 'SPDXRef-DOCUMENT',
+    name: docName,
+    documentNamespace: `https://waybill.dev/spdx/${urlSafe(docName)}-${documentUuid(input)}`,
+    creationInfo: {
+      created: spdxTime(time),
+      creators: [`Tool: ${TOOL_NAME}-${input.toolVersion}`],
+      comment: warnings.length > 0 ? warnings.map((w) => `waybill:warning ${w}`).join('\n') : undefined,
+    },
+    packages,
+    relationships,
+    hasExtractedLicensingInfos:
+      extracted.size > 0
+        ? [...extracted]
+            .sort(([a], [b]) => byString(a, b))
+            .map(([licenseId, text]) => ({ licenseId, extractedText: text, name: text }))
+        : undefined,
+  };
+  // JSON round trip drops the undefined members, so the object equals what is written.
+  return JSON.parse(JSON.stringify(doc)) as Json;
+}
+
+/** SPDX 2.3 JSON text: same input, same bytes. */
+export function writeSpdx(input: SbomInput): string {
+  return `${JSON.stringify(spdxDocument(input), null, 2)}\n`;
+}

@@ -1,0 +1,103 @@
+/**
+ * What every SBOM document needs besides the components: the artifact it describes, the tool that
+ * wrote it, and a deterministic time and identity (reproducible-builds.org SOURCE_DATE_EPOCH; UUIDv5
+ * from content, never a random UUID or the wall clock).
+ */
+
+import type { Component, Distro } from '../catalog/types.ts';
+import { WaybillError } from '../errors.ts';
+import type { SourceKind } from '../sources/types.ts';
+import { uuidV5 } from '../util/uuid.ts';
+
+export interface SbomSubject {
+  /** `sha256:<hex>`: the digest the release record binds to (Artifact.digest). */
+  digest: string;
+  kind: SourceKind;
+  /** Name and version to show for the artifact (from the caller: waybill.yaml, flags, or the ref). */
+  name: string;
+  version?: string;
+  /** The artifact's own creation time (image config `created`, file mtime…), if known. */
+  created?: string | Date;
+  /** Root component type; default: `container` for images, `file` for files, `application` for dirs. */
+  type?: 'container' | 'application' | 'file';
+}
+
+export interface SbomInput {
+  subject: SbomSubject;
+  components: readonly Component[];
+  distro?: Distro;
+  warnings?: ReadonlyArray<{ path: string; reason: string }>;
+  /** waybill's version, recorded as the tool and mixed into the document's UUID. */
+  toolVersion: string;
+  /** Overrides `process.env.SOURCE_DATE_EPOCH` (tests, callers that read it elsewhere). */
+  sourceDateEpoch?: string;
+}
+
+export const TOOL_NAME = 'waybill';
+
+export function isImageKind(kind: SourceKind): boolean {
+  return kind === 'oci' || kind === 'oci-archive' || kind === 'docker-archive';
+}
+
+export function rootType(subject: SbomSubject): 'container' | 'application' | 'file' {
+  return (
+    subject.type ??
+    (isImageKind(subject.kind) ? 'container' : subject.kind === 'file' ? 'file' : 'application')
+  );
+}
+
+/** The hex of a `sha256:` digest, or undefined for other algorithms. */
+export function sha256Hex(digest: string): string | undefined {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
+  return m?.[1];
+}
+
+/**
+ * The document time: SOURCE_DATE_EPOCH (integer seconds) when set, else the artifact's own creation
+ * time, else undefined (the caller decides; never the wall clock).
+ */
+export function documentTime(input: SbomInput): Date | undefined {
+  const epoch = input.sourceDateEpoch ?? process.env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && epoch !== '') {
+    if (!/^\d{1,12}$/.test(epoch))
+      throw new WaybillError(
+        'USAGE',
+        'SOURCE_DATE_EPOCH',
+        `not a non-negative integer: ${JSON.stringify(epoch)}`,
+      );
+    return new Date(Number(epoch) * 1000);
+  }
+  const created = input.subject.created;
+  if (created === undefined) return undefined;
+  const date = created instanceof Date ? created : new Date(created);
+  if (Number.isNaN(date.getTime()))
+    throw new WaybillError(
+      'MALFORMED',
+      input.subject.name,
+      `artifact creation time is not a date: ${String(created)}`,
+    );
+  // Whole seconds: sub-second precision in image configs is noise that differs between builders.
+  return new Date(Math.floor(date.getTime() / 1000) * 1000);
+}
+
+/** One UUID per (artifact, waybill version): the SBOM serial number and the SPDX namespace suffix. */
+export function documentUuid(input: SbomInput): string {
+  return uuidV5(`sbom\n${input.subject.digest}\n${TOOL_NAME}@${input.toolVersion}`);
+}
+
+/** Code-unit order, independent of the machine's locale. */
+export function byString(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The extra facts of a component as sorted (name, value) pairs, layer and evidence paths included. */
+export function componentProperties(c: Component): Array<{ name: string; value: string }> {
+  const props = Object.entries(c.properties).map(([name, value]) => ({ name, value: String(value) }));
+  if (c.layer) props.push({ name: 'waybill:layer', value: c.layer });
+  for (const path of c.foundAt) props.push({ name: 'waybill:found-at', value: path });
+  return props.sort((a, b) => byString(a.name, b.name) || byString(a.value, b.value));
+}
+
+export function warningTexts(input: SbomInput): string[] {
+  return [...new Set((input.warnings ?? []).map((w) => `${w.path}: ${w.reason}`))].sort(byString);
+}
