@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { dpkgCataloger, dpkgOwnedFiles, parseMd5sums, wantDpkg } from './dpkg.ts';
+import type { CatalogContext, Component, Distro } from './types.ts';
+
+const DPKG = new URL('../../../shared/fixtures/vectors/os-package-db/dpkg/', import.meta.url).pathname;
+const DEBIAN12: Distro = { id: 'debian', versionId: '12', versionCodename: 'bookworm' };
+
+const entry = (path: string): FileEntry => ({ path, type: 'file', size: 0, mode: 0o644 });
+const walked = (path: string, data: Buffer | string): WalkedFile => ({
+  entry: entry(path),
+  data: Buffer.from(data),
+  earlier: [],
+});
+
+async function run(files: WalkedFile[], distro: Distro | null = DEBIAN12) {
+  const warnings: string[] = [];
+  const ctx: CatalogContext = { warn: (p, r) => warnings.push(`${p}: ${r}`) };
+  if (distro) ctx.distro = distro;
+  const components = (await dpkgCataloger.catalog(files, ctx)) as Component[];
+  return { components, warnings, ctx };
+}
+
+/** Go txtar archives: `-- name --` lines introduce each file. */
+function txtar(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const parts = text.split(/^-- (.+?) --$\n?/m);
+  for (let i = 1; i + 1 < parts.length; i += 2) out.set(parts[i]!, parts[i + 1]!);
+  return out;
+}
+
+/** dpkg-query over a status file: `name:arch version` of installed packages (dpkg's own reading). */
+function dpkgQuery(admindir?: string): string[] | undefined {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format placeholders
+  const format = ['${db:Status-Status}', '${Package}:${Architecture}', '${Version}'].join(' ');
+  const args = ['-W', `-f=${format}\\n`];
+  if (admindir) args.unshift(`--admindir=${admindir}`);
+  try {
+    const out = execFileSync('dpkg-query', args, {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      maxBuffer: 64 << 20,
+    }).toString();
+    return out
+      .split('\n')
+      .filter((l) => l.startsWith('installed '))
+      .map((l) => l.slice('installed '.length))
+      .sort();
+  } catch {
+    return undefined;
+  }
+}
+
+const asDpkgLine = (c: Component) => `${c.name}:${c.properties['waybill:arch']} ${c.version}`;
+
+test('want: status, status.d control files and md5sums lists; nothing else', () => {
+  const yes = [
+    'var/lib/dpkg/status',
+    'var/lib/dpkg/status.d/libc6',
+    'var/lib/dpkg/status.d/libc6.md5sums',
+    'var/lib/dpkg/info/libc6:amd64.md5sums',
+    'var/lib/dpkg/status.d/python3.11',
+  ];
+  const no = [
+    'var/lib/dpkg/status-old',
+    'var/lib/dpkg/info/libc6.list',
+    'var/lib/dpkg/status.d/libc6.preinst',
+    'var/lib/dpkg/info/x/y.md5sums',
+    'var/lib/dpkg/status.d/',
+    'usr/var/lib/dpkg/status',
+    'var/lib/dpkg/available',
+  ];
+  for (const p of yes) assert.equal(wantDpkg(entry(p)), true, p);
+  for (const p of no) assert.equal(wantDpkg(entry(p)), false, p);
+});
+
+test('multi-arch: libc6:amd64 and libc6:i386 are two components, each with its own md5sums; Source with version', async () => {
+  const stanza = (arch: string) =>
+    `Package: libc6\nStatus: install ok installed\nMaintainer: GNU Libc Maintainers <debian-glibc@lists.debian.org>\nArchitecture: ${arch}\nMulti-Arch: same\nSource: glibc (2.36-9+deb12u4)\nVersion: 2.36-9+deb12u4+b1\nDescription: GNU C Library: Shared libraries\n Contains the standard libraries.\n`;
+  const status = [
+    stanza('amd64'),
+    stanza('i386'),
+    'Package: curl\nStatus: install ok installed\nArchitecture: amd64\nVersion: 7.88.1-10+deb12u5\n',
+    'Package: gone\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 1\n',
+    'Package: half\nStatus: install ok half-configured\nArchitecture: amd64\nVersion: 1\n',
+    'Package: epochy\nStatus: hold ok installed\nArchitecture: all\nVersion: 1:2.0-1\n',
+  ].join('\n');
+  const files = [
+    walked('var/lib/dpkg/status', status),
+    walked(
+      'var/lib/dpkg/info/libc6:amd64.md5sums',
+      'd41d8cd98f00b204e9800998ecf8427e  lib/x86_64-linux-gnu/libc.so.6\nd41d8cd98f00b204e9800998ecf8427e  usr/share/doc/libc6/copyright\n',
+    ),
+    walked(
+      'var/lib/dpkg/info/libc6:i386.md5sums',
+      'd41d8cd98f00b204e9800998ecf8427e  lib/i386-linux-gnu/libc.so.6\n',
+    ),
+    walked('var/lib/dpkg/info/curl.md5sums', 'd41d8cd98f00b204e9800998ecf8427e  usr/bin/curl\n'),
+  ];
+  const { components, warnings, ctx } = await run(files);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(
+    components.map((c) => c.purl),
+    [
+      'pkg:deb/debian/curl@7.88.1-10+deb12u5?arch=amd64&distro=debian-12',
+      'pkg:deb/debian/epochy@1:2.0-1?arch=all&distro=debian-12',
+      'pkg:deb/debian/libc6@2.36-9+deb12u4+b1?arch=amd64&distro=debian-12',
+      'pkg:deb/debian/libc6@2.36-9+deb12u4+b1?arch=i386&distro=debian-12',
+    ],
+  );
+  const libc = components[2]!;
+  assert.equal(libc.properties['waybill:source-package'], 'glibc');
+  assert.equal(libc.properties['waybill:source-version'], '2.36-9+deb12u4');
+  assert.equal(libc.properties['waybill:owned-files'], '2');
+  assert.equal(components[3]!.properties['waybill:owned-files'], '1');
+  assert.equal(libc.supplier, 'GNU Libc Maintainers <debian-glibc@lists.debian.org>');
+  assert.equal(libc.description, 'GNU C Library: Shared libraries');
+  const owned = dpkgOwnedFiles(files, ctx);
+  assert.equal(owned.get('lib/i386-linux-gnu/libc.so.6'), components[3]!.purl);
+  assert.equal(owned.get('usr/bin/curl'), components[0]!.purl);
+  assert.equal(owned.size, 4);
+  // Without a distro the namespace falls back to debian and there is no distro qualifier.
+  const bare = await run(files, null);
+  assert.equal(bare.components[0]!.purl, 'pkg:deb/debian/curl@7.88.1-10+deb12u5?arch=amd64');
+});
+
+test('syft image-dpkg: status + info md5sums + os-release', async (t) => {
+  const root = `${DPKG}syft/image-dpkg/`;
+  if (!existsSync(root)) return t.skip(`fixtures absent: ${root}`);
+  const files = [
+    walked('var/lib/dpkg/status', readFileSync(`${root}var/lib/dpkg/status`)),
+    walked(
+      'var/lib/dpkg/info/libpam-runtime.md5sums',
+      readFileSync(`${root}var/lib/dpkg/info/libpam-runtime.md5sums`),
+    ),
+  ];
+  const { components, warnings } = await run(files);
+  assert.equal(warnings.length, 1, 'the empty "Package:" stanza is reported');
+  assert.equal(components.length, 1);
+  const c = components[0]!;
+  assert.equal(c.purl, 'pkg:deb/debian/libpam-runtime@1.1.8-3.6?arch=all&distro=debian-12');
+  assert.equal(c.properties['waybill:source-package'], 'pam');
+  assert.equal(c.properties['waybill:source-version'], '1.1.8-3.6');
+  assert.equal(c.properties['waybill:owned-files'], String(parseMd5sums(files[1]!.data.toString()).length));
+  assert.ok(Number(c.properties['waybill:owned-files']) > 0);
+});
+
+test('syft status.d edge cases: distroless layout, deinstall, corrupt, empty, no version', async (t) => {
+  const dir = `${DPKG}syft/var/lib/dpkg/status.d/`;
+  if (!existsSync(dir)) return t.skip('fixtures absent');
+  const files = readdirSync(dir).map((n) => walked(`var/lib/dpkg/status.d/${n}`, readFileSync(dir + n)));
+  const { components, warnings } = await run(files);
+  const names = components.map((c) => `${c.name}:${c.properties['waybill:arch']}`);
+  // deinstall: the config-files entry is not installed; the first one is.
+  assert.ok(names.includes('linux-image-6.14.0-1012-aws:amd64'));
+  assert.ok(!names.includes('linux-image-6.8.0-1029-aws:amd64'));
+  // status.d files written without Status (doc-examples) count as installed when they have a version.
+  assert.ok(names.includes('mutt:all'));
+  assert.ok(names.includes('tzdata:all') && names.includes('apt:amd64') && names.includes('coreutils:arm64'));
+  assert.ok(names.includes('libpam-runtime:all'));
+  for (const file of ['corrupt', 'empty', 'multiple']) {
+    assert.ok(
+      warnings.some((w) => w.startsWith(`var/lib/dpkg/status.d/${file}:`)),
+      `warning for ${file}`,
+    );
+  }
+  const libattr = components.find((c) => c.name === 'libattr1')!;
+  assert.equal(libattr.version, '1:2.5.1-4');
+  const distroless = `${DPKG}syft/image-distroless-deb/var/lib/dpkg/status.d/`;
+  const dl = readdirSync(distroless)
+    .filter((n) => wantDpkg(entry(`var/lib/dpkg/status.d/${n}`)))
+    .map((n) => walked(`var/lib/dpkg/status.d/${n}`, readFileSync(distroless + n)));
+  assert.equal(dl.length, 2, 'the .preinst is not wanted');
+  const r = await run(dl);
+  assert.deepEqual(
+    r.components.map((c) => c.purl),
+    ['pkg:deb/debian/libsqlite3-0@3.34.1-3?arch=arm64&distro=debian-12'],
+  );
+  assert.equal(
+    r.components[0]!.properties['waybill:owned-files'],
+    String(parseMd5sums(readFileSync(`${distroless}libsqlite3-0.md5sums`, 'utf8')).length),
+  );
+});
+
+test('trivy status files: the same installed set as dpkg-query --admindir', async (t) => {
+  const dir = `${DPKG}trivy/`;
+  if (!existsSync(dir)) return t.skip('fixtures absent');
+  const tmp = mkdtempSync(join(tmpdir(), 'waybill-dpkg-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  let compared = 0;
+  for (const name of readdirSync(dir)) {
+    const status = txtar(readFileSync(dir + name, 'utf8')).get('var/lib/dpkg/status');
+    if (status === undefined) continue;
+    writeFileSync(join(tmp, 'status'), status);
+    const reference = dpkgQuery(tmp);
+    const { components } = await run([walked('var/lib/dpkg/status', status)]);
+    if (!reference) {
+      t.diagnostic(`${name}: dpkg-query cannot read it; ${components.length} components`);
+      continue;
+    }
+    assert.deepEqual(components.map(asDpkgLine).sort(), reference, name);
+    compared++;
+  }
+  assert.ok(compared >= 4, `compared ${compared} files with dpkg-query`);
+});
+
+test("this machine's /var/lib/dpkg/status: exactly dpkg-query's installed set", async (t) => {
+  if (!existsSync('/var/lib/dpkg/status')) return t.skip('no dpkg database here');
+  const reference = dpkgQuery();
+  if (!reference) return t.skip('dpkg-query not available');
+  const { components, warnings } = await run([
+    walked('var/lib/dpkg/status', readFileSync('/var/lib/dpkg/status')),
+  ]);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(components.map(asDpkgLine).sort(), reference);
+});

@@ -1,0 +1,251 @@
+/**
+ * dpkg cataloger: the packages dpkg considers installed, from `var/lib/dpkg/status` (dpkg(1),
+ * deb822(5) stanzas) and from `var/lib/dpkg/status.d/*` (distroless images: one control file per
+ * package, written only for installed packages, usually without a Status field), plus the
+ * `*.md5sums` lists that say which files each package owns.
+ */
+import { PackageURL } from 'packageurl-js';
+import { WaybillError } from '../errors.ts';
+import { field, parseDeb822, type Stanza } from '../formats/deb822.ts';
+import { distroQualifier } from '../formats/os-release.ts';
+import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
+
+const STATUS = 'var/lib/dpkg/status';
+const STATUS_D = 'var/lib/dpkg/status.d/';
+const INFO = 'var/lib/dpkg/info/';
+/**
+ * Maintainer scripts and control members that sit next to package files in status.d; of these only
+ * md5sums carries something we use.
+ */
+const CONTROL_MEMBER =
+  /\.(md5sums|preinst|postinst|prerm|postrm|conffiles|config|templates|triggers|shlibs|symbols|list)$/;
+
+function directChild(path: string, dir: string): boolean {
+  return path.startsWith(dir) && path.length > dir.length && path.indexOf('/', dir.length) < 0;
+}
+
+export function wantDpkg(entry: FileEntry): boolean {
+  const p = entry.path;
+  if (p === STATUS) return true;
+  if (directChild(p, STATUS_D)) return !CONTROL_MEMBER.test(p) || p.endsWith('.md5sums');
+  return directChild(p, INFO) && p.endsWith('.md5sums');
+}
+
+/** One installed binary package as dpkg records it. */
+export interface DpkgPackage {
+  name: string;
+  version: string;
+  arch: string;
+  sourceName?: string;
+  sourceVersion?: string;
+  maintainer?: string;
+  description?: string;
+  homepage?: string;
+  multiArch?: string;
+  /** Where the stanza was read. */
+  path: string;
+}
+
+/**
+ * dpkg(1) "INFORMATION ABOUT PACKAGES": Status is `want flag status`; only the status `installed`
+ * means the package's files are unpacked and configured. `half-configured`, `unpacked`,
+ * `config-files` and friends are not installed software.
+ */
+function isInstalled(stanza: Stanza, fromStatusD: boolean): boolean {
+  const status = field(stanza, 'Status');
+  if (status === undefined) return fromStatusD;
+  const words = status.split(/\s+/);
+  return words.length === 3 && words[2] === 'installed';
+}
+
+/** `Source: name` or `Source: name (version)` (deb-control(5)). */
+function parseSource(value: string): { name: string; version?: string } | undefined {
+  const m = /^([^\s(]+)(?:\s*\(([^)]*)\))?\s*$/.exec(value);
+  if (!m) return undefined;
+  const version = m[2]?.trim();
+  return version ? { name: m[1] as string, version } : { name: m[1] as string };
+}
+
+const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
+
+/** Installed packages of one status file's text; bad stanzas are warned about and skipped. */
+export function parseDpkgStatus(
+  text: string,
+  path: string,
+  fromStatusD: boolean,
+  ctx: Pick<CatalogContext, 'warn'>,
+): DpkgPackage[] {
+  const out: DpkgPackage[] = [];
+  let stanzas: Stanza[];
+  try {
+    stanzas = parseDeb822(text, path, { onError: (e) => ctx.warn(path, e.reason) }).stanzas;
+  } catch (e) {
+    if (!(e instanceof WaybillError)) throw e;
+    ctx.warn(path, e.reason);
+    return out;
+  }
+  for (const stanza of stanzas) {
+    const name = field(stanza, 'Package');
+    if (!name) {
+      ctx.warn(path, `line ${stanza.line}: stanza has no Package name`);
+      continue;
+    }
+    if (!isInstalled(stanza, fromStatusD)) continue;
+    if (!PACKAGE_NAME.test(name)) {
+      ctx.warn(path, `line ${stanza.line}: invalid package name ${JSON.stringify(name.slice(0, 60))}`);
+      continue;
+    }
+    const version = field(stanza, 'Version');
+    if (!version) {
+      ctx.warn(path, `line ${stanza.line}: package ${name} has no Version`);
+      continue;
+    }
+    const pkg: DpkgPackage = { name, version, arch: field(stanza, 'Architecture') || 'all', path };
+    const source = field(stanza, 'Source');
+    if (source) {
+      const parsed = parseSource(source);
+      if (parsed) {
+        pkg.sourceName = parsed.name;
+        // dpkg-query ${source:Version}: the binary version unless Source names its own.
+        pkg.sourceVersion = parsed.version ?? version;
+      } else
+        ctx.warn(path, `line ${stanza.line}: cannot parse Source ${JSON.stringify(source.slice(0, 60))}`);
+    }
+    const maintainer = field(stanza, 'Maintainer');
+    if (maintainer) pkg.maintainer = maintainer;
+    const description = field(stanza, 'Description')?.split('\n')[0];
+    if (description) pkg.description = description;
+    const homepage = field(stanza, 'Homepage');
+    if (homepage) pkg.homepage = homepage;
+    const multiArch = field(stanza, 'Multi-Arch');
+    if (multiArch) pkg.multiArch = multiArch;
+    out.push(pkg);
+  }
+  return out;
+}
+
+/** Paths listed in an md5sums file (`<md5>  <path>` per line), without leading `/`. */
+export function parseMd5sums(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^[0-9a-fA-F]{32} [ *]?(.+)$/.exec(line.replace(/\r$/, ''));
+    if (m) out.push((m[1] as string).replace(/^\/+/, ''));
+  }
+  return out;
+}
+
+/** purl-spec types/deb: namespace is the vendor (distro ID); arch and distro as qualifiers. */
+export function dpkgPurl(
+  pkg: Pick<DpkgPackage, 'name' | 'version' | 'arch'>,
+  distro: Distro | undefined,
+): string {
+  const qualifiers: Record<string, string> = { arch: pkg.arch };
+  if (distro) qualifiers.distro = distroQualifier(distro);
+  return new PackageURL(
+    'deb',
+    distro?.id ?? 'debian',
+    pkg.name,
+    pkg.version,
+    qualifiers,
+    undefined,
+  ).toString();
+}
+
+interface DpkgView {
+  packages: DpkgPackage[];
+  /** key `name:arch` → owned paths. */
+  owned: Map<string, string[]>;
+}
+
+function dpkgKey(pkg: Pick<DpkgPackage, 'name' | 'arch'>): string {
+  return `${pkg.name}:${pkg.arch}`;
+}
+
+function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgView {
+  const packages: DpkgPackage[] = [];
+  const seen = new Set<string>();
+  const md5sums = new Map<string, string[]>();
+  const sorted = [...files].sort((a, b) =>
+    a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0,
+  );
+  for (const file of sorted) {
+    const p = file.entry.path;
+    if (file.entry.type !== 'file') continue;
+    if (p.endsWith('.md5sums')) {
+      const base = p.slice(p.lastIndexOf('/') + 1, -'.md5sums'.length);
+      // status.d and info/ both name lists after the package (or package:arch for Multi-Arch: same).
+      md5sums.set(`${p.startsWith(STATUS_D) ? 'd' : 'i'}/${base}`, parseMd5sums(file.data.toString('utf8')));
+      continue;
+    }
+    const fromStatusD = p.startsWith(STATUS_D);
+    if (!fromStatusD && p !== STATUS) continue;
+    for (const pkg of parseDpkgStatus(file.data.toString('utf8'), p, fromStatusD, ctx)) {
+      const key = dpkgKey(pkg);
+      if (seen.has(key)) continue; // status first (sorted before status.d), then the first status.d file
+      seen.add(key);
+      packages.push(pkg);
+    }
+  }
+  const owned = new Map<string, string[]>();
+  for (const pkg of packages) {
+    const prefix = pkg.path.startsWith(STATUS_D) ? 'd/' : 'i/';
+    const list = md5sums.get(`${prefix}${pkg.name}:${pkg.arch}`) ?? md5sums.get(`${prefix}${pkg.name}`);
+    if (list) owned.set(dpkgKey(pkg), list);
+  }
+  return { packages, owned };
+}
+
+function toComponent(pkg: DpkgPackage, owned: string[] | undefined, distro: Distro | undefined): Component {
+  const properties: Record<string, string> = { 'waybill:arch': pkg.arch };
+  if (pkg.sourceName) properties['waybill:source-package'] = pkg.sourceName;
+  if (pkg.sourceVersion) properties['waybill:source-version'] = pkg.sourceVersion;
+  if (owned) properties['waybill:owned-files'] = String(owned.length);
+  if (pkg.homepage) properties['waybill:homepage'] = pkg.homepage;
+  const component: Component = {
+    type: 'library',
+    ecosystem: 'deb',
+    name: pkg.name,
+    version: pkg.version,
+    purl: dpkgPurl(pkg, distro),
+    licenses: [],
+    foundAt: [pkg.path],
+    properties,
+  };
+  if (pkg.maintainer) component.supplier = pkg.maintainer;
+  if (pkg.description) component.description = pkg.description;
+  return component;
+}
+
+function catalogDpkg(files: WalkedFile[], ctx: CatalogContext): Component[] {
+  const view = readView(files, ctx);
+  const layerOf = new Map(files.map((f) => [f.entry.path, f.entry.layer]));
+  // The engine refines `layer` to the first layer a package appeared in, from the file's history.
+  const components = view.packages.map((pkg) => {
+    const c = toComponent(pkg, view.owned.get(dpkgKey(pkg)), ctx.distro);
+    const layer = layerOf.get(pkg.path);
+    if (layer) c.layer = layer;
+    return c;
+  });
+  return components.sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
+}
+
+/**
+ * Files owned by installed dpkg packages, from their md5sums lists: path inside the artifact (no
+ * leading `/`) → the owning component's purl. Lets the engine skip files already accounted for.
+ */
+export function dpkgOwnedFiles(files: WalkedFile[], ctx: CatalogContext): Map<string, string> {
+  const view = readView(files, { warn: () => {} });
+  const out = new Map<string, string>();
+  for (const pkg of view.packages) {
+    const purl = dpkgPurl(pkg, ctx.distro);
+    for (const path of view.owned.get(dpkgKey(pkg)) ?? []) out.set(path, purl);
+  }
+  return out;
+}
+
+export const dpkgCataloger: Cataloger = {
+  name: 'dpkg-db-cataloger',
+  want: wantDpkg,
+  catalog: catalogDpkg,
+};

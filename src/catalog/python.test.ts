@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { WaybillError } from '../errors.ts';
+import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { normalizePythonName, parsePythonMetadata, pythonCataloger, wantPython } from './python.ts';
+import type { CatalogContext, Component } from './types.ts';
+
+const PY = new URL('../../../shared/fixtures/vectors/python/', import.meta.url).pathname;
+const entry = (path: string, type: FileEntry['type'] = 'file'): FileEntry => ({
+  path,
+  type,
+  size: 0,
+  mode: 0o644,
+});
+
+/** Every wanted file under a directory, as the walker would hand them over (paths relative to `base`). */
+function walkDir(dir: string, base: string): WalkedFile[] {
+  const out: WalkedFile[] = [];
+  const visit = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        if (name !== '__pycache__') visit(p);
+        continue;
+      }
+      const e = entry(relative(base, p));
+      if (wantPython(e) === true) out.push({ entry: e, data: readFileSync(p), earlier: [] });
+    }
+  };
+  visit(dir);
+  return out;
+}
+
+async function run(files: WalkedFile[]) {
+  const warnings: string[] = [];
+  const ctx: CatalogContext = { warn: (p, r) => warnings.push(`${p}: ${r}`) };
+  const components = (await pythonCataloger.catalog(files, ctx)) as Component[];
+  return { components, warnings };
+}
+
+test('want: dist-info METADATA, egg-info PKG-INFO (dir, EGG-INFO, single file), wheels; nothing else', () => {
+  const yes = [
+    'usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/METADATA',
+    'site-packages/foo-1.0.egg-info/PKG-INFO',
+    'site-packages/foo-1.0-py3.11.egg/EGG-INFO/PKG-INFO',
+    'usr/lib/python3/dist-packages/perf-0.1.egg-info',
+    'app/wheels/foo-1.0-py3-none-any.whl',
+  ];
+  const no = [
+    'site-packages/foo-1.0.dist-info/RECORD',
+    'site-packages/foo/METADATA',
+    'site-packages/foo-1.0.egg-info/PKG-INFO-INVALID',
+    'sdist/foo-1.0/PKG-INFO',
+    'site-packages/foo-1.0.dist-info/METADATA.bak',
+  ];
+  for (const p of yes) assert.equal(wantPython(entry(p)), true, p);
+  for (const p of no) assert.equal(wantPython(entry(p)), false, p);
+  assert.equal(wantPython(entry('site-packages/foo-1.0.egg-info', 'dir')), false);
+  assert.equal(normalizePythonName('Foo.Bar__baz--Qux'), 'foo-bar-baz-qux');
+});
+
+test('trivy metadata samples: name, version, licence precedence, supplier', (t) => {
+  const dir = `${PY}metadata-trivy/`;
+  if (!existsSync(dir)) return t.skip(`fixtures absent: ${dir}`);
+  const read = (n: string) => parsePythonMetadata(readFileSync(dir + n), n);
+  // License-Expression wins over classifiers.
+  assert.deepEqual(read('iniconfig-2.0.0.METADATA').licenses, ['MIT']);
+  // License free text.
+  assert.deepEqual(read('distlib-0.3.1-py3.9.egg-info').licenses, ['Python license']);
+  // No License field: classifiers, the unambiguous ones mapped to SPDX.
+  assert.deepEqual(read('pyphen-0.14.0.METADATA').licenses, [
+    'GPL-2.0-or-later',
+    'LGPL-2.0-or-later',
+    'Mozilla Public License 1.1 (MPL 1.1)',
+  ]);
+  // setuptools' Description has unindented blank lines, which end the headers for Python's email
+  // parser too (importlib.metadata sees no Classifier there): License UNKNOWN leaves nothing.
+  const st = read('setuptools-51.3.3-py3.8.egg-info.PKG-INFO');
+  assert.deepEqual([st.name, st.version, st.licenses], ['setuptools', '51.3.3', []]);
+  const u = read('unidecode-egg-info.PKG-INFO');
+  assert.deepEqual([u.name, u.version], ['Unidecode', '0.4.1']);
+  assert.equal(read('networkx-3.0.METADATA').supplier, 'Aric Hagberg <hagberg@lanl.gov>');
+  assert.equal(read('simple-0.1.0.METADATA').name, 'simple', 'trailing space trimmed');
+  assert.throws(
+    () => read('invalid.json'),
+    (e: unknown) => e instanceof WaybillError && e.code === 'MALFORMED',
+  );
+});
+
+test('syft site-packages tree: components, dedupe by purl, malformed ones are warnings', async (t) => {
+  const dir = `${PY}site-packages-syft/`;
+  if (!existsSync(dir)) return t.skip('fixtures absent');
+  const { components, warnings } = await run(walkDir(dir, dir));
+  const got = components.map((c) => `${c.purl} ${c.licenses.join('|')}`);
+  assert.ok(got.includes('pkg:pypi/pygments@2.6.1 BSD License'), got.join('\n'));
+  assert.ok(components.every((c) => c.purl.startsWith('pkg:pypi/') && c.foundAt.length >= 1));
+  assert.ok(
+    warnings.some((w) => w.includes('no-version') && /no Version/.test(w)),
+    warnings.join('\n'),
+  );
+  const names = new Set(components.map((c) => c.name));
+  assert.ok(!names.has('no-version'));
+});
+
+test('wheel inside the artifact: its top-level .dist-info/METADATA (zip written by Python zipfile)', async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'waybill-whl-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const whl = join(tmp, 'Demo_Pkg-1.0-py3-none-any.whl');
+  const bad = join(tmp, 'broken-1.0-py3-none-any.whl');
+  const script = [
+    'import sys, zipfile',
+    'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:',
+    '    z.writestr("demo_pkg/__init__.py", "")',
+    '    z.writestr("Demo_Pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.4\\nName: Demo_Pkg\\nVersion: 1.0\\nLicense-Expression: Apache-2.0 OR MIT\\nAuthor-email: Jane <jane@example.org>\\n\\nbody\\n")',
+    '    z.writestr("demo_pkg/_vendor/x-2.0.dist-info/METADATA", "Name: x\\nVersion: 2.0\\n")',
+    'with zipfile.ZipFile(sys.argv[2], "w") as z:',
+    '    z.writestr("broken/__init__.py", "")',
+  ].join('\n');
+  try {
+    execFileSync('python3', ['-c', script, whl, bad], { stdio: 'ignore' });
+  } catch {
+    return t.skip('python3 not usable');
+  }
+  const files: WalkedFile[] = [
+    { entry: entry('opt/wheels/Demo_Pkg-1.0-py3-none-any.whl'), data: readFileSync(whl), earlier: [] },
+    { entry: entry('opt/wheels/broken-1.0-py3-none-any.whl'), data: readFileSync(bad), earlier: [] },
+    { entry: entry('opt/wheels/garbage.whl'), data: Buffer.from('not a zip'), earlier: [] },
+  ];
+  const { components, warnings } = await run(files);
+  assert.deepEqual(
+    components.map((c) => [c.purl, c.licenses, c.supplier, c.foundAt]),
+    [
+      [
+        'pkg:pypi/demo-pkg@1.0',
+        ['Apache-2.0 OR MIT'],
+        'Jane <jane@example.org>',
+        ['opt/wheels/Demo_Pkg-1.0-py3-none-any.whl'],
+      ],
+    ],
+  );
+  assert.equal(warnings.length, 2);
+});
+
+test('malformed metadata: no Name, no Version, binary garbage → warnings, never throws', async () => {
+  const files: WalkedFile[] = [
+    { entry: entry('a-1.dist-info/METADATA'), data: Buffer.from('Version: 1\n'), earlier: [] },
+    { entry: entry('b-1.dist-info/METADATA'), data: Buffer.from('Name: b\n'), earlier: [] },
+    {
+      entry: entry('c-1.dist-info/METADATA'),
+      data: Buffer.from([0xff, 0xfe, 0, 1, 2, 10, 32, 10]),
+      earlier: [],
+    },
+    { entry: entry('d-1.dist-info/METADATA'), data: Buffer.from('Name: d\nVersion: 1\n'), earlier: [] },
+  ];
+  const { components, warnings } = await run(files);
+  assert.deepEqual(
+    components.map((c) => c.purl),
+    ['pkg:pypi/d@1'],
+  );
+  assert.equal(warnings.length, 3);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (a) => {
+      try {
+        parsePythonMetadata(Buffer.from(a), 'fuzz');
+      } catch (e) {
+        if (!(e instanceof WaybillError)) throw e;
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("this machine's Debian dist-packages: the same (name, version) set as importlib.metadata", async (t) => {
+  const root = '/usr/lib/python3/dist-packages';
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  if (!existsSync(root)) return t.skip(`${root} absent`);
+  let reference: string[];
+  try {
+    const out = execFileSync(python, [
+      '-c',
+      'import sys, importlib.metadata as m\nfor d in m.distributions(path=[sys.argv[1]]):\n    print(d.metadata["Name"], d.version)',
+      root,
+    ]).toString();
+    reference = [
+      ...new Set(
+        out
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => {
+            const [name, version] = l.split(' ');
+            return `${normalizePythonName(name!)} ${version}`;
+          }),
+      ),
+    ].sort();
+  } catch {
+    return t.skip('python3 importlib.metadata not usable');
+  }
+  const { components, warnings } = await run(walkDir(root, '/'));
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(components.map((c) => `${normalizePythonName(c.name)} ${c.version}`).sort(), reference);
+  assert.ok(reference.length > 5, `${reference.length} distributions`);
+});

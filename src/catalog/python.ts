@@ -1,0 +1,241 @@
+/**
+ * Python cataloger: installed distributions, from their core metadata (PyPA "Core metadata
+ * specifications"): `*.dist-info/METADATA` (wheels, PEP 376/627), `*.egg-info/PKG-INFO` and
+ * `*.egg/EGG-INFO/PKG-INFO` (setuptools), and the single-file form `*.egg-info` (distutils and
+ * Debian's python3-* packages). Wheels found inside the artifact are opened and their own
+ * `.dist-info/METADATA` read.
+ */
+import { PackageURL } from 'packageurl-js';
+import { openZip } from '../archive/zip-reader.ts';
+import { WaybillError } from '../errors.ts';
+import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb822.ts';
+import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import type { CatalogContext, Cataloger, Component } from './types.ts';
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function parentName(path: string): string {
+  const end = path.lastIndexOf('/');
+  return end < 0 ? '' : path.slice(path.lastIndexOf('/', end - 1) + 1, end);
+}
+
+export function wantPython(entry: FileEntry): boolean {
+  if (entry.type !== 'file') return false;
+  const p = entry.path;
+  const base = baseName(p);
+  if (base === 'METADATA') return parentName(p).toLowerCase().endsWith('dist-info');
+  if (base === 'PKG-INFO') return parentName(p).toLowerCase().endsWith('egg-info');
+  const lower = base.toLowerCase();
+  return lower.endsWith('.egg-info') || lower.endsWith('.whl');
+}
+
+/** PEP 503 normalized name: runs of `-`, `_`, `.` become one `-`, lower-cased. */
+export function normalizePythonName(name: string): string {
+  return name.replace(/[-_.]+/g, '-').toLowerCase();
+}
+
+export interface PythonMetadata {
+  name: string;
+  version: string;
+  licenses: string[];
+  supplier?: string;
+  summary?: string;
+  homepage?: string;
+  metadataVersion?: string;
+}
+
+/** Decode METADATA: UTF-8 per the spec; older PKG-INFO files may be Latin-1. */
+function decode(data: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return data.toString('latin1');
+  }
+}
+
+/**
+ * Well-known trove classifiers whose licence is unambiguous, mapped to SPDX ids. Others keep the
+ * classifier's own words (e.g. "BSD License" names no single licence).
+ */
+const CLASSIFIER_SPDX: Record<string, string> = {
+  'MIT License': 'MIT',
+  'MIT No Attribution License (MIT-0)': 'MIT-0',
+  'ISC License (ISCL)': 'ISC',
+  'Apache Software License 2.0': 'Apache-2.0',
+  'Mozilla Public License 2.0 (MPL 2.0)': 'MPL-2.0',
+  'Python Software Foundation License': 'PSF-2.0',
+  'The Unlicense (Unlicense)': 'Unlicense',
+  'Zope Public License': 'ZPL-2.1',
+  'Boost Software License 1.0 (BSL-1.0)': 'BSL-1.0',
+  'GNU Lesser General Public License v2 or later (LGPLv2+)': 'LGPL-2.0-or-later',
+  'GNU Lesser General Public License v3 or later (LGPLv3+)': 'LGPL-3.0-or-later',
+  'GNU General Public License v2 or later (GPLv2+)': 'GPL-2.0-or-later',
+  'GNU General Public License v3 or later (GPLv3+)': 'GPL-3.0-or-later',
+  'GNU Affero General Public License v3 or later (AGPLv3+)': 'AGPL-3.0-or-later',
+  'Eclipse Public License 2.0 (EPL-2.0)': 'EPL-2.0',
+};
+
+/** Placeholders setuptools and distutils write when nothing was declared. */
+const NO_VALUE = new Set(['', 'unknown', 'none', 'n/a']);
+
+/**
+ * Declared licences, most precise source first: License-Expression (core metadata 2.4, an SPDX
+ * expression), else License (free text; skipped when it is a whole licence text rather than a name),
+ * else the `License ::` trove classifiers.
+ */
+function licensesOf(stanza: Stanza): string[] {
+  const expression = field(stanza, 'License-Expression')?.trim();
+  if (expression && !NO_VALUE.has(expression.toLowerCase())) return [expression];
+  const license = field(stanza, 'License')?.trim();
+  if (license && !NO_VALUE.has(license.toLowerCase()) && !license.includes('\n') && license.length <= 200) {
+    return [license];
+  }
+  const out: string[] = [];
+  for (const c of fieldAll(stanza, 'Classifier')) {
+    const parts = c.split('::').map((s) => s.trim());
+    if (parts[0] !== 'License' || parts.length < 2) continue;
+    const last = parts[parts.length - 1] as string;
+    if (last === 'OSI Approved') continue;
+    const id = CLASSIFIER_SPDX[last] ?? last;
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
+function supplierOf(stanza: Stanza): string | undefined {
+  for (const [nameField, emailField] of [
+    ['Author', 'Author-email'],
+    ['Maintainer', 'Maintainer-email'],
+  ] as const) {
+    const name = field(stanza, nameField)?.trim();
+    const email = field(stanza, emailField)?.trim();
+    if (name && !NO_VALUE.has(name.toLowerCase()))
+      return email && !NO_VALUE.has(email.toLowerCase()) ? `${name} <${email}>` : name;
+    // Core metadata 2.1+: Author-email may carry the name too: `Jane Doe <jane@example.org>`.
+    if (email && !NO_VALUE.has(email.toLowerCase())) return email;
+  }
+  return undefined;
+}
+
+function homepageOf(stanza: Stanza): string | undefined {
+  const home = field(stanza, 'Home-page')?.trim();
+  if (home && !NO_VALUE.has(home.toLowerCase())) return home;
+  for (const url of fieldAll(stanza, 'Project-URL')) {
+    const comma = url.indexOf(',');
+    // Core metadata "Well-known Project URLs": labels are compared normalized (homepage, home-page).
+    if (
+      comma > 0 &&
+      url
+        .slice(0, comma)
+        .replace(/[-_.\s]/g, '')
+        .toLowerCase() === 'homepage'
+    )
+      return url.slice(comma + 1).trim();
+  }
+  return undefined;
+}
+
+/** Parse one METADATA / PKG-INFO. Throws WaybillError MALFORMED when Name or Version is missing. */
+export function parsePythonMetadata(data: Buffer, path: string): PythonMetadata {
+  const { stanzas } = parseDeb822(decode(data), path, { headersOnly: true });
+  const stanza = stanzas[0];
+  if (!stanza) throw new WaybillError('MALFORMED', path, 'no metadata headers');
+  const name = field(stanza, 'Name')?.trim();
+  const version = field(stanza, 'Version')?.trim();
+  if (!name) throw new WaybillError('MALFORMED', path, 'metadata has no Name');
+  if (!version) throw new WaybillError('MALFORMED', path, `metadata of ${name} has no Version`);
+  const meta: PythonMetadata = { name, version, licenses: licensesOf(stanza) };
+  const supplier = supplierOf(stanza);
+  if (supplier) meta.supplier = supplier;
+  const summary = field(stanza, 'Summary')?.trim().split('\n')[0];
+  if (summary && !NO_VALUE.has(summary.toLowerCase())) meta.summary = summary;
+  const homepage = homepageOf(stanza);
+  if (homepage) meta.homepage = homepage;
+  const mv = field(stanza, 'Metadata-Version')?.trim();
+  if (mv) meta.metadataVersion = mv;
+  return meta;
+}
+
+export function pythonPurl(meta: Pick<PythonMetadata, 'name' | 'version'>): string {
+  return new PackageURL(
+    'pypi',
+    undefined,
+    normalizePythonName(meta.name),
+    meta.version,
+    undefined,
+    undefined,
+  ).toString();
+}
+
+function toComponent(meta: PythonMetadata, foundAt: string, layer: string | undefined): Component {
+  const properties: Record<string, string> = {};
+  if (meta.homepage) properties['waybill:homepage'] = meta.homepage;
+  if (meta.metadataVersion) properties['waybill:python:metadata-version'] = meta.metadataVersion;
+  const c: Component = {
+    type: 'library',
+    ecosystem: 'pypi',
+    name: meta.name,
+    version: meta.version,
+    purl: pythonPurl(meta),
+    licenses: meta.licenses,
+    foundAt: [foundAt],
+    properties,
+  };
+  if (meta.supplier) c.supplier = meta.supplier;
+  if (meta.summary) c.description = meta.summary;
+  if (layer) c.layer = layer;
+  return c;
+}
+
+/**
+ * A wheel's own metadata: the one top-level `{name}-{version}.dist-info/METADATA` (PEP 427). The
+ * component's evidence is the wheel path plus `!/` and the member, as other SBOM tools write it.
+ */
+function fromWheel(file: WalkedFile): { meta: PythonMetadata; at: string } {
+  const zip = openZip(file.data, file.entry.path);
+  const members = zip.entries.filter((e) => !e.isDirectory && /^[^/]+\.dist-info\/METADATA$/.test(e.name));
+  if (members.length !== 1) {
+    throw new WaybillError(
+      'MALFORMED',
+      file.entry.path,
+      `wheel has ${members.length} top-level .dist-info/METADATA files, expected 1`,
+    );
+  }
+  const member = members[0] as (typeof members)[number];
+  return {
+    meta: parsePythonMetadata(zip.read(member), `${file.entry.path}!/${member.name}`),
+    at: file.entry.path,
+  };
+}
+
+function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
+  const byPurl = new Map<string, Component>();
+  for (const file of files) {
+    const path = file.entry.path;
+    if (!wantPython(file.entry)) continue;
+    let found: { meta: PythonMetadata; at: string };
+    try {
+      found = path.toLowerCase().endsWith('.whl')
+        ? fromWheel(file)
+        : { meta: parsePythonMetadata(file.data, path), at: path };
+    } catch (e) {
+      if (!(e instanceof WaybillError)) throw e;
+      ctx.warn(path, e.reason);
+      continue;
+    }
+    const c = toComponent(found.meta, found.at, file.entry.layer);
+    const seen = byPurl.get(c.purl);
+    // Debian ships some distributions twice (foo.egg-info and foo-1.0.dist-info): one component.
+    if (seen) seen.foundAt = [...new Set([...seen.foundAt, ...c.foundAt])].sort();
+    else byPurl.set(c.purl, c);
+  }
+  return [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
+}
+
+export const pythonCataloger: Cataloger = {
+  name: 'python-package-cataloger',
+  want: wantPython,
+  catalog: catalogPython,
+};
