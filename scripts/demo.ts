@@ -11,7 +11,7 @@
  * at the start.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -82,7 +82,17 @@ step(`1. A source repository with a signed release tag  (output folder: ${out})`
 
 const keys = join(out, 'keys');
 mkdirSync(keys);
-run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'release@example.org', '-f', join(keys, 'release')]);
+run('ssh-keygen', [
+  '-q',
+  '-t',
+  'ed25519',
+  '-N',
+  '',
+  '-C',
+  'release@example.org',
+  '-f',
+  join(keys, 'release'),
+]);
 const publicKey = readFileSync(join(keys, 'release.pub'), 'utf8').trim();
 const allowedSigners = join(keys, 'allowed_signers');
 writeFileSync(allowedSigners, `release@example.org namespaces="git" ${publicKey}\n`);
@@ -161,7 +171,12 @@ const config = {
   history: [{ created: COMMIT_DATE, created_by: 'build.sh' }],
 };
 const configDesc = await layout.writeBlob(Buffer.from(JSON.stringify(config)), MEDIA_TYPE.ociConfig);
-const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config: configDesc, layers: [layerDesc] };
+const manifest = {
+  schemaVersion: 2,
+  mediaType: MEDIA_TYPE.ociManifest,
+  config: configDesc,
+  layers: [layerDesc],
+};
 const manifestDesc = await layout.writeBlob(Buffer.from(JSON.stringify(manifest)), MEDIA_TYPE.ociManifest);
 await layout.writeIndex({
   schemaVersion: 2,
@@ -171,7 +186,11 @@ await layout.writeIndex({
 const tarball = join(artifacts, 'hello-1.0.0.tar.gz');
 writeFileSync(
   tarball,
-  gzipSync(await tarBuffer([{ path: 'hello-1.0.0/bin/hello', data: helloScript, mode: 0o755 }], { mtime: COMMIT_EPOCH })),
+  gzipSync(
+    await tarBuffer([{ path: 'hello-1.0.0/bin/hello', data: helloScript, mode: 0o755 }], {
+      mtime: COMMIT_EPOCH,
+    }),
+  ),
 );
 process.stdout.write(`${relative(out, imageDir)}  (OCI layout, tag 1.0.0, ${layerGz.length} byte layer)\n`);
 process.stdout.write(`${relative(out, tarball)}\n`);
@@ -201,7 +220,21 @@ writeFileSync(
   'version: 1\nname: hello\nteam:\n  name: the OpenStack community\nlicense: GPL-3.0-only\n',
 );
 waybill(
-  ['stamp', `file:${twin}`, '--config', twinConfig, '--version', '1.0.0', '--arch', 'noarch', '--source', repo, '--allowed-signers', allowedSigners, '--quiet'],
+  [
+    'stamp',
+    `file:${twin}`,
+    '--config',
+    twinConfig,
+    '--version',
+    '1.0.0',
+    '--arch',
+    'noarch',
+    '--source',
+    repo,
+    '--allowed-signers',
+    allowedSigners,
+    '--quiet',
+  ],
   0,
 );
 waybill(['check', `file:${twin}`, '--config', twinConfig], 1);

@@ -8,15 +8,22 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WaybillError } from '../errors.ts';
-import { attachArtifact, attachToOciArchive, findAttachments, findAttachmentsInOciArchive, readAttachment, readAttachmentFromOciArchive } from '../oci/attach.ts';
 import { OciArchiveLayout } from '../oci/archive-layout.ts';
+import {
+  attachArtifact,
+  attachToOciArchive,
+  findAttachments,
+  findAttachmentsInOciArchive,
+  readAttachment,
+  readAttachmentFromOciArchive,
+} from '../oci/attach.ts';
 import { OciLayout, resolveRef } from '../oci/layout.ts';
 import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
+import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
 import { readSidecar, sidecarPath, writeSidecar } from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import type { Artifact } from '../sources/types.ts';
-import { serializeRecord } from '../record/build.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
 export type SbomFormat = 'cyclonedx-json' | 'spdx-json';
@@ -45,7 +52,10 @@ function layoutRef(artifact: Artifact): string | undefined {
 
 /** The descriptor of the image the record is about: the digest the artifact was opened at. */
 async function subjectDescriptor(artifact: Artifact): Promise<Descriptor> {
-  const store = artifact.kind === 'oci' ? await OciLayout.open(artifact.path) : await OciArchiveLayout.open(artifact.path);
+  const store =
+    artifact.kind === 'oci'
+      ? await OciLayout.open(artifact.path)
+      : await OciArchiveLayout.open(artifact.path);
   const index = await store.readIndex();
   const listed = index.manifests.find((d) => d.digest === artifact.digest);
   if (listed) return { mediaType: listed.mediaType, digest: listed.digest, size: listed.size };
@@ -54,10 +64,19 @@ async function subjectDescriptor(artifact: Artifact): Promise<Descriptor> {
     return { mediaType: selected.mediaType, digest: selected.digest, size: selected.size };
   }
   const resolved = await resolveRef(store, layoutRef(artifact));
-  return { mediaType: resolved.descriptor.mediaType, digest: resolved.descriptor.digest, size: resolved.descriptor.size };
+  return {
+    mediaType: resolved.descriptor.mediaType,
+    digest: resolved.descriptor.digest,
+    size: resolved.descriptor.size,
+  };
 }
 
-async function attach(artifact: Artifact, artifactType: string, payload: Buffer, mediaType: string): Promise<string> {
+async function attach(
+  artifact: Artifact,
+  artifactType: string,
+  payload: Buffer,
+  mediaType: string,
+): Promise<string> {
   const subject = await subjectDescriptor(artifact);
   const attachment =
     artifact.kind === 'oci'
@@ -73,7 +92,9 @@ async function findAttached(artifact: Artifact, artifactType: string): Promise<B
       : await findAttachmentsInOciArchive(artifact.path, artifact.digest, artifactType);
   const last = found.at(-1);
   if (!last) return undefined;
-  return artifact.kind === 'oci' ? readAttachment(artifact.path, last) : readAttachmentFromOciArchive(artifact.path, last);
+  return artifact.kind === 'oci'
+    ? readAttachment(artifact.path, last)
+    : readAttachmentFromOciArchive(artifact.path, last);
 }
 
 /** Stores the SBOM; returns the location string the record carries. */
@@ -89,14 +110,21 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
   if (location.startsWith(OCI_LOCATION)) {
     if (!usesLayout(artifact)) return undefined;
     const digest = location.slice(OCI_LOCATION.length);
-    const store = artifact.kind === 'oci' ? await OciLayout.open(artifact.path) : await OciArchiveLayout.open(artifact.path);
+    const store =
+      artifact.kind === 'oci'
+        ? await OciLayout.open(artifact.path)
+        : await OciArchiveLayout.open(artifact.path);
     const index = await store.readIndex();
     const descriptor = index.manifests.find((d) => d.digest === digest);
     if (!descriptor) return undefined;
     return readAttachment(store, descriptor);
   }
   if (location.includes('/') || location.includes('\\') || location === '..') {
-    throw new WaybillError('UNSAFE_PATH', location, 'an SBOM sidecar location must be a file name next to the artifact');
+    throw new WaybillError(
+      'UNSAFE_PATH',
+      location,
+      'an SBOM sidecar location must be a file name next to the artifact',
+    );
   }
   const path = join(dirname(artifact.path), location);
   const info = await stat(path).catch(() => undefined);
@@ -112,7 +140,9 @@ export async function saveRecord(artifact: Artifact, record: ReleaseRecord): Pro
   return writeSidecar(artifact.path, record);
 }
 
-export async function loadRecord(artifact: Artifact): Promise<{ record: ReleaseRecord; location: string } | undefined> {
+export async function loadRecord(
+  artifact: Artifact,
+): Promise<{ record: ReleaseRecord; location: string } | undefined> {
   if (usesLayout(artifact)) {
     const bytes = await findAttached(artifact, ARTIFACT_TYPE.record);
     if (!bytes) return undefined;

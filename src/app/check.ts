@@ -2,14 +2,15 @@
  * `check`: gather what the policy rules need — the artifact's native facts, its release record, the
  * SBOM the record points at — and run the seven rules. Pure orchestration; the rules live in policy/.
  */
-import { runCheck } from '../policy/check.ts';
+
+import { describeError } from '../errors.ts';
 import { sha256Digest } from '../oci/layout.ts';
+import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import { readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
-import { describeError } from '../errors.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
@@ -21,7 +22,10 @@ export interface CheckOptions {
 }
 
 /** Loads the SBOM a record names and says what it is, or why it could not be used. */
-export async function sbomOutcome(artifact: Artifact, record: ReleaseRecord | undefined): Promise<SbomOutcome | undefined> {
+export async function sbomOutcome(
+  artifact: Artifact,
+  record: ReleaseRecord | undefined,
+): Promise<SbomOutcome | undefined> {
   const manifest = record?.predicate.manifest;
   if (!manifest) return undefined;
   try {

@@ -11,7 +11,11 @@ export function sourceDateEpoch(): Date | undefined {
   const epoch = process.env.SOURCE_DATE_EPOCH;
   if (epoch === undefined || epoch === '') return undefined;
   if (!/^\d{1,12}$/.test(epoch)) {
-    throw new WaybillError('USAGE', 'SOURCE_DATE_EPOCH', `not a non-negative integer: ${JSON.stringify(epoch)}`);
+    throw new WaybillError(
+      'USAGE',
+      'SOURCE_DATE_EPOCH',
+      `not a non-negative integer: ${JSON.stringify(epoch)}`,
+    );
   }
   return new Date(Number(epoch) * 1000);
 }
@@ -30,7 +34,12 @@ function commitDate(sourceDir: string | null): Date | undefined {
   }
 }
 
-export function buildDate(artifact: Artifact, flag: string | undefined, sourceDir: string | null, now: Date): string {
+export function buildDate(
+  artifact: Artifact,
+  flag: string | undefined,
+  sourceDir: string | null,
+  now: Date,
+): string {
   if (flag) return flag;
   const created = artifact.image?.selected?.config.created ?? artifact.image?.platforms[0]?.config.created;
   if (created) return created;

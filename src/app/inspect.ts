@@ -129,7 +129,9 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
     name: c.name.value,
     version: c.version.value,
     architecture: c.architecture.value,
-    platforms: platforms.map((x) => (x.variant ? `${x.os}/${x.architecture}/${x.variant}` : `${x.os}/${x.architecture}`)),
+    platforms: platforms.map((x) =>
+      x.variant ? `${x.os}/${x.architecture}/${x.variant}` : `${x.os}/${x.architecture}`,
+    ),
     team: c.team.value,
     contact: p?.team.contact ?? null,
     help: { bugTracker: c.bugTracker.value, docs: c.docs.value },
@@ -155,6 +157,9 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
   };
 }
 
-export async function inspectArtifact(ref: string, options: { platform?: string; now?: Date } = {}): Promise<InspectView> {
+export async function inspectArtifact(
+  ref: string,
+  options: { platform?: string; now?: Date } = {},
+): Promise<InspectView> {
   return inspectOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options.now);
 }

@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import type { Settings } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
 import { stampDockerArchive, stampOciArchive } from '../oci/archive-stamp.ts';
+import { sha256Digest } from '../oci/layout.ts';
 import { type StampFacts, stampImage } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
@@ -19,8 +20,7 @@ import type { ReleaseRecord, SourceFact } from '../record/types.ts';
 import { readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
-import { sha256Digest } from '../oci/layout.ts';
-import { saveRecord, saveSbom, type SbomFormat } from './attachments.ts';
+import { type SbomFormat, saveRecord, saveSbom } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { generateSbom } from './generate-sbom.ts';
@@ -54,23 +54,37 @@ async function sourceFact(settings: Settings): Promise<SourceFact | null> {
   });
 }
 
-function architecturesOf(artifact: Artifact, fallback: string | undefined): { architectures: string[]; platforms?: string[] } {
+function architecturesOf(
+  artifact: Artifact,
+  fallback: string | undefined,
+): { architectures: string[]; platforms?: string[] } {
   const image = artifact.image;
   if (image) {
     const chosen = image.selected ? [image.selected] : image.platforms;
-    const architectures = [...new Set(chosen.map((p) => (p.platform.variant ? `${p.platform.architecture}/${p.platform.variant}` : p.platform.architecture)))].sort();
+    const architectures = [
+      ...new Set(
+        chosen.map((p) =>
+          p.platform.variant ? `${p.platform.architecture}/${p.platform.variant}` : p.platform.architecture,
+        ),
+      ),
+    ].sort();
     return { architectures, platforms: chosen.map((p) => platformString(p.platform)).sort() };
   }
   return { architectures: fallback ? [fallback] : [] };
 }
 
 /** Writes the facts into image metadata (labels and annotations) and reopens the stamped image. */
-async function stampNative(artifact: Artifact, facts: StampFacts, platform: string | undefined): Promise<Artifact> {
+async function stampNative(
+  artifact: Artifact,
+  facts: StampFacts,
+  platform: string | undefined,
+): Promise<Artifact> {
   if (!artifact.image) return artifact;
   const ref = artifact.image.refName;
   if (artifact.kind === 'oci') await stampImage(artifact.path, ref, facts);
   else if (artifact.kind === 'oci-archive') await stampOciArchive(artifact.path, ref, facts);
-  else if (artifact.kind === 'docker-archive') await stampDockerArchive(artifact.path, artifact.image.repoTags?.[0], facts);
+  else if (artifact.kind === 'docker-archive')
+    await stampDockerArchive(artifact.path, artifact.image.repoTags?.[0], facts);
   else return artifact;
   return openArtifact(artifact.ref, { platform });
 }
@@ -127,11 +141,20 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   const sbomLocation = await saveSbom(artifact, sbomBytes, format);
 
   const hex = artifact.digest.replace(/^sha256:/, '');
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new WaybillError('UNSUPPORTED', artifact.ref, `digest ${artifact.digest} is not sha256`);
+  if (!/^[0-9a-f]{64}$/.test(hex))
+    throw new WaybillError('UNSUPPORTED', artifact.ref, `digest ${artifact.digest} is not sha256`);
   const record = buildRecord({
     subject: [{ name: subjectName(artifact, settings.name), digest: { sha256: hex } }],
-    identity: { name: settings.name, version: settings.version, ...architecturesOf(artifact, settings.architecture ?? undefined) },
-    manifest: { format, digest: { sha256: sha256Digest(sbomBytes).slice('sha256:'.length) }, location: sbomLocation },
+    identity: {
+      name: settings.name,
+      version: settings.version,
+      ...architecturesOf(artifact, settings.architecture ?? undefined),
+    },
+    manifest: {
+      format,
+      digest: { sha256: sha256Digest(sbomBytes).slice('sha256:'.length) },
+      location: sbomLocation,
+    },
     dates: { built, published: null },
     source,
     team: { name: settings.team, contact: settings.contact },

@@ -32,13 +32,21 @@ export async function loadSettings(options: ConfigOptions, flags: SettingsFlags 
   const settings = resolveSettings(config, flags);
   if (options.policy) {
     const text = await readFile(options.policy, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new WaybillError('NOT_FOUND', options.policy!, e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code})`);
+      throw new WaybillError(
+        'NOT_FOUND',
+        options.policy!,
+        e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code})`,
+      );
     });
     let raw: unknown;
     try {
       raw = parseYaml(text);
     } catch (e) {
-      throw new WaybillError('CONFIG', options.policy, `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+      throw new WaybillError(
+        'CONFIG',
+        options.policy,
+        `not valid YAML: ${(e as Error).message.split('\n')[0]}`,
+      );
     }
     const override = parsePolicy(raw, options.policy);
     settings.policy = {

@@ -5,16 +5,18 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
+import { toolVersion } from '../version.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
-import { toolVersion } from '../version.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('waybill')
-    .description('Publish binary artifacts that tell consumers exactly what they are, and check them against a release policy')
+    .description(
+      'Publish binary artifacts that tell consumers exactly what they are, and check them against a release policy',
+    )
     .version(toolVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -13,18 +13,30 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
   const command = program
     .command('check')
     .description('check an artifact against the seven release guidelines')
-    .argument('<artifact>', 'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)')
+    .argument(
+      '<artifact>',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+    )
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option('--published', 'the artifact is published: require a publication date');
   addConfigOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: { platform?: string; published?: boolean; config?: string; policy?: string; format?: string }) => {
-    const format = parseFormat(opts.format, FORMATS);
-    const settings = await loadSettings(opts);
-    const report = await checkArtifact(ref, { policy: settings.policy, platform: opts.platform, published: opts.published });
-    if (format === 'json') await out(toJson(report));
-    else if (format === 'sarif') await out(toJson(renderSarif(report)));
-    else await out(renderText(report, { color: useColor() }));
-    setExitCode(report.passed ? EXIT_OK : EXIT_FAILED);
-  });
+  command.action(
+    async (
+      ref: string,
+      opts: { platform?: string; published?: boolean; config?: string; policy?: string; format?: string },
+    ) => {
+      const format = parseFormat(opts.format, FORMATS);
+      const settings = await loadSettings(opts);
+      const report = await checkArtifact(ref, {
+        policy: settings.policy,
+        platform: opts.platform,
+        published: opts.published,
+      });
+      if (format === 'json') await out(toJson(report));
+      else if (format === 'sarif') await out(toJson(renderSarif(report)));
+      else await out(renderText(report, { color: useColor() }));
+      setExitCode(report.passed ? EXIT_OK : EXIT_FAILED);
+    },
+  );
 }

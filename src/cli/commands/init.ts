@@ -16,6 +16,10 @@ export function registerInit(program: Command): void {
   command.action(async (dir: string, opts: { force?: boolean; format?: string }) => {
     const format = parseFormat(opts.format, FORMATS);
     const path = await writeInitConfig(dir, { force: opts.force });
-    await out(format === 'json' ? toJson({ written: path }) : `wrote ${path}\nedit the team, help and license entries, then run: waybill stamp ARTIFACT\n`);
+    await out(
+      format === 'json'
+        ? toJson({ written: path })
+        : `wrote ${path}\nedit the team, help and license entries, then run: waybill stamp ARTIFACT\n`,
+    );
   });
 }

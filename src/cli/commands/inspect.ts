@@ -27,10 +27,15 @@ export function renderInspect(v: InspectView): string {
   text += line('license', v.license, f.license);
   text += line('support', v.support);
   text += line('built', v.built ? `${v.built}${v.builtAge ? ` (${v.builtAge})` : ''}` : null, f.built);
-  text += line('published', v.published ? `${v.published}${v.publishedAge ? ` (${v.publishedAge})` : ''}` : 'not yet');
+  text += line(
+    'published',
+    v.published ? `${v.published}${v.publishedAge ? ` (${v.publishedAge})` : ''}` : 'not yet',
+  );
   if (v.source) {
     const sig = v.source.signature;
-    const verdict = sig ? `${sig.verified ? 'verified' : 'NOT verified'}${sig.signer ? `, ${sig.format} signer ${sig.signer}` : ''}: ${sig.reason}` : null;
+    const verdict = sig
+      ? `${sig.verified ? 'verified' : 'NOT verified'}${sig.signer ? `, ${sig.format} signer ${sig.signer}` : ''}: ${sig.reason}`
+      : null;
     text += line('source', v.source.repository, f.repository);
     text += line('tag', v.source.tag ? `${v.source.tag} at ${v.source.commit ?? '?'}` : null);
     text += line('signature', verdict);
@@ -38,7 +43,10 @@ export function renderInspect(v: InspectView): string {
     text += line('source', null);
   }
   if (v.manifest) {
-    const count = v.manifest.components === null ? `unreadable: ${v.manifest.error ?? 'unknown'}` : `${v.manifest.components} components`;
+    const count =
+      v.manifest.components === null
+        ? `unreadable: ${v.manifest.error ?? 'unknown'}`
+        : `${v.manifest.components} components`;
     text += line('manifest', `${v.manifest.format}, ${count} (${v.manifest.location})`);
   } else {
     text += line('manifest', null);

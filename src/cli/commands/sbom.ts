@@ -5,8 +5,8 @@ import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
 import { openArtifact } from '../../sources/open.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { createProgress } from '../progress.ts';
 import { out, parseFormat } from '../output.ts';
+import { createProgress } from '../progress.ts';
 
 const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
 
@@ -21,25 +21,38 @@ export function registerSbom(program: Command): void {
     .option('--name <name>', 'name of the artifact in the SBOM (default: from the reference)')
     .option('--version <version>', 'version of the artifact in the SBOM')
     .option('-q, --quiet', 'no progress bar or warnings on stderr')
-    .action(async (ref: string, opts: { format?: string; output?: string; platform?: string; name?: string; version?: string; quiet?: boolean }) => {
-      const format = parseFormat(opts.format, FORMATS) as SbomFormat;
-      const artifact = await openArtifact(ref, { platform: opts.platform });
-      const progress = createProgress('cataloging', { quiet: opts.quiet });
-      const name = opts.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
-      const sbom = await generateSbom(artifact, {
-        format,
-        name,
-        version: opts.version,
-        onProgress: (done, total) => progress.update(done, total),
-      }).finally(() => progress.done());
-      if (!opts.quiet) {
-        for (const w of sbom.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
-      }
-      if (opts.output) {
-        await writeFileAtomic(opts.output, sbom.bytes);
-        if (!opts.quiet) process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
-      } else {
-        await out(sbom.bytes.toString('utf8'));
-      }
-    });
+    .action(
+      async (
+        ref: string,
+        opts: {
+          format?: string;
+          output?: string;
+          platform?: string;
+          name?: string;
+          version?: string;
+          quiet?: boolean;
+        },
+      ) => {
+        const format = parseFormat(opts.format, FORMATS) as SbomFormat;
+        const artifact = await openArtifact(ref, { platform: opts.platform });
+        const progress = createProgress('cataloging', { quiet: opts.quiet });
+        const name = opts.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
+        const sbom = await generateSbom(artifact, {
+          format,
+          name,
+          version: opts.version,
+          onProgress: (done, total) => progress.update(done, total),
+        }).finally(() => progress.done());
+        if (!opts.quiet) {
+          for (const w of sbom.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
+        }
+        if (opts.output) {
+          await writeFileAtomic(opts.output, sbom.bytes);
+          if (!opts.quiet)
+            process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
+        } else {
+          await out(sbom.bytes.toString('utf8'));
+        }
+      },
+    );
 }

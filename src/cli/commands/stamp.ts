@@ -8,8 +8,8 @@ import type { SbomFormat } from '../../app/attachments.ts';
 import { stampArtifact } from '../../app/stamp.ts';
 import { renderText } from '../../policy/render-text.ts';
 import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
-import { createProgress } from '../progress.ts';
 import { out, parseFormat, toJson } from '../output.ts';
+import { createProgress } from '../progress.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -45,7 +45,10 @@ export function registerStamp(program: Command): void {
   const command = program
     .command('stamp')
     .description('create the release record for an artifact and write its facts into native metadata')
-    .argument('<artifact>', 'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)')
+    .argument(
+      '<artifact>',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+    )
     .option('--name <name>', 'name of the principal component')
     .option('--version <version>', 'version being released')
     .option('--arch <arch>', 'architecture, for artifacts whose format does not say (plain files)')
@@ -60,7 +63,11 @@ export function registerStamp(program: Command): void {
     .option('--allowed-signers <file>', 'SSH allowed-signers file trusted for tag signatures')
     .option('--trusted-gpg-key <fingerprint>', 'OpenPGP key trusted for tag signatures (repeatable)', collect)
     .option('--sbom <file>', 'use this CycloneDX or SPDX JSON SBOM instead of generating one')
-    .option('--sbom-format <format>', 'format of the generated SBOM: cyclonedx-json, spdx-json', 'cyclonedx-json')
+    .option(
+      '--sbom-format <format>',
+      'format of the generated SBOM: cyclonedx-json, spdx-json',
+      'cyclonedx-json',
+    )
     .option('--built <date>', 'build date, RFC 3339 (default: image created, SOURCE_DATE_EPOCH, commit date)')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: all)')
     .option('-q, --quiet', 'no progress bar');
@@ -93,7 +100,8 @@ export function registerStamp(program: Command): void {
       sbomFormat,
       onProgress: (done, total) => progress.update(done, total),
     }).finally(() => progress.done());
-    if (!opts.quiet) for (const w of result.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
+    if (!opts.quiet)
+      for (const w of result.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
     if (format === 'json') {
       await out(
         toJson({
@@ -109,7 +117,9 @@ export function registerStamp(program: Command): void {
     }
     const lines = [
       `stamped ${result.artifact.ref}`,
-      result.previousDigest ? `  digest  ${result.previousDigest} → ${result.artifact.digest}` : `  digest  ${result.artifact.digest}`,
+      result.previousDigest
+        ? `  digest  ${result.previousDigest} → ${result.artifact.digest}`
+        : `  digest  ${result.artifact.digest}`,
       `  record  ${result.recordLocation}`,
       `  sbom    ${result.sbomLocation} (${result.components} components)`,
       '',
