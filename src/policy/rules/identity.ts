@@ -1,0 +1,190 @@
+/**
+ * Guideline 1, identity: the record names the artifact (name, version, architecture) and is bound to
+ * its digest; where the format has identity fields of its own, they say the same thing.
+ */
+
+import { architectureSet } from '../architecture.ts';
+import type { Finding, RuleContext } from '../types.ts';
+import { error, factValue, foundIn, info, nonEmpty, noRecord, recordPath } from './findings.ts';
+
+/** Where each format keeps its identity, for fix hints when a native field is missing. */
+const NATIVE_FIELDS: Record<string, { name: string; version: string; arch: string }> = {
+  'oci-image': {
+    name: 'OCI annotation org.opencontainers.image.title',
+    version: 'OCI annotation org.opencontainers.image.version',
+    arch: 'OCI image config architecture',
+  },
+  'docker-image': {
+    name: 'image label org.opencontainers.image.title',
+    version: 'image label org.opencontainers.image.version',
+    arch: 'image config architecture',
+  },
+  deb: { name: 'deb Package field', version: 'deb Version field', arch: 'deb Architecture field' },
+  rpm: { name: 'rpm Name tag', version: 'rpm Version tag', arch: 'rpm Arch tag' },
+  wheel: { name: 'wheel METADATA Name', version: 'wheel METADATA Version', arch: 'wheel platform tag' },
+  sdist: {
+    name: 'sdist PKG-INFO Name',
+    version: 'sdist PKG-INFO Version',
+    arch: 'sdist (architecture-free)',
+  },
+};
+
+function nativeField(format: string, what: 'name' | 'version' | 'arch'): string {
+  return NATIVE_FIELDS[format]?.[what] ?? `${format} metadata (${what})`;
+}
+
+/** PEP 503: Python distribution names compare with runs of -_. folded to one hyphen. */
+function normalizeName(name: string, format: string): string {
+  const lower = name.trim().toLowerCase();
+  return format === 'wheel' || format === 'sdist' ? lower.replace(/[-_.]+/g, '-') : lower;
+}
+
+function bareDigest(d: string): string {
+  return d
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, '');
+}
+
+export function checkIdentity(ctx: RuleContext): Finding[] {
+  const { record, facts } = ctx;
+  if (!record) return [noRecord('name, version or architecture')];
+  const id = record.predicate.identity;
+  const findings: Finding[] = [];
+  const fixFor = (key: string, flag: string) => `set identity.${key} in waybill.yaml or pass ${flag}`;
+
+  const subjectDigests = record.subject.map((s) => bareDigest(s.digest?.sha256 ?? ''));
+  if (nonEmpty(ctx.digest) && !subjectDigests.includes(bareDigest(ctx.digest))) {
+    findings.push(
+      error(
+        `the record is about ${subjectDigests.map((d) => `sha256:${d.slice(0, 12)}…`).join(', ') || 'no digest'}, not this artifact (${ctx.digest})`,
+        'record:/subject/0/digest/sha256',
+        'the record belongs to another artifact: publish this artifact again to get its own record',
+      ),
+    );
+  }
+
+  const checks = [
+    { key: 'name', value: id.name, flag: '--name' },
+    { key: 'version', value: id.version, flag: '--version' },
+  ] as const;
+  for (const c of checks) {
+    if (!nonEmpty(c.value)) {
+      findings.push(
+        error(`no ${c.key} in the record`, recordPath(`identity/${c.key}`), fixFor(c.key, c.flag)),
+      );
+    }
+  }
+  if (id.architectures.filter(nonEmpty).length === 0) {
+    findings.push(
+      error(
+        'no architecture in the record',
+        recordPath('identity/architectures'),
+        'set identity.architectures in waybill.yaml or pass --arch (use noarch/all for architecture-free artifacts)',
+      ),
+    );
+  }
+
+  const places = (nativeFact?: { field: string }) => (nativeFact ? ['record', nativeFact.field] : ['record']);
+  if (facts.hasIdentityFields) {
+    const nativeName = factValue(facts.name);
+    if (!nativeName) {
+      findings.push(
+        error(
+          `the artifact's own metadata has no name`,
+          nativeField(facts.format, 'name'),
+          `set ${nativeField(facts.format, 'name')} when building the artifact`,
+        ),
+      );
+    } else if (
+      nonEmpty(id.name) &&
+      normalizeName(nativeName, facts.format) !== normalizeName(id.name, facts.format)
+    ) {
+      findings.push(
+        error(
+          `name differs: record says "${id.name}", ${facts.name!.field} says "${nativeName}"`,
+          facts.name!.field,
+          'make identity.name in waybill.yaml match the artifact, or rebuild the artifact with the right name',
+        ),
+      );
+    }
+    const nativeVersion = factValue(facts.version);
+    if (!nativeVersion) {
+      findings.push(
+        error(
+          `the artifact's own metadata has no version`,
+          nativeField(facts.format, 'version'),
+          `set ${nativeField(facts.format, 'version')} when building the artifact`,
+        ),
+      );
+    } else if (nonEmpty(id.version) && nativeVersion !== id.version.trim()) {
+      findings.push(
+        error(
+          `version differs: record says "${id.version}", ${facts.version!.field} says "${nativeVersion}"`,
+          facts.version!.field,
+          'versions must match exactly: fix identity.version in waybill.yaml or rebuild the artifact',
+        ),
+      );
+    }
+    const nativeArchs = facts.architectures.filter((a) => nonEmpty(a.value));
+    if (nativeArchs.length === 0) {
+      findings.push(
+        error(
+          `the artifact's own metadata has no architecture`,
+          nativeField(facts.format, 'arch'),
+          `set ${nativeField(facts.format, 'arch')} when building the artifact`,
+        ),
+      );
+    } else if (id.architectures.length > 0) {
+      const recorded = architectureSet(id.architectures);
+      const native = architectureSet(nativeArchs.map((a) => a.value));
+      const missing = native.filter((a) => !recorded.includes(a));
+      const extra = recorded.filter((a) => !native.includes(a));
+      if (missing.length || extra.length) {
+        const fields = [...new Set(nativeArchs.map((a) => a.field))].join(', ');
+        const parts = [
+          missing.length ? `the artifact has ${missing.join(', ')} but the record does not` : '',
+          extra.length ? `the record lists ${extra.join(', ')} but the artifact has no such platform` : '',
+        ].filter(Boolean);
+        findings.push(
+          error(
+            `architectures differ: ${parts.join('; ')} (record: ${id.architectures.join(', ')}; native: ${nativeArchs.map((a) => a.value).join(', ')})`,
+            fields,
+            'list exactly the artifact’s architectures in identity.architectures (waybill.yaml) or --arch',
+          ),
+        );
+      }
+    }
+  }
+
+  if (findings.length === 0) {
+    findings.push(
+      info(
+        `name ${foundIn(id.name!, places(facts.hasIdentityFields ? facts.name : undefined))}`,
+        recordPath('identity/name'),
+      ),
+      info(
+        `version ${foundIn(id.version!, places(facts.hasIdentityFields ? facts.version : undefined))}`,
+        recordPath('identity/version'),
+      ),
+      info(
+        `architecture ${foundIn(
+          id.architectures.join(', '),
+          facts.hasIdentityFields
+            ? ['record', ...new Set(facts.architectures.map((a) => a.field))]
+            : ['record'],
+        )}`,
+        recordPath('identity/architectures'),
+      ),
+    );
+    if (!facts.hasIdentityFields) {
+      findings.push(
+        info(
+          `${facts.format} artifacts have no identity fields of their own; the record alone names it`,
+          facts.format,
+        ),
+      );
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,90 @@
+/**
+ * Guideline 2, manifest: the record pins an SBOM by digest, and the SBOM the caller loaded from the
+ * recorded location is that file (same sha256), in the recorded format, and parses.
+ */
+
+import type { Finding, RuleContext } from '../types.ts';
+import { error, info, noRecord, recordPath, warning } from './findings.ts';
+
+const FORMAT_NAMES = { 'cyclonedx-json': 'CycloneDX JSON', 'spdx-json': 'SPDX JSON' } as const;
+
+function hex(d: string): string {
+  return d
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, '');
+}
+
+export function checkManifest(ctx: RuleContext): Finding[] {
+  const { record, sbom } = ctx;
+  if (!record) return [noRecord('SBOM')];
+  const manifest = record.predicate.manifest;
+  if (!manifest) {
+    return [
+      error(
+        'the record names no SBOM',
+        recordPath('manifest'),
+        'publish with an SBOM: let waybill generate one (default) or pass --sbom <file>',
+      ),
+    ];
+  }
+  const where = manifest.location;
+  const recorded = hex(manifest.digest?.sha256 ?? '');
+  if (!/^[0-9a-f]{64}$/.test(recorded)) {
+    return [
+      error(
+        `the recorded SBOM digest "${manifest.digest?.sha256 ?? ''}" is not a sha256 hex digest`,
+        recordPath('manifest/digest/sha256'),
+        'publish again so waybill records the SBOM digest',
+      ),
+    ];
+  }
+  if (!sbom) {
+    return [
+      error(
+        `the SBOM the record names (${where}) was not found`,
+        where,
+        'publish the SBOM next to the artifact (or as its OCI attachment), or publish again',
+      ),
+    ];
+  }
+  if ('error' in sbom) {
+    return [error(`the SBOM at ${where} cannot be read: ${sbom.error}`, where, 'publish a valid SBOM again')];
+  }
+  const findings: Finding[] = [];
+  if (hex(sbom.digestSha256) !== recorded) {
+    findings.push(
+      error(
+        `the SBOM at ${where} is sha256:${hex(sbom.digestSha256).slice(0, 12)}…, but the record pins sha256:${recorded.slice(0, 12)}…`,
+        recordPath('manifest/digest/sha256'),
+        'the SBOM was changed or replaced after publishing: restore it or publish again',
+      ),
+    );
+  }
+  if (sbom.format !== manifest.format) {
+    findings.push(
+      error(
+        `the record says the SBOM is ${FORMAT_NAMES[manifest.format] ?? manifest.format}, but it is ${FORMAT_NAMES[sbom.format]}`,
+        recordPath('manifest/format'),
+        'publish again so the record states the SBOM format',
+      ),
+    );
+  }
+  if (findings.length) return findings;
+  if (sbom.components === 0) {
+    findings.push(
+      warning(
+        `the SBOM at ${where} lists no components`,
+        where,
+        'an empty SBOM tells users nothing: check that the artifact was scanned (waybill sbom <artifact>)',
+      ),
+    );
+  }
+  findings.push(
+    info(
+      `${FORMAT_NAMES[sbom.format]} SBOM with ${sbom.components} component${sbom.components === 1 ? '' : 's'}, sha256:${recorded.slice(0, 12)}… (record; ${where})`,
+      recordPath('manifest'),
+    ),
+  );
+  return findings;
+}

@@ -1,0 +1,144 @@
+/**
+ * Guideline 7, support: the record states the license (a valid SPDX expression the policy allows, and
+ * the same as the artifact's own license field), carries a warranty disclaimer, and its support
+ * statement speaks only for the team — not for a community, a foundation or another company.
+ */
+
+import {
+  canonicalExpression,
+  evaluateAllowed,
+  parseLicenseExpression,
+  sameLicense,
+} from '../spdx-license.ts';
+import { findForeignSupportClaims } from '../support-wording.ts';
+import type { Finding, RuleContext } from '../types.ts';
+import { error, factValue, info, nonEmpty, noRecord, quote, recordPath, warning } from './findings.ts';
+
+/** A disclaimer must actually disclaim: the usual forms say "WITHOUT WARRANTY" or "AS IS". */
+const DISCLAIMS = /warrant|\bas[\s-]+is\b/i;
+
+function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined {
+  const license = ctx.record?.predicate.support.license;
+  const path = recordPath('support/license');
+  const native = ctx.facts.license;
+  const nativeValue = factValue(native);
+  if (!nonEmpty(license)) {
+    const hint = nativeValue ? ` (the artifact's ${native!.field} says "${nativeValue}")` : '';
+    findings.push(
+      error(
+        `no license in the record${hint}`,
+        path,
+        'set support.license in waybill.yaml (an SPDX expression) or --license',
+      ),
+    );
+    return undefined;
+  }
+  const parsed = parseLicenseExpression(license);
+  if (!parsed) {
+    findings.push(
+      error(
+        `license "${license}" is not a valid SPDX license expression`,
+        path,
+        'use SPDX identifiers from https://spdx.org/licenses/ (e.g. Apache-2.0), or LicenseRef-<name> for others',
+      ),
+    );
+    return undefined;
+  }
+  const verdict = evaluateAllowed(parsed, ctx.policy.allowedLicenses);
+  if (!verdict.allowed) {
+    findings.push(
+      error(
+        `license ${license.trim()} is not allowed by the policy: ${verdict.explanation}`,
+        path,
+        'relicense the release, or add the license to allowedLicenses in the policy',
+      ),
+    );
+  }
+  if (nativeValue) {
+    const nativeParsed = parseLicenseExpression(nativeValue);
+    if (!nativeParsed) {
+      findings.push(
+        warning(
+          `the artifact's ${native!.field} "${nativeValue}" is not an SPDX expression, so it cannot be compared with the record's ${license}`,
+          native!.field,
+          `write ${native!.field} as an SPDX expression`,
+        ),
+      );
+    } else if (!sameLicense(parsed, nativeParsed)) {
+      findings.push(
+        error(
+          `license differs: record says ${license.trim()}, ${native!.field} says ${nativeValue}`,
+          native!.field,
+          'make support.license in waybill.yaml and the artifact’s license field state the same license',
+        ),
+      );
+    }
+  }
+  return `license ${canonicalExpression(parsed)} (record${nativeValue ? `; ${native!.field}` : ''}): ${verdict.explanation}`;
+}
+
+export function checkSupport(ctx: RuleContext): Finding[] {
+  const { record } = ctx;
+  if (!record) return [noRecord('license, disclaimer or support statement')];
+  const { disclaimer, statement } = record.predicate.support;
+  const teamName = record.predicate.team.name;
+  const findings: Finding[] = [];
+
+  const licenseSummary = checkLicense(ctx, findings);
+
+  if (!nonEmpty(disclaimer)) {
+    findings.push(
+      error(
+        'no warranty disclaimer in the record',
+        recordPath('support/disclaimer'),
+        'set support.disclaimer in waybill.yaml, e.g. "Provided AS IS, WITHOUT WARRANTY OF ANY KIND"',
+      ),
+    );
+  } else if (!DISCLAIMS.test(disclaimer)) {
+    findings.push(
+      error(
+        `the disclaimer ${quote(disclaimer)} does not disclaim warranty (no "warranty" or "AS IS")`,
+        recordPath('support/disclaimer'),
+        'say that the release comes "AS IS", WITHOUT WARRANTY OF ANY KIND',
+      ),
+    );
+  }
+
+  const statementPath = recordPath('support/statement');
+  if (nonEmpty(statement)) {
+    const community = ctx.communityMatcher.find(statement);
+    for (const m of community) {
+      findings.push(
+        error(
+          `the support statement offers support on behalf of a community: ${quote(m.quote)}`,
+          statementPath,
+          'only the team can promise support: say what support the team itself gives',
+        ),
+      );
+    }
+    for (const claim of findForeignSupportClaims(statement, teamName)) {
+      // Already reported as community wording: one finding per claim.
+      if (community.some((m) => claim.quote.includes(m.quote) || m.quote.includes(claim.quote))) continue;
+      findings.push(
+        error(
+          `the support statement offers support on behalf of ${quote(claim.supporter)}, not the team${nonEmpty(teamName) ? ` ${quote(teamName)}` : ''}: ${quote(claim.quote)}`,
+          statementPath,
+          'a release team can only promise its own support: name the team, or drop the promise',
+        ),
+      );
+    }
+  }
+
+  if (!findings.some((f) => f.severity === 'error')) {
+    if (licenseSummary) findings.push(info(licenseSummary, recordPath('support/license')));
+    findings.push(
+      info(`disclaimer ${quote(disclaimer ?? '', 60)} (record)`, recordPath('support/disclaimer')),
+    );
+    findings.push(
+      nonEmpty(statement)
+        ? info(`support statement ${quote(statement, 80)} speaks for the team (record)`, statementPath)
+        : info('no support statement (optional)', statementPath),
+    );
+  }
+  return findings;
+}

@@ -1,0 +1,143 @@
+/**
+ * The policy engine's contract: what `check` takes in and what it reports. Every rule is a pure
+ * function of this input; nothing here touches the disk or the network (the caller loads the record
+ * and the SBOM and passes the outcome).
+ */
+
+import type { NativeFacts } from '../formats/facts.ts';
+import type { ReleaseRecord } from '../record/types.ts';
+import type { CommunityMatcher } from './community-wording.ts';
+
+export type RuleId = 'identity' | 'manifest' | 'dates' | 'signed-source' | 'team' | 'help' | 'support';
+export type Level = 'fail' | 'warn' | 'off';
+
+export interface Policy {
+  levels: Partial<Record<RuleId, Level>>;
+  /** SPDX license identifiers (or LicenseRef-…) the release may be licensed under. */
+  allowedLicenses: string[];
+  /** Phrases in the community-wording model (see community-wording.ts for the phrase syntax). */
+  communityPhrases?: { add?: string[]; replace?: string[] };
+}
+
+export interface Finding {
+  message: string;
+  /** Where the rule looked, e.g. `record:/predicate/help/bugTracker` or `OCI annotation org.opencontainers.image.vendor`. */
+  path: string;
+  fix?: string;
+  severity: 'error' | 'warning' | 'info';
+}
+
+export type RuleStatus = 'pass' | 'fail' | 'warn' | 'off';
+
+export interface RuleResult {
+  id: RuleId;
+  title: string;
+  guideline: number;
+  status: RuleStatus;
+  findings: Finding[];
+}
+
+export interface CheckReport {
+  artifact: string;
+  digest: string;
+  passed: boolean;
+  rules: RuleResult[];
+}
+
+/** The SBOM the record points at, as loaded by the caller: what it is, or why it could not be read. */
+export type SbomOutcome =
+  | { format: 'cyclonedx-json' | 'spdx-json'; digestSha256: string; components: number }
+  | { error: string };
+
+export interface CheckInput {
+  /** The artifact reference as the user gave it (a path, `docker://…`, `oci:dir:tag`). */
+  artifact: string;
+  /** The artifact digest, `sha256:<hex>` (a bare hex digest is accepted). */
+  digest: string;
+  facts: NativeFacts;
+  record: ReleaseRecord | undefined;
+  /** Absent when the record names no SBOM or the caller did not look for one. */
+  sbom?: SbomOutcome;
+  now: Date;
+  /** True when the artifact is (being) published, so a publication date is required. */
+  published?: boolean;
+  policy: Policy;
+}
+
+/** What each rule function gets: the check input with the phrase model already compiled. */
+export interface RuleContext extends CheckInput {
+  communityMatcher: CommunityMatcher;
+}
+
+/** A rule reports findings only; its status follows from their severities and the policy level. */
+export type RuleFn = (ctx: RuleContext) => Finding[];
+
+export interface RuleInfo {
+  id: RuleId;
+  guideline: number;
+  title: string;
+  /** One sentence for SARIF shortDescription and `--help`. */
+  summary: string;
+}
+
+/** The seven rules in guideline order; reports always list all of them in this order. */
+export const RULES: readonly RuleInfo[] = [
+  {
+    id: 'identity',
+    guideline: 1,
+    title: 'Identity',
+    summary: 'The release names itself (name, version, architecture) and its own metadata agrees.',
+  },
+  {
+    id: 'manifest',
+    guideline: 2,
+    title: 'Manifest',
+    summary: 'The release carries a software bill of materials whose digest the record pins.',
+  },
+  {
+    id: 'dates',
+    guideline: 3,
+    title: 'Dates',
+    summary: 'Build and publication dates are recorded as RFC 3339 and are consistent.',
+  },
+  {
+    id: 'signed-source',
+    guideline: 4,
+    title: 'Signed source',
+    summary: 'The release was built from a signed tag of a named source repository.',
+  },
+  {
+    id: 'team',
+    guideline: 5,
+    title: 'Team',
+    summary: 'The producing team names itself, and nothing claims the whole community produced it.',
+  },
+  {
+    id: 'help',
+    guideline: 6,
+    title: 'Help',
+    summary: 'Users can find where to report bugs (and read documentation) at https URLs.',
+  },
+  {
+    id: 'support',
+    guideline: 7,
+    title: 'Support',
+    summary: 'License, warranty disclaimer and support statement are present and speak only for the team.',
+  },
+] as const;
+
+export const RULE_IDS: readonly RuleId[] = RULES.map((r) => r.id);
+
+export const LEVELS: readonly Level[] = ['fail', 'warn', 'off'];
+
+export const DEFAULT_ALLOWED_LICENSES: readonly string[] = ['Apache-2.0'];
+
+export const POLICY_DOCS_URI = 'https://waybill.dev/docs/policy';
+
+export function ruleHelpUri(id: RuleId): string {
+  return `${POLICY_DOCS_URI}#${id}`;
+}
+
+export function defaultPolicy(): Policy {
+  return { levels: {}, allowedLicenses: [...DEFAULT_ALLOWED_LICENSES] };
+}
