@@ -1,0 +1,243 @@
+/**
+ * Detects the compression of a stream by its magic bytes (never by file name or media type: docker
+ * save writes uncompressed layers under names that do not say so) and decompresses with limits, so a
+ * decompression bomb stops with LIMIT instead of filling memory or disk.
+ */
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+import { WaybillError } from '../errors.ts';
+
+export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
+
+/** Bytes needed to tell the compressions apart. */
+export const COMPRESSION_MAGIC_BYTES = 6;
+
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 ** 3;
+export const DEFAULT_MAX_RATIO = 1100;
+export const DEFAULT_RATIO_GRACE_BYTES = 64 * 1024 ** 2;
+
+/** RFC 1952 (gzip), RFC 8878 §3.1.1 (zstd frame), xz file format §2.1.1.1, bzip2 "BZh". */
+export function detectCompression(head: Uint8Array): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+    return 'zstd';
+  }
+  if (
+    head.length >= 6 &&
+    head[0] === 0xfd &&
+    head[1] === 0x37 &&
+    head[2] === 0x7a &&
+    head[3] === 0x58 &&
+    head[4] === 0x5a &&
+    head[5] === 0x00
+  ) {
+    return 'xz';
+  }
+  if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) return 'bzip2';
+  return 'none';
+}
+
+export interface DecompressLimits {
+  /** Named in errors: the file, blob or layer being decompressed. */
+  input: string;
+  /** Absolute cap on decompressed bytes. Default 16 GiB. */
+  maxOutputBytes?: number;
+  /** Cap on output/input once output is past `ratioGraceBytes`. Default 1100 (deflate's max is ~1032). */
+  maxRatio?: number;
+  /** Output below this never trips the ratio cap (small, highly compressible files are normal). */
+  ratioGraceBytes?: number;
+}
+
+/**
+ * Decompresses what `head` says the stream is. Only the first few bytes are sniffed; they are put
+ * back, so the returned stream yields the whole decompressed content (or the input itself for
+ * `none`, still under the output cap).
+ */
+export async function openDecompressed(
+  source: Readable,
+  limits: DecompressLimits,
+): Promise<{ compression: Compression; stream: Readable }> {
+  const head = await peek(source, COMPRESSION_MAGIC_BYTES);
+  const compression = detectCompression(head);
+  return { compression, stream: decompressAs(compression, source, limits) };
+}
+
+/** Decompresses `source` as the given compression, enforcing the limits. */
+export function decompressAs(compression: Compression, source: Readable, limits: DecompressLimits): Readable {
+  const counts = { input: 0, output: 0 };
+  const limiter = new OutputLimiter(counts, limits);
+  const inputCounter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      counts.input += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const inner = createInner(compression, limits.input);
+  // pipeline destroys every stage with the first error, so the consumer of `limiter` sees it.
+  pipeline(source, inputCounter, inner, limiter, () => {});
+  return limiter;
+}
+
+function createInner(compression: Compression, input: string): Transform {
+  switch (compression) {
+    case 'gzip':
+      return wrapZlibErrors(zlib.createGunzip(), input, 'gzip');
+    case 'zstd':
+      return wrapZlibErrors(zlib.createZstdDecompress(), input, 'zstd');
+    case 'none':
+      return new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          callback(null, chunk);
+        },
+      });
+    default:
+      throw new WaybillError('UNSUPPORTED', input, `${compression} compression is not supported`);
+  }
+}
+
+/** zlib reports corrupt data with its own errors; turn them into MALFORMED naming the input. */
+function wrapZlibErrors(stream: Transform, input: string, name: string): Transform {
+  const originalDestroy = stream.destroy.bind(stream);
+  stream.destroy = (error?: Error) => {
+    if (error && !(error instanceof WaybillError)) {
+      const reason = error.message.split('\n')[0] ?? 'corrupt data';
+      return originalDestroy(
+        new WaybillError('MALFORMED', input, `${name} stream: ${reason}`, { cause: error }),
+      );
+    }
+    return originalDestroy(error);
+  };
+  return stream;
+}
+
+class OutputLimiter extends Transform {
+  private readonly counts: { input: number; output: number };
+  private readonly maxOutput: number;
+  private readonly maxRatio: number;
+  private readonly grace: number;
+  private readonly input: string;
+
+  constructor(counts: { input: number; output: number }, limits: DecompressLimits) {
+    super();
+    this.counts = counts;
+    this.maxOutput = limits.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO;
+    this.grace = limits.ratioGraceBytes ?? DEFAULT_RATIO_GRACE_BYTES;
+    this.input = limits.input;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    const output = this.counts.output + chunk.length;
+    this.counts.output = output;
+    if (output > this.maxOutput) {
+      callback(
+        new WaybillError(
+          'LIMIT',
+          this.input,
+          `decompressed size passes the limit of ${this.maxOutput} bytes`,
+        ),
+      );
+      return;
+    }
+    if (output > this.grace && output > this.maxRatio * Math.max(this.counts.input, 1)) {
+      callback(
+        new WaybillError(
+          'LIMIT',
+          this.input,
+          `decompression ratio passes ${this.maxRatio}:1 (${output} bytes from ${this.counts.input}): a decompression bomb?`,
+        ),
+      );
+      return;
+    }
+    callback(null, chunk);
+  }
+}
+
+/**
+ * Reads at least `n` bytes (fewer at end of stream) without consuming them: they are unshifted back.
+ * The stream is left paused, ready to be piped.
+ */
+export async function peek(source: Readable, n: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  while (length < n) {
+    const chunk: Buffer | null = source.read();
+    if (chunk !== null) {
+      chunks.push(chunk);
+      length += chunk.length;
+      continue;
+    }
+    if (source.readableEnded || source.destroyed) break;
+    const ended = await waitReadable(source);
+    if (ended) {
+      const rest: Buffer | null = source.read();
+      if (rest !== null) {
+        chunks.push(rest);
+        length += rest.length;
+      }
+      break;
+    }
+  }
+  const head = Buffer.concat(chunks);
+  if (head.length > 0) source.unshift(head);
+  return head;
+}
+
+function waitReadable(source: Readable): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      source.off('readable', onReadable);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      source.off('close', onEnd);
+    };
+    const onReadable = () => {
+      cleanup();
+      resolve(false);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(true);
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    source.on('readable', onReadable);
+    source.on('end', onEnd);
+    source.on('error', onError);
+    source.on('close', onEnd);
+  });
+}
+
+/**
+ * Best-effort decompression of the first bytes of a file, for sniffing what is inside a compressed
+ * file (is this .tar.gz a tarball?). Returns the raw head when uncompressed, `undefined` when the head
+ * is compressed with something unsupported or is corrupt.
+ */
+export function decompressHead(head: Buffer, maxBytes = 16 * 1024 * 1024): Buffer | undefined {
+  const compression = detectCompression(head);
+  try {
+    if (compression === 'none') return head;
+    if (compression === 'gzip') {
+      return zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: maxBytes });
+    }
+    if (compression === 'zstd') {
+      return zlib.zstdDecompressSync(head, {
+        finishFlush: zlib.constants.ZSTD_e_flush,
+        maxOutputLength: maxBytes,
+      });
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+/** Convenience for tests and small inputs: decompress a whole buffer under limits. */
+export async function decompressBuffer(data: Buffer, limits: DecompressLimits): Promise<Buffer> {
+  const { stream } = await openDecompressed(Readable.from([data]), limits);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

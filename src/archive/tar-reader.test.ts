@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, mkdtemp, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { WaybillError } from '../errors.ts';
+import { indexTarFile, openIndexedEntry, readTar, resolveSymlink, type TarHeader } from './tar-reader.ts';
+
+let work = '';
+const LONG_DIR = 'd'.repeat(120);
+const LONG_FILE = `${LONG_DIR}/${'f'.repeat(110)}`;
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'waybill-tar-'));
+  const src = join(work, 'src');
+  await mkdir(join(src, 'a', LONG_DIR), { recursive: true });
+  await writeFile(join(src, 'a', 'f.txt'), 'hello\n');
+  await writeFile(join(src, 'a', 'big.bin'), Buffer.alloc(70_000, 7));
+  await symlink('../../outside', join(src, 'a', 'sym'));
+  await link(join(src, 'a', 'f.txt'), join(src, 'a', 'hard'));
+  await writeFile(join(src, 'a', LONG_FILE), 'long\n');
+  for (const format of ['gnu', 'pax', 'ustar', 'v7']) {
+    if (format === 'ustar' || format === 'v7') {
+      // ustar/v7 cannot hold the 231-character name: archive only the short entries.
+      execFileSync('tar', [
+        `--format=${format}`,
+        '-cf',
+        join(work, `${format}.tar`),
+        '-C',
+        src,
+        './a/f.txt',
+        './a/big.bin',
+        './a/sym',
+        './a/hard',
+      ]);
+    } else {
+      execFileSync('tar', [`--format=${format}`, '-cf', join(work, `${format}.tar`), '-C', src, '.']);
+    }
+  }
+});
+
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function entries(
+  source: Readable | Buffer,
+  input = 'test.tar',
+): Promise<Array<TarHeader & { data: string }>> {
+  const out: Array<TarHeader & { data: string }> = [];
+  const stream = Buffer.isBuffer(source) ? Readable.from([source]) : source;
+  for await (const entry of readTar(stream, { input })) {
+    const data = entry.header.path.endsWith('big.bin') ? '' : (await entry.readAll()).toString();
+    out.push({ ...entry.header, data });
+  }
+  return out;
+}
+
+/** A tar made by Python's tarfile, which happily writes names GNU tar would refuse. */
+function pythonTar(script: string): Buffer {
+  const program = `import tarfile, io, sys\nbuf = io.BytesIO()\nt = tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT)\ndef add(name, data=b'', type=tarfile.REGTYPE, link=''):\n    i = tarfile.TarInfo(name); i.size = len(data); i.type = type; i.linkname = link\n    t.addfile(i, io.BytesIO(data))\n${script}\nt.close()\nsys.stdout.buffer.write(buf.getvalue())\n`;
+  return execFileSync('python3', ['-c', program]);
+}
+
+for (const format of ['gnu', 'pax', 'ustar', 'v7']) {
+  test(`reads a GNU tar --format=${format} archive: files, links, long names`, async () => {
+    const list = await entries(createReadStream(join(work, `${format}.tar`)));
+    const byPath = new Map(list.map((e) => [e.path, e]));
+    assert.equal(byPath.get('a/f.txt')?.data, 'hello\n');
+    assert.equal(byPath.get('a/f.txt')?.type, 'file');
+    assert.equal(byPath.get('a/big.bin')?.size, 70_000);
+    assert.equal(byPath.get('a/sym')?.type, 'symlink');
+    assert.equal(byPath.get('a/sym')?.linkTarget, '../../outside');
+    const hard = byPath.get('a/hard') ?? byPath.get('a/f.txt');
+    assert.ok(
+      list.some((e) => e.type === 'hardlink' && (e.linkTarget === 'a/f.txt' || e.linkTarget === 'a/hard')),
+      JSON.stringify(hard),
+    );
+    if (format === 'gnu' || format === 'pax') {
+      assert.equal(byPath.get(`a/${LONG_FILE}`)?.data, 'long\n');
+      assert.ok(!list.some((e) => e.path === '' || e.path.startsWith('./')));
+    }
+  });
+}
+
+test('bodies left unread are skipped; peek does not consume', async () => {
+  const list: string[] = [];
+  for await (const entry of readTar(createReadStream(join(work, 'pax.tar')), { input: 'pax.tar' })) {
+    if (entry.header.path === 'a/f.txt') {
+      assert.equal((await entry.peek(3)).toString(), 'hel');
+      assert.equal((await entry.readAll()).toString(), 'hello\n');
+    }
+    list.push(entry.header.path);
+  }
+  assert.ok(list.includes(`a/${LONG_FILE}`));
+});
+
+test('indexTarFile gives offsets for random access without reading content', async () => {
+  const path = join(work, 'pax.tar');
+  const index = await indexTarFile(path);
+  const f = index.get('a/f.txt');
+  assert.ok(f);
+  const chunks: Buffer[] = [];
+  for await (const c of openIndexedEntry(path, f)) chunks.push(c as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), 'hello\n');
+  const long = index.get(`a/${LONG_FILE}`);
+  assert.ok(long);
+  assert.equal((await readFile(path)).subarray(long.offset, long.offset + long.size).toString(), 'long\n');
+  // The hard link points at its target's content.
+  const hard = [...index.values()].find((e) => e.type === 'hardlink');
+  assert.equal(hard?.size, 6);
+});
+
+test('hostile: ../ paths, absolute paths and escaping hard links are UNSAFE_PATH', async () => {
+  await assert.rejects(entries(pythonTar("add('../etc/passwd', b'root')")), { code: 'UNSAFE_PATH' });
+  await assert.rejects(entries(pythonTar("add('a/../../etc/passwd', b'root')")), { code: 'UNSAFE_PATH' });
+  await assert.rejects(entries(pythonTar("add('/etc/passwd', b'root')")), /absolute path/);
+  await assert.rejects(
+    entries(pythonTar("add('ok', b'x')\nadd('evil', type=tarfile.LNKTYPE, link='../../etc/shadow')")),
+    { code: 'UNSAFE_PATH' },
+  );
+  await assert.rejects(entries(pythonTar("add('evil', type=tarfile.LNKTYPE, link='/etc/shadow')")), {
+    code: 'UNSAFE_PATH',
+  });
+  // A symlink pointing out is a valid entry; resolving it is clamped to the root.
+  const list = await entries(pythonTar("add('bin/sh', type=tarfile.SYMTYPE, link='../../../etc/passwd')"));
+  assert.equal(list[0]?.linkTarget, '../../../etc/passwd');
+  assert.equal(resolveSymlink('bin/sh', '../../../etc/passwd'), 'etc/passwd');
+  assert.equal(resolveSymlink('usr/bin/x', '/lib/y'), 'lib/y');
+});
+
+test('hostile: a non-UTF-8 name is MALFORMED and shown escaped', async () => {
+  const dir = join(work, 'latin1');
+  await mkdir(dir, { recursive: true });
+  execFileSync('python3', ['-c', `open(b'${dir}/caf\\xe9', 'w').write('x')`]);
+  const tarPath = join(work, 'latin1.tar');
+  execFileSync('tar', ['-cf', tarPath, '-C', dir, '.']);
+  await assert.rejects(entries(createReadStream(tarPath)), (e: unknown) => {
+    assert.ok(e instanceof WaybillError);
+    assert.equal(e.code, 'MALFORMED');
+    assert.match(e.message, /caf\\xe9/);
+    return true;
+  });
+});
+
+test('hostile: truncated archive and bad checksum are MALFORMED', async () => {
+  const whole = await readFile(join(work, 'gnu.tar'));
+  const bigAt = whole.indexOf('big.bin');
+  await assert.rejects(entries(whole.subarray(0, bigAt + 512 + 1000)), /truncated tar archive/);
+  await assert.rejects(entries(whole.subarray(0, 700)), { code: 'MALFORMED' });
+  const flipped = Buffer.from(whole);
+  flipped[3] = (flipped[3] as number) ^ 0x20;
+  await assert.rejects(entries(flipped), /checksum mismatch/);
+  // Truncating the file on disk: the random-access indexer notices too.
+  const cut = join(work, 'cut.tar');
+  await writeFile(cut, whole);
+  await truncate(cut, bigAt + 512 + 1000);
+  await assert.rejects(indexTarFile(cut), { code: 'MALFORMED' });
+});
+
+test('GNU sparse files are UNSUPPORTED', async () => {
+  const dir = join(work, 'sparse');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 's'), 'x');
+  await truncate(join(dir, 's'), 4 * 1024 * 1024);
+  for (const format of ['gnu', 'pax']) {
+    const path = join(work, `sparse-${format}.tar`);
+    execFileSync('tar', [`--format=${format}`, '-S', '-cf', path, '-C', dir, 's']);
+    await assert.rejects(entries(createReadStream(path)), { code: 'UNSUPPORTED' });
+  }
+});
+
+test('a layer without end-of-archive blocks (as umoci writes) is accepted', async () => {
+  const whole = pythonTar("add('a', b'abc')");
+  const list = await entries(whole.subarray(0, 512 + 3));
+  assert.equal(list[0]?.data, 'abc');
+});
+
+test('property: random bytes and mutated tars never throw anything but WaybillError', async () => {
+  const valid = await readFile(join(work, 'pax.tar'));
+  const base = valid.subarray(0, 8192);
+  const recomputeChecksums = (buf: Buffer) => {
+    for (let at = 0; at + 512 <= buf.length; at += 512) {
+      buf.fill(0x20, at + 148, at + 156);
+      let sum = 0;
+      for (let i = at; i < at + 512; i++) sum += buf[i] as number;
+      buf.write(`${sum.toString(8).padStart(6, '0')}\0 `, at + 148, 'latin1');
+    }
+  };
+  const inputs = fc.oneof(
+    fc.uint8Array({ maxLength: 2048 }),
+    fc
+      .tuple(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        fc.nat(),
+      )
+      .map(([edits, fix, cut]) => {
+        const copy = Buffer.from(base);
+        for (const [at, value] of edits) copy[at % copy.length] = value;
+        if (fix) recomputeChecksums(copy);
+        return copy.subarray(0, cut % 3 === 0 ? cut % copy.length : copy.length);
+      }),
+  );
+  await fc.assert(
+    fc.asyncProperty(inputs, async (bytes) => {
+      try {
+        for await (const entry of readTar(Readable.from([Buffer.from(bytes)]), { input: 'fuzz' }))
+          await entry.readAll();
+      } catch (e) {
+        if (!(e instanceof WaybillError)) throw e;
+      }
+    }),
+    { numRuns: 400 },
+  );
+});

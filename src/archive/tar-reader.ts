@@ -1,0 +1,683 @@
+/**
+ * A streaming tar reader: ustar (POSIX.1-1988), pax extended headers (POSIX.1-2001 `x`, with `path`,
+ * `linkpath` and `size` overrides; `g` global headers are read and ignored), and GNU long names (`L`)
+ * and long link targets (`K`). GNU sparse files are rejected as UNSUPPORTED.
+ *
+ * Input is hostile: every header checksum is verified, numbers are range-checked, metadata bodies are
+ * size-capped, names must be UTF-8, and paths are normalized so nothing can point outside the tree
+ * (absolute paths, `..` segments and hard links that escape are UNSAFE_PATH). Symlink targets are
+ * kept as written: a symlink entry is harmless until something follows it, and waybill never does
+ * (see `resolveSymlink` for the clamped resolution used when a caller needs the target).
+ *
+ * Two front ends share the header parser: `readTar` iterates a stream (entries' bodies are streamed
+ * and must be consumed or are skipped), `indexTarFile` seeks through a file reading headers only, for
+ * random access to blobs inside oci-archive and docker-archive tarballs.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { WaybillError } from '../errors.ts';
+
+export const BLOCK_SIZE = 512;
+/** Pax and GNU long-name bodies are metadata: anything larger is an attack, not a name. */
+export const MAX_METADATA_BYTES = 1024 * 1024;
+
+export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+
+export interface TarHeader {
+  /** Normalized relative path: no leading `/` or `./`, no `.`/`..` or empty segments. */
+  path: string;
+  type: TarEntryType;
+  /** The raw typeflag character (`0`, `5`, …). */
+  typeflag: string;
+  /** Bytes of content that follow the header (0 for links, directories and devices). */
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  uname: string;
+  gname: string;
+  /** Symlinks: the target as written. Hard links: the normalized path of the linked entry. */
+  linkTarget?: string;
+  /** Byte offset of this entry's (last) header block in the archive. */
+  headerOffset: number;
+  /** Byte offset of the first content byte. */
+  dataOffset: number;
+}
+
+export interface TarEntry {
+  header: TarHeader;
+  /** The content, streamed. Iterate at most once; whatever is not read is skipped. */
+  body(): AsyncGenerator<Buffer>;
+  /** Up to `n` first bytes of the content, without consuming them. */
+  peek(n: number): Promise<Buffer>;
+  /** The whole (remaining) content in one buffer. */
+  readAll(): Promise<Buffer>;
+  /** Discards the content. */
+  skip(): Promise<void>;
+}
+
+export interface TarReadOptions {
+  /** Named in errors: the archive, layer or blob being read. */
+  input: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header fields (POSIX.1-2017 pax, "ustar Interchange Format").
+
+const NAME = [0, 100] as const;
+const MODE = [100, 8] as const;
+const UID = [108, 8] as const;
+const GID = [116, 8] as const;
+const SIZE = [124, 12] as const;
+const MTIME = [136, 12] as const;
+const CHKSUM = [148, 8] as const;
+const TYPEFLAG = 156;
+const LINKNAME = [157, 100] as const;
+const MAGIC = [257, 6] as const;
+const UNAME = [265, 32] as const;
+const GNAME = [297, 32] as const;
+const PREFIX = [345, 155] as const;
+
+/** Typeflags whose size field does not describe content (Go's archive/tar does the same). */
+const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
+
+function field(block: Buffer, [offset, length]: readonly [number, number]): Buffer {
+  const raw = block.subarray(offset, offset + length);
+  const nul = raw.indexOf(0);
+  return nul === -1 ? raw : raw.subarray(0, nul);
+}
+
+/** Octal (NUL/space padded) or, when the high bit is set, GNU base-256 big-endian. */
+function parseNumber(block: Buffer, spec: readonly [number, number], what: string, input: string): number {
+  const [offset, length] = spec;
+  const raw = block.subarray(offset, offset + length);
+  if (raw[0] !== undefined && (raw[0] & 0x80) !== 0) {
+    if (raw[0] === 0xff) throw new WaybillError('MALFORMED', input, `negative ${what} in tar header`);
+    let value = raw[0] & 0x7f;
+    for (let i = 1; i < raw.length; i++) {
+      value = value * 256 + (raw[i] as number);
+      if (value > Number.MAX_SAFE_INTEGER) {
+        throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
+      }
+    }
+    return value;
+  }
+  const text = field(block, spec).toString('latin1').trim();
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) {
+    throw new WaybillError(
+      'MALFORMED',
+      input,
+      `bad ${what} field in tar header: ${escapeBytes(Buffer.from(text, 'latin1'))}`,
+    );
+  }
+  const value = Number.parseInt(text, 8);
+  if (!Number.isSafeInteger(value))
+    throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
+  return value;
+}
+
+/** The checksum is the sum of the header bytes with the checksum field read as spaces. */
+function checksumMatches(block: Buffer, input: string): boolean {
+  const stored = parseNumber(block, CHKSUM, 'checksum', input);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++) {
+    const byte = i >= CHKSUM[0] && i < CHKSUM[0] + CHKSUM[1] ? 0x20 : (block[i] as number);
+    unsigned += byte;
+    signed += byte > 127 ? byte - 256 : byte;
+  }
+  // Some historic writers summed signed chars; POSIX says unsigned. Accept either, like GNU tar.
+  return stored === unsigned || stored === signed;
+}
+
+function isZeroBlock(block: Buffer): boolean {
+  for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+/** True when `block` looks like a valid tar header (checksum matches); used to sniff tarballs. */
+export function isTarHeader(block: Uint8Array): boolean {
+  if (block.length < BLOCK_SIZE) return false;
+  const b = Buffer.from(block.buffer, block.byteOffset, BLOCK_SIZE);
+  if (isZeroBlock(b)) return false;
+  try {
+    return checksumMatches(b, '');
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names.
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Shows arbitrary bytes readably: printable ASCII as is, everything else as \xHH. */
+export function escapeBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (const byte of bytes) {
+    if (byte >= 0x20 && byte < 0x7f && byte !== 0x5c && byte !== 0x22) out += String.fromCharCode(byte);
+    else out += `\\x${byte.toString(16).padStart(2, '0')}`;
+  }
+  return `"${out}"`;
+}
+
+function decodeName(bytes: Uint8Array, what: string, input: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new WaybillError('MALFORMED', input, `${what} is not UTF-8: ${escapeBytes(bytes)}`);
+  }
+}
+
+/**
+ * Normalizes an entry name to a relative POSIX path. Leading `./`, `.` segments, repeated and
+ * trailing slashes go; absolute paths and `..` segments are refused (UNSAFE_PATH) rather than
+ * "fixed", because an archive that tries them is hostile or broken. An empty result is the root.
+ */
+export function normalizeEntryPath(raw: string, input: string, what = 'entry'): string {
+  // `/` alone (umoci writes it for the root of an inserted tree) is the root, not an escape.
+  if (raw.startsWith('/') && !/^[/.]*$/.test(raw)) {
+    throw new WaybillError('UNSAFE_PATH', input, `${what} ${JSON.stringify(raw)} is an absolute path`);
+  }
+  const segments: string[] = [];
+  for (const segment of raw.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      throw new WaybillError('UNSAFE_PATH', input, `${what} ${JSON.stringify(raw)} contains a ".." segment`);
+    }
+    segments.push(segment);
+  }
+  return segments.join('/');
+}
+
+/**
+ * Resolves a symlink found at `linkPath` (relative, normalized) to a path inside the tree, the way a
+ * chroot would: `..` never climbs above the root and absolute targets start at the root. Returns the
+ * normalized target, `''` for the root itself. Never touches the filesystem.
+ */
+export function resolveSymlink(linkPath: string, target: string): string {
+  const base = target.startsWith('/') ? [] : linkPath.split('/').slice(0, -1);
+  const out = base.filter((s) => s !== '');
+  for (const segment of target.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') out.pop();
+    else out.push(segment);
+  }
+  return out.join('/');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The header parser, over an abstract block source.
+
+interface BlockSource {
+  /** Offset of the next unread byte. */
+  readonly position: number;
+  /** Exactly `n` bytes, `null` at a clean end (no byte left); partial data is truncation. */
+  read(n: number): Promise<Buffer | null>;
+  skip(n: number): Promise<void>;
+}
+
+function truncated(input: string, position: number, what: string): WaybillError {
+  return new WaybillError(
+    'MALFORMED',
+    input,
+    `truncated tar archive: unexpected end of data in ${what} at offset ${position}`,
+  );
+}
+
+function padding(size: number): number {
+  return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
+}
+
+interface Overrides {
+  path?: string;
+  linkpath?: string;
+  size?: number;
+}
+
+/** Reads a metadata body (pax record set, GNU long name) with its padding. */
+async function readMetadata(source: BlockSource, size: number, kind: string, input: string): Promise<Buffer> {
+  if (size > MAX_METADATA_BYTES) {
+    throw new WaybillError('LIMIT', input, `${kind} of ${size} bytes is larger than ${MAX_METADATA_BYTES}`);
+  }
+  const at = source.position;
+  const body = await source.read(size);
+  if (body === null && size > 0) throw truncated(input, at, kind);
+  await source.skip(padding(size));
+  return body ?? Buffer.alloc(0);
+}
+
+/** POSIX pax "Extended header format": records `"%d %s=%s\n"`, the length counting the whole record. */
+export function parsePaxRecords(body: Buffer, input: string): Map<string, string> {
+  const records = new Map<string, string>();
+  let pos = 0;
+  while (pos < body.length) {
+    if (body[pos] === 0) break; // some writers pad the record set with NULs
+    const space = body.indexOf(0x20, pos);
+    if (space === -1 || space - pos > 20) throw new WaybillError('MALFORMED', input, 'bad pax record length');
+    const lengthText = body.toString('latin1', pos, space);
+    if (!/^[1-9][0-9]*$/.test(lengthText))
+      throw new WaybillError('MALFORMED', input, 'bad pax record length');
+    const length = Number(lengthText);
+    const end = pos + length;
+    if (end > body.length || body[end - 1] !== 0x0a || end <= space + 1) {
+      throw new WaybillError('MALFORMED', input, 'pax record runs past its header or lacks a newline');
+    }
+    const record = body.subarray(space + 1, end - 1);
+    const equals = record.indexOf(0x3d);
+    if (equals <= 0) throw new WaybillError('MALFORMED', input, 'pax record without a key');
+    const key = decodeName(record.subarray(0, equals), 'pax record key', input);
+    const value = decodeName(record.subarray(equals + 1), `pax ${key} value`, input);
+    records.set(key, value);
+    pos = end;
+  }
+  return records;
+}
+
+function applyPax(records: Map<string, string>, into: Overrides, input: string): void {
+  for (const [key, value] of records) {
+    if (key.startsWith('GNU.sparse.')) {
+      throw new WaybillError('UNSUPPORTED', input, 'GNU sparse files in pax format are not supported');
+    }
+    if (key === 'path') into.path = value;
+    else if (key === 'linkpath') into.linkpath = value;
+    else if (key === 'size') {
+      if (!/^[0-9]{1,16}$/.test(value) || !Number.isSafeInteger(Number(value))) {
+        throw new WaybillError('MALFORMED', input, `bad pax size ${JSON.stringify(value.slice(0, 40))}`);
+      }
+      into.size = Number(value);
+    }
+  }
+}
+
+function entryType(typeflag: string): TarEntryType {
+  switch (typeflag) {
+    case '0':
+    case '7': // contiguous file: a regular file everywhere that matters
+      return 'file';
+    case '1':
+      return 'hardlink';
+    case '2':
+      return 'symlink';
+    case '5':
+      return 'dir';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * Yields one header per entry; the caller must advance `source` past the entry's content and
+ * padding (`size` + `padding(size)`) before asking for the next.
+ */
+async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator<TarHeader> {
+  let overrides: Overrides = {};
+  let longName: Buffer | undefined;
+  let longLink: Buffer | undefined;
+  while (true) {
+    const headerOffset = source.position;
+    const block = await source.read(BLOCK_SIZE);
+    // A stream that ends cleanly at a header boundary is accepted without the end marker, as Go's
+    // archive/tar does; a partial block is truncation (thrown by `read`).
+    if (block === null) return;
+    if (isZeroBlock(block)) {
+      const second = await source.read(BLOCK_SIZE);
+      if (second === null || isZeroBlock(second)) return;
+      throw new WaybillError('MALFORMED', input, `stray zero block at offset ${headerOffset}`);
+    }
+    if (!checksumMatches(block, input)) {
+      throw new WaybillError('MALFORMED', input, `tar header checksum mismatch at offset ${headerOffset}`);
+    }
+    const flagByte = block[TYPEFLAG] as number;
+    const typeflag = flagByte === 0 ? '0' : String.fromCharCode(flagByte);
+    const headerSize = parseNumber(block, SIZE, 'size', input);
+
+    if (typeflag === 'x' || typeflag === 'g') {
+      const body = await readMetadata(source, headerSize, 'pax header', input);
+      const records = parsePaxRecords(body, input);
+      if (typeflag === 'x') applyPax(records, overrides, input);
+      continue;
+    }
+    if (typeflag === 'L') {
+      longName = stripNuls(await readMetadata(source, headerSize, 'GNU long name', input));
+      continue;
+    }
+    if (typeflag === 'K') {
+      longLink = stripNuls(await readMetadata(source, headerSize, 'GNU long link name', input));
+      continue;
+    }
+    if (typeflag === 'S') {
+      throw new WaybillError(
+        'UNSUPPORTED',
+        input,
+        `GNU sparse file at offset ${headerOffset} is not supported`,
+      );
+    }
+
+    const ustar = block.toString('latin1', MAGIC[0], MAGIC[0] + MAGIC[1]) === 'ustar\0';
+    let rawName: string;
+    if (overrides.path !== undefined) rawName = overrides.path;
+    else if (longName !== undefined) rawName = decodeName(longName, 'entry name', input);
+    else {
+      const name = field(block, NAME);
+      const prefix = ustar ? field(block, PREFIX) : Buffer.alloc(0);
+      const joined = prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), name]) : name;
+      rawName = decodeName(joined, 'entry name', input);
+    }
+    let rawLink: string;
+    if (overrides.linkpath !== undefined) rawLink = overrides.linkpath;
+    else if (longLink !== undefined)
+      rawLink = decodeName(longLink, `link target of ${JSON.stringify(rawName)}`, input);
+    else rawLink = decodeName(field(block, LINKNAME), `link target of ${JSON.stringify(rawName)}`, input);
+
+    const type = entryType(typeflag);
+    const size = HEADER_ONLY.has(typeflag) ? 0 : (overrides.size ?? headerSize);
+    const path = normalizeEntryPath(rawName, input);
+    const header: TarHeader = {
+      path,
+      type,
+      typeflag,
+      size,
+      mode: parseNumber(block, MODE, 'mode', input),
+      uid: parseNumber(block, UID, 'uid', input),
+      gid: parseNumber(block, GID, 'gid', input),
+      mtime: parseNumber(block, MTIME, 'mtime', input),
+      uname: decodeName(field(block, UNAME), 'user name', input),
+      gname: decodeName(field(block, GNAME), 'group name', input),
+      headerOffset,
+      dataOffset: source.position,
+    };
+    if (type === 'hardlink') {
+      if (rawLink === '')
+        throw new WaybillError('MALFORMED', input, `hard link ${JSON.stringify(rawName)} has no target`);
+      header.linkTarget = normalizeEntryPath(
+        rawLink,
+        input,
+        `hard link target of ${JSON.stringify(rawName)}:`,
+      );
+    } else if (type === 'symlink') {
+      header.linkTarget = rawLink;
+    }
+    overrides = {};
+    longName = undefined;
+    longLink = undefined;
+    if (path === '') {
+      // The archive root (`./`): not an entry of the tree. Anything but a directory there is broken.
+      if (type !== 'dir')
+        throw new WaybillError('MALFORMED', input, `entry with an empty name at offset ${headerOffset}`);
+      await source.skip(size + padding(size));
+      continue;
+    }
+    yield header;
+  }
+}
+
+function stripNuls(buf: Buffer): Buffer {
+  let end = buf.length;
+  while (end > 0 && buf[end - 1] === 0) end--;
+  return buf.subarray(0, end);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming front end.
+
+/** A byte queue over an async iterator of chunks, with exact reads, peeks and skips. */
+class ChunkQueue implements BlockSource {
+  position = 0;
+  private readonly iterator: AsyncIterator<unknown>;
+  private readonly input: string;
+  private chunks: Buffer[] = [];
+  private first = 0;
+  private offset = 0;
+  private buffered = 0;
+  private ended = false;
+
+  constructor(iterator: AsyncIterator<unknown>, input: string) {
+    this.iterator = iterator;
+    this.input = input;
+  }
+
+  /** Buffers until `n` bytes are available or the input ends; returns how many are. */
+  async fill(n: number): Promise<number> {
+    while (this.buffered < n && !this.ended) {
+      const next = await this.iterator.next();
+      if (next.done) {
+        this.ended = true;
+        break;
+      }
+      const value = next.value;
+      const chunk = Buffer.isBuffer(value)
+        ? value
+        : value instanceof Uint8Array
+          ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+          : Buffer.from(String(value));
+      if (chunk.length === 0) continue;
+      if (this.first > 64) {
+        this.chunks = this.chunks.slice(this.first);
+        this.first = 0;
+      }
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    return Math.min(this.buffered, n);
+  }
+
+  /** Consumes up to `n` buffered bytes without copying when they lie in one chunk. */
+  takeSome(n: number): Buffer {
+    const chunk = this.chunks[this.first] as Buffer;
+    const available = chunk.length - this.offset;
+    const count = Math.min(available, n);
+    const piece = chunk.subarray(this.offset, this.offset + count);
+    this.offset += count;
+    if (this.offset === chunk.length) {
+      this.chunks[this.first] = EMPTY;
+      this.first++;
+      this.offset = 0;
+    }
+    this.buffered -= count;
+    this.position += count;
+    return piece;
+  }
+
+  peekBuffered(n: number): Buffer {
+    const out = Buffer.alloc(Math.min(n, this.buffered));
+    let written = 0;
+    let index = this.first;
+    let offset = this.offset;
+    while (written < out.length) {
+      const chunk = this.chunks[index] as Buffer;
+      written += chunk.copy(out, written, offset);
+      index++;
+      offset = 0;
+    }
+    return out;
+  }
+
+  async read(n: number): Promise<Buffer | null> {
+    const at = this.position;
+    const available = await this.fill(n);
+    if (available === 0 && n > 0) return null;
+    if (available < n) throw truncated(this.input, at, 'header or metadata');
+    const first = this.takeSome(n);
+    if (first.length === n) return first;
+    const out = Buffer.allocUnsafe(n);
+    first.copy(out, 0);
+    let written = first.length;
+    while (written < n) written += this.takeSome(n - written).copy(out, written);
+    return out;
+  }
+
+  async skip(n: number): Promise<void> {
+    let left = n;
+    while (left > 0) {
+      if ((await this.fill(1)) === 0) throw truncated(this.input, this.position, 'entry content');
+      left -= this.takeSome(left).length;
+    }
+  }
+
+  /** Skips up to `n` bytes, stopping quietly at the end of input. */
+  async skipAvailable(n: number): Promise<void> {
+    let left = n;
+    while (left > 0 && (await this.fill(1)) > 0) left -= this.takeSome(left).length;
+  }
+
+  /** Reads whatever follows the archive, so hashing streams upstream see every byte. */
+  async drain(): Promise<void> {
+    while ((await this.fill(1)) > 0) this.takeSome(this.buffered);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Iterates the entries of a tar stream. Each entry's content must be read (or skipped) before the
+ * next is requested; content left unread is skipped automatically. After the end-of-archive marker
+ * the rest of the stream is read and discarded, so digest checks on upstream stages complete.
+ */
+export async function* readTar(
+  source: AsyncIterable<unknown> | Readable,
+  options: TarReadOptions,
+): AsyncGenerator<TarEntry> {
+  const input = options.input;
+  const queue = new ChunkQueue((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), input);
+  for await (const header of parseHeaders(queue, input)) {
+    let remaining = header.size;
+    const truncatedBody = () => truncated(input, queue.position, `content of ${JSON.stringify(header.path)}`);
+    const entry: TarEntry = {
+      header,
+      async *body() {
+        while (remaining > 0) {
+          if ((await queue.fill(1)) === 0) throw truncatedBody();
+          const piece = queue.takeSome(remaining);
+          remaining -= piece.length;
+          yield piece;
+        }
+      },
+      async peek(n: number) {
+        const want = Math.min(n, remaining);
+        if ((await queue.fill(want)) < want) throw truncatedBody();
+        return queue.peekBuffered(want);
+      },
+      async readAll() {
+        const out = Buffer.allocUnsafe(remaining);
+        let written = 0;
+        while (remaining > 0) {
+          if ((await queue.fill(1)) === 0) throw truncatedBody();
+          const piece = queue.takeSome(remaining);
+          piece.copy(out, written);
+          written += piece.length;
+          remaining -= piece.length;
+        }
+        return out;
+      },
+      async skip() {
+        const n = remaining;
+        remaining = 0;
+        if (n > 0) {
+          try {
+            await queue.skip(n);
+          } catch {
+            throw truncatedBody();
+          }
+        }
+      },
+    };
+    yield entry;
+    await entry.skip();
+    // Some writers (umoci's layers) stop right after the last content byte, without padding or the
+    // end-of-archive blocks; Go's archive/tar accepts that, so do we. Missing content is still an error.
+    await queue.skipAvailable(padding(header.size));
+  }
+  await queue.drain();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random-access front end.
+
+export interface TarIndexEntry {
+  path: string;
+  type: TarEntryType;
+  /** Offset of the first content byte in the archive file. */
+  offset: number;
+  size: number;
+  linkTarget?: string;
+}
+
+/** Entry path → where its content lies. Later entries with the same path win, as on extraction. */
+export type TarIndex = Map<string, TarIndexEntry>;
+
+class FileBlocks implements BlockSource {
+  position = 0;
+  private readonly handle: import('node:fs/promises').FileHandle;
+  private readonly fileSize: number;
+  private readonly input: string;
+
+  constructor(handle: import('node:fs/promises').FileHandle, fileSize: number, input: string) {
+    this.handle = handle;
+    this.fileSize = fileSize;
+    this.input = input;
+  }
+
+  async read(n: number): Promise<Buffer | null> {
+    if (this.position >= this.fileSize && n > 0) return null;
+    if (this.position + n > this.fileSize) throw truncated(this.input, this.position, 'header or metadata');
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await this.handle.read(buf, 0, n, this.position);
+    if (bytesRead < n) throw truncated(this.input, this.position, 'header or metadata');
+    this.position += n;
+    return buf;
+  }
+
+  async skip(n: number): Promise<void> {
+    if (this.position + n > this.fileSize) throw truncated(this.input, this.position, 'entry content');
+    this.position += n;
+  }
+
+  async skipAvailable(n: number): Promise<void> {
+    this.position = Math.min(this.position + n, this.fileSize);
+  }
+}
+
+/**
+ * Indexes an uncompressed tar file by reading its headers only (seeking over content). Hard links
+ * are resolved to their target's content when the target precedes them.
+ */
+export async function indexTarFile(path: string, options?: Partial<TarReadOptions>): Promise<TarIndex> {
+  const input = options?.input ?? path;
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const blocks = new FileBlocks(handle, size, input);
+    const index: TarIndex = new Map();
+    for await (const header of parseHeaders(blocks, input)) {
+      const entry: TarIndexEntry = {
+        path: header.path,
+        type: header.type,
+        offset: header.dataOffset,
+        size: header.size,
+      };
+      if (header.linkTarget !== undefined) entry.linkTarget = header.linkTarget;
+      const target = header.type === 'hardlink' ? index.get(header.linkTarget as string) : undefined;
+      if (target && target.type === 'file') {
+        entry.offset = target.offset;
+        entry.size = target.size;
+      }
+      index.set(header.path, entry);
+      await blocks.skip(header.size);
+      await blocks.skipAvailable(padding(header.size));
+    }
+    return index;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A stream of one indexed entry's content. */
+export function openIndexedEntry(archivePath: string, entry: TarIndexEntry): Readable {
+  if (entry.size === 0) return Readable.from([]);
+  return createReadStream(archivePath, { start: entry.offset, end: entry.offset + entry.size - 1 });
+}

@@ -1,0 +1,59 @@
+/**
+ * `file:PATH`: one file. Its digest is the SHA-256 of its bytes; its walk goes inside when a
+ * container walker claims it (a plain tarball, or a format registered later), else yields the file
+ * itself under its base name.
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { sha256File } from '../util/digest.ts';
+import { findContainerWalker, HEAD_BYTES } from './container-walkers.ts';
+import { type Artifact, type FileEntry, type FileFilter, SNIFF_BYTES, type WalkResult } from './types.ts';
+import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
+
+async function readHead(path: string, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function walkSingleFile(
+  path: string,
+  filter: FileFilter,
+  options: SourceWalkOptions,
+): Promise<WalkResult> {
+  const info = await stat(path);
+  const entry: FileEntry = { path: basename(path), type: 'file', size: info.size, mode: info.mode & 0o7777 };
+  let keep = filter.want(entry);
+  if (keep === 'sniff') keep = filter.sniff ? filter.sniff(entry, await readHead(path, SNIFF_BYTES)) : false;
+  options.onProgress?.(info.size, info.size);
+  if (!keep) return { files: [], skipped: [] };
+  const max = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+  if (info.size > max) {
+    return {
+      files: [],
+      skipped: [{ path: entry.path, reason: `${info.size} bytes is larger than maxFileSize ${max}` }],
+    };
+  }
+  return { files: [{ entry, data: await readFile(path), earlier: [] }], skipped: [] };
+}
+
+export async function openFile(ref: string, path: string): Promise<Artifact> {
+  const digest = await sha256File(path);
+  return {
+    ref,
+    kind: 'file',
+    path,
+    digest,
+    async walk(filter, options: SourceWalkOptions = {}) {
+      options.signal?.throwIfAborted();
+      const walker = findContainerWalker(await readHead(path, HEAD_BYTES), path);
+      if (walker) return walker.walk(path, filter, options);
+      return walkSingleFile(path, filter, options);
+    },
+  };
+}

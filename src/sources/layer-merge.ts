@@ -1,0 +1,79 @@
+/**
+ * Stacks layer scans into the final filesystem view, as image-spec layer.md "Applying Changesets"
+ * describes: whiteouts delete a path and everything under it from lower layers, an opaque-dir marker
+ * hides a directory's lower contents, and an entry replaces a lower one at its path (a non-directory
+ * also replaces a lower directory with everything under it, as extraction does). Only wanted files
+ * are tracked, so memory follows what the filter keeps, not the image size.
+ */
+import type { LayerScan } from './layer-scan.ts';
+import type { WalkedFile, WalkResult } from './types.ts';
+
+export class OverlayView {
+  private readonly files = new Map<string, WalkedFile>();
+  /** For each directory, how many tracked files lie under it: makes subtree deletes cheap to skip. */
+  private readonly underDir = new Map<string, number>();
+  private readonly skipped: Array<{ path: string; reason: string }> = [];
+
+  /** Applies the next layer up. */
+  apply(scan: LayerScan): void {
+    for (const dir of scan.opaqueDirs) this.removeBelow(dir);
+    for (const path of scan.whiteouts) {
+      this.remove(path);
+      this.removeBelow(path);
+    }
+    for (const path of scan.hidden) {
+      this.remove(path);
+      this.removeBelow(path);
+    }
+    for (const path of scan.hiddenDirs) {
+      if (this.files.get(path)?.entry.type !== 'dir') this.remove(path);
+    }
+    for (const { entry, data } of scan.files) {
+      const previous = this.files.get(entry.path);
+      if (entry.type !== 'dir') this.removeBelow(entry.path);
+      const earlier = previous
+        ? [...previous.earlier, { layer: previous.entry.layer ?? '', data: previous.data }]
+        : [];
+      if (!previous) this.count(entry.path, 1);
+      this.files.set(entry.path, { entry, data, earlier });
+    }
+    this.skipped.push(...scan.skipped);
+  }
+
+  result(): WalkResult {
+    const files = [...this.files.values()].sort((a, b) => compare(a.entry.path, b.entry.path));
+    const skipped = [...this.skipped].sort((a, b) => compare(a.path, b.path) || compare(a.reason, b.reason));
+    return { files, skipped };
+  }
+
+  private remove(path: string): void {
+    if (this.files.delete(path)) this.count(path, -1);
+  }
+
+  private removeBelow(dir: string): void {
+    if (dir === '') {
+      this.files.clear();
+      this.underDir.clear();
+      return;
+    }
+    if (!this.underDir.has(dir)) return;
+    const prefix = `${dir}/`;
+    for (const path of [...this.files.keys()]) if (path.startsWith(prefix)) this.remove(path);
+  }
+
+  private count(path: string, delta: number): void {
+    let slash = path.indexOf('/');
+    while (slash !== -1) {
+      const dir = path.slice(0, slash);
+      const n = (this.underDir.get(dir) ?? 0) + delta;
+      if (n > 0) this.underDir.set(dir, n);
+      else this.underDir.delete(dir);
+      slash = path.indexOf('/', slash + 1);
+    }
+  }
+}
+
+/** Plain code-unit order: deterministic and locale-independent. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,151 @@
+/**
+ * SHA-256 helpers and a verifying pass-through stream. Every blob waybill reads is named by a digest
+ * (OCI image-spec descriptor.md); `createDigestVerifier` checks the bytes as they flow so a blob is
+ * never read twice and a tampered or truncated one fails with DIGEST_MISMATCH at its end.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { WaybillError } from '../errors.ts';
+
+const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
+/** descriptor.md "Digests": algorithm ":" encoded, algorithm = component ([+._-] component)*. */
+const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+export function sha256Hex(data: Buffer | Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** `sha256:<hex>` of the given bytes. */
+export function sha256Digest(data: Buffer | Uint8Array | string): string {
+  return `sha256:${sha256Hex(data)}`;
+}
+
+export function isSha256Digest(value: unknown): value is string {
+  return typeof value === 'string' && SHA256_DIGEST.test(value);
+}
+
+/**
+ * Checks that `value` is a digest waybill can verify. Only sha256 is accepted: a well-formed digest
+ * with another algorithm (sha512, blake3) is UNSUPPORTED, anything else MALFORMED.
+ */
+export function parseSha256Digest(value: unknown, input: string, what = 'digest'): string {
+  if (isSha256Digest(value)) return value;
+  if (typeof value === 'string' && ANY_DIGEST.test(value) && !value.startsWith('sha256:')) {
+    throw new WaybillError('UNSUPPORTED', input, `${what} ${value}: only sha256 digests are supported`);
+  }
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : typeof value;
+  throw new WaybillError('MALFORMED', input, `${what} is not a valid sha256 digest: ${shown}`);
+}
+
+/** The hex part of a `sha256:<hex>` digest (validated). */
+export function digestHex(digest: string, input = ''): string {
+  return parseSha256Digest(digest, input).slice('sha256:'.length);
+}
+
+/** Streams a whole file (or a byte range of it, `end` inclusive) through SHA-256. */
+export async function sha256File(path: string, range?: { start: number; end: number }): Promise<string> {
+  const hash = createHash('sha256');
+  const source = range ? createReadStream(path, range) : createReadStream(path);
+  await pipeline(source, async (chunks: AsyncIterable<Buffer>) => {
+    for await (const chunk of chunks) hash.update(chunk);
+  });
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export interface DigestVerifierOptions {
+  /** What the bytes are, for error messages (a blob path, `layer 3 of image:tag`). */
+  input: string;
+  /** The size the descriptor declares; more or fewer bytes is an error. */
+  size?: number;
+}
+
+/**
+ * A pass-through stream that hashes what flows and, at the end, compares with `expected`. Too many
+ * bytes fail as soon as the declared size is passed, so a hostile endless blob is cut short.
+ */
+export function createDigestVerifier(expected: string, options: DigestVerifierOptions): Transform {
+  const wanted = parseSha256Digest(expected, options.input);
+  return new DigestVerifier(wanted, options);
+}
+
+/** Hashes what flows and reports the digest at the end, without expecting one. */
+export function createDigestRecorder(onDigest: (digest: string, size: number) => void): Transform {
+  return new DigestVerifier(undefined, { input: '' }, onDigest);
+}
+
+class DigestVerifier extends Transform {
+  private readonly hash: Hash = createHash('sha256');
+  private seen = 0;
+  private readonly expected: string | undefined;
+  private readonly options: DigestVerifierOptions;
+  private readonly onDigest: ((digest: string, size: number) => void) | undefined;
+
+  constructor(
+    expected: string | undefined,
+    options: DigestVerifierOptions,
+    onDigest?: (digest: string, size: number) => void,
+  ) {
+    super();
+    this.expected = expected;
+    this.options = options;
+    this.onDigest = onDigest;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    const size = this.options.size;
+    if (size !== undefined && this.seen > size) {
+      callback(
+        new WaybillError('DIGEST_MISMATCH', this.options.input, `more than the declared ${size} bytes`),
+      );
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const size = this.options.size;
+    if (size !== undefined && this.seen !== size) {
+      callback(
+        new WaybillError(
+          'DIGEST_MISMATCH',
+          this.options.input,
+          `size mismatch: ${this.seen} bytes, descriptor says ${size}`,
+        ),
+      );
+      return;
+    }
+    const actual = `sha256:${this.hash.digest('hex')}`;
+    this.onDigest?.(actual, this.seen);
+    if (this.expected !== undefined && actual !== this.expected) {
+      callback(
+        new WaybillError(
+          'DIGEST_MISMATCH',
+          this.options.input,
+          `digest is ${actual}, expected ${this.expected}`,
+        ),
+      );
+      return;
+    }
+    callback();
+  }
+}
+
+/** Verifies an in-memory blob (a manifest, a config) against its descriptor. */
+export function verifyBlob(data: Buffer, expected: string, options: DigestVerifierOptions): void {
+  const wanted = parseSha256Digest(expected, options.input);
+  if (options.size !== undefined && data.length !== options.size) {
+    throw new WaybillError(
+      'DIGEST_MISMATCH',
+      options.input,
+      `size mismatch: ${data.length} bytes, descriptor says ${options.size}`,
+    );
+  }
+  const actual = sha256Digest(data);
+  if (actual !== wanted) {
+    throw new WaybillError('DIGEST_MISMATCH', options.input, `digest is ${actual}, expected ${wanted}`);
+  }
+}
