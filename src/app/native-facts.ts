@@ -4,10 +4,10 @@
  * and `check` then relies on the record alone.
  */
 import { emptyFacts, type NativeFacts } from '../formats/facts.ts';
-import { imageFacts } from '../formats/oci-facts.ts';
+import { imageFactsFromView } from '../formats/oci-facts.ts';
 import type { Artifact } from '../sources/types.ts';
 
 export async function nativeFactsOf(artifact: Artifact): Promise<NativeFacts> {
-  if (artifact.image) return imageFacts(artifact.image);
+  if (artifact.image) return imageFactsFromView(artifact.image);
   return emptyFacts('none');
 }

@@ -44,7 +44,12 @@ export async function removeTmp(dir: string): Promise<void> {
 }
 
 /** A zip file as a module proxy serves it: every path under `<module>@<version>/`. */
-async function moduleZip(dir: string, mod: string, version: string, files: Record<string, string>): Promise<void> {
+async function moduleZip(
+  dir: string,
+  mod: string,
+  version: string,
+  files: Record<string, string>,
+): Promise<void> {
   const src = join(dir, 'zipsrc');
   await rm(src, { recursive: true, force: true });
   const root = join(src, `${mod}@${version}`);
@@ -67,7 +72,10 @@ async function proxyModule(proxy: string, mod: string, version: string, pkgFile:
   await mkdir(dir, { recursive: true });
   const gomod = `module ${mod}\n\ngo 1.17\n`;
   await writeFile(join(dir, 'list'), `${version}\n`);
-  await writeFile(join(dir, `${version}.info`), JSON.stringify({ Version: version, Time: '2023-01-02T03:04:05Z' }));
+  await writeFile(
+    join(dir, `${version}.info`),
+    JSON.stringify({ Version: version, Time: '2023-01-02T03:04:05Z' }),
+  );
   await writeFile(join(dir, `${version}.mod`), gomod);
   await moduleZip(dir, mod, version, { 'go.mod': gomod, [pkgFile]: body });
 }
@@ -84,8 +92,20 @@ export interface GoProject {
  */
 export async function makeGoProject(tmp: string): Promise<GoProject> {
   const proxy = join(tmp, 'proxy');
-  await proxyModule(proxy, 'example.com/greet', 'v1.2.0', 'greet.go', 'package greet\n\nfunc Hello() string { return "hello" }\n');
-  await proxyModule(proxy, 'example.com/fork', 'v0.3.0', 'orig.go', 'package orig\n\nfunc Name() string { return "fork" }\n');
+  await proxyModule(
+    proxy,
+    'example.com/greet',
+    'v1.2.0',
+    'greet.go',
+    'package greet\n\nfunc Hello() string { return "hello" }\n',
+  );
+  await proxyModule(
+    proxy,
+    'example.com/fork',
+    'v0.3.0',
+    'orig.go',
+    'package orig\n\nfunc Name() string { return "fork" }\n',
+  );
   const dir = join(tmp, 'app');
   await mkdir(join(dir, 'local'), { recursive: true });
   await writeFile(join(dir, 'local', 'go.mod'), 'module example.com/local\n\ngo 1.17\n');
@@ -137,17 +157,25 @@ export async function makeGoProject(tmp: string): Promise<GoProject> {
     GOMODCACHE: join(tmp, 'modcache'),
     GOWORK: 'off',
     CGO_ENABLED: '0',
+    // go needs a build cache; CI may run without HOME. The default one is kept between runs when it can be.
+    ...(process.env.GOCACHE || process.env.HOME || process.env.XDG_CACHE_HOME
+      ? {}
+      : { GOCACHE: join(tmpdir(), 'waybill-go-build-cache') }),
   };
   return { dir, env };
 }
 
 /** Build the project for one platform; `-ldflags` with a space makes a quoted build setting. */
-export async function buildGo(project: GoProject, goos: string, goarch: string, out: string): Promise<string> {
-  await run(
-    'go',
-    ['build', '-buildvcs=false', '-ldflags=-X main.version=1.2.3 -s', '-o', out, '.'],
-    { cwd: project.dir, env: { ...project.env, GOOS: goos, GOARCH: goarch } },
-  );
+export async function buildGo(
+  project: GoProject,
+  goos: string,
+  goarch: string,
+  out: string,
+): Promise<string> {
+  await run('go', ['build', '-buildvcs=false', '-ldflags=-X main.version=1.2.3 -s', '-o', out, '.'], {
+    cwd: project.dir,
+    env: { ...project.env, GOOS: goos, GOARCH: goarch },
+  });
   return out;
 }
 
@@ -205,7 +233,12 @@ export const SYNTHETIC_FIRST_SECTION = 0x100;
  * a .shstrtab and the section header table. For layouts no toolchain here produces (big-endian,
  * 32-bit, pre-1.18 Go build info).
  */
-export function makeElf(opts: { is64: boolean; le: boolean; machine: number; sections: SyntheticSection[] }): Buffer {
+export function makeElf(opts: {
+  is64: boolean;
+  le: boolean;
+  machine: number;
+  sections: SyntheticSection[];
+}): Buffer {
   const { is64, le } = opts;
   const ehsize = is64 ? 64 : 52;
   const phsize = is64 ? 56 : 32;
@@ -286,4 +319,21 @@ export function makeElf(opts: { is64: boolean; le: boolean; machine: number; sec
     }
   });
   return b;
+}
+
+/** The shape cargo-auditable writes (rust-audit-info prints the same JSON). */
+export const AUDIT_JSON = {
+  packages: [
+    { name: 'mytool', version: '0.4.1', source: 'local', dependencies: [1, 2], root: true },
+    { name: 'serde', version: '1.0.197', source: 'crates.io', dependencies: [] },
+    { name: 'cc', version: '1.0.90', source: 'crates.io', kind: 'build', dependencies: [] },
+  ],
+};
+
+/** Copy `src` with a `.dep-v0` section holding `payload` (objcopy), as cargo-auditable would link it. */
+export async function addDepSection(src: string, payload: Buffer, out: string, dir: string): Promise<string> {
+  const p = join(dir, `${out}.dep`);
+  await writeFile(p, payload);
+  await run('objcopy', ['--add-section', `.dep-v0=${p}`, src, join(dir, out)]);
+  return join(dir, out);
 }

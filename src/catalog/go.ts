@@ -1,0 +1,131 @@
+/**
+ * Go cataloger: the module build info the Go linker embeds in every module-aware binary (what
+ * `go version -m` prints). One binary gives its main module (application), every dependency module
+ * as linked (replacements applied), and the standard library at the toolchain's version.
+ */
+import { PackageURL } from 'packageurl-js';
+import { isWaybillError } from '../errors.ts';
+import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
+import { type GoBuildInfo, type GoModule, readGoBuildInfo } from '../formats/go-buildinfo.ts';
+import type { WalkedFile } from '../sources/types.ts';
+import type { Cataloger, Component } from './types.ts';
+
+/** `go build file.go` names the main package this; it is not a module anyone can look up. */
+const NO_MODULE_PATH = 'command-line-arguments';
+/** A local-directory replacement (`=> ../fork`) has no version and a file path for a module path. */
+const isLocalPath = (p: string) =>
+  p.startsWith('./') || p.startsWith('../') || p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p);
+
+export const goCataloger: Cataloger = {
+  name: 'go-module-binary',
+  want: wantExecutable,
+  sniff: (_entry, head) => sniffExecutable(head),
+  catalog(files, ctx) {
+    const out: Component[] = [];
+    for (const file of files) {
+      try {
+        const info = readGoBuildInfo(parseExecutable(file.data, file.entry.path), file.entry.path);
+        if (info) out.push(...componentsOf(info, file));
+      } catch (e) {
+        if (!isWaybillError(e)) throw e;
+        ctx.warn(file.entry.path, e.reason);
+      }
+    }
+    return out;
+  },
+};
+
+function golangPurl(path: string, version: string): string {
+  const slash = path.lastIndexOf('/');
+  const namespace = slash > 0 ? path.slice(0, slash) : undefined;
+  const name = slash > 0 ? path.slice(slash + 1) : path;
+  return new PackageURL('golang', namespace, name, version || undefined).toString();
+}
+
+function base(file: WalkedFile): Pick<Component, 'foundAt' | 'licenses' | 'layer'> {
+  return {
+    foundAt: [file.entry.path],
+    licenses: [],
+    ...(file.entry.layer !== undefined ? { layer: file.entry.layer } : {}),
+  };
+}
+
+/** `go1.22.1` → `1.22.1`; `go1.22.1 X:boringcrypto` → `1.22.1` (the experiment becomes a property). */
+export function stdlibVersion(goVersion: string): string {
+  const first = goVersion.trim().split(/\s+/)[0] ?? '';
+  return first.startsWith('go') ? first.slice(2) : first;
+}
+
+export function componentsOf(info: GoBuildInfo, file: WalkedFile): Component[] {
+  const out: Component[] = [];
+  const toolchain = info.goVersion;
+
+  if (info.main || (info.path && info.path !== NO_MODULE_PATH)) {
+    const path = info.main?.path ?? info.path;
+    const version = info.main?.version ?? '';
+    const properties: Record<string, string> = { 'waybill:go:toolchain': toolchain };
+    if (info.path && info.path !== path) properties['waybill:go:package'] = info.path;
+    if (version === '(devel)') {
+      // Syft and Trivy keep "(devel)" too: the toolchain did not know a version (built from a
+      // checkout, not `go install mod@version`); the VCS revision below is the real identity.
+      properties['waybill:go:version-note'] =
+        '(devel): built from a source tree; the Go toolchain recorded no module version';
+    }
+    for (const s of info.settings) properties[`waybill:go:build:${s.key}`] = s.value;
+    const revision = info.settings.find((s) => s.key === 'vcs.revision')?.value;
+    if (revision) properties['waybill:go:vcs.revision'] = revision;
+    if (info.main?.sum) properties['waybill:go:sum'] = info.main.sum;
+    out.push({
+      type: 'application',
+      ecosystem: 'golang',
+      name: path,
+      version,
+      purl: golangPurl(path, version),
+      properties,
+      ...base(file),
+    });
+  }
+
+  for (const dep of info.deps) out.push(depComponent(dep, file));
+
+  if (toolchain) {
+    const version = stdlibVersion(toolchain);
+    const properties: Record<string, string> = { 'waybill:go:toolchain': toolchain };
+    const experiment = toolchain.trim().split(/\s+/).slice(1).join(' ');
+    if (experiment) properties['waybill:go:experiment'] = experiment;
+    out.push({
+      type: 'library',
+      ecosystem: 'golang',
+      name: 'stdlib',
+      version,
+      purl: new PackageURL('golang', undefined, 'stdlib', version || undefined).toString(),
+      properties,
+      ...base(file),
+    });
+  }
+  return out;
+}
+
+function depComponent(dep: GoModule, file: WalkedFile): Component {
+  const properties: Record<string, string> = {};
+  let used: GoModule = dep;
+  if (dep.replace) {
+    if (isLocalPath(dep.replace.path) || dep.replace.version === '') {
+      // A directory replacement has no module identity of its own: name the module it stands in for.
+      properties['waybill:go:replaced-by'] = dep.replace.path;
+    } else {
+      used = dep.replace;
+      properties['waybill:go:replaces'] = dep.version ? `${dep.path}@${dep.version}` : dep.path;
+    }
+  }
+  if (used.sum) properties['waybill:go:sum'] = used.sum;
+  return {
+    type: 'library',
+    ecosystem: 'golang',
+    name: used.path,
+    version: used.version,
+    purl: golangPurl(used.path, used.version),
+    properties,
+    ...base(file),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Edits a tar file by rewriting it: files are read from the original on demand, changes are kept in
+ * memory (they are small JSON documents), and `commit()` writes a complete NEW archive next to the
+ * original, fsyncs it and renames it over the original. Until the rename the original is untouched;
+ * after it, readers see the whole new archive. Unchanged entries (image layers) are streamed from the
+ * original file, never buffered.
+ *
+ * The new archive is normalized for determinism: entries sorted by path, directories implied by
+ * file paths added, uid/gid 0, mode 0644/0755, one mtime (default 0). Symlinks are kept; other
+ * entry types (devices, fifos) do not occur in image archives and are dropped.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { type TarEntryInput, tarStream } from '../archive/tar-writer.ts';
+import { WaybillError } from '../errors.ts';
+import { tempSibling } from './layout.ts';
+import { indexTarFile, normalizeArchivePath, type TarIndexEntry } from './tar-index.ts';
+
+export interface CommitOptions {
+  /** mtime (seconds) for every entry of the new archive. Default 0. */
+  mtime?: number;
+}
+
+export class TarFileEditor {
+  readonly path: string;
+  private readonly original: Map<string, TarIndexEntry>;
+  private readonly replaced = new Map<string, Buffer>();
+  private readonly removed = new Set<string>();
+
+  private constructor(path: string, entries: TarIndexEntry[]) {
+    this.path = path;
+    // Later entries with the same path win, as when tar extracts.
+    this.original = new Map(entries.map((e) => [e.path, e]));
+  }
+
+  static async open(path: string): Promise<TarFileEditor> {
+    return new TarFileEditor(path, await indexTarFile(path));
+  }
+
+  get changed(): boolean {
+    return this.replaced.size > 0 || this.removed.size > 0;
+  }
+
+  has(path: string): boolean {
+    const p = this.norm(path);
+    if (this.replaced.has(p)) return true;
+    return !this.removed.has(p) && this.original.get(p)?.type === 'file';
+  }
+
+  /** Regular file paths currently in the archive. */
+  files(): string[] {
+    const out = new Set<string>(this.replaced.keys());
+    for (const [p, e] of this.original) if (e.type === 'file' && !this.removed.has(p)) out.add(p);
+    return [...out].sort();
+  }
+
+  size(path: string): number | undefined {
+    const p = this.norm(path);
+    const r = this.replaced.get(p);
+    if (r) return r.length;
+    const e = this.removed.has(p) ? undefined : this.original.get(p);
+    return e?.type === 'file' ? e.size : undefined;
+  }
+
+  async read(path: string, maxSize: number): Promise<Buffer> {
+    const p = this.norm(path);
+    const r = this.replaced.get(p);
+    if (r) return r;
+    const e = this.removed.has(p) ? undefined : this.original.get(p);
+    if (e?.type !== 'file')
+      throw new WaybillError('NOT_FOUND', `${this.path}:${p}`, 'no such file in the archive');
+    if (e.size > maxSize)
+      throw new WaybillError('LIMIT', `${this.path}:${p}`, `is ${e.size} bytes, over ${maxSize}`);
+    const handle = await open(this.path, 'r');
+    try {
+      const buf = Buffer.alloc(e.size);
+      const { bytesRead } = await handle.read(buf, 0, e.size, e.offset);
+      if (bytesRead !== e.size) throw new WaybillError('MALFORMED', this.path, `${p} is truncated`);
+      return buf;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  put(path: string, bytes: Buffer): void {
+    const p = this.norm(path);
+    this.removed.delete(p);
+    this.replaced.set(p, bytes);
+  }
+
+  remove(path: string): void {
+    const p = this.norm(path);
+    this.replaced.delete(p);
+    this.removed.add(p);
+  }
+
+  /** Writes the new archive and renames it over the original. Returns false when nothing changed. */
+  async commit(options: CommitOptions = {}): Promise<boolean> {
+    if (!this.changed) return false;
+    const tmp = tempSibling(this.path);
+    try {
+      // `flush` fsyncs before close, so the rename below never exposes a half-written archive.
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true });
+      await pipeline(tarStream(this.entries(), { mtime: options.mtime ?? 0 }), out);
+      await rename(tmp, this.path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    return true;
+  }
+
+  private *entries(): Generator<TarEntryInput> {
+    const files = this.files();
+    const dirs = new Set<string>();
+    const symlinks: TarIndexEntry[] = [];
+    for (const [p, e] of this.original) {
+      if (this.removed.has(p)) continue;
+      if (e.type === 'dir') dirs.add(p);
+      else if (e.type === 'symlink') symlinks.push(e);
+    }
+    for (const f of [...files, ...symlinks.map((s) => s.path)]) {
+      const parts = f.split('/');
+      for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+    }
+    const all: Array<{ sortKey: string; entry: () => TarEntryInput }> = [];
+    for (const d of dirs) all.push({ sortKey: `${d}/`, entry: () => ({ path: d, type: 'dir' }) });
+    for (const s of symlinks) {
+      all.push({
+        sortKey: s.path,
+        entry: () => ({ path: s.path, type: 'symlink', linkTarget: s.linkTarget }),
+      });
+    }
+    for (const f of files) all.push({ sortKey: f, entry: () => this.fileEntry(f) });
+    all.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    for (const item of all) yield item.entry();
+  }
+
+  private fileEntry(path: string): TarEntryInput {
+    const replaced = this.replaced.get(path);
+    if (replaced) return { path, data: replaced };
+    const e = this.original.get(path)!;
+    const archive = this.path;
+    return {
+      path,
+      data: {
+        size: e.size,
+        // An empty file has no byte range; createReadStream's `end` is inclusive.
+        open: () =>
+          e.size === 0 ? [] : createReadStream(archive, { start: e.offset, end: e.offset + e.size - 1 }),
+      },
+    };
+  }
+
+  private norm(path: string): string {
+    return normalizeArchivePath(path, this.path);
+  }
+}
