@@ -147,12 +147,19 @@ step('2. Build two artifacts from the tag: an OCI image layout and a tarball');
 
 const artifacts = join(out, 'artifacts');
 mkdirSync(artifacts);
+// The image ships the script with the npm packages it would run on: real package.json files taken
+// from waybill's own node_modules, so the SBOM lists real components with their exact versions.
+const bundled = ['commander', 'semver', 'yaml'].map((name) => ({
+  path: `usr/local/lib/hello/node_modules/${name}/package.json`,
+  data: readFileSync(join(projectRoot, 'node_modules', name, 'package.json')),
+}));
 const layerTar = await tarBuffer(
   [
     { path: 'usr/', type: 'dir' },
     { path: 'usr/local/', type: 'dir' },
     { path: 'usr/local/bin/', type: 'dir' },
     { path: 'usr/local/bin/hello', data: helloScript, mode: 0o755 },
+    ...bundled,
   ],
   { mtime: COMMIT_EPOCH },
 );
@@ -187,9 +194,13 @@ const tarball = join(artifacts, 'hello-1.0.0.tar.gz');
 writeFileSync(
   tarball,
   gzipSync(
-    await tarBuffer([{ path: 'hello-1.0.0/bin/hello', data: helloScript, mode: 0o755 }], {
-      mtime: COMMIT_EPOCH,
-    }),
+    await tarBuffer(
+      [
+        { path: 'hello-1.0.0/bin/hello', data: helloScript, mode: 0o755 },
+        ...bundled.map((b) => ({ ...b, path: b.path.replace('usr/local/lib/hello/', 'hello-1.0.0/') })),
+      ],
+      { mtime: COMMIT_EPOCH },
+    ),
   ),
 );
 process.stdout.write(`${relative(out, imageDir)}  (OCI layout, tag 1.0.0, ${layerGz.length} byte layer)\n`);
@@ -214,21 +225,21 @@ step('5. A failing twin: community wording, no bug tracker, a license the policy
 
 const twin = join(artifacts, 'hello-twin-1.0.0.tar.gz');
 copyFileSync(tarball, twin);
-const twinConfig = join(out, 'twin.yaml');
-writeFileSync(
-  twinConfig,
-  'version: 1\nname: hello\nteam:\n  name: the OpenStack community\nlicense: GPL-3.0-only\n',
-);
+// The twin is stamped by flags alone, as a CI job without a waybill.yaml would do it.
 waybill(
   [
     'stamp',
     `file:${twin}`,
-    '--config',
-    twinConfig,
+    '--name',
+    'hello',
     '--version',
     '1.0.0',
     '--arch',
     'noarch',
+    '--team',
+    'the OpenStack community',
+    '--license',
+    'GPL-3.0-only',
     '--source',
     repo,
     '--allowed-signers',
@@ -237,7 +248,7 @@ waybill(
   ],
   0,
 );
-waybill(['check', `file:${twin}`, '--config', twinConfig], 1);
+waybill(['check', `file:${twin}`], 1);
 
 // -------------------------------------------------------------------------------------------------
 step('6. What a consumer sees');

@@ -19,6 +19,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .version(toolVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
+    .enablePositionalOptions()
     .exitOverride();
   const commands = [registerInit, registerStamp, registerCheck, registerInspect, registerSbom];
   for (const register of commands) {

@@ -74,8 +74,8 @@ license: ${license}
 # disclaimer: "This software is provided as is, without warranty of any kind."
 
 # Support statement recorded with each release. Default: "Support, if any, is offered by <team>
-# only, through <bug tracker>; no one else, including the wider community or any foundation,
-# offers or implies support for this artifact."
+# only, through <bug tracker>; no other person or organisation offers or implies support for
+# this artifact."
 # support: "Support, if any, is offered by Example Release Team only, through the bug tracker."
 
 # Where the artifacts were built from: a git checkout whose HEAD is a signed release tag.

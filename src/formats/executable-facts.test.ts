@@ -21,7 +21,8 @@ async function readelfNote(path: string): Promise<Record<string, string> | undef
 
 test('gcc-built ELF: header architecture; stamp adds a note the binary runs with and readelf shows', async (t) => {
   const hello = await buildHello();
-  if (!hello || !(await hasTool('objcopy')) || !(await hasTool('readelf'))) return t.skip('gcc/binutils not available');
+  if (!hello || !(await hasTool('objcopy')) || !(await hasTool('readelf')))
+    return t.skip('gcc/binutils not available');
   const dir = await makeTmp();
   try {
     const bin = join(dir, 'hello');
@@ -33,7 +34,11 @@ test('gcc-built ELF: header architecture; stamp adds a note the binary runs with
     assert.equal(before.name, undefined);
     assert.deepEqual(before.architectures, [{ value: machine, field: 'ELF header e_machine' }]);
 
-    const result = await executableFormat.stamp!(bin, { name: 'hello', version: '1.2.3', team: 'Platform Team' });
+    const result = await executableFormat.stamp!(bin, {
+      name: 'hello',
+      version: '1.2.3',
+      team: 'Platform Team',
+    });
     assert.equal(result.changed, true);
     assert.equal(result.tool, 'objcopy');
     assert.equal((await run(bin, [])).trim(), 'hello', 'the stamped binary still runs');
@@ -48,14 +53,21 @@ test('gcc-built ELF: header architecture; stamp adds a note the binary runs with
     assert.deepEqual(after.name, { value: 'hello', field: 'ELF .note.package name' });
     assert.deepEqual(after.version, { value: '1.2.3', field: 'ELF .note.package version' });
     assert.equal(after.team?.value, 'Platform Team');
-    assert.deepEqual(after.architectures, [{ value: machine, field: 'ELF header e_machine' }], 'agreeing: one');
+    assert.deepEqual(
+      after.architectures,
+      [{ value: machine, field: 'ELF header e_machine' }],
+      'agreeing: one',
+    );
     // The note section is 4-byte aligned and not allocated (see elf-stamp.ts).
     const sections = await run('readelf', ['-SW', bin]);
     const line = sections.split('\n').find((l) => l.includes('.note.package')) ?? '';
     assert.match(line, /NOTE\s+0+\s+[0-9a-f]+\s+[0-9a-f]+\s+00\s+0\s+0\s+4$/);
 
     // Same facts again: nothing to do. A wrong architecture: both are reported.
-    assert.equal((await stampElf(bin, { name: 'hello', version: '1.2.3', team: 'Platform Team' })).changed, false);
+    assert.equal(
+      (await stampElf(bin, { name: 'hello', version: '1.2.3', team: 'Platform Team' })).changed,
+      false,
+    );
     await stampElf(bin, { architecture: 'aarch64' });
     const wrong = await executableFormat.readFacts(bin);
     assert.deepEqual(
@@ -77,7 +89,13 @@ test('a linker-made note (ld --package-metadata) is replaced, its other keys kep
     const bin = join(dir, 'h');
     const linked = { type: 'deb', name: 'hi', version: '0.1', osCpe: 'cpe:/o:debian:debian_linux:12' };
     try {
-      await run('gcc', ['-o', bin, join(dir, 'h.c'), '-Xlinker', `--package-metadata=${JSON.stringify(linked)}`]);
+      await run('gcc', [
+        '-o',
+        bin,
+        join(dir, 'h.c'),
+        '-Xlinker',
+        `--package-metadata=${JSON.stringify(linked)}`,
+      ]);
     } catch {
       return t.skip('this ld has no --package-metadata');
     }
@@ -125,13 +143,20 @@ test('Go binary: main module path as `go version -m` prints it; PE and Mach-O ar
 test('hostile: a note whose length runs past its section is MALFORMED', () => {
   const note = encodePackageNote({ name: 'x', version: '1' });
   note.writeUInt32LE(0x7fffffff, 4); // descsz
-  const elf = makeElf({ is64: true, le: true, machine: 62, sections: [{ name: '.note.package', data: note, type: 7 }] });
+  const elf = makeElf({
+    is64: true,
+    le: true,
+    machine: 62,
+    sections: [{ name: '.note.package', data: note, type: 7 }],
+  });
   assert.throws(() => executableFacts(elf, 'overflow'), isCode('MALFORMED'));
   const ok = makeElf({
     is64: true,
     le: true,
     machine: 62,
-    sections: [{ name: '.note.package', data: encodePackageNote({ name: 'x', architecture: 'arm64' }), type: 7 }],
+    sections: [
+      { name: '.note.package', data: encodePackageNote({ name: 'x', architecture: 'arm64' }), type: 7 },
+    ],
   });
   assert.deepEqual(
     executableFacts(ok, 'ok').architectures.map((a) => `${a.value} ${a.field}`),

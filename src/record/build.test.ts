@@ -133,12 +133,12 @@ test('default disclaimer and support statement', () => {
   assert.equal(defaultDisclaimer(null), null);
   assert.equal(
     defaultSupportStatement('Example Release Team', 'https://bugs.example.org'),
-    'Support, if any, is offered by Example Release Team only, through https://bugs.example.org; no one ' +
-      'else, including the wider community or any foundation, offers or implies support for this artifact.',
+    'Support, if any, is offered by Example Release Team only, through https://bugs.example.org; no other ' +
+      'person or organisation offers or implies support for this artifact.',
   );
   assert.match(
     defaultSupportStatement('T', null) ?? '',
-    /^Support, if any, is offered by T only; no one else/,
+    /^Support, if any, is offered by T only; no other person/,
   );
   assert.equal(defaultSupportStatement(null, 'https://x'), null);
 });

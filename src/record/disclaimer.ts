@@ -47,7 +47,7 @@ export function defaultSupportStatement(
   if (!who) return null;
   const through = bugTracker?.trim() ? `, through ${bugTracker.trim()}` : '';
   return (
-    `Support, if any, is offered by ${who} only${through}; no one else, including the wider community ` +
-    'or any foundation, offers or implies support for this artifact.'
+    `Support, if any, is offered by ${who} only${through}; no other person or organisation ` +
+    'offers or implies support for this artifact.'
   );
 }

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { WaybillError } from '../errors.ts';
+import { bufferSource } from './ar.ts';
+import { decompressPackageBuffer, decompressXzRange } from './xz.ts';
+
+const haveXz = spawnSync('xz', ['--version']).status === 0;
+
+/** Compresses with the reference encoder (xz-utils). */
+function xz(data: Buffer, args: string[]): Buffer {
+  const result = spawnSync('xz', ['-c', ...args], { input: data, maxBuffer: 1 << 28 });
+  if (result.status !== 0) throw new Error(result.stderr.toString());
+  return result.stdout;
+}
+
+/** Deterministic, compressible but not trivial input. */
+function sample(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  let x = 12345;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = 97 + ((x >>> 16) % 7);
+  }
+  return out;
+}
+
+async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function expectError(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof WaybillError, `expected WaybillError, got ${String(e)}`);
+    assert.equal(e.code, code, e.message);
+    if (pattern) assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('decodes every check type xz-utils writes, single and multi-block', {
+  skip: !haveXz && 'xz not installed',
+}, async () => {
+  const data = sample(300_000);
+  for (const check of ['none', 'crc32', 'crc64', 'sha256']) {
+    for (const blocks of [[], ['--block-size=65536']]) {
+      const packed = xz(data, [`--check=${check}`, ...blocks]);
+      const out = await decompressPackageBuffer('xz', packed, { input: `${check}.xz` });
+      assert.equal(
+        createHash('sha256').update(out).digest('hex'),
+        createHash('sha256').update(data).digest('hex'),
+        `${check} ${blocks.join(' ')}`,
+      );
+    }
+  }
+});
+
+test('SHA-256 checks are verified against the decompressed bytes', {
+  skip: !haveXz && 'xz not installed',
+}, async () => {
+  const data = sample(100_000);
+  const packed = xz(data, ['--check=sha256', '--block-size=40000']);
+  // Stream: 12-byte header, blocks (each ending in its 32-byte check), index, footer. Flip one bit of
+  // the last block's check: the data decodes fine, only the check can catch it.
+  const footerStart = packed.length - 12;
+  const indexSize = (packed.readUInt32LE(footerStart + 4) + 1) * 4;
+  const lastCheckByte = footerStart - indexSize - 1;
+  const tampered = Buffer.from(packed);
+  tampered[lastCheckByte] = (tampered[lastCheckByte] as number) ^ 1;
+  await expectError(
+    decompressPackageBuffer('xz', tampered, { input: 'tampered.xz' }),
+    'MALFORMED',
+    /SHA-256 check of block 2/,
+  );
+});
+
+test('corrupt, truncated and empty streams are MALFORMED; bombs hit LIMIT', {
+  skip: !haveXz && 'xz not installed',
+}, async () => {
+  const data = sample(50_000);
+  for (const check of ['crc64', 'sha256']) {
+    const packed = xz(data, [`--check=${check}`]);
+    await expectError(
+      decompressPackageBuffer('xz', packed.subarray(0, packed.length - 20), { input: 't.xz' }),
+      'MALFORMED',
+      /t\.xz/,
+    );
+    const corrupt = Buffer.from(packed);
+    corrupt[packed.length >> 1] = (corrupt[packed.length >> 1] as number) ^ 0xff;
+    await expectError(decompressPackageBuffer('xz', corrupt, { input: 'c.xz' }), 'MALFORMED');
+  }
+  await expectError(decompressPackageBuffer('xz', Buffer.alloc(0), { input: 'e.xz' }), 'MALFORMED');
+  const zeros = xz(Buffer.alloc(4 * 1024 * 1024), ['--check=crc64']);
+  await expectError(
+    decompressPackageBuffer('xz', zeros, { input: 'bomb.xz', maxOutputBytes: 1024 * 1024 }),
+    'LIMIT',
+    /limit/,
+  );
+  await expectError(
+    decompressPackageBuffer('xz', zeros, { input: 'bomb.xz', maxRatio: 50, ratioGraceBytes: 0 }),
+    'LIMIT',
+    /ratio/,
+  );
+});
+
+test('a byte range of a larger source is decoded, and an early stop releases the decoder', {
+  skip: !haveXz && 'xz not installed',
+}, async () => {
+  const data = sample(200_000);
+  const packed = xz(data, ['--check=sha256']);
+  const container = Buffer.concat([Buffer.from('prefix--'), packed, Buffer.from('suffix')]);
+  let seen = 0;
+  const stream = await decompressXzRange(
+    bufferSource(container),
+    8,
+    8 + packed.length,
+    { input: 'range' },
+    (n) => {
+      seen += n;
+    },
+  );
+  assert.ok((await collect(stream)).equals(data));
+  assert.equal(seen, packed.length);
+  // xz-decompress holds a process-wide lock until a stream ends: abandon one mid-way, then decode again.
+  const early = await decompressXzRange(bufferSource(packed), 0, packed.length, { input: 'early' });
+  for await (const _ of early) break;
+  const again = await decompressPackageBuffer('xz', xz(data, ['--check=crc64']), { input: 'again' });
+  assert.ok(again.equals(data));
+});
+
+test('property: random bytes after the xz magic never throw anything but WaybillError', async () => {
+  const magic = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.boolean(), async (tail, sha) => {
+      const head = Buffer.concat([magic, Buffer.from([0x00, sha ? 0x0a : 0x04]), Buffer.from(tail)]);
+      try {
+        await decompressPackageBuffer('xz', head, { input: 'fuzz' });
+      } catch (e) {
+        if (!(e instanceof WaybillError)) throw e;
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
