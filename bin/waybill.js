@@ -7,7 +7,9 @@ import { spawnSync } from 'node:child_process';
 const [major, minor] = process.versions.node.split('.').map(Number);
 const supported = major > 22 || (major === 22 && minor >= 13);
 if (!supported) {
-  process.stderr.write(`waybill: needs Node.js >= 22.13 (24 LTS recommended); this is Node.js ${process.versions.node}\n`);
+  process.stderr.write(
+    `waybill: needs Node.js >= 22.13 (24 LTS recommended); this is Node.js ${process.versions.node}\n`,
+  );
   process.exit(2);
 }
 if (process.features.typescript) {

@@ -1,13 +1,24 @@
 /**
- * What an artifact says about itself in its own metadata mechanism. Each artifact kind maps its native
- * fields onto the guideline facts; kinds with no metadata of their own (a plain tarball) report none,
- * and `check` then relies on the record alone.
+ * What an artifact says about itself in its own metadata mechanism. Images map labels, annotations
+ * and platforms; single files are matched against the native formats (deb, rpm, wheel, sdist,
+ * executables, system images, Vagrant boxes); anything else (a plain tarball) reports no facts of
+ * its own, and `check` then relies on the record alone.
  */
 import { emptyFacts, type NativeFacts } from '../formats/facts.ts';
+import type { NativeFormat } from '../formats/native.ts';
 import { imageFactsFromView } from '../formats/oci-facts.ts';
+import { detectNativeFormat } from '../formats/registry.ts';
 import type { Artifact } from '../sources/types.ts';
+
+/** The native format of a file or directory artifact; undefined for images and plain files. */
+export async function nativeFormatOf(artifact: Artifact): Promise<NativeFormat | undefined> {
+  if (artifact.image) return undefined;
+  if (artifact.kind !== 'file' && artifact.kind !== 'dir') return undefined;
+  return detectNativeFormat(artifact.path);
+}
 
 export async function nativeFactsOf(artifact: Artifact): Promise<NativeFacts> {
   if (artifact.image) return imageFactsFromView(artifact.image);
-  return emptyFacts('none');
+  const format = await nativeFormatOf(artifact);
+  return format ? format.readFacts(artifact.path) : emptyFacts('none');
 }

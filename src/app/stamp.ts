@@ -24,6 +24,7 @@ import { type SbomFormat, saveRecord, saveSbom } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { generateSbom } from './generate-sbom.ts';
+import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
 
 export interface StampOptions {
   settings: Settings;
@@ -42,6 +43,8 @@ export interface StampOutcome {
   components: number;
   /** Set when the artifact's own metadata was rewritten (images): the digest before. */
   previousDigest?: string;
+  /** Where in the artifact's own metadata the facts were written, e.g. `deb Bugs`. */
+  nativeFields: string[];
   report: CheckReport;
   warnings: Array<{ path: string; reason: string }>;
 }
@@ -73,20 +76,49 @@ function architecturesOf(
   return { architectures: fallback ? [fallback] : [] };
 }
 
-/** Writes the facts into image metadata (labels and annotations) and reopens the stamped image. */
+/**
+ * Writes the facts into the artifact's own metadata where its format has a place for them — image
+ * labels and annotations, deb control fields, wheel METADATA, the ELF package note — and reopens it,
+ * since its digest changed. Formats with nowhere to write (rpm headers are signed) are left as they
+ * are: the sidecar record carries their facts.
+ */
 async function stampNative(
   artifact: Artifact,
   facts: StampFacts,
+  settings: Settings,
   platform: string | undefined,
-): Promise<Artifact> {
-  if (!artifact.image) return artifact;
-  const ref = artifact.image.refName;
+): Promise<{ artifact: Artifact; fields: string[] }> {
+  const image = artifact.image;
+  if (!image) {
+    const format = await nativeFormatOf(artifact);
+    if (!format?.stamp || artifact.kind !== 'file') return { artifact, fields: [] };
+    const result = await format.stamp(artifact.path, {
+      name: settings.name,
+      version: settings.version,
+      architecture: settings.architecture,
+      created: facts.created,
+      team: settings.team,
+      contact: settings.contact,
+      bugTracker: settings.bugTracker,
+      docs: settings.docsUrl,
+      source: facts.source,
+      revision: facts.revision,
+      license: settings.license,
+    });
+    if (!result.changed) return { artifact, fields: [] };
+    return { artifact: await openArtifact(artifact.ref, { platform }), fields: result.fields };
+  }
+  const ref = image.refName;
   if (artifact.kind === 'oci') await stampImage(artifact.path, ref, facts);
   else if (artifact.kind === 'oci-archive') await stampOciArchive(artifact.path, ref, facts);
   else if (artifact.kind === 'docker-archive')
-    await stampDockerArchive(artifact.path, artifact.image.repoTags?.[0], facts);
-  else return artifact;
-  return openArtifact(artifact.ref, { platform });
+    await stampDockerArchive(artifact.path, image.repoTags?.[0], facts);
+  else return { artifact, fields: [] };
+  const written =
+    artifact.kind === 'docker-archive'
+      ? ['image config labels']
+      : ['manifest annotations', 'image config labels'];
+  return { artifact: await openArtifact(artifact.ref, { platform }), fields: written };
 }
 
 function subjectName(artifact: Artifact, name: string | null): string {
@@ -113,10 +145,13 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
     revision: source?.commit ?? null,
     licenses: settings.license,
   };
-  const artifact = await stampNative(opened, facts, options.platform);
+  const { artifact, fields: nativeFields } = await stampNative(opened, facts, settings, options.platform);
   const previousDigest = artifact.digest !== opened.digest ? opened.digest : undefined;
 
-  const name = settings.name ?? subjectName(artifact, null);
+  // A package, wheel or executable names itself: what the flags and config leave out is taken from
+  // the artifact's own metadata, so the record and the native fields agree by construction.
+  const native = await nativeFactsOf(artifact);
+  const name = settings.name ?? native.name?.value ?? subjectName(artifact, null);
   let sbomBytes: Buffer;
   let format: SbomFormat;
   let components: number;
@@ -131,7 +166,7 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
     const generated = await generateSbom(artifact, {
       format,
       name,
-      version: settings.version ?? undefined,
+      version: settings.version ?? native.version?.value,
       onProgress: options.onProgress,
     });
     sbomBytes = generated.bytes;
@@ -146,9 +181,9 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   const record = buildRecord({
     subject: [{ name: subjectName(artifact, settings.name), digest: { sha256: hex } }],
     identity: {
-      name: settings.name,
-      version: settings.version,
-      ...architecturesOf(artifact, settings.architecture ?? undefined),
+      name: settings.name ?? native.name?.value ?? null,
+      version: settings.version ?? native.version?.value ?? null,
+      ...architecturesOf(artifact, settings.architecture ?? native.architectures[0]?.value),
     },
     manifest: {
       format,
@@ -163,5 +198,15 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   });
   const recordLocation = await saveRecord(artifact, record);
   const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
-  return { artifact, record, recordLocation, sbomLocation, components, previousDigest, report, warnings };
+  return {
+    artifact,
+    record,
+    recordLocation,
+    sbomLocation,
+    components,
+    previousDigest,
+    nativeFields,
+    report,
+    warnings,
+  };
 }

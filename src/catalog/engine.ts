@@ -9,6 +9,8 @@
 import { OS_RELEASE_PATHS } from '../formats/os-release.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile, WalkOptions } from '../sources/types.ts';
 import { SNIFF_BYTES } from '../sources/types.ts';
+import { dpkgCataloger, dpkgOwnedFiles } from './dpkg.ts';
+import { elfPackageNoteCataloger } from './elf-package-note.ts';
 import { defaultCatalogers, defaultDistroReader } from './registry.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 
@@ -219,9 +221,42 @@ export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions =
     }
   }
 
+  if (catalogers.includes(elfPackageNoteCataloger) && catalogers.includes(dpkgCataloger))
+    dropNotesOfOwnedFiles(byPurl, walked.files, ctx);
+
   const components = [...byPurl.values()].sort((a, b) => compareStrings(a.purl, b.purl));
   warnings.sort((a, b) => compareStrings(a.path, b.path) || compareStrings(a.reason, b.reason));
   return { components, distro, warnings: dedupeWarnings(warnings) };
+}
+
+/** Debian's merged /usr: dpkg may list `lib/x.so` while the walk sees `usr/lib/x.so`, or the reverse. */
+const MERGED_USR = /^(bin|sbin|lib|lib32|lib64|libx32)\//;
+
+function usrAliases(path: string): string[] {
+  if (MERGED_USR.test(path)) return [path, `usr/${path}`];
+  if (path.startsWith('usr/') && MERGED_USR.test(path.slice(4))) return [path, path.slice(4)];
+  return [path];
+}
+
+/**
+ * A distro package note (`.note.package`, type deb) in a file that an installed dpkg package owns
+ * names that package's *source* package (dh's package notes: libsystemd0's libsystemd.so says
+ * "systemd"), a package that is not installed. The dpkg component already accounts for the file, so
+ * the note's component is dropped (Syft removes binary-cataloger packages that overlap OS package
+ * files the same way).
+ */
+function dropNotesOfOwnedFiles(
+  byPurl: Map<string, Component>,
+  files: WalkedFile[],
+  ctx: CatalogContext,
+): void {
+  const dpkgFiles = files.filter((f) => wants(dpkgCataloger, f.entry, undefined));
+  if (dpkgFiles.length === 0) return;
+  const owned = dpkgOwnedFiles(dpkgFiles, ctx);
+  for (const [purl, c] of byPurl) {
+    if (c.ecosystem !== 'deb' || c.properties['waybill:package-note:type'] === undefined) continue;
+    if (c.foundAt.every((p) => usrAliases(p).some((alias) => owned.has(alias)))) byPurl.delete(purl);
+  }
 }
 
 /**

@@ -39,6 +39,11 @@ export interface NativeFormat {
   name: string;
   /** Decide from the first bytes (at least 512 given when the file has them) and the file name. */
   detect(head: Buffer, path: string): boolean;
+  /**
+   * For formats recognised by what a tarball holds somewhere inside (rootfs, sdist, Vagrant box):
+   * one streaming pass over the headers confirms what `detect` only suspected from the first bytes.
+   */
+  confirm?(path: string): Promise<boolean>;
   /** Read the native fields. Bad input → WaybillError (MALFORMED naming the file and field). */
   readFacts(path: string): Promise<NativeFacts>;
   /**

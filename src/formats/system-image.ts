@@ -341,13 +341,8 @@ export async function isRootfs(path: string): Promise<boolean> {
   }
 }
 
-export interface ConfirmableNativeFormat extends NativeFormat {
-  /**
-   * `detect` sees only the first bytes; the formats identified by what a tarball contains somewhere
-   * in it (rootfs, sdist, Vagrant box) confirm with one streaming pass over its headers.
-   */
-  confirm(path: string): Promise<boolean>;
-}
+/** A format whose `confirm` is required (see NativeFormat.confirm). */
+export type ConfirmableNativeFormat = NativeFormat & Required<Pick<NativeFormat, 'confirm'>>;
 
 export const rootfsFormat: ConfirmableNativeFormat = {
   name: 'rootfs',

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildOciLayout, buildTar } from '../../src/sources/testing.ts';
 import { waybill, waybillJson } from '../helpers/cli.ts';
-import { makeRepo, makeSshSigner, makeTmp, removeTmp, type SshSigner, signedTag, unsignedAnnotatedTag } from '../helpers/git-fixtures.ts';
+import {
+  makeRepo,
+  makeSshSigner,
+  makeTmp,
+  removeTmp,
+  type SshSigner,
+  signedTag,
+  unsignedAnnotatedTag,
+} from '../helpers/git-fixtures.ts';
 
 interface Report {
   artifact: string;
@@ -105,14 +113,27 @@ async function stampThenCheck(ref: string, flags: string[]): Promise<Report> {
 before(async () => {
   tmp = await makeTmp('waybill-e2e-');
   signer = await makeSshSigner(tmp);
-  signedRepo = await makeRepo(tmp, { 'build.sh': '#!/bin/sh\necho build\n' }, { name: 'signed', origin: 'https://git.example.org/hello.git' });
+  signedRepo = await makeRepo(
+    tmp,
+    { 'build.sh': '#!/bin/sh\necho build\n' },
+    { name: 'signed', origin: 'https://git.example.org/hello.git' },
+  );
   await signedTag(signedRepo, 'v1.2.3', signer);
   unsignedRepo = await makeRepo(tmp, { 'build.sh': '#!/bin/sh\necho build\n' }, { name: 'unsigned' });
   await unsignedAnnotatedTag(unsignedRepo, 'v1.2.3');
   pristineLayout = join(tmp, 'layout');
   await buildOciLayout(pristineLayout, [realFiles()], { tag: 'latest' });
   pristineTarball = join(tmp, 'hello-1.2.3.tar');
-  writeFileSync(pristineTarball, buildTar(realFiles()));
+  // A plain tarball: an application with its npm dependencies (real package.json files from this
+  // project's node_modules). No os-release, so it is not a system image and has no native identity.
+  const projectModules = new URL('../../node_modules/', import.meta.url).pathname;
+  const app: Record<string, string | Buffer> = { 'hello-1.2.3/bin/hello': '#!/bin/sh\necho hello\n' };
+  for (const dep of ['semver', 'yaml', 'commander']) {
+    app[`hello-1.2.3/node_modules/${dep}/package.json`] = readFileSync(
+      join(projectModules, dep, 'package.json'),
+    );
+  }
+  writeFileSync(pristineTarball, buildTar(app));
 });
 
 after(async () => {
@@ -136,7 +157,9 @@ describe('a well-stamped artifact passes all seven rules', () => {
     assert.ok(existsSync(`${file}.waybill.json`));
   });
 
-  test('docker-archive and oci-archive written by skopeo', { skip: has('skopeo') ? false : 'skopeo is not installed' }, async () => {
+  test('docker-archive and oci-archive written by skopeo', {
+    skip: has('skopeo') ? false : 'skopeo is not installed',
+  }, async () => {
     const dir = freshCopy('oci');
     const docker = join(tmp, 'image-docker.tar');
     const ociArchive = join(tmp, 'image-oci.tar');
@@ -146,22 +169,30 @@ describe('a well-stamped artifact passes all seven rules', () => {
       const report = await stampThenCheck(ref, baseFlags());
       assert.deepEqual(failing(report), [], `${ref}: ${JSON.stringify(report, null, 2)}`);
     }
-    const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `docker-archive:${docker}`], { encoding: 'utf8' })) as {
+    const inspected = JSON.parse(
+      execFileSync('skopeo', ['inspect', `docker-archive:${docker}`], { encoding: 'utf8' }),
+    ) as {
       Labels: Record<string, string>;
     };
     assert.equal(inspected.Labels['org.opencontainers.image.version'], '1.2.3');
     assert.equal(inspected.Labels['org.opencontainers.image.vendor'], 'Example Release Team');
   });
 
-  test('skopeo inspect shows the stamped labels and annotations', { skip: has('skopeo') ? false : 'skopeo is not installed' }, async () => {
+  test('skopeo inspect shows the stamped labels and annotations', {
+    skip: has('skopeo') ? false : 'skopeo is not installed',
+  }, async () => {
     const dir = freshCopy('oci');
     await stampThenCheck(`oci:${dir}:latest`, baseFlags());
-    const inspected = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${dir}:latest`], { encoding: 'utf8' })) as {
+    const inspected = JSON.parse(
+      execFileSync('skopeo', ['inspect', `oci:${dir}:latest`], { encoding: 'utf8' }),
+    ) as {
       Labels: Record<string, string>;
     };
     assert.equal(inspected.Labels['org.opencontainers.image.url'], 'https://bugs.example.org/hello');
     assert.equal(inspected.Labels['org.opencontainers.image.licenses'], 'Apache-2.0');
-    const raw = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${dir}:latest`], { encoding: 'utf8' })) as {
+    const raw = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--raw', `oci:${dir}:latest`], { encoding: 'utf8' }),
+    ) as {
       annotations: Record<string, string>;
     };
     assert.equal(raw.annotations['org.opencontainers.image.version'], '1.2.3');
@@ -224,8 +255,12 @@ describe('bad input gets one line and exit code 2', () => {
   });
   test('corrupt blob in a layout', async () => {
     const dir = freshCopy('oci');
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
-    const manifest = JSON.parse(readFileSync(join(dir, 'blobs/sha256', index.manifests[0]!.digest.slice(7)), 'utf8')) as {
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
+    const manifest = JSON.parse(
+      readFileSync(join(dir, 'blobs/sha256', index.manifests[0]!.digest.slice(7)), 'utf8'),
+    ) as {
       layers: Array<{ digest: string }>;
     };
     const layer = join(dir, 'blobs/sha256', manifest.layers[0]!.digest.slice(7));

@@ -10,7 +10,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function waybill(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function waybill(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WAYBILL_BIN, ...args], {
       cwd: opts.cwd,
@@ -31,11 +34,16 @@ export function waybill(args: string[], opts: { cwd?: string; env?: NodeJS.Proce
 }
 
 /** Runs waybill and parses its JSON output; fails with the whole output when it is not JSON. */
-export async function waybillJson<T = unknown>(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; json: T; stderr: string }> {
+export async function waybillJson<T = unknown>(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number; json: T; stderr: string }> {
   const result = await waybill([...args, '--format', 'json'], opts);
   try {
     return { code: result.code, json: JSON.parse(result.stdout) as T, stderr: result.stderr };
   } catch {
-    throw new Error(`waybill ${args.join(' ')} exited ${result.code} without JSON:\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `waybill ${args.join(' ')} exited ${result.code} without JSON:\n${result.stdout}\n${result.stderr}`,
+    );
   }
 }

@@ -108,6 +108,7 @@ export function registerStamp(program: Command): void {
           artifact: result.artifact.ref,
           digest: result.artifact.digest,
           previousDigest: result.previousDigest ?? null,
+          nativeFields: result.nativeFields,
           record: result.recordLocation,
           sbom: { location: result.sbomLocation, components: result.components },
           check: result.report,
@@ -120,6 +121,7 @@ export function registerStamp(program: Command): void {
       result.previousDigest
         ? `  digest  ${result.previousDigest} → ${result.artifact.digest}`
         : `  digest  ${result.artifact.digest}`,
+      ...(result.nativeFields.length > 0 ? [`  wrote   ${result.nativeFields.join(', ')}`] : []),
       `  record  ${result.recordLocation}`,
       `  sbom    ${result.sbomLocation} (${result.components} components)`,
       '',

@@ -12,7 +12,8 @@ export const info = (message: string, path: string): Finding => ({ message, path
 /** JSON Pointer into the record's predicate, prefixed so a reader knows it is the record. */
 export const recordPath = (pointer: string): string => `record:/predicate/${pointer}`;
 
-export const NO_RECORD_FIX = 'stamp the artifact with `waybill stamp` (it writes the release record next to it)';
+export const NO_RECORD_FIX =
+  'stamp the artifact with `waybill stamp` (it writes the release record next to it)';
 
 export function noRecord(what: string): Finding {
   return error(`no release record, so no ${what} is recorded`, 'record', NO_RECORD_FIX);

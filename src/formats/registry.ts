@@ -1,0 +1,56 @@
+/**
+ * Every native metadata format for single-file artifacts, in detection order: the most specific
+ * signatures first (ar, rpm lead, zip, executables), tarball-content formats after them, disk images
+ * last. Importing this module also registers the deb and rpm payload walkers with the sources, so
+ * the manifest engine sees the files inside packages.
+ */
+import { open, stat } from 'node:fs/promises';
+import { debFormat } from './deb.ts';
+import { executableFormat } from './executable-facts.ts';
+import type { NativeFormat } from './native.ts';
+import { rpmFormat } from './rpm-package.ts';
+import { sdistFormat } from './sdist.ts';
+import { diskImageFormat, rootfsFormat } from './system-image.ts';
+import { vagrantBoxFormat, vagrantCatalogFormat } from './vagrant.ts';
+import { wheelFormat } from './wheel.ts';
+
+export const NATIVE_FORMATS: readonly NativeFormat[] = [
+  debFormat,
+  rpmFormat,
+  wheelFormat,
+  executableFormat,
+  vagrantCatalogFormat,
+  vagrantBoxFormat,
+  sdistFormat,
+  rootfsFormat,
+  diskImageFormat,
+];
+
+/** Enough for every format's signature (the GPT header sits at byte 512, tar headers at 0 and 512). */
+const HEAD_BYTES = 8192;
+
+async function readHead(path: string): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The native format of a file, or undefined for a file with no metadata of its own. */
+export async function detectNativeFormat(path: string): Promise<NativeFormat | undefined> {
+  const info = await stat(path);
+  if (info.isDirectory()) {
+    return (await rootfsFormat.confirm(path)) ? rootfsFormat : undefined;
+  }
+  const head = await readHead(path);
+  for (const format of NATIVE_FORMATS) {
+    if (!format.detect(head, path)) continue;
+    if (format.confirm && !(await format.confirm(path))) continue;
+    return format;
+  }
+  return undefined;
+}

@@ -1,0 +1,167 @@
+/**
+ * End to end through the real CLI on real packages, wheels and executables: stamp writes the facts
+ * into the native metadata (checked with the ecosystem's own tools), check reads native fields and
+ * the record together and fails `identity` when they disagree.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { buildHello, buildPythonProject } from '../fixtures/build-artifacts.ts';
+import { buildPackages, type PackageFixtures } from '../fixtures/build-packages.ts';
+import { waybillJson } from '../helpers/cli.ts';
+import {
+  makeRepo,
+  makeSshSigner,
+  makeTmp,
+  removeTmp,
+  type SshSigner,
+  signedTag,
+} from '../helpers/git-fixtures.ts';
+
+interface Report {
+  passed: boolean;
+  rules: Array<{ id: string; status: string; findings: Array<{ message: string; path: string }> }>;
+}
+
+interface Inspect {
+  name: string | null;
+  version: string | null;
+  architecture: string | null;
+  help: { bugTracker: string | null };
+  fields: Record<string, string[]>;
+}
+
+let tmp: string;
+let signer: SshSigner;
+let repo: string;
+let packages: PackageFixtures;
+
+const failing = (r: Report) => r.rules.filter((x) => x.status === 'fail').map((x) => x.id);
+
+function flags(extra: string[] = []): string[] {
+  return [
+    '--team',
+    'Example Release Team',
+    '--contact',
+    'release@example.org',
+    '--bug-tracker',
+    'https://bugs.example.org/demo',
+    '--docs-url',
+    'https://docs.example.org/demo',
+    '--source',
+    repo,
+    '--allowed-signers',
+    signer.allowedSignersFile,
+    '--quiet',
+    ...extra,
+  ];
+}
+
+function copy(path: string, name: string): string {
+  const target = join(tmp, name);
+  copyFileSync(path, target);
+  return target;
+}
+
+async function stamp(ref: string, extra: string[] = []): Promise<{ nativeFields: string[] }> {
+  const r = await waybillJson<{ nativeFields: string[] }>(['stamp', ref, ...flags(extra)]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.json;
+}
+
+async function check(ref: string): Promise<Report> {
+  const r = await waybillJson<Report>(['check', ref]);
+  assert.equal(r.code, r.json.passed ? 0 : 1);
+  return r.json;
+}
+
+before(async () => {
+  tmp = await makeTmp('waybill-native-e2e-');
+  signer = await makeSshSigner(tmp);
+  repo = await makeRepo(tmp, { 'build.sh': 'true\n' }, { origin: 'https://git.example.org/demo.git' });
+  await signedTag(repo, 'v1.2.3', signer);
+  packages = await buildPackages();
+});
+
+after(async () => {
+  if (tmp) await removeTmp(tmp);
+});
+
+test('deb: stamp writes Bugs, Homepage and Maintainer that dpkg-deb shows; check passes', async (t) => {
+  if (!packages.deb.gzip) return t.skip(packages.debSkip ?? 'no deb fixture');
+  const deb = copy(packages.deb.gzip, 'demo.deb');
+  const stamped = await stamp(`file:${deb}`);
+  assert.ok(stamped.nativeFields.length > 0);
+  const fields = execFileSync('dpkg-deb', ['-f', deb, 'Bugs', 'Homepage', 'Maintainer'], {
+    encoding: 'utf8',
+  });
+  assert.match(fields, /^Bugs: https:\/\/bugs\.example\.org\/demo$/m);
+  assert.match(fields, /^Homepage: https:\/\/docs\.example\.org\/demo$/m);
+  assert.match(fields, /^Maintainer: Example Release Team <release@example\.org>$/m);
+  const report = await check(`file:${deb}`);
+  assert.deepEqual(failing(report), [], JSON.stringify(report, null, 2));
+  const inspected = await waybillJson<Inspect>(['inspect', `file:${deb}`]);
+  assert.equal(inspected.json.name, 'waybill-demo');
+  assert.equal(inspected.json.version, '1:1.2.3-1');
+  assert.ok(
+    inspected.json.fields.bugTracker?.some((f) => /deb Bugs/.test(f)),
+    JSON.stringify(inspected.json.fields),
+  );
+});
+
+test('deb: a record version that disagrees with the control Version fails identity only', async (t) => {
+  if (!packages.deb.xz) return t.skip(packages.debSkip ?? 'no deb fixture');
+  const deb = copy(packages.deb.xz, 'demo-xz.deb');
+  await stamp(`file:${deb}`, ['--version', '2.0']);
+  assert.deepEqual(failing(await check(`file:${deb}`)), ['identity']);
+});
+
+test('rpm: headers are never rewritten; the record must agree with the header', async (t) => {
+  if (!packages.rpm.noarchGzip) return t.skip(packages.rpmSkip ?? 'no rpm fixture');
+  const good = copy(packages.rpm.noarchGzip, 'good.rpm');
+  const before = execFileSync('sha256sum', [good], { encoding: 'utf8' }).split(' ')[0];
+  const stamped = await stamp(`file:${good}`);
+  assert.deepEqual(stamped.nativeFields, []);
+  assert.equal(execFileSync('sha256sum', [good], { encoding: 'utf8' }).split(' ')[0], before);
+  const ok = await check(`file:${good}`);
+  assert.ok(!failing(ok).includes('identity'), JSON.stringify(ok, null, 2));
+
+  const bad = copy(packages.rpm.noarchGzip, 'bad.rpm');
+  await stamp(`file:${bad}`, ['--version', '2.2']);
+  assert.ok(failing(await check(`file:${bad}`)).includes('identity'));
+});
+
+test('wheel: stamp updates METADATA and RECORD; the stamped wheel checks clean', async (t) => {
+  const built = await buildPythonProject();
+  if (!built) return t.skip('python3 with setuptools/wheel is not available');
+  const wheel = copy(built.wheel, 'waybill_demo-1.2.3-py3-none-any.whl');
+  await stamp(`file:${wheel}`, ['--license', 'Apache-2.0']);
+  const meta = execFileSync(
+    'python3',
+    [
+      '-c',
+      'import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);n=[x for x in z.namelist() if x.endswith(".dist-info/METADATA")][0];print(z.read(n).decode())',
+      wheel,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.match(meta, /^Project-URL: .*https:\/\/bugs\.example\.org\/demo$/m);
+  assert.match(meta, /^License-Expression: Apache-2\.0$/m);
+  const report = await check(`file:${wheel}`);
+  assert.deepEqual(failing(report), [], JSON.stringify(report, null, 2));
+});
+
+test('ELF: stamp adds .note.package that readelf shows; the binary still runs', async (t) => {
+  const hello = await buildHello();
+  if (!hello) return t.skip('gcc is not available');
+  const exe = copy(hello, 'hello');
+  await stamp(`file:${exe}`, ['--name', 'hello', '--version', '1.0.0']);
+  assert.equal(execFileSync(exe, { encoding: 'utf8' }).trim(), 'hello');
+  const notes = execFileSync('readelf', ['-n', exe], { encoding: 'utf8' });
+  assert.match(notes, /"name":"hello"/);
+  assert.match(notes, /"version":"1\.0\.0"/);
+  const report = await check(`file:${exe}`);
+  assert.deepEqual(failing(report), [], JSON.stringify(report, null, 2));
+});
