@@ -13,7 +13,9 @@ import { compilePhrase } from './community-wording.ts';
 import { parseLicenseExpression } from './spdx-license.ts';
 import { DEFAULT_ALLOWED_LICENSES, LEVELS, type Level, type Policy, RULE_IDS, type RuleId } from './types.ts';
 
-const TOP_KEYS = ['levels', 'allowedLicenses', 'communityPhrases'];
+// `rules` is the spelling of waybill.yaml's policy section; `levels` is kept as its synonym, so the
+// `policy:` section of waybill.yaml can be copied into a policy file as it is.
+const TOP_KEYS = ['rules', 'levels', 'allowedLicenses', 'communityPhrases'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -71,6 +73,10 @@ export function parsePolicy(raw: unknown, source = 'policy', keyPrefix = ''): Po
     if (!TOP_KEYS.includes(k)) throw fail(`unknown key ${key(k)}${suggestion(k, TOP_KEYS)}`);
   }
 
+  if (raw.rules !== undefined && raw.levels !== undefined) {
+    throw fail(`${key('rules')} and ${key('levels')} say the same thing: keep one`);
+  }
+  if (raw.levels === undefined && raw.rules !== undefined) raw.levels = raw.rules;
   if (raw.levels !== undefined && raw.levels !== null) {
     if (!isPlainObject(raw.levels))
       throw fail(`${key('levels')} must be a mapping of rule to level, not ${describe(raw.levels)}`);
