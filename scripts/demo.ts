@@ -212,7 +212,7 @@ step('3. Stamp both: the release record, the SBOM, and the image labels and anno
 const config_ = join(repo, 'waybill.yaml');
 const common = ['--config', config_, '--source', repo, '--allowed-signers', allowedSigners, '--quiet'];
 waybill(['stamp', `oci:${imageDir}:1.0.0`, '--version', '1.0.0', ...common], 0);
-waybill(['stamp', `file:${tarball}`, '--version', '1.0.0', '--arch', 'noarch', ...common], 0);
+waybill(['stamp', `file:${tarball}`, '--version', '1.0.0', ...common], 0);
 
 // -------------------------------------------------------------------------------------------------
 step('4. Check both against the seven guidelines');
@@ -234,8 +234,6 @@ waybill(
     'hello',
     '--version',
     '1.0.0',
-    '--arch',
-    'noarch',
     '--team',
     'the OpenStack community',
     '--license',

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Settings } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
+import type { NativeFacts } from '../formats/facts.ts';
 import { stampDockerArchive, stampOciArchive } from '../oci/archive-stamp.ts';
 import { sha256Digest } from '../oci/layout.ts';
 import { type StampFacts, stampImage } from '../oci/stamp.ts';
@@ -24,6 +25,7 @@ import { type SbomFormat, saveRecord, saveSbom } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { generateSbom } from './generate-sbom.ts';
+import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
 
 export interface StampOptions {
@@ -59,7 +61,7 @@ async function sourceFact(settings: Settings): Promise<SourceFact | null> {
 
 function architecturesOf(
   artifact: Artifact,
-  fallback: string | undefined,
+  fallback: string[],
 ): { architectures: string[]; platforms?: string[] } {
   const image = artifact.image;
   if (image) {
@@ -73,7 +75,7 @@ function architecturesOf(
     ].sort();
     return { architectures, platforms: chosen.map((p) => platformString(p.platform)).sort() };
   }
-  return { architectures: fallback ? [fallback] : [] };
+  return { architectures: fallback };
 }
 
 /**
@@ -124,6 +126,22 @@ async function stampNative(
 function subjectName(artifact: Artifact, name: string | null): string {
   if (artifact.image) return name ?? artifact.image.refName ?? basename(artifact.path);
   return basename(artifact.path.replace(/\/+$/, ''));
+}
+
+/**
+ * The architectures to record for a file or tree: as given, else what its own metadata says, else
+ * the machines its executables are built for (`noarch` when it holds no machine code).
+ */
+async function fileArchitectures(
+  artifact: Artifact,
+  given: string | null,
+  native: NativeFacts,
+): Promise<string[]> {
+  if (artifact.image) return [];
+  if (given) return [given];
+  if (native.architectures.length > 0) return [...new Set(native.architectures.map((a) => a.value))].sort();
+  if (native.hasIdentityFields) return [];
+  return machineArchitectures(artifact);
 }
 
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
@@ -183,7 +201,7 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
     identity: {
       name: settings.name ?? native.name?.value ?? null,
       version: settings.version ?? native.version?.value ?? null,
-      ...architecturesOf(artifact, settings.architecture ?? native.architectures[0]?.value),
+      ...architecturesOf(artifact, await fileArchitectures(artifact, settings.architecture, native)),
     },
     manifest: {
       format,
