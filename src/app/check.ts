@@ -4,13 +4,13 @@
  */
 
 import { describeError } from '../errors.ts';
-import { sha256Digest } from '../oci/layout.ts';
 import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import { readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
+import { sha256Digest } from '../util/digest.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
 import { nativeFactsOf } from './native-facts.ts';
 

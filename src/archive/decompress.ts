@@ -81,7 +81,10 @@ export function decompressAs(compression: Compression, source: Readable, limits:
 function createInner(compression: Compression, input: string): Transform {
   switch (compression) {
     case 'gzip':
-      return wrapZlibErrors(zlib.createGunzip(), input, 'gzip');
+      // 128 KiB output chunks instead of zlib's 16 KiB: every chunk passes through the digest, the
+      // size limiter and the tar reader, and per-chunk overhead doubled the time of a layer walk
+      // (scripts/bench.ts: 2.19 GiB synthetic image 11.2 s → 6.0 s, gzip -dc floor 7.8 s).
+      return wrapZlibErrors(zlib.createGunzip({ chunkSize: 128 * 1024 }), input, 'gzip');
     case 'zstd':
       return wrapZlibErrors(zlib.createZstdDecompress(), input, 'zstd');
     case 'none':

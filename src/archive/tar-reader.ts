@@ -11,16 +11,22 @@
  *
  * Two front ends share the header parser: `readTar` iterates a stream (entries' bodies are streamed
  * and must be consumed or are skipped), `indexTarFile` seeks through a file reading headers only, for
- * random access to blobs inside oci-archive and docker-archive tarballs.
+ * random access to blobs inside oci-archive and docker-archive tarballs and for rewriting such an
+ * archive without buffering its layers (src/oci/tar-edit.ts).
  */
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { WaybillError } from '../errors.ts';
 
 export const BLOCK_SIZE = 512;
 /** Pax and GNU long-name bodies are metadata: anything larger is an attack, not a name. */
 export const MAX_METADATA_BYTES = 1024 * 1024;
+/**
+ * Entries `indexTarFile` keeps in memory. Image archives hold a few blobs per layer; more than this is a
+ * pathological file, stopped before the index eats the heap.
+ */
+export const MAX_INDEX_ENTRIES = 200_000;
 
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
 
@@ -610,13 +616,17 @@ export interface TarIndexEntry {
 /** Entry path → where its content lies. Later entries with the same path win, as on extraction. */
 export type TarIndex = Map<string, TarIndexEntry>;
 
+/**
+ * Block source over a file. Unlike a stream, a file on disk is written whole by every tar writer, so
+ * an entry's padding that stops short is a cut file (MALFORMED), not a writer that skips padding.
+ */
 class FileBlocks implements BlockSource {
   position = 0;
-  private readonly handle: import('node:fs/promises').FileHandle;
+  private readonly handle: FileHandle;
   private readonly fileSize: number;
   private readonly input: string;
 
-  constructor(handle: import('node:fs/promises').FileHandle, fileSize: number, input: string) {
+  constructor(handle: FileHandle, fileSize: number, input: string) {
     this.handle = handle;
     this.fileSize = fileSize;
     this.input = input;
@@ -636,9 +646,24 @@ class FileBlocks implements BlockSource {
     if (this.position + n > this.fileSize) throw truncated(this.input, this.position, 'entry content');
     this.position += n;
   }
+}
 
-  async skipAvailable(n: number): Promise<void> {
-    this.position = Math.min(this.position + n, this.fileSize);
+/** Compressed tarballs are named for what they are: the checksum error they would give says less. */
+async function refuseCompressed(handle: FileHandle, input: string): Promise<void> {
+  const magic = Buffer.alloc(4);
+  const { bytesRead } = await handle.read(magic, 0, 4, 0);
+  const compression =
+    bytesRead >= 2 && magic[0] === 0x1f && magic[1] === 0x8b
+      ? 'gzip'
+      : bytesRead === 4 && magic.readUInt32BE(0) === 0x28b52ffd
+        ? 'zstd'
+        : undefined;
+  if (compression) {
+    throw new WaybillError(
+      'UNSUPPORTED',
+      input,
+      `archive is ${compression}-compressed; only uncompressed tar files are indexed`,
+    );
   }
 }
 
@@ -648,12 +673,18 @@ class FileBlocks implements BlockSource {
  */
 export async function indexTarFile(path: string, options?: Partial<TarReadOptions>): Promise<TarIndex> {
   const input = options?.input ?? path;
-  const handle = await open(path, 'r');
+  const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+    throw new WaybillError('NOT_FOUND', input, `cannot open (${e.code ?? e.message})`, { cause: e });
+  });
   try {
     const { size } = await handle.stat();
+    await refuseCompressed(handle, input);
     const blocks = new FileBlocks(handle, size, input);
     const index: TarIndex = new Map();
     for await (const header of parseHeaders(blocks, input)) {
+      if (index.size >= MAX_INDEX_ENTRIES && !index.has(header.path)) {
+        throw new WaybillError('LIMIT', input, `more than ${MAX_INDEX_ENTRIES} tar entries`);
+      }
       const entry: TarIndexEntry = {
         path: header.path,
         type: header.type,
@@ -667,8 +698,7 @@ export async function indexTarFile(path: string, options?: Partial<TarReadOption
         entry.size = target.size;
       }
       index.set(header.path, entry);
-      await blocks.skip(header.size);
-      await blocks.skipAvailable(padding(header.size));
+      await blocks.skip(header.size + padding(header.size));
     }
     return index;
   } finally {

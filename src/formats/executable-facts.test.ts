@@ -3,8 +3,16 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { buildHello, hasTool, makeTmp, removeTmp, run } from '../../test/fixtures/build-artifacts.ts';
-import { buildGo, makeElf, makeGoProject } from '../../test/helpers/exec-fixtures.ts';
+import { buildHello } from '../../test/fixtures/build-artifacts.ts';
+import {
+  buildGo,
+  hasTool,
+  makeElf,
+  makeGoProject,
+  makeTmp,
+  removeTmp,
+  run,
+} from '../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../errors.ts';
 import { encodePackageNote } from './elf-note.ts';
 import { stampElf } from './elf-stamp.ts';

@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  buildPythonProject,
-  makeTmp,
-  removeTmp,
-  run,
-  WHEEL_PROJECT,
-} from '../../test/fixtures/build-artifacts.ts';
+import { buildPythonProject, WHEEL_PROJECT } from '../../test/fixtures/build-artifacts.ts';
+import { makeTmp, removeTmp, run } from '../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../errors.ts';
 import { sdistFormat } from './sdist.ts';
 

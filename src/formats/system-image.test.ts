@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { buildRootfsTarball, makeTmp, removeTmp, run } from '../../test/fixtures/build-artifacts.ts';
+import { buildRootfsTarball } from '../../test/fixtures/build-artifacts.ts';
+import { makeTmp, removeTmp, run } from '../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../errors.ts';
 import { parseOsRelease } from './os-release.ts';
 import {

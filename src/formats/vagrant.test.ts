@@ -4,7 +4,8 @@ import { open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { buildVagrantBox, makeTmp, removeTmp } from '../../test/fixtures/build-artifacts.ts';
+import { buildVagrantBox } from '../../test/fixtures/build-artifacts.ts';
+import { makeTmp, removeTmp } from '../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../errors.ts';
 import {
   compareBoxVersions,

@@ -4,14 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import {
-  buildPythonProject,
-  makeTmp,
-  pipVenv,
-  removeTmp,
-  run,
-  WHEEL_PROJECT,
-} from '../../test/fixtures/build-artifacts.ts';
+import { buildPythonProject, pipVenv, WHEEL_PROJECT } from '../../test/fixtures/build-artifacts.ts';
+import { makeTmp, removeTmp, run } from '../../test/helpers/exec-fixtures.ts';
 import { openZip } from '../archive/zip-reader.ts';
 import { type NewZipMember, rawMembers, writeZip } from '../archive/zip-writer.ts';
 import { WaybillError } from '../errors.ts';

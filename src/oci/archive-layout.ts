@@ -4,17 +4,9 @@
  * the archive atomically (see tar-edit.ts). Nothing is extracted to disk.
  */
 import { WaybillError } from '../errors.ts';
-import {
-  blobPath,
-  jsonBytes,
-  type LayoutStore,
-  MAX_BLOB,
-  MAX_JSON_BLOB,
-  parseIndex,
-  parseJson,
-  sha256Digest,
-  verifyDigest,
-} from './layout.ts';
+import { sha256Digest } from '../util/digest.ts';
+import { blobPath, jsonBytes, type LayoutStore, MAX_BLOB, verifyDigest } from './layout.ts';
+import { MAX_JSON_BLOB_BYTES, parseImageIndex, parseOciLayoutFile } from './parse.ts';
 import { type CommitOptions, TarFileEditor } from './tar-edit.ts';
 import type { Descriptor, ImageIndex } from './types.ts';
 
@@ -41,20 +33,12 @@ export class OciArchiveLayout implements LayoutStore {
         'not an oci-archive (no oci-layout or index.json in the tar)',
       );
     }
-    const layout = parseJson(await tar.read('oci-layout', 4096), `${path}:oci-layout`);
-    const version = (layout as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
-    if (typeof version !== 'string' || !version.startsWith('1.')) {
-      throw new WaybillError(
-        'UNSUPPORTED',
-        path,
-        `image layout version ${JSON.stringify(version)} is not 1.x`,
-      );
-    }
+    parseOciLayoutFile(await tar.read('oci-layout', 4096), `${path}:oci-layout`);
     return new OciArchiveLayout(path, tar);
   }
 
   async readIndex(): Promise<ImageIndex> {
-    return parseIndex(await this.tar.read('index.json', MAX_JSON_BLOB), `${this.name}:index.json`);
+    return parseImageIndex(await this.tar.read('index.json', MAX_JSON_BLOB_BYTES), `${this.name}:index.json`);
   }
 
   async writeIndex(index: ImageIndex): Promise<void> {

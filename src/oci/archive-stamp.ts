@@ -14,18 +14,10 @@
  * In both cases a failure before the rename leaves the original archive byte for byte as it was.
  */
 import { WaybillError } from '../errors.ts';
+import { sha256Digest } from '../util/digest.ts';
 import { OciArchiveLayout } from './archive-layout.ts';
-import {
-  isManifestMediaType,
-  jsonBytes,
-  MAX_JSON_BLOB,
-  parseConfig,
-  parseJson,
-  parseManifest,
-  readDescribedBlob,
-  sha256Digest,
-  verifyDigest,
-} from './layout.ts';
+import { isManifestMediaType, jsonBytes, readDescribedBlob, verifyDigest } from './layout.ts';
+import { MAX_JSON_BLOB_BYTES, parseImageConfig, parseImageManifest, parseJsonValue } from './parse.ts';
 import { type StampFacts, type StampResult, stampAnnotations, stampLayout, withLabels } from './stamp.ts';
 import type { CommitOptions } from './tar-edit.ts';
 import { TarFileEditor } from './tar-edit.ts';
@@ -82,7 +74,7 @@ export async function stampDockerArchive(
   const named = /(?:^|\/)([a-f0-9]{64})(?:\.json)?$/.exec(oldPath);
   if (named) verifyDigest(oldBytes, `sha256:${named[1]}`, `${archivePath}:${oldPath}`);
 
-  const newBytes = jsonBytes(withLabels(parseConfig(oldBytes, `${archivePath}:${oldPath}`), values));
+  const newBytes = jsonBytes(withLabels(parseImageConfig(oldBytes, `${archivePath}:${oldPath}`), values));
   const newDigest = sha256Digest(newBytes);
   const newHex = newDigest.slice('sha256:'.length);
   const newPath = named ? oldPath.replace(named[1]!, newHex) : `${newHex}.json`;
@@ -115,7 +107,7 @@ async function stampOciView(
   let last: StampResult | undefined;
   for (const d of index.manifests) {
     if (!isManifestMediaType(d.mediaType)) continue;
-    const manifest = parseManifest(await readDescribedBlob(store, d), `${tar.path}@${d.digest}`);
+    const manifest = parseImageManifest(await readDescribedBlob(store, d), `${tar.path}@${d.digest}`);
     if (manifest.config.digest !== oldConfigDigest) continue;
     // Each call moves the first entry still naming the old digest; the result is the same every time.
     last = await stampLayout(store, d.digest, facts);
@@ -126,12 +118,12 @@ async function stampOciView(
 async function readRequired(tar: TarFileEditor, path: string): Promise<Buffer> {
   if (!tar.has(path))
     throw new WaybillError('MALFORMED', tar.path, `not a docker-archive: no ${path} in the tar`);
-  return tar.read(path, MAX_JSON_BLOB * 4);
+  return tar.read(path, MAX_JSON_BLOB_BYTES);
 }
 
 function parseDockerManifest(bytes: Buffer, archive: string): DockerManifestEntry[] {
   const where = `${archive}:manifest.json`;
-  const v = parseJson(bytes, where);
+  const v = parseJsonValue(bytes, where);
   if (!Array.isArray(v) || v.length === 0)
     throw new WaybillError('MALFORMED', where, 'must be a non-empty JSON array');
   v.forEach((e, i) => {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isWaybillError } from '../errors.ts';
+import { sha256Digest } from '../util/digest.ts';
 import { OciArchiveLayout } from './archive-layout.ts';
 import { stampOciArchive } from './archive-stamp.ts';
 import {
@@ -14,7 +15,7 @@ import {
   readAttachment,
   readAttachmentFromOciArchive,
 } from './attach.ts';
-import { blobPath, OciLayout, resolveRef, sha256Digest, WAYBILL_REFERRER_ANNOTATION } from './layout.ts';
+import { blobPath, OciLayout, resolveRef, WAYBILL_REFERRER_ANNOTATION } from './layout.ts';
 import { stampImage } from './stamp.ts';
 import { haveTools, run, skopeoInspect, tempDir, umociImage } from './testing.ts';
 import { ARTIFACT_TYPE, type ImageIndex, type ImageManifest, MEDIA_TYPE, OCI_ANNOTATION } from './types.ts';

@@ -18,11 +18,10 @@ import {
   type LayoutStore,
   MAX_BLOB,
   OciLayout,
-  parseJson,
-  parseManifest,
   readDescribedBlob,
   WAYBILL_REFERRER_ANNOTATION,
 } from './layout.ts';
+import { parseImageManifest, parseJsonValue } from './parse.ts';
 import type { CommitOptions } from './tar-edit.ts';
 import { type Descriptor, type ImageIndex, type ImageManifest, MEDIA_TYPE, OCI_ANNOTATION } from './types.ts';
 
@@ -120,7 +119,7 @@ async function defaultCreated(store: LayoutStore, subject: Descriptor): Promise<
   if (epoch !== undefined && /^\d+$/.test(epoch))
     return new Date(Number(epoch) * 1000).toISOString().replace('.000Z', 'Z');
   if (subject.mediaType === MEDIA_TYPE.ociManifest || subject.mediaType === MEDIA_TYPE.ociIndex) {
-    const doc = parseJson(await store.readBlob(subject.digest), `${store.name}@${subject.digest}`) as {
+    const doc = parseJsonValue(await store.readBlob(subject.digest), `${store.name}@${subject.digest}`) as {
       annotations?: Record<string, unknown>;
     } | null;
     const created = doc?.annotations?.[OCI_ANNOTATION.created];
@@ -149,7 +148,7 @@ export async function findAttachments(
     if (marked === undefined && d.artifactType === undefined) continue;
     if (marked !== undefined && marked !== subjectDigest) continue;
     seen.add(d.digest);
-    const manifest = parseManifest(await readDescribedBlob(store, d), `${store.name}@${d.digest}`);
+    const manifest = parseImageManifest(await readDescribedBlob(store, d), `${store.name}@${d.digest}`);
     if (manifest.subject?.digest !== subjectDigest) continue;
     const type = manifest.artifactType ?? manifest.config.mediaType;
     if (artifactType !== undefined && type !== artifactType) continue;
@@ -175,7 +174,7 @@ export async function readAttachment(
 ): Promise<Buffer> {
   const store = await storeFor(layout);
   const descriptor = 'payload' in attachment ? attachment.descriptor : attachment;
-  const manifest = parseManifest(
+  const manifest = parseImageManifest(
     await readDescribedBlob(store, descriptor),
     `${store.name}@${descriptor.digest}`,
   );

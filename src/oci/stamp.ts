@@ -23,14 +23,11 @@ import {
   isManifestMediaType,
   jsonBytes,
   type LayoutStore,
-  MAX_JSON_BLOB,
   OciLayout,
-  parseConfig,
-  parseIndex,
-  parseManifest,
   readDescribedBlob,
   resolveRefInIndex,
 } from './layout.ts';
+import { parseImageConfig, parseImageIndex, parseImageManifest } from './parse.ts';
 import {
   type Descriptor,
   type ImageConfig,
@@ -182,7 +179,7 @@ function isImageManifest(m: ImageManifest): boolean {
 
 async function stampManifest(ctx: StampContext, d: Descriptor, topLevel: boolean): Promise<Descriptor> {
   const where = `${ctx.store.name}@${d.digest}`;
-  const manifest = parseManifest(await readDescribedBlob(ctx.store, d), where);
+  const manifest = parseImageManifest(await readDescribedBlob(ctx.store, d), where);
   if (!isImageManifest(manifest)) {
     if (topLevel)
       throw new WaybillError(
@@ -193,10 +190,7 @@ async function stampManifest(ctx: StampContext, d: Descriptor, topLevel: boolean
     return d; // an artifact or attestation inside an index: not an image, left alone
   }
   const configWhere = `${ctx.store.name}@${manifest.config.digest}`;
-  const config = parseConfig(
-    await readDescribedBlob(ctx.store, manifest.config, 4 * MAX_JSON_BLOB),
-    configWhere,
-  );
+  const config = parseImageConfig(await readDescribedBlob(ctx.store, manifest.config), configWhere);
   const newConfig = withLabels(config, ctx.values);
   const configBlob = await ctx.store.writeBlob(jsonBytes(newConfig), manifest.config.mediaType);
   const newManifest: ImageManifest = {
@@ -223,7 +217,7 @@ const DOCKER_REFERENCE_DIGEST = 'vnd.docker.reference.digest';
 
 async function stampIndex(ctx: StampContext, d: Descriptor, depth: number): Promise<Descriptor> {
   const where = `${ctx.store.name}@${d.digest}`;
-  const index = parseIndex(await readDescribedBlob(ctx.store, d), where);
+  const index = parseImageIndex(await readDescribedBlob(ctx.store, d), where);
   const renamed = new Map<string, string>();
   const children: Descriptor[] = [];
   for (const child of index.manifests) {

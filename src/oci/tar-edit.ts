@@ -9,13 +9,19 @@
  * file paths added, uid/gid 0, mode 0644/0755, one mtime (default 0). Symlinks are kept; other
  * entry types (devices, fifos) do not occur in image archives and are dropped.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import {
+  indexTarFile,
+  normalizeEntryPath,
+  openIndexedEntry,
+  type TarIndex,
+  type TarIndexEntry,
+} from '../archive/tar-reader.ts';
 import { type TarEntryInput, tarStream } from '../archive/tar-writer.ts';
 import { WaybillError } from '../errors.ts';
-import { tempSibling } from './layout.ts';
-import { indexTarFile, normalizeArchivePath, type TarIndexEntry } from './tar-index.ts';
+import { tempPathFor } from '../util/atomic-write.ts';
 
 export interface CommitOptions {
   /** mtime (seconds) for every entry of the new archive. Default 0. */
@@ -24,14 +30,14 @@ export interface CommitOptions {
 
 export class TarFileEditor {
   readonly path: string;
-  private readonly original: Map<string, TarIndexEntry>;
+  /** Later entries with the same path win, as when tar extracts (see `indexTarFile`). */
+  private readonly original: TarIndex;
   private readonly replaced = new Map<string, Buffer>();
   private readonly removed = new Set<string>();
 
-  private constructor(path: string, entries: TarIndexEntry[]) {
+  private constructor(path: string, original: TarIndex) {
     this.path = path;
-    // Later entries with the same path win, as when tar extracts.
-    this.original = new Map(entries.map((e) => [e.path, e]));
+    this.original = original;
   }
 
   static async open(path: string): Promise<TarFileEditor> {
@@ -98,7 +104,7 @@ export class TarFileEditor {
   /** Writes the new archive and renames it over the original. Returns false when nothing changed. */
   async commit(options: CommitOptions = {}): Promise<boolean> {
     if (!this.changed) return false;
-    const tmp = tempSibling(this.path);
+    const tmp = tempPathFor(this.path);
     try {
       // `flush` fsyncs before close, so the rename below never exposes a half-written archive.
       const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true });
@@ -141,19 +147,12 @@ export class TarFileEditor {
     const replaced = this.replaced.get(path);
     if (replaced) return { path, data: replaced };
     const e = this.original.get(path)!;
-    const archive = this.path;
-    return {
-      path,
-      data: {
-        size: e.size,
-        // An empty file has no byte range; createReadStream's `end` is inclusive.
-        open: () =>
-          e.size === 0 ? [] : createReadStream(archive, { start: e.offset, end: e.offset + e.size - 1 }),
-      },
-    };
+    return { path, data: { size: e.size, open: () => openIndexedEntry(this.path, e) } };
   }
 
+  /** Callers' paths get the archive's own rules: relative, no `..`; and no NUL, which tar cannot hold. */
   private norm(path: string): string {
-    return normalizeArchivePath(path, this.path);
+    if (path.includes('\0')) throw new WaybillError('UNSAFE_PATH', this.path, 'tar entry name contains NUL');
+    return normalizeEntryPath(path, this.path);
   }
 }

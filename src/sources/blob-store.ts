@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openIndexedEntry, type TarIndex } from '../archive/tar-reader.ts';
 import { WaybillError } from '../errors.ts';
+import { MAX_JSON_BLOB_BYTES } from '../oci/parse.ts';
 import type { Descriptor } from '../oci/types.ts';
 import { digestHex, verifyBlob } from '../util/digest.ts';
-import { MAX_JSON_BLOB_BYTES } from './oci-parse.ts';
 
 export interface BlobLocation {
   /** The file holding the bytes. */

@@ -19,12 +19,12 @@ import {
   type TarIndexEntry,
 } from '../archive/tar-reader.ts';
 import { WaybillError } from '../errors.ts';
+import { MAX_LAYERS, parseImageConfig } from '../oci/parse.ts';
 import { type Descriptor, type ImageManifest, MEDIA_TYPE } from '../oci/types.ts';
 import { sha256Digest, sha256File } from '../util/digest.ts';
 import { type BlobLocation, readLocation } from './blob-store.ts';
 import type { LayerJob } from './layer-scan.ts';
 import { walkLayers } from './layer-walk.ts';
-import { MAX_LAYERS, parseImageConfig } from './oci-parse.ts';
 import { choosePlatform } from './platform.ts';
 import type { Artifact, ImageView, OpenOptions, PlatformImage } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';

@@ -5,6 +5,15 @@
  */
 import { WaybillError } from '../errors.ts';
 import {
+  IMAGE_CONFIG_MEDIA_TYPES,
+  INDEX_MEDIA_TYPES,
+  MANIFEST_MEDIA_TYPES,
+  parseImageConfig,
+  parseImageIndex,
+  parseImageManifest,
+  parseOciLayoutFile,
+} from '../oci/parse.ts';
+import {
   type Descriptor,
   type ImageIndex,
   MEDIA_TYPE,
@@ -14,15 +23,6 @@ import {
 import { type BlobStore, locateBlob, readLocation, readVerifiedBlob } from './blob-store.ts';
 import type { LayerJob } from './layer-scan.ts';
 import { walkLayers } from './layer-walk.ts';
-import {
-  IMAGE_CONFIG_MEDIA_TYPES,
-  INDEX_MEDIA_TYPES,
-  MANIFEST_MEDIA_TYPES,
-  parseImageConfig,
-  parseImageIndex,
-  parseImageManifest,
-  parseOciLayoutFile,
-} from './oci-parse.ts';
 import { choosePlatform } from './platform.ts';
 import type { FileFilter, ImageView, OpenOptions, PlatformImage, WalkResult } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';

@@ -1,19 +1,37 @@
 /**
  * Atomic file writes: the bytes go to a temp file in the same directory (same filesystem, so rename is
- * atomic) and are renamed over the target, so a reader or a crash never sees a half-written file.
+ * atomic), are fsync'd, and the temp file is renamed over the target, so neither a reader nor a crash
+ * ever sees a half-written file: there is the old file or the new one.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
+/**
+ * A fresh hidden name next to `path`, so a rename onto `path` stays within one filesystem. The pid and
+ * random part keep concurrent writers (threads, processes) from ever sharing a temp file.
+ */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Writes `data` to `path` atomically (see above). `mode` is for the new file, before the umask; an
+ * existing file's mode is not kept.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
   const temp = tempPathFor(path);
+  // O_EXCL: never write through a file (or symlink) someone else put at the temp name.
+  const handle = await open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, mode);
   try {
-    await writeFile(temp, data);
+    try {
+      await handle.writeFile(data);
+      // Durable before the rename publishes it; otherwise a crash can leave an empty file in place.
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temp, path);
   } catch (e) {
     await rm(temp, { force: true });

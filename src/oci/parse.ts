@@ -1,14 +1,23 @@
 /**
  * Parsers for the OCI image-layout documents (image-spec v1.1: image-layout.md, image-index.md,
  * manifest.md, config.md, descriptor.md). Untrusted bytes in, typed values out: every field waybill
- * relies on is checked here so the rest of the code can trust its types. Unknown fields are kept.
+ * relies on is checked here so the rest of the code can trust its types. Unknown fields are kept, in
+ * their order, so a document that is parsed, edited and serialized again changes only what was edited.
+ *
+ * The one set of parsers for both sides: the reader (src/sources) and the stamping/attaching writer
+ * (src/oci), so whatever waybill writes it can read back.
  */
 import { WaybillError } from '../errors.ts';
-import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.ts';
-import { MEDIA_TYPE } from '../oci/types.ts';
 import { parseSha256Digest } from '../util/digest.ts';
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './types.ts';
+import { MEDIA_TYPE } from './types.ts';
 
-/** JSON blobs (index, manifest, config) larger than this are refused before they are read. */
+/**
+ * JSON documents (index.json, manifests, configs, docker-archive manifest.json) larger than this are
+ * refused before they are read or parsed. 4 MiB is the cap containers/image (skopeo, Podman, CRI-O)
+ * reads manifests and configs under (`iolimits.MaxManifestBodySize`, `MaxConfigBodySize`) and the
+ * common registry limit, so no image those tools accept is refused here.
+ */
 export const MAX_JSON_BLOB_BYTES = 4 * 1024 * 1024;
 /** More layers than this is not an image anyone builds (Docker caps at 127 for overlay). */
 export const MAX_LAYERS = 10_000;
@@ -30,8 +39,8 @@ export const IMAGE_CONFIG_MEDIA_TYPES: ReadonlySet<string> = new Set([
 
 type Json = Record<string, unknown>;
 
-/** JSON.parse with the size cap, turning syntax errors into MALFORMED naming the blob. */
-export function parseJsonBlob(bytes: Buffer, input: string): Json {
+/** JSON.parse with the size cap, turning syntax errors into MALFORMED naming the blob. Any JSON value. */
+export function parseJsonValue(bytes: Uint8Array, input: string): unknown {
   if (bytes.length > MAX_JSON_BLOB_BYTES) {
     throw new WaybillError(
       'LIMIT',
@@ -39,14 +48,17 @@ export function parseJsonBlob(bytes: Buffer, input: string): Json {
       `JSON document of ${bytes.length} bytes is larger than ${MAX_JSON_BLOB_BYTES}`,
     );
   }
-  let value: unknown;
   try {
-    value = JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (e) {
     const reason = e instanceof Error ? e.message.split('\n')[0] : 'syntax error';
     throw new WaybillError('MALFORMED', input, `broken JSON: ${reason}`);
   }
-  return asObject(value, input, 'document');
+}
+
+/** `parseJsonValue` for documents that must be a JSON object (every OCI document is). */
+export function parseJsonBlob(bytes: Uint8Array, input: string): Json {
+  return asObject(parseJsonValue(bytes, input), input, 'document');
 }
 
 function asObject(value: unknown, input: string, what: string): Json {
@@ -118,7 +130,7 @@ function schemaVersion2(obj: Json, input: string): void {
 }
 
 /** image-layout.md: the `oci-layout` file, `{"imageLayoutVersion": "1.0.0"}`. */
-export function parseOciLayoutFile(bytes: Buffer, input: string): { imageLayoutVersion: string } {
+export function parseOciLayoutFile(bytes: Uint8Array, input: string): { imageLayoutVersion: string } {
   const obj = parseJsonBlob(bytes, input);
   const version = requiredString(obj, 'imageLayoutVersion', input, 'oci-layout');
   if (!/^1\.\d+\.\d+$/.test(version)) {
@@ -131,7 +143,7 @@ export function parseOciLayoutFile(bytes: Buffer, input: string): { imageLayoutV
   return { imageLayoutVersion: version };
 }
 
-export function parseImageIndex(bytes: Buffer, input: string): ImageIndex {
+export function parseImageIndex(bytes: Uint8Array, input: string): ImageIndex {
   const obj = parseJsonBlob(bytes, input);
   schemaVersion2(obj, input);
   const mediaType = optionalString(obj, 'mediaType', input, 'index');
@@ -155,7 +167,7 @@ export function parseImageIndex(bytes: Buffer, input: string): ImageIndex {
   return index;
 }
 
-export function parseImageManifest(bytes: Buffer, input: string): ImageManifest {
+export function parseImageManifest(bytes: Uint8Array, input: string): ImageManifest {
   const obj = parseJsonBlob(bytes, input);
   schemaVersion2(obj, input);
   const mediaType = optionalString(obj, 'mediaType', input, 'manifest');
@@ -181,7 +193,7 @@ export function parseImageManifest(bytes: Buffer, input: string): ImageManifest 
 }
 
 /** config.md: os, architecture and rootfs (type "layers", sha256 diff_ids) are required. */
-export function parseImageConfig(bytes: Buffer, input: string): ImageConfig {
+export function parseImageConfig(bytes: Uint8Array, input: string): ImageConfig {
   const obj = parseJsonBlob(bytes, input);
   const architecture = requiredString(obj, 'architecture', input, 'config');
   const os = requiredString(obj, 'os', input, 'config');

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { WaybillError } from '../errors.ts';
-import { MEDIA_TYPE } from '../oci/types.ts';
+import { choosePlatform } from '../sources/platform.ts';
 import { sha256Digest } from '../util/digest.ts';
-import { parseImageConfig, parseImageIndex, parseImageManifest, parseOciLayoutFile } from './oci-parse.ts';
-import { choosePlatform } from './platform.ts';
+import { parseImageConfig, parseImageIndex, parseImageManifest, parseOciLayoutFile } from './parse.ts';
+import { MEDIA_TYPE } from './types.ts';
 
 const descriptor = { mediaType: MEDIA_TYPE.ociLayerGzip, digest: sha256Digest('x'), size: 1 };
 const manifest = {
