@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -21,6 +21,13 @@ export function tempPathFor(path: string): string {
  * existing file's mode is not kept.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  // A device or pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written through: renaming a
+  // regular file over it would replace the device itself, which as root is possible and harmful.
+  const existing = await stat(path).catch(() => undefined);
+  if (existing && !existing.isFile() && !existing.isDirectory()) {
+    await writeFile(path, data);
+    return;
+  }
   const temp = tempPathFor(path);
   // O_EXCL: never write through a file (or symlink) someone else put at the temp name.
   const handle = await open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, mode);

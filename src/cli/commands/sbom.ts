@@ -16,7 +16,7 @@ export function registerSbom(program: Command): void {
     .description('list every component of an artifact with its version (CycloneDX 1.6 or SPDX 2.3 JSON)')
     .argument('<artifact>', 'artifact reference')
     .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'cyclonedx-json')
-    .option('-o, --output <file>', 'write to this file (atomically) instead of stdout')
+    .option('-o, --output <file>', 'write to this file (atomically; - for stdout) instead of stdout')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option('--name <name>', 'name of the artifact in the SBOM (default: from the reference)')
     .option('--version <version>', 'version of the artifact in the SBOM')
@@ -46,7 +46,7 @@ export function registerSbom(program: Command): void {
         if (!opts.quiet) {
           for (const w of sbom.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
         }
-        if (opts.output) {
+        if (opts.output && opts.output !== '-') {
           await writeFileAtomic(opts.output, sbom.bytes);
           if (!opts.quiet)
             process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
