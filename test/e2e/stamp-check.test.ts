@@ -249,7 +249,11 @@ describe('one fact altered fails exactly its rule', () => {
 describe('policy levels and output formats', () => {
   test('a policy file lowers a failing rule to warn, and sarif lists it', async () => {
     const path = freshCopy('file');
-    await stampThenCheck(`file:${path}`, [...withFlag(baseFlags(), '--bug-tracker', undefined), '--arch', 'noarch']);
+    await stampThenCheck(`file:${path}`, [
+      ...withFlag(baseFlags(), '--bug-tracker', undefined),
+      '--arch',
+      'noarch',
+    ]);
     const policy = join(tmp, 'policy.yaml');
     writeFileSync(policy, 'rules:\n  help: warn\n');
     const lowered = await waybillJson<Report>(['check', `file:${path}`, '--policy', policy]);
@@ -257,7 +261,10 @@ describe('policy levels and output formats', () => {
     assert.equal(statuses(lowered.json).help, 'warn');
     const sarif = await waybill(['check', `file:${path}`, '--format', 'sarif']);
     assert.equal(sarif.code, 1);
-    const doc = JSON.parse(sarif.stdout) as { version: string; runs: Array<{ results: Array<{ ruleId: string; level: string }> }> };
+    const doc = JSON.parse(sarif.stdout) as {
+      version: string;
+      runs: Array<{ results: Array<{ ruleId: string; level: string }> }>;
+    };
     assert.equal(doc.version, '2.1.0');
     assert.ok(doc.runs[0]!.results.some((r) => r.ruleId === 'help' && r.level === 'error'));
   });
@@ -267,10 +274,25 @@ describe('policy levels and output formats', () => {
     await stampThenCheck(`file:${path}`, [...baseFlags(), '--arch', 'noarch']);
     const r = await waybillJson<Record<string, unknown>>(['inspect', `file:${path}`]);
     assert.equal(r.code, 0);
-    for (const key of ['name', 'version', 'architecture', 'team', 'help', 'license', 'built', 'published', 'source']) {
+    for (const key of [
+      'name',
+      'version',
+      'architecture',
+      'team',
+      'help',
+      'license',
+      'built',
+      'published',
+      'source',
+    ]) {
       assert.ok(key in r.json, `inspect json lacks ${key}`);
     }
-    const source = r.json.source as { repository: string; tag: string; commit: string; signature: { verified: boolean } };
+    const source = r.json.source as {
+      repository: string;
+      tag: string;
+      commit: string;
+      signature: { verified: boolean };
+    };
     assert.equal(source.tag, 'v1.2.3');
     assert.equal(source.signature.verified, true);
     assert.equal((r.json.help as { bugTracker: string }).bugTracker, 'https://bugs.example.org/hello');
