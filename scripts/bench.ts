@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -385,6 +385,8 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model,
     node: process.version,
   };
+  // 1-minute load average before and after: a shared machine makes every timing here noisy.
+  const loadBefore = loadavg()[0] ?? 0;
 
   // (a), (b), (d): the fixture image.
   const blobs = await layerBlobs(fixture.ociDir);
@@ -481,6 +483,8 @@ async function main(): Promise<void> {
 
   results.goals = GOALS;
   results.table = rows;
+  const loadAfter = loadavg()[0] ?? 0;
+  results.loadAverage = { before: loadBefore, after: loadAfter };
   await writeFile(join(CACHE, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
 
   const w = Math.max(...rows.map((r) => r.what.length));
@@ -491,6 +495,9 @@ async function main(): Promise<void> {
     process.stdout.write(
       `${r.what.padEnd(w)}  ${r.value.padStart(8)}  ${r.goal}${r.ok === undefined ? '' : r.ok ? '  ok' : '  MISSED'}\n`,
     );
+  process.stdout.write(
+    `1-min load average: ${loadBefore.toFixed(2)} before the run (other work), ${loadAfter.toFixed(2)} after (includes the benchmark itself)\n`,
+  );
   process.stdout.write(`written: ${join(CACHE, 'bench.json')}\n`);
 }
 

@@ -104,6 +104,27 @@ test('bodies left unread are skipped; peek does not consume', async () => {
   assert.ok(list.includes(`a/${LONG_FILE}`));
 });
 
+test('readInto fills a caller buffer (reused across entries) and refuses one too small', async () => {
+  const tar = await tarBuffer([
+    { path: 'one', data: 'first file' },
+    { path: 'two', data: 'second' },
+    { path: 'big', data: Buffer.alloc(100, 1) },
+  ]);
+  const scratch = Buffer.alloc(64, 0x2e);
+  const seen: string[] = [];
+  for await (const entry of readTar(Readable.from([tar]), { input: 'mem' })) {
+    if (entry.header.path === 'big') {
+      await assert.rejects(entry.readInto(scratch), RangeError);
+      continue;
+    }
+    const view = await entry.readInto(scratch);
+    assert.equal(view.buffer, scratch.buffer);
+    seen.push(view.toString());
+  }
+  assert.deepEqual(seen, ['first file', 'second']);
+  assert.equal(scratch.toString('latin1', 0, 11), 'secondfile.', 'written in place, nothing past the entry');
+});
+
 test('indexTarFile gives offsets for random access without reading content', async () => {
   const path = join(work, 'pax.tar');
   const index = await indexTarFile(path);

@@ -60,6 +60,11 @@ export interface TarEntry {
   peek(n: number): Promise<Buffer>;
   /** The whole (remaining) content in one buffer. */
   readAll(): Promise<Buffer>;
+  /**
+   * Reads the whole content into `target` (at least the entry's size long) and returns the filled
+   * part: lets a caller that looks at many files and keeps few reuse one buffer.
+   */
+  readInto(target: Buffer): Promise<Buffer>;
   /** Discards the content. */
   skip(): Promise<void>;
 }
@@ -553,6 +558,21 @@ export async function* readTar(
   for await (const header of parseHeaders(queue, input)) {
     let remaining = header.size;
     const truncatedBody = () => truncated(input, queue.position, `content of ${JSON.stringify(header.path)}`);
+    const readInto = async (target: Buffer): Promise<Buffer> => {
+      if (target.length < remaining) {
+        throw new RangeError(`readInto: ${target.length}-byte buffer for ${remaining} bytes`);
+      }
+      const out = target.subarray(0, remaining);
+      let written = 0;
+      while (remaining > 0) {
+        if ((await queue.fill(1)) === 0) throw truncatedBody();
+        const piece = queue.takeSome(remaining);
+        piece.copy(out, written);
+        written += piece.length;
+        remaining -= piece.length;
+      }
+      return out;
+    };
     const entry: TarEntry = {
       header,
       async *body() {
@@ -568,18 +588,8 @@ export async function* readTar(
         if ((await queue.fill(want)) < want) throw truncatedBody();
         return queue.peekBuffered(want);
       },
-      async readAll() {
-        const out = Buffer.allocUnsafe(remaining);
-        let written = 0;
-        while (remaining > 0) {
-          if ((await queue.fill(1)) === 0) throw truncatedBody();
-          const piece = queue.takeSome(remaining);
-          piece.copy(out, written);
-          written += piece.length;
-          remaining -= piece.length;
-        }
-        return out;
-      },
+      readAll: () => readInto(Buffer.allocUnsafe(remaining)),
+      readInto,
       async skip() {
         const n = remaining;
         remaining = 0;

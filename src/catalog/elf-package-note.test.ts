@@ -70,6 +70,36 @@ describe('package note cataloger', () => {
     );
   });
 
+  test('keep: named section, a note moved to another section, PE .pkgnote; a plain program is dropped', async () => {
+    const note = encodePackageNote({ type: 'deb', name: 'hello', version: '1' });
+    const named = await withNote(note, 'named');
+    await writeFile(join(tmp, 'moved.bin'), note);
+    const moved = join(tmp, 'moved');
+    await run('objcopy', ['--add-section', `.note.other=${join(tmp, 'moved.bin')}`, cProgram, moved]);
+    const movedBytes = await readFile(moved);
+    const plain = await readFile(cProgram);
+    const entry = walked('x', plain).entry;
+    const keep = (data: Buffer) => elfPackageNoteCataloger.keep(entry, data);
+    assert.equal(keep(named), true);
+    assert.equal(movedBytes.includes('.note.package'), false);
+    assert.equal(keep(movedBytes), true, 'found by the FDO note header');
+    assert.equal(keep(plain), false);
+    assert.equal(keep(Buffer.concat([plain, Buffer.from('.pkgnote')])), true);
+    // Big-endian note header: type 0xcafe1a7e then "FDO\0".
+    assert.equal(keep(Buffer.concat([plain, Buffer.from('cafe1a7e46444f00', 'hex')])), true);
+    assert.equal(keep(Buffer.concat([plain, Buffer.from('cafe1a7f46444f00', 'hex')])), false);
+    // What keep accepts, the cataloger reads; what it drops, it finds nothing in.
+    const ctx: CatalogContext = { warn: () => {} };
+    const found = await elfPackageNoteCataloger.catalog(
+      [walked('moved', movedBytes), walked('plain', plain)],
+      ctx,
+    );
+    assert.deepEqual(
+      found.map((c) => c.foundAt[0]),
+      ['moved'],
+    );
+  });
+
   test('rpm, generic, distro from context, shared library type', () => {
     const entry = { path: 'usr/lib64/libfoo.so.1.2', type: 'file' as const, size: 1, mode: 0o644 };
     const rpm = componentFromNote(

@@ -5,17 +5,46 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
-import { readPackageNote } from '../formats/elf-note.ts';
+import {
+  PACKAGE_NOTE_OWNER,
+  PACKAGE_NOTE_PE_SECTION,
+  PACKAGE_NOTE_SECTION,
+  PACKAGE_NOTE_TYPE,
+  readPackageNote,
+} from '../formats/elf-note.ts';
 import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
-import type { FileEntry } from '../sources/types.ts';
+import { containsAnyBytes } from '../sources/content-match.ts';
+import type { FileEntry, FileFilter } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component, Ecosystem } from './types.ts';
 
 const DISTRO_TYPES: Record<string, Ecosystem | undefined> = { deb: 'deb', rpm: 'rpm', apk: 'apk' };
 
-export const elfPackageNoteCataloger: Cataloger = {
+/**
+ * Byte patterns without which `readPackageNote` finds nothing: the ELF section name, the PE section
+ * name, and an FDO package note itself — the note type (either byte order) directly followed by the
+ * owner "FDO\0", which is how every note is laid out (n_namesz, n_descsz, n_type, name), so notes in
+ * renamed or merged note sections and in PT_NOTE segments are kept too.
+ */
+function notePatterns(): Buffer[] {
+  const owner = Buffer.from(`${PACKAGE_NOTE_OWNER}\0`, 'latin1');
+  const typeLE = Buffer.alloc(4);
+  typeLE.writeUInt32LE(PACKAGE_NOTE_TYPE);
+  const typeBE = Buffer.alloc(4);
+  typeBE.writeUInt32BE(PACKAGE_NOTE_TYPE);
+  return [
+    Buffer.from(PACKAGE_NOTE_SECTION, 'latin1'),
+    Buffer.from(PACKAGE_NOTE_PE_SECTION, 'latin1'),
+    Buffer.concat([typeLE, owner]),
+    Buffer.concat([typeBE, owner]),
+  ];
+}
+const NOTE_PATTERNS = notePatterns();
+
+export const elfPackageNoteCataloger: Required<Pick<Cataloger, 'keep'>> & Cataloger = {
   name: 'elf-package-note',
   want: wantExecutable,
   sniff: (_entry, head) => sniffExecutable(head),
+  keep: (_entry, data) => containsAnyBytes(data, NOTE_PATTERNS),
   catalog(files, ctx) {
     const out: Component[] = [];
     for (const file of files) {

@@ -292,3 +292,82 @@ test('real OCI layout, default catalogers: distro from os-release, npm layers ac
   assert.match(musl.purl, /distro=alpine-3\.20\.0/);
   assert.equal(musl.layer, l1);
 });
+
+/** Two catalogers on the same paths, each keeping only files with its own `X:name` lines. */
+function taggedCataloger(tag: string, seen: string[]): Cataloger {
+  return {
+    name: `tag-${tag}`,
+    want: (e) => e.type === 'file' && e.path.startsWith('bin/'),
+    keep: (_e, data) => data.includes(`${tag}:`),
+    catalog(files) {
+      seen.push(`${tag} ${files.map((f) => f.entry.path).join(',')}`);
+      const out: Component[] = [];
+      for (const f of files) {
+        for (const m of f.data.toString().matchAll(new RegExp(`${tag}:(\\w+)`, 'g')))
+          out.push(comp(m[1] as string, '1', f.entry.path));
+      }
+      return out;
+    },
+  };
+}
+
+test('keep: each cataloger gets only what it keeps; a dropped version interrupts layer attribution', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-keep-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const built = await buildOciLayout(dir, [
+    { 'bin/x': 'A:foo', 'bin/y': 'A:qux', 'bin/z': 'B:only', 'bin/w': 'A:wide B:wide2' },
+    { 'bin/x': 'B:bar', 'bin/y': 'neither', 'bin/w': 'A:wide B:wide2 more' },
+    { 'bin/x': 'A:foo B:bar', 'bin/y': 'A:qux' },
+  ]);
+  const [l1, l2, l3] = built.layers.map((l) => l.digest);
+  const seen: string[] = [];
+  const catalogers = [taggedCataloger('A', seen), taggedCataloger('B', seen)];
+  const artifact = await openArtifact(`oci:${dir}`);
+  let walked: WalkedFile[] = [];
+  const spy: Artifact = {
+    ...artifact,
+    async walk(filter, options) {
+      const result = await artifact.walk(filter, options);
+      walked = result.files;
+      return result;
+    },
+  };
+  const result = await catalogArtifact(spy, { catalogers, distroReader: null });
+  const layerOf = Object.fromEntries(result.components.map((c) => [c.name, c.layer]));
+  assert.deepEqual(layerOf, {
+    // bin/x at L2 was kept for B only: for A it holds no evidence, so foo is present since L3.
+    foo: l3,
+    bar: l2,
+    // bin/y at L2 was dropped by both: it still replaced L1's version, so qux is new in L3.
+    qux: l3,
+    only: l1,
+    wide: l1,
+    wide2: l1,
+  });
+  const history = Object.fromEntries(walked.map((f) => [f.entry.path, f.earlier.map((e) => e.layer)]));
+  assert.deepEqual(history, { 'bin/w': [l1], 'bin/x': [l1, l2], 'bin/y': [], 'bin/z': [] });
+  assert.deepEqual(seen, [
+    // Routing: each cataloger sees only the final versions it keeps.
+    'A bin/w,bin/x,bin/y',
+    // Re-reading history, versions the cataloger would drop are not parsed (bin/x at L2 for A).
+    'A bin/w',
+    'A bin/w',
+    'A bin/x',
+    'A bin/x',
+    'B bin/w,bin/x,bin/z',
+    'B bin/w',
+    'B bin/w',
+    'B bin/x',
+    'B bin/x',
+  ]);
+
+  const f = combinedFilter(catalogers, true);
+  const e = (path: string): FileEntry => ({ path, type: 'file', size: 1, mode: 0 });
+  assert.equal(f.keep?.(e('bin/q'), Buffer.from('B:1')), true);
+  assert.equal(f.keep?.(e('bin/q'), Buffer.from('C:1')), false);
+  assert.equal(f.keep?.(e('etc/os-release'), Buffer.from('ID=x')), true, 'os-release is always kept');
+  // A cataloger without keep keeps whatever it wants.
+  const g = combinedFilter([...catalogers, listCataloger()], false);
+  assert.equal(g.keep?.(e('a.list'), Buffer.from('x 1')), true);
+  assert.equal(g.keep?.(e('bin/q'), Buffer.from('x 1')), false);
+});

@@ -46,6 +46,12 @@ export interface CatalogResult {
   warnings: CatalogWarning[];
 }
 
+/**
+ * A cataloger may also have the walk's content predicate (`FileFilter.keep`): it sees a wanted file's
+ * bytes once they are read and returns false when it would find nothing in them.
+ */
+type ContentKeeping = Cataloger;
+
 /** One decision per (cataloger, entry): the walk's and the router's must agree, so both use this. */
 function wants(cataloger: Cataloger, entry: FileEntry, head: Buffer | undefined): boolean {
   const decision = cataloger.want(entry);
@@ -53,6 +59,21 @@ function wants(cataloger: Cataloger, entry: FileEntry, head: Buffer | undefined)
   if (decision !== 'sniff' || !cataloger.sniff) return false;
   if (head === undefined) return true; // walk time, before the head is known: keep it for sniffing
   return cataloger.sniff(entry, head);
+}
+
+/**
+ * Whether a cataloger that wants a file also keeps its bytes (no `keep` = keeps everything). Walks
+ * ask only about files and hard links, so only those are asked here.
+ */
+function keeps(cataloger: Cataloger, entry: FileEntry, data: Buffer): boolean {
+  const keep = (cataloger as ContentKeeping).keep;
+  if (keep === undefined || (entry.type !== 'file' && entry.type !== 'hardlink')) return true;
+  return keep.call(cataloger, entry, data);
+}
+
+/** The walk's and the router's decision on a file with its bytes: wanted and kept. */
+function takes(cataloger: Cataloger, entry: FileEntry, data: Buffer): boolean {
+  return wants(cataloger, entry, data.subarray(0, SNIFF_BYTES)) && keeps(cataloger, entry, data);
 }
 
 function isOsRelease(entry: FileEntry): boolean {
@@ -75,11 +96,14 @@ export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: 
     sniff(entry, head) {
       return catalogers.some((c) => c.want(entry) === 'sniff' && c.sniff?.(entry, head) === true);
     },
+    // Kept when any cataloger that wanted the file keeps it. A version dropped here is, for every
+    // cataloger, no version at all: the walk treats it as replacing the path, so it never shows up in
+    // `earlier`, and layer attribution sees the evidence interrupted there, as it was.
+    keep(entry, data) {
+      if (withOsRelease && isOsRelease(entry)) return true;
+      return catalogers.some((c) => takes(c, entry, data));
+    },
   };
-}
-
-function headOf(file: WalkedFile): Buffer {
-  return file.data.subarray(0, SNIFF_BYTES);
 }
 
 function readDistro(
@@ -152,6 +176,11 @@ async function continuousSince(
       data: v.data,
       earlier: [],
     };
+    // A version kept for another cataloger that this one would drop holds none of its evidence.
+    if (!keeps(cataloger, alone.entry, alone.data)) {
+      present.push(new Set());
+      continue;
+    }
     const found = await runCataloger(cataloger, [alone], quiet);
     present.push(new Set(found.map((c) => c.purl)));
   }
@@ -197,7 +226,7 @@ export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions =
 
   const byPurl = new Map<string, Component>();
   for (const cataloger of catalogers) {
-    const mine = walked.files.filter((f) => wants(cataloger, f.entry, headOf(f)));
+    const mine = walked.files.filter((f) => takes(cataloger, f.entry, f.data));
     if (mine.length === 0) continue;
     const found = await runCataloger(cataloger, mine, ctx);
     await attributeLayers(cataloger, mine, found, distro, layerRank);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  buildC,
   buildGo,
   makeGoProject,
   makeTmp,
@@ -98,6 +99,18 @@ describe('go cataloger', () => {
     assert.deepEqual(components, []);
     assert.equal(warnings.length, 2);
     assert.equal(warnings[0]!.path, 'bin/cut');
+  });
+
+  test('keep: only executables holding the build info magic; what it drops has no Go components', async () => {
+    const entry = { path: 'usr/bin/app', type: 'file' as const, size: app.length, mode: 0o755 };
+    assert.equal(goCataloger.keep(entry, app), true);
+    const c = await readFile(await buildC(tmp));
+    assert.equal(goCataloger.keep(entry, c), false);
+    assert.deepEqual((await catalog([walked('usr/bin/c', c)])).components, []);
+    // The magic anywhere (old linkers put it in .data), even right behind 0xff bytes, is kept.
+    const planted = Buffer.concat([c, Buffer.alloc(13, 0xff), Buffer.from('\xff Go buildinf:', 'latin1')]);
+    assert.equal(goCataloger.keep(entry, planted), true);
+    assert.equal(goCataloger.keep(entry, planted.subarray(0, planted.length - 1)), false);
   });
 
   test('stdlib version from toolchain strings', () => {

@@ -6,8 +6,14 @@
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
 import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
-import { type GoBuildInfo, type GoModule, readGoBuildInfo } from '../formats/go-buildinfo.ts';
-import type { WalkedFile } from '../sources/types.ts';
+import {
+  GO_BUILDINFO_MAGIC,
+  type GoBuildInfo,
+  type GoModule,
+  readGoBuildInfo,
+} from '../formats/go-buildinfo.ts';
+import { containsBytes } from '../sources/content-match.ts';
+import type { FileFilter, WalkedFile } from '../sources/types.ts';
 import type { Cataloger, Component } from './types.ts';
 
 /** `go build file.go` names the main package this; it is not a module anyone can look up. */
@@ -16,10 +22,14 @@ const NO_MODULE_PATH = 'command-line-arguments';
 const isLocalPath = (p: string) =>
   p.startsWith('./') || p.startsWith('../') || p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p);
 
-export const goCataloger: Cataloger = {
+export const goCataloger: Required<Pick<Cataloger, 'keep'>> & Cataloger = {
   name: 'go-module-binary',
   want: wantExecutable,
   sniff: (_entry, head) => sniffExecutable(head),
+  // Every build info blob starts with the magic, so an executable without it has nothing to read:
+  // the walk drops it instead of holding every ELF file of an image until the catalogers run.
+  // Searched from "Go buil": the leading 0xff is too common in machine code to scan for quickly.
+  keep: (_entry, data) => containsBytes(data, GO_BUILDINFO_MAGIC, 2),
   catalog(files, ctx) {
     const out: Component[] = [];
     for (const file of files) {

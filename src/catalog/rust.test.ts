@@ -46,4 +46,14 @@ describe('rust cataloger', () => {
     assert.match(warnings[0]!.reason, /zlib bomb/);
     assert.equal(rustCataloger.sniff?.(walked('x', audited).entry, audited.subarray(0, 64)), true);
   });
+
+  test('keep: only executables naming a .dep-v0 section; a plain C program is dropped', async () => {
+    const entry = walked('x', audited).entry;
+    assert.equal(rustCataloger.keep(entry, audited), true);
+    assert.equal(rustCataloger.keep(entry, bomb), true, 'kept, so the bomb is still reported');
+    const plain = await readFile(await buildC(tmp));
+    assert.equal(rustCataloger.keep(entry, plain), false);
+    const ctx: CatalogContext = { warn: () => assert.fail('no warning for a plain program') };
+    assert.deepEqual(await rustCataloger.catalog([walked('plain', plain)], ctx), []);
+  });
 });

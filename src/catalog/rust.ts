@@ -5,14 +5,20 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
-import { readCargoAudit } from '../formats/cargo-auditable.ts';
+import { CARGO_AUDITABLE_SECTION, readCargoAudit } from '../formats/cargo-auditable.ts';
 import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
+import { containsBytes } from '../sources/content-match.ts';
+import type { FileFilter } from '../sources/types.ts';
 import type { Cataloger, Component } from './types.ts';
 
-export const rustCataloger: Cataloger = {
+/** The section name is stored as bytes in every format (ELF shstrtab, PE and Mach-O headers). */
+const SECTION_NAME = Buffer.from(CARGO_AUDITABLE_SECTION, 'latin1');
+
+export const rustCataloger: Required<Pick<Cataloger, 'keep'>> & Cataloger = {
   name: 'rust-cargo-auditable',
   want: wantExecutable,
   sniff: (_entry, head) => sniffExecutable(head),
+  keep: (_entry, data) => containsBytes(data, SECTION_NAME),
   catalog(files, ctx) {
     const out: Component[] = [];
     for (const file of files) {

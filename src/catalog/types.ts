@@ -46,6 +46,11 @@ export interface Cataloger {
   name: string;
   want(entry: FileEntry): boolean | 'sniff';
   sniff?(entry: FileEntry, head: Buffer): boolean;
+  /**
+   * Decide from a wanted file's whole content whether to keep it (see FileFilter.keep): lets a
+   * cataloger that must look at every executable keep only those that carry what it reads.
+   */
+  keep?(entry: FileEntry, data: Buffer): boolean;
   /** Parse every file this cataloger wanted. Bad input is reported with ctx.warn, never thrown. */
   catalog(files: WalkedFile[], ctx: CatalogContext): Component[] | Promise<Component[]>;
 }

@@ -361,7 +361,12 @@ export async function collectPayload(
     let data: Buffer = Buffer.alloc(0);
     if (linked) data = linked.data;
     else if (item.entry.type === 'file') data = await item.readAll();
-    for (const entry of wanted) kept.set(entry.path, { entry, data, earlier: [] });
+    for (const entry of wanted) {
+      const hasContent = entry.type === 'file' || entry.type === 'hardlink';
+      // Dropped on content (FileFilter.keep): as if not wanted; the delete above already forgot it.
+      if (hasContent && filter.keep && !filter.keep(entry, data)) continue;
+      kept.set(entry.path, { entry, data, earlier: [] });
+    }
   }
   const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   return {

@@ -35,9 +35,16 @@ export function blobName(digest: string): string {
   return `blobs/sha256/${digestHex(digest)}`;
 }
 
+/** Read size for blobs: 1 MiB reads instead of 64 KiB mean 16× fewer syscalls, callbacks and chunks. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
 export function openLocation(location: BlobLocation): Readable {
   if (location.size === 0) return Readable.from([]);
-  return createReadStream(location.file, { start: location.start, end: location.start + location.size - 1 });
+  return createReadStream(location.file, {
+    start: location.start,
+    end: location.start + location.size - 1,
+    highWaterMark: READ_CHUNK_BYTES,
+  });
 }
 
 /** Reads a located file whole, refusing anything larger than `maxBytes`. */

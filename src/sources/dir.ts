@@ -120,6 +120,7 @@ async function walkTree(root: string, filter: FileFilter, options: SourceWalkOpt
     const data = entry.type === 'file' ? await readFile(absolute) : Buffer.alloc(0);
     done += data.length;
     options.onProgress?.(done, total);
+    if (entry.type === 'file' && filter.keep && !filter.keep(entry, data)) continue;
     result.files.push({ entry, data, earlier: [] });
   }
   return result;

@@ -39,7 +39,9 @@ async function walkSingleFile(
       skipped: [{ path: entry.path, reason: `${info.size} bytes is larger than maxFileSize ${max}` }],
     };
   }
-  return { files: [{ entry, data: await readFile(path), earlier: [] }], skipped: [] };
+  const data = await readFile(path);
+  if (filter.keep && !filter.keep(entry, data)) return { files: [], skipped: [] };
+  return { files: [{ entry, data, earlier: [] }], skipped: [] };
 }
 
 export async function openFile(ref: string, path: string): Promise<Artifact> {

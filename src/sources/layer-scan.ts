@@ -3,10 +3,10 @@
  * bytes, decompressed under limits, uncompressed digest (the config's diff_id) checked, tar headers
  * read, and only the files the filter wants kept in memory. Runs in-process or inside a worker.
  */
-import { pipeline, Transform } from 'node:stream';
-import { openDecompressed } from '../archive/decompress.ts';
+import { pipeline, type Readable, Transform } from 'node:stream';
+import { openDecompressed, STREAM_BUFFER_BYTES } from '../archive/decompress.ts';
 import { readTar } from '../archive/tar-reader.ts';
-import { createDigestVerifier } from '../util/digest.ts';
+import { DigestCheck } from '../util/digest.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
 import { type FileEntry, type FileFilter, SNIFF_BYTES } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
@@ -53,6 +53,15 @@ export interface ScanHooks {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** Files up to this size are read into the reused buffer when the filter has a content predicate. */
+const SCRATCH_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Grows in powers of two from 1 MiB, so a run of slightly larger files does not reallocate each time. */
+function scratchSizeFor(size: number): number {
+  let n = 1024 * 1024;
+  while (n < size) n *= 2;
+  return Math.min(n, SCRATCH_MAX_BYTES);
+}
 /** AUFS whiteout prefix (image-spec layer.md "Whiteouts"). */
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
@@ -64,26 +73,45 @@ export async function scanLayer(
 ): Promise<LayerScan> {
   hooks.signal?.throwIfAborted();
   const raw = openLocation(job.location);
-  const counter = new Transform({
+  // One stage on the compressed side: progress and the blob digest.
+  const compressedCheck = job.digest
+    ? new DigestCheck(job.digest, { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) })
+    : undefined;
+  const meter = new Transform({
+    highWaterMark: STREAM_BUFFER_BYTES,
     transform(chunk: Buffer, _enc, callback) {
+      try {
+        compressedCheck?.update(chunk);
+      } catch (e) {
+        callback(e as Error);
+        return;
+      }
       hooks.onBytes?.(chunk.length);
       callback(null, chunk);
     },
+    flush(callback) {
+      try {
+        compressedCheck?.finish();
+      } catch (e) {
+        callback(e as Error);
+        return;
+      }
+      callback();
+    },
   });
-  if (job.digest) {
-    pipeline(raw, createDigestVerifier(job.digest, { input: job.input, size: job.size }), counter, () => {});
-  } else {
-    pipeline(raw, counter, () => {});
-  }
-  const { stream: decompressed } = await openDecompressed(counter, { ...job.decompress, input: job.input });
-  let tarStream = decompressed;
-  if (job.diffId) {
-    const verifier = createDigestVerifier(job.diffId, { input: `${job.input} (uncompressed, diff_id)` });
-    pipeline(decompressed, verifier, () => {});
-    tarStream = verifier;
-  }
+  pipeline(raw, meter, () => {});
+  const { stream: decompressed } = await openDecompressed(meter, { ...job.decompress, input: job.input });
+  // The diff_id is hashed where the tar reader pulls the bytes, not in a piped stage: a piped stage
+  // would run inside zlib's completion callback, holding back the next inflate on the threadpool.
+  const tarStream = job.diffId
+    ? checkedChunks(
+        decompressed,
+        new DigestCheck(job.diffId, { input: `${job.input} (uncompressed, diff_id)` }),
+      )
+    : decompressed;
 
   const files = new Map<string, ScannedFile>();
+  let scratch: Buffer = EMPTY;
   const scan: LayerScan = {
     files: [],
     whiteouts: [],
@@ -136,17 +164,50 @@ export async function scanLayer(
         else scan.hidden.push(path);
         continue;
       }
+      files.delete(path); // keep archive order of the last occurrence
       let data: Buffer = EMPTY;
       if (linked) data = linked.data;
-      else if (header.type === 'file') data = await tarEntry.readAll();
-      files.delete(path); // keep archive order of the last occurrence
+      else if (header.type === 'file') {
+        if (filter.keep && entry.size <= SCRATCH_MAX_BYTES) {
+          // Most files a content predicate sees are dropped (executables without Go build info):
+          // read them into one reused buffer and copy out only those kept, instead of allocating
+          // each (external memory that drives V8 into a mark-compact every few MiB).
+          if (scratch.length < entry.size) scratch = Buffer.allocUnsafe(scratchSizeFor(entry.size));
+          const view = await tarEntry.readInto(scratch);
+          if (!filter.keep(entry, view)) {
+            scan.hidden.push(path);
+            continue;
+          }
+          files.set(path, { entry, data: Buffer.from(view) });
+          continue;
+        }
+        data = await tarEntry.readAll();
+      }
+      if (
+        filter.keep &&
+        (header.type === 'file' || header.type === 'hardlink') &&
+        !filter.keep(entry, data)
+      ) {
+        // Dropped on content: like an unwanted entry, it still replaces lower versions of its path.
+        scan.hidden.push(path);
+        continue;
+      }
       files.set(path, { entry, data });
     }
   } finally {
     // On error, stop reading the blob (pipeline destroys the other stages).
-    tarStream.destroy();
+    decompressed.destroy();
     raw.destroy();
   }
   scan.files = [...files.values()];
   return scan;
+}
+
+/** Yields the stream's chunks, hashing each; the check ends (and may throw) after the last one. */
+async function* checkedChunks(source: Readable, check: DigestCheck): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    check.update(chunk as Buffer);
+    yield chunk as Buffer;
+  }
+  check.finish();
 }

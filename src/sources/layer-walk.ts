@@ -1,8 +1,8 @@
 /**
  * Walks a stack of layers: each is scanned once (on worker threads when a filter module is given,
- * else in-process, one after the other) and the scans are stacked in layer order, whichever finishes
- * first. Worker results are applied as soon as every lower layer has been, so memory holds at most
- * the scans that finished out of order.
+ * else in-process, several at once) and the scans are stacked in layer order, whichever finishes
+ * first. Results are applied as soon as every lower layer has been, so memory holds at most the
+ * scans that finished out of order.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -32,9 +32,55 @@ export async function walkLayers(
       view.apply(scan),
     );
   } else {
-    for (const job of jobs) view.apply(await scanLayer(job, filter, { onBytes, signal: options.signal }));
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? availableParallelism()));
+    await scanInProcess(jobs, filter, concurrency, onBytes, options.signal, (scan) => view.apply(scan));
   }
   return view.result();
+}
+
+/**
+ * Scans up to `concurrency` layers at once on the main thread: each layer's inflate runs on libuv's
+ * threadpool, so several layers decompress side by side while the main thread hashes and reads tar
+ * headers. Scans are applied strictly in layer order; a window of `concurrency` layers bounds how
+ * many finished scans wait for a slower lower layer. Errors are those a one-by-one walk would give:
+ * the lowest failing layer's; a failure cancels only the layers above it.
+ */
+async function scanInProcess(
+  jobs: LayerJob[],
+  filter: FileFilter,
+  concurrency: number,
+  onBytes: (n: number) => void,
+  signal: AbortSignal | undefined,
+  applyInOrder: (scan: LayerScan) => void,
+): Promise<void> {
+  const controllers = jobs.map(() => new AbortController());
+  const cancelAbove = (index: number) => {
+    for (let j = index + 1; j < controllers.length; j++) controllers[j]?.abort(new Error('cancelled'));
+  };
+  const running: Array<Promise<LayerScan>> = [];
+  const start = (index: number) => {
+    const own = (controllers[index] as AbortController).signal;
+    const scan = scanLayer(jobs[index] as LayerJob, filter, {
+      onBytes,
+      signal: signal ? AbortSignal.any([signal, own]) : own,
+    });
+    // Handled here so a failure while a lower layer is awaited is not an unhandled rejection.
+    scan.catch(() => cancelAbove(index));
+    running[index] = scan;
+  };
+  let started = 0;
+  try {
+    while (started < Math.min(concurrency, jobs.length)) start(started++);
+    for (let i = 0; i < jobs.length; i++) {
+      const scan = await (running[i] as Promise<LayerScan>);
+      delete running[i];
+      applyInOrder(scan);
+      if (started < jobs.length) start(started++);
+    }
+  } catch (e) {
+    cancelAbove(-1);
+    throw e;
+  }
 }
 
 function scanOnWorkers(

@@ -130,3 +130,43 @@ test('hard links resolve to their target data; a hard link out of the tree is UN
   await writeFile(bad, buildTar({ 'bin/a': 'x', 'bin/b': { hardlink: '../../etc/shadow' } }));
   await assert.rejects((await openArtifact(bad)).walk(all), { code: 'UNSAFE_PATH' });
 });
+
+test('keep: dir, single file, tarball and .deb walks drop files whose bytes it refuses', async () => {
+  const calls: string[] = [];
+  const keepElf: FileFilter = {
+    want: (e) => e.type === 'file',
+    keep(entry, data) {
+      calls.push(entry.path);
+      return data[0] === 0x7f;
+    },
+  };
+  const dir = await openArtifact(`dir:${join(work, 'tree')}`);
+  assert.deepEqual(paths(await dir.walk(keepElf)), ['b.bin']);
+  assert.deepEqual(calls.splice(0), ['b.bin', 'sub/a.txt']);
+  for (const name of ['tree.tar', 'tree.tar.gz']) {
+    assert.deepEqual(paths(await (await openArtifact(join(work, name))).walk(keepElf)), ['b.bin'], name);
+    assert.deepEqual(calls.splice(0).sort(), ['b.bin', 'sub/a.txt'], name);
+  }
+  const single = await openArtifact(`file:${join(work, 'plain.txt')}`);
+  assert.deepEqual(paths(await single.walk(keepElf)), []);
+  assert.deepEqual(paths(await single.walk({ ...keepElf, keep: () => true })), ['plain.txt']);
+
+  // A real .deb (dpkg-deb), walked through its data.tar by the deb container walker.
+  const { walkDebData } = await import('../formats/deb.ts');
+  const pkg = join(work, 'pkg');
+  await mkdir(join(pkg, 'DEBIAN'), { recursive: true });
+  await mkdir(join(pkg, 'usr/bin'), { recursive: true });
+  await writeFile(
+    join(pkg, 'DEBIAN/control'),
+    'Package: keep-test\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: t\n',
+  );
+  await writeFile(join(pkg, 'usr/bin/tool'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2]));
+  await writeFile(join(pkg, 'usr/bin/script'), '#!/bin/sh\n');
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', pkg, join(work, 'k.deb')], {
+    stdio: 'pipe',
+  });
+  calls.length = 0;
+  const deb = await walkDebData(join(work, 'k.deb'), keepElf);
+  assert.deepEqual(paths(deb), ['usr/bin/tool']);
+  assert.deepEqual(calls.sort(), ['usr/bin/script', 'usr/bin/tool']);
+});

@@ -139,11 +139,11 @@ export interface BuiltImage {
 
 /**
  * Writes a valid single-platform OCI image layout to `dir`: one layer per object in `layers`
- * (path → content), gzip-compressed, a config with os/arch and diff_ids, tagged `latest`.
+ * (path → content, as `buildTar` takes it), gzip-compressed, a config with os/arch and diff_ids, tagged `latest`.
  */
 export async function buildOciLayout(
   dir: string,
-  layers: Array<Record<string, string | Buffer>>,
+  layers: TarSpec[],
   opts: BuildOciOptions = {},
 ): Promise<BuiltImage> {
   const compression = opts.compression ?? 'gzip';

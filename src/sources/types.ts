@@ -35,10 +35,17 @@ export interface WalkedFile {
 /**
  * Which files a walk keeps. `want` decides from the tar header alone; `'sniff'` defers the decision
  * to `sniff`, which sees the first `SNIFF_BYTES` bytes (for magic numbers: ELF, PE, Mach-O, zip).
+ * `keep`, when present, is the last word on a wanted file (or resolved hard link) once its bytes are
+ * fully read: false drops the bytes at once, so a walk holds only files worth parsing (an executable
+ * without Go build info, say). A dropped file is treated like an unwanted one: in an image it still
+ * replaces lower versions of its path, so it is never anyone's `earlier` version. `keep` may return
+ * false only when the file's consumer would find nothing in those bytes. `data` may be a buffer the
+ * walk reuses: read it during the call, do not hold on to it.
  */
 export interface FileFilter {
   want(entry: FileEntry): boolean | 'sniff';
   sniff?(entry: FileEntry, head: Buffer): boolean;
+  keep?(entry: FileEntry, data: Buffer): boolean;
 }
 
 export const SNIFF_BYTES = 64;

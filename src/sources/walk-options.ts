@@ -20,6 +20,11 @@ export interface FilterModuleSpec {
 
 export interface SourceWalkOptions extends WalkOptions {
   filterModule?: FilterModuleSpec;
+  /**
+   * Without worker threads: how many layers are scanned at once in-process (their inflate overlaps
+   * on libuv's threadpool). Default `os.availableParallelism()`; 1 = one after the other.
+   */
+  concurrency?: number;
   /** Decompression caps for layers and tarballs (defaults in archive/decompress.ts). */
   decompress?: Omit<DecompressLimits, 'input'>;
 }

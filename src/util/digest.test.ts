@@ -6,7 +6,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { test } from 'node:test';
 import { WaybillError } from '../errors.ts';
-import { createDigestVerifier, parseSha256Digest, sha256Digest, sha256File, verifyBlob } from './digest.ts';
+import {
+  createDigestVerifier,
+  DigestCheck,
+  parseSha256Digest,
+  sha256Digest,
+  sha256File,
+  verifyBlob,
+} from './digest.ts';
 
 // Known answer: FIPS 180-2 test vector "abc".
 const ABC = 'sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
@@ -62,4 +69,20 @@ test('sha256File hashes a whole file and a byte range', async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('DigestCheck: incremental, same verdicts as the verifier stream', () => {
+  const ok = new DigestCheck(ABC, { input: 'x', size: 3 });
+  ok.update(Buffer.from('a'));
+  ok.update(Buffer.from('bc'));
+  assert.deepEqual(ok.finish(), { digest: ABC, size: 3 });
+  const long = new DigestCheck(ABC, { input: 'x', size: 3 });
+  assert.throws(() => long.update(Buffer.from('abcd')), /more than the declared 3 bytes/);
+  const wrong = new DigestCheck(sha256Digest('abd'), { input: 'x' });
+  wrong.update(Buffer.from('abc'));
+  assert.throws(
+    () => wrong.finish(),
+    (e: unknown) => e instanceof WaybillError && e.code === 'DIGEST_MISMATCH',
+  );
+  assert.throws(() => new DigestCheck('md5:abc', { input: 'x' }), /only sha256 digests are supported/);
 });

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { isWaybillError } from '../errors.ts';
+import { blobName } from './blob-store.ts';
+import { openArtifact } from './open.ts';
+import { type BuiltImage, buildOciLayout } from './testing.ts';
+import type { FileEntry, FileFilter, WalkResult } from './types.ts';
+import type { SourceWalkOptions } from './walk-options.ts';
+
+let work = '';
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'waybill-layer-walk-'));
+});
+after(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+function summary(result: WalkResult): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of result.files) {
+    const show = (b: Buffer) =>
+      b.length > 64 ? `${b.length}B:${b.subarray(0, 8).toString('latin1')}` : b.toString();
+    out[f.entry.path] =
+      `${f.entry.layer?.slice(7, 13)}|${show(f.data)}|${f.earlier.map((e) => `${e.layer.slice(7, 13)}:${show(e.data)}`).join(',')}`;
+  }
+  return out;
+}
+
+const short = (digest: string | undefined) => digest?.slice(7, 13);
+
+/** Keeps files (and what hard links resolve to) that contain "KEEP"; logs every call. */
+function keepFilter(calls: string[]): FileFilter {
+  return {
+    want: (e) => e.type === 'file' || e.type === 'hardlink',
+    keep(entry, data) {
+      calls.push(`${entry.path}:${data.length}`);
+      return data.includes('KEEP');
+    },
+  };
+}
+
+test('keep: dropped versions vanish at once and interrupt `earlier`; kept bytes survive buffer reuse', async () => {
+  const big = (fill: string, keep: boolean) => {
+    const b = Buffer.alloc(3 * 1024 * 1024 + 17, fill);
+    if (keep) b.write('KEEP', 2 * 1024 * 1024);
+    return b;
+  };
+  const image: BuiltImage = await buildOciLayout(join(work, 'keep'), [
+    {
+      'bin/a': 'KEEP a1',
+      'bin/b': 'drop b1',
+      'bin/c': 'KEEP c1',
+      'bin/d': 'KEEP d1',
+      'big/1': big('x', true),
+      'big/2': big('y', false),
+      'big/3': big('z', true),
+    },
+    { 'bin/a': 'drop a2', 'bin/c': 'KEEP c2', 'bin/d': 'drop d2' },
+    { 'bin/a': 'KEEP a3', 'bin/c': 'KEEP c3', 'bin/e': 'KEEP e3', 'bin/z': { hardlink: 'bin/e' } },
+  ]);
+  const [l1, l2, l3] = image.layers.map((l) => short(l.digest));
+  const oci = await openArtifact(`oci:${image.layoutDir}:latest`);
+  for (const concurrency of [1, 3]) {
+    const calls: string[] = [];
+    const result = await oci.walk(keepFilter(calls), { concurrency } as SourceWalkOptions);
+    assert.deepEqual(summary(result), {
+      // a2 was dropped: it replaced a1, so a3 has no earlier version (the chain is interrupted).
+      'bin/a': `${l3}|KEEP a3|`,
+      'bin/c': `${l3}|KEEP c3|${l1}:KEEP c1,${l2}:KEEP c2`,
+      // d2 was dropped and nothing came after it: the path is gone, like a whiteout.
+      'bin/e': `${l3}|KEEP e3|`,
+      'bin/z': `${l3}|KEEP e3|`,
+      'big/1': `${l1}|3145745B:xxxxxxxx|`,
+      'big/3': `${l1}|3145745B:zzzzzzzz|`,
+    });
+    const big1 = result.files.find((f) => f.entry.path === 'big/1')?.data;
+    assert.equal(big1?.toString('latin1', 2 * 1024 * 1024, 2 * 1024 * 1024 + 4), 'KEEP');
+    assert.equal(big1?.at(-1), 'x'.charCodeAt(0), 'not overwritten by later reads into the same buffer');
+    // Called once per wanted file or resolved hard link, with the whole content.
+    assert.ok(calls.includes('big/2:3145745') && calls.includes('bin/z:7') && calls.includes('bin/b:7'));
+    assert.equal(calls.length, 14);
+  }
+});
+
+test('keep: without `keep` every wanted file is kept, as before', async () => {
+  const image = await buildOciLayout(join(work, 'nokeep'), [{ 'a.txt': 'one' }, { 'a.txt': 'two' }]);
+  const result = await (await openArtifact(image.layoutDir)).walk({ want: (e) => e.type === 'file' });
+  assert.deepEqual(
+    result.files.map((f) => [f.entry.path, f.data.toString(), f.earlier.map((e) => e.data.toString())]),
+    [['a.txt', 'two', ['one']]],
+  );
+});
+
+/** Seven layers with overlapping paths, whiteouts and an opaque dir: order matters in the merge. */
+async function manyLayers(dir: string): Promise<BuiltImage> {
+  const layers: Array<Record<string, string | Buffer>> = [];
+  for (let i = 0; i < 7; i++) {
+    const files: Record<string, string | Buffer> = {
+      'shared/version': `v${i}`,
+      [`own/${i}.txt`]: `layer ${i}`,
+      // Incompressible bulk so layers take different times to scan.
+      [`bulk/${i}.bin`]: Buffer.from(
+        Array.from({ length: (7 - i) * 40_000 }, (_, j) => (j * 7919 + i) & 0xff),
+      ),
+    };
+    if (i === 3) files['own/.wh.1.txt'] = '';
+    if (i === 5) files['bulk/.wh..wh..opq'] = '';
+    layers.push(files);
+  }
+  return buildOciLayout(dir, layers);
+}
+
+test('concurrency: the same view, byte for byte, whatever the number of layers scanned at once', async () => {
+  const image = await manyLayers(join(work, 'many'));
+  const oci = await openArtifact(image.layoutDir);
+  const total = image.layers.reduce((s, l) => s + l.size, 0);
+  const filter: FileFilter = { want: (e) => e.type === 'file' };
+  const results: string[] = [];
+  for (const concurrency of [1, 2, 4, 16]) {
+    const progress: number[] = [];
+    const result = await oci.walk(filter, {
+      concurrency,
+      onProgress: (done, all) => {
+        assert.equal(all, total);
+        progress.push(done);
+      },
+    } as SourceWalkOptions);
+    assert.deepEqual(
+      progress,
+      [...progress].sort((a, b) => a - b),
+      'progress only grows',
+    );
+    assert.equal(progress.at(-1), total);
+    results.push(JSON.stringify(summary(result)));
+  }
+  assert.equal(new Set(results).size, 1);
+  const view = JSON.parse(results[0] as string) as Record<string, string>;
+  assert.deepEqual(Object.keys(view), [
+    'bulk/5.bin',
+    'bulk/6.bin',
+    'own/0.txt',
+    'own/2.txt',
+    'own/3.txt',
+    'own/4.txt',
+    'own/5.txt',
+    'own/6.txt',
+    'shared/version',
+  ]);
+  assert.match(view['shared/version'] as string, /\|v6\|.*:v0,.*:v1,.*:v2,.*:v3,.*:v4,.*:v5$/);
+});
+
+test('concurrency: the lowest broken layer is reported, as a one-by-one walk would; aborts reject', async () => {
+  const image = await manyLayers(join(work, 'broken'));
+  // Corrupt layers 3 and 6 (same size, different bytes): both fail their digest check.
+  for (const i of [2, 5]) {
+    const path = join(image.layoutDir, blobName(image.layers[i]?.digest as string));
+    const bytes = await readFile(path);
+    bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0xff;
+    await writeFile(path, bytes);
+  }
+  const oci = await openArtifact(image.layoutDir);
+  for (const concurrency of [1, 4, 7]) {
+    await assert.rejects(
+      oci.walk({ want: () => true }, { concurrency } as SourceWalkOptions),
+      (e: unknown) => isWaybillError(e) && /layer 3 of 7/.test(e.input),
+    );
+  }
+  const controller = new AbortController();
+  let aborted = false;
+  const walk = oci.walk({ want: () => true }, {
+    concurrency: 4,
+    signal: controller.signal,
+    onProgress: () => {
+      if (!aborted) controller.abort(new Error('stop'));
+      aborted = true;
+    },
+  } as SourceWalkOptions);
+  await assert.rejects(walk, /stop/);
+});
+
+test('keep sees what sniff saw: entry sizes and content of hard links to kept files', async () => {
+  const image = await buildOciLayout(join(work, 'links'), [
+    { 'a/x': '\x7fELF KEEP', 'a/y': { hardlink: 'a/x' } },
+  ]);
+  const seen: FileEntry[] = [];
+  const result = await (await openArtifact(image.layoutDir)).walk({
+    want: (e) => (e.type === 'file' || e.type === 'hardlink' ? 'sniff' : false),
+    sniff: (_e, head) => head[0] === 0x7f,
+    keep(entry, data) {
+      seen.push({ ...entry });
+      assert.equal(entry.size, data.length);
+      return true;
+    },
+  });
+  assert.deepEqual(
+    seen.map((e) => [e.path, e.type, e.size]),
+    [
+      ['a/x', 'file', 9],
+      ['a/y', 'hardlink', 9],
+    ],
+  );
+  assert.deepEqual(
+    result.files.map((f) => f.data.toString('latin1')),
+    ['\x7fELF KEEP', '\x7fELF KEEP'],
+  );
+});
