@@ -14,7 +14,7 @@ import {
 } from '../formats/elf-note.ts';
 import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
 import { containsAnyBytes } from '../sources/content-match.ts';
-import type { FileEntry, FileFilter } from '../sources/types.ts';
+import type { FileEntry } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component, Ecosystem } from './types.ts';
 
 const DISTRO_TYPES: Record<string, Ecosystem | undefined> = { deb: 'deb', rpm: 'rpm', apk: 'apk' };

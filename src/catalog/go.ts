@@ -13,7 +13,7 @@ import {
   readGoBuildInfo,
 } from '../formats/go-buildinfo.ts';
 import { containsBytes } from '../sources/content-match.ts';
-import type { FileFilter, WalkedFile } from '../sources/types.ts';
+import type { WalkedFile } from '../sources/types.ts';
 import type { Cataloger, Component } from './types.ts';
 
 /** `go build file.go` names the main package this; it is not a module anyone can look up. */

@@ -8,7 +8,6 @@ import { isWaybillError } from '../errors.ts';
 import { CARGO_AUDITABLE_SECTION, readCargoAudit } from '../formats/cargo-auditable.ts';
 import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
 import { containsBytes } from '../sources/content-match.ts';
-import type { FileFilter } from '../sources/types.ts';
 import type { Cataloger, Component } from './types.ts';
 
 /** The section name is stored as bytes in every format (ELF shstrtab, PE and Mach-O headers). */
