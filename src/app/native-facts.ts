@@ -18,7 +18,10 @@ export async function nativeFormatOf(artifact: Artifact): Promise<NativeFormat |
 }
 
 export async function nativeFactsOf(artifact: Artifact): Promise<NativeFacts> {
-  if (artifact.image) return imageFactsFromView(artifact.image);
+  const image = artifact.image;
+  // With one platform of an index chosen, its facts are that platform's (plus the index's own
+  // annotations), not every platform's.
+  if (image) return imageFactsFromView(image.selected ? { ...image, platforms: [image.selected] } : image);
   const format = await nativeFormatOf(artifact);
   return format ? format.readFacts(artifact.path) : emptyFacts('none');
 }

@@ -191,30 +191,42 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
     components = generated.components.length;
     warnings = generated.warnings;
   }
-  const sbomLocation = await saveSbom(artifact, sbomBytes, format);
-
-  const hex = artifact.digest.replace(/^sha256:/, '');
-  if (!/^[0-9a-f]{64}$/.test(hex))
-    throw new WaybillError('UNSUPPORTED', artifact.ref, `digest ${artifact.digest} is not sha256`);
-  const record = buildRecord({
-    subject: [{ name: subjectName(artifact, settings.name), digest: { sha256: hex } }],
-    identity: {
-      name: settings.name ?? native.name?.value ?? null,
-      version: settings.version ?? native.version?.value ?? null,
-      ...architecturesOf(artifact, await fileArchitectures(artifact, settings.architecture, native)),
-    },
-    manifest: {
-      format,
-      digest: { sha256: sha256Digest(sbomBytes).slice('sha256:'.length) },
-      location: sbomLocation,
-    },
-    dates: { built, published: null },
-    source,
-    team: { name: settings.team, contact: settings.contact },
-    help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
-    support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
-  });
-  const recordLocation = await saveRecord(artifact, record);
+  const recordFor = async (
+    target: Artifact,
+  ): Promise<{ record: ReleaseRecord; recordLocation: string; sbomLocation: string }> => {
+    const sbomLocation = await saveSbom(target, sbomBytes, format);
+    const hex = target.digest.replace(/^sha256:/, '');
+    if (!/^[0-9a-f]{64}$/.test(hex))
+      throw new WaybillError('UNSUPPORTED', target.ref, `digest ${target.digest} is not sha256`);
+    const record = buildRecord({
+      subject: [{ name: subjectName(target, settings.name), digest: { sha256: hex } }],
+      identity: {
+        name: settings.name ?? native.name?.value ?? null,
+        version: settings.version ?? native.version?.value ?? null,
+        ...architecturesOf(target, await fileArchitectures(target, settings.architecture, native)),
+      },
+      manifest: {
+        format,
+        digest: { sha256: sha256Digest(sbomBytes).slice('sha256:'.length) },
+        location: sbomLocation,
+      },
+      dates: { built, published: null },
+      source,
+      team: { name: settings.team, contact: settings.contact },
+      help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
+      support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
+    });
+    return { record, recordLocation: await saveRecord(target, record), sbomLocation };
+  };
+  const { record, recordLocation, sbomLocation } = await recordFor(artifact);
+  // A multi-platform image stamped as a whole: each platform's manifest gets its own record too
+  // (same facts, its own digest and architecture), so `check --platform` finds one bound to it.
+  const image = artifact.image;
+  if (image && !image.selected && image.platforms.length > 1) {
+    for (const p of image.platforms) {
+      await recordFor(await openArtifact(artifact.ref, { platform: platformString(p.platform) }));
+    }
+  }
   const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
   return {
     artifact,

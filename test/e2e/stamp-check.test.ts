@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildOciLayout, buildTar } from '../../src/sources/testing.ts';
+import { buildOciLayout, buildTar, writeBlob, writeLayoutIndex } from '../../src/sources/testing.ts';
 import { waybill, waybillJson } from '../helpers/cli.ts';
 import {
   makeRepo,
@@ -202,6 +202,51 @@ describe('a well-stamped artifact passes all seven rules', () => {
     };
     assert.equal(raw.annotations['org.opencontainers.image.version'], '1.2.3');
     assert.equal(raw.annotations['org.opencontainers.image.source'], 'https://git.example.org/hello.git');
+  });
+});
+
+describe('a multi-platform image', () => {
+  test('stamped as a whole: the index and each platform have a record and pass', async () => {
+    const dir = join(tmp, 'multi');
+    const amd = await buildOciLayout(dir, [realFiles()], { architecture: 'amd64', blobsOnly: true });
+    const arm = await buildOciLayout(dir, [{ 'etc/os-release': readFileSync('/etc/os-release') }], {
+      architecture: 'arm64',
+      variant: 'v8',
+      blobsOnly: true,
+    });
+    const index = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { ...amd.manifest, platform: { os: 'linux', architecture: 'amd64' } },
+        { ...arm.manifest, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+      ],
+    };
+    const indexDescriptor = await writeBlob(dir, Buffer.from(JSON.stringify(index)), index.mediaType);
+    await writeLayoutIndex(dir, [
+      { ...indexDescriptor, annotations: { 'org.opencontainers.image.ref.name': 'multi' } },
+    ]);
+    const ref = `oci:${dir}:multi`;
+    const whole = await stampThenCheck(ref, baseFlags());
+    assert.deepEqual(failing(whole), [], JSON.stringify(whole, null, 2));
+    for (const platform of ['linux/amd64', 'linux/arm64/v8']) {
+      const one = await waybillJson<Report>(['check', ref, '--platform', platform]);
+      assert.deepEqual(failing(one.json), [], `${platform}: ${JSON.stringify(one.json, null, 2)}`);
+      assert.notEqual(one.json.digest, whole.digest);
+    }
+    if (has('skopeo')) {
+      const inspected = JSON.parse(
+        execFileSync(
+          'skopeo',
+          ['inspect', '--override-arch', 'arm64', '--override-variant', 'v8', `oci:${dir}:multi`],
+          {
+            encoding: 'utf8',
+          },
+        ),
+      ) as { Labels: Record<string, string>; Architecture: string };
+      assert.equal(inspected.Architecture, 'arm64');
+      assert.equal(inspected.Labels['org.opencontainers.image.version'], '1.2.3');
+    }
   });
 });
 
