@@ -40,7 +40,13 @@ export async function readSdistFacts(path: string): Promise<NativeFacts> {
   const found = await readSdistPkgInfo(path);
   if (!found) throw new WaybillError('MALFORMED', path, 'not an sdist: no PKG-INFO in the top directory');
   const meta = parseCoreMetadata(found.data, `${path}!/${found.top}/PKG-INFO`);
-  return pythonMetadataFacts(meta, 'sdist', 'sdist PKG-INFO');
+  const facts = pythonMetadataFacts(meta, 'sdist', 'sdist PKG-INFO');
+  // A source distribution holds no machine code: its architecture is "any", as the wheel tag `any`
+  // and rpm's `noarch` say, so the record and the artifact can agree on it.
+  if (facts.architectures.length === 0) {
+    facts.architectures.push({ value: 'noarch', field: 'sdist (source: architecture-independent)' });
+  }
+  return facts;
 }
 
 export const sdistFormat: ConfirmableNativeFormat = {

@@ -165,3 +165,71 @@ test('ELF: stamp adds .note.package that readelf shows; the binary still runs', 
   const report = await check(`file:${exe}`);
   assert.deepEqual(failing(report), [], JSON.stringify(report, null, 2));
 });
+
+test('a real Debian package (apt-get download skopeo): inspect shows its control fields', async (t) => {
+  if (!packages.skopeo) return t.skip(packages.skopeoSkip ?? 'no skopeo .deb');
+  const r = await waybillJson<Inspect>(['inspect', `file:${packages.skopeo}`]);
+  assert.equal(r.code, 0);
+  assert.equal(
+    r.json.name,
+    execFileSync('dpkg-deb', ['-f', packages.skopeo, 'Package'], { encoding: 'utf8' }).trim(),
+  );
+  assert.equal(
+    r.json.version,
+    execFileSync('dpkg-deb', ['-f', packages.skopeo, 'Version'], { encoding: 'utf8' }).trim(),
+  );
+  assert.ok(
+    r.json.fields.version?.some((f) => /deb Version/.test(f)),
+    JSON.stringify(r.json.fields),
+  );
+});
+
+test('sdist and root filesystem tarballs are recognised and read; they are not rewritten', async (t) => {
+  const built = await buildPythonProject();
+  if (!built) return t.skip('python3 with setuptools is not available');
+  const sdist = copy(built.sdist, 'waybill-demo-1.2.3.tar.gz');
+  const r = await waybillJson<Inspect>(['inspect', `file:${sdist}`]);
+  assert.equal(r.json.name, 'waybill-demo');
+  assert.equal(r.json.version, '1.2.3');
+  // The record's license must agree with PKG-INFO's (MIT), and the policy must allow it.
+  const disagreeing = await stamp(`file:${sdist}`);
+  assert.deepEqual(disagreeing.nativeFields, []);
+  assert.deepEqual(failing(await check(`file:${sdist}`)), ['support']);
+  await stamp(`file:${sdist}`, ['--license', 'MIT']);
+  const policy = join(tmp, 'mit-policy.yaml');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(policy, 'allowedLicenses: [MIT]\n');
+  const allowed = await waybillJson<Report>(['check', `file:${sdist}`, '--policy', policy]);
+  assert.deepEqual(failing(allowed.json), [], JSON.stringify(allowed.json, null, 2));
+});
+
+test('a Vagrant box catalog gets the release facts; check passes', async () => {
+  const catalog = join(tmp, 'catalog.json');
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  writeFileSync(
+    catalog,
+    `${JSON.stringify({ name: 'example/demo', description: 'demo box', versions: [{ version: '1.2.3', providers: [{ name: 'libvirt', url: 'https://example.org/demo.box', checksum_type: 'sha256', checksum: 'a'.repeat(64), architecture: 'amd64' }] }] }, null, 2)}\n`,
+  );
+  await stamp(`file:${catalog}`, ['--name', 'example/demo', '--version', '1.2.3']);
+  const written = JSON.parse(readFileSync(catalog, 'utf8')) as Record<string, unknown>;
+  assert.equal(written.name, 'example/demo');
+  assert.match(JSON.stringify(written), /https:\/\/bugs\.example\.org\/demo/);
+  const report = await check(`file:${catalog}`);
+  assert.deepEqual(failing(report), [], JSON.stringify(report, null, 2));
+});
+
+test('a truncated package is one line, exit 2, and nothing is written', async (t) => {
+  if (!packages.deb.gzip) return t.skip(packages.debSkip ?? 'no deb fixture');
+  const { readFileSync, writeFileSync, readdirSync } = await import('node:fs');
+  const { mkdtempSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmp, 'trunc-'));
+  const deb = join(dir, 'cut.deb');
+  const bytes = readFileSync(packages.deb.gzip);
+  writeFileSync(deb, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+  const { waybill } = await import('../helpers/cli.ts');
+  const r = await waybill(['stamp', `file:${deb}`, ...flags()]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /cut\.deb/);
+  assert.deepEqual(readdirSync(dir), ['cut.deb']);
+});
