@@ -149,7 +149,7 @@ const artifacts = join(out, 'artifacts');
 mkdirSync(artifacts);
 // The image ships the script with the npm packages it would run on: real package.json files taken
 // from waybill's own node_modules, so the SBOM lists real components with their exact versions.
-const bundled = ['commander', 'semver', 'yaml'].map((name) => ({
+const bundled = ['ajv', 'commander', 'yaml'].map((name) => ({
   path: `usr/local/lib/hello/node_modules/${name}/package.json`,
   data: readFileSync(join(projectRoot, 'node_modules', name, 'package.json')),
 }));

@@ -128,7 +128,7 @@ before(async () => {
   // project's node_modules). No os-release, so it is not a system image and has no native identity.
   const projectModules = new URL('../../node_modules/', import.meta.url).pathname;
   const app: Record<string, string | Buffer> = { 'hello-1.2.3/bin/hello': '#!/bin/sh\necho hello\n' };
-  for (const dep of ['semver', 'yaml', 'commander']) {
+  for (const dep of ['ajv', 'yaml', 'commander']) {
     app[`hello-1.2.3/node_modules/${dep}/package.json`] = readFileSync(
       join(projectModules, dep, 'package.json'),
     );
