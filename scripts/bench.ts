@@ -7,6 +7,7 @@
  *   (c) cdxgen `-t docker` on the same image (installed into test/fixtures/cache/cdxgen)
  *   (d) waybill's peak RSS (`/usr/bin/time -f %M`, else VmHWM polled from /proc)
  *   (e) a synthetic image, >= 2 GiB uncompressed in 20 gzip layers: waybill time and RSS vs the floor
+ *   (f) worker threads: both images with `--workers 1` (in-process) and `--workers 2`, time and RSS
  *
  * The fixture's docker-archive holds uncompressed layers (skopeo writes them so), which would make a
  * gunzip floor meaningless; so the floor and waybill both read umoci's OCI layout of the same image,
@@ -101,11 +102,15 @@ async function measure(
  * `waybill sbom REF`, output discarded through stdout (not `-o /dev/null`: an atomic write renames a
  * temp file over its target, which would replace /dev/null itself when run as root).
  */
-async function waybillSbom(ref: string, runs: number): Promise<{ seconds: number; rssMiB: number }> {
+async function waybillSbom(
+  ref: string,
+  runs: number,
+  extraArgs: string[] = [],
+): Promise<{ seconds: number; rssMiB: number }> {
   let best = Number.POSITIVE_INFINITY;
   let rss = 0;
   for (let i = 0; i < runs; i++) {
-    const m = await measure(process.execPath, [WAYBILL, 'sbom', ref, '--quiet'], { rss: true });
+    const m = await measure(process.execPath, [WAYBILL, 'sbom', ref, '--quiet', ...extraArgs], { rss: true });
     if (m.code !== 0) throw new Error(`waybill sbom ${ref} exited ${m.code}: ${m.stderr}`);
     best = Math.min(best, m.seconds);
     rss = Math.max(rss, m.rssMiB ?? 0);
@@ -480,6 +485,28 @@ async function main(): Promise<void> {
     goal: `<= ${GOALS.rssMiB}`,
     ok: sWaybill.rssMiB <= GOALS.rssMiB,
   });
+
+  // (f): in-process vs worker threads, whatever the default policy picks on this machine.
+  const workerRuns: Record<string, unknown> = {};
+  for (const [label, ref, runs] of [
+    ['fixture', `oci:${fixture.ociDir}:latest`, 3],
+    ['synthetic', `oci:${synthetic}:latest`, 2],
+  ] as const) {
+    const measured: Record<string, { seconds: number; rssMiB: number }> = {};
+    for (const workers of ['1', '2']) {
+      log(`${label}: waybill --workers ${workers}…`);
+      measured[workers] = await waybillSbom(ref, runs, ['--workers', workers]);
+    }
+    const one = measured['1'] as { seconds: number; rssMiB: number };
+    const two = measured['2'] as { seconds: number; rssMiB: number };
+    workerRuns[label] = measured;
+    rows.push({
+      what: `${label}: workers 1 → 2: s, peak RSS MiB`,
+      value: `${one.seconds.toFixed(2)} → ${two.seconds.toFixed(2)}, ${one.rssMiB.toFixed(0)} → ${two.rssMiB.toFixed(0)}`,
+      goal: `(${(two.seconds / one.seconds).toFixed(2)}× time)`,
+    });
+  }
+  results.workers = workerRuns;
 
   results.goals = GOALS;
   results.table = rows;

@@ -24,7 +24,7 @@ import { sha256Digest } from '../util/digest.ts';
 import { type SbomFormat, saveRecord, saveSbom } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
-import { generateSbom } from './generate-sbom.ts';
+import { catalogForSbom, encodeSbom } from './generate-sbom.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
 
@@ -35,6 +35,8 @@ export interface StampOptions {
   sbomFormat?: SbomFormat;
   now?: Date;
   onProgress?: (done: number, total: number) => void;
+  /** Worker threads for image layers (see WalkOptions.workers); default: the walk's own choice. */
+  workers?: number;
 }
 
 export interface StampOutcome {
@@ -144,6 +146,15 @@ async function fileArchitectures(
   return machineArchitectures(artifact);
 }
 
+/** An SBOM given with --sbom: read and parsed up front, so a broken one is refused before any write. */
+async function readGivenSbom(
+  path: string,
+): Promise<{ bytes: Buffer; format: SbomFormat; components: number }> {
+  const bytes = await readFile(path);
+  const parsed = readSbom(bytes, path);
+  return { bytes, format: parsed.format, components: parsed.components.length };
+}
+
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
   const { settings } = options;
   const now = options.now ?? new Date();
@@ -163,8 +174,18 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
     revision: source?.commit ?? null,
     licenses: settings.license,
   };
+  // Everything that reads the artifact runs before anything is written: the SBOM walk reads (and so
+  // verifies) every layer and entry, so hostile or corrupt input is refused with the artifact untouched.
+  const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
+  const walkOptions = { onProgress: options.onProgress, workers: options.workers };
+  let contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+
   const { artifact, fields: nativeFields } = await stampNative(opened, facts, settings, options.platform);
   const previousDigest = artifact.digest !== opened.digest ? opened.digest : undefined;
+  // Image stamping rewrites only the config and manifests, so the layers' contents are unchanged. A
+  // single file rewritten in place (a wheel's METADATA, a deb's control) is small: catalog it again
+  // so the SBOM describes the bytes that ship.
+  if (contents && previousDigest && !artifact.image) contents = await catalogForSbom(artifact, walkOptions);
 
   // A package, wheel or executable names itself: what the flags and config leave out is taken from
   // the artifact's own metadata, so the record and the native fields agree by construction.
@@ -174,18 +195,14 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   let format: SbomFormat;
   let components: number;
   let warnings: Array<{ path: string; reason: string }> = [];
-  if (settings.sbom) {
-    sbomBytes = await readFile(settings.sbom);
-    const parsed = readSbom(sbomBytes, settings.sbom);
-    format = parsed.format;
-    components = parsed.components.length;
+  if (given) {
+    ({ bytes: sbomBytes, format, components } = given);
   } else {
     format = options.sbomFormat ?? 'cyclonedx-json';
-    const generated = await generateSbom(artifact, {
+    const generated = encodeSbom(artifact, contents!, {
       format,
       name,
       version: settings.version ?? native.version?.value,
-      onProgress: options.onProgress,
     });
     sbomBytes = generated.bytes;
     components = generated.components.length;

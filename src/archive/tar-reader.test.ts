@@ -310,3 +310,21 @@ test('indexTarFile: unsafe paths, gzip, truncation are WaybillErrors', async () 
     await assert.rejects(indexTarFile(file), (e) => isWaybillError(e) && e.code === code, code);
   }
 });
+
+test('an upstream error while skipping unread content passes through, not as a truncated entry', async () => {
+  // A decompression limit or digest mismatch that fires inside a skipped entry must keep its own code
+  // and message: rewording it as "truncated" hid decompression bombs as cut files.
+  const tar = await tarBuffer([{ path: 'big.bin', type: 'file', data: Buffer.alloc(4096, 1) }]);
+  async function* source() {
+    yield tar.subarray(0, 1024);
+    throw new WaybillError('LIMIT', 'layer.tar.gz', 'decompressed size passes the limit of 1024 bytes');
+  }
+  await assert.rejects(
+    async () => {
+      for await (const _entry of readTar(source(), { input: 'layer.tar.gz' })) {
+        // leave the content unread: readTar skips it
+      }
+    },
+    (e: unknown) => isWaybillError(e) && e.code === 'LIMIT' && /limit of 1024/.test(e.message),
+  );
+});

@@ -593,12 +593,12 @@ export async function* readTar(
       async skip() {
         const n = remaining;
         remaining = 0;
-        if (n > 0) {
-          try {
-            await queue.skip(n);
-          } catch {
-            throw truncatedBody();
-          }
+        // Only running out of bytes is this entry's truncation: an upstream error (decompression
+        // limit, digest mismatch, corrupt gzip) passes through as it is, or a bomb reads as a cut file.
+        let left = n;
+        while (left > 0) {
+          if ((await queue.fill(1)) === 0) throw truncatedBody();
+          left -= queue.takeSome(left).length;
         }
       },
     };

@@ -9,10 +9,12 @@
 import { OS_RELEASE_PATHS } from '../formats/os-release.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile, WalkOptions } from '../sources/types.ts';
 import { SNIFF_BYTES } from '../sources/types.ts';
+import type { SourceWalkOptions } from '../sources/walk-options.ts';
 import { dpkgCataloger, dpkgOwnedFiles } from './dpkg.ts';
 import { elfPackageNoteCataloger } from './elf-package-note.ts';
 import { defaultCatalogers, defaultDistroReader } from './registry.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
+import { engineFilterModule } from './worker-filter.ts';
 
 export interface CatalogWarning {
   path: string;
@@ -208,8 +210,14 @@ export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions =
   };
 
   const filter = combinedFilter(catalogers, distroReader !== undefined);
-  const walkOptions: WalkOptions = { ...opts.walkOptions };
+  const walkOptions: SourceWalkOptions = { ...opts.walkOptions };
   if (opts.onProgress) walkOptions.onProgress = opts.onProgress;
+  // Image layers may be scanned on worker threads (the walk decides how many: WalkOptions.workers,
+  // $WAYBILL_WORKERS, else cores and layer count); they rebuild this same filter from its recipe.
+  if (artifact.image && !walkOptions.filterModule) {
+    const filterModule = engineFilterModule(catalogers, distroReader !== undefined);
+    if (filterModule) walkOptions.filterModule = filterModule;
+  }
   const walked = await artifact.walk(filter, walkOptions);
   for (const s of walked.skipped) warn(s.path, s.reason);
 

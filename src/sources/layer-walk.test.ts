@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { isWaybillError } from '../errors.ts';
 import { blobName } from './blob-store.ts';
 import { openArtifact } from './open.ts';
 import { type BuiltImage, buildOciLayout } from './testing.ts';
 import type { FileEntry, FileFilter, WalkResult } from './types.ts';
-import type { SourceWalkOptions } from './walk-options.ts';
+import {
+  type FilterModuleSpec,
+  parseWorkerCount,
+  resolveWorkerCount,
+  type SourceWalkOptions,
+} from './walk-options.ts';
 
 let work = '';
 before(async () => {
@@ -206,4 +212,69 @@ test('keep sees what sniff saw: entry sizes and content of hard links to kept fi
     result.files.map((f) => f.data.toString('latin1')),
     ['\x7fELF KEEP', '\x7fELF KEEP'],
   );
+});
+
+/** A filter module on disk, as worker threads load it: every file kept. */
+async function filesModule(dir: string): Promise<FilterModuleSpec> {
+  const path = join(dir, 'files-filter.mjs');
+  await writeFile(path, "export const files = { want: (e) => e.type === 'file' };\n");
+  return { url: pathToFileURL(path).href, export: 'files' };
+}
+
+test('workers: the same view as in-process, for any number of threads', async () => {
+  const image = await manyLayers(join(work, 'many-workers'));
+  const oci = await openArtifact(image.layoutDir);
+  const filterModule = await filesModule(work);
+  const filter: FileFilter = { want: (e) => e.type === 'file' };
+  const inProcess = JSON.stringify(summary(await oci.walk(filter, { workers: 0 })));
+  for (const workers of [2, 3, 16]) {
+    // The in-process filter keeps nothing: any file in the result came from a worker.
+    const threaded = await oci.walk({ want: () => false }, { workers, filterModule } as SourceWalkOptions);
+    assert.equal(JSON.stringify(summary(threaded)), inProcess);
+  }
+});
+
+test('workers: the lowest broken layer is reported, as in-process; a pre-aborted walk rejects', async () => {
+  const image = await manyLayers(join(work, 'broken-workers'));
+  for (const i of [2, 5]) {
+    const path = join(image.layoutDir, blobName(image.layers[i]?.digest as string));
+    const bytes = await readFile(path);
+    bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0xff;
+    await writeFile(path, bytes);
+  }
+  const oci = await openArtifact(image.layoutDir);
+  const filterModule = await filesModule(work);
+  const message = await oci.walk({ want: () => true }, { workers: 0 }).then(
+    () => assert.fail('should fail'),
+    (e: Error) => e.message,
+  );
+  for (const workers of [2, 7]) {
+    await assert.rejects(
+      oci.walk({ want: () => true }, { workers, filterModule } as SourceWalkOptions),
+      (e: unknown) => isWaybillError(e) && /layer 3 of 7/.test(e.input) && e.message === message,
+    );
+  }
+  await assert.rejects(
+    oci.walk({ want: () => true }, {
+      workers: 2,
+      filterModule,
+      signal: AbortSignal.abort(new Error('stop')),
+    } as SourceWalkOptions),
+    /stop/,
+  );
+});
+
+test('resolveWorkerCount: explicit, environment, default policy; capped at the layer count', () => {
+  assert.equal(resolveWorkerCount(1, 10, {}), 0);
+  assert.equal(resolveWorkerCount(0, 10, {}), 0);
+  assert.equal(resolveWorkerCount(4, 3, {}), 3);
+  assert.equal(resolveWorkerCount(4, 1, {}), 0);
+  assert.equal(resolveWorkerCount(undefined, 5, { WAYBILL_WORKERS: '3' }), 3);
+  assert.equal(resolveWorkerCount(1, 5, { WAYBILL_WORKERS: '3' }), 0, 'the option beats the environment');
+  assert.throws(() => resolveWorkerCount(undefined, 5, { WAYBILL_WORKERS: 'many' }), { code: 'USAGE' });
+  const cores = availableParallelism();
+  assert.equal(resolveWorkerCount(undefined, 8, {}), cores >= 4 ? Math.min(cores, 8) : 0);
+  assert.equal(resolveWorkerCount(undefined, 1, {}), 0);
+  assert.throws(() => parseWorkerCount('-1', '--workers'), { code: 'USAGE' });
+  assert.equal(parseWorkerCount(' 2 ', '--workers'), 2);
 });

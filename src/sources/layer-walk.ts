@@ -8,10 +8,10 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, WaybillError } from '../errors.ts';
 import { OverlayView } from './layer-merge.ts';
-import { type LayerJob, type LayerScan, scanLayer } from './layer-scan.ts';
+import { type LayerJob, type LayerScan, scanLayer, unpackScan } from './layer-scan.ts';
 import type { WorkerReply, WorkerRequest } from './layer-worker.ts';
 import type { FileFilter, WalkResult } from './types.ts';
-import type { FilterModuleSpec, SourceWalkOptions } from './walk-options.ts';
+import { type FilterModuleSpec, resolveWorkerCount, type SourceWalkOptions } from './walk-options.ts';
 
 export async function walkLayers(
   jobs: LayerJob[],
@@ -26,7 +26,7 @@ export async function walkLayers(
     options.onProgress?.(done, total);
   };
   const view = new OverlayView();
-  const workers = Math.min(options.workers ?? availableParallelism(), jobs.length);
+  const workers = options.filterModule ? resolveWorkerCount(options.workers, jobs.length) : 0;
   if (options.filterModule && workers > 1) {
     await scanOnWorkers(jobs, options.filterModule, workers, onBytes, options.signal, (scan) =>
       view.apply(scan),
@@ -83,6 +83,12 @@ async function scanInProcess(
   }
 }
 
+/**
+ * Scans layers on `count` worker threads, each taking the next layer when it finishes one. Scans are
+ * applied in layer order as they arrive. Errors are the in-process walk's: a failed layer is
+ * reported only once every layer below it has been applied (a lower failure wins), and no layer
+ * above a failed one is started. Every worker is terminated when the walk settles, however it ends.
+ */
 function scanOnWorkers(
   jobs: LayerJob[],
   filterModule: FilterModuleSpec,
@@ -94,6 +100,9 @@ function scanOnWorkers(
   return new Promise((resolve, reject) => {
     const pool: Worker[] = [];
     const results = new Map<number, LayerScan>();
+    const failures = new Map<number, Error>();
+    /** Lowest layer known to have failed; no layer above it is started. */
+    let lowestFailure = Number.POSITIVE_INFINITY;
     let nextJob = 0;
     let nextApply = 0;
     let finished = false;
@@ -107,10 +116,14 @@ function scanOnWorkers(
       else reject(error);
     };
     const onAbort = () => finish(signal?.reason ?? new Error('aborted'));
+    if (signal?.aborted) {
+      onAbort();
+      return;
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const dispatch = (worker: Worker) => {
-      if (nextJob >= jobs.length) return;
+      if (nextJob >= jobs.length || nextJob > lowestFailure) return;
       const id = nextJob++;
       worker.postMessage({
         type: 'scan',
@@ -120,28 +133,40 @@ function scanOnWorkers(
       } satisfies WorkerRequest);
     };
 
+    const advance = () => {
+      while (results.has(nextApply)) {
+        const scan = results.get(nextApply) as LayerScan;
+        results.delete(nextApply);
+        nextApply++;
+        applyInOrder(scan);
+      }
+      const failure = failures.get(nextApply);
+      if (failure) finish(failure);
+      else if (nextApply === jobs.length) finish();
+    };
+
     for (let i = 0; i < count; i++) {
       const worker = new Worker(new URL('./layer-worker.ts', import.meta.url));
       pool.push(worker);
       worker.on('message', (reply: WorkerReply) => {
         if (finished) return;
-        if (reply.type === 'progress') onBytes(reply.bytes);
-        else if (reply.type === 'error') finish(rebuildError(reply.error));
-        else {
-          results.set(reply.id, reviveScan(reply.scan));
-          try {
-            while (results.has(nextApply)) {
-              applyInOrder(results.get(nextApply) as LayerScan);
-              results.delete(nextApply);
-              nextApply++;
-            }
-          } catch (e) {
-            finish(e);
+        try {
+          if (reply.type === 'progress') {
+            onBytes(reply.bytes);
             return;
           }
-          if (nextApply === jobs.length) finish();
-          else dispatch(worker);
+          if (reply.type === 'error') {
+            failures.set(reply.id, rebuildError(reply.error));
+            lowestFailure = Math.min(lowestFailure, reply.id);
+          } else {
+            results.set(reply.id, unpackScan(reply.scan));
+          }
+          advance();
+        } catch (e) {
+          finish(e);
+          return;
         }
+        if (!finished) dispatch(worker);
       });
       worker.on('error', (e) => finish(e));
       worker.on('exit', (code) => {
@@ -150,15 +175,6 @@ function scanOnWorkers(
       dispatch(worker);
     }
   });
-}
-
-/** Structured clone turns Buffers into plain Uint8Arrays; give them their Buffer methods back. */
-function reviveScan(scan: LayerScan): LayerScan {
-  for (const file of scan.files) {
-    const data = file.data as Uint8Array;
-    file.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  }
-  return scan;
 }
 
 function rebuildError(error: { code?: string; input?: string; reason?: string; message: string }): Error {

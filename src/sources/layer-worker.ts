@@ -1,18 +1,20 @@
 /**
  * Worker-thread entry: scans layers for the main thread. The filter arrives as a module spec
- * (functions cannot cross threads) and is loaded once per worker. Errors go back as their code,
- * input and reason so the main thread can rethrow the same WaybillError.
+ * (functions cannot cross threads) and is loaded once per worker. Kept bytes go back packed into a
+ * few fresh ArrayBuffers that are transferred, not cloned (`packScan`): the main thread gets them
+ * without a copy.
+ * Errors go back as their code, input and reason so the main thread can rethrow the same WaybillError.
  */
 import { parentPort } from 'node:worker_threads';
 import { isWaybillError } from '../errors.ts';
-import { type LayerJob, scanLayer } from './layer-scan.ts';
+import { type LayerJob, type PackedScan, packScan, scanLayer } from './layer-scan.ts';
 import type { FileFilter } from './types.ts';
 import { type FilterModuleSpec, loadFilterModule } from './walk-options.ts';
 
 export type WorkerRequest = { type: 'scan'; id: number; job: LayerJob; filterModule: FilterModuleSpec };
 export type WorkerReply =
   | { type: 'progress'; id: number; bytes: number }
-  | { type: 'done'; id: number; scan: import('./layer-scan.ts').LayerScan }
+  | { type: 'done'; id: number; scan: PackedScan }
   | { type: 'error'; id: number; error: { code?: string; input?: string; reason?: string; message: string } };
 
 const port = parentPort;
@@ -44,7 +46,8 @@ port?.on('message', async (request: WorkerRequest) => {
       },
     });
     if (pending > 0) port.postMessage({ type: 'progress', id, bytes: pending } satisfies WorkerReply);
-    port.postMessage({ type: 'done', id, scan } satisfies WorkerReply);
+    const { packed, transfer } = packScan(scan);
+    port.postMessage({ type: 'done', id, scan: packed } satisfies WorkerReply, transfer);
   } catch (e) {
     const error = isWaybillError(e)
       ? { code: e.code, input: e.input, reason: e.reason, message: e.message }

@@ -55,7 +55,7 @@ export interface WalkOptions {
   maxFileSize?: number;
   /** Called with compressed bytes read so far and the total, for progress bars. */
   onProgress?: (done: number, total: number) => void;
-  /** Decompress image layers on worker threads (default: min(layers, cores)). 0 or 1 = in-process. */
+  /** Image layers on worker threads: 0 or 1 = in-process; default $WAYBILL_WORKERS, else threads only with >= 4 cores and >= 2 layers. */
   workers?: number;
   signal?: AbortSignal;
 }

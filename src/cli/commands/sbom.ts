@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
 import { openArtifact } from '../../sources/open.ts';
+import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { out, parseFormat } from '../output.ts';
 import { createProgress } from '../progress.ts';
@@ -20,6 +21,10 @@ export function registerSbom(program: Command): void {
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option('--name <name>', 'name of the artifact in the SBOM (default: from the reference)')
     .option('--version <version>', 'version of the artifact in the SBOM')
+    .option(
+      '--workers <n>',
+      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 4 cores)',
+    )
     .option('-q, --quiet', 'no progress bar or warnings on stderr')
     .action(
       async (
@@ -31,9 +36,11 @@ export function registerSbom(program: Command): void {
           name?: string;
           version?: string;
           quiet?: boolean;
+          workers?: string;
         },
       ) => {
         const format = parseFormat(opts.format, FORMATS) as SbomFormat;
+        const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
         const artifact = await openArtifact(ref, { platform: opts.platform });
         const progress = createProgress('cataloging', { quiet: opts.quiet });
         const name = opts.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
@@ -41,6 +48,7 @@ export function registerSbom(program: Command): void {
           format,
           name,
           version: opts.version,
+          ...(workers !== undefined ? { workers } : {}),
           onProgress: (done, total) => progress.update(done, total),
         }).finally(() => progress.done());
         if (!opts.quiet) {

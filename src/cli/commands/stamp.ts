@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { stampArtifact } from '../../app/stamp.ts';
 import { renderText } from '../../policy/render-text.ts';
+import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
 import { createProgress } from '../progress.ts';
@@ -35,6 +36,7 @@ interface StampFlags {
   built?: string;
   platform?: string;
   quiet?: boolean;
+  workers?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -70,11 +72,16 @@ export function registerStamp(program: Command): void {
     )
     .option('--built <date>', 'build date, RFC 3339 (default: image created, SOURCE_DATE_EPOCH, commit date)')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: all)')
+    .option(
+      '--workers <n>',
+      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 4 cores)',
+    )
     .option('-q, --quiet', 'no progress bar');
   addConfigOptions(command);
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, opts: StampFlags) => {
     const format = parseFormat(opts.format, FORMATS);
+    const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
     const sbomFormat = parseFormat(opts.sbomFormat, ['cyclonedx-json', 'spdx-json']) as SbomFormat;
     const settings = await loadSettings(opts, {
       name: opts.name,
@@ -98,6 +105,7 @@ export function registerStamp(program: Command): void {
       platform: opts.platform,
       built: opts.built,
       sbomFormat,
+      workers,
       onProgress: (done, total) => progress.update(done, total),
     }).finally(() => progress.done());
     if (!opts.quiet)
