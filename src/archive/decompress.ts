@@ -14,7 +14,27 @@ export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
 /** Bytes needed to tell the compressions apart. */
 export const COMPRESSION_MAGIC_BYTES = 6;
 
+/**
+ * The most any one compressed stream may expand to: 16 GiB, or `WAYBILL_MAX_UNCOMPRESSED_BYTES`.
+ * Deflate cannot pass about 1032:1, under the ratio cap, so this cap is what stops a gzip bomb; a
+ * release pipeline that knows its layers are small can set it lower and fail faster.
+ */
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 ** 3;
+
+/** The output cap in force: the environment's, read when a stream opens, else the default. */
+export function maxOutputBytes(): number {
+  const value = process.env.WAYBILL_MAX_UNCOMPRESSED_BYTES;
+  if (value === undefined || value === '') return DEFAULT_MAX_OUTPUT_BYTES;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new WaybillError(
+      'USAGE',
+      'WAYBILL_MAX_UNCOMPRESSED_BYTES',
+      `not a positive whole number of bytes: ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
 export const DEFAULT_MAX_RATIO = 1100;
 export const DEFAULT_RATIO_GRACE_BYTES = 64 * 1024 ** 2;
 
@@ -146,7 +166,7 @@ class OutputLimiter extends Transform {
   constructor(counts: { input: number; output: number }, limits: DecompressLimits) {
     super({ highWaterMark: STREAM_BUFFER_BYTES });
     this.counts = counts;
-    this.maxOutput = limits.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    this.maxOutput = limits.maxOutputBytes ?? maxOutputBytes();
     this.maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO;
     this.grace = limits.ratioGraceBytes ?? DEFAULT_RATIO_GRACE_BYTES;
     this.input = limits.input;

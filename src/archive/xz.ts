@@ -25,11 +25,11 @@ import { WaybillError } from '../errors.ts';
 import { type ByteSource, openFileSource } from './ar.ts';
 import {
   type Compression,
-  DEFAULT_MAX_OUTPUT_BYTES,
   DEFAULT_MAX_RATIO,
   DEFAULT_RATIO_GRACE_BYTES,
   type DecompressLimits,
   decompressAs,
+  maxOutputBytes,
 } from './decompress.ts';
 
 const { XzReadableStream } = xzDecompress as unknown as {
@@ -56,7 +56,7 @@ function describeXzError(error: unknown): string {
 }
 
 async function* xzChunks(source: AsyncIterable<unknown>, limits: DecompressLimits): AsyncGenerator<Buffer> {
-  const maxOutput = limits.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const maxOutput = limits.maxOutputBytes ?? maxOutputBytes();
   const maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO;
   const grace = limits.ratioGraceBytes ?? DEFAULT_RATIO_GRACE_BYTES;
   let input = 0;
