@@ -3,13 +3,12 @@
  * the engine hands it to image walks, and the results (and SBOM bytes, and errors) are the same.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { ensureFixtureImage } from '../../test/helpers/fixture-image.ts';
 import { generateSbom } from '../app/generate-sbom.ts';
 import { isWaybillError } from '../errors.ts';
 import { blobName } from '../sources/blob-store.ts';
@@ -21,9 +20,6 @@ import { catalogArtifact, combinedFilter } from './engine.ts';
 import { defaultCatalogers } from './registry.ts';
 import type { Cataloger } from './types.ts';
 import { engineFilter, engineFilterModule } from './worker-filter.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const FIXTURE = join(ROOT, 'test/fixtures/cache/image/oci');
 
 const ELF = Buffer.from('\x7fELF\x02\x01\x01\0', 'latin1');
 const GO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
@@ -185,12 +181,10 @@ test('a corrupt layer fails with the same WaybillError on threads as in-process'
   assert.deepEqual(await failure(4), inProcess);
 });
 
-test('fixture image (if built): same SBOM bytes with 1 and 2 workers', async (t) => {
-  if (!existsSync(join(FIXTURE, 'index.json'))) {
-    t.skip(`no fixture image at ${FIXTURE} (npx node scripts/build-fixture-image.ts)`);
-    return;
-  }
-  const artifact = await openArtifact(`oci:${FIXTURE}:latest`);
+test('the real fixture image: same SBOM bytes with 1 and 2 workers', async (t) => {
+  const image = await ensureFixtureImage();
+  if ('skip' in image) return t.skip(image.skip);
+  const artifact = await openArtifact(`oci:${image.ociDir}:latest`);
   const sbom = async (workers: number) =>
     (await generateSbom(artifact, { format: 'spdx-json', name: 'fixture', workers })).bytes;
   const one = await sbom(1);
