@@ -9,8 +9,9 @@
  *
  * Only ELF is stamped (elf-stamp.ts, with objcopy); PE and Mach-O facts go to the sidecar.
  */
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { normalizeArchitecture } from '../policy/architecture.ts';
+import { readFileHead } from '../util/read-head.ts';
 import { readPackageNote } from './elf-note.ts';
 import { stampElf } from './elf-stamp.ts';
 import { detectExecutable, type ExecutableFormat, parseExecutable } from './executable.ts';
@@ -79,19 +80,8 @@ export const executableFormat: NativeFormat = {
   detect: (head) => detectExecutable(head.subarray(0, 64)) !== undefined,
   readFacts: readExecutableFacts,
   async stamp(path, facts) {
-    const head = await readHead(path);
+    const head = await readFileHead(path, 64);
     if (detectExecutable(head) !== 'elf') return { changed: false, fields: [] };
     return stampElf(path, facts);
   },
 };
-
-async function readHead(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(64);
-    const { bytesRead } = await handle.read(head, 0, 64, 0);
-    return head.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}

@@ -4,7 +4,8 @@
  * last. Importing this module also registers the deb and rpm payload walkers with the sources, so
  * the manifest engine sees the files inside packages.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { readFileHead } from '../util/read-head.ts';
 import { debFormat } from './deb.ts';
 import { executableFormat } from './executable-facts.ts';
 import type { NativeFormat } from './native.ts';
@@ -29,24 +30,13 @@ export const NATIVE_FORMATS: readonly NativeFormat[] = [
 /** Enough for every format's signature (the GPT header sits at byte 512, tar headers at 0 and 512). */
 const HEAD_BYTES = 8192;
 
-async function readHead(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 /** The native format of a file, or undefined for a file with no metadata of its own. */
 export async function detectNativeFormat(path: string): Promise<NativeFormat | undefined> {
   const info = await stat(path);
   if (info.isDirectory()) {
     return (await rootfsFormat.confirm(path)) ? rootfsFormat : undefined;
   }
-  const head = await readHead(path);
+  const head = await readFileHead(path, HEAD_BYTES);
   for (const format of NATIVE_FORMATS) {
     if (!format.detect(head, path)) continue;
     if (format.confirm && !(await format.confirm(path))) continue;

@@ -14,11 +14,12 @@
  * left out on purpose: a checkout or copy changes them without changing the release.
  */
 import { createHash } from 'node:crypto';
-import { lstat, open, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapeBytes } from '../archive/tar-reader.ts';
 import { WaybillError } from '../errors.ts';
 import { sha256File } from '../util/digest.ts';
+import { readFileHead } from '../util/read-head.ts';
 import { type Artifact, type FileEntry, type FileFilter, SNIFF_BYTES, type WalkResult } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
 
@@ -87,17 +88,6 @@ export async function treeDigest(entries: TreeEntry[]): Promise<string> {
   return `sha256:${hash.digest('hex')}`;
 }
 
-async function readHead(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, SNIFF_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 async function walkTree(root: string, filter: FileFilter, options: SourceWalkOptions): Promise<WalkResult> {
   const entries = await listTree(root);
   const max = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
@@ -108,7 +98,10 @@ async function walkTree(root: string, filter: FileFilter, options: SourceWalkOpt
     options.signal?.throwIfAborted();
     let keep = filter.want(entry);
     if (keep === 'sniff')
-      keep = entry.type === 'file' && filter.sniff ? filter.sniff(entry, await readHead(absolute)) : false;
+      keep =
+        entry.type === 'file' && filter.sniff
+          ? filter.sniff(entry, await readFileHead(absolute, SNIFF_BYTES))
+          : false;
     if (!keep) continue;
     if (entry.type === 'file' && entry.size > max) {
       result.skipped.push({

@@ -9,7 +9,6 @@
  * reports. Layer digests: an uncompressed layer's digest is its diff_id; a compressed one named
  * `blobs/sha256/<hex>` (docker ≥ 25) uses that name; otherwise it is hashed once at open.
  */
-import { open } from 'node:fs/promises';
 import { detectCompression } from '../archive/decompress.ts';
 import {
   indexTarFile,
@@ -22,6 +21,7 @@ import { WaybillError } from '../errors.ts';
 import { MAX_LAYERS, parseImageConfig } from '../oci/parse.ts';
 import { type Descriptor, type ImageManifest, MEDIA_TYPE } from '../oci/types.ts';
 import { sha256Digest, sha256File } from '../util/digest.ts';
+import { readFileHead } from '../util/read-head.ts';
 import { type BlobLocation, readLocation } from './blob-store.ts';
 import type { LayerJob } from './layer-scan.ts';
 import { walkLayers } from './layer-walk.ts';
@@ -138,17 +138,6 @@ function chooseEntry(entries: SaveEntry[], selector: string | undefined, input: 
   return entry;
 }
 
-async function readHead(path: string, offset: number, length: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buf, 0, length, offset);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 function locationOf(tarPath: string, name: string, entry: TarIndexEntry): BlobLocation {
   return { file: tarPath, start: entry.offset, size: entry.size, name: `${tarPath}:${name}` };
 }
@@ -194,7 +183,7 @@ export async function openDockerArchive(
   for (const [i, name] of chosen.layers.entries()) {
     const entry = lookup(index, name, manifestName);
     const location = locationOf(tarPath, name, entry);
-    const compression = detectCompression(await readHead(tarPath, entry.offset, Math.min(entry.size, 6)));
+    const compression = detectCompression(await readFileHead(tarPath, Math.min(entry.size, 6), entry.offset));
     let digest: string;
     let mediaType: string;
     if (compression === 'none') {

@@ -3,23 +3,13 @@
  * container walker claims it (a plain tarball, or a format registered later), else yields the file
  * itself under its base name.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { sha256File } from '../util/digest.ts';
+import { readFileHead } from '../util/read-head.ts';
 import { findContainerWalker, HEAD_BYTES } from './container-walkers.ts';
 import { type Artifact, type FileEntry, type FileFilter, SNIFF_BYTES, type WalkResult } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
-
-async function readHead(path: string, length: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buf, 0, length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
 
 async function walkSingleFile(
   path: string,
@@ -29,7 +19,8 @@ async function walkSingleFile(
   const info = await stat(path);
   const entry: FileEntry = { path: basename(path), type: 'file', size: info.size, mode: info.mode & 0o7777 };
   let keep = filter.want(entry);
-  if (keep === 'sniff') keep = filter.sniff ? filter.sniff(entry, await readHead(path, SNIFF_BYTES)) : false;
+  if (keep === 'sniff')
+    keep = filter.sniff ? filter.sniff(entry, await readFileHead(path, SNIFF_BYTES)) : false;
   options.onProgress?.(info.size, info.size);
   if (!keep) return { files: [], skipped: [] };
   const max = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
@@ -53,7 +44,7 @@ export async function openFile(ref: string, path: string): Promise<Artifact> {
     digest,
     async walk(filter, options: SourceWalkOptions = {}) {
       options.signal?.throwIfAborted();
-      const walker = findContainerWalker(await readHead(path, HEAD_BYTES), path);
+      const walker = findContainerWalker(await readFileHead(path, HEAD_BYTES), path);
       if (walker) return walker.walk(path, filter, options);
       return walkSingleFile(path, filter, options);
     },
