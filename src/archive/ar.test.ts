@@ -3,22 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildPackages, reference } from '../../test/fixtures/build-packages.ts';
+import { expectError } from '../../test/helpers/assertions.ts';
 import { WaybillError } from '../errors.ts';
 import { arBuffer, arHeader, bufferSource, indexAr, indexArFile } from './ar.ts';
 
 const fixtures = await buildPackages({ skopeo: false });
-
-async function expectError(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<WaybillError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.ok(e instanceof WaybillError, `expected WaybillError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return e;
-  }
-  assert.fail('expected an error');
-}
 
 test('indexes dpkg-deb built packages like ar(1) lists them', async (t) => {
   const debs = Object.values(fixtures.deb);

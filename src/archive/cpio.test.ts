@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { buildPackages, hasTool, reference } from '../../test/fixtures/build-packages.ts';
+import { expectError } from '../../test/helpers/assertions.ts';
 import { WaybillError } from '../errors.ts';
 import { type CpioHeader, readCpio } from './cpio.ts';
 
@@ -49,15 +50,6 @@ async function list(bytes: Buffer): Promise<Array<CpioHeader & { data: string }>
     out.push({ ...entry.header, data: (await entry.readAll()).toString() });
   }
   return out;
-}
-
-async function expectError(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof WaybillError, `expected WaybillError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
 }
 
 test('reads the payload rpm2cpio extracts from a real rpm, as rpm lists it', async (t) => {

@@ -12,6 +12,7 @@
  */
 import type { Readable } from 'node:stream';
 import { WaybillError } from '../errors.ts';
+import { ChunkQueue } from './chunk-queue.ts';
 import { escapeBytes, normalizeEntryPath } from './tar-reader.ts';
 
 export const CPIO_HEADER_SIZE = 110;
@@ -56,84 +57,6 @@ function truncated(input: string, position: number, what: string): WaybillError 
     input,
     `truncated cpio archive: end of data in ${what} at offset ${position}`,
   );
-}
-
-/** A byte queue over async chunks with exact reads, peeks and skips. */
-class ByteQueue {
-  position = 0;
-  private readonly iterator: AsyncIterator<unknown>;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-  private ended = false;
-
-  constructor(iterator: AsyncIterator<unknown>) {
-    this.iterator = iterator;
-  }
-
-  async fill(n: number): Promise<number> {
-    while (this.buffered < n && !this.ended) {
-      const next = await this.iterator.next();
-      if (next.done) {
-        this.ended = true;
-        break;
-      }
-      const value = next.value as Uint8Array;
-      const chunk = Buffer.isBuffer(value)
-        ? value
-        : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      if (chunk.length === 0) continue;
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
-    return Math.min(this.buffered, n);
-  }
-
-  /** Up to `n` bytes from the front, consumed. */
-  take(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    if (first.length <= n) {
-      this.chunks.shift();
-      this.buffered -= first.length;
-      this.position += first.length;
-      return first;
-    }
-    this.chunks[0] = first.subarray(n);
-    this.buffered -= n;
-    this.position += n;
-    return first.subarray(0, n);
-  }
-
-  peekBuffered(n: number): Buffer {
-    return Buffer.concat(this.chunks, Math.min(n, this.buffered)).subarray(0, n);
-  }
-
-  /** Exactly `n` bytes, or null when the input ended before any of them. */
-  async read(n: number, input: string, what: string): Promise<Buffer | null> {
-    const at = this.position;
-    const available = await this.fill(n);
-    if (available === 0 && n > 0) return null;
-    if (available < n) throw truncated(input, at, what);
-    const parts: Buffer[] = [];
-    let left = n;
-    while (left > 0) {
-      const piece = this.take(left);
-      parts.push(piece);
-      left -= piece.length;
-    }
-    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-  }
-
-  async skip(n: number, input: string, what: string): Promise<void> {
-    let left = n;
-    while (left > 0) {
-      if ((await this.fill(1)) === 0) throw truncated(input, this.position, what);
-      left -= this.take(left).length;
-    }
-  }
-
-  async drain(): Promise<void> {
-    while ((await this.fill(1)) > 0) this.take(this.buffered);
-  }
 }
 
 function pad4(n: number): number {
@@ -187,10 +110,10 @@ export async function* readCpio(
       : (async function* () {
           yield* source as Iterable<Uint8Array>;
         })();
-  const queue = new ByteQueue(iterator);
+  const queue = new ChunkQueue(iterator, (at, what) => truncated(input, at, what));
   while (true) {
     const at = queue.position;
-    const block = await queue.read(CPIO_HEADER_SIZE, input, 'header');
+    const block = await queue.read(CPIO_HEADER_SIZE, 'header');
     if (block === null)
       throw new WaybillError(
         'MALFORMED',
@@ -233,9 +156,9 @@ export async function* readCpio(
         `cpio header at offset ${at}: name size ${namesize} out of range`,
       );
     }
-    const nameBytes = (await queue.read(namesize, input, 'entry name')) ?? Buffer.alloc(0);
+    const nameBytes = (await queue.read(namesize, 'entry name')) ?? Buffer.alloc(0);
     if (nameBytes.length < namesize) throw truncated(input, queue.position, 'entry name');
-    await queue.skip(pad4(CPIO_HEADER_SIZE + namesize), input, 'name padding');
+    await queue.skip(pad4(CPIO_HEADER_SIZE + namesize), 'name padding');
     if (nameBytes[namesize - 1] !== 0) {
       throw new WaybillError('MALFORMED', input, `cpio entry name at offset ${at} is not NUL-terminated`);
     }
@@ -254,7 +177,7 @@ export async function* readCpio(
       );
     }
     if (rawName === TRAILER) {
-      await queue.skip(size + pad4(size), input, 'trailer');
+      await queue.skip(size + pad4(size), 'trailer');
       // rpm and cpio pad the archive to a block size after the trailer; nothing there matters.
       await queue.drain();
       return;
@@ -263,7 +186,7 @@ export async function* readCpio(
     const type = entryType(rawMode);
     if (path === '') {
       // `.`: the archive root, not an entry of the tree (GNU cpio writes it for `find .`).
-      await queue.skip(size + pad4(size), input, 'root entry');
+      await queue.skip(size + pad4(size), 'root entry');
       continue;
     }
     const header: CpioHeader = {
@@ -298,7 +221,7 @@ export async function* readCpio(
           `cpio symlink ${JSON.stringify(path)} has a ${size}-byte target`,
         );
       }
-      const target = (await queue.read(size, input, contentWhat)) ?? Buffer.alloc(0);
+      const target = (await queue.read(size, contentWhat)) ?? Buffer.alloc(0);
       if (target.length < size) throw truncated(input, queue.position, contentWhat);
       consume(target);
       try {
@@ -323,7 +246,7 @@ export async function* readCpio(
         let written = 0;
         while (remaining > 0) {
           if ((await queue.fill(1)) === 0) throw truncated(input, queue.position, contentWhat);
-          const piece = queue.take(remaining);
+          const piece = queue.takeSome(remaining);
           piece.copy(out, written);
           written += piece.length;
           consume(piece);
@@ -337,7 +260,7 @@ export async function* readCpio(
         const n = remaining;
         remaining = 0;
         summedAll = false;
-        await queue.skip(n, input, contentWhat);
+        await queue.skip(n, contentWhat);
       },
     };
     if (header.type === 'symlink' && withCrc && sum !== check) {
@@ -345,6 +268,6 @@ export async function* readCpio(
     }
     yield entry;
     await entry.skip();
-    await queue.skip(pad4(size), input, 'content padding');
+    await queue.skip(pad4(size), 'content padding');
   }
 }

@@ -18,6 +18,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { WaybillError } from '../errors.ts';
+import { ChunkQueue } from './chunk-queue.ts';
 
 export const BLOCK_SIZE = 512;
 /** Pax and GNU long-name bodies are metadata: anything larger is an attack, not a name. */
@@ -436,114 +437,6 @@ function stripNuls(buf: Buffer): Buffer {
 // ---------------------------------------------------------------------------------------------
 // Streaming front end.
 
-/** A byte queue over an async iterator of chunks, with exact reads, peeks and skips. */
-class ChunkQueue implements BlockSource {
-  position = 0;
-  private readonly iterator: AsyncIterator<unknown>;
-  private readonly input: string;
-  private chunks: Buffer[] = [];
-  private first = 0;
-  private offset = 0;
-  private buffered = 0;
-  private ended = false;
-
-  constructor(iterator: AsyncIterator<unknown>, input: string) {
-    this.iterator = iterator;
-    this.input = input;
-  }
-
-  /** Buffers until `n` bytes are available or the input ends; returns how many are. */
-  async fill(n: number): Promise<number> {
-    while (this.buffered < n && !this.ended) {
-      const next = await this.iterator.next();
-      if (next.done) {
-        this.ended = true;
-        break;
-      }
-      const value = next.value;
-      const chunk = Buffer.isBuffer(value)
-        ? value
-        : value instanceof Uint8Array
-          ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-          : Buffer.from(String(value));
-      if (chunk.length === 0) continue;
-      if (this.first > 64) {
-        this.chunks = this.chunks.slice(this.first);
-        this.first = 0;
-      }
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-    }
-    return Math.min(this.buffered, n);
-  }
-
-  /** Consumes up to `n` buffered bytes without copying when they lie in one chunk. */
-  takeSome(n: number): Buffer {
-    const chunk = this.chunks[this.first] as Buffer;
-    const available = chunk.length - this.offset;
-    const count = Math.min(available, n);
-    const piece = chunk.subarray(this.offset, this.offset + count);
-    this.offset += count;
-    if (this.offset === chunk.length) {
-      this.chunks[this.first] = EMPTY;
-      this.first++;
-      this.offset = 0;
-    }
-    this.buffered -= count;
-    this.position += count;
-    return piece;
-  }
-
-  peekBuffered(n: number): Buffer {
-    const out = Buffer.alloc(Math.min(n, this.buffered));
-    let written = 0;
-    let index = this.first;
-    let offset = this.offset;
-    while (written < out.length) {
-      const chunk = this.chunks[index] as Buffer;
-      written += chunk.copy(out, written, offset);
-      index++;
-      offset = 0;
-    }
-    return out;
-  }
-
-  async read(n: number): Promise<Buffer | null> {
-    const at = this.position;
-    const available = await this.fill(n);
-    if (available === 0 && n > 0) return null;
-    if (available < n) throw truncated(this.input, at, 'header or metadata');
-    const first = this.takeSome(n);
-    if (first.length === n) return first;
-    const out = Buffer.allocUnsafe(n);
-    first.copy(out, 0);
-    let written = first.length;
-    while (written < n) written += this.takeSome(n - written).copy(out, written);
-    return out;
-  }
-
-  async skip(n: number): Promise<void> {
-    let left = n;
-    while (left > 0) {
-      if ((await this.fill(1)) === 0) throw truncated(this.input, this.position, 'entry content');
-      left -= this.takeSome(left).length;
-    }
-  }
-
-  /** Skips up to `n` bytes, stopping quietly at the end of input. */
-  async skipAvailable(n: number): Promise<void> {
-    let left = n;
-    while (left > 0 && (await this.fill(1)) > 0) left -= this.takeSome(left).length;
-  }
-
-  /** Reads whatever follows the archive, so hashing streams upstream see every byte. */
-  async drain(): Promise<void> {
-    while ((await this.fill(1)) > 0) this.takeSome(this.buffered);
-  }
-}
-
-const EMPTY = Buffer.alloc(0);
-
 /**
  * Iterates the entries of a tar stream. Each entry's content must be read (or skipped) before the
  * next is requested; content left unread is skipped automatically. After the end-of-archive marker
@@ -554,7 +447,9 @@ export async function* readTar(
   options: TarReadOptions,
 ): AsyncGenerator<TarEntry> {
   const input = options.input;
-  const queue = new ChunkQueue((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), input);
+  const queue = new ChunkQueue((source as AsyncIterable<unknown>)[Symbol.asyncIterator](), (at, what) =>
+    truncated(input, at, what),
+  );
   for await (const header of parseHeaders(queue, input)) {
     let remaining = header.size;
     const truncatedBody = () => truncated(input, queue.position, `content of ${JSON.stringify(header.path)}`);

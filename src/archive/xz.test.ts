@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { expectError } from '../../test/helpers/assertions.ts';
 import { WaybillError } from '../errors.ts';
 import { bufferSource } from './ar.ts';
 import { decompressPackageBuffer, decompressXzRange } from './xz.ts';
@@ -31,15 +32,6 @@ async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
-}
-
-async function expectError(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof WaybillError, `expected WaybillError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
 }
 
 test('decodes every check type xz-utils writes, single and multi-block', {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -9,10 +9,12 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { buildPackages, reference } from '../../test/fixtures/build-packages.ts';
+import { expectError } from '../../test/helpers/assertions.ts';
 import { arBuffer } from '../archive/ar.ts';
 import { tarBuffer } from '../archive/tar-writer.ts';
 import { WaybillError } from '../errors.ts';
 import { findContainerWalker, HEAD_BYTES } from '../sources/container-walkers.ts';
+import { readFileHead } from '../util/read-head.ts';
 import { debFormat, parseBuiltUsing, readDebControl, walkDebData } from './deb.ts';
 import type { NativeFacts } from './facts.ts';
 
@@ -24,28 +26,8 @@ after(() => rm(tmp, { recursive: true, force: true }));
 const debs = Object.entries(fixtures.deb) as Array<[string, string]>;
 const allDebs = fixtures.skopeo ? [...debs, ['skopeo', fixtures.skopeo] as [string, string]] : debs;
 
-async function head(path: string): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(HEAD_BYTES);
-    const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 function textOf(facts: NativeFacts, field: string): string | undefined {
   return facts.texts.find((t) => t.field === `deb ${field} field`)?.value;
-}
-
-async function expectError(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof WaybillError, `expected WaybillError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
 }
 
 test('facts equal what dpkg-deb -f prints, for every compression and a real Debian package', async (t) => {
@@ -107,7 +89,7 @@ test('Built-Using of the real skopeo package lists its Go sources', async (t) =>
 test('the data.tar walker sees what dpkg-deb -c lists, with contents', async (t) => {
   if (debs.length === 0) return t.skip(fixtures.debSkip ?? 'no deb fixtures');
   for (const [label, deb] of debs) {
-    assert.equal(findContainerWalker(await head(deb), deb)?.name, 'deb', label);
+    assert.equal(findContainerWalker(await readFileHead(deb, HEAD_BYTES), deb)?.name, 'deb', label);
     const result = await walkDebData(deb, { want: () => true });
     const listed = (await reference('dpkg-deb', ['-c', deb]))
       .trim()
@@ -247,7 +229,7 @@ test('truncated packages and bad layouts are MALFORMED naming file and member', 
 test('detect: deb head only', async (t) => {
   const deb = fixtures.deb.zstd;
   if (!deb) return t.skip(fixtures.debSkip ?? 'no deb fixture');
-  assert.equal(debFormat.detect(await head(deb), deb), true);
+  assert.equal(debFormat.detect(await readFileHead(deb, HEAD_BYTES), deb), true);
   assert.equal(debFormat.detect(Buffer.from('!<arch>\nfoo.o'), 'x.a'), false);
   assert.equal(debFormat.detect(Buffer.alloc(0), 'x.deb'), false);
 });

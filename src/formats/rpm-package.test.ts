@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { buildPackages, reference } from '../../test/fixtures/build-packages.ts';
+import { expectError } from '../../test/helpers/assertions.ts';
 import { WaybillError } from '../errors.ts';
 import { findContainerWalker } from '../sources/container-walkers.ts';
 import { RpmTag } from './rpm-header.ts';
@@ -17,15 +18,6 @@ after(() => rm(tmp, { recursive: true, force: true }));
 
 const QUERY =
   '%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{BUILDTIME}|%{VENDOR}|%{PACKAGER}|%{URL}|%{BUGURL}|%{LICENSE}|%{SOURCERPM}|%{SUMMARY}';
-
-async function expectError(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof WaybillError, `expected WaybillError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 test('facts equal rpm -qp --queryformat, for gzip, xz and zstd payloads', async (t) => {
   if (rpms.length === 0) return t.skip(fixtures.rpmSkip ?? 'no rpm fixtures');

@@ -1,27 +1,17 @@
 import assert from 'node:assert/strict';
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildPythonProject, WHEEL_PROJECT } from '../../test/fixtures/build-artifacts.ts';
 import { makeTmp, removeTmp, run } from '../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../errors.ts';
+import { readFileHead } from '../util/read-head.ts';
 import { sdistFormat } from './sdist.ts';
-
-async function head(path: string): Promise<Buffer> {
-  const h = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(4096);
-    const { bytesRead } = await h.read(b, 0, 4096, 0);
-    return b.subarray(0, bytesRead);
-  } finally {
-    await h.close();
-  }
-}
 
 test('setuptools sdist: PKG-INFO facts equal what email.parser reads', async (t) => {
   const built = await buildPythonProject();
   if (!built) return t.skip('setuptools not available');
-  assert.ok(sdistFormat.detect(await head(built.sdist), built.sdist));
+  assert.ok(sdistFormat.detect(await readFileHead(built.sdist, 4096), built.sdist));
   assert.ok(await sdistFormat.confirm(built.sdist));
   const facts = await sdistFormat.readFacts(built.sdist);
   assert.equal(facts.format, 'sdist');
@@ -53,7 +43,7 @@ test('a plain tarball, even named like an sdist, is not one', async () => {
     await writeFile(join(dir, 'demo-1.0/sub/PKG-INFO'), 'Name: nested\n'); // not at the top: not an sdist
     const tarball = join(dir, 'demo-1.0.tar.gz');
     await run('tar', ['-C', dir, '-czf', tarball, 'demo-1.0']);
-    assert.ok(sdistFormat.detect(await head(tarball), tarball), 'candidate by name and layout');
+    assert.ok(sdistFormat.detect(await readFileHead(tarball, 4096), tarball), 'candidate by name and layout');
     assert.equal(await sdistFormat.confirm(tarball), false);
     await assert.rejects(
       sdistFormat.readFacts(tarball),
@@ -61,7 +51,7 @@ test('a plain tarball, even named like an sdist, is not one', async () => {
     );
     const flat = join(dir, 'flat.tar.gz');
     await run('tar', ['-C', join(dir, 'demo-1.0'), '-czf', flat, 'README']);
-    assert.equal(sdistFormat.detect(await head(flat), flat), false);
+    assert.equal(sdistFormat.detect(await readFileHead(flat, 4096), flat), false);
   } finally {
     await removeTmp(dir);
   }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { buildVagrantBox } from '../../test/fixtures/build-artifacts.ts';
 import { makeTmp, removeTmp } from '../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../errors.ts';
+import { readFileHead } from '../util/read-head.ts';
 import {
   compareBoxVersions,
   parseCatalog,
@@ -15,21 +16,10 @@ import {
   vagrantCatalogFormat,
 } from './vagrant.ts';
 
-async function head(path: string): Promise<Buffer> {
-  const h = await open(path, 'r');
-  try {
-    const b = Buffer.alloc(4096);
-    const { bytesRead } = await h.read(b, 0, 4096, 0);
-    return b.subarray(0, bytesRead);
-  } finally {
-    await h.close();
-  }
-}
-
 test('box file: architecture from metadata.json, no identity fields', async (t) => {
   const box = await buildVagrantBox();
   if (!box) return t.skip('tar not available');
-  assert.ok(vagrantBoxFormat.detect(await head(box), box));
+  assert.ok(vagrantBoxFormat.detect(await readFileHead(box, 4096), box));
   assert.ok(await vagrantBoxFormat.confirm(box));
   const facts = await vagrantBoxFormat.readFacts(box);
   assert.equal(facts.format, 'vagrant');
@@ -64,7 +54,7 @@ test('catalog: read, stamp with a box (sha256 checksum), read back; unknown keys
       custom: { keep: true },
     };
     await writeFile(path, JSON.stringify(original));
-    assert.ok(vagrantCatalogFormat.detect(await head(path), path));
+    assert.ok(vagrantCatalogFormat.detect(await readFileHead(path, 4096), path));
     const facts = await vagrantCatalogFormat.readFacts(path);
     assert.equal(facts.name?.value, 'acme/base');
     assert.equal(facts.version?.value, '1.10.0', 'newest by version order, not file order');
