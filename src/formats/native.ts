@@ -52,3 +52,6 @@ export interface NativeFormat {
    */
   stamp?(path: string, facts: NativeStampFacts): Promise<NativeStampResult>;
 }
+
+/** A format whose `confirm` is required (see NativeFormat.confirm). */
+export type ConfirmableNativeFormat = NativeFormat & Required<Pick<NativeFormat, 'confirm'>>;

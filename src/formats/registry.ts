@@ -6,11 +6,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { readFileHead } from '../util/read-head.ts';
-import { debFormat } from './deb/deb.ts';
+import { debFormat } from './deb/deb-format.ts';
 import { executableFormat } from './executable/executable-facts.ts';
 import type { NativeFormat } from './native.ts';
 import { sdistFormat } from './python/sdist.ts';
-import { wheelFormat } from './python/wheel.ts';
+import { wheelFormat } from './python/wheel-format.ts';
 import { rpmFormat } from './rpm/rpm-package.ts';
 import { diskImageFormat, rootfsFormat } from './system-image/system-image.ts';
 import { vagrantBoxFormat, vagrantCatalogFormat } from './vagrant/vagrant.ts';

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { buildPackages, DEB_CONTROL, reference } from '../../../test/fixtures/build-packages.ts';
 import { arBuffer, bufferSource, indexAr } from '../../archive/ar.ts';
 import { WaybillError } from '../../errors.ts';
-import { debFormat } from './deb.ts';
+import { debFormat } from './deb-format.ts';
 import { controlUpdates, editControlText, stampDeb } from './deb-stamp.ts';
 
 const exec = promisify(execFile);

@@ -16,7 +16,8 @@ import { WaybillError } from '../../errors.ts';
 import { findContainerWalker, HEAD_BYTES } from '../../sources/container-walkers.ts';
 import { readFileHead } from '../../util/read-head.ts';
 import type { NativeFacts } from '../facts.ts';
-import { debFormat, parseBuiltUsing, readDebControl, walkDebData } from './deb.ts';
+import { parseBuiltUsing, readDebControl, walkDebData } from './deb.ts';
+import { debFormat } from './deb-format.ts';
 
 const exec = promisify(execFile);
 const fixtures = await buildPackages();

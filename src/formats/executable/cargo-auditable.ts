@@ -6,7 +6,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import { WaybillError } from '../../errors.ts';
-import { type Executable, findSection } from './executable.ts';
+import { type Executable, findSection } from './sections.ts';
 
 export const CARGO_AUDITABLE_SECTION = '.dep-v0';
 /** cargo-auditable's own reader caps the JSON at 8 MiB; real lists are a few KiB. */

@@ -9,7 +9,7 @@
  * in a plain section named `.pkgnote` (no note header).
  */
 import { WaybillError } from '../../errors.ts';
-import { type Executable, findSection } from './executable.ts';
+import { type Executable, findSection } from './sections.ts';
 
 export const PACKAGE_NOTE_SECTION = '.note.package';
 export const PACKAGE_NOTE_PE_SECTION = '.pkgnote';

@@ -2,15 +2,9 @@
  * ELF reader (System V gABI, "Object Files" chapter): 32/64-bit, little/big endian; file header,
  * section headers with names, program headers. Every offset and length is checked against the file.
  */
-import {
-  archFromElfMachine,
-  byteReader,
-  cString,
-  type ExecSection,
-  type ExecSegment,
-  type Executable,
-  malformed,
-} from './executable.ts';
+import { archFromElfMachine } from './arch-names.ts';
+import { byteReader, cString, malformed } from './byte-reader.ts';
+import type { ExecSection, ExecSegment, Executable } from './sections.ts';
 
 export const SHT_NOBITS = 8;
 export const SHT_NOTE = 7;

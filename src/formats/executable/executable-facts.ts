@@ -16,8 +16,9 @@ import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
 import type { NativeFormat } from '../native.ts';
 import { readPackageNote } from './elf-note.ts';
 import { stampElf } from './elf-stamp.ts';
-import { detectExecutable, type ExecutableFormat, parseExecutable } from './executable.ts';
+import { detectExecutable, parseExecutable } from './executable.ts';
 import { readGoBuildInfo } from './go-buildinfo.ts';
+import type { ExecutableFormat } from './sections.ts';
 
 const NOTE_FIELD: Record<ExecutableFormat, string> = {
   elf: 'ELF .note.package',

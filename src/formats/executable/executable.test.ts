@@ -13,14 +13,8 @@ import {
   run,
 } from '../../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../../errors.ts';
-import {
-  detectExecutable,
-  executableInfo,
-  findSection,
-  parseExecutable,
-  readExecutableMetadata,
-  readVirtual,
-} from './executable.ts';
+import { detectExecutable, executableInfo, parseExecutable, readExecutableMetadata } from './executable.ts';
+import { findSection, readVirtual } from './sections.ts';
 
 let tmp: string;
 const bins: Record<string, Buffer> = {};

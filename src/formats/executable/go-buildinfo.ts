@@ -12,7 +12,7 @@
  * `path`, `mod`, `dep`, `=>` (replacement of the line before) and `build key=value`.
  */
 import { WaybillError } from '../../errors.ts';
-import { type Executable, findSection, readVirtual } from './executable.ts';
+import { type Executable, findSection, readVirtual } from './sections.ts';
 
 export const GO_BUILDINFO_MAGIC = Buffer.from('\xff Go buildinf:', 'latin1');
 const HEADER_SIZE = 32;

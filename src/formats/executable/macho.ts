@@ -3,15 +3,9 @@
  * universal ("fat") files, whose slices are parsed one by one. Load commands are walked by cmdsize,
  * which must be a positive multiple of 4 inside sizeofcmds (a zero cmdsize would loop forever).
  */
-import {
-  archFromMachOCpu,
-  byteReader,
-  cString,
-  type ExecSection,
-  type ExecSegment,
-  type Executable,
-  malformed,
-} from './executable.ts';
+import { archFromMachOCpu } from './arch-names.ts';
+import { byteReader, cString, malformed } from './byte-reader.ts';
+import type { ExecSection, ExecSegment, Executable } from './sections.ts';
 
 const MH_MAGIC = 0xfeedface;
 const MH_MAGIC_64 = 0xfeedfacf;

@@ -3,14 +3,9 @@
  * (PE32 or PE32+, for ImageBase) → section table. Long section names (`/123`) are resolved through
  * the COFF string table, as Go's linker writes them for its DWARF sections.
  */
-import {
-  archFromPeMachine,
-  byteReader,
-  cString,
-  type ExecSection,
-  type Executable,
-  malformed,
-} from './executable.ts';
+import { archFromPeMachine } from './arch-names.ts';
+import { byteReader, cString, malformed } from './byte-reader.ts';
+import type { ExecSection, Executable } from './sections.ts';
 
 const IMAGE_SCN_MEM_EXECUTE = 0x20000000;
 const IMAGE_SCN_MEM_WRITE = 0x80000000;

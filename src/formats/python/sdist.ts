@@ -8,11 +8,8 @@
 import { basename } from 'node:path';
 import { WaybillError } from '../../errors.ts';
 import type { NativeFacts } from '../facts.ts';
-import {
-  type ConfirmableNativeFormat,
-  firstTarEntryName,
-  scanTarball,
-} from '../system-image/system-image.ts';
+import type { ConfirmableNativeFormat } from '../native.ts';
+import { firstTarEntryName, scanTarball } from '../shared/tar-scan.ts';
 import { parseCoreMetadata } from './core-metadata.ts';
 import { pythonMetadataFacts } from './wheel.ts';
 

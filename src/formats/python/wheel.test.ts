@@ -9,7 +9,8 @@ import { makeTmp, removeTmp, run } from '../../../test/helpers/exec-fixtures.ts'
 import { openZip } from '../../archive/zip-reader.ts';
 import { type NewZipMember, rawMembers, writeZip } from '../../archive/zip-writer.ts';
 import { WaybillError } from '../../errors.ts';
-import { openWheel, parseWheelFilename, recordHash, wheelArchitecture, wheelFormat } from './wheel.ts';
+import { openWheel, parseWheelFilename, recordHash, wheelArchitecture } from './wheel.ts';
+import { wheelFormat } from './wheel-format.ts';
 import { stampWheel } from './wheel-stamp.ts';
 
 const isCode = (code: string, text?: RegExp) => (e: unknown) =>

@@ -11,10 +11,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { isZipHead, openZip, type ZipArchive, type ZipLimits } from '../../archive/zip-reader.ts';
+import { openZip, type ZipArchive, type ZipLimits } from '../../archive/zip-reader.ts';
 import { WaybillError } from '../../errors.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
-import type { NativeFormat } from '../native.ts';
 import {
   type CoreMetadata,
   getAll,
@@ -325,13 +324,3 @@ export async function readWheelFacts(path: string): Promise<NativeFacts> {
   const buf = await readFile(path);
   return wheelFacts(openWheel(buf, path), path);
 }
-
-export const wheelFormat: NativeFormat = {
-  name: 'wheel',
-  detect: (head, path) => isZipHead(head) && path.toLowerCase().endsWith('.whl'),
-  readFacts: readWheelFacts,
-  async stamp(path, facts) {
-    const { stampWheel } = await import('./wheel-stamp.ts');
-    return stampWheel(path, facts);
-  },
-};

@@ -22,9 +22,9 @@ import { WaybillError } from '../../errors.ts';
 import { type ContainerWalker, registerContainerWalker } from '../../sources/container-walkers.ts';
 import type { FileEntry, FileFilter, WalkResult } from '../../sources/types.ts';
 import type { SourceWalkOptions } from '../../sources/walk-options.ts';
-import { collectPayload, type PayloadEntry } from '../deb/deb.ts';
 import type { Fact, NativeFacts } from '../facts.ts';
 import type { NativeFormat } from '../native.ts';
+import { collectPayload, type PayloadEntry } from '../shared/collect-payload.ts';
 import {
   headerNumber,
   headerString,

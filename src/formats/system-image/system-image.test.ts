@@ -8,15 +8,9 @@ import { buildRootfsTarball } from '../../../test/fixtures/build-artifacts.ts';
 import { makeTmp, removeTmp, run } from '../../../test/helpers/exec-fixtures.ts';
 import { ensureFixtureImage } from '../../../test/helpers/fixture-image.ts';
 import { WaybillError } from '../../errors.ts';
+import { firstTarEntryName } from '../shared/tar-scan.ts';
 import { parseOsRelease } from './os-release.ts';
-import {
-  detectDiskImage,
-  diskImageFormat,
-  firstTarEntryName,
-  isRootfs,
-  resolveInTree,
-  rootfsFormat,
-} from './system-image.ts';
+import { detectDiskImage, diskImageFormat, isRootfs, resolveInTree, rootfsFormat } from './system-image.ts';
 
 async function head(path: string, n = 4096): Promise<Buffer> {
   const h = await open(path, 'r');

@@ -18,12 +18,8 @@ import { readFile } from 'node:fs/promises';
 import { WaybillError } from '../../errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
-import type { NativeStampFacts, NativeStampResult } from '../native.ts';
-import {
-  type ConfirmableNativeFormat,
-  firstTarEntryName,
-  scanTarball,
-} from '../system-image/system-image.ts';
+import type { ConfirmableNativeFormat, NativeStampFacts, NativeStampResult } from '../native.ts';
+import { firstTarEntryName, scanTarball } from '../shared/tar-scan.ts';
 
 // ---- box files ----------------------------------------------------------------------------------
 
