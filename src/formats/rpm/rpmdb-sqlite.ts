@@ -10,10 +10,18 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { WaybillError } from '../../errors.ts';
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * node:sqlite is loaded on first use, not at start-up: Node 22 prints an ExperimentalWarning when
+ * the module loads, which every command would otherwise show.
+ */
+function sqlite(): typeof import('node:sqlite') {
+  return process.getBuiltinModule('node:sqlite');
+}
 
 export function isSqlite(buf: Buffer): boolean {
   return buf.length >= 16 && buf.subarray(0, 16).equals(SQLITE_MAGIC);
@@ -35,7 +43,7 @@ export function readSqliteBlobs(db: Buffer, input = 'rpmdb.sqlite', wal?: Buffer
       const file = join(tempDir, 'rpmdb.sqlite');
       writeFileSync(file, db, { mode: 0o600 });
       writeFileSync(`${file}-wal`, wal, { mode: 0o600 });
-      handle = new DatabaseSync(file);
+      handle = new (sqlite().DatabaseSync)(file);
     } else {
       // sqlite3_deserialize cannot open a WAL-mode image; with no WAL content to replay, marking
       // the copy as rollback-journal (header bytes 18–19, file format read/write version = 1) is
@@ -43,7 +51,7 @@ export function readSqliteBlobs(db: Buffer, input = 'rpmdb.sqlite', wal?: Buffer
       const image = new Uint8Array(db);
       if (image[18] === 2) image[18] = 1;
       if (image[19] === 2) image[19] = 1;
-      handle = new DatabaseSync(':memory:');
+      handle = new (sqlite().DatabaseSync)(':memory:');
       handle.deserialize(image);
     }
     // Untrusted database: no extensions, no writes through hidden triggers.
