@@ -2,8 +2,13 @@
  * The walk collector shared by the package walkers (.deb data.tar, .rpm cpio): offers each payload
  * entry to the filter and keeps what it wants, reading each payload once.
  */
-import type { FileEntry, FileFilter, WalkedFile, WalkResult } from '../../sources/types.ts';
-import { SNIFF_BYTES } from '../../sources/types.ts';
+import {
+  type FileEntry,
+  type FileFilter,
+  SNIFF_BYTES,
+  type WalkedFile,
+  type WalkResult,
+} from '../../sources/types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from '../../sources/walk-options.ts';
 
 /** One entry of a package payload (tar or cpio) as the walk collector sees it. */
