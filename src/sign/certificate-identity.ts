@@ -76,8 +76,3 @@ export function certificateIdentity(cert: X509Certificate): CertificateIdentity 
 export function parseCertificatePem(pem: string): X509Certificate {
   return X509Certificate.parse(pem);
 }
-
-/** A self-signed CA certificate: a root, which must come from the trusted root, never the bundle. */
-export function isRootCertificate(cert: X509Certificate): boolean {
-  return cert.isCA && cert.issuer.equals(cert.subject);
-}

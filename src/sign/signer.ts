@@ -48,6 +48,8 @@ export interface Signer {
 export class KeyFileSigner implements Signer {
   readonly description: string;
   readonly algorithm: KeyAlgorithm;
+  /** The hint bundles carry (see keyHint in keys.ts). */
+  readonly keyHint: string;
   readonly #key: KeyObject;
   readonly #material: SignerKeyMaterial;
 
@@ -59,9 +61,10 @@ export class KeyFileSigner implements Signer {
     this.#key = privateKey;
     this.algorithm = algorithm;
     this.description = `key file ${source} (${algorithm})`;
+    this.keyHint = keyHint(privateKey);
     this.#material = {
       kind: 'public-key',
-      hint: keyHint(privateKey),
+      hint: this.keyHint,
       publicKeyPem: publicKeyPem(privateKey),
     };
   }

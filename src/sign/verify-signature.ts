@@ -21,7 +21,7 @@ import {
   toTrustMaterial,
   Verifier,
 } from '@sigstore/verify';
-import { type CertificateIdentity, certificateIdentity, isRootCertificate } from './certificate-identity.ts';
+import { type CertificateIdentity, certificateIdentity } from './certificate-identity.ts';
 import { type IdentityPolicy, identityProblem } from './identity-policy.ts';
 import type { DsseEnvelope, SignedItem } from './signed-input.ts';
 import type { LoadedTrustedRoot } from './trusted-root.ts';
@@ -95,7 +95,8 @@ function describeVerifyError(e: unknown): string {
     case 'PUBLIC_KEY_ERROR':
       return `the public key does not verify: ${message}`;
     default:
-      return message;
+      // Not a verification verdict but a crash walking the evidence: say so.
+      return `the bundle's evidence is malformed: ${message}`;
   }
 }
 
@@ -182,6 +183,29 @@ async function verifyKeyBundle(
   );
 }
 
+/**
+ * The chain is built from the trusted root, never from the bundle: @sigstore/verify uses only the
+ * leaf. CA certificates a bundle carries may repeat the trusted root's (old v0.1 bundles carry the
+ * whole public-good chain, sigstore_bundle.proto lets verifiers ignore them); a CA certificate the
+ * trusted root does not have — a bundle bringing its own root (sigstore-conformance
+ * bundle-with-root-cert) — fails.
+ */
+function untrustedChainCertificate(bundle: Bundle, trustedRoot: LoadedTrustedRoot): string | undefined {
+  const content = bundle.verificationMaterial.content;
+  if (content.$case !== 'x509CertificateChain') return undefined;
+  const trusted = trustedRoot.root.certificateAuthorities.flatMap((ca) =>
+    (ca.certChain?.certificates ?? []).map((c) => Buffer.from(c.rawBytes)),
+  );
+  for (const raw of content.x509CertificateChain.certificates.slice(1)) {
+    const der = Buffer.from(raw.rawBytes);
+    if (trusted.some((t) => t.equals(der))) continue;
+    const cert = X509Certificate.parse(der);
+    const root = cert.issuer.equals(cert.subject);
+    return `the bundle's certificate chain includes a ${root ? 'root' : 'CA'} certificate the trusted root does not have: CAs come from the trusted root, never from the bundle`;
+  }
+  return undefined;
+}
+
 async function verifyKeylessBundle(
   bundle: Bundle,
   trust: SignatureTrust,
@@ -195,17 +219,8 @@ async function verifyKeylessBundle(
   }
   if (!leaf) return fail({ ...base, method: 'keyless' }, 'the bundle has an empty certificate chain');
   const check = { ...base, method: 'keyless' as const, certificate: certificateIdentity(leaf) };
-  const content = bundle.verificationMaterial.content;
-  if (content.$case === 'x509CertificateChain') {
-    for (const raw of content.x509CertificateChain.certificates) {
-      if (isRootCertificate(X509Certificate.parse(Buffer.from(raw.rawBytes)))) {
-        return fail(
-          check,
-          "the bundle's certificate chain includes a root certificate: roots come from the trusted root, never from the bundle",
-        );
-      }
-    }
-  }
+  const foreign = untrustedChainCertificate(bundle, trust.trustedRoot);
+  if (foreign) return fail(check, foreign);
   const entity = await entityOf(bundle, trust);
   if (typeof entity === 'string') return fail(check, entity);
   if (entity.timestamps.length === 0 && bundle.verificationMaterial.tlogEntries.length === 0) {
