@@ -47,15 +47,17 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** `git+https://github.com/O/R@refs/tags/v1` → repository and ref (the ref after the last `@`). */
+/**
+ * `git+https://github.com/O/R@refs/tags/v1` → repository and ref. The ref starts at the first `@`
+ * after the host: repository paths have no `@` but refs may, and an `@` before the path is user
+ * info (`ssh://git@host/…`), not a ref.
+ */
 export function splitGitUri(uri: string): { repository: string; ref?: string } {
   const bare = uri.replace(/^git\+/, '');
-  const at = bare.lastIndexOf('@');
-  // An `@` before the path is user info (`ssh://git@host/…`), not a ref.
-  if (at > bare.indexOf('/', bare.indexOf('//') + 2) && at !== -1) {
-    return { repository: bare.slice(0, at), ref: bare.slice(at + 1) };
-  }
-  return { repository: bare };
+  const scheme = bare.indexOf('//');
+  const pathStart = bare.indexOf('/', scheme === -1 ? 0 : scheme + 2);
+  const at = pathStart === -1 ? -1 : bare.indexOf('@', pathStart);
+  return at === -1 ? { repository: bare } : { repository: bare.slice(0, at), ref: bare.slice(at + 1) };
 }
 
 /** For comparison: no scheme, no `git+`, no `.git`, no trailing slash, no `@ref`. */
