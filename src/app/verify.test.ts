@@ -52,17 +52,28 @@ test('a signed record verifies; the sidecar edited after signing does not', asyn
   const record = recordFor('signed.tar.gz', sha256Hex('signed bytes'));
   await writeSidecar(artifact, record);
   const opened = await openArtifact(artifact);
-  const where = await saveStatementBundle(opened, 'record', record.predicateType, serializeBundle(await signStatement(record, signer)));
+  const where = await saveStatementBundle(
+    opened,
+    'record',
+    record.predicateType,
+    serializeBundle(await signStatement(record, signer)),
+  );
   assert.equal(where, `${artifact}.record.sigstore.json`);
   const good = await verifyArtifact(artifact, { keys: [pub] });
   assert.equal(good.passed, true, JSON.stringify(good.statements));
-  assert.deepEqual(good.statements[0]?.checks.map((c) => c.id), ['signature', 'subject', 'record-match']);
+  assert.deepEqual(
+    good.statements[0]?.checks.map((c) => c.id),
+    ['signature', 'subject', 'record-match'],
+  );
   const edited = JSON.parse(readFileSync(`${artifact}.waybill.json`, 'utf8'));
   edited.predicate.team.name = 'Someone Else';
   writeFileSync(`${artifact}.waybill.json`, JSON.stringify(edited));
   const bad = await verifyArtifact(artifact, { keys: [pub] });
   assert.equal(bad.passed, false);
-  assert.match(bad.statements[0]?.reason ?? '', /differs from the signed record: it was edited after signing/);
+  assert.match(
+    bad.statements[0]?.reason ?? '',
+    /differs from the signed record: it was edited after signing/,
+  );
 });
 
 test('an OCI layout: the bundle is attached to the image and matched with its manifest digest', async () => {
@@ -75,7 +86,12 @@ test('an OCI layout: the bundle is attached to the image and matched with its ma
     predicateType: 'https://cyclonedx.org/bom',
     predicate: { bomFormat: 'CycloneDX', specVersion: '1.6' },
   };
-  const where = await saveStatementBundle(image, 'sbom', statement.predicateType, serializeBundle(await signStatement(statement, signer)));
+  const where = await saveStatementBundle(
+    image,
+    'sbom',
+    statement.predicateType,
+    serializeBundle(await signStatement(statement, signer)),
+  );
   assert.match(where, /^oci:sha256:/);
   const report = await verifyArtifact(`oci:${layout}:v1`, { keys: [pub] });
   assert.equal(report.passed, true, JSON.stringify(report.statements));

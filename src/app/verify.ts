@@ -295,6 +295,7 @@ export async function verifyOpenedArtifact(
     certificateIdentityRegexp: options.certificateIdentityRegexp,
     certificateOidcIssuer: options.certificateOidcIssuer,
     builderId: options.builderId,
+    sourceUri: options.sourceUri,
   });
   const keys = await loadKeys(options.keys ?? []);
   const trustedRoot = await loadTrustedRoot(options.trustedRoot);

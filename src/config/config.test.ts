@@ -380,7 +380,10 @@ test('policy.requireSignatures: true or false, anything else points at the value
   const c = parseConfigText(`${MINIMAL}policy:\n  requireSignatures: true\n`, 'waybill.yaml');
   assert.equal(c.policy?.requireSignatures, true);
   assert.equal(resolveSettings(c, {}).policy.requireSignatures, true);
-  assert.equal(resolveSettings(parseConfigText(MINIMAL, 'waybill.yaml'), {}).policy.requireSignatures, undefined);
+  assert.equal(
+    resolveSettings(parseConfigText(MINIMAL, 'waybill.yaml'), {}).policy.requireSignatures,
+    undefined,
+  );
   configError(
     `${MINIMAL}policy:\n  requireSignatures: "yes"\n`,
     'waybill.yaml:7:22: policy.requireSignatures: expected true or false, got "yes"',

@@ -71,6 +71,12 @@ test('requireSignatures is a boolean', () => {
   assert.equal(parsePolicy({ requireSignatures: true }).requireSignatures, true);
   assert.equal(parsePolicy({ requireSignatures: false }).requireSignatures, false);
   assert.equal(parsePolicy({}).requireSignatures, undefined);
-  assert.throws(() => parsePolicy({ requireSignatures: 'yes' }), isConfig(/requireSignatures must be true or false, not string "yes"/));
-  assert.throws(() => parsePolicy({ requireSignature: true }), isConfig(/unknown key requireSignature \(did you mean requireSignatures\?\)/));
+  assert.throws(
+    () => parsePolicy({ requireSignatures: 'yes' }),
+    isConfig(/requireSignatures must be true or false, not string "yes"/),
+  );
+  assert.throws(
+    () => parsePolicy({ requireSignature: true }),
+    isConfig(/unknown key requireSignature \(did you mean requireSignatures\?\)/),
+  );
 });

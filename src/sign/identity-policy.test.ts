@@ -71,3 +71,20 @@ test('flags: identity and regexp are exclusive, an identity needs its issuer, a 
   );
   assert.deepEqual(identityPolicyFrom({}), {});
 });
+
+test('--source-uri alone trusts the certificate whose source repository it names (GitHub issuer implied)', () => {
+  const cert = { ...CERT, sourceRepositoryUri: 'https://github.com/o/r' };
+  assert.equal(identityProblem({ sourceUri: 'github.com/o/r' }, cert), undefined);
+  assert.match(
+    identityProblem({ sourceUri: 'github.com/o/other' }, cert) ?? '',
+    /certificate source repository https:\/\/github.com\/o\/r is not/,
+  );
+  assert.match(
+    identityProblem({ sourceUri: 'github.com/o/r' }, { ...cert, issuer: 'https://evil.example' }) ?? '',
+    /issuer/,
+  );
+  assert.match(
+    identityProblem({ sourceUri: 'github.com/o/r' }, CERT) ?? '',
+    /certificate source repository \(none\)/,
+  );
+});

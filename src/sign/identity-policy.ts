@@ -5,15 +5,19 @@
  * somewhere in it, unanchored, as Go's regexp.MatchString does), and its OIDC issuer extension equals
  * the issuer. `--builder-id` (slsa-verifier) is compared with the Build Signer URI extension when the
  * certificate has one, and with the SAN otherwise; a builder id without `@ref` accepts any ref.
+ * With neither identity flags nor a builder id, `--source-uri` (slsa-verifier, `gh attestation
+ * verify --repo`) names whom to trust: the certificate's Source Repository URI extension must be it.
  */
 import { WaybillError } from '../errors.ts';
 import type { CertificateIdentity } from './certificate-identity.ts';
+import { normalizeSourceUri } from './slsa-provenance.ts';
 
 export interface IdentityPolicy {
   identity?: string;
   identityRegexp?: RegExp;
   issuer?: string;
   builderId?: string;
+  sourceUri?: string;
 }
 
 /** GitHub Actions' OIDC issuer: the issuer a github.com builder id implies when none is given. */
@@ -24,6 +28,7 @@ export interface IdentityFlags {
   certificateIdentityRegexp?: string;
   certificateOidcIssuer?: string;
   builderId?: string;
+  sourceUri?: string;
 }
 
 /** Builds the policy from flags; USAGE errors for contradictory or incomplete flags. */
@@ -58,6 +63,7 @@ export function identityPolicyFrom(flags: IdentityFlags): IdentityPolicy {
   }
   if (flags.certificateOidcIssuer !== undefined) policy.issuer = flags.certificateOidcIssuer;
   if (flags.builderId !== undefined) policy.builderId = flags.builderId;
+  if (flags.sourceUri !== undefined) policy.sourceUri = flags.sourceUri;
   return policy;
 }
 
@@ -72,7 +78,8 @@ export function builderIdMatches(wanted: string, actual: string | undefined): bo
 export function identityProblem(policy: IdentityPolicy, cert: CertificateIdentity): string | undefined {
   const san = cert.subjectAlternativeName;
   const hasIdentity = policy.identity !== undefined || policy.identityRegexp !== undefined;
-  if (!hasIdentity && policy.builderId === undefined) {
+  const bySource = !hasIdentity && policy.builderId === undefined && policy.sourceUri !== undefined;
+  if (!hasIdentity && policy.builderId === undefined && !bySource) {
     return (
       `keyless signature by ${san ?? '(no identity)'} (issuer ${cert.issuer ?? 'unknown'}): ` +
       'say whom you trust with --certificate-identity or --certificate-identity-regexp and --certificate-oidc-issuer'
@@ -84,9 +91,18 @@ export function identityProblem(policy: IdentityPolicy, cert: CertificateIdentit
   if (policy.identityRegexp !== undefined && (san === undefined || !policy.identityRegexp.test(san))) {
     return `certificate identity ${san ?? '(none)'} does not match ${policy.identityRegexp.source}`;
   }
+  if (bySource && policy.sourceUri !== undefined) {
+    const named = cert.sourceRepositoryUri;
+    if (named === undefined || normalizeSourceUri(named) !== normalizeSourceUri(policy.sourceUri)) {
+      return `certificate source repository ${named ?? '(none)'} is not ${policy.sourceUri}`;
+    }
+  }
+  const githubBuilder = policy.builderId?.startsWith('https://github.com/') ?? false;
+  const githubSource =
+    policy.sourceUri !== undefined && normalizeSourceUri(policy.sourceUri).startsWith('github.com/');
   const issuer =
     policy.issuer ??
-    (!hasIdentity && policy.builderId?.startsWith('https://github.com/') ? GITHUB_ACTIONS_ISSUER : undefined);
+    (!hasIdentity && (githubBuilder || (bySource && githubSource)) ? GITHUB_ACTIONS_ISSUER : undefined);
   if (issuer !== undefined && cert.issuer !== issuer) {
     return `certificate OIDC issuer ${cert.issuer ?? '(none)'} is not ${issuer}`;
   }
