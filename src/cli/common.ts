@@ -53,6 +53,9 @@ export async function loadSettings(options: ConfigOptions, flags: SettingsFlags 
       levels: { ...settings.policy.levels, ...override.levels },
       allowedLicenses: override.allowedLicenses,
       communityPhrases: override.communityPhrases ?? settings.policy.communityPhrases,
+      ...((override.requireSignatures ?? settings.policy.requireSignatures) !== undefined
+        ? { requireSignatures: override.requireSignatures ?? settings.policy.requireSignatures }
+        : {}),
     };
   }
   return settings;

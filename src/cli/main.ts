@@ -9,8 +9,10 @@ import { toolVersion } from '../version.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerKeygen } from './commands/keygen.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
+import { registerVerify } from './commands/verify.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('waybill')
@@ -21,7 +23,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
     .exitOverride();
-  const commands = [registerInit, registerStamp, registerCheck, registerInspect, registerSbom];
+  const commands = [
+    registerInit,
+    registerStamp,
+    registerCheck,
+    registerInspect,
+    registerSbom,
+    registerVerify,
+    registerKeygen,
+  ];
   for (const register of commands) {
     register(program, setExitCode);
   }
