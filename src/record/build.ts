@@ -13,6 +13,7 @@ import {
   type SourceFact,
   STATEMENT_TYPE,
 } from './types.ts';
+import { assertRecordTexts } from './written-text.ts';
 
 type Text = string | null | undefined;
 
@@ -66,8 +67,12 @@ function sortSubjects(subject: readonly ResourceDescriptor[]): ResourceDescripto
   );
 }
 
-/** Assembles a record, fills defaults, and checks it against the schema before anyone writes it. */
+/**
+ * Assembles a record, fills defaults, and checks it against the schema before anyone writes it. A
+ * name, version or URL with a control character is refused (written-text.ts).
+ */
 export function buildRecord(input: RecordInput): ReleaseRecord {
+  assertRecordTexts(input);
   const identity: ReleasePredicate['identity'] = {
     name: text(input.identity?.name),
     version: text(input.identity?.version),
