@@ -126,6 +126,7 @@ function stackInOrder(
     }
   };
 }
+
 /**
  * Scans up to `concurrency` layers at once on the main thread: each layer's inflate runs on libuv's
  * threadpool, so several layers decompress side by side while the main thread hashes and reads tar
