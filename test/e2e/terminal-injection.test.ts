@@ -7,7 +7,7 @@
  * refuses to write such values: one escaped line, exit 2, nothing written.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -23,7 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildRecord, serializeRecord } from '../../src/record/build.ts';
 import { buildOciLayout, buildTar } from '../../src/sources/testing.ts';
 import { sha256Digest } from '../../src/util/digest.ts';
-import { type CliResult, waybill } from '../helpers/cli.ts';
+import { type CliResult, WAYBILL_BIN, waybill } from '../helpers/cli.ts';
 import { git, makeRepo, makeSshSigner, signedTag } from '../helpers/git-fixtures.ts';
 
 /** Raw bytes a terminal acts on or hides text with; `\n` is allowed (the layout's own). */
@@ -125,6 +125,45 @@ describe('text output escapes what artifacts, records and names say', { concurre
     const view = JSON.parse(json.stdout);
     assert.equal(view.team, `Evil${ESC}[2J${ESC}[H Team <evil@example.org>`);
     assert.equal(view.help.docs, 'https://example.org/\u202egnp.exe');
+  });
+
+  test('in a terminal, with colour on: no escape sequence but waybill’s own SGR colours', async (t) => {
+    if (spawnSync('script', ['--version']).status !== 0)
+      return t.skip('util-linux script(1) is not installed');
+    const dir = caseDir('tty');
+    const deb = hostileDeb(
+      dir,
+      `Package: demo\nVersion: 1.0\nArchitecture: all\nMaintainer: Evil${ESC}[2J${ESC}[H <e@example.org>\nBugs: https://bugs.example.org/${NASTY}\nDescription: d\n`,
+    );
+    for (const command of ['check', 'inspect']) {
+      // script(1) runs the command on a pseudo-terminal: stdout.isTTY, so colour is on.
+      const r = spawnSync(
+        'script',
+        ['-qec', '"$WAYBILL_NODE" "$WAYBILL_BIN" "$WAYBILL_CMD" "$WAYBILL_DEB"', '/dev/null'],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            NO_COLOR: '',
+            XDG_CONFIG_HOME: '/nonexistent/waybill-test-config',
+            WAYBILL_NODE: process.execPath,
+            WAYBILL_BIN: WAYBILL_BIN,
+            WAYBILL_CMD: command,
+            WAYBILL_DEB: deb,
+          },
+          timeout: 60_000,
+        },
+      );
+      const screen = r.stdout.replaceAll('\r\n', '\n');
+      if (command === 'check') assert.match(screen, /\u001b\[31m✘\u001b\[0m/, 'colour is on');
+      const ours = /\u001b\[[0-9;]*m/g;
+      assertInert(
+        { code: r.status ?? -1, stdout: screen.replace(ours, ''), stderr: '' },
+        `${command} on a tty`,
+      );
+      assert.match(screen, /Evil\\(x1b|u001b)\[2J/);
+      assert.match(screen, /bugs\.example\.org\/\\x1b\[2J/);
+    }
   });
 
   test('a release record (hand-made, or from another tool) with hostile strings in every field', async () => {
