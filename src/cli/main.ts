@@ -6,7 +6,9 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
 import { toolVersion } from '../version.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerDb } from './commands/db.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerSbom } from './commands/sbom.ts';
@@ -22,6 +24,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .enablePositionalOptions()
     .exitOverride();
   const commands = [registerInit, registerStamp, registerCheck, registerInspect, registerSbom];
+  commands.push(registerAudit, registerDb);
   for (const register of commands) {
     register(program, setExitCode);
   }
