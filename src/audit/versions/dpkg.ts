@@ -4,7 +4,7 @@
  * upstream version and the revision each by the dpkg algorithm: alternating non-digit and digit runs;
  * non-digit runs character by character where `~` sorts before everything (even the end of the
  * string), then the end, then letters, then everything else; digit runs numerically. So
- * `1.0~rc1` < `1.0` < `1.0+b1` < `1.0a`, and a missing revision equals `0`.
+ * `1.0~rc1` < `1.0` < `1.0a` < `1.0+b1` < `1.0.1`, and a missing revision equals `0`.
  */
 import { compareDigits, type VersionScheme } from './scheme.ts';
 
