@@ -6,13 +6,14 @@
  * SHA-256 of the file, or for a directory of the sorted list of (path, file digest).
  *
  * Zips are read in memory with the project's zip reader and its limits: entries that would leave the
- * archive root refuse the whole archive (UNSAFE_PATH), and so do decompression bombs (ratio over
- * 1100:1 or more than WAYBILL_MAX_UNCOMPRESSED_BYTES inflated in total).
+ * archive root refuse the whole archive (UNSAFE_PATH), and so do decompression bombs (a ratio
+ * over 100:1 past 1 MiB, an entry over 64 MiB, or more than WAYBILL_MAX_UNCOMPRESSED_BYTES inflated in
+ * total).
  */
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { DEFAULT_MAX_RATIO, maxOutputBytes } from '../archive/decompress.ts';
+import { maxOutputBytes } from '../archive/decompress.ts';
 import { isZipHead, openZip } from '../archive/zip-reader.ts';
 import { WaybillError } from '../errors.ts';
 
@@ -34,12 +35,15 @@ export interface ImportSource {
   digest(): string;
 }
 
+// OSV JSON compresses 5–30x; an entry past 1 MiB that expands 100x is a bomb, not an advisory.
 const ZIP_LIMITS = {
   maxEntries: 2_000_000,
-  maxRatio: DEFAULT_MAX_RATIO,
+  maxRatio: 100,
   ratioFloor: 1024 * 1024,
   maxDepth: 0,
 };
+/** No advisory is this large (the biggest osv.dev records, kernel CVEs, are a few MiB). */
+const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
 
 function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
