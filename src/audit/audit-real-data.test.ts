@@ -66,7 +66,14 @@ function goVersion(v: string): string {
 function expectedGoFindings(modules: Map<string, string>): string[] {
   const out: string[] = [];
   for (const file of jsonFiles(GO_DB)) {
-    const r = readJson(file) as { id: string; withdrawn?: string; affected: Array<{ package: { name: string }; ranges?: Array<{ type: string; events: Array<Record<string, string>> }> }> };
+    const r = readJson(file) as {
+      id: string;
+      withdrawn?: string;
+      affected: Array<{
+        package: { name: string };
+        ranges?: Array<{ type: string; events: Array<Record<string, string>> }>;
+      }>;
+    };
     if (r.withdrawn) continue;
     for (const a of r.affected) {
       const version = modules.get(a.package.name);
@@ -77,13 +84,17 @@ function expectedGoFindings(modules: Map<string, string>): string[] {
         for (const e of range.events) {
           if ('introduced' in e) start = e.introduced;
           else if ('fixed' in e && start !== undefined) {
-            if ((start === '0' || semverCompare(version, start) >= 0) && semverCompare(version, e.fixed!) < 0) {
+            if (
+              (start === '0' || semverCompare(version, start) >= 0) &&
+              semverCompare(version, e.fixed!) < 0
+            ) {
               out.push(`${a.package.name} ${r.id} ${e.fixed}`);
             }
             start = undefined;
           }
         }
-        if (start !== undefined && (start === '0' || semverCompare(version, start) >= 0)) out.push(`${a.package.name} ${r.id} -`);
+        if (start !== undefined && (start === '0' || semverCompare(version, start) >= 0))
+          out.push(`${a.package.name} ${r.id} -`);
       }
     }
   }
@@ -103,7 +114,8 @@ describe('audit with real data', () => {
     const modules = new Map<string, string>();
     const toolchain = /: (go\S+)/.exec(listing)?.[1] as string;
     modules.set('stdlib', goVersion(toolchain));
-    for (const m of listing.matchAll(/^\t(?:dep|=>)\t(\S+)\t(v\S+)/gm)) modules.set(m[1] as string, goVersion(m[2] as string));
+    for (const m of listing.matchAll(/^\t(?:dep|=>)\t(\S+)\t(v\S+)/gm))
+      modules.set(m[1] as string, goVersion(m[2] as string));
     assert.ok(modules.size > 20, `${modules.size} modules`);
     const expected = expectedGoFindings(modules);
     assert.ok(expected.length > 30, `the old binary has known vulnerabilities: ${expected.length}`);
@@ -111,15 +123,24 @@ describe('audit with real data', () => {
     const target = await loadTarget(path);
     const report = await auditInventory(target.inventory, store, { subject: target.subject, now: NOW });
     const actual = report.findings
-      .flatMap((f) => f.advisories.map((id) => `${f.package.replace(/^Go\//, '')} ${id} ${f.fixed[0] ?? '-'}`))
+      .flatMap((f) =>
+        f.advisories.map((id) => `${f.package.replace(/^Go\//, '')} ${id} ${f.fixed[0] ?? '-'}`),
+      )
       .sort();
     assert.deepEqual(actual, expected);
     // Aliases joined: the Go ids carry their CVE / GHSA aliases; nothing reported twice.
-    assert.ok(report.findings.every((f) => f.aliases.some((a) => a.startsWith('CVE-') || a.startsWith('GHSA-'))));
+    assert.ok(
+      report.findings.every((f) => f.aliases.some((a) => a.startsWith('CVE-') || a.startsWith('GHSA-'))),
+    );
     const keys = report.findings.map((f) => `${f.component.purl} ${f.id}`);
     assert.equal(new Set(keys).size, keys.length);
     // Withdrawn advisories are absent.
-    const withdrawn = new Set(jsonFiles(GO_DB).map((f) => readJson(f)).filter((r) => r.withdrawn).map((r) => String(r.id)));
+    const withdrawn = new Set(
+      jsonFiles(GO_DB)
+        .map((f) => readJson(f))
+        .filter((r) => r.withdrawn)
+        .map((r) => String(r.id)),
+    );
     assert.ok(report.findings.every((f) => f.advisories.every((id) => !withdrawn.has(id))));
   });
 
@@ -174,13 +195,21 @@ for d, _, fs in os.walk(root):
 print(json.dumps(sorted(out)))
 `;
     const input = JSON.stringify(packages.map((c) => [c.name, c.version]));
-    const expected = JSON.parse(execFileSync('python3', ['-c', script, PYPA_DB], { input, encoding: 'utf8' })) as string[];
+    const expected = JSON.parse(
+      execFileSync('python3', ['-c', script, PYPA_DB], { input, encoding: 'utf8' }),
+    ) as string[];
     const report = await auditInventory(target.inventory, store, { subject: target.subject, now: NOW });
     const norm = (n: string) => n.toLowerCase().replace(/[-_.]+/g, '-');
     const actual = report.findings
-      .flatMap((f) => f.advisories.map((id) => `${norm(f.component.name)} ${f.component.version} ${id} ${f.fixed[0] ?? '-'}`))
+      .flatMap((f) =>
+        f.advisories.map(
+          (id) => `${norm(f.component.name)} ${f.component.version} ${id} ${f.fixed[0] ?? '-'}`,
+        ),
+      )
       .sort();
     assert.deepEqual(actual, expected);
-    t.diagnostic(`${packages.length} Debian Python packages, ${expected.length} affected (package, advisory) pairs`);
+    t.diagnostic(
+      `${packages.length} Debian Python packages, ${expected.length} affected (package, advisory) pairs`,
+    );
   });
 });

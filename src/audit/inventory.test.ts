@@ -30,10 +30,13 @@ describe('SBOM inventories for audits', () => {
       const inv = readInventory(readFileSync(file), file);
       assert.ok(inv.subject, file);
       const pathOf = dependencyPaths(inv);
-      const labels = new Map<string, string>([[inv.subject.ref, `${inv.subject.name}@${inv.subject.version}`]]);
+      const labels = new Map<string, string>([
+        [inv.subject.ref, `${inv.subject.name}@${inv.subject.version}`],
+      ]);
       for (const c of inv.components) labels.set(c.ref, `${c.name}@${c.version}`);
       const edges = new Set<string>();
-      for (const [from, to] of inv.edges) for (const t2 of to) edges.add(`${labels.get(from)}>${labels.get(t2)}`);
+      for (const [from, to] of inv.edges)
+        for (const t2 of to) edges.add(`${labels.get(from)}>${labels.get(t2)}`);
       let reached = 0;
       for (const c of inv.components) {
         const path = pathOf(c.ref);
@@ -41,9 +44,13 @@ describe('SBOM inventories for audits', () => {
         reached++;
         assert.equal(path[0], labels.get(inv.subject.ref));
         assert.equal(path.at(-1), labels.get(c.ref));
-        for (let i = 1; i < path.length; i++) assert.ok(edges.has(`${path[i - 1]}>${path[i]}`), `${file}: ${path.join(' > ')}`);
+        for (let i = 1; i < path.length; i++)
+          assert.ok(edges.has(`${path[i - 1]}>${path[i]}`), `${file}: ${path.join(' > ')}`);
       }
-      assert.ok(reached > inv.components.length / 2, `${file}: ${reached} of ${inv.components.length} reached`);
+      assert.ok(
+        reached > inv.components.length / 2,
+        `${file}: ${reached} of ${inv.components.length} reached`,
+      );
     }
   });
 
@@ -55,14 +62,24 @@ describe('SBOM inventories for audits', () => {
     assert.ok(musl);
     const q = packageQuery(musl, trivy.distro);
     assert.ok(q.ok);
-    assert.deepEqual({ base: q.query.base, release: q.query.release, keys: q.query.keys, version: q.query.version }, { base: 'Alpine', release: 'v3.16', keys: ['musl'], version: '1.2.3-r0' });
+    assert.deepEqual(
+      { base: q.query.base, release: q.query.release, keys: q.query.keys, version: q.query.version },
+      { base: 'Alpine', release: 'v3.16', keys: ['musl'], version: '1.2.3-r0' },
+    );
     assert.match(musl.locations[0]?.layer ?? '', /^sha256:/);
     const ubuntuSbom = JSON.parse(readFileSync(UBUNTU_SYFT, 'utf8')) as { artifacts?: unknown };
     assert.ok(ubuntuSbom.artifacts, 'syft-json is refused by the SBOM reader, as the issue asks');
     assert.throws(() => readInventory(readFileSync(UBUNTU_SYFT), UBUNTU_SYFT), /syft-json is not supported/);
     // A syft CycloneDX component with an upstream qualifier (binary libssl3 from source openssl).
     const q2 = packageQuery(
-      { ref: 'x', name: 'libssl3', version: '3.0.2-0ubuntu1.10', purl: 'pkg:deb/ubuntu/libssl3@3.0.2-0ubuntu1.10?arch=amd64&upstream=openssl&distro=ubuntu-22.04', properties: new Map(), locations: [] },
+      {
+        ref: 'x',
+        name: 'libssl3',
+        version: '3.0.2-0ubuntu1.10',
+        purl: 'pkg:deb/ubuntu/libssl3@3.0.2-0ubuntu1.10?arch=amd64&upstream=openssl&distro=ubuntu-22.04',
+        properties: new Map(),
+        locations: [],
+      },
       undefined,
     );
     assert.ok(q2.ok);
@@ -83,7 +100,10 @@ describe('SBOM inventories for audits', () => {
       undefined,
     );
     assert.ok(q3.ok);
-    assert.deepEqual([q3.query.base, q3.query.release, q3.query.name, q3.query.version], ['Debian', '12', 'glibc', '2.36-9+deb12u4']);
+    assert.deepEqual(
+      [q3.query.base, q3.query.release, q3.query.name, q3.query.version],
+      ['Debian', '12', 'glibc', '2.36-9+deb12u4'],
+    );
   });
 
   test('npm components of a real SBOM (juice-shop, 837 components) against GitHub advisories, with dependency paths', async (t) => {
@@ -92,7 +112,10 @@ describe('SBOM inventories for audits', () => {
     try {
       await store.import([await readImportSource(GHSA_SAMPLE)]);
       const target = await loadTarget(JUICE);
-      const report = await auditInventory(target.inventory, store, { subject: target.subject, now: new Date('2026-01-01T00:00:00Z') });
+      const report = await auditInventory(target.inventory, store, {
+        subject: target.subject,
+        now: new Date('2026-01-01T00:00:00Z'),
+      });
       // Hand-checked from the advisories: braces < 3.0.3; lodash < 4.17.21; minimist < 0.2.4 or
       // 1.0.0 <= v < 1.2.6; semver in three disjoint ranges, each with its own fix (5.7.2, 6.3.1, 7.5.2).
       // lodash 4.17.21 and minimist 1.2.8, also in the SBOM, are at or past their fixes.
@@ -108,7 +131,10 @@ describe('SBOM inventories for audits', () => {
           ['GHSA-c2qf-rxjj-qqgw', 'pkg:npm/semver@7.3.8', ['7.5.2'], 'medium'],
         ],
       );
-      assert.ok(report.findings.some((f) => (f.locations[0]?.dependencyPath?.length ?? 0) > 3), 'transitive paths');
+      assert.ok(
+        report.findings.some((f) => (f.locations[0]?.dependencyPath?.length ?? 0) > 3),
+        'transitive paths',
+      );
       for (const f of report.findings) {
         assert.ok(f.aliases.some((a) => a.startsWith('CVE-')));
         const path = f.locations[0]?.dependencyPath ?? [];

@@ -6,8 +6,16 @@ import { dpkgScheme } from './versions/dpkg.ts';
 import { pep440Scheme } from './versions/pep440.ts';
 import { semverScheme } from './versions/semver.ts';
 
-function affected(type: 'SEMVER' | 'ECOSYSTEM' | 'GIT', events: OsvEvent[], versions: string[] = []): OsvAffected {
-  return { severity: [], versions, ranges: [{ type, events, ...(type === 'GIT' ? { repo: 'https://x' } : {}) }] };
+function affected(
+  type: 'SEMVER' | 'ECOSYSTEM' | 'GIT',
+  events: OsvEvent[],
+  versions: string[] = [],
+): OsvAffected {
+  return {
+    severity: [],
+    versions,
+    ranges: [{ type, events, ...(type === 'GIT' ? { repo: 'https://x' } : {}) }],
+  };
 }
 
 function check(a: OsvAffected, scheme = semverScheme, cases: Record<string, boolean | string>): void {
@@ -29,11 +37,28 @@ describe('OSV range evaluation (schema "Evaluation")', () => {
     });
   });
   test('several intervals in one range; the fix reported is the one closing the interval', () => {
-    const a = affected('SEMVER', [{ introduced: '1.0.0' }, { fixed: '1.0.2' }, { introduced: '3.0.0' }, { fixed: '3.2.5' }]);
-    check(a, semverScheme, { '0.9.0': false, '1.0.0': '1.0.2', '1.0.2': false, '2.5.0': false, '3.0.0': '3.2.5', '3.2.5': false });
+    const a = affected('SEMVER', [
+      { introduced: '1.0.0' },
+      { fixed: '1.0.2' },
+      { introduced: '3.0.0' },
+      { fixed: '3.2.5' },
+    ]);
+    check(a, semverScheme, {
+      '0.9.0': false,
+      '1.0.0': '1.0.2',
+      '1.0.2': false,
+      '2.5.0': false,
+      '3.0.0': '3.2.5',
+      '3.2.5': false,
+    });
   });
   test('adjacent intervals (fixed X, introduced X) keep X affected; events out of order are sorted', () => {
-    const a = affected('SEMVER', [{ fixed: '2.0.0' }, { introduced: '1.0.0' }, { introduced: '2.0.0' }, { fixed: '2.1.0' }]);
+    const a = affected('SEMVER', [
+      { fixed: '2.0.0' },
+      { introduced: '1.0.0' },
+      { introduced: '2.0.0' },
+      { fixed: '2.1.0' },
+    ]);
     check(a, semverScheme, { '1.5.0': '2.0.0', '2.0.0': '2.1.0', '2.1.0': false });
   });
   test('last_affected includes its version; no fixed version is reported', () => {
@@ -54,14 +79,31 @@ describe('OSV range evaluation (schema "Evaluation")', () => {
   });
   test('ECOSYSTEM ranges use the ecosystem order (dpkg: ~ before the release, epochs)', () => {
     const a = affected('ECOSYSTEM', [{ introduced: '0' }, { fixed: '1.2.1-2.2+wheezy3' }]);
-    check(a, dpkgScheme, { '1.2.1-2.2+wheezy2': '1.2.1-2.2+wheezy3', '1.2.1-2.2+wheezy3': false, '1:1.0': false, '1.2.1-2.2~bpo1': true });
+    check(a, dpkgScheme, {
+      '1.2.1-2.2+wheezy2': '1.2.1-2.2+wheezy3',
+      '1.2.1-2.2+wheezy3': false,
+      '1:1.0': false,
+      '1.2.1-2.2~bpo1': true,
+    });
   });
   test('GIT ranges are skipped and counted; unparseable bounds are reported, not guessed', () => {
-    const git = evaluateAffected(affected('GIT', [{ introduced: '0' }, { fixed: 'a'.repeat(40) }]), '1.0.0', semverScheme);
+    const git = evaluateAffected(
+      affected('GIT', [{ introduced: '0' }, { fixed: 'a'.repeat(40) }]),
+      '1.0.0',
+      semverScheme,
+    );
     assert.equal(git.affected, false);
     assert.equal(git.gitRanges, 1);
-    const bad = evaluateAffected(affected('ECOSYSTEM', [{ introduced: '0' }, { fixed: 'not a version!' }]), '1.0', pep440Scheme);
-    assert.equal(bad.affected, true, 'the unparseable fixed event is dropped, the introduced one still holds');
+    const bad = evaluateAffected(
+      affected('ECOSYSTEM', [{ introduced: '0' }, { fixed: 'not a version!' }]),
+      '1.0',
+      pep440Scheme,
+    );
+    assert.equal(
+      bad.affected,
+      true,
+      'the unparseable fixed event is dropped, the introduced one still holds',
+    );
     assert.match(bad.problems[0] ?? '', /not a pep440 version/);
     const badVersion = evaluateAffected(affected('SEMVER', [{ introduced: '0' }]), 'banana', semverScheme);
     assert.equal(badVersion.affected, false);
