@@ -98,6 +98,13 @@ function zipSource(path: string, bytes: Buffer): ImportSource {
       for (const entry of entries) {
         if (entry.encrypted)
           throw new WaybillError('UNSUPPORTED', `${path}:${entry.name}`, 'encrypted zip entry');
+        if (entry.uncompressedSize > MAX_ENTRY_BYTES) {
+          throw new WaybillError(
+            'LIMIT',
+            `${path}:${entry.name}`,
+            `${entry.uncompressedSize} bytes: larger than any advisory (limit ${MAX_ENTRY_BYTES})`,
+          );
+        }
         yield { path: `${path}:${entry.name}`, bytes: zip.read(entry) };
       }
     },

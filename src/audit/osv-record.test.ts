@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { parseOsvRecord } from './osv-record.ts';
 import {
+  DISTRO,
   GHSA_SAMPLE,
   GO_DB,
   haveShared,
@@ -12,7 +13,6 @@ import {
   OSV_SCHEMA,
   PYPA_DB,
   RUSTSEC_DB,
-  DISTRO,
   readJson,
 } from './test-support.ts';
 
@@ -27,8 +27,11 @@ const VALID = {
   ],
 };
 
-function invalid(patch: (r: Record<string, any>) => void): string {
-  const r = structuredClone(VALID) as Record<string, any>;
+// biome-ignore lint/suspicious/noExplicitAny: the cases reach into a record to break it
+type Loose = Record<string, any>;
+
+function invalid(patch: (r: Loose) => void): string {
+  const r = structuredClone(VALID) as Loose;
   patch(r);
   const parsed = parseOsvRecord(r);
   assert.equal(parsed.ok, false, JSON.stringify(r));
@@ -114,6 +117,9 @@ describe('OSV records', () => {
     if (!haveShared(OSV_SCHEMA, GO_DB, PYPA_DB, RUSTSEC_DB))
       return t.skip('../shared/fixtures/osv not present');
     const ajv = new Ajv2020({ strict: false });
+    // ajv-formats is CommonJS: under ESM interop its function is the module's `default`.
+    const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+      addFormatsModule) as (a: Ajv2020) => void;
     addFormats(ajv);
     const validate = ajv.compile(JSON.parse(readFileSync(OSV_SCHEMA, 'utf8')));
     const files = [
