@@ -8,6 +8,7 @@
  *   (d) waybill's peak RSS (`/usr/bin/time -f %M`, else VmHWM polled from /proc)
  *   (e) a synthetic image, >= 2 GiB uncompressed in 20 gzip layers: waybill time and RSS vs the floor
  *   (f) worker threads: both images with `--workers 1` (in-process) and `--workers 2`, time and RSS
+ *   (g, h) advisory import and a 10 000-component audit, against JSON.parse (scripts/bench-audit.ts)
  *
  * The fixture's docker-archive holds uncompressed layers (skopeo writes them so), which would make a
  * gunzip floor meaningless; so the floor and waybill both read umoci's OCI layout of the same image,
@@ -27,6 +28,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import { type TarEntryInput, tarChunks } from '../src/archive/tar-writer.ts';
+import { benchAudit } from './bench-audit.ts';
 import { buildFixtureImage, DEFAULT_CACHE_DIR } from './build-fixture-image.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -507,6 +509,11 @@ async function main(): Promise<void> {
     });
   }
   results.workers = workerRuns;
+
+  // (g), (h): `waybill db import` and `waybill audit` (issue 11).
+  const audit = await benchAudit(log);
+  rows.push(...audit.rows);
+  results.audit = audit.results;
 
   results.goals = GOALS;
   results.table = rows;

@@ -28,7 +28,6 @@ import {
 } from './freshness.ts';
 import { type Inventory, readInventory } from './inventory.ts';
 import { AdvisoryCache, matchInventory } from './match.ts';
-import { packageQuery } from './package-query.ts';
 import type { ReleaseLister } from './release-lister.ts';
 import type { AuditReport, AuditSubject, ReportedFinding } from './report.ts';
 import type { SeverityRating } from './severity.ts';
@@ -67,7 +66,7 @@ export async function auditInventory(
   options: AuditInventoryOptions,
 ): Promise<AuditReport> {
   const cache = new AdvisoryCache(store);
-  const { matches, stats } = matchInventory(inventory, cache);
+  const { matches, queries, stats } = matchInventory(inventory, cache);
   const all = buildFindings(matches, cache, dependencyPaths(inventory));
 
   const vexDocs = options.vex ?? [];
@@ -94,11 +93,9 @@ export async function auditInventory(
   for (const f of findings) bySeverity[f.severity.rating]++;
 
   const libyearInputs: LibyearInput[] = [];
-  for (const c of inventory.components) {
-    const q = packageQuery(c, inventory.distro);
-    if (!q.ok) continue;
-    const dates = store.releaseDates(q.query.base, q.query.keys[0] as string);
-    if (dates.size > 0) libyearInputs.push({ version: q.query.version, scheme: q.query.scheme, dates });
+  for (const { query } of queries) {
+    const dates = cache.releaseDates(query.base, query.keys[0] as string);
+    if (dates && dates.size > 0) libyearInputs.push({ version: query.version, scheme: query.scheme, dates });
   }
   const freshness: Freshness = {
     now: options.now.toISOString(),

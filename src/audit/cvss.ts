@@ -88,8 +88,20 @@ export function cvss3BaseScore(vector: string): number | undefined {
     : roundup(Math.min(impact + exploitability, 10));
 }
 
+const scored = new Map<string, CvssScore | null>();
+
 /** Score any CVSS vector OSV carries (CVSS_V2, CVSS_V3, CVSS_V4); undefined when it cannot. */
 export function scoreCvss(vector: string): CvssScore | undefined {
+  let hit = scored.get(vector);
+  if (hit === undefined) {
+    hit = computeScore(vector) ?? null;
+    if (scored.size > 10_000) scored.clear();
+    scored.set(vector, hit);
+  }
+  return hit ?? undefined;
+}
+
+function computeScore(vector: string): CvssScore | undefined {
   const v3 = /^CVSS:3\.([01])\//.exec(vector);
   if (v3) {
     const score = cvss3BaseScore(vector);

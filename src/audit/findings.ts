@@ -95,6 +95,13 @@ export function buildFindings(
     if (list) list.push(m);
     else byKey.set(key, [m]);
   }
+  const paths = new Map<string, string[] | undefined>();
+  const cachedPath = (ref: string) => {
+    if (!paths.has(ref)) paths.set(ref, pathOf(ref));
+    return paths.get(ref);
+  };
+  // The severity alias records add depends only on the set of matched advisories.
+  const aliasSeverity = new Map<string, Severity | undefined>();
   const findings: Finding[] = [];
   for (const group of byKey.values()) {
     const matched = [...new Set(group.map((m) => m.advisory.id))].sort(byId);
@@ -103,26 +110,31 @@ export function buildFindings(
     const ids = new Set<string>();
     for (const id of matched) for (const a of sets.get(id) ?? []) ids.add(a);
     let severity: Severity = group.map((m) => m.severity).reduce(maxSeverity);
-    for (const id of ids) {
-      if (matched.includes(id)) continue;
-      const alias = cache.get(id);
-      if (!alias || alias.withdrawn) continue;
-      severity = maxSeverity(
-        severity,
-        severityOf({
+    const groupKey = matched.join('\n');
+    if (!aliasSeverity.has(groupKey)) {
+      let fromAliases: Severity | undefined;
+      for (const id of ids) {
+        if (matched.includes(id)) continue;
+        const alias = cache.get(id);
+        if (!alias || alias.withdrawn) continue;
+        const s = severityOf({
           packageSeverity: [],
           recordSeverity: alias.severity,
           ...(alias.databaseSeverity ? { recordDatabaseSeverity: alias.databaseSeverity } : {}),
-        }),
-      );
+        });
+        fromAliases = fromAliases ? maxSeverity(fromAliases, s) : s;
+      }
+      aliasSeverity.set(groupKey, fromAliases);
     }
+    const fromAliases = aliasSeverity.get(groupKey);
+    if (fromAliases) severity = maxSeverity(severity, fromAliases);
     const scheme = primary.query.scheme;
     const fixed = [...new Set(group.flatMap((m) => m.fixed))].sort(
       (a, b) => scheme.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0),
     );
     const locations = new Map<string, FindingLocation>();
     for (const m of group) {
-      const path = pathOf(m.component.ref);
+      const path = cachedPath(m.component.ref);
       const list = m.component.locations.length > 0 ? m.component.locations : [{}];
       for (const l of list) {
         const loc: FindingLocation = { ...l, ...(path ? { dependencyPath: path } : {}) };

@@ -5,10 +5,17 @@
  */
 import { suffixCovers } from './ecosystem.ts';
 import type { Inventory, InventoryComponent } from './inventory.ts';
+import type { OsvAffected } from './osv-record.ts';
 import { type PackageQuery, packageQuery } from './package-query.ts';
 import { evaluateAffected } from './ranges.ts';
 import { maxSeverity, type Severity, severityOf } from './severity.ts';
-import type { AdvisoryStore, StoredAdvisory } from './store.ts';
+import {
+  type AdvisoryStore,
+  type Row,
+  type StoredAdvisory,
+  type StoredAffected,
+  storedAdvisory,
+} from './store.ts';
 
 export interface RawMatch {
   component: InventoryComponent;
@@ -34,35 +41,89 @@ export interface MatchStats {
 
 export interface MatchResult {
   matches: RawMatch[];
+  /** The database question each evaluated component became. */
+  queries: Array<{ component: InventoryComponent; query: PackageQuery }>;
   stats: MatchStats;
 }
 
-/** Reads advisories through a cache: one component's advisories are often another's. */
+/**
+ * Reads the database in bulk for one audit: each ecosystem's affected entries in one query (parsed
+ * once, shared by every component that names the package), the alias index, advisories on demand.
+ */
 export class AdvisoryCache {
-  private readonly advisories = new Map<string, StoredAdvisory | null>();
-  private readonly reverse = new Map<string, string[]>();
   readonly store: AdvisoryStore;
+  private readonly advisories = new Map<string, StoredAdvisory | null>();
+  private readonly bases = new Map<
+    string,
+    Map<
+      string,
+      Array<{ advisoryId: string; ecosystem: string; name: string; data: string; entry?: StoredAffected }>
+    >
+  >();
+  private aliases: Map<string, string[]> | undefined;
+  private rows: Map<string, Row> | undefined;
+  private dates: Map<string, Map<string, string>> | undefined;
+
   constructor(store: AdvisoryStore) {
     this.store = store;
   }
 
   get(id: string): StoredAdvisory | undefined {
+    this.rows ??= this.store.advisoryRows();
     let hit = this.advisories.get(id);
     if (hit === undefined) {
-      hit = this.store.advisory(id) ?? null;
+      const row = this.rows.get(id);
+      hit = row ? storedAdvisory(row) : null;
       this.advisories.set(id, hit);
     }
     return hit ?? undefined;
   }
 
   aliasedBy(id: string): string[] {
-    let hit = this.reverse.get(id);
-    if (!hit) {
-      hit = this.store.aliasedBy(id);
-      this.reverse.set(id, hit);
-    }
-    return hit;
+    this.aliases ??= this.store.aliasIndex();
+    return this.aliases.get(id) ?? [];
   }
+
+  affected(base: string, key: string): StoredAffected[] {
+    let index = this.bases.get(base);
+    if (!index) {
+      index = this.store.affectedByBase(base);
+      this.bases.set(base, index);
+    }
+    const rows = index.get(key);
+    if (!rows) return [];
+    // Parsed once, on first use, and shared by every component naming the package.
+    return rows.map((row) => {
+      row.entry ??= {
+        advisoryId: row.advisoryId,
+        ecosystem: row.ecosystem,
+        name: row.name,
+        affected: JSON.parse(row.data) as OsvAffected,
+      };
+      return row.entry;
+    });
+  }
+
+  releaseDates(base: string, key: string): Map<string, string> | undefined {
+    this.dates ??= this.store.releaseDateIndex();
+    return this.dates.get(`${base}\0${key}`);
+  }
+}
+
+/** One advisory's severity for one affected entry, computed once per audit process. */
+const severities = new WeakMap<OsvAffected, Map<string, Severity>>();
+function severityFor(affected: OsvAffected, advisory: StoredAdvisory, compute: () => Severity): Severity {
+  let byAdvisory = severities.get(affected);
+  if (!byAdvisory) {
+    byAdvisory = new Map();
+    severities.set(affected, byAdvisory);
+  }
+  let hit = byAdvisory.get(advisory.id);
+  if (!hit) {
+    hit = compute();
+    byAdvisory.set(advisory.id, hit);
+  }
+  return hit;
 }
 
 export function matchInventory(inventory: Inventory, cache: AdvisoryCache): MatchResult {
@@ -74,6 +135,7 @@ export function matchInventory(inventory: Inventory, cache: AdvisoryCache): Matc
     problems: [],
   };
   const matches: RawMatch[] = [];
+  const queries: MatchResult['queries'] = [];
   const problems = new Set<string>();
   for (const component of inventory.components) {
     const q = packageQuery(component, inventory.distro);
@@ -83,9 +145,10 @@ export function matchInventory(inventory: Inventory, cache: AdvisoryCache): Matc
     }
     stats.evaluated++;
     const query = q.query;
+    queries.push({ component, query });
     const byAdvisory = new Map<string, RawMatch>();
     for (const key of query.keys) {
-      for (const stored of cache.store.affectedFor(query.base, key)) {
+      for (const stored of cache.affected(query.base, key)) {
         const suffix = stored.ecosystem.slice(query.base.length + 1);
         if (!suffixCovers(query.base, suffix, query.release)) continue;
         const verdict = evaluateAffected(stored.affected, query.version, query.scheme);
@@ -94,14 +157,16 @@ export function matchInventory(inventory: Inventory, cache: AdvisoryCache): Matc
         if (!verdict.affected) continue;
         const advisory = cache.get(stored.advisoryId);
         if (!advisory) continue;
-        const severity = severityOf({
-          packageSeverity: stored.affected.severity ?? [],
-          recordSeverity: advisory.severity,
-          ...(stored.affected.databaseSeverity
-            ? { packageDatabaseSeverity: stored.affected.databaseSeverity }
-            : {}),
-          ...(advisory.databaseSeverity ? { recordDatabaseSeverity: advisory.databaseSeverity } : {}),
-        });
+        const severity = severityFor(stored.affected, advisory, () =>
+          severityOf({
+            packageSeverity: stored.affected.severity ?? [],
+            recordSeverity: advisory.severity,
+            ...(stored.affected.databaseSeverity
+              ? { packageDatabaseSeverity: stored.affected.databaseSeverity }
+              : {}),
+            ...(advisory.databaseSeverity ? { recordDatabaseSeverity: advisory.databaseSeverity } : {}),
+          }),
+        );
         const previous = byAdvisory.get(advisory.id);
         if (previous) {
           // Several affected entries of one advisory for the same package: one match, all fixes.
@@ -122,5 +187,5 @@ export function matchInventory(inventory: Inventory, cache: AdvisoryCache): Matc
     matches.push(...byAdvisory.values());
   }
   stats.problems = [...problems].sort();
-  return { matches, stats };
+  return { matches, queries, stats };
 }

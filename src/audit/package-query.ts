@@ -112,8 +112,7 @@ function osQuery(
   const keys = [nameKey(base, name)];
   if (alsoBinary && source && source !== purl.name) keys.push(nameKey(base, purl.name));
   const scheme = schemeFor(base) as VersionScheme;
-  if (!scheme.valid(version))
-    return { ok: false, reason: `${JSON.stringify(version)} is not a ${scheme.name} version` };
+  if (!scheme.valid(version)) return { ok: false, reason: `version is not a ${scheme.name} version` };
   const release = releaseFor(base, distro);
   return { ok: true, query: { base, keys, name, version, scheme, ...(release ? { release } : {}) } };
 }
@@ -159,7 +158,7 @@ function languageQuery(purl: PackageURL): QueryResult {
   const done = (base: string, name: string, v: string | undefined): QueryResult => {
     const scheme = schemeFor(base) as VersionScheme;
     if (v === undefined || !scheme.valid(v))
-      return { ok: false, reason: `${JSON.stringify(version)} is not a ${scheme.name} version` };
+      return { ok: false, reason: `version is not a ${scheme.name} version` };
     return { ok: true, query: { base, keys: [nameKey(base, name)], name, version: v, scheme } };
   };
   const ns = purl.namespace;

@@ -50,13 +50,24 @@ function compareBound(scheme: VersionScheme, a: Bound, b: Bound): number {
   return scheme.compare(a, b);
 }
 
-function evaluateRange(
-  range: OsvRange,
-  version: string,
-  scheme: VersionScheme,
-  problems: string[],
-): { vulnerable: boolean; fixed?: string } {
-  const events: Array<{ kind: Kind; bound: Bound; index: number }> = [];
+interface PreparedRange {
+  events: Array<{ kind: Kind; bound: Bound; index: number }>;
+  problems: string[];
+}
+
+/** Validated, sorted events per (range, scheme): advisories are shared by many components. */
+const prepared = new WeakMap<OsvRange, Map<string, PreparedRange>>();
+
+function prepare(range: OsvRange, scheme: VersionScheme): PreparedRange {
+  let byScheme = prepared.get(range);
+  if (!byScheme) {
+    byScheme = new Map();
+    prepared.set(range, byScheme);
+  }
+  let hit = byScheme.get(scheme.name);
+  if (hit) return hit;
+  const events: PreparedRange['events'] = [];
+  const problems: string[] = [];
   range.events.forEach((e, index) => {
     const { kind, value } = eventOf(e);
     const bound = boundOf(kind, value);
@@ -68,6 +79,20 @@ function evaluateRange(
   });
   // Stable: equal versions keep the record's order (adjacent intervals: fixed X, introduced X).
   events.sort((a, b) => compareBound(scheme, a.bound, b.bound) || a.index - b.index);
+  hit = { events, problems };
+  byScheme.set(scheme.name, hit);
+  return hit;
+}
+
+function evaluateRange(
+  range: OsvRange,
+  version: string,
+  scheme: VersionScheme,
+  problems: string[],
+): { vulnerable: boolean; fixed?: string } {
+  const ready = prepare(range, scheme);
+  problems.push(...ready.problems);
+  const events = ready.events;
 
   const limits = events.filter((e) => e.kind === 'limit');
   if (limits.length > 0 && !limits.some((l) => compareBound(scheme, version, l.bound) < 0)) {

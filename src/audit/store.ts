@@ -101,7 +101,7 @@ export interface StoredAdvisory {
   source: string;
 }
 
-type Row = Record<string, unknown>;
+export type Row = Record<string, unknown>;
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
@@ -113,6 +113,27 @@ function isLater(a: string, b: string): boolean {
   const y = Date.parse(b);
   if (Number.isNaN(x) || Number.isNaN(y)) return a > b;
   return x > y;
+}
+
+export function storedAdvisory(r: Row): StoredAdvisory {
+  const out: StoredAdvisory = {
+    id: String(r.id),
+    modified: String(r.modified),
+    aliases: JSON.parse(String(r.aliases)) as string[],
+    severity: JSON.parse(String(r.severity)) as OsvSeverity[],
+    source: String(r.source),
+  };
+  for (const [key, column] of [
+    ['published', 'published'],
+    ['withdrawn', 'withdrawn'],
+    ['summary', 'summary'],
+    ['databaseSeverity', 'database_severity'],
+    ['url', 'url'],
+  ] as const) {
+    const v = str(r[column]);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 function sqliteReason(e: unknown): string {
@@ -420,6 +441,62 @@ export class AdvisoryStore {
     };
   }
 
+  /**
+   * Every affected entry of one ecosystem from advisories that are not withdrawn, by package key,
+   * with the entry's JSON left unparsed: one query, for audits of many components.
+   */
+  affectedByBase(
+    base: string,
+  ): Map<string, Array<{ advisoryId: string; ecosystem: string; name: string; data: string }>> {
+    const out = new Map<
+      string,
+      Array<{ advisoryId: string; ecosystem: string; name: string; data: string }>
+    >();
+    for (const r of this.stmt(
+      `SELECT f.advisory_id, f.ecosystem, f.name, f.name_key, f.data FROM affected f JOIN advisories a ON a.id = f.advisory_id
+       WHERE f.base = ? AND a.withdrawn IS NULL ORDER BY f.advisory_id, f.rowid`,
+    ).all(base)) {
+      const key = String(r.name_key);
+      const row = {
+        advisoryId: String(r.advisory_id),
+        ecosystem: String(r.ecosystem),
+        name: String(r.name),
+        data: String(r.data),
+      };
+      const list = out.get(key);
+      if (list) list.push(row);
+      else out.set(key, [row]);
+    }
+    return out;
+  }
+
+  /** alias → the ids that list it, for the whole database. */
+  aliasIndex(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const r of this.stmt('SELECT id, alias FROM aliases ORDER BY alias, id').all()) {
+      const alias = String(r.alias);
+      const list = out.get(alias);
+      if (list) list.push(String(r.id));
+      else out.set(alias, [String(r.id)]);
+    }
+    return out;
+  }
+
+  /** Every release date, by `base\0key`. */
+  releaseDateIndex(): Map<string, Map<string, string>> {
+    const out = new Map<string, Map<string, string>>();
+    for (const r of this.stmt('SELECT base, name_key, version, date FROM release_dates').all()) {
+      const key = `${r.base}\0${r.name_key}`;
+      let m = out.get(key);
+      if (!m) {
+        m = new Map();
+        out.set(key, m);
+      }
+      m.set(String(r.version), String(r.date));
+    }
+    return out;
+  }
+
   /** Affected entries naming this package, from advisories that are not withdrawn. */
   affectedFor(base: string, key: string): StoredAffected[] {
     return this.stmt(
@@ -437,25 +514,16 @@ export class AdvisoryStore {
 
   advisory(id: string): StoredAdvisory | undefined {
     const r = this.stmt('SELECT * FROM advisories WHERE id = ?').get(id);
-    if (!r) return undefined;
-    const out: StoredAdvisory = {
-      id: String(r.id),
-      modified: String(r.modified),
-      aliases: JSON.parse(String(r.aliases)) as string[],
-      severity: JSON.parse(String(r.severity)) as OsvSeverity[],
-      source: String(r.source),
-    };
-    for (const [key, column] of [
-      ['published', 'published'],
-      ['withdrawn', 'withdrawn'],
-      ['summary', 'summary'],
-      ['databaseSeverity', 'database_severity'],
-      ['url', 'url'],
-    ] as const) {
-      const v = str(r[column]);
-      if (v !== undefined) out[key] = v;
-    }
-    return out;
+    return r ? storedAdvisory(r) : undefined;
+  }
+
+  /** Every advisory row, unparsed, by id: one query for audits that touch thousands. */
+  advisoryRows(): Map<string, Row> {
+    return new Map(
+      this.stmt('SELECT * FROM advisories')
+        .all()
+        .map((r) => [String(r.id), r] as const),
+    );
   }
 
   /** Ids that name `id` among their aliases (aliases are symmetric: OSV schema, aliases field). */
