@@ -15,6 +15,22 @@ export const EMBEDDED_EOL_AS_OF = '2026-08-01';
 export const EMBEDDED_EOL: readonly EolEntry[] = [
   {
     distro: 'debian',
+    release: '6',
+    codename: 'squeeze',
+    released: '2011-02-06',
+    eol: '2014-05-31',
+    eolExtended: '2016-02-29',
+  },
+  {
+    distro: 'debian',
+    release: '7',
+    codename: 'wheezy',
+    released: '2013-05-04',
+    eol: '2016-04-25',
+    eolExtended: '2018-05-31',
+  },
+  {
+    distro: 'debian',
     release: '8',
     codename: 'jessie',
     released: '2015-04-26',
@@ -94,6 +110,8 @@ export const EMBEDDED_EOL: readonly EolEntry[] = [
 ];
 
 const DEBIAN_CODENAMES: Record<string, string> = {
+  squeeze: '6',
+  wheezy: '7',
   jessie: '8',
   stretch: '9',
   buster: '10',
