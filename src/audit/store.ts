@@ -168,7 +168,8 @@ export class AdvisoryStore {
     let db: DatabaseSync;
     try {
       // Readers never write: an audit cannot change the database, even by a journal replay.
-      db = new DatabaseSync(path, { readOnly: !options.create });
+      // A concurrent import holds the write lock for its one transaction: wait for it, not fail.
+      db = new DatabaseSync(path, { readOnly: !options.create, timeout: 60_000 });
     } catch (e) {
       throw new WaybillError('NOT_FOUND', path, `cannot open the advisory database: ${sqliteReason(e)}`);
     }
