@@ -11,6 +11,7 @@
  *   (g) dpkg memory: a 30 MiB status file built from real stanzas (this machine's dpkg database,
  *       packages renamed per copy): the dpkg cataloger's peak RSS over a baseline that only reads the
  *       file, as a multiple of the file, and `waybill sbom` on a tarball holding it
+ *   (h, i) advisory import and a 10 000-component audit, against JSON.parse (scripts/bench-audit.ts)
  *
  * The fixture's docker-archive holds uncompressed layers (skopeo writes them so), which would make a
  * gunzip floor meaningless; so the floor and waybill both read umoci's OCI layout of the same image,
@@ -30,6 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import { type TarEntryInput, tarChunks } from '../src/archive/tar-writer.ts';
+import { benchAudit } from './bench-audit.ts';
 import { buildFixtureImage, DEFAULT_CACHE_DIR } from './build-fixture-image.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -598,6 +600,11 @@ async function main(): Promise<void> {
       goal: '',
     });
   }
+
+  // (h), (i): `waybill db import` and `waybill audit` (issue 11).
+  const audit = await benchAudit(log);
+  rows.push(...audit.rows);
+  results.audit = audit.results;
 
   results.goals = GOALS;
   results.table = rows;

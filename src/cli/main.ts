@@ -7,7 +7,9 @@ import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
 import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-escape.ts';
 import { toolVersion } from '../version.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerDb } from './commands/db.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerKeygen } from './commands/keygen.ts';
@@ -32,6 +34,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     registerSbom,
     registerVerify,
     registerKeygen,
+    registerAudit,
+    registerDb,
   ];
   for (const register of commands) {
     register(program, setExitCode);
