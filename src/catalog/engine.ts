@@ -105,6 +105,18 @@ export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: 
       if (withOsRelease && isOsRelease(entry)) return true;
       return catalogers.some((c) => takes(c, entry, data));
     },
+    // Condensed only when every cataloger that takes the file reads it through the same condenser
+    // (the executable catalogers share one); any other taker needs the whole bytes.
+    condense(entry, data) {
+      if (withOsRelease && isOsRelease(entry)) return undefined;
+      let condense: Cataloger['condense'];
+      for (const c of catalogers) {
+        if (!takes(c, entry, data)) continue;
+        if (!c.condense || (condense && condense !== c.condense)) return undefined;
+        condense = c.condense;
+      }
+      return condense?.(entry, data);
+    },
   };
 }
 

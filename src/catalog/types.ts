@@ -51,6 +51,12 @@ export interface Cataloger {
    * cataloger that must look at every executable keep only those that carry what it reads.
    */
   keep?(entry: FileEntry, data: Buffer): boolean;
+  /**
+   * A smaller copy of a kept file that `catalog` reads exactly as it reads the whole file (see
+   * FileFilter.condense). The walk uses it only when every cataloger taking the file has the same
+   * `condense`, so catalogers that read the same parts of a file share one function.
+   */
+  condense?(entry: FileEntry, data: Buffer): Buffer | undefined;
   /** Parse every file this cataloger wanted. Bad input is reported with ctx.warn, never thrown. */
   catalog(files: WalkedFile[], ctx: CatalogContext): Component[] | Promise<Component[]>;
 }

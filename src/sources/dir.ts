@@ -20,7 +20,14 @@ import { escapeBytes } from '../archive/tar-reader.ts';
 import { WaybillError } from '../errors.ts';
 import { sha256File } from '../util/digest.ts';
 import { readFileHead } from '../util/read-head.ts';
-import { type Artifact, type FileEntry, type FileFilter, SNIFF_BYTES, type WalkResult } from './types.ts';
+import {
+  type Artifact,
+  type FileEntry,
+  type FileFilter,
+  keptBytes,
+  SNIFF_BYTES,
+  type WalkResult,
+} from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
 
 interface TreeEntry extends FileEntry {
@@ -110,10 +117,11 @@ async function walkTree(root: string, filter: FileFilter, options: SourceWalkOpt
       });
       continue;
     }
-    const data = entry.type === 'file' ? await readFile(absolute) : Buffer.alloc(0);
-    done += data.length;
+    const read = entry.type === 'file' ? await readFile(absolute) : Buffer.alloc(0);
+    done += read.length;
     options.onProgress?.(done, total);
-    if (entry.type === 'file' && filter.keep && !filter.keep(entry, data)) continue;
+    const data = entry.type === 'file' ? keptBytes(filter, entry, read, false) : read;
+    if (data === undefined) continue;
     result.files.push({ entry, data, earlier: [] });
   }
   return result;

@@ -9,7 +9,7 @@ import { openDecompressed, STREAM_BUFFER_BYTES } from '../archive/decompress.ts'
 import { readTar } from '../archive/tar-reader.ts';
 import { DigestCheck } from '../util/digest.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
-import { type FileEntry, type FileFilter, SNIFF_BYTES } from './types.ts';
+import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
 
 export interface LayerJob {
@@ -161,7 +161,7 @@ export async function scanLayer(
       if (job.layer) entry.layer = job.layer;
       // Hard links: the content is the target's, found earlier in this same archive when kept.
       const linked = header.type === 'hardlink' ? files.get(header.linkTarget as string) : undefined;
-      if (linked) entry.size = linked.data.length;
+      if (linked) entry.size = linked.entry.size;
 
       let keep = filter.want(entry);
       if (keep === 'sniff') {
@@ -180,34 +180,25 @@ export async function scanLayer(
         continue;
       }
       files.delete(path); // keep archive order of the last occurrence
-      let data: Buffer = EMPTY;
-      if (linked) data = linked.data;
-      else if (header.type === 'file') {
-        if (filter.keep && entry.size <= SCRATCH_MAX_BYTES) {
-          // Most files a content predicate sees are dropped (executables without Go build info):
-          // read them into one reused buffer and copy out only those kept, instead of allocating
-          // each (external memory that drives V8 into a mark-compact every few MiB).
-          if (scratch.length < entry.size) scratch = Buffer.allocUnsafe(scratchSizeFor(entry.size));
-          const view = await tarEntry.readInto(scratch);
-          if (!filter.keep(entry, view)) {
-            scan.hidden.push(path);
-            continue;
-          }
-          files.set(path, { entry, data: Buffer.from(view) });
-          continue;
-        }
-        data = await tarEntry.readAll();
+      if (header.type !== 'file' && header.type !== 'hardlink') {
+        files.set(path, { entry, data: EMPTY });
+        continue;
       }
-      if (
-        filter.keep &&
-        (header.type === 'file' || header.type === 'hardlink') &&
-        !filter.keep(entry, data)
-      ) {
+      let kept: Buffer | undefined;
+      if (linked) kept = keptBytes(filter, entry, linked.data, false);
+      else if ((filter.keep || filter.condense) && entry.size <= SCRATCH_MAX_BYTES) {
+        // Most files a content predicate sees are dropped (executables without Go build info) or
+        // condensed: read them into one reused buffer and copy out only what is kept, instead of
+        // allocating each (external memory that drives V8 into a mark-compact every few MiB).
+        if (scratch.length < entry.size) scratch = Buffer.allocUnsafe(scratchSizeFor(entry.size));
+        kept = keptBytes(filter, entry, await tarEntry.readInto(scratch), true);
+      } else kept = keptBytes(filter, entry, await tarEntry.readAll(), false);
+      if (kept === undefined) {
         // Dropped on content: like an unwanted entry, it still replaces lower versions of its path.
         scan.hidden.push(path);
         continue;
       }
-      files.set(path, { entry, data });
+      files.set(path, { entry, data: kept });
     }
   } finally {
     // On error, stop reading the blob (pipeline destroys the other stages).

@@ -46,6 +46,28 @@ export interface FileFilter {
   want(entry: FileEntry): boolean | 'sniff';
   sniff?(entry: FileEntry, head: Buffer): boolean;
   keep?(entry: FileEntry, data: Buffer): boolean;
+  /**
+   * After `keep` (or on a wanted file when there is no `keep`): a smaller copy of the bytes that
+   * every consumer of this file reads exactly as it reads the whole (an executable's metadata
+   * sections without its code), or undefined to keep the bytes as they are. The walk holds the copy.
+   */
+  condense?(entry: FileEntry, data: Buffer): Buffer | undefined;
+}
+
+/**
+ * What a walk holds of a wanted file's bytes: undefined when `keep` drops it, else the filter's
+ * condensed copy, else the bytes themselves — copied when `data` is a buffer the walk reuses.
+ */
+export function keptBytes(
+  filter: FileFilter,
+  entry: FileEntry,
+  data: Buffer,
+  reused: boolean,
+): Buffer | undefined {
+  if (filter.keep && !filter.keep(entry, data)) return undefined;
+  const condensed = filter.condense?.(entry, data);
+  if (condensed) return condensed;
+  return reused ? Buffer.from(data) : data;
 }
 
 export const SNIFF_BYTES = 64;
