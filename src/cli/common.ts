@@ -2,13 +2,13 @@
  * Options shared by several commands: where the settings come from (waybill.yaml, then flags) and
  * how output is rendered.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { findConfig, loadConfig } from '../config/load.ts';
+import { findConfig, loadConfig, MAX_CONFIG_BYTES } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
 import { parsePolicy } from '../policy/policy-file.ts';
+import { readRegularFile } from '../util/regular-file.ts';
 
 export interface ConfigOptions {
   config?: string;
@@ -31,13 +31,10 @@ export async function loadSettings(options: ConfigOptions, flags: SettingsFlags 
   const config = path ? await loadConfig(path) : undefined;
   const settings = resolveSettings(config, flags);
   if (options.policy) {
-    const text = await readFile(options.policy, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new WaybillError(
-        'NOT_FOUND',
-        options.policy!,
-        e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code})`,
-      );
-    });
+    // A regular file only: a FIFO named as the policy is refused, never waited on.
+    const text = (
+      await readRegularFile(options.policy, { maxBytes: MAX_CONFIG_BYTES, code: 'CONFIG' })
+    ).toString('utf8');
     let raw: unknown;
     try {
       raw = parseYaml(text);

@@ -11,6 +11,7 @@ import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
+import { guardOutputStreams } from './output.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('waybill')
@@ -30,6 +31,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardOutputStreams();
   let exitCode = EXIT_OK;
   const program = buildProgram((code) => {
     exitCode = code;

@@ -11,11 +11,12 @@
  * of a canonical binary (what /bin/sh points to, else /usr/bin/env…), because os-release has none.
  */
 import { createReadStream } from 'node:fs';
-import { open, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { open, readlink, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decompressHead, openDecompressed } from '../archive/decompress.ts';
 import { isTarHeader, readTar, resolveSymlink, type TarHeader } from '../archive/tar-reader.ts';
 import { WaybillError } from '../errors.ts';
+import { openRegularFile, readRegularFile } from '../util/regular-file.ts';
 import { archFromElfMachine } from './executable.ts';
 import { emptyFacts, type Fact, type NativeFacts } from './facts.ts';
 import type { NativeFormat } from './native.ts';
@@ -279,8 +280,9 @@ async function readRootfsDir(dir: string): Promise<RootfsContent> {
   for (const p of OS_RELEASE_PATHS) {
     const found = await pathInTree(dir, root, p);
     if (!found) continue;
-    const data = await readFile(found.full).catch(() => undefined);
-    if (data && data.length <= 1024 * 1024) {
+    // A FIFO or device planted at os-release is skipped, never read (it would hang or never end).
+    const data = await readRegularFile(found.full, { maxBytes: 1024 * 1024 }).catch(() => undefined);
+    if (data) {
       out.osRelease = { path: found.rel, data };
       break;
     }
@@ -288,7 +290,10 @@ async function readRootfsDir(dir: string): Promise<RootfsContent> {
   for (const candidate of CANONICAL_BINARIES) {
     const found = await pathInTree(dir, root, candidate);
     if (!found) continue;
-    const handle = await open(found.full, 'r').catch(() => undefined);
+    const handle = await openRegularFile(found.full).then(
+      (opened) => opened.handle,
+      () => undefined,
+    );
     if (!handle) continue;
     try {
       const head = Buffer.alloc(64);

@@ -55,7 +55,8 @@ export function registerSbom(program: Command): void {
           for (const w of sbom.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
         }
         if (opts.output && opts.output !== '-') {
-          await writeFileAtomic(opts.output, sbom.bytes);
+          // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
+          await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
           if (!opts.quiet)
             process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
         } else {
