@@ -94,26 +94,35 @@ export function layoutRecordStore(store: LayoutStore): RecordStore {
   };
 }
 
+/** Sidecars staged for a stamp, published by `publishSidecars` in the order that keeps them consistent. */
+export interface SidecarRecordStore extends RecordStore {
+  /** Plans the renames: the record first, then the SBOM (see stamp-transaction.ts for why). */
+  publishSidecars(): void;
+}
+
 /**
  * Sidecars of the artifact at `artifactPath`, staged in `staging` (whose home is the directory they
- * go in) and published by its commit, in the order saved: the SBOM, then the record.
+ * go in); nothing is visible until the staging area commits.
  */
-export function sidecarRecordStore(staging: StagingArea, artifactPath: string): RecordStore {
-  const stage = async (name: string, bytes: string | Buffer) => {
-    await staging.write(name, bytes);
-    staging.publish(name, name);
-  };
+export function sidecarRecordStore(staging: StagingArea, artifactPath: string): SidecarRecordStore {
+  const records: string[] = [];
+  const sboms: string[] = [];
   return {
     async saveSbom(_target, bytes, format) {
       const [, name] = sidecarHome(artifactPath, SBOM_SUFFIX[format]);
-      await stage(name, bytes);
+      await staging.write(name, bytes);
+      sboms.push(name);
       return name;
     },
     async saveRecord(_target, record) {
       const [, name] = sidecarHome(artifactPath, SIDECAR_SUFFIX);
       const target = sidecarPath(artifactPath);
-      await stage(name, sidecarBytes(record, target));
+      await staging.write(name, sidecarBytes(record, target));
+      records.push(name);
       return target;
+    },
+    publishSidecars() {
+      for (const name of [...records, ...sboms]) staging.publish(name, name);
     },
   };
 }

@@ -16,10 +16,17 @@
  *    |---|---|---|
  *    | OCI layout | new blobs (config, manifest, attachments), then `index.json` | the old tag and records: new blobs are unreferenced |
  *    | oci-archive | the whole new archive, one rename | the old archive |
- *    | file, docker-archive, dir | `NAME.cdx.json`, `NAME.waybill.json`, then `NAME` itself | the old artifact with a record bound to another digest: `check` finds no record for it and fails; never a rewritten artifact without its record |
+ *    | file, docker-archive, dir | `NAME.waybill.json`, `NAME.cdx.json`, then `NAME` itself | see below |
  *
- *    and a journal written before the first rename lets the next stamp finish the renames (roll
- *    forward), so the window where the sidecar kinds are inconsistent closes at the next run.
+ *    Three files cannot be replaced in one step, so for the sidecar kinds the order is chosen so
+ *    that no window shows a half-released artifact as good: the new record first (it binds the NEW
+ *    digest, so the old artifact now has no record bound to it and `check` fails it, as if it were
+ *    unstamped; an SBOM never appears without the record that names it), then the SBOM, then the
+ *    rewritten artifact (it never appears without its record and SBOM). An artifact that is not
+ *    rewritten (rpm, tarball, dir) keeps its digest, so in the window its new record may name an
+ *    SBOM not yet renamed: `check` fails the manifest rule until the rename. A journal written before
+ *    the first rename lets the next stamp finish the renames (roll forward), so the window closes
+ *    at the next run even after a kill -9.
  *
  * Where the lock, journal and staging directory live: inside an OCI layout directory
  * (`.waybill.lock`, beside blobs/); for everything else beside the artifact in its directory
@@ -219,7 +226,9 @@ async function beginSidecarStamp(
     saveSbom: records.saveSbom,
     saveRecord: records.saveRecord,
     async commit() {
-      // Last: the artifact appears only once its SBOM and record are in place.
+      // The record first (an SBOM never appears without the record naming it), the artifact last (it
+      // never appears without its record and SBOM).
+      records.publishSidecars();
       if (rewritten) staging.publish(name, name);
       await staging.commit();
     },
