@@ -49,6 +49,7 @@ import { openLayoutStore } from '../sources/oci.ts';
 import { openTarBlobStore } from '../sources/oci-archive.ts';
 import type { ArtifactLocation } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
+import { checkWriteTarget } from '../util/atomic-write.ts';
 import { crashPoint } from '../util/crash-point.ts';
 import { FileLock } from '../util/lock.ts';
 import { type Recovery, recoverStaging, StagingArea } from '../util/staging.ts';
@@ -162,6 +163,8 @@ async function beginImageStamp(
   staging: StagingArea,
   kind: 'oci' | 'oci-archive',
 ): Promise<StampTransaction> {
+  // An oci-archive is replaced by a rename at commit: refused now if that would be over a link.
+  if (kind === 'oci-archive') await checkWriteTarget(location.path);
   const base =
     kind === 'oci' ? await OciLayout.open(location.path) : await OciArchiveLayout.open(location.path);
   const store = new StagedLayout(base, staging);
@@ -199,6 +202,7 @@ async function beginSidecarStamp(
   let fields: string[] = [];
   let rewritten = false;
   if (opened.kind === 'docker-archive' && opened.image) {
+    await checkWriteTarget(location.path);
     const output = staging.file(name);
     await stampDockerArchive(location.path, opened.image.repoTags?.[0], facts, { output });
     artifact = await openDockerArchive(ref, output, location.reference, { platform });
@@ -207,6 +211,9 @@ async function beginSidecarStamp(
   } else if (opened.kind === 'file') {
     const format = await nativeFormatOf(opened);
     if (format?.stamp) {
+      // Refused now rather than after the work: the artifact is replaced by a rename at commit,
+      // which waybill does not do over a link (or anything but a regular file).
+      await checkWriteTarget(location.path);
       // The stamper rewrites a copy in the staging directory (its own temp files land there too);
       // the original is replaced only at commit, after its SBOM and record.
       const copy = await staging.copyIn(location.path, name);

@@ -69,6 +69,8 @@ export class StagingArea {
   /** The staging directory. */
   readonly path: string;
   private readonly renames: PlannedRename[] = [];
+  /** Set once the journal is written: from then on the staged files belong to the roll-forward. */
+  private journaled = false;
 
   private constructor(home: string, base: string, path: string) {
     this.home = home;
@@ -149,14 +151,30 @@ export class StagingArea {
     const journal: Journal = { waybillJournal: 1, staging: basename(this.path), renames: this.renames };
     const journalPath = join(this.home, journalName(this.base));
     await writeFileAtomic(journalPath, `${JSON.stringify(journal)}\n`, { mode: 0o600 });
+    this.journaled = true;
     await crashPoint('commit:journal');
-    await applyRenames(this.home, this.path, this.renames);
+    try {
+      await applyRenames(this.home, this.path, this.renames);
+    } catch (e) {
+      const error = writeFailed(e, this.home);
+      throw new WaybillError(
+        error.code,
+        error.input,
+        `${error.reason}; the next stamp finishes publishing what is staged (${journalName(this.base)})`,
+        { cause: e },
+      );
+    }
     await rm(journalPath, { force: true });
     await this.discard();
   }
 
-  /** Removes the staging directory and everything in it. */
+  /**
+   * Removes the staging directory and everything in it — unless a commit wrote its journal and then
+   * failed: those files are the next run's to publish (`recoverStaging`).
+   */
   async discard(): Promise<void> {
+    if (this.journaled && (await lstat(join(this.home, journalName(this.base))).catch(() => undefined)))
+      return;
     await rm(this.path, { recursive: true, force: true });
   }
 }
