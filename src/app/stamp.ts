@@ -53,11 +53,14 @@ export interface StampOutcome {
   warnings: Array<{ path: string; reason: string }>;
 }
 
-async function sourceFact(settings: Settings): Promise<SourceFact | null> {
+async function sourceFact(settings: Settings, now: Date): Promise<SourceFact | null> {
   if (!settings.sourceDir) return null;
   return verifySourceTag(settings.sourceDir, {
     allowedSignersFile: settings.allowedSigners ?? undefined,
+    sshRevocationFile: settings.sshRevocationFile ?? undefined,
     trustedGpgKeys: settings.trustedGpgKeys,
+    // Signer validity is judged now, never at the date the tag claims for itself.
+    verifyTime: now,
   });
 }
 
@@ -159,8 +162,8 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   const { settings } = options;
   const now = options.now ?? new Date();
   const opened = await openArtifact(ref, { platform: options.platform });
-  const source = await sourceFact(settings);
-  const built = buildDate(opened, options.built, settings.sourceDir, now);
+  const source = await sourceFact(settings, now);
+  const built = await buildDate(opened, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {
     name: settings.name,
