@@ -14,7 +14,9 @@ import { stampDockerArchive, stampOciArchive } from '../oci/archive-stamp.ts';
 import { type StampFacts, stampImage } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
+import { requirePublishableUrl } from '../policy/url-check.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
+import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ReleaseRecord, SourceFact } from '../record/types.ts';
 import { readSbom } from '../sbom/read.ts';
@@ -158,8 +160,23 @@ async function readGivenSbom(
   return { bytes, format: parsed.format, components: parsed.components.length };
 }
 
+/**
+ * The links stamp publishes, refused up front when the help rule would fail them (credentials,
+ * control characters, javascript:/data:/file:, not an absolute http(s) URL): credentials must never
+ * reach a record or a deb Bugs field, and a refusal before anything is read leaves nothing half-done.
+ */
+function requirePublishableLinks(settings: Settings): void {
+  requirePublishableUrl(settings.bugTracker, 'bug tracker URL (--bug-tracker, help.bugTracker)');
+  requirePublishableUrl(settings.docsUrl, 'docs URL (--docs-url, help.docs)');
+  // The contact may be a name or an email; when it is a URL it is published as one.
+  if (settings.contact !== null && /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(settings.contact.trim())) {
+    requirePublishableUrl(settings.contact, 'contact URL (--contact, team.contact)');
+  }
+}
+
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
   const { settings } = options;
+  requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openArtifact(ref, { platform: options.platform });
   const source = await sourceFact(settings, now);
@@ -173,7 +190,8 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
     authors: settings.contact,
     url: settings.bugTracker,
     documentation: settings.docsUrl,
-    source: source?.repository ?? null,
+    // Only a URL others can fetch from goes into the artifact; a file:// path stays in the record.
+    source: source?.repository && isNetworkRepositoryUrl(source.repository) ? source.repository : null,
     revision: source?.commit ?? null,
     licenses: settings.license,
   };
