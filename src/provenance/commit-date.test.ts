@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { git, makeRepo, makeSshSigner, makeTmp, removeTmp } from '../../test/helpers/git-fixtures.ts';
+import {
+  git,
+  makeRepo,
+  makeSshSigner,
+  makeTmp,
+  removeTmp,
+  signedCommit,
+} from '../../test/helpers/git-fixtures.ts';
 import { makeTripwire } from '../../test/helpers/tripwire.ts';
 import { headCommitDate, parseCommitterDate } from './commit-date.ts';
 
@@ -33,18 +40,7 @@ test('the committer date comes from the header, not from a look-alike line in th
 test('log.showSignature + gpg.ssh.program on a signed HEAD commit: no program runs, the date is read', async () => {
   const signer = await makeSshSigner(tmp);
   const repo = await makeRepo(tmp, { 'README.md': 'hello\n' });
-  await git(repo, [
-    '-c',
-    'gpg.format=ssh',
-    '-c',
-    `user.signingkey=${signer.privateKey}`,
-    'commit',
-    '-q',
-    '-S',
-    '--allow-empty',
-    '-m',
-    'signed',
-  ]);
+  await signedCommit(repo, signer);
   const tripwire = await makeTripwire(tmp);
   await git(repo, ['config', 'log.showSignature', 'true']);
   await git(repo, ['config', 'gpg.ssh.allowedSignersFile', signer.allowedSignersFile]);

@@ -25,6 +25,7 @@ import {
   makeTmp,
   removeTmp,
   type SshSigner,
+  signedCommit,
   signedTag,
 } from '../helpers/git-fixtures.ts';
 import { makeTripwire, type Tripwire } from '../helpers/tripwire.ts';
@@ -251,18 +252,7 @@ describe('signature programs never run', () => {
   test('log.showSignature + gpg.*program on a signed HEAD commit (the commit date is still read)', async () => {
     const repo = await hostileRepo(async (r) => {
       await git(r, ['tag', '-d', 'v1.0.0']);
-      await git(r, [
-        '-c',
-        'gpg.format=ssh',
-        '-c',
-        `user.signingkey=${ssh.privateKey}`,
-        'commit',
-        '-q',
-        '-S',
-        '--allow-empty',
-        '-m',
-        'signed',
-      ]);
+      await signedCommit(r, ssh);
       await signedTag(r, 'v1.0.0', ssh);
       await setConfig(r, [
         ['log.showSignature', 'true'],
