@@ -443,6 +443,27 @@ describe('verifySourceTag: unusable input throws', () => {
     }
   });
 
+  test('core.worktree naming another directory (an ancestor with pristine copies) → WaybillError SOURCE', async () => {
+    const outer = path.join(tmp, 'outer');
+    await mkdir(outer);
+    repoCount += 1;
+    const repo = await makeRepo(outer, { 'README.md': 'hello\n' }, { name: 'inner' });
+    await signedTag(repo, 'v1.0.0', ssh);
+    await writeFile(path.join(outer, 'README.md'), 'hello\n');
+    await writeFile(path.join(repo, 'README.md'), 'backdoor\n');
+    await git(repo, ['config', 'core.worktree', outer]);
+    await writeFile(path.join(repo, '.git', 'info', 'exclude'), 'inner/\n');
+    await assert.rejects(
+      verifySourceTag(repo, { allowedSignersFile: ssh.allowedSignersFile }),
+      (e: unknown) => {
+        assert.ok(e instanceof WaybillError);
+        assert.equal(e.code, 'SOURCE');
+        assert.match(e.reason, /core\.worktree/);
+        return true;
+      },
+    );
+  });
+
   test('a missing allowed signers file → WaybillError NOT_FOUND', async () => {
     const repo = await newRepo();
     await assert.rejects(

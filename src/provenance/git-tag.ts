@@ -7,7 +7,7 @@
  * git work tree, git missing, a trust file that does not exist) throws.
  */
 
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WaybillError } from '../errors.ts';
 import type { SignatureVerdict, SourceFact } from '../record/types.ts';
@@ -172,6 +172,21 @@ async function openWorkTree(
     throw new WaybillError('SOURCE', root, 'not a git work tree');
   }
   const top = (await gitOk(git, ['rev-parse', '--show-toplevel'])).toString('utf8').replace(/\n$/, '');
+  // A repository's core.worktree can name any directory as "the work tree" — an ancestor holding
+  // pristine copies, say, with the real checkout ignored. The work tree waybill compares is the one
+  // that holds the .git entry.
+  if (
+    !(await lstat(path.join(top, '.git')).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new WaybillError(
+      'SOURCE',
+      root,
+      `the repository's work tree is set to ${top} (core.worktree), which does not hold its .git`,
+    );
+  }
   return { git: top === root ? git : openRunner(top), openRunner };
 }
 
