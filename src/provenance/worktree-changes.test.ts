@@ -105,6 +105,17 @@ describe('worktreeChanges: content, not the index', () => {
     ]);
   });
 
+  test('a tracked directory swapped for a link to pristine copies is a change, even when ignored', async () => {
+    const repo = await newRepo({ 'src/main.c': 'int main;\n', 'README.md': 'r\n' });
+    const pristine = path.join(tmp, `pristine-${repoCount}`);
+    await mkdir(pristine);
+    await writeFile(path.join(pristine, 'main.c'), 'int main;\n');
+    await rm(path.join(repo, 'src'), { recursive: true });
+    await symlink(pristine, path.join(repo, 'src'));
+    await writeFile(path.join(repo, '.git', 'info', 'exclude'), 'src\n');
+    assert.deepEqual(await changes(repo), ['src (type)']);
+  });
+
   test('untracked files count unless ignored; ignored directories are not entered; nested repositories count once', async () => {
     const repo = await newRepo({
       'README.md': 'x\n',

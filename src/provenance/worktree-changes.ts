@@ -77,12 +77,30 @@ export async function worktreeChanges(
     }
   };
   await Promise.all(Array.from({ length: HASH_CONCURRENCY }, worker));
+  // lstat follows links in every component but the last: a tracked directory swapped for a link to
+  // pristine copies elsewhere would hash clean, so each tracked directory must be a directory.
+  const dirs = trackedDirectories(entries);
+  for (const dir of dirs) {
+    const st = await lstat(fsPath(top, dir)).catch(() => null);
+    if (st !== null && !st.isDirectory()) note(dir, 'type');
+  }
   if (changes.length < MAX_CHANGES) {
-    for (const path of await untrackedPaths(git, top, entries, MAX_CHANGES - changes.length)) {
+    for (const path of await untrackedPaths(git, top, entries, dirs, MAX_CHANGES - changes.length)) {
       note(path, 'untracked');
     }
   }
   return changes.sort();
+}
+
+/** Every directory that holds a tracked path (`a`, `a/b` for `a/b/c`). */
+function trackedDirectories(entries: readonly TreeEntry[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const { path } of entries) {
+    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
+      dirs.add(path.slice(0, slash));
+    }
+  }
+  return dirs;
 }
 
 function parseTree(listing: Buffer, input: string): TreeEntry[] {
@@ -225,15 +243,10 @@ async function untrackedPaths(
   git: GitRunner,
   top: string,
   entries: readonly TreeEntry[],
+  trackedDirs: ReadonlySet<string>,
   limit: number,
 ): Promise<string[]> {
   const tracked = new Set(entries.map((e) => e.path));
-  const trackedDirs = new Set<string>();
-  for (const { path } of entries) {
-    for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) {
-      trackedDirs.add(path.slice(0, slash));
-    }
-  }
   const found: string[] = [];
   let level: string[] = [''];
   while (level.length > 0 && found.length < limit) {
