@@ -7,6 +7,7 @@ import { defaultCatalogers, defaultDistroReader } from '../catalog/registry.ts';
 import type { Component, Distro } from '../catalog/types.ts';
 import { platformString } from '../oci/types.ts';
 import { writeCycloneDx } from '../sbom/cyclonedx.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { writeSpdx } from '../sbom/spdx.ts';
 import type { SbomInput } from '../sbom/subject.ts';
 import { openArtifact } from '../sources/open.ts';
@@ -31,6 +32,8 @@ export interface GeneratedSbom {
   bytes: Buffer;
   format: SbomFormat;
   components: Component[];
+  /** How many components the written document lists, counted as `check` and `inspect` count it. */
+  componentCount: number;
   warnings: CatalogWarning[];
   distro?: Distro;
 }
@@ -105,7 +108,9 @@ export function encodeSbom(
     toolVersion: toolVersion(),
   };
   const text = options.format === 'spdx-json' ? writeSpdx(input) : writeCycloneDx(input);
-  return { bytes: Buffer.from(text), format: options.format, ...contents };
+  const bytes = Buffer.from(text);
+  const componentCountOf = componentCount(readSbom(bytes, artifact.ref));
+  return { bytes, format: options.format, ...contents, componentCount: componentCountOf };
 }
 
 export async function generateSbom(artifact: Artifact, options: GenerateSbomOptions): Promise<GeneratedSbom> {

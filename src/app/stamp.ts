@@ -17,7 +17,7 @@ import type { CheckReport } from '../policy/types.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ReleaseRecord, SourceFact } from '../record/types.ts';
-import { readSbom } from '../sbom/read.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -152,7 +152,7 @@ async function readGivenSbom(
 ): Promise<{ bytes: Buffer; format: SbomFormat; components: number }> {
   const bytes = await readFile(path);
   const parsed = readSbom(bytes, path);
-  return { bytes, format: parsed.format, components: parsed.components.length };
+  return { bytes, format: parsed.format, components: componentCount(parsed) };
 }
 
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
@@ -205,7 +205,7 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
       version: settings.version ?? native.version?.value,
     });
     sbomBytes = generated.bytes;
-    components = generated.components.length;
+    components = generated.componentCount;
     warnings = generated.warnings;
   }
   const recordFor = async (

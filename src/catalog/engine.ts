@@ -224,8 +224,9 @@ export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions =
   const distro = readDistro(walked.files, distroReader, warn);
   const ctx: CatalogContext = { distro, warn };
 
-  // Layer order from the selected image's manifest (base layer first); outside images there is none.
-  const layerOrder = artifact.image?.selected?.manifest.layers.map((l) => l.digest) ?? [];
+  // Layer order from the selected image's config (base layer first), by diff_id as FileEntry.layer
+  // names layers; outside images there is none.
+  const layerOrder = artifact.image?.selected?.config.rootfs?.diff_ids ?? [];
   const layerRank = (layer: string | undefined): number => {
     if (layer === undefined) return Number.MAX_SAFE_INTEGER;
     const i = layerOrder.indexOf(layer);

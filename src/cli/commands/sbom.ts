@@ -56,8 +56,7 @@ export function registerSbom(program: Command): void {
         }
         if (opts.output && opts.output !== '-') {
           await writeFileAtomic(opts.output, sbom.bytes);
-          if (!opts.quiet)
-            process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
+          if (!opts.quiet) process.stderr.write(`wrote ${opts.output}: ${sbom.componentCount} components\n`);
         } else {
           await out(sbom.bytes.toString('utf8'));
         }
