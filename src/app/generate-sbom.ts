@@ -2,9 +2,9 @@
  * The manifest engine as one call: catalog an artifact (every platform of a multi-platform image) and
  * encode the components as CycloneDX 1.6 or SPDX 2.3 JSON, deterministically.
  */
-import { type CatalogOptions, type CatalogWarning, catalogArtifact } from '../catalog/engine.ts';
+import { type CatalogOptions, type CatalogWarning, catalogArtifact, closeGraph } from '../catalog/engine.ts';
 import { defaultCatalogers, defaultDistroReader } from '../catalog/registry.ts';
-import type { Component, Distro } from '../catalog/types.ts';
+import { type Component, componentKey, type Distro } from '../catalog/types.ts';
 import { platformString } from '../oci/types.ts';
 import { writeCycloneDx } from '../sbom/cyclonedx.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
@@ -74,10 +74,10 @@ export async function catalogForSbom(
   options: Pick<GenerateSbomOptions, 'onProgress' | 'workers'> = {},
 ): Promise<CatalogedContents> {
   const results = await catalogEach(artifact, options.onProgress, options.workers);
-  const byPurl = new Map<string, Component>();
+  const byKey = new Map<string, Component>();
   for (const result of results)
-    for (const c of result.components) if (!byPurl.has(c.purl)) byPurl.set(c.purl, c);
-  const components = [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
+    for (const c of result.components) if (!byKey.has(componentKey(c))) byKey.set(componentKey(c), c);
+  const components = closeGraph([...byKey.values()]);
   const warnings = results.flatMap((r) => r.warnings);
   const distro = results.find((r) => r.distro)?.distro;
   return distro ? { components, warnings, distro } : { components, warnings };
