@@ -15,6 +15,7 @@
  */
 import spdxExceptions from 'spdx-exceptions/index.json' with { type: 'json' };
 import { isSpdxLicenseId, knownLicenseId } from '../sbom/license.ts';
+import type { FileEntry, WalkedFile } from '../sources/types.ts';
 
 /** DEP-5 short names that are not spelled as their SPDX id (matched case-insensitively). */
 const SHORT_NAMES = new Map<string, string>(
@@ -239,4 +240,65 @@ export function debCopyrightLicenses(text: string): string[] {
     if (license !== undefined && !out.includes(license)) out.push(license);
   }
   return out.length > 0 ? out : free(text);
+}
+
+const DOC = 'usr/share/doc/';
+/**
+ * Copyright files are read whole by the walk; real ones are at most a few hundred KiB (perl's is
+ * 110 KiB), so a bigger one is skipped rather than held in memory: its package gets no license.
+ */
+export const MAX_COPYRIGHT_BYTES = 512 * 1024;
+
+/** `usr/share/doc/<pkg>/copyright`, and `usr/share/doc/<pkg>` when it is a symlink to another package's. */
+export function wantDocCopyright(entry: FileEntry): boolean {
+  const p = entry.path;
+  if (!p.startsWith(DOC)) return false;
+  const rest = p.slice(DOC.length);
+  const slash = rest.indexOf('/');
+  if (slash < 0) return entry.type === 'symlink' && rest !== '';
+  if (rest.slice(slash) !== '/copyright' || slash === 0) return false;
+  if (entry.type === 'symlink') return true;
+  return (entry.type === 'file' || entry.type === 'hardlink') && entry.size <= MAX_COPYRIGHT_BYTES;
+}
+
+/** A symlink's target as a path inside the artifact (relative to the link's folder, or absolute). */
+function resolveLink(linkPath: string, target: string): string {
+  const parts = target.startsWith('/') ? [] : linkPath.split('/').slice(0, -1);
+  for (const seg of target.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') parts.pop();
+    else parts.push(seg);
+  }
+  return parts.join('/');
+}
+
+/**
+ * Licenses per package name, from the copyright files of a walk: `usr/share/doc/<pkg>/copyright`,
+ * following symlinks to another package's file or folder (`libgcc-s1 -> gcc-12-base`), as dpkg's
+ * `--path-include=usr/share/doc/*\/copyright` images keep them.
+ */
+export function licensesByDocName(files: readonly WalkedFile[]): (name: string) => string[] {
+  const byPath = new Map(files.filter((f) => f.entry.path.startsWith(DOC)).map((f) => [f.entry.path, f]));
+  const parsed = new Map<string, string[]>();
+  const licensesAt = (path: string, hops = 0): string[] => {
+    if (hops > 8) return [];
+    const file = byPath.get(path);
+    if (file?.entry.type === 'symlink' && file.entry.linkTarget !== undefined)
+      return licensesAt(resolveLink(path, file.entry.linkTarget), hops + 1);
+    if (file && (file.entry.type === 'file' || file.entry.type === 'hardlink')) {
+      let found = parsed.get(path);
+      if (!found) {
+        found = debCopyrightLicenses(file.data.toString('utf8'));
+        parsed.set(path, found);
+      }
+      return found;
+    }
+    // The package's doc folder itself may be the symlink.
+    const dir = path.slice(0, path.lastIndexOf('/'));
+    const link = byPath.get(dir);
+    if (link?.entry.type === 'symlink' && link.entry.linkTarget !== undefined)
+      return licensesAt(`${resolveLink(dir, link.entry.linkTarget)}/copyright`, hops + 1);
+    return [];
+  };
+  return (name) => licensesAt(`${DOC}${name}/copyright`);
 }

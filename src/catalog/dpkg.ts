@@ -2,13 +2,17 @@
  * dpkg cataloger: the packages dpkg considers installed, from `var/lib/dpkg/status` (dpkg(1),
  * deb822(5) stanzas) and from `var/lib/dpkg/status.d/*` (distroless images: one control file per
  * package, written only for installed packages, usually without a Status field), plus the
- * `*.md5sums` lists that say which files each package owns.
+ * `*.md5sums` lists that say which files each package owns, the `usr/share/doc/<pkg>/copyright`
+ * files that give its licenses (deb-copyright.ts), and `Depends` / `Pre-Depends` resolved to the
+ * installed packages that satisfy them (dpkg-depends.ts).
  */
 import { PackageURL } from 'packageurl-js';
 import { WaybillError } from '../errors.ts';
 import { field, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { licensesByDocName, wantDocCopyright } from './deb-copyright.ts';
+import { parseProvides, parseRelationships, type Relationship, resolveDepends } from './dpkg-depends.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 
 const STATUS = 'var/lib/dpkg/status';
@@ -28,6 +32,7 @@ function directChild(path: string, dir: string): boolean {
 export function wantDpkg(entry: FileEntry): boolean {
   const p = entry.path;
   if (p === STATUS) return true;
+  if (wantDocCopyright(entry)) return true;
   if (directChild(p, STATUS_D)) return !CONTROL_MEMBER.test(p) || p.endsWith('.md5sums');
   return directChild(p, INFO) && p.endsWith('.md5sums');
 }
@@ -43,6 +48,10 @@ export interface DpkgPackage {
   description?: string;
   homepage?: string;
   multiArch?: string;
+  /** Depends and Pre-Depends, parsed (dpkg-depends.ts). */
+  depends: Relationship[][];
+  /** Names this package Provides (virtual packages). */
+  provides: string[];
   /** Where the stanza was read. */
   path: string;
 }
@@ -101,7 +110,14 @@ export function parseDpkgStatus(
       ctx.warn(path, `line ${stanza.line}: package ${name} has no Version`);
       continue;
     }
-    const pkg: DpkgPackage = { name, version, arch: field(stanza, 'Architecture') || 'all', path };
+    const pkg: DpkgPackage = {
+      name,
+      version,
+      arch: field(stanza, 'Architecture') || 'all',
+      depends: ['Pre-Depends', 'Depends'].flatMap((f) => parseRelationships(field(stanza, f) ?? '')),
+      provides: parseProvides(field(stanza, 'Provides') ?? ''),
+      path,
+    };
     const source = field(stanza, 'Source');
     if (source) {
       const parsed = parseSource(source);
@@ -220,13 +236,28 @@ function toComponent(pkg: DpkgPackage, owned: string[] | undefined, distro: Dist
 function catalogDpkg(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const view = readView(files, ctx);
   const layerOf = new Map(files.map((f) => [f.entry.path, f.entry.layer]));
-  // The engine refines `layer` to the first layer a package appeared in, from the file's history.
+  const licensesOf = licensesByDocName(files);
   const components = view.packages.map((pkg) => {
     const c = toComponent(pkg, view.owned.get(dpkgKey(pkg)), ctx.distro);
+    c.licenses = licensesOf(pkg.name);
+    // The engine refines `layer` to the first layer a package appeared in, from the file's history.
     const layer = layerOf.get(pkg.path);
     if (layer) c.layer = layer;
     return c;
   });
+  const edges = resolveDepends(
+    view.packages.map((pkg, i) => ({
+      key: components[i]!.purl,
+      name: pkg.name,
+      arch: pkg.arch,
+      provides: pkg.provides,
+      depends: pkg.depends,
+    })),
+  );
+  for (const c of components) {
+    const deps = edges.get(c.purl) ?? [];
+    if (deps.length > 0) c.dependsOn = deps;
+  }
   return components.sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
 }
 
