@@ -237,6 +237,11 @@ function catalogDpkg(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const view = readView(files, ctx);
   const layerOf = new Map(files.map((f) => [f.entry.path, f.entry.layer]));
   const licensesOf = licensesByDocName(files);
+  // A .deb's own files: no database, but the package's copyright file is in its data.
+  if (view.packages.length === 0 && ctx.subject?.ecosystem === 'deb') {
+    const licenses = licensesOf(ctx.subject.name);
+    return licenses.length > 0 ? [{ ...ctx.subject, licenses, properties: {} }] : [];
+  }
   const components = view.packages.map((pkg) => {
     const c = toComponent(pkg, view.owned.get(dpkgKey(pkg)), ctx.distro);
     c.licenses = licensesOf(pkg.name);

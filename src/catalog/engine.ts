@@ -40,6 +40,8 @@ export interface CatalogOptions {
   /** Progress of the walk: compressed bytes read so far and the total. */
   onProgress?: (done: number, total: number) => void;
   walkOptions?: WalkOptions;
+  /** The package the artifact is, when it is one (see CatalogContext.subject). */
+  subject?: Component;
 }
 
 export interface CatalogResult {
@@ -227,6 +229,7 @@ export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions =
 
   const distro = readDistro(walked.files, distroReader, warn);
   const ctx: CatalogContext = { distro, warn };
+  if (opts.subject) ctx.subject = opts.subject;
 
   // Layer order from the selected image's config (base layer first), by diff_id as FileEntry.layer
   // names layers; outside images there is none.

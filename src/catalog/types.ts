@@ -63,6 +63,12 @@ export interface Distro {
 
 export interface CatalogContext {
   distro?: Distro;
+  /**
+   * When the artifact is itself a package (a .deb, .rpm, wheel…): the package, from its own metadata.
+   * A cataloger that finds more about it in the walk (a .deb's copyright file) returns a component
+   * with the same purl; the SBOM writer makes it the document's subject.
+   */
+  subject?: Component;
   /** Report a skipped input: the file and why. The SBOM is still produced from the rest. */
   warn(path: string, reason: string): void;
 }

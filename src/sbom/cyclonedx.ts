@@ -53,16 +53,27 @@ function componentModel(c: Component): CDX.Models.Component {
 
 function rootModel(input: SbomInput): CDX.Models.Component {
   const { subject } = input;
+  const pkg = subject.package;
   const hashes = new Models.HashDictionary();
   const hex = sha256Hex(subject.digest);
   if (hex) hashes.set(Enums.HashAlgorithm['SHA-256'], hex);
+  const artifactProps = [
+    { name: 'waybill:artifact:digest', value: subject.digest },
+    { name: 'waybill:artifact:kind', value: subject.kind },
+  ];
+  // A package file's root is the package itself: its purl, licenses and supplier (issue: a package's
+  // own SBOM names the package, so it can be matched against vulnerability data).
   return new Models.Component(rootType(subject) as CDX.Enums.ComponentType, subject.name, {
     bomRef: `waybill:artifact:${subject.digest}`,
     version: subject.version,
     hashes,
+    purl: pkg ? (pkg.purl as never) : undefined,
+    description: pkg?.description,
+    supplier: pkg?.supplier ? new Models.OrganizationalEntity({ name: pkg.supplier }) : undefined,
+    licenses: new Models.LicenseRepository(cycloneDxLicenses(pkg?.licenses ?? []).map(licenseModel)),
     properties: properties([
-      { name: 'waybill:artifact:digest', value: subject.digest },
-      { name: 'waybill:artifact:kind', value: subject.kind },
+      ...artifactProps,
+      ...(pkg ? componentProperties(pkg).filter((p) => p.name !== 'waybill:found-at') : []),
     ]),
   });
 }

@@ -98,21 +98,33 @@ function componentPackage(c: Component, extracted: Map<string, string>): Json {
 
 const ROOT_ID = 'SPDXRef-Artifact';
 
-function rootPackage(input: SbomInput): Json {
+function rootPackage(input: SbomInput, extracted: Map<string, string>): Json {
   const { subject } = input;
+  const pkg = subject.package;
   const hex = sha256Hex(subject.digest);
+  const license = spdxLicense(pkg?.licenses ?? []);
+  for (const [ref, text] of license.extracted) extracted.set(ref, text);
+  const props = pkg ? componentProperties(pkg).filter((p) => p.name !== 'waybill:found-at') : [];
   return {
     name: subject.name,
     SPDXID: ROOT_ID,
     versionInfo: subject.version,
-    supplier: 'NOASSERTION',
+    supplier: pkg?.supplier ? `Organization: ${pkg.supplier.replace(/[\r\n]+/g, ' ')}` : 'NOASSERTION',
     downloadLocation: 'NOASSERTION',
     filesAnalyzed: false,
     checksums: hex ? [{ algorithm: 'SHA256', checksumValue: hex }] : undefined,
     licenseConcluded: 'NOASSERTION',
-    licenseDeclared: 'NOASSERTION',
+    licenseDeclared: license.expression,
     copyrightText: 'NOASSERTION',
-    comment: `waybill:artifact:digest=${subject.digest}\nwaybill:artifact:kind=${subject.kind}`,
+    description: pkg?.description,
+    comment: [
+      `waybill:artifact:digest=${subject.digest}`,
+      `waybill:artifact:kind=${subject.kind}`,
+      ...props.map((p) => `${p.name}=${p.value}`),
+    ].join('\n'),
+    externalRefs: pkg
+      ? [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: pkg.purl }]
+      : undefined,
     primaryPackagePurpose: PURPOSE[rootType(subject)],
   };
 }
@@ -148,7 +160,7 @@ export function spdxDocument(input: SbomInput): Json {
   const components: Json[] = unique.map((c) => componentPackage(c, extracted));
   const os = osPackage(input);
   if (os) components.push(os);
-  const packages = [rootPackage(input), ...components].sort((a, b) =>
+  const packages = [rootPackage(input, extracted), ...components].sort((a, b) =>
     byString(String(a.SPDXID), String(b.SPDXID)),
   );
   const relation = (from: string, type: string, to: string) => ({

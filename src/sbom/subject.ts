@@ -20,6 +20,11 @@ export interface SbomSubject {
   created?: string | Date;
   /** Root component type; default: `container` for images, `file` for files, `application` for dirs. */
   type?: 'container' | 'application' | 'file';
+  /**
+   * The package the artifact is (a .deb, .rpm, wheel, sdist, jar): its purl, licenses, supplier and
+   * facts describe the root component, whose type is then the package's.
+   */
+  package?: Component;
 }
 
 export interface SbomInput {
@@ -39,7 +44,8 @@ export function isImageKind(kind: SourceKind): boolean {
   return kind === 'oci' || kind === 'oci-archive' || kind === 'docker-archive';
 }
 
-export function rootType(subject: SbomSubject): 'container' | 'application' | 'file' {
+export function rootType(subject: SbomSubject): 'container' | 'application' | 'file' | 'library' {
+  if (subject.package) return subject.package.type === 'application' ? 'application' : 'library';
   return (
     subject.type ??
     (isImageKind(subject.kind) ? 'container' : subject.kind === 'file' ? 'file' : 'application')
