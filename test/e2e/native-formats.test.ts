@@ -247,10 +247,7 @@ test('a package names itself: the SBOM of a .deb is about the package; stamp, ch
   const root = doc.metadata.component;
   assert.equal(root.name, field('Package'));
   assert.equal(root.version, field('Version'));
-  assert.equal(
-    root.purl,
-    `pkg:deb/debian/skopeo@${encodeURIComponent(field('Version'))}?arch=${field('Architecture')}`,
-  );
+  assert.equal(root.purl, `pkg:deb/debian/skopeo@${field('Version')}?arch=${field('Architecture')}`);
   assert.deepEqual(root.licenses, [{ license: { id: 'Apache-2.0' } }], 'from its DEP-5 copyright file');
   if (haveSchemas) assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
   const count = Number(/: (\d+) components/.exec(sbom.stderr)?.[1]);
