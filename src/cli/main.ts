@@ -16,6 +16,7 @@ import { registerKeygen } from './commands/keygen.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
 import { registerVerify } from './commands/verify.ts';
+import { guardOutputStreams } from './output.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('waybill')
@@ -45,6 +46,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardOutputStreams();
   let exitCode = EXIT_OK;
   const program = buildProgram((code) => {
     exitCode = code;
