@@ -9,6 +9,7 @@ import { openDecompressed, STREAM_BUFFER_BYTES } from '../archive/decompress.ts'
 import { readTar } from '../archive/tar-reader.ts';
 import { DigestCheck } from '../util/digest.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
+import { keptBytesSpilled, SPILL_MIN_BYTES } from './spill.ts';
 import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
 
@@ -59,8 +60,12 @@ export interface ScanHooks {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
-/** Files up to this size are read into the reused buffer when the filter has a content predicate. */
-const SCRATCH_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Files up to this size are read into the reused buffer when the filter has a content predicate;
+ * larger ones a filter can condense are condensed from disk (spill.ts), so neither this buffer nor
+ * any one file costs more memory than this.
+ */
+const SCRATCH_MAX_BYTES = SPILL_MIN_BYTES;
 
 /** Grows in powers of two from 1 MiB, so a run of slightly larger files does not reallocate each time. */
 function scratchSizeFor(size: number): number {
@@ -186,6 +191,8 @@ export async function scanLayer(
       }
       let kept: Buffer | undefined;
       if (linked) kept = keptBytes(filter, entry, linked.data, false);
+      else if (filter.condense && entry.size > SPILL_MIN_BYTES)
+        kept = await keptBytesSpilled(filter, entry, tarEntry.body());
       else if ((filter.keep || filter.condense) && entry.size <= SCRATCH_MAX_BYTES) {
         // Most files a content predicate sees are dropped (executables without Go build info) or
         // condensed: read them into one reused buffer and copy out only what is kept, instead of

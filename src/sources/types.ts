@@ -5,6 +5,7 @@
  * only the bytes of the files a filter asks for.
  */
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.ts';
+import { type ByteSource, bufferSource } from '../util/byte-source.ts';
 
 /** Transport names, as containers-transports(5) spells them where skopeo has the same one. */
 export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive';
@@ -51,11 +52,12 @@ export interface FileFilter {
   sniff?(entry: FileEntry, head: Buffer): boolean;
   keep?(entry: FileEntry, data: Buffer): boolean;
   /**
-   * After `keep` (or on a wanted file when there is no `keep`): a smaller copy of the bytes that
-   * every consumer of this file reads exactly as it reads the whole (an executable's metadata
-   * sections without its code), or undefined to keep the bytes as they are. The walk holds the copy.
+   * A smaller copy of a wanted file's bytes that every consumer of the file reads exactly as it
+   * reads the whole (an executable's metadata sections without its code), or undefined to keep the
+   * bytes as they are. The walk holds the copy. Called after `keep` on a file read whole; on a file
+   * too large to read whole (read from disk through `source`), before `keep`, which then sees the copy.
    */
-  condense?(entry: FileEntry, data: Buffer): Buffer | undefined;
+  condense?(entry: FileEntry, source: ByteSource): Buffer | undefined;
 }
 
 /**
@@ -69,7 +71,7 @@ export function keptBytes(
   reused: boolean,
 ): Buffer | undefined {
   if (filter.keep && !filter.keep(entry, data)) return undefined;
-  const condensed = filter.condense?.(entry, data);
+  const condensed = filter.condense?.(entry, bufferSource(data));
   if (condensed) return condensed;
   return reused ? Buffer.from(data) : data;
 }
