@@ -7,6 +7,7 @@ import { pipeline, type Readable, Transform } from 'node:stream';
 import { ArtifactBudget, type BudgetState } from '../archive/artifact-budget.ts';
 import { openDecompressed, STREAM_BUFFER_BYTES } from '../archive/decompress.ts';
 import { readTar } from '../archive/tar-reader.ts';
+import { WaybillError } from '../errors.ts';
 import { DigestCheck } from '../util/digest.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
 import { keptBytesSpilled, SPILL_MIN_BYTES } from './spill.ts';
@@ -60,6 +61,33 @@ export interface ScanHooks {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+
+/** DigestCheck's size half, for bytes whose digest is checked elsewhere. */
+class SizeCheck {
+  private seen = 0;
+  private readonly options: { input: string; size?: number };
+
+  constructor(options: { input: string; size?: number }) {
+    this.options = options;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.seen += chunk.length;
+    const size = this.options.size;
+    if (size !== undefined && this.seen > size)
+      throw new WaybillError('DIGEST_MISMATCH', this.options.input, `more than the declared ${size} bytes`);
+  }
+
+  finish(): void {
+    const size = this.options.size;
+    if (size !== undefined && this.seen !== size)
+      throw new WaybillError(
+        'DIGEST_MISMATCH',
+        this.options.input,
+        `size mismatch: ${this.seen} bytes, descriptor says ${size}`,
+      );
+  }
+}
 /**
  * Files up to this size are read into the reused buffer when the filter has a content predicate;
  * larger ones a filter can condense are condensed from disk (spill.ts), so neither this buffer nor
@@ -84,9 +112,15 @@ export async function scanLayer(
 ): Promise<LayerScan> {
   hooks.signal?.throwIfAborted();
   const raw = openLocation(job.location);
-  // One stage on the compressed side: progress and the blob digest.
+  // One stage on the compressed side: progress and the blob digest. An uncompressed layer (every
+  // docker-archive layer skopeo or docker writes) has its diff_id for a digest: the same bytes, hashed
+  // once where the tar reader reads them (below); here only the declared size is checked.
+  const sameBytes = job.digest !== undefined && job.digest === job.diffId;
+  const declared = { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) };
   const compressedCheck = job.digest
-    ? new DigestCheck(job.digest, { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) })
+    ? sameBytes
+      ? new SizeCheck(declared)
+      : new DigestCheck(job.digest, declared)
     : undefined;
   const meter = new Transform({
     highWaterMark: STREAM_BUFFER_BYTES,
@@ -112,7 +146,7 @@ export async function scanLayer(
   });
   pipeline(raw, meter, () => {});
   const budget = job.budget ? ArtifactBudget.attach(job.budget) : undefined;
-  const { stream: decompressed } = await openDecompressed(meter, {
+  const { stream: decompressed, compression } = await openDecompressed(meter, {
     ...job.decompress,
     input: job.input,
     ...(budget ? { budget } : {}),
@@ -139,6 +173,14 @@ export async function scanLayer(
     scan.bytes += n;
   });
   try {
+    if (sameBytes && compression !== 'none') {
+      // Compressed bytes cannot hash to the digest of what they decompress to.
+      throw new WaybillError(
+        'DIGEST_MISMATCH',
+        job.input,
+        `the blob is ${compression}-compressed, but its digest is its uncompressed diff_id ${job.diffId}`,
+      );
+    }
     for await (const tarEntry of readTar(tarStream, { input: job.input })) {
       hooks.signal?.throwIfAborted();
       scan.entries++;
