@@ -265,16 +265,27 @@ test('workers: the lowest broken layer is reported, as in-process; a pre-aborted
 });
 
 test('resolveWorkerCount: explicit, environment, default policy; capped at the layer count', () => {
-  assert.equal(resolveWorkerCount(1, 10, {}), 0);
-  assert.equal(resolveWorkerCount(0, 10, {}), 0);
-  assert.equal(resolveWorkerCount(4, 3, {}), 3);
-  assert.equal(resolveWorkerCount(4, 1, {}), 0);
-  assert.equal(resolveWorkerCount(undefined, 5, { WAYBILL_WORKERS: '3' }), 3);
-  assert.equal(resolveWorkerCount(1, 5, { WAYBILL_WORKERS: '3' }), 0, 'the option beats the environment');
-  assert.throws(() => resolveWorkerCount(undefined, 5, { WAYBILL_WORKERS: 'many' }), { code: 'USAGE' });
+  const MiB = 1024 * 1024;
+  const layers = (n: number, bytes = 100 * MiB) => new Array<number>(n).fill(bytes);
+  assert.equal(resolveWorkerCount(1, layers(10), {}), 0);
+  assert.equal(resolveWorkerCount(0, layers(10), {}), 0);
+  assert.equal(resolveWorkerCount(4, layers(3), {}), 3);
+  assert.equal(resolveWorkerCount(4, layers(1), {}), 0);
+  assert.equal(resolveWorkerCount(undefined, layers(5), { WAYBILL_WORKERS: '3' }), 3);
+  assert.equal(
+    resolveWorkerCount(1, layers(5), { WAYBILL_WORKERS: '3' }),
+    0,
+    'the option beats the environment',
+  );
+  assert.throws(() => resolveWorkerCount(undefined, layers(5), { WAYBILL_WORKERS: 'many' }), {
+    code: 'USAGE',
+  });
   const cores = availableParallelism();
-  assert.equal(resolveWorkerCount(undefined, 8, {}), cores >= 4 ? Math.min(cores, 8) : 0);
-  assert.equal(resolveWorkerCount(undefined, 1, {}), 0);
+  assert.equal(resolveWorkerCount(undefined, layers(8), {}), cores >= 2 ? Math.min(cores, 8) : 0);
+  assert.equal(resolveWorkerCount(undefined, layers(1), {}), 0);
+  // One big layer and small ones (the SBOM fixture: 82 + 7 MiB): nothing for a second thread to do.
+  assert.equal(resolveWorkerCount(undefined, [82 * MiB, 7 * MiB, 1 * MiB], {}), 0);
+  assert.equal(resolveWorkerCount(undefined, [82 * MiB, 16 * MiB], {}), cores >= 2 ? 2 : 0);
   assert.throws(() => parseWorkerCount('-1', '--workers'), { code: 'USAGE' });
   assert.equal(parseWorkerCount(' 2 ', '--workers'), 2);
 });

@@ -22,6 +22,8 @@ import type { WorkerReply, WorkerRequest } from './layer-worker.ts';
 import type { FileFilter, WalkResult } from './types.ts';
 import { type FilterModuleSpec, resolveWorkerCount, type SourceWalkOptions } from './walk-options.ts';
 
+const WORKER_YOUNG_GENERATION_MB = 4;
+
 export async function walkLayers(
   jobs: LayerJob[],
   filter: FileFilter,
@@ -41,7 +43,12 @@ export async function walkLayers(
   };
   const view = new OverlayView();
   const applyDistinct = stackInOrder(plan, budget, (scan) => view.apply(scan));
-  const workers = options.filterModule ? resolveWorkerCount(options.workers, plan.distinct.length) : 0;
+  const workers = options.filterModule
+    ? resolveWorkerCount(
+        options.workers,
+        plan.distinct.map((job) => job.location.size),
+      )
+    : 0;
   if (options.filterModule && workers > 1) {
     await scanOnWorkers(plan.distinct, options.filterModule, workers, onBytes, options.signal, applyDistinct);
   } else {
@@ -236,7 +243,11 @@ function scanOnWorkers(
     };
 
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(siblingModule(import.meta.url, 'layer-worker'));
+      // A small young generation: a worker's garbage is short-lived chunks and headers, and the
+      // default (tens of MiB per isolate) is resident memory each worker adds for nothing.
+      const worker = new Worker(siblingModule(import.meta.url, 'layer-worker'), {
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
       pool.push(worker);
       worker.on('message', (reply: WorkerReply) => {
         if (finished) return;

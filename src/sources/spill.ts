@@ -11,7 +11,7 @@ import { fileSource } from '../util/byte-source.ts';
 import { type FileEntry, type FileFilter, keptBytes } from './types.ts';
 
 /** Wanted files above this many bytes are condensed from disk rather than read into memory. */
-export const SPILL_MIN_BYTES = 16 * 1024 * 1024;
+export const SPILL_MIN_BYTES = 4 * 1024 * 1024;
 
 /** `keptBytes` for content that arrives as chunks (a tar entry's body). */
 export async function keptBytesSpilled(

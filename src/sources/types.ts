@@ -83,7 +83,7 @@ export interface WalkOptions {
   maxFileSize?: number;
   /** Called with compressed bytes read so far and the total, for progress bars. */
   onProgress?: (done: number, total: number) => void;
-  /** Image layers on worker threads: 0 or 1 = in-process; default $WAYBILL_WORKERS, else threads only with >= 4 cores and >= 2 layers. */
+  /** Image layers on worker threads: 0 or 1 = in-process; default $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB. */
   workers?: number;
   signal?: AbortSignal;
 }
