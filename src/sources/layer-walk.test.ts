@@ -228,10 +228,16 @@ test('workers: the same view as in-process, for any number of threads', async ()
   const filter: FileFilter = { want: (e) => e.type === 'file' };
   const inProcess = JSON.stringify(summary(await oci.walk(filter, { workers: 0 })));
   for (const workers of [2, 3, 16]) {
-    // The in-process filter keeps nothing: any file in the result came from a worker.
-    const threaded = await oci.walk({ want: () => false }, { workers, filterModule } as SourceWalkOptions);
+    // The main thread is one lane (with `filter`), workers the others (with the module's filter).
+    const threaded = await oci.walk(filter, { workers, filterModule } as SourceWalkOptions);
     assert.equal(JSON.stringify(summary(threaded)), inProcess);
   }
+  // A module that keeps nothing: the files left are the main thread's layers, so workers ran too.
+  const none = { url: filterModule.url.replace('files-filter', 'none-filter'), export: 'none' };
+  await writeFile(new URL(none.url), 'export const none = { want: () => false };\n');
+  const mixed = summary(await oci.walk(filter, { workers: 2, filterModule: none } as SourceWalkOptions));
+  const all = JSON.parse(inProcess) as Record<string, string>;
+  assert.ok(Object.keys(mixed).length > 0 && Object.keys(mixed).length < Object.keys(all).length);
 });
 
 test('workers: the lowest broken layer is reported, as in-process; a pre-aborted walk rejects', async () => {

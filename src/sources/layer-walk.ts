@@ -50,7 +50,15 @@ export async function walkLayers(
       )
     : 0;
   if (options.filterModule && workers > 1) {
-    await scanOnWorkers(plan.distinct, options.filterModule, workers, onBytes, options.signal, applyDistinct);
+    await scanOnWorkers(
+      plan.distinct,
+      filter,
+      options.filterModule,
+      workers,
+      onBytes,
+      options.signal,
+      applyDistinct,
+    );
   } else {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? availableParallelism()));
     await scanInProcess(plan.distinct, filter, concurrency, onBytes, options.signal, applyDistinct);
@@ -181,13 +189,15 @@ async function scanInProcess(
 }
 
 /**
- * Scans layers on `count` worker threads, each taking the next layer when it finishes one. Scans are
- * applied in layer order as they arrive. Errors are the in-process walk's: a failed layer is
+ * Scans layers in `count` lanes — the main thread and `count - 1` worker threads — each taking the
+ * next layer when it finishes one (the main thread with `filter`, workers with the same filter
+ * rebuilt from `filterModule`). Scans are applied in layer order as they arrive. Errors are the in-process walk's: a failed layer is
  * reported only once every layer below it has been applied (a lower failure wins), and no layer
  * above a failed one is started. Every worker is terminated when the walk settles, however it ends.
  */
 function scanOnWorkers(
   jobs: LayerJob[],
+  filter: FileFilter,
   filterModule: FilterModuleSpec,
   count: number,
   onBytes: (n: number) => void,
@@ -196,6 +206,8 @@ function scanOnWorkers(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const pool: Worker[] = [];
+    /** Stops the main thread's own scan when the walk settles early. */
+    const mainLane = new AbortController();
     const results = new Map<number, LayerScan>();
     const failures = new Map<number, Error>();
     /** Lowest layer known to have failed; no layer above it is started. */
@@ -209,6 +221,7 @@ function scanOnWorkers(
       finished = true;
       signal?.removeEventListener('abort', onAbort);
       for (const worker of pool) void worker.terminate();
+      mainLane.abort(new Error('walk settled'));
       if (error === undefined) resolve();
       else reject(error);
     };
@@ -242,7 +255,39 @@ function scanOnWorkers(
       else if (nextApply === jobs.length) finish();
     };
 
-    for (let i = 0; i < count; i++) {
+    const settle = (id: number, outcome: { scan: LayerScan } | { error: Error }) => {
+      if ('scan' in outcome) results.set(id, outcome.scan);
+      else {
+        failures.set(id, outcome.error);
+        lowestFailure = Math.min(lowestFailure, id);
+      }
+      advance();
+    };
+
+    // The main thread is one of the `count` lanes: it would otherwise only wait, and each worker it
+    // replaces is an isolate with the catalogers loaded (tens of MiB).
+    const scanHere = () => {
+      if (finished || nextJob >= jobs.length || nextJob > lowestFailure) return;
+      const id = nextJob++;
+      const lane = signal ? AbortSignal.any([signal, mainLane.signal]) : mainLane.signal;
+      scanLayer(jobs[id] as LayerJob, filter, { onBytes, signal: lane })
+        .then(
+          (scan) => ({ scan }),
+          (error: Error) => ({ error }),
+        )
+        .then((outcome) => {
+          if (finished) return;
+          try {
+            settle(id, outcome);
+          } catch (e) {
+            finish(e);
+            return;
+          }
+          scanHere();
+        });
+    };
+
+    for (let i = 1; i < count; i++) {
       // A small young generation: a worker's garbage is short-lived chunks and headers, and the
       // default (tens of MiB per isolate) is resident memory each worker adds for nothing.
       const worker = new Worker(siblingModule(import.meta.url, 'layer-worker'), {
@@ -256,13 +301,10 @@ function scanOnWorkers(
             onBytes(reply.bytes);
             return;
           }
-          if (reply.type === 'error') {
-            failures.set(reply.id, rebuildError(reply.error));
-            lowestFailure = Math.min(lowestFailure, reply.id);
-          } else {
-            results.set(reply.id, unpackScan(reply.scan));
-          }
-          advance();
+          settle(
+            reply.id,
+            reply.type === 'error' ? { error: rebuildError(reply.error) } : { scan: unpackScan(reply.scan) },
+          );
         } catch (e) {
           finish(e);
           return;
@@ -275,6 +317,7 @@ function scanOnWorkers(
       });
       dispatch(worker);
     }
+    scanHere();
   });
 }
 
