@@ -26,10 +26,10 @@ import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapeBytes } from '../archive/tar-reader.ts';
 import { WaybillError } from '../errors.ts';
-import { sha256File } from '../util/digest.ts';
-import { readFileHead } from '../util/read-head.ts';
-import { type FileType, fileTypeOf, readRegularFile } from '../util/regular-file.ts';
+import { type FileType, fileTypeOf, openRegularFile, readRegularFile } from '../util/regular-file.ts';
 import { isTransientName } from '../util/temp-names.ts';
+import { HEAD_BYTES, hashFiles } from './file-hash.ts';
+import { condenseFromFile, SPILL_MIN_BYTES } from './spill.ts';
 import {
   type Artifact,
   type FileEntry,
@@ -48,6 +48,31 @@ export interface TreeEntry extends FileEntry {
   gid: number;
   /** `major,minor` of a char or block device. */
   device?: string;
+  /** Regular files, once hashed (`hashTree`): lowercase hex SHA-256 and the index of its head. */
+  sha256?: string;
+  headIndex?: number;
+}
+
+/**
+ * File-system calls in flight at once while listing: enough to keep libuv's threads busy, bounded so
+ * a wide tree does not queue hundreds of thousands of requests (and their memory) at once.
+ */
+const LISTING_CONCURRENCY = 32;
+
+/** Runs tasks with at most `limit` at once. */
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -79,11 +104,15 @@ function deviceNumbers(rdev: bigint): string {
   return `${major},${minor}`;
 }
 
-/** Every entry below `root` except waybill's own files, sorted by path. */
+/**
+ * Every entry below `root` except waybill's own files, sorted by path. Entries are examined several
+ * at a time (LISTING_CONCURRENCY), directories as soon as they are found.
+ */
 export async function listTree(root: string): Promise<TreeEntry[]> {
   const out: TreeEntry[] = [];
-  const visit = async (dir: string, prefix: string) => {
-    const raw = await readdir(dir, { encoding: 'buffer' });
+  const limit = limiter(LISTING_CONCURRENCY);
+  const visit = async (dir: string, prefix: string): Promise<void> => {
+    const raw = await limit(() => readdir(dir, { encoding: 'buffer' }));
     const names = raw.map((bytes) => {
       try {
         return utf8.decode(bytes);
@@ -96,49 +125,69 @@ export async function listTree(root: string): Promise<TreeEntry[]> {
       }
     });
     const siblings = new Set(names);
-    for (const name of names) {
-      if (isWaybillFile(name, siblings)) continue;
-      const absolute = join(dir, name);
-      const path = prefix === '' ? name : `${prefix}/${name}`;
-      const info = await lstat(absolute, { bigint: true });
-      const node = fileTypeOf(info);
-      const base = {
-        path,
-        mode: Number(info.mode & 0o7777n),
-        absolute,
-        node,
-        uid: Number(info.uid),
-        gid: Number(info.gid),
-      };
-      if (node === 'symlink') {
-        const target = await readlink(absolute);
-        out.push({ ...base, type: 'symlink', size: Buffer.byteLength(target), linkTarget: target });
-      } else if (node === 'dir') {
-        out.push({ ...base, type: 'dir', size: 0 });
-        await visit(absolute, path);
-      } else if (node === 'file') {
-        out.push({ ...base, type: 'file', size: Number(info.size) });
-      } else {
-        const entry: TreeEntry = { ...base, type: 'other', size: 0 };
-        if (node === 'char' || node === 'block') entry.device = deviceNumbers(info.rdev);
-        out.push(entry);
-      }
-    }
+    const subdirs: Array<Promise<void>> = [];
+    await Promise.all(
+      names.map(async (name) => {
+        if (isWaybillFile(name, siblings)) return;
+        const absolute = join(dir, name);
+        const path = prefix === '' ? name : `${prefix}/${name}`;
+        const info = await limit(() => lstat(absolute, { bigint: true }));
+        const node = fileTypeOf(info);
+        const base = {
+          path,
+          mode: Number(info.mode & 0o7777n),
+          absolute,
+          node,
+          uid: Number(info.uid),
+          gid: Number(info.gid),
+        };
+        if (node === 'symlink') {
+          const target = await limit(() => readlink(absolute));
+          out.push({ ...base, type: 'symlink', size: Buffer.byteLength(target), linkTarget: target });
+        } else if (node === 'dir') {
+          out.push({ ...base, type: 'dir', size: 0 });
+          subdirs.push(visit(absolute, path));
+        } else if (node === 'file') {
+          out.push({ ...base, type: 'file', size: Number(info.size) });
+        } else {
+          const entry: TreeEntry = { ...base, type: 'other', size: 0 };
+          if (node === 'char' || node === 'block') entry.device = deviceNumbers(info.rdev);
+          out.push(entry);
+        }
+      }),
+    );
+    await Promise.all(subdirs);
   };
   await visit(root, '');
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
+/**
+ * Hashes every regular file of a listing (file-hash.ts: several at a time, on several threads for a
+ * large tree), recording each one's SHA-256 and head on its entry; returns the heads.
+ */
+export async function hashTree(entries: TreeEntry[]): Promise<Buffer> {
+  const files = entries.filter((e) => e.node === 'file');
+  const total = files.reduce((n, e) => n + e.size, 0);
+  const { hex, heads } = await hashFiles(
+    files.map((e) => e.absolute),
+    total,
+  );
+  files.forEach((e, i) => {
+    e.sha256 = hex[i];
+    e.headIndex = i;
+  });
+  return heads;
+}
+
 /** The canonical tree digest described at the top of this file. */
 export async function treeDigest(entries: TreeEntry[]): Promise<string> {
+  if (entries.some((e) => e.node === 'file' && e.sha256 === undefined)) await hashTree(entries);
   const hash = createHash('sha256');
   hash.update('waybill-tree-v2\0');
   for (const entry of entries) {
     let content = '';
-    if (entry.node === 'file')
-      content = (
-        await sha256File(entry.absolute, undefined, { noFollow: true, input: entry.absolute })
-      ).slice('sha256:'.length);
+    if (entry.node === 'file') content = entry.sha256 ?? '';
     else if (entry.node === 'symlink')
       content = createHash('sha256')
         .update(entry.linkTarget ?? '')
@@ -158,19 +207,42 @@ export async function treeDigest(entries: TreeEntry[]): Promise<string> {
   return `sha256:${hash.digest('hex')}`;
 }
 
-async function walkTree(root: string, filter: FileFilter, options: SourceWalkOptions): Promise<WalkResult> {
-  const entries = await listTree(root);
+/**
+ * The walk over the listing `openDir` made (one listing per artifact): a file's head for sniffing
+ * comes from its hashing, so only wanted files are opened again.
+ */
+async function walkTree(
+  entries: readonly TreeEntry[],
+  heads: Buffer,
+  filter: FileFilter,
+  options: SourceWalkOptions,
+): Promise<WalkResult> {
   const max = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   const total = entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
   let done = 0;
   const result: WalkResult = { files: [], skipped: [] };
-  for (const { absolute, node: _node, uid: _uid, gid: _gid, device: _device, ...entry } of entries) {
+  for (const {
+    absolute,
+    node: _node,
+    uid: _uid,
+    gid: _gid,
+    device: _device,
+    sha256: _sha256,
+    headIndex,
+    ...entry
+  } of entries) {
     options.signal?.throwIfAborted();
     let keep = filter.want(entry);
     if (keep === 'sniff')
       keep =
-        entry.type === 'file' && filter.sniff
-          ? filter.sniff(entry, await readFileHead(absolute, SNIFF_BYTES, 0, { noFollow: true }))
+        entry.type === 'file' && filter.sniff && headIndex !== undefined
+          ? filter.sniff(
+              entry,
+              heads.subarray(
+                headIndex * HEAD_BYTES,
+                headIndex * HEAD_BYTES + Math.min(entry.size, SNIFF_BYTES),
+              ),
+            )
           : false;
     if (!keep) continue;
     if (entry.type === 'file' && entry.size > max) {
@@ -181,26 +253,40 @@ async function walkTree(root: string, filter: FileFilter, options: SourceWalkOpt
       continue;
     }
     // Only regular files are read, never through a link: FIFOs and devices are listed, not opened.
-    const read =
-      entry.type === 'file' ? await readRegularFile(absolute, { noFollow: true }) : Buffer.alloc(0);
-    done += read.length;
+    const data = entry.type === 'file' ? await keptFile(absolute, entry, filter) : Buffer.alloc(0);
+    done += entry.type === 'file' ? entry.size : 0;
     options.onProgress?.(done, total);
-    const data = entry.type === 'file' ? keptBytes(filter, entry, read, false) : read;
     if (data === undefined) continue;
     result.files.push({ entry, data, earlier: [] });
   }
   return result;
 }
 
+/** What the walk keeps of a wanted file: a large one the filter can condense is condensed in place. */
+async function keptFile(absolute: string, entry: FileEntry, filter: FileFilter): Promise<Buffer | undefined> {
+  if (filter.condense && entry.size > SPILL_MIN_BYTES) {
+    const { handle, size } = await openRegularFile(absolute, { noFollow: true });
+    try {
+      const condensed = condenseFromFile(filter, entry, handle.fd, size);
+      if (condensed) return !filter.keep || filter.keep(entry, condensed) ? condensed : undefined;
+    } finally {
+      await handle.close();
+    }
+  }
+  return keptBytes(filter, entry, await readRegularFile(absolute, { noFollow: true }), false);
+}
+
 export async function openDir(ref: string, path: string): Promise<Artifact> {
   const info = await stat(path);
   if (!info.isDirectory()) throw new WaybillError('USAGE', ref, `${path} is not a directory`);
-  const digest = await treeDigest(await listTree(path));
+  const entries = await listTree(path);
+  const heads = await hashTree(entries);
+  const digest = await treeDigest(entries);
   return {
     ref,
     kind: 'dir',
     path,
     digest,
-    walk: (filter, options: SourceWalkOptions = {}) => walkTree(path, filter, options),
+    walk: (filter, options: SourceWalkOptions = {}) => walkTree(entries, heads, filter, options),
   };
 }
