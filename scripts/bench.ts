@@ -15,6 +15,7 @@
  *   --tools=waybill,floor,trivy      BENCH_TOOLS     scale: what to run on each input
  *   --runs=N                         BENCH_RUNS      runs per cell, the median is kept (default 3)
  *   --resume                         BENCH_RESUME=1  keep cells already measured at this commit
+ *   --report                                         measure nothing: rewrite the tables from bench.json
  *
  * Results accumulate in test/fixtures/cache/bench.json (each scale cell saved as soon as it is
  * measured, with its commit); the scale tables are written into docs/bench.md between the
@@ -103,6 +104,15 @@ async function writeDocSection(name: string, text: string): Promise<void> {
   await writeFile(DOC, `${doc.slice(0, start + open.length)}\n${text}\n${doc.slice(end)}`);
 }
 
+async function writeScaleTables(scale: ScaleResults): Promise<void> {
+  const startup = scale.trivyStartup
+    ? `\nTrivy start-up (\`trivy --version\`, median, subtracted from every Trivy time): ${scale.trivyStartup.seconds.toFixed(2)} s wall, ${scale.trivyStartup.cpuSeconds?.toFixed(2) ?? '?'} s CPU.\n`
+    : '';
+  const tables = `${inputsTable(scale)}\n\n${scaleTable(scale, cpus().length)}\n${startup}`;
+  process.stdout.write(`${tables}\n`);
+  await writeDocSection('scale', tables);
+}
+
 function printRows(rows: BenchRow[]): void {
   const w = Math.max(0, ...rows.map((r) => r.what.length));
   for (const r of rows)
@@ -120,6 +130,7 @@ async function main(): Promise<void> {
       tools: { type: 'string' },
       runs: { type: 'string' },
       resume: { type: 'boolean' },
+      report: { type: 'boolean' },
     },
   });
   const env = process.env;
@@ -137,6 +148,12 @@ async function main(): Promise<void> {
     commit,
   });
 
+  if (values.report) {
+    const scale = results.scale;
+    if (!scale) throw new Error('bench.json has no scale results to report');
+    await writeScaleTables(scale);
+    return;
+  }
   if (sections.includes('scale')) {
     const scale = await benchScale({
       sizes: listOption<BenchSize>(values.sizes ?? env.BENCH_SIZES, BENCH_SIZES, 'size'),
@@ -156,12 +173,7 @@ async function main(): Promise<void> {
       log,
     });
     results.scale = scale;
-    const startup = scale.trivyStartup
-      ? `\nTrivy start-up (\`trivy --version\`, median, subtracted from every Trivy time): ${scale.trivyStartup.seconds.toFixed(2)} s wall, ${scale.trivyStartup.cpuSeconds?.toFixed(2) ?? '?'} s CPU.\n`
-      : '';
-    const tables = `${inputsTable(scale)}\n\n${scaleTable(scale)}\n${startup}`;
-    process.stdout.write(`${tables}\n`);
-    await writeDocSection('scale', tables);
+    await writeScaleTables(scale);
   }
   if (sections.includes('dpkg')) {
     const dpkg = await benchDpkg(log);
