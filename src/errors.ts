@@ -24,7 +24,11 @@ export type ErrorCode =
   /** A git checkout or tag that cannot be used (dirty worktree, HEAD not at a tag…). */
   | 'SOURCE'
   /** A signature that cannot be verified (bad signature, untrusted signer, renamed tag). */
-  | 'SIGNATURE';
+  | 'SIGNATURE'
+  /** A registry or server that cannot be reached or keeps failing (after bounded retries). */
+  | 'NETWORK'
+  /** Credentials missing, refused, or not to be sent where a server asks (registries). */
+  | 'AUTH';
 
 export class WaybillError extends Error {
   readonly code: ErrorCode;

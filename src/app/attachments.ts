@@ -2,6 +2,8 @@
  * Where a release record and its SBOM live for each kind of artifact, behind one interface:
  * - an OCI layout or oci-archive: OCI 1.1 artifact manifests inside the layout whose `subject` is the
  *   image, so that a later push carries them to a registry as referrers;
+ * - an image in a registry (read only here; `publish` writes): its referrers, through the referrers
+ *   API or the referrers tag (src/registry/attachments.ts);
  * - anything else: sidecar files next to the artifact (`NAME.waybill.json`, `NAME.cdx.json` /
  *   `NAME.spdx.json`).
  */
@@ -23,8 +25,15 @@ import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
 import { readSidecar, sidecarPath, writeSidecar } from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import {
+  findRegistryAttachments,
+  readRegistryAttachmentAt,
+  readRegistryAttachmentPayload,
+} from '../registry/attachments.ts';
+import type { Repository } from '../registry/repository.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { parseSha256Digest } from '../util/digest.ts';
 
 export type SbomFormat = 'cyclonedx-json' | 'spdx-json';
 
@@ -97,8 +106,25 @@ async function findAttached(artifact: Artifact, artifactType: string): Promise<B
     : readAttachmentFromOciArchive(artifact.path, last);
 }
 
+/** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
+function refuseRegistryWrite(artifact: Artifact): void {
+  if (artifact.kind === 'registry') {
+    throw new WaybillError(
+      'UNSUPPORTED',
+      artifact.ref,
+      'cannot write a record into a registry here; stamp a local copy (skopeo copy docker://… oci:DIR:TAG) and publish that',
+    );
+  }
+}
+
+/** The repository and digest of a registry image, when the artifact is one. */
+function registryOf(artifact: Artifact): Repository | undefined {
+  return artifact.kind === 'registry' ? artifact.registry?.repository : undefined;
+}
+
 /** Stores the SBOM; returns the location string the record carries. */
 export async function saveSbom(artifact: Artifact, bytes: Buffer, format: SbomFormat): Promise<string> {
+  refuseRegistryWrite(artifact);
   if (usesLayout(artifact)) return attach(artifact, SBOM_MEDIA[format], bytes, SBOM_MEDIA[format]);
   const path = sidecarBase(artifact) + SBOM_SUFFIX[format];
   await writeFileAtomic(path, bytes);
@@ -108,8 +134,13 @@ export async function saveSbom(artifact: Artifact, bytes: Buffer, format: SbomFo
 /** The SBOM bytes a record's manifest.location points at, or undefined when it is not there. */
 export async function loadSbom(artifact: Artifact, location: string): Promise<Buffer | undefined> {
   if (location.startsWith(OCI_LOCATION)) {
-    if (!usesLayout(artifact)) return undefined;
     const digest = location.slice(OCI_LOCATION.length);
+    const repository = registryOf(artifact);
+    if (repository) {
+      parseSha256Digest(digest, location, 'SBOM location');
+      return readRegistryAttachmentAt(repository, digest, artifact.digest);
+    }
+    if (!usesLayout(artifact)) return undefined;
     const store =
       artifact.kind === 'oci'
         ? await OciLayout.open(artifact.path)
@@ -119,6 +150,8 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     if (!descriptor) return undefined;
     return readAttachment(store, descriptor);
   }
+  // A registry image has no directory to hold sidecars.
+  if (artifact.kind === 'registry') return undefined;
   if (location.includes('/') || location.includes('\\') || location === '..') {
     throw new WaybillError(
       'UNSAFE_PATH',
@@ -133,6 +166,7 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
 }
 
 export async function saveRecord(artifact: Artifact, record: ReleaseRecord): Promise<string> {
+  refuseRegistryWrite(artifact);
   if (usesLayout(artifact)) {
     const bytes = Buffer.from(serializeRecord(record));
     return attach(artifact, ARTIFACT_TYPE.record, bytes, 'application/vnd.in-toto+json');
@@ -143,6 +177,17 @@ export async function saveRecord(artifact: Artifact, record: ReleaseRecord): Pro
 export async function loadRecord(
   artifact: Artifact,
 ): Promise<{ record: ReleaseRecord; location: string } | undefined> {
+  const repository = registryOf(artifact);
+  if (repository) {
+    const [newest] = await findRegistryAttachments(repository, artifact.digest, ARTIFACT_TYPE.record);
+    if (!newest) return undefined;
+    const bytes = await readRegistryAttachmentPayload(repository, newest);
+    const where = `${artifact.ref} (record ${newest.descriptor.digest})`;
+    return {
+      record: parseRecord(bytes.toString('utf8'), where),
+      location: `referrer ${newest.descriptor.digest} in docker://${repository.reference.registry}/${repository.name}`,
+    };
+  }
   if (usesLayout(artifact)) {
     const bytes = await findAttached(artifact, ARTIFACT_TYPE.record);
     if (!bytes) return undefined;

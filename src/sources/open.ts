@@ -1,7 +1,8 @@
 /**
  * `openArtifact(ref)`: the one entry point from a reference string to an Artifact. References use
- * the containers-transports(5) spelling (`oci:DIR:TAG`, `oci-archive:TAR`, `docker-archive:TAR`)
- * plus waybill's `file:` and `dir:`; without a prefix, the kind is detected from the content.
+ * the containers-transports(5) spelling (`oci:DIR:TAG`, `oci-archive:TAR`, `docker-archive:TAR`,
+ * `docker://HOST/REPO:TAG`) plus waybill's `file:` and `dir:`; without a prefix, the kind is
+ * detected from the content.
  */
 import { open, stat } from 'node:fs/promises';
 import { BLOCK_SIZE, indexTarFile, isTarHeader } from '../archive/tar-reader.ts';
@@ -11,11 +12,14 @@ import { openDockerArchive } from './docker-archive.ts';
 import { openFile } from './file.ts';
 import { openOciLayout } from './oci.ts';
 import { openOciArchive } from './oci-archive.ts';
+import { isRegistryReference, openRegistryImage } from './registry.ts';
 import type { Artifact, OpenOptions, SourceKind } from './types.ts';
 
-const TRANSPORTS: readonly SourceKind[] = ['file', 'dir', 'oci', 'oci-archive', 'docker-archive'];
+/** Transports naming a local path (`docker://` is handled before these). */
+type PathKind = Exclude<SourceKind, 'registry'>;
+const TRANSPORTS: readonly PathKind[] = ['file', 'dir', 'oci', 'oci-archive', 'docker-archive'];
 /** Transports whose path may be followed by `:REFERENCE`. */
-const WITH_REFERENCE: ReadonlySet<SourceKind> = new Set(['oci', 'oci-archive', 'docker-archive']);
+const WITH_REFERENCE: ReadonlySet<PathKind> = new Set(['oci', 'oci-archive', 'docker-archive']);
 
 type PathInfo = Awaited<ReturnType<typeof stat>>;
 
@@ -48,17 +52,24 @@ async function splitReference(rest: string): Promise<{ path: string; reference?:
 }
 
 export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
+  const artifact = await openAny(ref, options);
+  artifact.options ??= options;
+  return artifact;
+}
+
+async function openAny(ref: string, options: OpenOptions): Promise<Artifact> {
+  if (isRegistryReference(ref)) return openRegistryImage(ref, options);
   const prefixed = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (prefixed) {
     const transport = prefixed[1] as string;
     if ((TRANSPORTS as readonly string[]).includes(transport)) {
-      return openWithTransport(ref, transport as SourceKind, prefixed[2] as string, options);
+      return openWithTransport(ref, transport as PathKind, prefixed[2] as string, options);
     }
     if (!(await statOrUndefined(ref))) {
       throw new WaybillError(
         'USAGE',
         ref,
-        `unknown transport "${transport}:"; use one of ${TRANSPORTS.map((t) => `${t}:`).join(', ')} or a plain path`,
+        `unknown transport "${transport}:"; use one of ${TRANSPORTS.map((t) => `${t}:`).join(', ')}, docker:// or a plain path`,
       );
     }
   }
@@ -67,7 +78,7 @@ export async function openArtifact(ref: string, options: OpenOptions = {}): Prom
 
 async function openWithTransport(
   ref: string,
-  kind: SourceKind,
+  kind: PathKind,
   rest: string,
   options: OpenOptions,
 ): Promise<Artifact> {

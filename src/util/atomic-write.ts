@@ -18,9 +18,14 @@ export function tempPathFor(path: string): string {
 
 /**
  * Writes `data` to `path` atomically (see above). `mode` is for the new file, before the umask; an
- * existing file's mode is not kept.
+ * existing file's mode is not kept. `data` may be a stream (a download): if it fails — a digest
+ * verifier finding a mismatch, a broken connection — nothing lands at `path`.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
+  mode = 0o644,
+): Promise<void> {
   // A device or pipe (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written through: renaming a
   // regular file over it would replace the device itself, which as root is possible and harmful.
   const existing = await stat(path).catch(() => undefined);

@@ -6,6 +6,7 @@ import { renderSarif } from '../../policy/render-sarif.ts';
 import { renderText } from '../../policy/render-text.ts';
 import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 
@@ -15,16 +16,23 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
     .description('check an artifact against the seven release guidelines')
     .argument(
       '<artifact>',
-      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, docker://, or a path)',
     )
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option('--published', 'the artifact is published: require a publication date');
   addConfigOptions(command);
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
   command.action(
     async (
       ref: string,
-      opts: { platform?: string; published?: boolean; config?: string; policy?: string; format?: string },
+      opts: {
+        platform?: string;
+        published?: boolean;
+        config?: string;
+        policy?: string;
+        format?: string;
+      } & RegistryFlags,
     ) => {
       const format = parseFormat(opts.format, FORMATS);
       const settings = await loadSettings(opts);
@@ -32,6 +40,7 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
         policy: settings.policy,
         platform: opts.platform,
         published: opts.published,
+        registry: await registryOptionsFrom(ref, opts),
       });
       if (format === 'json') await out(toJson(report));
       else if (format === 'sarif') await out(toJson(renderSarif(report)));

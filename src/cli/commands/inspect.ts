@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
 import { addFormatOption } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -62,10 +63,14 @@ export function registerInspect(program: Command): void {
     .description("the consumer's view of an artifact: identity, team, help, license, dates, source, manifest")
     .argument('<artifact>', 'artifact reference')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: { platform?: string; format?: string }) => {
+  command.action(async (ref: string, opts: { platform?: string; format?: string } & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
-    const view = await inspectArtifact(ref, { platform: opts.platform });
+    const view = await inspectArtifact(ref, {
+      platform: opts.platform,
+      registry: await registryOptionsFrom(ref, opts),
+    });
     await out(format === 'json' ? toJson(view) : renderInspect(view));
   });
 }

@@ -1,0 +1,114 @@
+/**
+ * Blobs pulled from registries, kept by digest under the user's cache directory
+ * (`$XDG_CACHE_HOME/waybill/blobs/sha256/<hex>`, default `~/.cache/waybill`), so a second `sbom`,
+ * `check` or `inspect` of the same image downloads nothing.
+ *
+ * A blob enters the cache only whole and verified: it streams through the digest check into a temp
+ * file that is renamed into place when the stream ends cleanly (util/atomic-write.ts). Entries are never
+ * trusted blindly on the way out either: a cached file that is not a regular file of the declared
+ * size is fetched again, and every reader verifies the digest as it reads (layer scans, manifest and
+ * config parsing do). Deleting the directory at any time is safe.
+ */
+import { lstat, mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/types.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { digestHex, verifyBlob } from '../util/digest.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableFailure } from './retry.ts';
+
+/** `$XDG_CACHE_HOME/waybill`, else `~/.cache/waybill` (XDG Base Directory specification). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+  const base = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(home, '.cache');
+  return join(base, 'waybill');
+}
+
+/** Downloads retried after a broken connection mid-blob (the whole blob again, re-verified). */
+const DOWNLOAD_ATTEMPTS = 3;
+
+export class BlobCache {
+  readonly root: string;
+  private readonly pending = new Map<string, Promise<string>>();
+
+  constructor(root: string = defaultCacheDir()) {
+    this.root = root;
+  }
+
+  private dir(): string {
+    return join(this.root, 'blobs', 'sha256');
+  }
+
+  /** Where a blob is (or would be) cached. */
+  path(digest: string): string {
+    return join(this.dir(), digestHex(digest));
+  }
+
+  /** The cached file of `descriptor` when it is a regular file of the declared size. */
+  async lookup(descriptor: Descriptor): Promise<string | undefined> {
+    const path = this.path(descriptor.digest);
+    const info = await lstat(path).catch(() => undefined);
+    return info?.isFile() && info.size === descriptor.size ? path : undefined;
+  }
+
+  /**
+   * The cached file of `descriptor`, downloading it with `openVerified` when absent. That stream
+   * must check the digest and size as it flows and fail on a mismatch (Repository.openBlob does):
+   * the file is renamed into the cache only after the stream ended cleanly. Concurrent calls for one
+   * digest share the download.
+   */
+  fetch(
+    descriptor: Descriptor,
+    openVerified: () => Promise<Readable>,
+    onBytes?: (n: number) => void,
+  ): Promise<string> {
+    const running = this.pending.get(descriptor.digest);
+    if (running) return running;
+    const job = this.download(descriptor, openVerified, onBytes).finally(() =>
+      this.pending.delete(descriptor.digest),
+    );
+    this.pending.set(descriptor.digest, job);
+    return job;
+  }
+
+  private async download(
+    descriptor: Descriptor,
+    openVerified: () => Promise<Readable>,
+    onBytes?: (n: number) => void,
+  ): Promise<string> {
+    const cached = await this.lookup(descriptor);
+    if (cached) return cached;
+    await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+    const path = this.path(descriptor.digest);
+    for (let attempt = 1; ; attempt++) {
+      let received = 0;
+      const counted = async function* (stream: Readable): AsyncGenerator<Buffer> {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          received += chunk.length;
+          onBytes?.(chunk.length);
+          yield chunk;
+        }
+      };
+      try {
+        await writeFileAtomic(path, counted(await openVerified()), 0o600);
+        return path;
+      } catch (e) {
+        if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
+        // Progress goes back by what this attempt had counted.
+        if (received > 0) onBytes?.(-received);
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_RETRY_POLICY)));
+      }
+    }
+  }
+
+  /** Puts bytes already in memory (a manifest fetched by tag) into the cache, verified. */
+  async store(descriptor: Descriptor, bytes: Buffer): Promise<string> {
+    verifyBlob(bytes, descriptor.digest, { input: descriptor.digest, size: descriptor.size });
+    const cached = await this.lookup(descriptor);
+    if (cached) return cached;
+    await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+    const path = this.path(descriptor.digest);
+    await writeFileAtomic(path, bytes, 0o600);
+    return path;
+  }
+}
