@@ -7,6 +7,7 @@
  *   (a failed chunk is resumed from the offset the registry reports, so an interrupted upload does
  *   not start over).
  */
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { WaybillError } from '../errors.ts';
 import type { Descriptor } from '../oci/types.ts';
@@ -35,6 +36,18 @@ export function bufferSource(bytes: Buffer, digest?: string): BlobSource {
     digest: digest ?? sha256Digest(bytes),
     size: bytes.length,
     open: (start) => Readable.from([bytes.subarray(start)]),
+  };
+}
+
+/** A file (or a byte range of one, as in an archive) whose digest and size are known. */
+export function fileSource(path: string, digest: string, size: number, offset = 0): BlobSource {
+  return {
+    digest,
+    size,
+    open: (start) =>
+      size - start <= 0
+        ? Readable.from([])
+        : createReadStream(path, { start: offset + start, end: offset + size - 1, highWaterMark: 1 << 20 }),
   };
 }
 
@@ -119,6 +132,9 @@ export async function openBlob(target: Target, descriptor: Descriptor): Promise<
       new NetworkFailure(e.code ?? 'ECONNRESET', `${response.url.host} broke off ${what}`, { cause: e }),
     ),
   );
+  // A mismatch found before the caller starts reading (a small blob arrives whole at once) must not
+  // be an unhandled 'error' event: the stream keeps it and the caller's read rejects with it.
+  verifier.on('error', () => {});
   return response.body.pipe(verifier);
 }
 

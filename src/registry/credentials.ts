@@ -74,6 +74,10 @@ function configError(path: string, reason: string): WaybillError {
   return new WaybillError('CONFIG', path, reason);
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function parseConfig(text: string, path: string): ConfigFile {
   let doc: unknown;
   try {
@@ -87,10 +91,9 @@ function parseConfig(text: string, path: string): ConfigFile {
   const obj = doc as Record<string, unknown>;
   const config: ConfigFile = { auths: new Map(), credHelpers: new Map() };
   if (obj.auths !== undefined) {
-    if (typeof obj.auths !== 'object' || obj.auths === null)
-      throw configError(path, '"auths" is not an object');
+    if (!isObject(obj.auths)) throw configError(path, '"auths" is not an object');
     for (const [key, value] of Object.entries(obj.auths)) {
-      if (typeof value !== 'object' || value === null)
+      if (!isObject(value))
         throw configError(path, `auths[${JSON.stringify(key.slice(0, 100))}] is not an object`);
       const entry: AuthEntry = {};
       for (const field of ['auth', 'username', 'password', 'identitytoken', 'registrytoken'] as const) {
@@ -106,8 +109,7 @@ function parseConfig(text: string, path: string): ConfigFile {
     }
   }
   if (obj.credHelpers !== undefined) {
-    if (typeof obj.credHelpers !== 'object' || obj.credHelpers === null)
-      throw configError(path, '"credHelpers" is not an object');
+    if (!isObject(obj.credHelpers)) throw configError(path, '"credHelpers" is not an object');
     for (const [key, value] of Object.entries(obj.credHelpers)) {
       if (typeof value !== 'string')
         throw configError(path, `credHelpers[${JSON.stringify(key.slice(0, 100))}] is not a string`);

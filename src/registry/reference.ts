@@ -31,7 +31,7 @@ const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set([
 export const MAX_NAME_LENGTH = 255;
 
 export interface ImageReference {
-  /** Canonical registry: lower-case `host[:port]` (`docker.io`, `127.0.0.1:5000`, `[::1]:5000`). */
+  /** The registry `host[:port]` (`docker.io`, `127.0.0.1:5000`, `[::1]:5000`); Docker Hub's aliases become `docker.io`. */
   registry: string;
   /** Repository path inside the registry (`library/alpine`). */
   repository: string;
@@ -90,7 +90,7 @@ function isDomainSegment(segment: string): boolean {
   return segment.includes('.') || segment.includes(':') || segment === 'localhost' || /[A-Z]/.test(segment);
 }
 
-/** Validates `host[:port]` and returns it in canonical (lower-case) form. */
+/** Validates `host[:port]`; returns it with the port in canonical form (no leading zeros). */
 function parseDomain(domain: string, input: string): string {
   let host = domain;
   let port: string | undefined;
@@ -135,9 +135,11 @@ function parseDomain(domain: string, input: string): string {
         input,
         `registry port ${JSON.stringify(port)} is not a port number (1-65535)`,
       );
-    return `${host.toLowerCase()}:${Number(port)}`;
+    return `${host}:${Number(port)}`;
   }
-  return host.toLowerCase();
+  // Kept as written (docker does the same): lower-casing `Registry/x` would turn the host into a
+  // Docker Hub path. Comparisons (credentials, loopback) ignore case.
+  return host;
 }
 
 /**
@@ -189,7 +191,7 @@ export function parseImageReference(text: string, input = text): ImageReference 
       'the reference names a registry but no repository (HOST[:PORT]/REPO[:TAG])',
     );
   }
-  if (DOCKER_HUB_ALIASES.has(registry)) {
+  if (DOCKER_HUB_ALIASES.has(registry.toLowerCase())) {
     registry = DOCKER_HUB;
     // Docker Hub's official images live under library/.
     if (!path.includes('/')) path = `library/${path}`;

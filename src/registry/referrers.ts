@@ -7,7 +7,7 @@
  * - write: push the manifest; a registry with the API answers `OCI-Subject`. Without it the client
  *   must add a descriptor to the referrers tag index itself: read, add (no duplicates), write, then
  *   read again to see that no concurrent writer replaced the index in between, merging again if one
- *   did (conditional requests with If-Match where the registry supports them).
+ *   did. Updates from one process are serialized per tag; see addToReferrersTag for other processes.
  */
 import { WaybillError } from '../errors.ts';
 import { INDEX_MEDIA_TYPES, parseImageIndex, parseJsonBlob } from '../oci/parse.ts';
@@ -141,6 +141,31 @@ function indexBytes(index: ImageIndex): Buffer {
   return Buffer.from(JSON.stringify(index));
 }
 
+/**
+ * Updates of one referrers tag from this process, one after the other: a read-modify-write racing
+ * another in the same process would drop one of the two entries. (Writers in other processes are
+ * only caught by the re-read below, which narrows the window but cannot close it without conditional
+ * requests, which docker-registry does not support.)
+ */
+const tagLocks = new Map<string, Promise<void>>();
+
+async function withTagLock<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = tagLocks.get(key) ?? Promise.resolve();
+  let release: () => void = () => {};
+  const current = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const chained = previous.then(() => current);
+  tagLocks.set(key, chained);
+  await previous;
+  try {
+    return await work();
+  } finally {
+    release();
+    if (tagLocks.get(key) === chained) tagLocks.delete(key);
+  }
+}
+
 /** Adds `descriptor` to the referrers tag index of `subject` (read, add, write, verify). */
 export async function addToReferrersTag(
   target: Target,
@@ -148,30 +173,32 @@ export async function addToReferrersTag(
   descriptor: Descriptor,
 ): Promise<void> {
   const tag = referrersTag(subject);
-  for (let round = 1; round <= TAG_UPDATE_ROUNDS; round++) {
-    const current = await readReferrersTag(target, subject, true);
-    const index: ImageIndex = current?.index ?? {
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPE.ociIndex,
-      manifests: [],
-    };
-    if (index.manifests.some((d) => d.digest === descriptor.digest)) return;
-    const updated: ImageIndex = {
-      ...index,
-      mediaType: MEDIA_TYPE.ociIndex,
-      manifests: [...index.manifests, descriptor],
-    };
-    const bytes = indexBytes(updated);
-    await putManifest(target, tag, bytes, MEDIA_TYPE.ociIndex);
-    // Another writer may have replaced the index between our read and write: look again.
-    const after = await readReferrersTag(target, subject, true);
-    if (after?.index.manifests.some((d) => d.digest === descriptor.digest)) return;
-  }
-  throw new WaybillError(
-    'NETWORK',
-    target.input,
-    `the referrers tag ${tag} kept changing under concurrent writers; ${descriptor.digest} was not added`,
-  );
+  const key = `${target.client.registry}/${target.repository}:${tag}`;
+  await withTagLock(key, async () => {
+    for (let round = 1; round <= TAG_UPDATE_ROUNDS; round++) {
+      const current = await readReferrersTag(target, subject, true);
+      const index: ImageIndex = current?.index ?? {
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPE.ociIndex,
+        manifests: [],
+      };
+      if (index.manifests.some((d) => d.digest === descriptor.digest)) return;
+      const updated: ImageIndex = {
+        ...index,
+        mediaType: MEDIA_TYPE.ociIndex,
+        manifests: [...index.manifests, descriptor],
+      };
+      await putManifest(target, tag, indexBytes(updated), MEDIA_TYPE.ociIndex);
+      // Another writer may have replaced the index between our read and write: look again.
+      const after = await readReferrersTag(target, subject, true);
+      if (after?.index.manifests.some((d) => d.digest === descriptor.digest)) return;
+    }
+    throw new WaybillError(
+      'NETWORK',
+      target.input,
+      `the referrers tag ${tag} kept changing under concurrent writers; ${descriptor.digest} was not added`,
+    );
+  });
 }
 
 export interface PushedReferrer {
