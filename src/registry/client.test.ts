@@ -16,7 +16,7 @@ import type { RegistryOptions } from './client.ts';
 import { type CredentialStore, explicitCredentials } from './credentials.ts';
 import { MAX_MANIFEST_BYTES } from './manifests.ts';
 import { openRepository, type Repository } from './repository.ts';
-import { registryError, reply, startTestServer, type TestServer } from './test-server.ts';
+import { registryError, reply, startTestServer, type TestServer, testManifest } from './test-server.ts';
 
 const PASSWORD = 'hunter2-Pa55';
 const servers: TestServer[] = [];
@@ -62,14 +62,7 @@ function creds(server: TestServer): CredentialStore {
   return explicitCredentials(server.host, { username: 'alice', password: PASSWORD });
 }
 
-const MANIFEST = Buffer.from(
-  JSON.stringify({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE.ociManifest,
-    config: { mediaType: MEDIA_TYPE.ociEmpty, digest: sha256Digest('{}'), size: 2 },
-    layers: [],
-  }),
-);
+const MANIFEST = testManifest();
 
 function serveManifest(
   res: Parameters<typeof reply>[0],
@@ -96,7 +89,7 @@ async function rejectsWith(promise: Promise<unknown>, code: string, pattern: Reg
 
 test('retries: 5xx and a reset connection, then success; the backoff grows', async () => {
   let calls = 0;
-  const server = await serve((req, res) => {
+  const server = await serve((_req, res) => {
     calls++;
     if (calls === 1) return reply(res, 503, registryError('UNAVAILABLE', 'busy'));
     if (calls === 2) return void res.socket?.destroy();
@@ -111,7 +104,7 @@ test('retries: 5xx and a reset connection, then success; the backoff grows', asy
 
 test('retries: 429 with Retry-After is honoured; too long a wait is one line', async () => {
   let calls = 0;
-  const server = await serve((req, res) => {
+  const server = await serve((_req, res) => {
     calls++;
     if (calls === 1)
       return reply(res, 429, registryError('TOOMANYREQUESTS', 'slow down'), { 'retry-after': '2' });
@@ -120,7 +113,7 @@ test('retries: 429 with Retry-After is honoured; too long a wait is one line', a
   await repoOn(server).getManifest();
   assert.deepEqual(sleeps, [2000]);
 
-  const patient = await serve((req, res) => reply(res, 429, '', { 'retry-after': '3600' }));
+  const patient = await serve((_req, res) => reply(res, 429, '', { 'retry-after': '3600' }));
   await rejectsWith(
     repoOn(patient).getManifest(),
     'NETWORK',
@@ -130,7 +123,7 @@ test('retries: 429 with Retry-After is honoured; too long a wait is one line', a
 });
 
 test('retries are bounded: a registry that keeps failing is one line after 5 attempts', async () => {
-  const server = await serve((req, res) =>
+  const server = await serve((_req, res) =>
     reply(res, 500, registryError('UNKNOWN', 'storage\u001b[2J down')),
   );
   await rejectsWith(
@@ -139,7 +132,7 @@ test('retries are bounded: a registry that keeps failing is one line after 5 att
     /^docker:\/\/127\.0\.0\.1:\d+\/app:1: the registry answered 500 for manifest 1 after 5 attempts: UNKNOWN: storage \[2J down$/,
   );
   assert.equal(server.requests.length, 5);
-  const closed = await serve((req, res) => void res.socket?.destroy());
+  const closed = await serve((_req, res) => void res.socket?.destroy());
   await rejectsWith(repoOn(closed).getManifest(), 'NETWORK', /closed the connection \(after 5 attempts\)/);
   // Nothing listens: connection refused, retried, then one line.
   const port = closed.host.split(':')[1];
@@ -158,7 +151,7 @@ test('retries are bounded: a registry that keeps failing is one line after 5 att
 test('a blob whose bytes do not match its digest never reaches the cache', async () => {
   const good = Buffer.from('the real layer');
   const evil = Buffer.from('another layer!');
-  const server = await serve((req, res) => reply(res, 200, evil));
+  const server = await serve((_req, res) => reply(res, 200, evil));
   const repo = repoOn(server);
   const cache = new BlobCache(cacheDir);
   const descriptor = { mediaType: MEDIA_TYPE.ociLayer, digest: sha256Digest(good), size: good.length };
@@ -176,7 +169,7 @@ test('a blob whose bytes do not match its digest never reaches the cache', async
 
 test('manifests: the 4 MiB limit, digests stated by the registry, Content-Type against mediaType', async () => {
   const big = Buffer.alloc(MAX_MANIFEST_BYTES + 1, 0x20);
-  const declared = await serve((req, res) =>
+  const declared = await serve((_req, res) =>
     reply(res, 200, big, { 'content-type': MEDIA_TYPE.ociManifest }),
   );
   await rejectsWith(
@@ -184,29 +177,29 @@ test('manifests: the 4 MiB limit, digests stated by the registry, Content-Type a
     'LIMIT',
     /manifest 1 of 4194305 bytes is larger than the 4194304-byte limit/,
   );
-  const chunked = await serve((req, res) => {
+  const chunked = await serve((_req, res) => {
     res.writeHead(200, { 'content-type': MEDIA_TYPE.ociManifest });
     res.end(big);
   });
   await rejectsWith(repoOn(chunked).getManifest(), 'LIMIT', /larger than the 4194304-byte limit/);
 
-  const lying = await serve((req, res) =>
+  const lying = await serve((_req, res) =>
     reply(res, 200, MANIFEST, {
       'content-type': MEDIA_TYPE.ociManifest,
       'docker-content-digest': sha256Digest('x'),
     }),
   );
   await rejectsWith(repoOn(lying).getManifest(), 'DIGEST_MISMATCH', /sent content whose digest is/);
-  const byDigest = await serve((req, res) => serveManifest(res));
+  const byDigest = await serve((_req, res) => serveManifest(res));
   await rejectsWith(repoOn(byDigest).getManifest(sha256Digest('other')), 'DIGEST_MISMATCH', /not sha256:/);
 
-  const confused = await serve((req, res) => serveManifest(res, MANIFEST, MEDIA_TYPE.ociIndex));
+  const confused = await serve((_req, res) => serveManifest(res, MANIFEST, MEDIA_TYPE.ociIndex));
   await rejectsWith(
     repoOn(confused).getManifest(),
     'MALFORMED',
     /serves a .*index.* whose mediaType says .*manifest/,
   );
-  const schema1 = await serve((req, res) =>
+  const schema1 = await serve((_req, res) =>
     serveManifest(res, Buffer.from('{"schemaVersion":1}'), 'application/json'),
   );
   await rejectsWith(repoOn(schema1).getManifest(), 'UNSUPPORTED', /schema 1/);
@@ -215,7 +208,7 @@ test('manifests: the 4 MiB limit, digests stated by the registry, Content-Type a
 
 test('redirects: the blob is fetched from another host without the credentials', async () => {
   const blob = Buffer.from('layer bytes served by a CDN');
-  const cdn = await serve((req, res) => reply(res, 200, blob), '127.0.0.2');
+  const cdn = await serve((_req, res) => reply(res, 200, blob), '127.0.0.2');
   const registry = await serve((req, res) => {
     if (!req.authorization) return reply(res, 401, '', { 'www-authenticate': 'Basic realm="test"' });
     reply(res, 307, '', { location: `${cdn.origin}/blob?X-Signature=abc` });
@@ -230,7 +223,7 @@ test('redirects: the blob is fetched from another host without the credentials',
   assert.equal(cdn.requests.length, 1);
   assert.equal(cdn.requests[0]?.authorization, undefined);
 
-  const sneaky = await serve((req, res) =>
+  const sneaky = await serve((_req, res) =>
     reply(res, 302, '', { location: `http://alice:${PASSWORD}@127.0.0.2:1/x` }),
   );
   await rejectsWith(
@@ -238,10 +231,10 @@ test('redirects: the blob is fetched from another host without the credentials',
     'AUTH',
     /the redirect target carries credentials in its URL; refused/,
   );
-  const loop = await serve((req, res) => reply(res, 302, '', { location: '/again' }));
+  const loop = await serve((_req, res) => reply(res, 302, '', { location: '/again' }));
   await rejectsWith(repoOn(loop).readBlob(descriptor, 1024), 'NETWORK', /more than 5 redirects/);
   // Manifests are not fetched through redirects: an unexpected one is an error that hides the query.
-  const moved = await serve((req, res) => reply(res, 301, '', { location: `${cdn.origin}/m?token=SECRET` }));
+  const moved = await serve((_req, res) => reply(res, 301, '', { location: `${cdn.origin}/m?token=SECRET` }));
   await rejectsWith(
     repoOn(moved).getManifest(),
     'NETWORK',
@@ -264,7 +257,7 @@ async function bearerRegistry(
 }
 
 test('bearer: the token flow with scopes, credentials sent to a token service on the same host', async () => {
-  const tokens = await serve((req, res) =>
+  const tokens = await serve((_req, res) =>
     reply(res, 200, JSON.stringify({ token: 'tok-1', expires_in: 300 })),
   );
   const registry = await bearerRegistry(() => tokens.origin);
@@ -289,7 +282,7 @@ test('bearer: the token flow with scopes, credentials sent to a token service on
 
 test('bearer: a token service on another host gets no credentials; the refusal says why and how', async () => {
   const elsewhere = await serve(
-    (req, res) => reply(res, 200, JSON.stringify({ access_token: 'anon' })),
+    (_req, res) => reply(res, 200, JSON.stringify({ access_token: 'anon' })),
     '127.0.0.2',
   );
   const registry = await bearerRegistry(() => elsewhere.origin);
@@ -317,7 +310,7 @@ test('bearer: a token service on another host gets no credentials; the refusal s
 });
 
 test('auth failures are one line without the password', async () => {
-  const basic = await serve((req, res) =>
+  const basic = await serve((_req, res) =>
     reply(res, 401, registryError('UNAUTHORIZED', 'bad login'), { 'www-authenticate': 'Basic realm="x"' }),
   );
   await rejectsWith(
@@ -330,26 +323,26 @@ test('auth failures are one line without the password', async () => {
     'AUTH',
     /asks for credentials and none are configured for 127\.0\.0\.1:\d+/,
   );
-  const denied = await serve((req, res) =>
+  const denied = await serve((_req, res) =>
     reply(res, 403, registryError('DENIED', 'requested access to the resource is denied')),
   );
   await rejectsWith(repoOn(denied).getManifest(), 'AUTH', /refused access \(403: DENIED/);
-  const tokenRefused = await serve((req, res) => reply(res, 401, '{}'));
+  const tokenRefused = await serve((_req, res) => reply(res, 401, '{}'));
   const registry = await bearerRegistry(() => tokenRefused.origin);
   await rejectsWith(
     repoOn(registry, { credentials: creds(registry) }).getManifest(),
     'AUTH',
     /token service refused the credentials for 127\.0\.0\.1:\d+ \(401\)/,
   );
-  const noChallenge = await serve((req, res) => reply(res, 401, ''));
+  const noChallenge = await serve((_req, res) => reply(res, 401, ''));
   await rejectsWith(repoOn(noChallenge).getManifest(), 'AUTH', /401 without a WWW-Authenticate challenge/);
-  const weird = await serve((req, res) => reply(res, 401, '', { 'www-authenticate': 'Negotiate abc' }));
+  const weird = await serve((_req, res) => reply(res, 401, '', { 'www-authenticate': 'Negotiate abc' }));
   await rejectsWith(
     repoOn(weird).getManifest(),
     'UNSUPPORTED',
     /unsupported authentication scheme \(negotiate\)/,
   );
-  const badToken = await serve((req, res) =>
+  const badToken = await serve((_req, res) =>
     reply(res, 200, JSON.stringify({ token: 'has space\r\nX-Injected: 1' })),
   );
   const r2 = await bearerRegistry(() => badToken.origin);

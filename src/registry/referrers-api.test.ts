@@ -16,7 +16,7 @@ import {
 import { bufferSource } from './blobs.ts';
 import { referrerDescriptor } from './referrers.ts';
 import { openRepository } from './repository.ts';
-import { reply, startTestServer, type TestServer } from './test-server.ts';
+import { reply, startTestServer, type TestServer, testManifest } from './test-server.ts';
 
 let server: TestServer | undefined;
 afterEach(async () => server?.close());
@@ -91,14 +91,7 @@ test('referrers API: pushes use it (no referrers tag), lists are paged and filte
     insecure: true,
     credentials: { lookup: async () => undefined },
   });
-  const image = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPE.ociManifest,
-      config: { mediaType: MEDIA_TYPE.ociConfig, digest: sha256Digest('c'), size: 1 },
-      layers: [],
-    }),
-  );
+  const image = testManifest({ mediaType: MEDIA_TYPE.ociConfig, digest: sha256Digest('c'), size: 1 });
   const subject = (await repo.putManifest('1', image, MEDIA_TYPE.ociManifest)).descriptor;
   await repo.pushBlob(bufferSource(Buffer.from('{}')));
 

@@ -7,6 +7,8 @@
  * Everything else is tested against the real docker-registry (test/helpers/registry.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type Descriptor, MEDIA_TYPE } from '../oci/types.ts';
+import { sha256Digest } from '../util/digest.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -77,4 +79,13 @@ export function reply(
 /** A distribution-spec error body. */
 export function registryError(code: string, message: string): string {
   return JSON.stringify({ errors: [{ code, message }] });
+}
+
+/** A small valid image manifest with no layers (config: the empty JSON blob unless given). */
+export function testManifest(
+  config = { mediaType: MEDIA_TYPE.ociEmpty, digest: sha256Digest('{}'), size: 2 },
+): Buffer {
+  return Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config, layers: [] }),
+  );
 }
