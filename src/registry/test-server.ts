@@ -83,7 +83,7 @@ export function registryError(code: string, message: string): string {
 
 /** A small valid image manifest with no layers (config: the empty JSON blob unless given). */
 export function testManifest(
-  config = { mediaType: MEDIA_TYPE.ociEmpty, digest: sha256Digest('{}'), size: 2 },
+  config: Descriptor = { mediaType: MEDIA_TYPE.ociEmpty, digest: sha256Digest('{}'), size: 2 },
 ): Buffer {
   return Buffer.from(
     JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config, layers: [] }),
