@@ -9,7 +9,7 @@
  * size is fetched again, and every reader verifies the digest as it reads (layer scans, manifest and
  * config parsing do). Deleting the directory at any time is safe.
  */
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -24,6 +24,9 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home = hom
   return join(base, 'waybill');
 }
 
+/** Temp files older than this are leftovers of an interrupted download. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
 /** Downloads retried after a broken connection mid-blob (the whole blob again, re-verified). */
 const DOWNLOAD_ATTEMPTS = 3;
 
@@ -37,6 +40,26 @@ export class BlobCache {
 
   private dir(): string {
     return join(this.root, 'blobs', 'sha256');
+  }
+
+  private prepared: Promise<void> | undefined;
+
+  /**
+   * Creates the directory, and removes temp files an interrupted download left (a killed process
+   * cannot clean up after itself); only old ones, so a download running in another process is safe.
+   */
+  private prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+      const cutoff = Date.now() - STALE_TEMP_MS;
+      for (const name of await readdir(this.dir())) {
+        if (!name.startsWith('.') || !name.endsWith('.tmp')) continue;
+        const path = join(this.dir(), name);
+        const info = await lstat(path).catch(() => undefined);
+        if (info?.isFile() && info.mtimeMs < cutoff) await rm(path, { force: true });
+      }
+    })();
+    return this.prepared;
   }
 
   /** Where a blob is (or would be) cached. */
@@ -78,7 +101,7 @@ export class BlobCache {
   ): Promise<string> {
     const cached = await this.lookup(descriptor);
     if (cached) return cached;
-    await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+    await this.prepare();
     const path = this.path(descriptor.digest);
     for (let attempt = 1; ; attempt++) {
       let received = 0;
@@ -90,7 +113,11 @@ export class BlobCache {
         }
       };
       try {
-        await writeFileAtomic(path, counted(await openVerified()), 0o600);
+        const stream = await openVerified();
+        // An error before the write starts reading (a small blob arriving whole) stays in the
+        // stream for the read to throw; it must not also be an unhandled 'error' event.
+        stream.on('error', () => {});
+        await writeFileAtomic(path, counted(stream), 0o600);
         return path;
       } catch (e) {
         if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
@@ -106,7 +133,7 @@ export class BlobCache {
     verifyBlob(bytes, descriptor.digest, { input: descriptor.digest, size: descriptor.size });
     const cached = await this.lookup(descriptor);
     if (cached) return cached;
-    await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+    await this.prepare();
     const path = this.path(descriptor.digest);
     await writeFileAtomic(path, bytes, 0o600);
     return path;

@@ -53,16 +53,26 @@ export class RegistryBlobStore implements BlobStore {
     return this.location(descriptor, file);
   }
 
-  /** Fetches every blob of `descriptors` not yet cached, `PARALLEL_DOWNLOADS` at a time. */
+  /**
+   * Fetches every blob of `descriptors` not yet cached, `PARALLEL_DOWNLOADS` at a time. After a
+   * failure no new download starts, and the error is thrown once the running ones have settled (so
+   * no download is left writing behind the caller's back).
+   */
   async prefetch(descriptors: Descriptor[], onBytes?: (n: number) => void): Promise<void> {
     let next = 0;
+    let failure: { error: unknown } | undefined;
     const worker = async () => {
-      while (next < descriptors.length) {
+      while (next < descriptors.length && !failure) {
         const descriptor = descriptors[next++] as Descriptor;
-        await this.locateBlob(descriptor, onBytes);
+        try {
+          await this.locateBlob(descriptor, onBytes);
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_DOWNLOADS, descriptors.length) }, worker));
+    if (failure) throw failure.error;
   }
 }
 
