@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { hasSkopeo, skopeo, startRegistry, type TestRegistry } from '../../test/helpers/registry.ts';
 import { isWaybillError } from '../errors.ts';
-import { MEDIA_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
+import { MEDIA_TYPE } from '../oci/types.ts';
 import { BlobCache } from '../registry/blob-cache.ts';
 import { reply, startTestServer } from '../registry/test-server.ts';
 import { openArtifact } from './open.ts';
-import { type BuiltImage, buildOciLayout, writeBlob, writeLayoutIndex } from './testing.ts';
+import { type BuiltImage, buildMultiPlatformLayout, buildOciLayout } from './testing.ts';
 import type { FileFilter, OpenOptions } from './types.ts';
 
 let registry: TestRegistry | undefined;
@@ -39,24 +39,7 @@ before(async () => {
     { tag: '1.0' },
   );
   const multi = join(work, 'multi');
-  const amd = await buildOciLayout(multi, [{ 'arch.txt': 'amd64' }], { blobsOnly: true });
-  const arm = await buildOciLayout(multi, [{ 'arch.txt': 'arm64' }], {
-    architecture: 'arm64',
-    variant: 'v8',
-    blobsOnly: true,
-  });
-  const index = await writeBlob(
-    multi,
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPE.ociIndex,
-        manifests: [amd.manifest, arm.manifest],
-      }),
-    ),
-    MEDIA_TYPE.ociIndex,
-  );
-  await writeLayoutIndex(multi, [{ ...index, annotations: { [OCI_ANNOTATION.refName]: 'multi' } }]);
+  await buildMultiPlatformLayout(multi, 'multi');
   if (registry && !skip) {
     skopeo([
       'copy',
