@@ -10,16 +10,22 @@ export interface CliResult {
   stderr: string;
 }
 
-export function waybill(
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Written to stdin (otherwise stdin is empty). */
+  input?: string;
+}
+
+export function waybill(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WAYBILL_BIN, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -36,7 +42,7 @@ export function waybill(
 /** Runs waybill and parses its JSON output; fails with the whole output when it is not JSON. */
 export async function waybillJson<T = unknown>(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: CliOptions = {},
 ): Promise<{ code: number; json: T; stderr: string }> {
   const result = await waybill([...args, '--format', 'json'], opts);
   try {

@@ -10,11 +10,17 @@
  *   await registry.stop();
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WAYBILL_REFERRER_ANNOTATION } from '../../src/oci/layout.ts';
+import { parseImageIndex, parseImageManifest } from '../../src/oci/parse.ts';
+import { type Descriptor, OCI_ANNOTATION } from '../../src/oci/types.ts';
+import { fileSource } from '../../src/registry/blobs.ts';
+import type { RegistryOptions as ClientOptions } from '../../src/registry/client.ts';
+import { openRepository } from '../../src/registry/repository.ts';
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT` */
@@ -101,14 +107,18 @@ async function waitUntilReady(port: number, child: ChildProcess, ms = 15_000): P
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry | { skip: string }> {
-  if (!hasProgram('docker-registry')) return { skip: 'docker-registry is not installed (apt-get install docker-registry)' };
-  if (options.auth && !hasProgram('htpasswd')) return { skip: 'htpasswd is not installed (apt-get install apache2-utils)' };
+  if (!hasProgram('docker-registry'))
+    return { skip: 'docker-registry is not installed (apt-get install docker-registry)' };
+  if (options.auth && !hasProgram('htpasswd'))
+    return { skip: 'htpasswd is not installed (apt-get install apache2-utils)' };
   const root = await mkdtemp(join(tmpdir(), 'waybill-registry-'));
   let htpasswd: string | undefined;
   if (options.auth) {
     htpasswd = join(root, 'htpasswd');
     // -B: bcrypt, the only hash distribution's htpasswd accepts; -i reads the password from stdin.
-    execFileSync('htpasswd', ['-B', '-i', '-c', htpasswd, options.auth.username], { input: options.auth.password });
+    execFileSync('htpasswd', ['-B', '-i', '-c', htpasswd, options.auth.username], {
+      input: options.auth.password,
+    });
   }
   let output = '';
   let child: ChildProcess | undefined;
@@ -155,7 +165,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     await launch();
   } catch (e) {
     await rm(root, { recursive: true, force: true });
-    return { skip: `docker-registry did not start: ${(e as Error).message}; ${output.trim().split('\n').slice(-3).join(' | ')}` };
+    return {
+      skip: `docker-registry did not start: ${(e as Error).message}; ${output.trim().split('\n').slice(-3).join(' | ')}`,
+    };
   }
   const registry: TestRegistry = {
     get host() {
@@ -183,7 +195,11 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
 /** `skopeo` with arguments, returning stdout; throws with its stderr on failure. */
 export function skopeo(args: string[]): string {
   try {
-    return execFileSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync('skopeo', args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new Error(`skopeo ${args.join(' ')} failed: ${(err.stderr || err.message).trim()}`);
@@ -192,4 +208,37 @@ export function skopeo(args: string[]): string {
 
 export function hasSkopeo(): boolean {
   return hasProgram('skopeo');
+}
+
+/**
+ * Pushes the image tagged `tag` in an OCI layout, and the attachments waybill wrote next to it
+ * (index.json entries marked `vnd.waybill.referrer`), to `ref` with waybill's own client: blobs,
+ * the image manifest under the tag of `ref`, then each attachment as a referrer. (`waybill copy` and
+ * `publish` do this properly; tests need it before they exist.) Returns the attachments' digests.
+ */
+export async function pushLayout(
+  layoutDir: string,
+  tag: string,
+  ref: string,
+  options: ClientOptions,
+): Promise<string[]> {
+  const repo = openRepository(ref, options);
+  const blob = (d: Descriptor) => join(layoutDir, 'blobs', 'sha256', d.digest.slice(7));
+  const pushManifestBlobs = async (d: Descriptor) => {
+    const bytes = await readFile(blob(d));
+    const manifest = parseImageManifest(bytes, d.digest);
+    for (const part of [manifest.config, ...manifest.layers])
+      await repo.pushBlob(fileSource(blob(part), part.digest, part.size));
+    return bytes;
+  };
+  const index = parseImageIndex(await readFile(join(layoutDir, 'index.json')), 'index.json');
+  const image = index.manifests.find((d) => d.annotations?.[OCI_ANNOTATION.refName] === tag);
+  if (!image) throw new Error(`no ${tag} in ${layoutDir}`);
+  await repo.putManifest(repo.reference.tag ?? tag, await pushManifestBlobs(image), image.mediaType);
+  const attached: string[] = [];
+  for (const d of index.manifests) {
+    if (d.annotations?.[WAYBILL_REFERRER_ANNOTATION] !== image.digest) continue;
+    attached.push((await repo.pushReferrer(await pushManifestBlobs(d), d.mediaType)).descriptor.digest);
+  }
+  return attached;
 }
