@@ -30,6 +30,7 @@ import {
   signedTag,
 } from '../helpers/git-fixtures.ts';
 import { hasSkopeo, pushLayout, skopeo, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import { helloStampFlags } from '../helpers/stamp-flags.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../../shared/fixtures/schemas', import.meta.url));
 const PASSWORD = 'e2e-S3cret-pw';
@@ -158,27 +159,7 @@ describe('docker:// through the CLI', () => {
     const dir = join(tmp, 'stamped');
     cpSync(layout, dir, { recursive: true });
     const stamped = await waybill(
-      [
-        'stamp',
-        `oci:${dir}:latest`,
-        '--name',
-        'hello',
-        '--version',
-        '1.2.3',
-        '--team',
-        'Example Release Team',
-        '--contact',
-        'release@example.org',
-        '--bug-tracker',
-        'https://bugs.example.org/hello',
-        '--license',
-        'Apache-2.0',
-        '--source',
-        signedRepo,
-        '--allowed-signers',
-        signer.allowedSignersFile,
-        '--quiet',
-      ],
+      ['stamp', `oci:${dir}:latest`, ...helloStampFlags(signedRepo, signer.allowedSignersFile)],
       { env },
     );
     assert.equal(stamped.code, 0, stamped.stderr);

@@ -18,6 +18,7 @@ import {
   signedTag,
   unsignedAnnotatedTag,
 } from '../helpers/git-fixtures.ts';
+import { helloStampFlags } from '../helpers/stamp-flags.ts';
 
 interface Report {
   artifact: string;
@@ -55,25 +56,7 @@ function realFiles(): Record<string, string | Buffer> {
 }
 
 function baseFlags(repo = signedRepo): string[] {
-  return [
-    '--name',
-    'hello',
-    '--version',
-    '1.2.3',
-    '--team',
-    'Example Release Team',
-    '--contact',
-    'release@example.org',
-    '--bug-tracker',
-    'https://bugs.example.org/hello',
-    '--license',
-    'Apache-2.0',
-    '--source',
-    repo,
-    '--allowed-signers',
-    signer.allowedSignersFile,
-    '--quiet',
-  ];
+  return helloStampFlags(repo, signer.allowedSignersFile);
 }
 
 /** Flags with one replaced or removed (value undefined). */
