@@ -31,6 +31,7 @@ import {
   readRegistryAttachmentPayload,
 } from '../registry/attachments.ts';
 import type { Repository } from '../registry/repository.ts';
+import { registryWriteError } from '../sources/registry.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { parseSha256Digest } from '../util/digest.ts';
@@ -108,13 +109,7 @@ async function findAttached(artifact: Artifact, artifactType: string): Promise<B
 
 /** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
 function refuseRegistryWrite(artifact: Artifact): void {
-  if (artifact.kind === 'registry') {
-    throw new WaybillError(
-      'UNSUPPORTED',
-      artifact.ref,
-      'cannot write a record into a registry here; stamp a local copy (skopeo copy docker://… oci:DIR:TAG) and publish that',
-    );
-  }
+  if (artifact.kind === 'registry') throw registryWriteError(artifact.ref);
 }
 
 /** The repository and digest of a registry image, when the artifact is one. */

@@ -19,6 +19,7 @@ import { buildRecord } from '../record/build.ts';
 import type { ReleaseRecord, SourceFact } from '../record/types.ts';
 import { readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
+import { isRegistryReference, registryWriteError } from '../sources/registry.ts';
 import type { Artifact } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { type SbomFormat, saveRecord, saveSbom } from './attachments.ts';
@@ -156,6 +157,7 @@ async function readGivenSbom(
 }
 
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
+  if (isRegistryReference(ref)) throw registryWriteError(ref);
   const { settings } = options;
   const now = options.now ?? new Date();
   const opened = await openArtifact(ref, { platform: options.platform });

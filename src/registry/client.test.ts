@@ -4,7 +4,8 @@
  * services on other hosts, and that credentials never appear anywhere they should not.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
@@ -34,8 +35,12 @@ afterEach(async () => {
   sleeps = [];
 });
 
-async function serve(handler: Parameters<typeof startTestServer>[0], address?: string): Promise<TestServer> {
-  const server = await startTestServer(handler, address);
+async function serve(
+  handler: Parameters<typeof startTestServer>[0],
+  address?: string,
+  tls?: Parameters<typeof startTestServer>[2],
+): Promise<TestServer> {
+  const server = await startTestServer(handler, address, tls);
   servers.push(server);
   return server;
 }
@@ -354,4 +359,56 @@ test('--insecure only for loopback registries', () => {
     () => openRepository('docker://registry.example/app:1', { insecure: true }),
     /--insecure \(plain http\) is allowed only for loopback registries/,
   );
+});
+
+test('transport: a plain http registry without --insecure, and an untrusted certificate, are one line', async () => {
+  const plain = await serve((_req, res) => serveManifest(res));
+  const noInsecure = openRepository(`docker://${plain.host}/app:1`, {
+    credentials: { lookup: async () => undefined },
+  });
+  await rejectsWith(
+    noInsecure.getManifest(),
+    'NETWORK',
+    /127\.0\.0\.1:\d+ does not answer https \(a plain http registry on this machine needs --insecure\)$/,
+  );
+
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const tls = { key: await readFile(join(dir, 'key.pem')), cert: await readFile(join(dir, 'cert.pem')) };
+    const selfSigned = await serve((_req, res) => serveManifest(res), '127.0.0.1', tls);
+    const repo = openRepository(`docker://${selfSigned.host}/app:1`, {
+      credentials: { lookup: async () => undefined },
+    });
+    await rejectsWith(
+      repo.getManifest(),
+      'NETWORK',
+      /the TLS certificate of 127\.0\.0\.1:\d+ is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\); add its CA with NODE_EXTRA_CA_CERTS$/,
+    );
+    assert.equal(selfSigned.requests.length, 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

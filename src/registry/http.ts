@@ -120,6 +120,17 @@ export function sendOnce(request: HttpRequest, options: SendOptions): Promise<Ht
   });
 }
 
+/** Node's codes for certificates that do not chain to a trusted root or do not name the host. */
+const TLS_TRUST_CODES: ReadonlySet<string> = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function networkReason(e: NodeJS.ErrnoException, url: URL): string {
   switch (e.code) {
     case 'ECONNREFUSED':
@@ -132,7 +143,14 @@ function networkReason(e: NodeJS.ErrnoException, url: URL): string {
     case 'EPIPE':
       return `${url.host} stopped reading the request`;
     default:
-      // TLS errors (certificate, hostname) say what is wrong in their first line.
+      if (
+        e.code === 'EPROTO' ||
+        e.code === 'ERR_SSL_WRONG_VERSION_NUMBER' ||
+        /wrong version number/.test(e.message)
+      )
+        return `${url.host} does not answer https (a plain http registry on this machine needs --insecure)`;
+      if (e.code && TLS_TRUST_CODES.has(e.code))
+        return `the TLS certificate of ${url.host} is not trusted (${e.code}); add its CA with NODE_EXTRA_CA_CERTS`;
       return `${url.host}: ${(e.message.split('\n')[0] ?? '').slice(0, 200) || e.code || 'network error'}`;
   }
 }

@@ -7,6 +7,7 @@
  * Everything else is tested against the real docker-registry (test/helpers/registry.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { type Descriptor, MEDIA_TYPE } from '../oci/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 
@@ -22,7 +23,7 @@ export interface RecordedRequest {
 export type Handler = (req: RecordedRequest, res: ServerResponse) => void | Promise<void>;
 
 export interface TestServer {
-  /** `http://HOST:PORT` */
+  /** `http://HOST:PORT` (https with `tls`) */
   origin: string;
   /** `HOST:PORT` */
   host: string;
@@ -30,9 +31,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(handler: Handler, address = '127.0.0.1'): Promise<TestServer> {
+export async function startTestServer(
+  handler: Handler,
+  address = '127.0.0.1',
+  tls?: { key: Buffer; cert: Buffer },
+): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
-  const server: Server = createServer(async (req, res) => {
+  const listener = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const recorded: RecordedRequest = {
@@ -49,12 +54,13 @@ export async function startTestServer(handler: Handler, address = '127.0.0.1'): 
       res.statusCode = 500;
       res.end(String(e));
     }
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const info = server.address();
   const port = typeof info === 'object' && info ? info.port : 0;
   return {
-    origin: `http://${address}:${port}`,
+    origin: `${tls ? 'https' : 'http'}://${address}:${port}`,
     host: `${address}:${port}`,
     requests,
     close: () =>

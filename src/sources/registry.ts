@@ -6,6 +6,7 @@
  * (src/registry/blob-cache.ts), then scans them from there like any layout's. Nothing is fetched
  * twice: a second command on the same image reads the cache.
  */
+import { WaybillError } from '../errors.ts';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../oci/parse.ts';
 import type { Descriptor } from '../oci/types.ts';
 import { BlobCache } from '../registry/blob-cache.ts';
@@ -126,4 +127,13 @@ export async function openRegistryImage(ref: string, options: OpenOptions = {}):
 
 export function isRegistryReference(ref: string): boolean {
   return ref.startsWith(DOCKER_TRANSPORT);
+}
+
+/** Registry images are read here; writing them is `publish`'s job, never a side effect. */
+export function registryWriteError(ref: string): WaybillError {
+  return new WaybillError(
+    'UNSUPPORTED',
+    ref,
+    'an image in a registry is not changed in place; stamp a local copy (skopeo copy docker://… oci:DIR:TAG) and publish that',
+  );
 }

@@ -340,6 +340,16 @@ describe('docker:// through the CLI', () => {
         /manifest 1 not found: (NAME_UNKNOWN|MANIFEST_UNKNOWN)/,
       ],
     ];
+    cases.push(
+      [
+        ['inspect', `docker://${host}/absent/image:1`],
+        /does not answer https \(a plain http registry on this machine needs --insecure\)$/,
+      ],
+      [
+        ['stamp', `docker://${host}/absent/image:1`, '--name', 'x', '--version', '1'],
+        /is not changed in place; stamp a local copy/,
+      ],
+    );
     for (const [args, pattern] of cases) assertOneLine(await waybill(args, { env }), pattern);
     // Nothing the liar sent is in the cache.
     const cache = join(tmp, 'cache', 'waybill', 'blobs', 'sha256');
