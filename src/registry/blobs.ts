@@ -254,7 +254,10 @@ async function uploadedSoFar(target: Target, session: URL): Promise<number> {
   });
   drainResponse(response);
   const range = /^(?:bytes=)?0-(\d+)$/.exec(header(response, 'range') ?? '');
-  return range ? Number(range[1]) + 1 : 0;
+  // distribution answers `0-0` both for nothing and for one byte received: count it as nothing
+  // (re-sending one byte is harmless; skipping one is not).
+  const last = range ? Number(range[1]) : 0;
+  return last > 0 ? last + 1 : 0;
 }
 
 async function uploadChunked(

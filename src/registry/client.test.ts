@@ -13,6 +13,7 @@ import { isWaybillError } from '../errors.ts';
 import { MEDIA_TYPE } from '../oci/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { BlobCache } from './blob-cache.ts';
+import { bufferSource } from './blobs.ts';
 import type { RegistryOptions } from './client.ts';
 import { type CredentialStore, explicitCredentials } from './credentials.ts';
 import { MAX_MANIFEST_BYTES } from './manifests.ts';
@@ -411,4 +412,43 @@ test('transport: a plain http registry without --insecure, and an untrusted cert
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('chunked upload: a chunk lost in a reset resumes from the offset the registry reports', async () => {
+  const blob = Buffer.alloc(10_000);
+  for (let i = 0; i < blob.length; i++) blob[i] = (i * 7) % 251;
+  let received = Buffer.alloc(0);
+  let patches = 0;
+  let stored: Buffer | undefined;
+  const server = await serve((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (req.method === 'HEAD')
+      return reply(res, stored ? 200 : 404, '', stored ? { 'content-length': String(stored.length) } : {});
+    if (req.method === 'POST') return reply(res, 202, '', { location: '/v2/app/blobs/uploads/s1?state=a' });
+    if (req.method === 'GET') return reply(res, 204, '', { range: `0-${Math.max(0, received.length - 1)}` });
+    if (req.method === 'PATCH') {
+      const start = Number(String(req.headers['content-range']).split('-')[0]);
+      if (start !== received.length) return reply(res, 416);
+      received = Buffer.concat([received, req.body]);
+      // The second chunk is stored, but the answer is lost: the client cannot know it landed.
+      if (++patches === 2) return void res.socket?.destroy();
+      return reply(res, 202, '', {
+        location: `/v2/app/blobs/uploads/s1?state=${patches}`,
+        range: `0-${received.length - 1}`,
+      });
+    }
+    if (req.method === 'PUT') {
+      if (url.searchParams.get('digest') !== sha256Digest(received))
+        return reply(res, 400, registryError('DIGEST_INVALID', 'bad'));
+      stored = received;
+      return reply(res, 201, '', { 'docker-content-digest': sha256Digest(received) });
+    }
+    reply(res, 405);
+  });
+  const result = await repoOn(server).pushBlob(bufferSource(blob), { chunkedAbove: 1000, chunkSize: 3000 });
+  assert.equal(result, 'uploaded');
+  assert.deepEqual(stored, blob);
+  // 4 chunks, the lost one not sent again: the client asked where the upload stood.
+  assert.equal(patches, 4);
+  assert.equal(server.requests.filter((r) => r.method === 'GET').length, 1);
 });
