@@ -4,7 +4,7 @@
  * reads, and the referrers tag schema is written and read for real.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,7 +21,7 @@ import {
 import { type BuiltImage, buildOciLayout } from '../sources/testing.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { bufferSource, fileSource } from './blobs.ts';
-import { explicitCredentials } from './credentials.ts';
+import { defaultCredentials, explicitCredentials } from './credentials.ts';
 import { referrersTag } from './referrers.ts';
 import { openRepository, type Repository } from './repository.ts';
 
@@ -290,7 +290,6 @@ describe('docker-registry with htpasswd basic auth', () => {
     });
     await pushImage(withFlags, '1.0');
     const configDir = join(tmp, 'docker-config');
-    const { mkdir, writeFile } = await import('node:fs/promises');
     await mkdir(configDir, { recursive: true });
     await writeFile(
       join(configDir, 'config.json'),
@@ -298,7 +297,6 @@ describe('docker-registry with htpasswd basic auth', () => {
         auths: { [host]: { auth: Buffer.from(`${auth.username}:${auth.password}`).toString('base64') } },
       }),
     );
-    const { defaultCredentials } = await import('./credentials.ts');
     const fromFile = openRepository(`docker://${host}/private/app:1.0`, {
       insecure: true,
       credentials: defaultCredentials({ env: { DOCKER_CONFIG: configDir } }),
