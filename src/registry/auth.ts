@@ -16,6 +16,7 @@ import { type RetryPolicy, withRetries } from './retry.ts';
 import { type Challenge, parseWwwAuthenticate } from './www-authenticate.ts';
 
 const MAX_TOKEN_RESPONSE = 1024 * 1024;
+const HOW_TO_LOG_IN = 'use --username with --password-stdin, --authfile, or docker login';
 /** distribution token spec: tokens without expires_in last 60 s. */
 const DEFAULT_TOKEN_SECONDS = 60;
 /** Renew a little early so a token does not expire in flight. */
@@ -114,16 +115,25 @@ export class Authenticator {
       if (!hasBasic(await this.lookupCredential())) throw this.noCredentials(input);
       return !sentAuthorization || changed;
     }
-    // A bearer challenge naming an error (RFC 6750: insufficient_scope, invalid_token) after we
-    // sent a token means the token will not do: drop cached tokens and try once more.
-    if (sentAuthorization && !changed) return false;
+    // The same challenge again after a token was sent: the token will not do, unless it was only
+    // stale (RFC 6750 invalid_token: revoked or expired early). Either way one retry at most.
+    if (sentAuthorization && !changed && chosen.params.error !== 'invalid_token') return false;
     this.tokens.clear();
     return true;
   }
 
   /** The one line for a refusal after authorization was tried. */
-  refused(status: number, registryMessage: string, input: string): WaybillError {
+  async refused(status: number, registryMessage: string, input: string): Promise<WaybillError> {
     const detail = registryMessage ? `: ${registryMessage}` : '';
+    // Anonymous access was tried (a token without credentials) and is not enough. Registries answer
+    // so for repositories that do not exist too (Docker Hub), so say both.
+    if (!this.withheldFrom && this.challenge && !(await this.lookupCredential())) {
+      return new WaybillError(
+        'AUTH',
+        input,
+        `the registry refused anonymous access (${status}${detail}); the repository may not exist, or needs credentials: none are configured for ${this.options.registry} (${HOW_TO_LOG_IN})`,
+      );
+    }
     if (this.withheldFrom) {
       return new WaybillError(
         'AUTH',
@@ -138,7 +148,7 @@ export class Authenticator {
     return new WaybillError(
       'AUTH',
       input,
-      `the registry asks for credentials and none are configured for ${this.options.registry} (use --username with --password-stdin, --authfile, or docker login)`,
+      `the registry asks for credentials and none are configured for ${this.options.registry} (${HOW_TO_LOG_IN})`,
     );
   }
 

@@ -340,6 +340,13 @@ test('auth failures are one line without the password', async () => {
     'AUTH',
     /token service refused the credentials for 127\.0\.0\.1:\d+ \(401\)/,
   );
+  const anonymousTokens = await serve((_req, res) => reply(res, 200, JSON.stringify({ token: 'anonymous' })));
+  const privateRepo = await bearerRegistry(() => anonymousTokens.origin);
+  await rejectsWith(
+    repoOn(privateRepo).getManifest(),
+    'AUTH',
+    /refused anonymous access \(401: UNAUTHORIZED: authentication required\); the repository may not exist, or needs credentials: none are configured for 127\.0\.0\.1:\d+/,
+  );
   const noChallenge = await serve((_req, res) => reply(res, 401, ''));
   await rejectsWith(repoOn(noChallenge).getManifest(), 'AUTH', /401 without a WWW-Authenticate challenge/);
   const weird = await serve((_req, res) => reply(res, 401, '', { 'www-authenticate': 'Negotiate abc' }));

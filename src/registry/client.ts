@@ -162,7 +162,7 @@ export class RegistryClient {
           authorization = await this.auth.authorization(request.scopes, request.input);
           continue;
         }
-        throw this.auth.refused(401, message, request.input);
+        throw await this.auth.refused(401, message, request.input);
       }
       if ((response.status >= 200 && response.status < 300) || request.accept?.includes(response.status))
         return response;
