@@ -5,12 +5,15 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
+import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-escape.ts';
 import { toolVersion } from '../version.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerKeygen } from './commands/keygen.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
+import { registerVerify } from './commands/verify.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('waybill')
@@ -21,7 +24,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
     .exitOverride();
-  const commands = [registerInit, registerStamp, registerCheck, registerInspect, registerSbom];
+  const commands = [
+    registerInit,
+    registerStamp,
+    registerCheck,
+    registerInspect,
+    registerSbom,
+    registerVerify,
+    registerKeygen,
+  ];
   for (const register of commands) {
     register(program, setExitCode);
   }
@@ -43,8 +54,10 @@ export async function main(argv: string[]): Promise<number> {
       // already printed by commander).
       return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
-    process.stderr.write(`waybill: ${describeError(e)}\n`);
-    if (process.env.WAYBILL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    // Error messages quote paths and artifact strings: escaped, so the one line stays one line.
+    process.stderr.write(`waybill: ${escapeForTerminal(describeError(e))}\n`);
+    if (process.env.WAYBILL_DEBUG && e instanceof Error)
+      process.stderr.write(`${escapeLinesForTerminal(e.stack ?? '').join('\n')}\n`);
     return EXIT_BAD_INPUT;
   }
 }

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { WaybillError } from '../errors.ts';
-import type { Credential } from './credentials.ts';
+import type { Credential } from './credential.ts';
 import { sanitizeServerText } from './server-text.ts';
 
 const HELPER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;

@@ -14,23 +14,11 @@ import { lstat, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
+import type { Credential, CredentialStore } from './credential.ts';
 import { runCredentialHelper } from './credential-helper.ts';
 import { DOCKER_HUB } from './reference.ts';
 
-export interface Credential {
-  /** Basic credentials (sent as Basic, or to a token service). */
-  username?: string;
-  password?: string;
-  /** An OAuth2 refresh token (`identitytoken`, or a helper's `<token>` user). */
-  identityToken?: string;
-  /** A bearer token to present as it is (`registrytoken`). */
-  registryToken?: string;
-}
-
-export interface CredentialStore {
-  /** Credentials for a canonical registry name (`docker.io`, `host:port`), or undefined. */
-  lookup(registry: string): Promise<Credential | undefined>;
-}
+export type { Credential, CredentialStore } from './credential.ts';
 
 /** The server URL Docker's tools store Docker Hub credentials under. */
 const DOCKER_HUB_SERVER_URL = 'https://index.docker.io/v1/';

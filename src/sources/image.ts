@@ -257,5 +257,5 @@ export async function walkImage(
       ...(options.decompress ? { decompress: options.decompress } : {}),
     });
   }
-  return walkLayers(jobs, filter, options);
+  return walkLayers(jobs, filter, options, input);
 }

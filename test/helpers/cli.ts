@@ -17,11 +17,20 @@ export interface CliOptions {
   input?: string;
 }
 
+/**
+ * The consumer's own policy comes from $WAYBILL_POLICY or the user's config directory; runs are
+ * isolated from the developer's (an empty, absent config directory) unless a test sets them.
+ */
+const ISOLATED_POLICY_ENV: NodeJS.ProcessEnv = {
+  XDG_CONFIG_HOME: '/nonexistent/waybill-test-config',
+  WAYBILL_POLICY: '',
+};
+
 export function waybill(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WAYBILL_BIN, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      env: { ...process.env, NO_COLOR: '1', ...ISOLATED_POLICY_ENV, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdin.on('error', () => {});
