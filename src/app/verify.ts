@@ -9,6 +9,7 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { findSidecarBundles } from '../sign/bundle-files.ts';
 import { fileDigests } from '../sign/file-digests.ts';
 import { identityPolicyFrom } from '../sign/identity-policy.ts';
@@ -49,6 +50,8 @@ export interface VerifyOptions {
   /** Accept an unsigned release record (its other checks still run). */
   allowUnsigned?: boolean;
   platform?: string;
+  /** `docker://` references: transport and credentials. */
+  registry?: RegistryOptions;
 }
 
 export type CheckId =
@@ -416,5 +419,6 @@ export async function verifyOpenedArtifact(
 }
 
 export async function verifyArtifact(ref: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  return verifyOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options);
+  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  return verifyOpenedArtifact(artifact, options);
 }

@@ -13,10 +13,19 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { MEDIA_TYPE } from '../../src/oci/types.ts';
+import { loadRecord, saveStatementBundle } from '../../src/app/attachments.ts';
+import { EMPTY_CONFIG } from '../../src/oci/attach.ts';
+import { ARTIFACT_TYPE, MEDIA_TYPE, OCI_ANNOTATION } from '../../src/oci/types.ts';
+import { serializeRecord } from '../../src/record/build.ts';
+import { bufferSource } from '../../src/registry/blobs.ts';
 import { MAX_MANIFEST_BYTES } from '../../src/registry/manifests.ts';
+import { openRepository } from '../../src/registry/repository.ts';
 import { reply, startTestServer, type TestServer } from '../../src/registry/test-server.ts';
 import { validateCycloneDx } from '../../src/sbom/validate.ts';
+import { generateKeyPair } from '../../src/sign/keys.ts';
+import { serializeBundle, signStatement } from '../../src/sign/sign-statement.ts';
+import { KeyFileSigner } from '../../src/sign/signer.ts';
+import { openArtifact } from '../../src/sources/open.ts';
 import { buildOciLayout } from '../../src/sources/testing.ts';
 import { sha256Digest } from '../../src/util/digest.ts';
 import { type CliResult, waybill, waybillJson } from '../helpers/cli.ts';
@@ -44,6 +53,8 @@ let skip: string | undefined;
 let signer: SshSigner;
 let signedRepo: string;
 let layout: string;
+const keys = generateKeyPair('ed25519');
+let publicKey: string;
 const servers: TestServer[] = [];
 
 interface Bom {
@@ -97,6 +108,8 @@ before(async () => {
     { name: 'signed', origin: 'https://git.example.org/hello.git' },
   );
   await signedTag(signedRepo, 'v1.2.3', signer);
+  publicKey = join(tmp, 'release.pub');
+  writeFileSync(publicKey, keys.publicKeyPem);
   layout = join(tmp, 'layout');
   const files: Record<string, string | Buffer> = {
     'usr/bin/true': readFileSync('/usr/bin/true'),
@@ -164,8 +177,16 @@ describe('docker:// through the CLI', () => {
     );
     assert.equal(stamped.code, 0, stamped.stderr);
     const ref = (registry as TestRegistry).ref('stamped/hello:1.2.3');
+    // The record signed with a release key, its bundle attached in the layout like the others.
+    const image = await openArtifact(`oci:${dir}:latest`);
+    const record = (await loadRecord(image))?.record;
+    assert.ok(record);
+    const bundle = serializeBundle(
+      await signStatement(record, KeyFileSigner.fromPem(keys.privateKeyPem, 'release.key')),
+    );
+    await saveStatementBundle(image, 'record', record.predicateType, bundle);
     const attached = await pushLayout(dir, 'latest', ref, { insecure: true });
-    assert.equal(attached.length, 2, 'record and SBOM');
+    assert.equal(attached.length, 3, 'record, SBOM and signed-record bundle');
 
     const local = await waybillJson<{
       passed: boolean;
@@ -203,6 +224,46 @@ describe('docker:// through the CLI', () => {
       /^referrer sha256:[0-9a-f]{64} in docker:\/\/127\.0\.0\.1:\d+\/stamped\/hello$/,
     );
     assert.equal(view.json.manifest.components, localView.json.manifest.components);
+    // verify finds the bundle among the referrers and matches it with the record read from there.
+    const verified = await waybillJson<{
+      passed: boolean;
+      statements: Array<{ source: string; passed: boolean }>;
+    }>(['verify', ref, '--insecure', '--key', publicKey], { env });
+    assert.equal(verified.code, 0, JSON.stringify(verified.json, null, 2));
+    assert.match(verified.json.statements[0]?.source ?? '', /@sha256:[0-9a-f]{64} \(referrer bundle\)$/);
+    // A newer record pushed next to it, edited after signing: it is the one read, and it fails.
+    const edited = structuredClone(record);
+    edited.predicate.team.name = 'Someone Else';
+    const repo = openRepository(ref, { insecure: true });
+    const payload = Buffer.from(serializeRecord(edited));
+    await repo.pushBlob(bufferSource(payload));
+    const subject = await repo.headManifest();
+    assert.ok(subject);
+    await repo.pushReferrer(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MEDIA_TYPE.ociManifest,
+          artifactType: ARTIFACT_TYPE.record,
+          config: EMPTY_CONFIG,
+          layers: [
+            {
+              mediaType: 'application/vnd.in-toto+json',
+              digest: sha256Digest(payload),
+              size: payload.length,
+            },
+          ],
+          subject,
+          annotations: { [OCI_ANNOTATION.created]: '2999-01-01T00:00:00Z' },
+        }),
+      ),
+    );
+    const tampered = await waybillJson<{ passed: boolean; statements: Array<{ reason?: string }> }>(
+      ['verify', ref, '--insecure', '--key', publicKey],
+      { env },
+    );
+    assert.equal(tampered.code, 1);
+    assert.match(tampered.json.statements[0]?.reason ?? '', /edited after signing/);
     // skopeo sees the stamped labels on the pushed image.
     const inspected = JSON.parse(skopeo(['inspect', '--tls-verify=false', ref])) as {
       Labels: Record<string, string>;
