@@ -9,7 +9,7 @@
  *   cannot be made to produce come from the labelled TEST ONLY server of src/registry/test-server.ts).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -30,16 +30,9 @@ import { buildOciLayout } from '../../src/sources/testing.ts';
 import { sha256Digest } from '../../src/util/digest.ts';
 import { type CliResult, waybill, waybillJson } from '../helpers/cli.ts';
 import { ensureFixtureImage } from '../helpers/fixture-image.ts';
-import {
-  makeRepo,
-  makeSshSigner,
-  makeTmp,
-  removeTmp,
-  type SshSigner,
-  signedTag,
-} from '../helpers/git-fixtures.ts';
+import { makeSshSigner, makeTmp, removeTmp, type SshSigner } from '../helpers/git-fixtures.ts';
 import { hasSkopeo, pushLayout, skopeo, startRegistry, type TestRegistry } from '../helpers/registry.ts';
-import { helloStampFlags } from '../helpers/stamp-flags.ts';
+import { helloStampFlags, realFiles, signedHelloRepo } from '../helpers/release-fixture.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../../shared/fixtures/schemas', import.meta.url));
 const PASSWORD = 'e2e-S3cret-pw';
@@ -102,21 +95,11 @@ before(async () => {
   if (!hasSkopeo()) skip ??= 'skopeo is not installed';
 
   signer = await makeSshSigner(tmp);
-  signedRepo = await makeRepo(
-    tmp,
-    { 'build.sh': '#!/bin/sh\necho build\n' },
-    { name: 'signed', origin: 'https://git.example.org/hello.git' },
-  );
-  await signedTag(signedRepo, 'v1.2.3', signer);
+  signedRepo = await signedHelloRepo(tmp, signer);
   publicKey = join(tmp, 'release.pub');
   writeFileSync(publicKey, keys.publicKeyPem);
   layout = join(tmp, 'layout');
-  const files: Record<string, string | Buffer> = {
-    'usr/bin/true': readFileSync('/usr/bin/true'),
-    'etc/os-release': readFileSync('/etc/os-release'),
-  };
-  if (existsSync('/var/lib/dpkg/status')) files['var/lib/dpkg/status'] = readFileSync('/var/lib/dpkg/status');
-  await buildOciLayout(layout, [files], { tag: 'latest' });
+  await buildOciLayout(layout, [realFiles()], { tag: 'latest' });
 });
 
 after(async () => {
