@@ -286,6 +286,34 @@ test('bearer: the token flow with scopes, credentials sent to a token service on
   );
 });
 
+test('bearer: an identity token is exchanged with a POST (OAuth2 refresh grant); a registry token is used as it is', async () => {
+  const tokens = await serve((req, res) => {
+    const form = new URLSearchParams(req.body.toString());
+    if (
+      req.method !== 'POST' ||
+      form.get('grant_type') !== 'refresh_token' ||
+      form.get('refresh_token') !== 'refresh-me'
+    )
+      return reply(res, 401, '{}');
+    reply(res, 200, JSON.stringify({ access_token: 'tok-1', expires_in: 60 }));
+  });
+  const registry = await bearerRegistry(() => tokens.origin);
+  await repoOn(registry, {
+    credentials: explicitCredentials(registry.host, { identityToken: 'refresh-me' }),
+  }).getManifest();
+  const form = new URLSearchParams(tokens.requests[0]?.body.toString());
+  assert.equal(tokens.requests[0]?.headers['content-type'], 'application/x-www-form-urlencoded');
+  assert.deepEqual(
+    [form.get('service'), form.get('scope'), form.get('client_id'), tokens.requests[0]?.authorization],
+    ['test-registry', 'repository:app:pull', 'waybill', undefined],
+  );
+  const direct = await bearerRegistry(() => tokens.origin);
+  await repoOn(direct, {
+    credentials: explicitCredentials(direct.host, { registryToken: 'tok-1' }),
+  }).getManifest();
+  assert.equal(tokens.requests.length, 1, 'no token request for a registry token');
+});
+
 test('bearer: a token service on another host gets no credentials; the refusal says why and how', async () => {
   const elsewhere = await serve(
     (_req, res) => reply(res, 200, JSON.stringify({ access_token: 'anon' })),

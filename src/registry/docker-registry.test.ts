@@ -133,6 +133,15 @@ describe('docker-registry 2.8 and skopeo', () => {
       'mounted',
     ]);
 
+    // A mount the registry cannot do (the source lacks the blob) becomes an upload in the session it opened.
+    const fresh = Buffer.from('a blob no repository has');
+    assert.equal(
+      await repo('push/fallback').pushBlob(bufferSource(fresh), { mountFrom: ['push/mono'] }),
+      'uploaded',
+    );
+    assert.equal(await repo('push/fallback').headBlob(sha256Digest(fresh)), fresh.length);
+    assert.equal(await repo('push/other').mountBlob(sha256Digest(fresh), 'push/fallback'), true);
+
     for (const name of ['push/mono', 'push/chunked', 'push/mounted']) {
       const ref = `docker://${(registry as TestRegistry).host}/${name}:1.0`;
       const inspected = JSON.parse(skopeo(['inspect', '--tls-verify=false', ref])) as {
