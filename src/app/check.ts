@@ -7,6 +7,7 @@ import { describeError } from '../errors.ts';
 import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
@@ -19,6 +20,8 @@ export interface CheckOptions {
   platform?: string;
   now?: Date;
   published?: boolean;
+  /** `docker://` references: transport and credentials. */
+  registry?: RegistryOptions;
 }
 
 /** Loads the SBOM a record names and says what it is, or why it could not be used. */
@@ -60,5 +63,6 @@ export async function checkOpenedArtifact(artifact: Artifact, options: CheckOpti
 }
 
 export async function checkArtifact(ref: string, options: CheckOptions): Promise<CheckReport> {
-  return checkOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options);
+  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  return checkOpenedArtifact(artifact, options);
 }

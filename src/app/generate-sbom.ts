@@ -60,7 +60,10 @@ async function catalogEach(
   // A multi-platform image with no platform chosen: one SBOM covering every platform's contents.
   const results = [];
   for (const platform of image.platforms) {
-    const one = await openArtifact(artifact.ref, { platform: platformString(platform.platform) });
+    const one = await openArtifact(artifact.ref, {
+      ...artifact.options,
+      platform: platformString(platform.platform),
+    });
     results.push(await catalogArtifact(one, options));
   }
   return results;

@@ -5,6 +5,7 @@
  */
 import type { Fact, NativeFacts } from '../formats/facts.ts';
 import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
@@ -159,7 +160,8 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
 
 export async function inspectArtifact(
   ref: string,
-  options: { platform?: string; now?: Date } = {},
+  options: { platform?: string; now?: Date; registry?: RegistryOptions } = {},
 ): Promise<InspectView> {
-  return inspectOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options.now);
+  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  return inspectOpenedArtifact(artifact, options.now);
 }

@@ -20,6 +20,7 @@ import type { ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
+import { isRegistryReference, registryWriteError } from '../sources/registry.ts';
 import type { Artifact } from '../sources/types.ts';
 import { crashPoint } from '../util/crash-point.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -140,6 +141,7 @@ const MAX_GIVEN_SBOM_BYTES = 512 * 1024 * 1024;
  * read and verified, then prepared in a staging directory, then published — the artifact last.
  */
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
+  if (isRegistryReference(ref)) throw registryWriteError(ref);
   const location = await locateArtifact(ref);
   return withStampLock(ref, location, async (recovery) => {
     const outcome = await stampLocked(ref, location, options);

@@ -9,6 +9,7 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { findSidecarBundles } from '../sign/bundle-files.ts';
 import { fileDigests } from '../sign/file-digests.ts';
 import { identityPolicyFrom } from '../sign/identity-policy.ts';
@@ -49,6 +50,8 @@ export interface VerifyOptions {
   /** Accept an unsigned release record (its other checks still run). */
   allowUnsigned?: boolean;
   platform?: string;
+  /** `docker://` references: transport and credentials. */
+  registry?: RegistryOptions;
 }
 
 export type CheckId =
@@ -252,10 +255,15 @@ async function regularFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() ?? false;
 }
 
+/** The artifact's file on this machine; none for a registry image (its `path` names no file). */
+async function isLocalFile(artifact: Artifact): Promise<boolean> {
+  return artifact.kind !== 'registry' && (await regularFile(artifact.path));
+}
+
 /** The identities of the artifact statements may name. */
 async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> {
   const own = artifact.digest.replace(/^sha256:/, '');
-  const isFile = await regularFile(artifact.path);
+  const isFile = await isLocalFile(artifact);
   if (artifact.kind === 'file') return [{ label: 'file', digests: await fileDigests(artifact.path) }];
   const label =
     artifact.kind === 'dir'
@@ -278,7 +286,9 @@ async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedI
     seen.add(real);
     items.push(...(await readSignedFile(path)));
   };
-  for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
+  // A registry image has no directory of its own: nothing next to it is a sidecar.
+  if (artifact.kind !== 'registry')
+    for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
   for (const attached of await loadAttachedBundles(artifact)) {
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
   }
@@ -304,7 +314,7 @@ export async function verifyOpenedArtifact(
   const loaded = await loadRecord(artifact);
   const record = loaded ? { record: loaded.record, location: loaded.location } : undefined;
 
-  const isFile = await regularFile(artifact.path);
+  const isFile = await isLocalFile(artifact);
   const trust: SignatureTrust = {
     keys,
     trustedRoot,
@@ -409,5 +419,6 @@ export async function verifyOpenedArtifact(
 }
 
 export async function verifyArtifact(ref: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  return verifyOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options);
+  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  return verifyOpenedArtifact(artifact, options);
 }

@@ -29,6 +29,11 @@ export interface BlobStore {
   readonly root: string;
   /** Locates a file of the layout by its relative name (`index.json`, `blobs/sha256/…`). */
   locateFile(name: string): Promise<BlobLocation | undefined>;
+  /**
+   * Locates a blob by its descriptor, for stores that need the media type to fetch it (a registry
+   * serves manifests and blobs from different endpoints). Throws when the blob cannot be had.
+   */
+  locateBlob?(descriptor: Descriptor): Promise<BlobLocation>;
 }
 
 export function blobName(digest: string): string {
@@ -69,6 +74,7 @@ export async function readLocation(location: BlobLocation, maxBytes = MAX_JSON_B
 }
 
 export async function locateBlob(store: BlobStore, descriptor: Descriptor): Promise<BlobLocation> {
+  if (store.locateBlob) return store.locateBlob(descriptor);
   const name = blobName(descriptor.digest);
   const location = await store.locateFile(name);
   if (!location) {

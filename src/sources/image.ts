@@ -109,9 +109,23 @@ export async function resolveLayoutImage(
     chosen = images[0] as Descriptor;
   }
 
+  return resolveImage(store, chosen, refName ?? refNameOf(chosen), options, input);
+}
+
+/**
+ * Resolves the manifest or index `chosen` to an ImageView: every platform's manifest and config is
+ * read and validated now (they are small); layers are not touched. Shared by layouts (after the
+ * reference is looked up in index.json) and registries (after the tag is resolved).
+ */
+export async function resolveImage(
+  store: BlobStore,
+  chosen: Descriptor,
+  refName: string | undefined,
+  options: OpenOptions,
+  input: string,
+): Promise<ImageView> {
   const view: ImageView = { platforms: [] };
   if (refName !== undefined) view.refName = refName;
-  else if (refNameOf(chosen) !== undefined) view.refName = refNameOf(chosen) as string;
 
   if (INDEX_MEDIA_TYPES.has(chosen.mediaType)) {
     const { bytes, name } = await readVerifiedBlob(store, chosen);

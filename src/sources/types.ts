@@ -1,13 +1,20 @@
 /**
  * The artifact source interface: every kind of input (a file, a directory, an OCI layout, an OCI
- * archive, a docker-archive) is opened into an `Artifact` with a digest and a lazy, streaming walk
+ * archive, a docker-archive, an image in a registry) is opened into an `Artifact` with a digest and a lazy, streaming walk
  * over the files it contains. Nothing is extracted to disk; a walk reads each layer once and keeps
  * only the bytes of the files a filter asks for.
  */
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.ts';
+import type { BlobCache } from '../registry/blob-cache.ts';
+import type { RegistryOptions } from '../registry/client.ts';
+import type { ImageReference } from '../registry/reference.ts';
+import type { Repository } from '../registry/repository.ts';
 
-/** Transport names, as containers-transports(5) spells them where skopeo has the same one. */
-export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive';
+/**
+ * Transport names, as containers-transports(5) spells them where skopeo has the same one;
+ * `registry` is skopeo's `docker://` (an image in a registry).
+ */
+export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'registry';
 
 export interface FileEntry {
   /** Relative POSIX path inside the artifact: no leading `/` or `./`, no `..`, no empty segments. */
@@ -98,21 +105,33 @@ export interface Artifact {
   /** The reference as the user gave it. */
   ref: string;
   kind: SourceKind;
-  /** Filesystem path of the file, directory, layout or archive. */
+  /**
+   * Filesystem path of the file, directory, layout or archive; for a registry image, the canonical
+   * reference `registry/repository[:tag][@digest]` (not a path: never open it).
+   */
   path: string;
   /**
    * The digest the release record binds to, `sha256:<hex>`:
    * file: the file's bytes; dir: the canonical tree digest (see dir source);
-   * oci / oci-archive: the manifest of the selected platform, or the index when none is selected;
+   * oci / oci-archive / registry: the manifest of the selected platform, or the index when none is
+   * selected;
    * docker-archive: the image config digest (the image ID; docker-archive has no manifest digest).
    */
   digest: string;
   /** Images only. */
   image?: ImageView;
+  /** Registry images only: the repository the image was read from (for its referrers). */
+  registry?: { repository: Repository; reference: ImageReference };
+  /** The options the artifact was opened with, so a caller reopening it keeps them (registry access). */
+  options?: OpenOptions;
   walk(filter: FileFilter, options?: WalkOptions): Promise<WalkResult>;
 }
 
 export interface OpenOptions {
   /** `os/arch[/variant]`, to choose one image of an index. */
   platform?: string;
+  /** `docker://` references: transport and credentials (src/registry/client.ts). */
+  registry?: RegistryOptions;
+  /** `docker://` references: where pulled blobs are cached (default: the user cache directory). */
+  blobCache?: BlobCache;
 }

@@ -9,6 +9,7 @@ import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -69,10 +70,14 @@ export function registerInspect(program: Command): void {
     .description("the consumer's view of an artifact: identity, team, help, license, dates, source, manifest")
     .argument('<artifact>', 'artifact reference')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: { platform?: string; format?: string }) => {
+  command.action(async (ref: string, opts: { platform?: string; format?: string } & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
-    const view = await inspectArtifact(ref, { platform: opts.platform });
+    const view = await inspectArtifact(ref, {
+      platform: opts.platform,
+      registry: await registryOptionsFrom(ref, opts),
+    });
     if (format === 'json') await out(toJson(view));
     else await outText(renderInspect(view), { color: false });
   });
