@@ -143,9 +143,12 @@ export async function saveRecord(artifact: Artifact, record: ReleaseRecord): Pro
   return writeSidecar(artifact.path, record);
 }
 
-export async function loadRecord(
-  artifact: Artifact,
-): Promise<{ record: ReleaseRecord; location: string } | undefined> {
+export interface LoadedRecord {
+  record: ReleaseRecord;
+  location: string;
+}
+
+export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | undefined> {
   if (usesLayout(artifact)) {
     const bytes = await findAttached(artifact, ARTIFACT_TYPE.record);
     if (!bytes) return undefined;

@@ -25,6 +25,7 @@ import { type SbomFormat, saveRecord, saveSbom } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { intactLayers } from './integrity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
 
@@ -179,6 +180,7 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   let contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+  const intact = await intactLayers(opened, contents !== undefined);
 
   const { artifact, fields: nativeFields } = await stampNative(opened, facts, settings, options.platform);
   const previousDigest = artifact.digest !== opened.digest ? opened.digest : undefined;
@@ -244,7 +246,11 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
       await recordFor(await openArtifact(artifact.ref, { platform: platformString(p.platform) }));
     }
   }
-  const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
+  const report = await checkOpenedArtifact(artifact, {
+    policy: settings.policy,
+    now,
+    integrity: { verified: intact },
+  });
   return {
     artifact,
     record,

@@ -4,7 +4,7 @@
  * `BlobLocation` — a file and a byte range — which is also what crosses into worker threads.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openIndexedEntry, type TarIndex } from '../archive/tar-reader.ts';
@@ -77,10 +77,14 @@ export async function locateBlob(store: BlobStore, descriptor: Descriptor): Prom
   return location;
 }
 
-/** Reads a small JSON blob (index, manifest, config) and checks it against its descriptor. */
+/**
+ * Reads a small JSON blob (index, manifest, config) and checks it against its descriptor; `what`
+ * names it in a DIGEST_MISMATCH (`image config`).
+ */
 export async function readVerifiedBlob(
   store: BlobStore,
   descriptor: Descriptor,
+  what?: string,
 ): Promise<{ bytes: Buffer; name: string }> {
   const location = await locateBlob(store, descriptor);
   if (descriptor.size > MAX_JSON_BLOB_BYTES) {
@@ -91,7 +95,7 @@ export async function readVerifiedBlob(
     );
   }
   const bytes = await readLocation(location);
-  verifyBlob(bytes, descriptor.digest, { input: location.name, size: descriptor.size });
+  verifyBlob(bytes, descriptor.digest, { input: location.name, size: descriptor.size, what });
   return { bytes, name: location.name };
 }
 
@@ -105,8 +109,14 @@ export class DirectoryBlobStore implements BlobStore {
   async locateFile(name: string): Promise<BlobLocation | undefined> {
     const file = join(this.root, name);
     try {
-      const info = await stat(file);
-      if (!info.isFile()) return undefined;
+      // lstat: a link at a blob path would be read from wherever it points, outside the layout.
+      const info = await lstat(file);
+      if (!info.isFile())
+        throw new WaybillError(
+          'MALFORMED',
+          file,
+          `is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}, not the blob itself`,
+        );
       return { file, start: 0, size: info.size, name: file };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

@@ -5,6 +5,7 @@
 import { indexTarFile } from '../archive/tar-reader.ts';
 import { TarBlobStore } from './blob-store.ts';
 import { imageDigest, resolveLayoutImage, walkImage } from './image.ts';
+import { verifyImageBlobs } from './integrity.ts';
 import type { Artifact, OpenOptions } from './types.ts';
 
 export async function openOciArchive(
@@ -22,5 +23,6 @@ export async function openOciArchive(
     digest: imageDigest(image, ref),
     image,
     walk: (filter, walkOptions) => walkImage(store, image, ref, filter, walkOptions),
+    verifyBlobs: (integrityOptions) => verifyImageBlobs(store, image, integrityOptions),
   };
 }

@@ -6,6 +6,7 @@ import { renderSarif } from '../../policy/render-sarif.ts';
 import { renderText } from '../../policy/render-text.ts';
 import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
+import { createProgress } from '../progress.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 
@@ -28,11 +29,13 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
     ) => {
       const format = parseFormat(opts.format, FORMATS);
       const settings = await loadSettings(opts);
+      const progress = createProgress('hashing');
       const report = await checkArtifact(ref, {
         policy: settings.policy,
         platform: opts.platform,
         published: opts.published,
-      });
+        integrity: { onProgress: (done, total) => progress.update(done, total) },
+      }).finally(() => progress.done());
       if (format === 'json') await out(toJson(report));
       else if (format === 'sarif') await out(toJson(renderSarif(report)));
       else await out(renderText(report, { color: useColor() }));

@@ -1,8 +1,10 @@
 /** `waybill inspect ARTIFACT`: the consumer's view — what it is, who made it, where to get help. */
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import type { IntegrityCheck } from '../../sources/types.ts';
 import { addFormatOption } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
+import { createProgress, formatBytes } from '../progress.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -10,6 +12,13 @@ function line(label: string, value: string | null | undefined, from?: string[]):
   const shown = value ?? '(not stated)';
   const origin = from && from.length > 0 ? `  (${from.join('; ')})` : '';
   return `  ${label.padEnd(12)} ${shown}${origin}\n`;
+}
+
+/** All checks passed (inspect refuses otherwise): how many digests, and how many bytes were hashed. */
+function integritySummary(checks: IntegrityCheck[]): string {
+  if (checks.length === 0) return 'nothing bound to the artifact to check';
+  const hashed = checks.reduce((n, c) => n + (c.checkedBy === 'hash' ? (c.actualSize ?? 0) : 0), 0);
+  return `${checks.length} digest${checks.length === 1 ? '' : 's'} match (${formatBytes(hashed)} hashed)`;
 }
 
 export function renderInspect(v: InspectView): string {
@@ -52,6 +61,7 @@ export function renderInspect(v: InspectView): string {
     text += line('manifest', null);
   }
   text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
+  text += line('integrity', integritySummary(v.integrity));
   if (v.disclaimer) text += `\n  ${v.disclaimer.replace(/\n/g, '\n  ')}\n`;
   return text;
 }
@@ -65,7 +75,11 @@ export function registerInspect(program: Command): void {
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, opts: { platform?: string; format?: string }) => {
     const format = parseFormat(opts.format, FORMATS);
-    const view = await inspectArtifact(ref, { platform: opts.platform });
+    const progress = createProgress('hashing');
+    const view = await inspectArtifact(ref, {
+      platform: opts.platform,
+      integrity: { onProgress: (done, total) => progress.update(done, total) },
+    }).finally(() => progress.done());
     await out(format === 'json' ? toJson(view) : renderInspect(view));
   });
 }
