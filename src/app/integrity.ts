@@ -9,8 +9,10 @@
  * `check` and `inspect` stop on the first failure (`requireIntact`: DIGEST_MISMATCH, exit 2);
  * `verify` reports every check in its integrity verdict (exit 1).
  */
+import { dirname, join } from 'node:path';
 import { describeError } from '../errors.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import { mismatchCheck } from '../sources/integrity.ts';
 import type { Artifact, IntegrityCheck, IntegrityOptions } from '../sources/types.ts';
 import {
   type DigestFacts,
@@ -33,22 +35,6 @@ export type RecordedSbom =
   | { location: string; error: string }
   /** Its stored blob does not match the descriptor it was read by (an attached SBOM changed). */
   | { location: string; broken: IntegrityCheck };
-
-/** A failed check from a DIGEST_MISMATCH thrown while reading something (an attachment, a blob). */
-export function mismatchCheck(what: string, e: DigestMismatchError): IntegrityCheck {
-  const { facts } = e;
-  return {
-    what: e.what ?? what,
-    name: e.what ? e.input.slice(0, -` (${e.what})`.length) : e.input,
-    expected: facts.expected,
-    ...(facts.expectedSize !== undefined ? { expectedSize: facts.expectedSize } : {}),
-    ...(facts.actual !== undefined ? { actual: facts.actual } : {}),
-    ...(facts.actualSize !== undefined ? { actualSize: facts.actualSize } : {}),
-    passed: false,
-    problem: e.reason,
-    checkedBy: 'hash',
-  };
-}
 
 /**
  * The release record, with a changed attachment blob (the record's, or an attachment manifest read
@@ -119,7 +105,18 @@ function subjectCheck(artifact: Artifact, record: ReleaseRecord): IntegrityCheck
   );
 }
 
-function sbomCheck(record: ReleaseRecord, sbom: RecordedSbom): IntegrityCheck | undefined {
+/** Where an SBOM was read, for people: the sidecar's path, or the layout and attachment. */
+function sbomName(artifact: Artifact, location: string): string {
+  return location.startsWith('oci:')
+    ? `${artifact.path} (${location})`
+    : join(dirname(artifact.path), location);
+}
+
+function sbomCheck(
+  artifact: Artifact,
+  record: ReleaseRecord,
+  sbom: RecordedSbom,
+): IntegrityCheck | undefined {
   if ('broken' in sbom) return sbom.broken;
   if (!('bytes' in sbom)) return undefined;
   const pinned = record.predicate.manifest?.digest?.sha256;
@@ -127,7 +124,7 @@ function sbomCheck(record: ReleaseRecord, sbom: RecordedSbom): IntegrityCheck | 
   if (typeof pinned !== 'string' || !/^[0-9a-f]{64}$/.test(pinned)) return undefined;
   return compare(
     'SBOM',
-    sbom.location,
+    sbomName(artifact, sbom.location),
     { expected: `sha256:${pinned}`, actual: sha256Digest(sbom.bytes), actualSize: sbom.bytes.length },
     "the release record's manifest.digest",
   );
@@ -145,7 +142,7 @@ export async function checkIntegrity(
 ): Promise<IntegrityReport> {
   const checks: IntegrityCheck[] = artifact.verifyBlobs ? await artifact.verifyBlobs(options) : [];
   if (record) checks.push(subjectCheck(artifact, record));
-  const sbomResult = record && sbom ? sbomCheck(record, sbom) : undefined;
+  const sbomResult = record && sbom ? sbomCheck(artifact, record, sbom) : undefined;
   if (sbomResult) checks.push(sbomResult);
   return { passed: checks.every((c) => c.passed), checks };
 }

@@ -246,7 +246,12 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
       await recordFor(await openArtifact(artifact.ref, { platform: platformString(p.platform) }));
     }
   }
-  const report = await checkOpenedArtifact(artifact, {
+  // Attaching rewrote an oci-archive (a new tar, blobs at new offsets): check the archive as written.
+  const written =
+    artifact.kind === 'oci-archive'
+      ? await openArtifact(artifact.ref, { platform: options.platform })
+      : artifact;
+  const report = await checkOpenedArtifact(written, {
     policy: settings.policy,
     now,
     integrity: { verified: intact },

@@ -29,11 +29,12 @@ import {
   type TrustedKey,
   verifySignedItem,
 } from '../sign/verify-signature.ts';
+import { mismatchCheck } from '../sources/integrity.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, IntegrityCheck, IntegrityOptions, SourceKind } from '../sources/types.ts';
 import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
 import { loadAttachedBundles } from './attachments.ts';
-import { mismatchCheck, readBoundFacts } from './integrity.ts';
+import { readBoundFacts } from './integrity.ts';
 
 export interface VerifyOptions {
   /** Public key files (PEM) the consumer trusts for key-signed statements. */

@@ -24,7 +24,12 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
 import type { Descriptor } from '../oci/types.ts';
-import { describeMismatch, isDigestMismatch, parseSha256Digest } from '../util/digest.ts';
+import {
+  type DigestMismatchError,
+  describeMismatch,
+  isDigestMismatch,
+  parseSha256Digest,
+} from '../util/digest.ts';
 import { type BlobLocation, type BlobStore, locateBlob } from './blob-store.ts';
 import { scanLayer } from './layer-scan.ts';
 import type { ImageView, IntegrityCheck, IntegrityOptions } from './types.ts';
@@ -82,6 +87,22 @@ export async function hashLocation(
   return { digest: `sha256:${hash.digest('hex')}`, size: position - location.start };
 }
 
+/** A failed check from a DIGEST_MISMATCH thrown while reading something (an attachment, a blob). */
+export function mismatchCheck(what: string, e: DigestMismatchError, problem = e.reason): IntegrityCheck {
+  const { facts } = e;
+  return {
+    what: e.what ?? what,
+    name: e.where,
+    expected: facts.expected,
+    ...(facts.expectedSize !== undefined ? { expectedSize: facts.expectedSize } : {}),
+    ...(facts.actual !== undefined ? { actual: facts.actual } : {}),
+    ...(facts.actualSize !== undefined ? { actualSize: facts.actualSize } : {}),
+    passed: false,
+    problem,
+    checkedBy: 'hash',
+  };
+}
+
 function failed(job: BlobJob, name: string, problem: string, found?: { digest?: string; size?: number }) {
   const check: IntegrityCheck = {
     what: job.what,
@@ -120,16 +141,13 @@ async function checkLocated(
         hooks,
       );
     } catch (e) {
-      if (!isDigestMismatch(e)) throw e;
-      const { facts } = e;
-      const what = facts.expected === job.diffId ? `${job.what} (uncompressed, diff_id)` : job.what;
-      return {
-        ...failed({ ...job, what }, location.name, e.reason, {
-          ...(facts.actual !== undefined ? { digest: facts.actual } : {}),
-          ...(facts.actualSize !== undefined ? { size: facts.actualSize } : {}),
-        }),
-        expected: facts.expected,
-      };
+      if (!(e instanceof WaybillError)) throw e;
+      if (!isDigestMismatch(e)) {
+        // Changed bytes in a compressed stream usually break the stream before any digest is done.
+        return failed(job, location.name, `cannot be decompressed to check its diff_id: ${e.reason}`);
+      }
+      const part = e.facts.expected === job.diffId ? 'uncompressed bytes (diff_id): ' : '';
+      return { ...mismatchCheck(job.what, e, `${part}${e.reason}`), name: location.name };
     }
     return {
       what: job.what,
