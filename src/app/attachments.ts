@@ -73,7 +73,8 @@ async function subjectDescriptor(artifact: Artifact): Promise<Descriptor> {
   };
 }
 
-async function attach(
+/** Attach a payload to the image in an OCI layout or oci-archive; returns `oci:<manifest digest>`. */
+export async function attach(
   artifact: Artifact,
   artifactType: string,
   payload: Buffer,

@@ -17,6 +17,7 @@ import type { CheckReport } from '../policy/types.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ReleaseRecord, SourceFact } from '../record/types.ts';
+import { assertRecordTexts } from '../record/written-text.ts';
 import { readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
@@ -161,6 +162,19 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   const now = options.now ?? new Date();
   const opened = await openArtifact(ref, { platform: options.platform });
   const source = await sourceFact(settings);
+  // A control character in anything stamp would write is refused before anything is written.
+  assertRecordTexts({
+    subject: [],
+    identity: {
+      name: settings.name,
+      version: settings.version,
+      architectures: [settings.architecture ?? ''],
+    },
+    source,
+    team: { name: settings.team, contact: settings.contact },
+    help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
+    support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
+  });
   const built = buildDate(opened, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {

@@ -172,19 +172,27 @@ async function continuousSince(
   const versions = [...file.earlier, { layer: file.entry.layer, data: file.data }];
   const quiet: CatalogContext = { distro, warn: () => {} };
   const present: Array<Set<string>> = [];
+  // A layer the image lists several times hands every position the same Buffer: parse it once.
+  const seen = new Map<Buffer, Set<string>>();
   for (const v of versions) {
+    const known = seen.get(v.data);
+    if (known) {
+      present.push(known);
+      continue;
+    }
     const alone: WalkedFile = {
       entry: { ...file.entry, layer: v.layer, size: v.data.length },
       data: v.data,
       earlier: [],
     };
+    let purls = new Set<string>();
     // A version kept for another cataloger that this one would drop holds none of its evidence.
-    if (!keeps(cataloger, alone.entry, alone.data)) {
-      present.push(new Set());
-      continue;
+    if (keeps(cataloger, alone.entry, alone.data)) {
+      const found = await runCataloger(cataloger, [alone], quiet);
+      purls = new Set(found.map((c) => c.purl));
     }
-    const found = await runCataloger(cataloger, [alone], quiet);
-    present.push(new Set(found.map((c) => c.purl)));
+    seen.set(v.data, purls);
+    present.push(purls);
   }
   const since = new Map<string, number>();
   const last = versions.length - 1;

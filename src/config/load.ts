@@ -149,8 +149,12 @@ export function parseConfigText(text: string, file: string, baseDir?: string): C
   return config;
 }
 
-/** Loads and checks a config file. A missing file is NOT_FOUND; anything wrong inside it is CONFIG. */
-export async function loadConfig(path: string): Promise<Config> {
+/**
+ * Reads a small UTF-8 text file the user named (a config or a policy): a regular file of at most
+ * MAX_CONFIG_BYTES. A missing file is NOT_FOUND; a device, FIFO, directory, huge or non-UTF-8 file is
+ * CONFIG, refused before it is read (a FIFO would block, a device never ends).
+ */
+export async function readConfigText(path: string): Promise<string> {
   let bytes: Uint8Array;
   try {
     const info = await stat(path);
@@ -170,13 +174,16 @@ export async function loadConfig(path: string): Promise<Config> {
       throw new WaybillError('NOT_FOUND', path, 'no such config file');
     throw new WaybillError('NOT_FOUND', path, `cannot be read${code ? ` (${code})` : ''}`, { cause: e });
   }
-  let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
     throw new WaybillError('CONFIG', path, 'is not valid UTF-8 text', { cause: e });
   }
-  return parseConfigText(text, path, dirname(resolve(path)));
+}
+
+/** Loads and checks a config file. A missing file is NOT_FOUND; anything wrong inside it is CONFIG. */
+export async function loadConfig(path: string): Promise<Config> {
+  return parseConfigText(await readConfigText(path), path, dirname(resolve(path)));
 }
 
 async function exists(path: string): Promise<'file' | 'other' | undefined> {

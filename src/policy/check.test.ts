@@ -61,17 +61,19 @@ describe('runCheck report shape', () => {
     );
   });
 
-  test('JSON shape: {artifact, digest, passed, rules:[{id, status, findings:[{message, path}]}]}', () => {
+  test('JSON shape: {artifact, digest, passed, policy, rules:[{id, level, status, findings:[{message, path}]}]}', () => {
     const input = goodInput();
     input.record = undefined;
     const json = JSON.parse(JSON.stringify(runCheck(input)));
-    assert.deepEqual(Object.keys(json).sort(), ['artifact', 'digest', 'passed', 'rules']);
+    assert.deepEqual(Object.keys(json).sort(), ['artifact', 'digest', 'passed', 'policy', 'rules']);
+    assert.deepEqual(json.policy, { source: 'built-in defaults' });
     assert.equal(json.artifact, 'dist/kolla-keystone_1.2.3_amd64.deb');
     assert.equal(json.digest, DIGEST);
     assert.equal(json.passed, false);
     assert.equal(json.rules.length, 7);
     for (const r of json.rules) {
-      assert.deepEqual(Object.keys(r).sort(), ['findings', 'guideline', 'id', 'status', 'title']);
+      assert.deepEqual(Object.keys(r).sort(), ['findings', 'guideline', 'id', 'level', 'status', 'title']);
+      assert.equal(r.level, 'fail');
       assert.ok(['pass', 'fail', 'warn', 'off'].includes(r.status));
       for (const f of r.findings) {
         assert.equal(typeof f.message, 'string');
@@ -123,6 +125,7 @@ describe('policy levels', () => {
       id: 'identity',
       title: 'Identity',
       guideline: 1,
+      level: 'off',
       status: 'off',
       findings: [],
     });

@@ -9,6 +9,7 @@
  * verify --repo`) names whom to trust: the certificate's Source Repository URI extension must be it.
  */
 import { WaybillError } from '../errors.ts';
+import { builderIdMatches } from './builder-id.ts';
 import type { CertificateIdentity } from './certificate-identity.ts';
 import { normalizeSourceUri } from './slsa-provenance.ts';
 
@@ -65,13 +66,6 @@ export function identityPolicyFrom(flags: IdentityFlags): IdentityPolicy {
   if (flags.builderId !== undefined) policy.builderId = flags.builderId;
   if (flags.sourceUri !== undefined) policy.sourceUri = flags.sourceUri;
   return policy;
-}
-
-/** `ID` matches `ID` and `ID@anything`; `ID@ref` matches only itself. */
-export function builderIdMatches(wanted: string, actual: string | undefined): boolean {
-  if (actual === undefined) return false;
-  if (wanted.includes('@')) return actual === wanted;
-  return actual === wanted || actual.startsWith(`${wanted}@`);
 }
 
 /** undefined when the certificate satisfies the policy, else the reason it does not. */

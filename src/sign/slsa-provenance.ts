@@ -10,7 +10,7 @@
  *   GitHub artifact attestations, BCR); resolvedDependencies (`git+URL@REF` with digest.gitCommit or
  *   sha1) for the commit and as the fallback source.
  */
-import { builderIdMatches } from './identity-policy.ts';
+import { builderIdMatches } from './builder-id.ts';
 
 export interface ProvenanceSummary {
   predicateVersion: 'v0.1' | 'v0.2' | 'v1';

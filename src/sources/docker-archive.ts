@@ -260,7 +260,7 @@ export async function openDockerArchive(
       maxFileSize: walkOptions.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
       ...(walkOptions.decompress ? { decompress: walkOptions.decompress } : {}),
     }));
-    return walkLayers(jobs, filter, walkOptions);
+    return walkLayers(jobs, filter, walkOptions, tarPath);
   };
   return {
     ref,

@@ -243,5 +243,5 @@ export async function walkImage(
       ...(options.decompress ? { decompress: options.decompress } : {}),
     });
   }
-  return walkLayers(jobs, filter, options);
+  return walkLayers(jobs, filter, options, input);
 }

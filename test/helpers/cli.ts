@@ -10,6 +10,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The consumer's own policy comes from $WAYBILL_POLICY or the user's config directory; runs are
+ * isolated from the developer's (an empty, absent config directory) unless a test sets them.
+ */
+const ISOLATED_POLICY_ENV: NodeJS.ProcessEnv = {
+  XDG_CONFIG_HOME: '/nonexistent/waybill-test-config',
+  WAYBILL_POLICY: '',
+};
+
 export function waybill(
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
@@ -17,7 +26,7 @@ export function waybill(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [WAYBILL_BIN, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      env: { ...process.env, NO_COLOR: '1', ...ISOLATED_POLICY_ENV, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -6,7 +6,8 @@ import { generateSbom } from '../../app/generate-sbom.ts';
 import { openArtifact } from '../../sources/open.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { out, parseFormat } from '../output.ts';
+import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
+import { errText, out, parseFormat, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
 
 const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
@@ -51,13 +52,10 @@ export function registerSbom(program: Command): void {
           ...(workers !== undefined ? { workers } : {}),
           onProgress: (done, total) => progress.update(done, total),
         }).finally(() => progress.done());
-        if (!opts.quiet) {
-          for (const w of sbom.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
-        }
+        if (!opts.quiet) for (const w of sbom.warnings) errText(warningLine(w));
         if (opts.output && opts.output !== '-') {
           await writeFileAtomic(opts.output, sbom.bytes);
-          if (!opts.quiet)
-            process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
+          if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.components.length} components\n`);
         } else {
           await out(sbom.bytes.toString('utf8'));
         }

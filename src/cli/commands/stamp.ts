@@ -8,8 +8,9 @@ import type { SbomFormat } from '../../app/attachments.ts';
 import { stampArtifact } from '../../app/stamp.ts';
 import { renderText } from '../../policy/render-text.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
-import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
+import { addConfigOptions, addFormatOption, loadSettings, policyLine, useColor } from '../common.ts';
+import { errText, out, outText, parseFormat, toJson, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -108,8 +109,7 @@ export function registerStamp(program: Command): void {
       workers,
       onProgress: (done, total) => progress.update(done, total),
     }).finally(() => progress.done());
-    if (!opts.quiet)
-      for (const w of result.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
+    if (!opts.quiet) for (const w of result.warnings) errText(warningLine(w));
     if (format === 'json') {
       await out(
         toJson({
@@ -125,15 +125,17 @@ export function registerStamp(program: Command): void {
       return;
     }
     const lines = [
-      `stamped ${result.artifact.ref}`,
+      `stamped ${esc(result.artifact.ref)}`,
       result.previousDigest
-        ? `  digest  ${result.previousDigest} → ${result.artifact.digest}`
-        : `  digest  ${result.artifact.digest}`,
-      ...(result.nativeFields.length > 0 ? [`  wrote   ${result.nativeFields.join(', ')}`] : []),
-      `  record  ${result.recordLocation}`,
-      `  sbom    ${result.sbomLocation} (${result.components} components)`,
+        ? `  digest  ${esc(result.previousDigest)} → ${esc(result.artifact.digest)}`
+        : `  digest  ${esc(result.artifact.digest)}`,
+      ...(result.nativeFields.length > 0 ? [`  wrote   ${result.nativeFields.map(esc).join(', ')}`] : []),
+      `  record  ${esc(result.recordLocation)}`,
+      `  sbom    ${esc(result.sbomLocation)} (${result.components} components)`,
       '',
     ];
-    await out(lines.join('\n') + renderText(result.report, { color: useColor() }));
+    errText(policyLine(settings.policy));
+    const color = useColor();
+    await outText(lines.join('\n') + renderText(result.report, { color }), { color });
   });
 }
