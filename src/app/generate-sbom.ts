@@ -3,6 +3,10 @@
  * encode the components as CycloneDX 1.6 or SPDX 2.3 JSON, deterministically.
  */
 import { type CatalogOptions, type CatalogWarning, catalogArtifact } from '../catalog/engine.ts';
+// The .deb and .rpm container walkers register themselves when their modules load
+// (sources/container-walkers.ts): without them a package is cataloged as one opaque file.
+import '../formats/deb/deb.ts';
+import '../formats/rpm/rpm-package.ts';
 import { defaultCatalogers, defaultDistroReader } from '../catalog/registry.ts';
 import type { Component, Distro } from '../catalog/types.ts';
 import { platformString } from '../oci/types.ts';

@@ -74,17 +74,15 @@ export interface DigestFacts {
 
 /**
  * One line naming both digests, and both sizes when they differ: the first thing a user needs to
- * see that a blob was changed (different digest, same size) or truncated (fewer bytes).
+ * see whether a blob was changed (same size, another digest) or truncated.
  */
 export function describeMismatch(facts: DigestFacts): string {
-  const sized =
-    facts.expectedSize !== undefined &&
-    facts.actualSize !== undefined &&
-    facts.expectedSize !== facts.actualSize;
-  const actual = facts.actual ?? 'unknown';
-  return sized
-    ? `digest is ${actual} (${facts.actualSize} bytes), expected ${facts.expected} (${facts.expectedSize} bytes)`
-    : `digest is ${actual}, expected ${facts.expected}`;
+  const digests = `digest is ${facts.actual ?? 'unknown'}, expected ${facts.expected}`;
+  const { actualSize: got, expectedSize: want } = facts;
+  if (got === undefined || want === undefined || got === want) return digests;
+  return got < want
+    ? `truncated: ${got} of ${want} bytes; ${digests}`
+    : `${got} bytes, ${got - want} more than the ${want} declared; ${digests}`;
 }
 
 /**
