@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
 import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-escape.ts';
 import { toolVersion } from '../version.ts';
+import { guardOutputStreams } from './output.ts';
 
 type Register = (program: Command, setExitCode: (code: number) => void) => void;
 
@@ -46,6 +47,7 @@ export async function buildProgram(setExitCode: (code: number) => void, only?: s
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardOutputStreams();
   let exitCode = EXIT_OK;
   try {
     const program = await buildProgram((code) => {

@@ -2,7 +2,7 @@
  * Output helpers shared by the commands: the --format option, JSON rendering, stdout that drains,
  * and the last check every text line passes on its way to a terminal.
  */
-import { WaybillError } from '../errors.ts';
+import { EXIT_BAD_INPUT, WaybillError } from '../errors.ts';
 import { escapeForTerminal, neutralizeTerminalText } from '../util/terminal-escape.ts';
 
 export type OutputFormat = 'text' | 'json' | 'sarif';
@@ -32,11 +32,55 @@ export function toJson(value: unknown): string {
   return `${text}\n`;
 }
 
-/** Writes to stdout and waits for it to drain, so a piped reader gets everything before we exit. */
+/**
+ * Writes to stdout and waits until the bytes are handed to the OS, so a piped reader gets everything
+ * before we exit. A failed write (EPIPE: the reader closed the pipe, `| head -1`; ENOSPC: `> /dev/full`)
+ * rejects with one line (`standard output: cannot write (EPIPE)`), which the command reports with
+ * exit code 2 like any unwritable output, never as a stack trace.
+ */
 export function out(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(text)) resolve();
-    else process.stdout.once('drain', () => resolve());
+  return new Promise((resolve, reject) => {
+    if (outputFailed) {
+      reject(outputError(outputFailed));
+      return;
+    }
+    process.stdout.write(text, (e) => {
+      if (!e) resolve();
+      else {
+        outputFailed ??= e;
+        reject(outputError(e));
+      }
+    });
+  });
+}
+
+/** The first write error on stdout: later writes fail at once with the same line. */
+let outputFailed: Error | undefined;
+let guarded = false;
+
+function outputError(e: Error): WaybillError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'EPIPE' ? 'EPIPE: the reader closed the pipe' : (code ?? e.message);
+  return new WaybillError('NOT_FOUND', 'standard output', `cannot write (${why})`, { cause: e });
+}
+
+/**
+ * Turns write errors on stdout and stderr into exit code 2 instead of an uncaught 'error' event (a
+ * Node stack trace and exit code 1, which would mean "a rule failed"). Errors from `out` are reported
+ * by the command; one from any other stdout write (commander's help) is reported here, once. stderr
+ * has nowhere left to report to: its errors only set the exit code. Call once, at startup.
+ */
+export function guardOutputStreams(): void {
+  if (guarded) return;
+  guarded = true;
+  process.stdout.on('error', (e: Error) => {
+    process.exitCode = EXIT_BAD_INPUT;
+    if (outputFailed) return;
+    outputFailed = e;
+    process.stderr.write(`waybill: ${outputError(e).message}\n`);
+  });
+  process.stderr.on('error', () => {
+    process.exitCode = EXIT_BAD_INPUT;
   });
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { WaybillError } from '../errors.ts';
+import { attachArtifact } from '../oci/attach.ts';
 import { parseImageManifest } from '../oci/parse.ts';
 import { MEDIA_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -322,4 +323,19 @@ test('hostile: 100 000 layers, broken JSON, unknown layout version, several refs
   ]);
   await assert.rejects(openArtifact(two), { code: 'USAGE', reason: /one, two/ });
   assert.deepEqual(summary(await (await openArtifact(`oci:${two}:two`)).walk(filesOnly)), { a: '2|' });
+});
+
+test('oci:DIR without a tag names the one image even after waybill attached records to it', async () => {
+  const dir = join(work, 'attached');
+  const built = await buildOciLayout(dir, [{ 'a.txt': 'a' }]);
+  await attachArtifact(
+    dir,
+    built.manifest,
+    'application/vnd.example+json',
+    Buffer.from('{}'),
+    'application/json',
+  );
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  assert.equal(index.manifests.length, 2);
+  assert.equal((await openArtifact(`oci:${dir}`)).digest, built.manifest.digest);
 });

@@ -4,6 +4,7 @@
  * sources; docker-archive reuses the walk.
  */
 import { WaybillError } from '../errors.ts';
+import { WAYBILL_REFERRER_ANNOTATION } from '../oci/layout.ts';
 import {
   IMAGE_CONFIG_MEDIA_TYPES,
   INDEX_MEDIA_TYPES,
@@ -94,15 +95,18 @@ export async function resolveLayoutImage(
     }
     chosen = matches[0] as Descriptor;
   } else {
-    if (index.manifests.length === 0) throw new WaybillError('MALFORMED', input, 'the layout holds no image');
-    if (new Set(index.manifests.map((d) => d.digest)).size > 1) {
+    // waybill's own attachments (records, SBOMs: oci/attach.ts) are listed in index.json but are not
+    // images: `oci:DIR` still names the one image after it was stamped.
+    const images = index.manifests.filter((d) => d.annotations?.[WAYBILL_REFERRER_ANNOTATION] === undefined);
+    if (images.length === 0) throw new WaybillError('MALFORMED', input, 'the layout holds no image');
+    if (new Set(images.map((d) => d.digest)).size > 1) {
       throw new WaybillError(
         'USAGE',
         input,
-        `the layout holds several images; add one of these after a colon: ${describeEntries(index)}`,
+        `the layout holds several images; add one of these after a colon: ${describeEntries({ ...index, manifests: images })}`,
       );
     }
-    chosen = index.manifests[0] as Descriptor;
+    chosen = images[0] as Descriptor;
   }
 
   const view: ImageView = { platforms: [] };

@@ -54,7 +54,8 @@ export function registerSbom(program: Command): void {
         }).finally(() => progress.done());
         if (!opts.quiet) for (const w of sbom.warnings) errText(warningLine(w));
         if (opts.output && opts.output !== '-') {
-          await writeFileAtomic(opts.output, sbom.bytes);
+          // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
+          await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
           if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.components.length} components\n`);
         } else {
           await out(sbom.bytes.toString('utf8'));
