@@ -12,7 +12,9 @@ import type { NativeFacts } from '../formats/facts.ts';
 import type { StampFacts } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
+import { requirePublishableUrl } from '../policy/url-check.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
+import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
@@ -56,11 +58,14 @@ export interface StampOutcome {
   warnings: Array<{ path: string; reason: string }>;
 }
 
-async function sourceFact(settings: Settings): Promise<SourceFact | null> {
+async function sourceFact(settings: Settings, now: Date): Promise<SourceFact | null> {
   if (!settings.sourceDir) return null;
   return verifySourceTag(settings.sourceDir, {
     allowedSignersFile: settings.allowedSigners ?? undefined,
+    sshRevocationFile: settings.sshRevocationFile ?? undefined,
     trustedGpgKeys: settings.trustedGpgKeys,
+    // Signer validity is judged now, never at the date the tag claims for itself.
+    verifyTime: now,
   });
 }
 
@@ -114,6 +119,20 @@ async function readGivenSbom(
   return { bytes, format: parsed.format, components: parsed.components.length };
 }
 
+/**
+ * The links stamp publishes, refused up front when the help rule would fail them (credentials,
+ * control characters, javascript:/data:/file:, not an absolute http(s) URL): credentials must never
+ * reach a record or a deb Bugs field, and a refusal before anything is read leaves nothing half-done.
+ */
+function requirePublishableLinks(settings: Settings): void {
+  requirePublishableUrl(settings.bugTracker, 'bug tracker URL (--bug-tracker, help.bugTracker)');
+  requirePublishableUrl(settings.docsUrl, 'docs URL (--docs-url, help.docs)');
+  // The contact may be a name or an email; when it is a URL it is published as one.
+  if (settings.contact !== null && /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(settings.contact.trim())) {
+    requirePublishableUrl(settings.contact, 'contact URL (--contact, team.contact)');
+  }
+}
+
 /** An SBOM is a document, not a payload: past this, --sbom names the wrong file. */
 const MAX_GIVEN_SBOM_BYTES = 512 * 1024 * 1024;
 
@@ -146,9 +165,10 @@ async function stampLocked(
   options: StampOptions,
 ): Promise<StampOutcome> {
   const { settings } = options;
+  requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = await sourceFact(settings);
+  const source = await sourceFact(settings, now);
   // A control character in anything stamp would write is refused before anything is written.
   assertRecordTexts({
     subject: [],
@@ -162,7 +182,7 @@ async function stampLocked(
     help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
     support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
   });
-  const built = buildDate(opened, options.built, settings.sourceDir, now);
+  const built = await buildDate(opened, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {
     name: settings.name,
@@ -172,7 +192,8 @@ async function stampLocked(
     authors: settings.contact,
     url: settings.bugTracker,
     documentation: settings.docsUrl,
-    source: source?.repository ?? null,
+    // Only a URL others can fetch from goes into the artifact; a file:// path stays in the record.
+    source: source?.repository && isNetworkRepositoryUrl(source.repository) ? source.repository : null,
     revision: source?.commit ?? null,
     licenses: settings.license,
   };
