@@ -23,7 +23,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
-import type { Descriptor } from '../oci/types.ts';
+import { type Descriptor, platformString } from '../oci/types.ts';
 import {
   type DigestMismatchError,
   describeMismatch,
@@ -103,18 +103,24 @@ export function mismatchCheck(what: string, e: DigestMismatchError, problem = e.
   };
 }
 
-function failed(job: BlobJob, name: string, problem: string, found?: { digest?: string; size?: number }) {
+/** The check of `job`'s blob at `name`: passed when `found` matches, else failed with `problem`. */
+function outcome(
+  job: BlobJob,
+  name: string,
+  found: { digest?: string; size?: number },
+  problem?: string,
+): IntegrityCheck {
   const check: IntegrityCheck = {
     what: job.what,
     name,
     expected: job.descriptor.digest,
-    passed: false,
-    problem,
+    passed: problem === undefined,
     checkedBy: 'hash',
   };
   if (job.descriptor.size !== undefined) check.expectedSize = job.descriptor.size;
-  if (found?.digest !== undefined) check.actual = found.digest;
-  if (found?.size !== undefined) check.actualSize = found.size;
+  if (found.digest !== undefined) check.actual = found.digest;
+  if (found.size !== undefined) check.actualSize = found.size;
+  if (problem !== undefined) check.problem = problem;
   return check;
 }
 
@@ -144,43 +150,28 @@ async function checkLocated(
       if (!(e instanceof WaybillError)) throw e;
       if (!isDigestMismatch(e)) {
         // Changed bytes in a compressed stream usually break the stream before any digest is done.
-        return failed(job, location.name, `cannot be decompressed to check its diff_id: ${e.reason}`);
+        return outcome(job, location.name, {}, `cannot be decompressed to check its diff_id: ${e.reason}`);
       }
       const part = e.facts.expected === job.diffId ? 'uncompressed bytes (diff_id): ' : '';
       return { ...mismatchCheck(job.what, e, `${part}${e.reason}`), name: location.name };
     }
-    return {
-      what: job.what,
-      name: location.name,
-      expected: expected.digest,
-      ...(expected.size !== undefined ? { expectedSize: expected.size, actualSize: expected.size } : {}),
-      actual: expected.digest,
-      passed: true,
-      checkedBy: 'hash',
-    };
+    // The scan checked the stored bytes' digest and size, and the diff_id.
+    return outcome(job, location.name, {
+      digest: expected.digest,
+      ...(expected.size !== undefined ? { size: expected.size } : {}),
+    });
   }
   const found = await hashLocation(location, hooks);
-  const sizeWrong = expected.size !== undefined && found.size !== expected.size;
-  if (sizeWrong || found.digest !== expected.digest) {
-    const facts = {
-      expected: expected.digest,
-      actual: found.digest,
-      actualSize: found.size,
-      ...(expected.size !== undefined ? { expectedSize: expected.size } : {}),
-    };
-    return failed(job, location.name, describeMismatch(facts), found);
-  }
-  const check: IntegrityCheck = {
-    what: job.what,
-    name: location.name,
+  const matches =
+    found.digest === expected.digest && (expected.size === undefined || found.size === expected.size);
+  if (matches) return outcome(job, location.name, found);
+  const facts = {
     expected: expected.digest,
     actual: found.digest,
     actualSize: found.size,
-    passed: true,
-    checkedBy: 'hash',
+    ...(expected.size !== undefined ? { expectedSize: expected.size } : {}),
   };
-  if (expected.size !== undefined) check.expectedSize = expected.size;
-  return check;
+  return outcome(job, location.name, found, describeMismatch(facts));
 }
 
 /**
@@ -220,7 +211,7 @@ export async function hashBlobs(jobs: BlobJob[], options: IntegrityOptions = {})
     const found = located[i] as { location: BlobLocation } | { error: WaybillError };
     if ('error' in found) {
       const { input, reason } = found.error;
-      results[i] = failed(job, input || job.what, `${reason}; expected ${job.descriptor.digest}`);
+      results[i] = outcome(job, input || job.what, {}, `${reason}; expected ${job.descriptor.digest}`);
       return;
     }
     const { location } = found;
@@ -269,17 +260,13 @@ export function imageBlobJobs(store: BlobStore, view: ImageView): BlobJob[] {
   if (view.index?.descriptor) add('image index', view.index.descriptor);
   const platforms = view.selected ? [view.selected] : view.platforms;
   for (const image of platforms) {
-    const of = platforms.length > 1 ? ` (${platformLabel(image.platform)})` : '';
+    const of = platforms.length > 1 ? ` (${platformString(image.platform)})` : '';
     add(`image manifest${of}`, image.descriptor);
     add(`image config${of}`, image.manifest.config);
     const layers = image.manifest.layers;
     for (const [i, layer] of layers.entries()) add(`layer ${i + 1} of ${layers.length}${of}`, layer);
   }
   return jobs;
-}
-
-function platformLabel(p: { os: string; architecture: string; variant?: string }): string {
-  return p.variant ? `${p.os}/${p.architecture}/${p.variant}` : `${p.os}/${p.architecture}`;
 }
 
 /** Hashes every blob of an image view in `store` against its descriptor. */
