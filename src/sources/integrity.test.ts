@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { MEDIA_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { hashLocation, verifyImageBlobs } from './integrity.ts';
 import { openArtifact } from './open.ts';
-import { buildOciLayout, buildTar, writeBlob, writeLayoutIndex } from './testing.ts';
+import { buildMultiPlatformLayout, buildOciLayout, buildTar } from './testing.ts';
 import type { Artifact, IntegrityCheck } from './types.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'waybill-integrity-'));
@@ -335,20 +334,7 @@ test('docker-archive: uncompressed layers are checked against their diff_id, com
 
 test('a multi-platform index: the index and every platform unless one is chosen', async () => {
   const dir = fresh('multi');
-  const amd = await buildOciLayout(dir, [{ a: 'amd' }], { architecture: 'amd64', blobsOnly: true });
-  const arm = await buildOciLayout(dir, [{ a: 'arm' }], { architecture: 'arm64', blobsOnly: true });
-  const index = await writeBlob(
-    dir,
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPE.ociIndex,
-        manifests: [amd.manifest, arm.manifest],
-      }),
-    ),
-    MEDIA_TYPE.ociIndex,
-  );
-  await writeLayoutIndex(dir, [{ ...index, annotations: { [OCI_ANNOTATION.refName]: 'multi' } }]);
+  const { arm } = await buildMultiPlatformLayout(dir, 'multi');
   const whole = await verify(await openArtifact(`oci:${dir}:multi`));
   assert.deepEqual(
     whole.map((c) => [c.what, c.passed]),
@@ -357,9 +343,9 @@ test('a multi-platform index: the index and every platform unless one is chosen'
       ['image manifest (linux/amd64)', true],
       ['image config (linux/amd64)', true],
       ['layer 1 of 1 (linux/amd64)', true],
-      ['image manifest (linux/arm64)', true],
-      ['image config (linux/arm64)', true],
-      ['layer 1 of 1 (linux/arm64)', true],
+      ['image manifest (linux/arm64/v8)', true],
+      ['image config (linux/arm64/v8)', true],
+      ['layer 1 of 1 (linux/arm64/v8)', true],
     ],
   );
   flipByte(blobPath(dir, arm.layers[0]?.digest as string));
@@ -376,6 +362,6 @@ test('a multi-platform index: the index and every platform unless one is chosen'
   const all = failures(await verify(await openArtifact(`oci:${dir}:multi`)));
   assert.deepEqual(
     all.map((c) => c.what),
-    ['layer 1 of 1 (linux/arm64)'],
+    ['layer 1 of 1 (linux/arm64/v8)'],
   );
 });
