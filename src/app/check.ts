@@ -7,7 +7,7 @@
 import { describeError } from '../errors.ts';
 import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
-import { readSbom } from '../sbom/read.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, IntegrityOptions } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -30,11 +30,13 @@ export function sbomOutcome(sbom: RecordedSbom | undefined): SbomOutcome | undef
   if ('broken' in sbom) return { error: sbom.broken.problem ?? 'its blob does not match its digest' };
   try {
     const parsed = readSbom(sbom.bytes, sbom.location);
-    return {
+    const outcome: SbomOutcome = {
       format: parsed.format,
       digestSha256: sha256Digest(sbom.bytes).slice('sha256:'.length),
-      components: parsed.components.length,
+      components: componentCount(parsed),
     };
+    if (parsed.subject?.purl) outcome.subjectPurl = parsed.subject.purl;
+    return outcome;
   } catch (e) {
     return { error: describeError(e) };
   }

@@ -18,7 +18,7 @@ import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
-import { readSbom } from '../sbom/read.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { crashPoint } from '../util/crash-point.ts';
@@ -116,7 +116,7 @@ async function readGivenSbom(
 ): Promise<{ bytes: Buffer; format: SbomFormat; components: number }> {
   const bytes = await readRegularFile(path, { maxBytes: MAX_GIVEN_SBOM_BYTES });
   const parsed = readSbom(bytes, path);
-  return { bytes, format: parsed.format, components: parsed.components.length };
+  return { bytes, format: parsed.format, components: componentCount(parsed) };
 }
 
 /**
@@ -312,7 +312,7 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
       version: settings.version ?? native.version?.value,
     });
     sbomBytes = generated.bytes;
-    components = generated.components.length;
+    components = generated.componentCount;
     warnings = generated.warnings;
   }
   const recordFor = async (
