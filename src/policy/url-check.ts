@@ -10,6 +10,7 @@
  */
 
 import { WaybillError } from '../errors.ts';
+import { escapeForTerminal } from '../util/terminal-escape.ts';
 
 export type UrlVerdict =
   | { ok: true; url: URL; problem?: undefined }
@@ -72,7 +73,8 @@ export function checkWebUrl(value: string): UrlVerdict {
 
 /**
  * A URL as it may be shown: user info replaced by `***` (it ends at the last `@` before the path;
- * a raw `/` in a password would otherwise end it early) and unsafe characters as `\u{…}`.
+ * a raw `/` in a password would otherwise end it early) and unsafe characters as visible escapes
+ * (util/terminal-escape.ts), like every other value on a terminal.
  */
 export function displayUrl(text: string): string {
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
@@ -82,7 +84,7 @@ export function displayUrl(text: string): string {
     const at = rest.lastIndexOf('@');
     if (at !== -1) shown = `${scheme[0]}***@${rest.slice(at + 1)}`;
   }
-  return shown.replace(UNSAFE_CHARACTERS, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+  return escapeForTerminal(shown);
 }
 
 /**
