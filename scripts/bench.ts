@@ -5,11 +5,12 @@
  *   scale  scripts/bench-scale.ts: small / medium (~850 MB) / large (>= 3 GB, >= 10 layers,
  *          >= 100 000 files) images as OCI layout gzip, OCI layout zstd, docker-archive and `dir:`;
  *          waybill, the two-thread Node decompression-and-hash floor, and Trivy net of its start-up
+ *   integrity  scripts/bench-integrity.ts: `waybill check` of a stamped layout against sha256sum
  *   dpkg   scripts/bench-dpkg.ts: the dpkg cataloger on a 30 MiB status file
  *   audit  scripts/bench-audit.ts: advisory import and a 10 000-component audit
  *
  * Options (flags or environment):
- *   --only=scale,dpkg,audit          BENCH_ONLY      sections to run (default: all)
+ *   --only=scale,integrity,dpkg,audit  BENCH_ONLY    sections to run (default: all)
  *   --sizes=small,medium,large       BENCH_SIZES     scale: image sizes (default: all)
  *   --forms=oci-gzip,oci-zstd,docker-archive,dir   BENCH_FORMS
  *   --tools=waybill,floor,trivy      BENCH_TOOLS     scale: what to run on each input
@@ -30,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchRow, benchAudit } from './bench-audit.ts';
 import { benchDpkg } from './bench-dpkg.ts';
+import { benchIntegrity } from './bench-integrity.ts';
 import {
   benchScale,
   FORMS,
@@ -46,7 +48,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, 'test/fixtures/cache');
 const RESULTS = join(CACHE, 'bench.json');
 const DOC = join(ROOT, 'docs/bench.md');
-const SECTIONS = ['scale', 'dpkg', 'audit'] as const;
+const SECTIONS = ['scale', 'integrity', 'dpkg', 'audit'] as const;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -174,6 +176,11 @@ async function main(): Promise<void> {
     });
     results.scale = scale;
     await writeScaleTables(scale);
+  }
+  if (sections.includes('integrity')) {
+    const integrity = await benchIntegrity(log);
+    results.integrity = integrity.results;
+    printRows(integrity.rows);
   }
   if (sections.includes('dpkg')) {
     const dpkg = await benchDpkg(log);
