@@ -22,14 +22,12 @@
  * so records are unambiguous.
  */
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { escapeBytes } from '../archive/tar-reader.ts';
+import { stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
-import { type FileType, fileTypeOf, openRegularFile, readRegularFile } from '../util/regular-file.ts';
-import { isTransientName } from '../util/temp-names.ts';
-import { HEAD_BYTES, hashFiles } from './file-hash.ts';
+import { openRegularFile } from '../util/regular-file.ts';
 import { condenseFromFile, SPILL_MIN_BYTES } from './spill.ts';
+import { HEAD_BYTES, type TreeEntry } from './tree-list.ts';
+import { scanTree } from './tree-scan.ts';
 import {
   type Artifact,
   type FileEntry,
@@ -40,149 +38,17 @@ import {
 } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
 
-export interface TreeEntry extends FileEntry {
-  absolute: string;
-  /** What the entry is on disk; a walk shows char, block, fifo and socket as `other`. */
-  node: FileType;
-  uid: number;
-  gid: number;
-  /** `major,minor` of a char or block device. */
-  device?: string;
-  /** Regular files, once hashed (`hashTree`): lowercase hex SHA-256 and the index of its head. */
-  sha256?: string;
-  headIndex?: number;
-}
+export { isWaybillFile, type TreeEntry } from './tree-list.ts';
 
-/**
- * File-system calls in flight at once while listing: enough to keep libuv's threads busy, bounded so
- * a wide tree does not queue hundreds of thousands of requests (and their memory) at once.
- */
-const LISTING_CONCURRENCY = 32;
-
-/** Runs tasks with at most `limit` at once. */
-function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>) => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The sidecar suffixes of a file artifact (record/sidecar.ts, app/attachments.ts). */
-const SIDECAR_SUFFIXES = ['.waybill.json', '.cdx.json', '.spdx.json'];
-
-/**
- * waybill's own files inside a tree, left out of its digest and walk, so that stamping something
- * inside a tree does not change the tree:
- * - transient files of a stamp in progress or interrupted: temp files and staging directories
- *   (`.NAME.waybill-PID-RANDOM.tmp`), locks (`.NAME.waybill.lock`, `.lock.break`) and journals
- *   (`.NAME.waybill-journal.json`);
- * - sidecars of a file next to them: `X.waybill.json`, `X.cdx.json`, `X.spdx.json` when `X` itself
- *   is in the same directory (the artifact X stays covered by the digest).
- */
-export function isWaybillFile(name: string, siblings: ReadonlySet<string>): boolean {
-  if (isTransientName(name)) return true;
-  return SIDECAR_SUFFIXES.some(
-    (suffix) =>
-      name.length > suffix.length && name.endsWith(suffix) && siblings.has(name.slice(0, -suffix.length)),
-  );
-}
-
-/** Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor), as `major,minor`. */
-function deviceNumbers(rdev: bigint): string {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
-  return `${major},${minor}`;
-}
-
-/**
- * Every entry below `root` except waybill's own files, sorted by path. Entries are examined several
- * at a time (LISTING_CONCURRENCY), directories as soon as they are found.
- */
+/** Every entry below `root` except waybill's own files, sorted by path (listed off the main thread). */
 export async function listTree(root: string): Promise<TreeEntry[]> {
-  const out: TreeEntry[] = [];
-  const limit = limiter(LISTING_CONCURRENCY);
-  const visit = async (dir: string, prefix: string): Promise<void> => {
-    const raw = await limit(() => readdir(dir, { encoding: 'buffer' }));
-    const names = raw.map((bytes) => {
-      try {
-        return utf8.decode(bytes);
-      } catch {
-        throw new WaybillError(
-          'MALFORMED',
-          join(dir, bytes.toString('latin1')),
-          `file name is not UTF-8: ${escapeBytes(bytes)}`,
-        );
-      }
-    });
-    const siblings = new Set(names);
-    const subdirs: Array<Promise<void>> = [];
-    await Promise.all(
-      names.map(async (name) => {
-        if (isWaybillFile(name, siblings)) return;
-        const absolute = join(dir, name);
-        const path = prefix === '' ? name : `${prefix}/${name}`;
-        const info = await limit(() => lstat(absolute, { bigint: true }));
-        const node = fileTypeOf(info);
-        const base = {
-          path,
-          mode: Number(info.mode & 0o7777n),
-          absolute,
-          node,
-          uid: Number(info.uid),
-          gid: Number(info.gid),
-        };
-        if (node === 'symlink') {
-          const target = await limit(() => readlink(absolute));
-          out.push({ ...base, type: 'symlink', size: Buffer.byteLength(target), linkTarget: target });
-        } else if (node === 'dir') {
-          out.push({ ...base, type: 'dir', size: 0 });
-          subdirs.push(visit(absolute, path));
-        } else if (node === 'file') {
-          out.push({ ...base, type: 'file', size: Number(info.size) });
-        } else {
-          const entry: TreeEntry = { ...base, type: 'other', size: 0 };
-          if (node === 'char' || node === 'block') entry.device = deviceNumbers(info.rdev);
-          out.push(entry);
-        }
-      }),
-    );
-    await Promise.all(subdirs);
-  };
-  await visit(root, '');
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/**
- * Hashes every regular file of a listing (file-hash.ts: several at a time, on several threads for a
- * large tree), recording each one's SHA-256 and head on its entry; returns the heads.
- */
-export async function hashTree(entries: TreeEntry[]): Promise<Buffer> {
-  const files = entries.filter((e) => e.node === 'file');
-  const total = files.reduce((n, e) => n + e.size, 0);
-  const { hex, heads } = await hashFiles(
-    files.map((e) => e.absolute),
-    total,
-  );
-  files.forEach((e, i) => {
-    e.sha256 = hex[i];
-    e.headIndex = i;
-  });
-  return heads;
+  return (await scanTree(root, { hash: false })).entries;
 }
 
 /** The canonical tree digest described at the top of this file. */
 export async function treeDigest(entries: TreeEntry[]): Promise<string> {
-  if (entries.some((e) => e.node === 'file' && e.sha256 === undefined)) await hashTree(entries);
+  if (entries.some((e) => e.node === 'file' && e.sha256 === undefined))
+    throw new Error('treeDigest: the listing was not hashed (scanTree with hash: true)');
   const hash = createHash('sha256');
   hash.update('waybill-tree-v2\0');
   for (const entry of entries) {
@@ -221,6 +87,7 @@ async function walkTree(
   const total = entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
   let done = 0;
   const result: WalkResult = { files: [], skipped: [] };
+  const scratch = { buffer: Buffer.alloc(0) };
   for (const {
     absolute,
     node: _node,
@@ -253,7 +120,7 @@ async function walkTree(
       continue;
     }
     // Only regular files are read, never through a link: FIFOs and devices are listed, not opened.
-    const data = entry.type === 'file' ? await keptFile(absolute, entry, filter) : Buffer.alloc(0);
+    const data = entry.type === 'file' ? await keptFile(absolute, entry, filter, scratch) : Buffer.alloc(0);
     done += entry.type === 'file' ? entry.size : 0;
     options.onProgress?.(done, total);
     if (data === undefined) continue;
@@ -263,24 +130,44 @@ async function walkTree(
 }
 
 /** What the walk keeps of a wanted file: a large one the filter can condense is condensed in place. */
-async function keptFile(absolute: string, entry: FileEntry, filter: FileFilter): Promise<Buffer | undefined> {
-  if (filter.condense && entry.size > SPILL_MIN_BYTES) {
-    const { handle, size } = await openRegularFile(absolute, { noFollow: true });
-    try {
+/**
+ * What the walk keeps of a wanted file: a large one the filter can condense is condensed in place;
+ * others are read into `scratch`, reused from file to file (most wanted files are executables the
+ * filter drops), and copied out only when kept.
+ */
+async function keptFile(
+  absolute: string,
+  entry: FileEntry,
+  filter: FileFilter,
+  scratch: { buffer: Buffer },
+): Promise<Buffer | undefined> {
+  const { handle, size } = await openRegularFile(absolute, { noFollow: true });
+  try {
+    if (filter.condense && size > SPILL_MIN_BYTES) {
       const condensed = condenseFromFile(filter, entry, handle.fd, size);
       if (condensed) return !filter.keep || filter.keep(entry, condensed) ? condensed : undefined;
-    } finally {
-      await handle.close();
     }
+    const reuse = size <= SPILL_MIN_BYTES;
+    if (reuse && scratch.buffer.length < size)
+      scratch.buffer = Buffer.allocUnsafe(Math.min(SPILL_MIN_BYTES, Math.max(size, 1024 * 1024)));
+    const target = reuse ? scratch.buffer.subarray(0, size) : Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await handle.read(target, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    if (done !== size) throw new WaybillError('MALFORMED', absolute, 'changed size while being read');
+    return keptBytes(filter, entry, target, reuse);
+  } finally {
+    await handle.close();
   }
-  return keptBytes(filter, entry, await readRegularFile(absolute, { noFollow: true }), false);
 }
 
 export async function openDir(ref: string, path: string): Promise<Artifact> {
   const info = await stat(path);
   if (!info.isDirectory()) throw new WaybillError('USAGE', ref, `${path} is not a directory`);
-  const entries = await listTree(path);
-  const heads = await hashTree(entries);
+  const { entries, heads } = await scanTree(path, { hash: true });
   const digest = await treeDigest(entries);
   return {
     ref,
