@@ -62,7 +62,8 @@ export function parseWorkerCount(text: string, input: string): number {
 }
 
 /**
- * A layer worth a thread of its own: below this many compressed bytes, a worker's start-up (an
+ * A layer worth a thread of its own: below this many compressed bytes (or four times as many
+ * uncompressed ones, which cost only hashing and tar parsing, no inflate), a worker's start-up (an
  * isolate, the catalogers' modules) and memory cost more than the layer's scan.
  */
 export const WORKER_LAYER_MIN_BYTES = 16 * 1024 * 1024;

@@ -94,6 +94,16 @@ export async function statRegularFile(path: string, options: RegularFileOptions 
   return info;
 }
 
+/** Step 2's flags: never block on a FIFO, never take a terminal, and no link when refused. */
+function openFlags(options: RegularFileOptions): number {
+  return (
+    constants.O_RDONLY |
+    constants.O_NONBLOCK |
+    constants.O_NOCTTY |
+    (options.noFollow ? constants.O_NOFOLLOW : 0)
+  );
+}
+
 export interface OpenedRegularFile {
   handle: FileHandle;
   /** The size fstat reported on the open descriptor. */
@@ -106,11 +116,7 @@ export async function openRegularFile(
   options: RegularFileOptions = {},
 ): Promise<OpenedRegularFile> {
   const before = await statRegularFile(path, options);
-  const flags =
-    constants.O_RDONLY |
-    constants.O_NONBLOCK |
-    constants.O_NOCTTY |
-    (options.noFollow ? constants.O_NOFOLLOW : 0);
+  const flags = openFlags(options);
   let handle: FileHandle;
   try {
     handle = await open(path, flags);
@@ -186,11 +192,7 @@ export function openRegularFileSync(
   path: string,
   options: RegularFileOptions = {},
 ): { fd: number; size: number } {
-  const flags =
-    constants.O_RDONLY |
-    constants.O_NONBLOCK |
-    constants.O_NOCTTY |
-    (options.noFollow ? constants.O_NOFOLLOW : 0);
+  const flags = openFlags(options);
   let fd: number;
   try {
     fd = openSync(path, flags);

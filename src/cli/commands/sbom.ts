@@ -24,7 +24,7 @@ export function registerSbom(program: Command): void {
     .option('--version <version>', 'version of the artifact in the SBOM')
     .option(
       '--workers <n>',
-      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB)',
+      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB compressed or 64 MiB uncompressed)',
     )
     .option('-q, --quiet', 'no progress bar or warnings on stderr');
   addRegistryOptions(command).action(
