@@ -67,7 +67,8 @@ export interface ScaleOptions {
   cacheDir: string;
   /** Loads and saves the whole results file (the scale part is one key of it). */
   load(): Promise<ScaleResults>;
-  save(results: ScaleResults): Promise<void>;
+  /** Saves the cells measured so far by this run (`size/form` → tools; `trivyStartup`). */
+  save(results: ScaleResults, measured: ReadonlyMap<string, ReadonlySet<string>>): Promise<void>;
   log(line: string): void;
 }
 
@@ -157,6 +158,8 @@ function checked(m: Measured, what: string): Measured {
 
 export async function benchScale(options: ScaleOptions): Promise<ScaleResults> {
   const results = await options.load();
+  const measured = new Map<string, Set<string>>();
+  const mark = (key: string, tool: string) => measured.set(key, (measured.get(key) ?? new Set()).add(tool));
   results.cells ??= {};
   results.inputs ??= {};
   const fresh = (cell: Cell | undefined) => options.resume && cell?.commit === options.commit;
@@ -177,7 +180,8 @@ export async function benchScale(options: ScaleOptions): Promise<ScaleResults> {
       async () => checked(await trivyStartup(t), 'trivy --version'),
       options.commit,
     );
-    await options.save(results);
+    mark('trivyStartup', 'trivy');
+    await options.save(results, measured);
   }
 
   for (const size of options.sizes) {
@@ -229,7 +233,8 @@ export async function benchScale(options: ScaleOptions): Promise<ScaleResults> {
           );
           cells.trivy = netOfStartup(gross, results.trivyStartup);
         }
-        await options.save(results);
+        mark(key, tool);
+        await options.save(results, measured);
       }
     }
   }

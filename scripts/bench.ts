@@ -106,6 +106,32 @@ async function writeDocSection(name: string, text: string): Promise<void> {
   await writeFile(DOC, `${doc.slice(0, start + open.length)}\n${text}\n${doc.slice(end)}`);
 }
 
+/** `latest` with the cells this run measured (`size/form` → tools) taken from `ours`. */
+function mergeScale(
+  latest: ScaleResults | undefined,
+  ours: ScaleResults,
+  measured: ReadonlyMap<string, ReadonlySet<string>>,
+): ScaleResults {
+  const out: ScaleResults = latest ?? { cells: {}, inputs: {} };
+  out.cells ??= {};
+  out.inputs ??= {};
+  for (const [key, tools] of measured) {
+    if (key === 'trivyStartup') {
+      if (ours.trivyStartup) out.trivyStartup = ours.trivyStartup;
+      continue;
+    }
+    const cells = out.cells[key] ?? {};
+    for (const tool of tools) {
+      const cell = ours.cells[key]?.[tool as Tool];
+      if (cell) cells[tool as Tool] = cell;
+    }
+    out.cells[key] = cells;
+    const facts = ours.inputs[key];
+    if (facts) out.inputs[key] = facts;
+  }
+  return out;
+}
+
 async function writeScaleTables(scale: ScaleResults): Promise<void> {
   const startup = scale.trivyStartup
     ? `\nTrivy start-up (\`trivy --version\`, median, subtracted from every Trivy time): ${scale.trivyStartup.seconds.toFixed(2)} s wall, ${scale.trivyStartup.cpuSeconds?.toFixed(2) ?? '?'} s CPU.\n`
@@ -167,9 +193,11 @@ async function main(): Promise<void> {
       root: ROOT,
       cacheDir: CACHE,
       load: async () => (await loadResults()).scale ?? { cells: {}, inputs: {} },
-      save: async (scaleResults) => {
+      // Cells are merged into the file as it is now, one by one: another bench run (another subset)
+      // may have saved cells since this one started.
+      save: async (scaleResults, measured) => {
         const all = await loadResults();
-        all.scale = scaleResults;
+        all.scale = mergeScale(all.scale, scaleResults, measured);
         await saveResults(all);
       },
       log,
