@@ -15,20 +15,20 @@
  *   --forms=oci-gzip,oci-zstd,docker-archive,dir   BENCH_FORMS
  *   --tools=waybill,floor,trivy      BENCH_TOOLS     scale: what to run on each input
  *   --runs=N                         BENCH_RUNS      runs per cell, the median is kept (default 3)
- *   --resume                         BENCH_RESUME=1  keep cells already measured at this commit
+ *   --resume                         BENCH_RESUME=1  keep cells already measured at this commit (HEAD)
  *   --report                                         measure nothing: rewrite the tables from bench.json
  *
  * Results accumulate in test/fixtures/cache/bench.json (each scale cell saved as soon as it is
  * measured, with its commit); the scale tables are written into docs/bench.md between the
  * `bench:scale` markers.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gitRunner } from '../src/provenance/git-exec.ts';
 import { type BenchRow, benchAudit } from './bench-audit.ts';
 import { benchDpkg } from './bench-dpkg.ts';
 import { benchIntegrity } from './bench-integrity.ts';
@@ -60,20 +60,12 @@ function listOption<T extends string>(value: string | undefined, known: readonly
   return asked as T[];
 }
 
-function commitOf(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
-    return dirty ? `${head}+dirty` : head;
-  } catch {
-    return 'unknown';
-  }
+/** The commit measured (HEAD), through the hardened git runner; cells record it for `--resume`. */
+async function commitOf(): Promise<string> {
+  const result = await gitRunner(ROOT)
+    .run(['rev-parse', '--short', 'HEAD'])
+    .catch(() => undefined);
+  return result?.code === 0 ? result.stdout.toString('utf8').trim() : 'unknown';
 }
 
 type Results = Record<string, unknown> & { scale?: ScaleResults };
@@ -165,7 +157,7 @@ async function main(): Promise<void> {
   const sections = listOption(values.only ?? env.BENCH_ONLY, SECTIONS, 'section');
   const runs = Number(values.runs ?? env.BENCH_RUNS ?? 3);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number >= 1`);
-  const commit = commitOf();
+  const commit = await commitOf();
   const loadBefore = loadavg()[0] ?? 0;
   const results = await loadResults();
   Object.assign(results, {
