@@ -21,13 +21,13 @@
  * `<major>,<minor>` (decimal) for char and block devices, empty otherwise. Paths cannot contain NUL,
  * so records are unambiguous.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
 import { openRegularFile } from '../util/regular-file.ts';
 import { condenseFromFile, SPILL_MIN_BYTES } from './spill.ts';
-import { HEAD_BYTES, type TreeEntry } from './tree-list.ts';
-import { scanTree } from './tree-scan.ts';
+import { entryAt, HEAD_BYTES, nodeOf, type TreeEntry } from './tree-list.ts';
+import { type ScannedTree, scanTree } from './tree-scan.ts';
 import {
   type Artifact,
   type FileEntry,
@@ -42,35 +42,50 @@ export { isWaybillFile, type TreeEntry } from './tree-list.ts';
 
 /** Every entry below `root` except waybill's own files, sorted by path (listed off the main thread). */
 export async function listTree(root: string): Promise<TreeEntry[]> {
-  return (await scanTree(root, { hash: false })).entries;
+  const { tree } = await scanTree(root, { hash: false });
+  return tree.paths.map((_, i) => entryAt(tree, i));
 }
 
-/** The canonical tree digest described at the top of this file. */
+/**
+ * The canonical tree digest described at the top of this file, over a listing whose regular files
+ * carry their `sha256` (hex).
+ */
 export async function treeDigest(entries: TreeEntry[]): Promise<string> {
-  if (entries.some((e) => e.node === 'file' && e.sha256 === undefined))
-    throw new Error('treeDigest: the listing was not hashed (scanTree with hash: true)');
-  const hash = createHash('sha256');
-  hash.update('waybill-tree-v2\0');
+  const hash = startDigest();
   for (const entry of entries) {
-    let content = '';
-    if (entry.node === 'file') content = entry.sha256 ?? '';
-    else if (entry.node === 'symlink')
-      content = createHash('sha256')
-        .update(entry.linkTarget ?? '')
-        .digest('hex');
-    else if (entry.device !== undefined) content = entry.device;
-    const fields = [
-      entry.path,
-      entry.node,
-      entry.mode.toString(8),
-      entry.uid,
-      entry.gid,
-      entry.size,
-      content,
-    ];
-    hash.update(`${fields.join('\0')}\0`);
+    if (entry.node === 'file' && entry.sha256 === undefined)
+      throw new Error(`treeDigest: ${entry.path} was not hashed`);
+    hash.update(digestRecord(entry, entry.sha256 ?? ''));
   }
   return `sha256:${hash.digest('hex')}`;
+}
+
+/** The same digest over a scanned tree, entry by entry, without an object per entry. */
+function scannedDigest({ tree, digests }: ScannedTree): string {
+  const hash = startDigest();
+  for (let i = 0; i < tree.paths.length; i++) {
+    const node = nodeOf(tree, i);
+    const content = node === 'file' ? digests.toString('hex', i * 32, (i + 1) * 32) : '';
+    hash.update(digestRecord(entryAt(tree, i), content));
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function startDigest(): Hash {
+  return createHash('sha256').update('waybill-tree-v2\0');
+}
+
+/** One entry's record; `fileContent` is a regular file's hex SHA-256. */
+function digestRecord(entry: TreeEntry, fileContent: string): string {
+  let content = '';
+  if (entry.node === 'file') content = fileContent;
+  else if (entry.node === 'symlink')
+    content = createHash('sha256')
+      .update(entry.linkTarget ?? '')
+      .digest('hex');
+  else if (entry.device !== undefined) content = entry.device;
+  const fields = [entry.path, entry.node, entry.mode.toString(8), entry.uid, entry.gid, entry.size, content];
+  return `${fields.join('\0')}\0`;
 }
 
 /**
@@ -78,37 +93,35 @@ export async function treeDigest(entries: TreeEntry[]): Promise<string> {
  * comes from its hashing, so only wanted files are opened again.
  */
 async function walkTree(
-  entries: readonly TreeEntry[],
-  heads: Buffer,
+  { tree, heads }: ScannedTree,
   filter: FileFilter,
   options: SourceWalkOptions,
 ): Promise<WalkResult> {
   const max = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-  const total = entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
+  let total = 0;
+  for (let i = 0; i < tree.paths.length; i++)
+    if (nodeOf(tree, i) === 'file') total += tree.sizes[i] as number;
   let done = 0;
   const result: WalkResult = { files: [], skipped: [] };
   const scratch = { buffer: Buffer.alloc(0) };
-  for (const {
-    absolute,
-    node: _node,
-    uid: _uid,
-    gid: _gid,
-    device: _device,
-    sha256: _sha256,
-    headIndex,
-    ...entry
-  } of entries) {
+  for (let i = 0; i < tree.paths.length; i++) {
+    const {
+      absolute,
+      node: _node,
+      uid: _uid,
+      gid: _gid,
+      device: _device,
+      sha256: _sha256,
+      ...entry
+    } = entryAt(tree, i);
     options.signal?.throwIfAborted();
     let keep = filter.want(entry);
     if (keep === 'sniff')
       keep =
-        entry.type === 'file' && filter.sniff && headIndex !== undefined
+        entry.type === 'file' && filter.sniff
           ? filter.sniff(
               entry,
-              heads.subarray(
-                headIndex * HEAD_BYTES,
-                headIndex * HEAD_BYTES + Math.min(entry.size, SNIFF_BYTES),
-              ),
+              heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + Math.min(entry.size, SNIFF_BYTES)),
             )
           : false;
     if (!keep) continue;
@@ -167,13 +180,13 @@ async function keptFile(
 export async function openDir(ref: string, path: string): Promise<Artifact> {
   const info = await stat(path);
   if (!info.isDirectory()) throw new WaybillError('USAGE', ref, `${path} is not a directory`);
-  const { entries, heads } = await scanTree(path, { hash: true });
-  const digest = await treeDigest(entries);
+  const scanned = await scanTree(path, { hash: true });
+  const digest = scannedDigest(scanned);
   return {
     ref,
     kind: 'dir',
     path,
     digest,
-    walk: (filter, options: SourceWalkOptions = {}) => walkTree(entries, heads, filter, options),
+    walk: (filter, options: SourceWalkOptions = {}) => walkTree(scanned, filter, options),
   };
 }

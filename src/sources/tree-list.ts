@@ -22,9 +22,8 @@ export interface TreeEntry extends FileEntry {
   gid: number;
   /** `major,minor` of a char or block device. */
   device?: string;
-  /** Regular files, once hashed: lowercase hex SHA-256, and where its first bytes are in the heads. */
+  /** Regular files, once hashed: lowercase hex SHA-256. */
   sha256?: string;
-  headIndex?: number;
 }
 
 /** Bytes of each file's head kept for sniffing (SNIFF_BYTES of types.ts). */
@@ -60,12 +59,62 @@ function deviceNumbers(rdev: bigint): string {
   return `${major},${minor}`;
 }
 
+/** What an entry is on disk, as a code: its index here. */
+const NODE_TYPES: readonly FileType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
+
 /**
- * Every entry below `root` except waybill's own files, sorted by path. Entries are examined several
+ * A listing, column by column: a 131 000-entry tree is a few MiB of typed arrays and path strings,
+ * where an object per entry (copied between threads) cost hundreds of MiB. Entries are sorted by path;
+ * entry i is `paths[i]` with `nodes[i]` (an index into NODE_TYPES), and so on.
+ */
+export interface PackedTree {
+  root: string;
+  paths: string[];
+  nodes: Uint8Array;
+  modes: Uint16Array;
+  uids: Uint32Array;
+  gids: Uint32Array;
+  /** Files: bytes; symlinks: UTF-8 bytes of the target; others 0. */
+  sizes: Float64Array;
+  /** Symlink targets and `major,minor` of devices, by entry index. */
+  extras: Map<number, string>;
+}
+
+export function nodeOf(tree: PackedTree, i: number): FileType {
+  return NODE_TYPES[tree.nodes[i] as number] as FileType;
+}
+
+/** Entry i as an object (the walk and the tests use these; the listing itself keeps none). */
+export function entryAt(tree: PackedTree, i: number): TreeEntry {
+  const node = nodeOf(tree, i);
+  const path = tree.paths[i] as string;
+  const entry: TreeEntry = {
+    path,
+    type: node === 'file' || node === 'dir' || node === 'symlink' ? node : 'other',
+    size: tree.sizes[i] as number,
+    mode: tree.modes[i] as number,
+    absolute: join(tree.root, path),
+    node,
+    uid: tree.uids[i] as number,
+    gid: tree.gids[i] as number,
+  };
+  const extra = tree.extras.get(i);
+  if (node === 'symlink') entry.linkTarget = extra ?? '';
+  else if (extra !== undefined) entry.device = extra;
+  return entry;
+}
 
 /** Every entry below `root` except waybill's own files, sorted by path. */
-export function listTreeSync(root: string): TreeEntry[] {
-  const out: TreeEntry[] = [];
+export function listTreeSync(root: string): PackedTree {
+  const raw: Array<{
+    path: string;
+    node: number;
+    mode: number;
+    uid: number;
+    gid: number;
+    size: number;
+    extra?: string;
+  }> = [];
   const visit = (dir: string, prefix: string) => {
     const names = readdirSync(dir, { encoding: 'buffer' }).map((bytes) => {
       try {
@@ -85,38 +134,54 @@ export function listTreeSync(root: string): TreeEntry[] {
       const path = prefix === '' ? name : `${prefix}/${name}`;
       const info = lstatSync(absolute, { bigint: true });
       const node = fileTypeOf(info);
-      const base = {
+      const item = {
         path,
+        node: NODE_TYPES.indexOf(node),
         mode: Number(info.mode & 0o7777n),
-        absolute,
-        node,
         uid: Number(info.uid),
         gid: Number(info.gid),
-      };
+        size: 0,
+      } as (typeof raw)[number];
       if (node === 'symlink') {
-        const target = readlinkSync(absolute, 'utf8');
-        out.push({ ...base, type: 'symlink', size: Buffer.byteLength(target), linkTarget: target });
-      } else if (node === 'dir') {
-        out.push({ ...base, type: 'dir', size: 0 });
-        visit(absolute, path);
-      } else if (node === 'file') {
-        out.push({ ...base, type: 'file', size: Number(info.size) });
-      } else {
-        const entry: TreeEntry = { ...base, type: 'other', size: 0 };
-        if (node === 'char' || node === 'block') entry.device = deviceNumbers(info.rdev);
-        out.push(entry);
-      }
+        item.extra = readlinkSync(absolute, 'utf8');
+        item.size = Buffer.byteLength(item.extra);
+      } else if (node === 'file') item.size = Number(info.size);
+      else if (node === 'char' || node === 'block') item.extra = deviceNumbers(info.rdev);
+      raw.push(item);
+      if (node === 'dir') visit(absolute, path);
     }
   };
   visit(root, '');
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  raw.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const n = raw.length;
+  const tree: PackedTree = {
+    root,
+    paths: new Array<string>(n),
+    nodes: new Uint8Array(n),
+    modes: new Uint16Array(n),
+    uids: new Uint32Array(n),
+    gids: new Uint32Array(n),
+    sizes: new Float64Array(n),
+    extras: new Map(),
+  };
+  raw.forEach((e, i) => {
+    tree.paths[i] = e.path;
+    tree.nodes[i] = e.node;
+    tree.modes[i] = e.mode;
+    tree.uids[i] = e.uid;
+    tree.gids[i] = e.gid;
+    tree.sizes[i] = e.size;
+    if (e.extra !== undefined) tree.extras.set(i, e.extra);
+  });
+  return tree;
 }
 
-/** SHA-256 (hex) and the first HEAD_BYTES of each file, file i's head at i * HEAD_BYTES. */
-export function hashFilesSync(paths: readonly string[]): { hex: string[]; heads: Buffer } {
+/** SHA-256 (32 bytes each, file i at i * 32) and the first HEAD_BYTES of each file (at i * HEAD_BYTES). */
+export function hashFilesSync(paths: readonly string[]): { digests: Buffer; heads: Buffer } {
   const buffer = Buffer.allocUnsafe(READ_BYTES);
+  const digests = Buffer.alloc(paths.length * 32);
   const heads = Buffer.alloc(paths.length * HEAD_BYTES);
-  const hex = paths.map((path, i) => {
+  paths.forEach((path, i) => {
     const hash = createHash('sha256');
     const { fd } = openRegularFileSync(path, { noFollow: true, input: path });
     try {
@@ -132,7 +197,7 @@ export function hashFilesSync(paths: readonly string[]): { hex: string[]; heads:
     } finally {
       closeSync(fd);
     }
-    return hash.digest('hex');
+    hash.digest().copy(digests, i * 32);
   });
-  return { hex, heads };
+  return { digests, heads };
 }

@@ -1,24 +1,31 @@
 /** Worker-thread entry of tree-scan.ts: lists a tree or hashes a share of its files, on request. */
 import { parentPort } from 'node:worker_threads';
 import { isWaybillError } from '../errors.ts';
-import { hashFilesSync, listTreeSync, type TreeEntry } from './tree-list.ts';
+import { hashFilesSync, listTreeSync, type PackedTree } from './tree-list.ts';
 
 export type TreeRequest = { type: 'list'; root: string } | { type: 'hash'; paths: string[] };
 export type TreeReply =
-  | { type: 'listed'; entries: TreeEntry[] }
-  | { type: 'hashed'; hex: string[]; heads: ArrayBuffer }
+  | { type: 'listed'; tree: PackedTree }
+  | { type: 'hashed'; digests: ArrayBuffer; heads: ArrayBuffer }
   | { type: 'error'; error: { code?: string; input?: string; reason?: string; message: string } };
 
 parentPort?.on('message', (request: TreeRequest) => {
   try {
     if (request.type === 'list') {
-      parentPort?.postMessage({ type: 'listed', entries: listTreeSync(request.root) } satisfies TreeReply);
+      const tree = listTreeSync(request.root);
+      const columns = [tree.nodes, tree.modes, tree.uids, tree.gids, tree.sizes].map(
+        (c) => c.buffer as ArrayBuffer,
+      );
+      parentPort?.postMessage({ type: 'listed', tree } satisfies TreeReply, columns);
       return;
     }
-    const { hex, heads } = hashFilesSync(request.paths);
-    const copy = new ArrayBuffer(heads.length);
-    new Uint8Array(copy).set(heads);
-    parentPort?.postMessage({ type: 'hashed', hex, heads: copy } satisfies TreeReply, [copy]);
+    const { digests, heads } = hashFilesSync(request.paths);
+    const [d, h] = [digests, heads].map((b) => {
+      const copy = new ArrayBuffer(b.length);
+      new Uint8Array(copy).set(b);
+      return copy;
+    }) as [ArrayBuffer, ArrayBuffer];
+    parentPort?.postMessage({ type: 'hashed', digests: d, heads: h } satisfies TreeReply, [d, h]);
   } catch (e) {
     const error = isWaybillError(e)
       ? { code: e.code, input: e.input, reason: e.reason, message: e.message }
