@@ -106,15 +106,14 @@ export function entryAt(tree: PackedTree, i: number): TreeEntry {
 
 /** Every entry below `root` except waybill's own files, sorted by path. */
 export function listTreeSync(root: string): PackedTree {
-  const raw: Array<{
-    path: string;
-    node: number;
-    mode: number;
-    uid: number;
-    gid: number;
-    size: number;
-    extra?: string;
-  }> = [];
+  // Columns from the start (no object per entry), in the order found; sorted by path at the end.
+  const paths: string[] = [];
+  const nodes: number[] = [];
+  const modes: number[] = [];
+  const uids: number[] = [];
+  const gids: number[] = [];
+  const sizes: number[] = [];
+  const extras = new Map<number, string>();
   const visit = (dir: string, prefix: string) => {
     const names = readdirSync(dir, { encoding: 'buffer' }).map((bytes) => {
       try {
@@ -134,26 +133,32 @@ export function listTreeSync(root: string): PackedTree {
       const path = prefix === '' ? name : `${prefix}/${name}`;
       const info = lstatSync(absolute, { bigint: true });
       const node = fileTypeOf(info);
-      const item = {
-        path,
-        node: NODE_TYPES.indexOf(node),
-        mode: Number(info.mode & 0o7777n),
-        uid: Number(info.uid),
-        gid: Number(info.gid),
-        size: 0,
-      } as (typeof raw)[number];
+      const i = paths.length;
+      paths.push(path);
+      nodes.push(NODE_TYPES.indexOf(node));
+      modes.push(Number(info.mode & 0o7777n));
+      uids.push(Number(info.uid));
+      gids.push(Number(info.gid));
+      let size = 0;
       if (node === 'symlink') {
-        item.extra = readlinkSync(absolute, 'utf8');
-        item.size = Buffer.byteLength(item.extra);
-      } else if (node === 'file') item.size = Number(info.size);
-      else if (node === 'char' || node === 'block') item.extra = deviceNumbers(info.rdev);
-      raw.push(item);
+        const target = readlinkSync(absolute, 'utf8');
+        extras.set(i, target);
+        size = Buffer.byteLength(target);
+      } else if (node === 'file') size = Number(info.size);
+      else if (node === 'char' || node === 'block') extras.set(i, deviceNumbers(info.rdev));
+      sizes.push(size);
       if (node === 'dir') visit(absolute, path);
     }
   };
   visit(root, '');
-  raw.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const n = raw.length;
+  const order = paths
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const pa = paths[a] as string;
+      const pb = paths[b] as string;
+      return pa < pb ? -1 : pa > pb ? 1 : 0;
+    });
+  const n = order.length;
   const tree: PackedTree = {
     root,
     paths: new Array<string>(n),
@@ -164,25 +169,30 @@ export function listTreeSync(root: string): PackedTree {
     sizes: new Float64Array(n),
     extras: new Map(),
   };
-  raw.forEach((e, i) => {
-    tree.paths[i] = e.path;
-    tree.nodes[i] = e.node;
-    tree.modes[i] = e.mode;
-    tree.uids[i] = e.uid;
-    tree.gids[i] = e.gid;
-    tree.sizes[i] = e.size;
-    if (e.extra !== undefined) tree.extras.set(i, e.extra);
+  order.forEach((from, to) => {
+    tree.paths[to] = paths[from] as string;
+    tree.nodes[to] = nodes[from] as number;
+    tree.modes[to] = modes[from] as number;
+    tree.uids[to] = uids[from] as number;
+    tree.gids[to] = gids[from] as number;
+    tree.sizes[to] = sizes[from] as number;
+    const extra = extras.get(from);
+    if (extra !== undefined) tree.extras.set(to, extra);
   });
   return tree;
 }
 
-/** SHA-256 (32 bytes each, file i at i * 32) and the first HEAD_BYTES of each file (at i * HEAD_BYTES). */
-export function hashFilesSync(paths: readonly string[]): { digests: Buffer; heads: Buffer } {
+/**
+ * SHA-256 (32 bytes each, file i at i * 32) and the first HEAD_BYTES of each file (at i * HEAD_BYTES)
+ * of files given relative to `root`.
+ */
+export function hashFilesSync(root: string, paths: readonly string[]): { digests: Buffer; heads: Buffer } {
   const buffer = Buffer.allocUnsafe(READ_BYTES);
   const digests = Buffer.alloc(paths.length * 32);
   const heads = Buffer.alloc(paths.length * HEAD_BYTES);
-  paths.forEach((path, i) => {
+  paths.forEach((relative, i) => {
     const hash = createHash('sha256');
+    const path = join(root, relative);
     const { fd } = openRegularFileSync(path, { noFollow: true, input: path });
     try {
       let position = 0;

@@ -6,7 +6,6 @@
  * opens nothing again.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, WaybillError } from '../errors.ts';
 import { siblingModule } from '../util/sibling-module.ts';
@@ -45,8 +44,10 @@ export async function scanTree(root: string, options: { hash: boolean }): Promis
   try {
     await Promise.all(
       shares.map(async (part, w) => {
-        const paths = part.map((i) => join(root, tree.paths[i] as string));
-        const reply = await ask(workers[w] as Worker, { type: 'hash', paths });
+        // One string for the whole share (paths cannot hold NUL): a copy across threads of one
+        // string instead of an array of 100 000, and no path built twice on this thread.
+        const paths = part.map((i) => tree.paths[i] as string).join('\0');
+        const reply = await ask(workers[w] as Worker, { type: 'hash', root, paths });
         if (reply.type !== 'hashed') throw new Error('tree worker: unexpected reply');
         const d = Buffer.from(reply.digests);
         const h = Buffer.from(reply.heads);

@@ -3,7 +3,8 @@ import { parentPort } from 'node:worker_threads';
 import { isWaybillError } from '../errors.ts';
 import { hashFilesSync, listTreeSync, type PackedTree } from './tree-list.ts';
 
-export type TreeRequest = { type: 'list'; root: string } | { type: 'hash'; paths: string[] };
+/** `hash`: `paths` are relative to `root`, joined by NUL. */
+export type TreeRequest = { type: 'list'; root: string } | { type: 'hash'; root: string; paths: string };
 export type TreeReply =
   | { type: 'listed'; tree: PackedTree }
   | { type: 'hashed'; digests: ArrayBuffer; heads: ArrayBuffer }
@@ -19,7 +20,10 @@ parentPort?.on('message', (request: TreeRequest) => {
       parentPort?.postMessage({ type: 'listed', tree } satisfies TreeReply, columns);
       return;
     }
-    const { digests, heads } = hashFilesSync(request.paths);
+    const { digests, heads } = hashFilesSync(
+      request.root,
+      request.paths === '' ? [] : request.paths.split('\0'),
+    );
     const [d, h] = [digests, heads].map((b) => {
       const copy = new ArrayBuffer(b.length);
       new Uint8Array(copy).set(b);
