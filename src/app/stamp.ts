@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Settings } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
 import type { NativeFacts } from '../formats/facts.ts';
+import { parseImageReference } from '../formats/image/image-reference.ts';
 import type { StampFacts } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
@@ -26,9 +27,16 @@ import type { SbomFormat } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { type IdentityChoice, resolveIdentity } from './identity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
-import { nativeFactsOf } from './native-facts.ts';
-import { beginStamp, type StampTransaction, stampHome, withStampLock } from './stamp-transaction.ts';
+import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
+import {
+  beginStamp,
+  isStampOutput,
+  type StampTransaction,
+  stampHome,
+  withStampLock,
+} from './stamp-transaction.ts';
 
 export interface StampOptions {
   settings: Settings;
@@ -55,12 +63,14 @@ export interface StampOutcome {
   warnings: Array<{ path: string; reason: string }>;
 }
 
-async function sourceFact(settings: Settings): Promise<SourceFact | null> {
+async function sourceFact(settings: Settings, location: ArtifactLocation): Promise<SourceFact | null> {
   if (!settings.sourceDir) return null;
-  return verifySourceTag(settings.sourceDir, {
-    allowedSignersFile: settings.allowedSigners ?? undefined,
-    trustedGpgKeys: settings.trustedGpgKeys,
-  });
+  return verifySourceTag(
+    settings.sourceDir,
+    { allowedSignersFile: settings.allowedSigners ?? undefined, trustedGpgKeys: settings.trustedGpgKeys },
+    // The artifact, its sidecars and the stamp's lock may sit in the checkout: they are outputs.
+    { isOwnOutput: isStampOutput(location) },
+  );
 }
 
 function architecturesOf(
@@ -82,8 +92,13 @@ function architecturesOf(
   return { architectures: fallback };
 }
 
+/** The record subject's name: a file's name; an image's repository (`ghcr.io/acme/hello`), else its name. */
 function subjectName(artifact: Artifact, name: string | null): string {
-  if (artifact.image) return name ?? artifact.image.refName ?? basename(resolve(artifact.path));
+  const image = artifact.image;
+  if (image) {
+    const named = [...(image.repoTags ?? []), image.refName ?? ''].map(parseImageReference).find(Boolean);
+    return named?.repository ?? name ?? image.refName ?? basename(resolve(artifact.path));
+  }
   // resolve: `dir:.` is named by its real name.
   return basename(resolve(artifact.path));
 }
@@ -147,13 +162,20 @@ async function stampLocked(
   const { settings } = options;
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = await sourceFact(settings);
+  const source = await sourceFact(settings, location);
+  const ownFacts = await nativeFactsOf(opened);
+  const identity = resolveIdentity({
+    settings,
+    native: ownFacts,
+    writesIdentity: opened.image !== undefined || (await nativeFormatOf(opened))?.writesIdentity === true,
+    artifact: ref,
+  });
   // A control character in anything stamp would write is refused before anything is written.
   assertRecordTexts({
     subject: [],
     identity: {
-      name: settings.name,
-      version: settings.version,
+      name: identity.name,
+      version: identity.version,
       architectures: [settings.architecture ?? ''],
     },
     source,
@@ -161,11 +183,11 @@ async function stampLocked(
     help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
     support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
   });
-  const built = buildDate(opened, options.built, settings.sourceDir, now);
+  const built = buildDate(opened, ownFacts, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {
-    name: settings.name,
-    version: settings.version,
+    name: identity.name,
+    version: identity.version,
     created: built,
     team: settings.team,
     authors: settings.contact,
@@ -188,8 +210,8 @@ async function stampLocked(
     facts,
     platform: options.platform,
     nativeFacts: {
-      name: settings.name,
-      version: settings.version,
+      name: identity.name,
+      version: identity.version,
       architecture: settings.architecture,
       created: facts.created,
       team: settings.team,
@@ -207,6 +229,7 @@ async function stampLocked(
       opened,
       contents,
       given,
+      identity,
       settings,
       sbomFormat: options.sbomFormat,
       walkOptions,
@@ -231,7 +254,7 @@ async function stampLocked(
     previousDigest: artifact.digest !== opened.digest ? opened.digest : undefined,
     nativeFields: tx.fields,
     report,
-    warnings: prepared.warnings,
+    warnings: [...identity.warnings, ...prepared.warnings],
   };
 }
 
@@ -240,6 +263,7 @@ interface PrepareInput {
   /** What the catalogers found in the artifact as opened; absent with --sbom. */
   contents: CatalogedContents | undefined;
   given: { bytes: Buffer; format: SbomFormat; components: number } | undefined;
+  identity: IdentityChoice;
   settings: Settings;
   sbomFormat: SbomFormat | undefined;
   walkOptions: { onProgress?: (done: number, total: number) => void; workers?: number };
@@ -257,7 +281,7 @@ interface Prepared {
 
 /** The SBOM and record(s) of the staged artifact, saved into the transaction (not yet published). */
 async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promise<Prepared> {
-  const { settings, given, built, source } = input;
+  const { settings, given, built, source, identity } = input;
   const artifact = tx.artifact;
   let contents = input.contents;
   // Image stamping rewrites only the config and manifests, so the layers' contents are unchanged. A
@@ -266,10 +290,10 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
   if (contents && artifact.digest !== input.opened.digest && !artifact.image)
     contents = await catalogForSbom(artifact, input.walkOptions);
 
-  // A package, wheel or executable names itself: what the flags and config leave out is taken from
-  // the artifact's own metadata, so the record and the native fields agree by construction.
+  // Architectures come from the staged artifact (a stamped ELF note may name one); name and version
+  // were chosen before staging (identity.ts), so the record and the native fields agree.
   const native = await nativeFactsOf(artifact);
-  const name = settings.name ?? native.name?.value ?? subjectName(artifact, null);
+  const name = identity.name ?? subjectName(artifact, null);
   let sbomBytes: Buffer;
   let format: SbomFormat;
   let components: number;
@@ -281,7 +305,7 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
     const generated = encodeSbom(artifact, contents!, {
       format,
       name,
-      version: settings.version ?? native.version?.value,
+      version: identity.version ?? undefined,
     });
     sbomBytes = generated.bytes;
     components = generated.components.length;
@@ -295,10 +319,10 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
     if (!/^[0-9a-f]{64}$/.test(hex))
       throw new WaybillError('UNSUPPORTED', target.ref, `digest ${target.digest} is not sha256`);
     const record = buildRecord({
-      subject: [{ name: subjectName(target, settings.name), digest: { sha256: hex } }],
+      subject: [{ name: subjectName(target, identity.name), digest: { sha256: hex } }],
       identity: {
-        name: settings.name ?? native.name?.value ?? null,
-        version: settings.version ?? native.version?.value ?? null,
+        name: identity.name,
+        version: identity.version,
         ...architecturesOf(target, await fileArchitectures(target, settings.architecture, native)),
       },
       manifest: {
@@ -311,6 +335,7 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
       team: { name: settings.team, contact: settings.contact },
       help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
       support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
+      upstream: tx.replaced,
     });
     return { record, recordLocation: await tx.saveRecord(target, record), sbomLocation };
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -227,9 +227,32 @@ describe('verifySourceTag: tags and checkout state', () => {
     await writeFile(path.join(repo, 'new.txt'), 'untracked\n');
     const fact = await verifySourceTag(repo, trust);
     assert.equal(fact.signature.verified, false);
-    assert.equal(fact.signature.reason, 'worktree has uncommitted changes: README.md, new.txt');
+    assert.equal(fact.signature.reason, 'worktree has uncommitted changes: README.md, new.txt (untracked)');
     // The signer is still recorded: the tag itself is fine.
     assert.equal(fact.signature.format, 'ssh');
+  });
+
+  test("the stamp's own outputs in the checkout do not make it dirty; anything else still does", async () => {
+    const repo = await newRepo({ 'README.md': 'hello\n' });
+    await signedTag(repo, 'v1.0.0', ssh);
+    const trust = { allowedSignersFile: ssh.allowedSignersFile };
+    await mkdir(path.join(repo, 'dist'));
+    for (const name of ['app.deb', 'app.deb.waybill.json', '.app.deb.waybill.lock', 'other.deb'])
+      await writeFile(path.join(repo, 'dist', name), 'x\n');
+    const ours = new Set(
+      ['app.deb', 'app.deb.waybill.json', '.app.deb.waybill.lock'].map((n) => path.join(repo, 'dist', n)),
+    );
+    const isOwnOutput = (p: string) => ours.has(p);
+    const fact = await verifySourceTag(repo, trust, { isOwnOutput });
+    // Listed file by file (an untracked dist/ is not one opaque entry), and only other.deb counts.
+    assert.equal(fact.signature.reason, 'worktree has uncommitted changes: dist/other.deb (untracked)');
+    await rm(path.join(repo, 'dist', 'other.deb'));
+    assert.equal((await verifySourceTag(repo, trust, { isOwnOutput })).signature.verified, true);
+    // Without the predicate the same outputs are uncommitted changes, as before.
+    assert.equal(
+      (await verifySourceTag(repo, trust)).signature.reason,
+      'worktree has uncommitted changes: dist/ (untracked)',
+    );
   });
 
   test('a change hidden with assume-unchanged still counts as dirty', async () => {

@@ -10,6 +10,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WaybillError } from '../errors.ts';
+import { UNCOMMITTED_PREFIX, UNTRACKED_MARK } from '../record/source-reasons.ts';
 import type { SignatureVerdict, SourceFact } from '../record/types.ts';
 import { firstLine, type GitRunner, gitOk, gitRunner } from './git-exec.ts';
 import { isTrustedGpgKey, parseGpgStatus } from './gpg-status.ts';
@@ -29,6 +30,12 @@ export interface TrustPolicy {
 export interface VerifySourceTagOptions {
   /** The tag the release is supposed to be built from (`v1.2.3` or `refs/tags/v1.2.3`). */
   tag?: string;
+  /**
+   * Paths (absolute) that are outputs of the build or of waybill itself — the artifact being stamped
+   * inside the checkout, its sidecars, its lock and staging files — and so do not make the worktree
+   * dirty: they are what the tagged source produced, not changes to it.
+   */
+  isOwnOutput?: (absolutePath: string) => boolean;
 }
 
 interface TagRef {
@@ -72,8 +79,8 @@ export async function verifySourceTag(
   if ('reason' in choice) return fact(choice.tag, head, choice.tagObject, unverified(choice.reason));
   const { ref, others } = choice;
 
-  const dirty = await uncommittedPaths(git);
-  const dirtyReason = dirty.length > 0 ? `worktree has uncommitted changes: ${summarizePaths(dirty)}` : null;
+  const dirty = await uncommittedPaths(git, opts.isOwnOutput);
+  const dirtyReason = dirty.length > 0 ? `${UNCOMMITTED_PREFIX}${summarizePaths(dirty)}` : null;
   const alsoAtHead = others.length > 0 ? `; HEAD also carries ${others.map(displayBytes).join(', ')}` : '';
 
   if (ref.objectType === 'commit') {
@@ -226,30 +233,47 @@ function chooseTag(tags: readonly TagRef[], head: string, wanted: string | undef
   return { ref: best, others: rest.map((t) => t.name) };
 }
 
-/** Tracked changes, untracked non-ignored files, and index entries that hide changes from status. */
-async function uncommittedPaths(git: GitRunner): Promise<string[]> {
+/**
+ * Tracked changes, untracked non-ignored files (marked), and index entries that hide changes from
+ * status. Paths `isOwnOutput` claims are left out; to judge them one by one, untracked directories
+ * are listed file by file (`-uall`) when it is given.
+ */
+async function uncommittedPaths(
+  git: GitRunner,
+  isOwnOutput?: (absolutePath: string) => boolean,
+): Promise<string[]> {
   const status = await gitOk(git, [
     'status',
     '--porcelain=v1',
     '-z',
     '--no-renames',
-    '--untracked-files=normal',
+    isOwnOutput ? '--untracked-files=all' : '--untracked-files=normal',
     '--ignore-submodules=none',
   ]);
-  const paths = status
+  const entries = status
     .toString('latin1')
     .split('\0')
     .filter((entry) => entry.length > 3)
-    .map((entry) => entry.slice(3));
+    .map((entry) => ({ path: entry.slice(3), untracked: entry.startsWith('??') }));
   // `git update-index --assume-unchanged` / `--skip-worktree` make status ignore a modified file;
   // `ls-files -v` shows them as a lower-case tag or 'S'.
+  const hidden: string[] = [];
   const listing = await gitOk(git, ['ls-files', '-v', '-z']);
   for (const entry of listing.toString('latin1').split('\0')) {
-    if (entry.length > 2 && (/^[a-z]/.test(entry) || entry.startsWith('S '))) {
-      paths.push(`${entry.slice(2)} (hidden from git status)`);
-    }
+    if (entry.length > 2 && (/^[a-z]/.test(entry) || entry.startsWith('S '))) hidden.push(entry.slice(2));
   }
-  return paths.map(displayBytes).sort();
+  let own = (_path: string) => false;
+  if (isOwnOutput) {
+    // Porcelain paths are relative to the top of the work tree, whatever directory git runs in.
+    const top = (await gitOk(git, ['rev-parse', '--show-toplevel'])).toString('utf8').trim();
+    own = (p) => isOwnOutput(path.join(top, displayBytes(p)));
+  }
+  return [
+    ...entries
+      .filter((e) => !own(e.path))
+      .map((e) => `${displayBytes(e.path)}${e.untracked ? UNTRACKED_MARK : ''}`),
+    ...hidden.filter((p) => !own(p)).map((p) => `${displayBytes(p)} (hidden from git status)`),
+  ].sort();
 }
 
 function summarizePaths(paths: readonly string[]): string {

@@ -1,0 +1,101 @@
+/**
+ * The name and version a stamp records (and writes, where the format has a place for them). The
+ * artifact's own word comes first; waybill.yaml only fills in what the artifact does not say
+ * (docs/config.md, "Name and version: the artifact's own word wins"):
+ *
+ * 1. A flag (`--name`, `--version`) is an instruction for this run. Where the stamp writes the
+ *    identity into the artifact — an image's title and version annotations and labels, an ELF
+ *    package note, a Vagrant catalog — it replaces what the artifact said, and the two agree again.
+ *    Where it does not — deb, rpm, wheel, sdist, system images: their name and version ARE the
+ *    package in every package manager, and stamp never rewrites them — a flag that contradicts the
+ *    artifact is refused (USAGE, exit 2): the record would only disagree with the artifact, and
+ *    `check` would fail it.
+ * 2. The artifact's own metadata: deb Package/Version, rpm Name/Version, wheel and sdist
+ *    Name/Version, an image's title/version (annotations, labels), then its references (docker-archive
+ *    `RepoTags`, a full OCI `ref.name`), an ELF package note.
+ * 3. `name` in waybill.yaml, only for an artifact that does not name itself (a tarball, a directory,
+ *    an image with no title and no full reference). When the artifact names itself differently, the
+ *    config value is not used and the stamp says so in a warning: one waybill.yaml serves all the
+ *    artifacts of a project, and a package's name is not the config's to change.
+ * 4. What the artifact only implies (the Go main module path of an ELF file without a package note).
+ *
+ * Formats without identity fields of their own (plain tarballs, PE, Mach-O) keep the simple order
+ * flag, config, whatever the file implies: `check` does not compare them with anything.
+ */
+import type { Settings } from '../config/merge.ts';
+import { WaybillError } from '../errors.ts';
+import type { Fact, NativeFacts } from '../formats/facts.ts';
+import { sameName, sameVersion } from '../policy/identity-names.ts';
+
+export interface IdentityChoice {
+  name: string | null;
+  version: string | null;
+  /** For the user: a waybill.yaml value that was not used because the artifact says otherwise. */
+  warnings: Array<{ path: string; reason: string }>;
+}
+
+export interface IdentityInput {
+  settings: Pick<Settings, 'name' | 'nameFrom' | 'version'>;
+  native: NativeFacts;
+  /** Whether this stamp writes name and version into the artifact (images, ELF notes, Vagrant catalogs). */
+  writesIdentity: boolean;
+  /** The artifact, for error messages. */
+  artifact: string;
+}
+
+/** A fact the artifact states outright (not one it only implies). */
+function stated(fact: Fact | undefined): Fact | undefined {
+  return fact && fact.value.trim() !== '' && !fact.inferred ? fact : undefined;
+}
+
+function refuseFlag(input: IdentityInput, flag: string, given: string, own: Fact): never {
+  const what = flag === '--name' ? 'names itself' : 'says its version is';
+  throw new WaybillError(
+    'USAGE',
+    input.artifact,
+    `${flag} ${JSON.stringify(given)}: the artifact ${what} ${JSON.stringify(own.value)} (${own.field}), which stamp does not rewrite; drop ${flag}, or rebuild the artifact with that ${flag === '--name' ? 'name' : 'version'}`,
+  );
+}
+
+export function resolveIdentity(input: IdentityInput): IdentityChoice {
+  const { settings, native } = input;
+  const warnings: IdentityChoice['warnings'] = [];
+  const fromFlag = settings.nameFrom === 'flag' ? settings.name : null;
+  const fromConfig = settings.nameFrom === 'config' ? settings.name : null;
+  if (!native.hasIdentityFields) {
+    return {
+      name: settings.name ?? native.name?.value ?? null,
+      version: settings.version ?? native.version?.value ?? null,
+      warnings,
+    };
+  }
+  const ownName = stated(native.name);
+  const ownVersion = stated(native.version);
+
+  let name: string | null;
+  if (fromFlag !== null) {
+    if (ownName && !input.writesIdentity && !sameName(fromFlag, ownName.value, native.format))
+      refuseFlag(input, '--name', fromFlag, ownName);
+    name = fromFlag;
+  } else if (ownName) {
+    name = ownName.value;
+    if (fromConfig !== null && !sameName(fromConfig, ownName.value, native.format)) {
+      warnings.push({
+        path: 'waybill.yaml name',
+        reason: `${JSON.stringify(fromConfig)} not used: the artifact names itself ${JSON.stringify(ownName.value)} (${ownName.field}), and an artifact's own name wins`,
+      });
+    }
+  } else {
+    name = fromConfig ?? native.name?.value ?? null;
+  }
+
+  let version: string | null;
+  if (settings.version !== null) {
+    if (ownVersion && !input.writesIdentity && !sameVersion(settings.version, ownVersion.value))
+      refuseFlag(input, '--version', settings.version, ownVersion);
+    version = settings.version;
+  } else {
+    version = native.version?.value ?? null;
+  }
+  return { name, version, warnings };
+}
