@@ -4,6 +4,7 @@
  */
 
 import { describeError } from '../errors.ts';
+import { WAYBILL_RECORD_ANNOTATION } from '../oci/types.ts';
 import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
 import type { ReleaseRecord } from '../record/types.ts';
@@ -42,10 +43,31 @@ export async function sbomOutcome(
   }
 }
 
+/**
+ * An image without a record that carries waybill's record mark (oci/types.ts) was stamped: its
+ * record and SBOM were left behind when the image was copied. Says where they went and how to carry
+ * them; undefined for anything else (never stamped, or not an image).
+ */
+export function missingRecordHint(artifact: Artifact): string | undefined {
+  const image = artifact.image;
+  if (!image) return undefined;
+  const marked = image.platforms.some(
+    (p) =>
+      p.manifest.annotations?.[WAYBILL_RECORD_ANNOTATION] !== undefined ||
+      p.config.config?.Labels?.[WAYBILL_RECORD_ANNOTATION] !== undefined,
+  );
+  if (!marked) return undefined;
+  if (artifact.kind === 'oci' || artifact.kind === 'oci-archive')
+    return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is attached to it in this layout: its attachments were probably not copied (skopeo copy copies the image only); copy image and attachments with waybill copy SRC DST`;
+  return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is beside this archive: copy its sidecars (NAME.waybill.json, NAME.cdx.json) with it, or use waybill copy SRC DST`;
+}
+
 export async function checkOpenedArtifact(artifact: Artifact, options: CheckOptions): Promise<CheckReport> {
   const loaded = await loadRecord(artifact);
   const record = loaded?.record;
+  const missingRecord = record ? undefined : missingRecordHint(artifact);
   return runCheck({
+    ...(missingRecord ? { missingRecord } : {}),
     artifact: artifact.ref,
     digest: artifact.digest,
     facts: await nativeFactsOf(artifact),

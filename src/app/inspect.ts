@@ -4,11 +4,12 @@
  * said what it said.
  */
 import type { Fact, NativeFacts } from '../formats/facts.ts';
-import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
+import type { ReleaseRecord, SignatureVerdict, UpstreamField } from '../record/types.ts';
 import { readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
-import { loadRecord, loadSbom } from './attachments.ts';
+import { listStored, loadRecord, loadSbom, type StoredStatement } from './attachments.ts';
+import { missingRecordHint } from './check.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
 export interface InspectView {
@@ -38,6 +39,12 @@ export interface InspectView {
   } | null;
   manifest: { format: string; location: string; components: number | null; error?: string } | null;
   record: { location: string } | null;
+  /** With no record: why an image that was stamped has none here, and how to carry it (check.ts). */
+  missingRecord: string | null;
+  /** Every statement stored with the artifact (OCI attachments or sidecars), as `sbom --stored` and `inspect --record` read them. */
+  stored: StoredStatement[];
+  /** What the artifact's own metadata said before stamp replaced it (record `upstream`). */
+  upstream: UpstreamField[];
   /** For each fact, where its value was read: `record` and/or native fields. */
   fields: Record<string, string[]>;
 }
@@ -153,6 +160,9 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
         : null,
     manifest,
     record: loaded ? { location: loaded.location } : null,
+    missingRecord: loaded ? null : (missingRecordHint(artifact) ?? null),
+    stored: await listStored(artifact),
+    upstream: p?.upstream ?? [],
     fields,
   };
 }

@@ -34,7 +34,6 @@
  */
 import { rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { AUDIT_SIDECAR_SUFFIX } from '../audit/attestation.ts';
 import { WaybillError } from '../errors.ts';
 import type { NativeStampFacts } from '../formats/native.ts';
 import { OciArchiveLayout } from '../oci/archive-layout.ts';
@@ -57,7 +56,13 @@ import { crashPoint } from '../util/crash-point.ts';
 import { FileLock } from '../util/lock.ts';
 import { type Recovery, recoverStaging, StagingArea } from '../util/staging.ts';
 import { lockName, removeOrphanedTemps } from '../util/temp-names.ts';
-import { layoutRecordStore, type RecordStore, SBOM_SUFFIX, sidecarRecordStore } from './attachments.ts';
+import {
+  AUDIT_SIDECAR_SUFFIX,
+  layoutRecordStore,
+  type RecordStore,
+  SBOM_SUFFIX,
+  sidecarRecordStore,
+} from './attachments.ts';
 import { nativeFormatOf } from './native-facts.ts';
 
 /** Where a stamp of an artifact keeps its lock, journal and staging directory. */

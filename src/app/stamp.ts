@@ -15,7 +15,7 @@ import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
 import { buildRecord } from '../record/build.ts';
-import type { ReleaseRecord, SourceFact } from '../record/types.ts';
+import type { ForcedManifest, ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
 import { readSbom } from '../sbom/read.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
@@ -30,6 +30,7 @@ import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-s
 import { type IdentityChoice, resolveIdentity } from './identity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
+import { type SbomTarget, sbomSubjectMismatch, sbomTarget } from './sbom-subject.ts';
 import {
   beginStamp,
   isStampOutput,
@@ -47,6 +48,11 @@ export interface StampOptions {
   onProgress?: (done: number, total: number) => void;
   /** Worker threads for image layers (see WalkOptions.workers); default: the walk's own choice. */
   workers?: number;
+  /**
+   * Publish the SBOM given with `settings.sbom` even when its subject is not this artifact
+   * (sbom-subject.ts); the record says so in `manifest.forced`.
+   */
+  forceSbom?: boolean;
 }
 
 export interface StampOutcome {
@@ -119,13 +125,36 @@ async function fileArchitectures(
   return machineArchitectures(artifact);
 }
 
-/** An SBOM given with --sbom: read and parsed up front, so a broken one is refused before any write. */
+interface GivenSbom {
+  bytes: Buffer;
+  format: SbomFormat;
+  components: number;
+  /** Set when its subject is not this artifact and --force-sbom published it anyway. */
+  forced?: ForcedManifest;
+}
+
+/**
+ * An SBOM given with --sbom: read, parsed and matched against the artifact up front, so a broken
+ * one, or one about something else (unless forced), is refused before any write.
+ */
 async function readGivenSbom(
   path: string,
-): Promise<{ bytes: Buffer; format: SbomFormat; components: number }> {
+  target: SbomTarget,
+  force: boolean,
+): Promise<{ sbom: GivenSbom; warning?: { path: string; reason: string } }> {
   const bytes = await readRegularFile(path, { maxBytes: MAX_GIVEN_SBOM_BYTES });
   const parsed = readSbom(bytes, path);
-  return { bytes, format: parsed.format, components: parsed.components.length };
+  const sbom: GivenSbom = { bytes, format: parsed.format, components: parsed.components.length };
+  const mismatch = sbomSubjectMismatch(parsed, target);
+  if (mismatch === undefined) return { sbom };
+  if (!force)
+    throw new WaybillError(
+      'USAGE',
+      path,
+      `${mismatch}; give this artifact's SBOM, or pass --force-sbom to publish it anyway`,
+    );
+  sbom.forced = { reason: mismatch };
+  return { sbom, warning: { path, reason: `published with --force-sbom: ${mismatch}` } };
 }
 
 /** An SBOM is a document, not a payload: past this, --sbom names the wrong file. */
@@ -199,7 +228,14 @@ async function stampLocked(
   };
   // Everything that reads the artifact runs before anything is written: the SBOM walk reads (and so
   // verifies) every layer and entry, so hostile or corrupt input is refused with the artifact untouched.
-  const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
+  const read = settings.sbom
+    ? await readGivenSbom(
+        settings.sbom,
+        sbomTarget([opened], identity, ownFacts.format),
+        options.forceSbom === true,
+      )
+    : undefined;
+  const given = read?.sbom;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
 
@@ -254,7 +290,7 @@ async function stampLocked(
     previousDigest: artifact.digest !== opened.digest ? opened.digest : undefined,
     nativeFields: tx.fields,
     report,
-    warnings: [...identity.warnings, ...prepared.warnings],
+    warnings: [...identity.warnings, ...(read?.warning ? [read.warning] : []), ...prepared.warnings],
   };
 }
 
@@ -262,7 +298,7 @@ interface PrepareInput {
   opened: Artifact;
   /** What the catalogers found in the artifact as opened; absent with --sbom. */
   contents: CatalogedContents | undefined;
-  given: { bytes: Buffer; format: SbomFormat; components: number } | undefined;
+  given: GivenSbom | undefined;
   identity: IdentityChoice;
   settings: Settings;
   sbomFormat: SbomFormat | undefined;
@@ -329,6 +365,7 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
         format,
         digest: { sha256: sha256Digest(sbomBytes).slice('sha256:'.length) },
         location: sbomLocation,
+        ...(given?.forced ? { forced: given.forced } : {}),
       },
       dates: { built, published: null },
       source,

@@ -14,12 +14,25 @@ export interface SbomComponentRef {
   purl?: string;
 }
 
+/** What a document says it describes: CycloneDX `metadata.component`, SPDX `documentDescribes`. */
+export interface SbomSubjectRef {
+  name?: string;
+  version?: string;
+  purl?: string;
+  /** SHA-256 hashes the document gives for it, lowercase hex. */
+  sha256: string[];
+  /** Where in the document: `metadata.component`, `SPDXRef-Package-x (documentDescribes)`. */
+  where: string;
+}
+
 export interface ReadSbom {
   format: SbomFormat;
   /** `1.6` for CycloneDX, `2.3` for SPDX. */
   specVersion: string;
   /** Every component except the document's subject, sorted by name, version, purl. */
   components: SbomComponentRef[];
+  /** What the document describes (usually one thing); empty when it does not say. */
+  subjects: SbomSubjectRef[];
 }
 
 type Json = Record<string, unknown>;
@@ -71,7 +84,49 @@ function readCycloneDx(doc: Json, input: string): ReadSbom {
   }
   const components: SbomComponentRef[] = [];
   cycloneDxComponents(doc.components, components);
-  return { format: 'cyclonedx-json', specVersion, components };
+  const subjects: SbomSubjectRef[] = [];
+  const meta = isObject(doc.metadata) ? doc.metadata : undefined;
+  if (meta && isObject(meta.component)) {
+    const c = meta.component;
+    const name = str(c.name);
+    const group = str(c.group);
+    subjects.push(
+      subjectRef(
+        name && group && !name.startsWith(`${group}/`) ? `${group}/${name}` : name,
+        str(c.version),
+        str(c.purl),
+        hashValues(c.hashes, 'alg', 'content', 'SHA-256'),
+        'metadata.component',
+      ),
+    );
+  }
+  return { format: 'cyclonedx-json', specVersion, components, subjects };
+}
+
+/** SHA-256 values of a CycloneDX `hashes` or SPDX `checksums` list, lowercase hex. */
+function hashValues(list: unknown, algKey: string, valueKey: string, sha256Name: string): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const h of list) {
+    if (!isObject(h) || h[algKey] !== sha256Name) continue;
+    const value = str(h[valueKey])?.toLowerCase();
+    if (value && /^[0-9a-f]{64}$/.test(value)) out.push(value);
+  }
+  return out;
+}
+
+function subjectRef(
+  name: string | undefined,
+  version: string | undefined,
+  purl: string | undefined,
+  sha256: string[],
+  where: string,
+): SbomSubjectRef {
+  const r: SbomSubjectRef = { sha256, where };
+  if (name !== undefined) r.name = name;
+  if (version !== undefined) r.version = version;
+  if (purl !== undefined) r.purl = purl;
+  return r;
 }
 
 function purlOf(pkg: Json): string | undefined {
@@ -128,7 +183,40 @@ function readSpdx(doc: Json, input: string): ReadSbom {
     const version = str(p.versionInfo);
     components.push(ref(name, version === 'NOASSERTION' ? undefined : version, purlOf(p)));
   }
-  return { format: 'spdx-json', specVersion: version, components };
+  // The subject: every package (or file, as syft writes for a single file) the document describes.
+  const subjects: SbomSubjectRef[] = [];
+  const files = Array.isArray(doc.files) ? doc.files.filter(isObject) : [];
+  for (const id of [...described].sort()) {
+    const where = `${id} (documentDescribes)`;
+    const pkg = packages.find((p) => p.SPDXID === id);
+    if (pkg) {
+      const v = str(pkg.versionInfo);
+      subjects.push(
+        subjectRef(
+          str(pkg.name),
+          v === 'NOASSERTION' ? undefined : v,
+          purlOf(pkg),
+          hashValues(pkg.checksums, 'algorithm', 'checksumValue', 'SHA256'),
+          where,
+        ),
+      );
+      continue;
+    }
+    const file = files.find((f) => f.SPDXID === id);
+    if (file) {
+      const fileName = str(file.fileName)?.replace(/^.*\//, '');
+      subjects.push(
+        subjectRef(
+          fileName,
+          undefined,
+          undefined,
+          hashValues(file.checksums, 'algorithm', 'checksumValue', 'SHA256'),
+          where,
+        ),
+      );
+    }
+  }
+  return { format: 'spdx-json', specVersion: version, components, subjects };
 }
 
 function sortRefs(list: SbomComponentRef[]): SbomComponentRef[] {

@@ -6,9 +6,10 @@
  */
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import { readStoredRecord } from '../../app/stored.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
-import { out, outText, parseFormat, toJson } from '../output.ts';
+import { out, outStoredDocument, outText, parseFormat, toJson } from '../output.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -58,7 +59,9 @@ export function renderInspect(v: InspectView): string {
   } else {
     text += line('manifest', null);
   }
-  text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
+  text += line('record', v.record ? v.record.location : `none: ${v.missingRecord ?? 'run waybill stamp'}`);
+  for (const u of v.upstream) text += line('upstream', u.value, [u.field]);
+  if (v.stored.length > 0) text += line('stored', v.stored.map((s) => `${s.kind} ${s.location}`).join(', '));
   if (v.disclaimer) text += `\n  ${escapeLinesForTerminal(v.disclaimer).join('\n  ')}\n`;
   return text;
 }
@@ -68,10 +71,20 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description("the consumer's view of an artifact: identity, team, help, license, dates, source, manifest")
     .argument('<artifact>', 'artifact reference')
-    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
+    .option(
+      '--record',
+      'print the release record stored with the artifact (attached or beside it), as stored',
+    );
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: { platform?: string; format?: string }) => {
+  command.action(async (ref: string, opts: { platform?: string; format?: string; record?: boolean }) => {
     const format = parseFormat(opts.format, FORMATS);
+    if (opts.record) {
+      // The record is JSON whatever the format: as stored to a pipe, re-escaped to a terminal.
+      const stored = await readStoredRecord(ref, { platform: opts.platform });
+      await outStoredDocument(stored.bytes, stored.record);
+      return;
+    }
     const view = await inspectArtifact(ref, { platform: opts.platform });
     if (format === 'json') await out(toJson(view));
     else await outText(renderInspect(view), { color: false });

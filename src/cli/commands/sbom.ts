@@ -3,11 +3,13 @@ import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
+import { readStoredSbom } from '../../app/stored.ts';
+import { WaybillError } from '../../errors.ts';
 import { openArtifact } from '../../sources/open.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
-import { errText, out, parseFormat, warningLine } from '../output.ts';
+import { errText, out, outStoredDocument, parseFormat, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
 
 const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
@@ -26,6 +28,10 @@ export function registerSbom(program: Command): void {
       '--workers <n>',
       'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 4 cores)',
     )
+    .option(
+      '--stored',
+      "print the SBOM stored with the artifact (its record's, an attachment, a sidecar) instead of generating one",
+    )
     .option('-q, --quiet', 'no progress bar or warnings on stderr')
     .action(
       async (
@@ -38,9 +44,15 @@ export function registerSbom(program: Command): void {
           version?: string;
           quiet?: boolean;
           workers?: string;
+          stored?: boolean;
         },
+        command: Command,
       ) => {
         const format = parseFormat(opts.format, FORMATS) as SbomFormat;
+        if (opts.stored) {
+          await printStored(ref, opts, command.getOptionValueSource('format') === 'cli' ? format : undefined);
+          return;
+        }
         const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
         const artifact = await openArtifact(ref, { platform: opts.platform });
         const progress = createProgress('cataloging', { quiet: opts.quiet });
@@ -62,4 +74,28 @@ export function registerSbom(program: Command): void {
         }
       },
     );
+}
+
+/** `--stored`: the SBOM as stored, never regenerated; a --format that is not its format is refused. */
+async function printStored(
+  ref: string,
+  opts: { output?: string; platform?: string; quiet?: boolean },
+  askedFormat: SbomFormat | undefined,
+): Promise<void> {
+  const stored = await readStoredSbom(ref, { platform: opts.platform });
+  if (askedFormat !== undefined && askedFormat !== stored.format) {
+    throw new WaybillError(
+      'USAGE',
+      '--format',
+      `the SBOM stored with ${ref} is ${stored.format}, not ${askedFormat}: leave out --format, or leave out --stored to generate a ${askedFormat} one`,
+    );
+  }
+  if (stored.notPinned && !opts.quiet)
+    errText(warningLine({ path: stored.location, reason: stored.notPinned }));
+  if (opts.output && opts.output !== '-') {
+    await writeFileAtomic(opts.output, stored.bytes, { explicit: true });
+    if (!opts.quiet) errText(`wrote ${esc(opts.output)}: the SBOM stored at ${esc(stored.location)}\n`);
+    return;
+  }
+  await outStoredDocument(stored.bytes, JSON.parse(stored.bytes.toString('utf8')));
 }

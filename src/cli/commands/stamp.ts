@@ -33,6 +33,7 @@ interface StampFlags {
   allowedSigners?: string;
   trustedGpgKey?: string[];
   sbom?: string;
+  forceSbom?: boolean;
   sbomFormat?: string;
   built?: string;
   platform?: string;
@@ -66,6 +67,10 @@ export function registerStamp(program: Command): void {
     .option('--allowed-signers <file>', 'SSH allowed-signers file trusted for tag signatures')
     .option('--trusted-gpg-key <fingerprint>', 'OpenPGP key trusted for tag signatures (repeatable)', collect)
     .option('--sbom <file>', 'use this CycloneDX or SPDX JSON SBOM instead of generating one')
+    .option(
+      '--force-sbom',
+      'publish the --sbom file even if its subject is not this artifact (recorded in the record)',
+    )
     .option(
       '--sbom-format <format>',
       'format of the generated SBOM: cyclonedx-json, spdx-json',
@@ -107,6 +112,7 @@ export function registerStamp(program: Command): void {
       built: opts.built,
       sbomFormat,
       workers,
+      forceSbom: opts.forceSbom,
       onProgress: (done, total) => progress.update(done, total),
     }).finally(() => progress.done());
     if (!opts.quiet) for (const w of result.warnings) errText(warningLine(w));

@@ -15,7 +15,7 @@ const RFC3339_HINT = 'use RFC 3339 in UTC, e.g. 2024-05-01T12:00:00Z';
 
 export function checkDates(ctx: RuleContext): Finding[] {
   const { record, facts, now } = ctx;
-  if (!record) return [noRecord('build date')];
+  if (!record) return [noRecord('build date', ctx.missingRecord)];
   const { built, published } = record.predicate.dates;
   const findings: Finding[] = [];
   const latest = now.getTime() + CLOCK_SKEW_MS;

@@ -43,7 +43,7 @@ function bareDigest(d: string): string {
 
 export function checkIdentity(ctx: RuleContext): Finding[] {
   const { record, facts } = ctx;
-  if (!record) return [noRecord('name, version or architecture')];
+  if (!record) return [noRecord('name, version or architecture', ctx.missingRecord)];
   const id = record.predicate.identity;
   const findings: Finding[] = [];
   const fixFor = (key: string, flag: string) =>

@@ -17,7 +17,7 @@ function hex(d: string): string {
 
 export function checkManifest(ctx: RuleContext): Finding[] {
   const { record, sbom } = ctx;
-  if (!record) return [noRecord('SBOM')];
+  if (!record) return [noRecord('SBOM', ctx.missingRecord)];
   const manifest = record.predicate.manifest;
   if (!manifest) {
     return [
@@ -77,6 +77,15 @@ export function checkManifest(ctx: RuleContext): Finding[] {
     );
   }
   if (findings.length) return findings;
+  if (manifest.forced) {
+    findings.push(
+      warning(
+        `the SBOM was published with --force-sbom although it does not describe this artifact: ${manifest.forced.reason}`,
+        recordPath('manifest/forced'),
+        'stamp again with this artifact’s own SBOM (--sbom FILE), or let waybill generate one',
+      ),
+    );
+  }
   if (sbom.components === 0) {
     findings.push(
       warning(

@@ -60,7 +60,7 @@ export function signatureFix(sig: SignatureVerdict | null | undefined): string {
 
 export function checkSignedSource(ctx: RuleContext): Finding[] {
   const { record, facts } = ctx;
-  if (!record) return [noRecord('source')];
+  if (!record) return [noRecord('source', ctx.missingRecord)];
   const source = record.predicate.source;
   if (!source) {
     return [

@@ -79,7 +79,7 @@ function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined
 
 export function checkSupport(ctx: RuleContext): Finding[] {
   const { record } = ctx;
-  if (!record) return [noRecord('license, disclaimer or support statement')];
+  if (!record) return [noRecord('license, disclaimer or support statement', ctx.missingRecord)];
   const { disclaimer, statement } = record.predicate.support;
   const teamName = record.predicate.team.name;
   const findings: Finding[] = [];
