@@ -4,8 +4,9 @@
  * published as this artifact's manifest with every check passing. The SBOM's subject — CycloneDX
  * `metadata.component`, SPDX `documentDescribes` — is compared with the artifact:
  *
- * - by digest when the subject carries a SHA-256 (CycloneDX `hashes`, SPDX `checksums`, or a
- *   `sha256:…` version, which syft writes for files and images): it must be one of the artifact's
+ * - by digest when the subject carries a SHA-256 (CycloneDX `hashes`, SPDX `checksums`, trivy's
+ *   image id properties, or a `sha256:…` version, which syft writes for files and images): it must
+ *   be one of the artifact's
  *   digests, before or after stamping, or an image's manifest, index or config digest;
  * - otherwise by name and version: the subject's name (or its purl's name, or the last component of
  *   a path or image reference it is spelled as) must be one of the artifact's names — its own, the
@@ -33,7 +34,8 @@ export interface SbomTarget {
   label: string;
 }
 
-const SHA256 = /^sha256:([0-9a-f]{64})$/;
+/** `sha256:<hex>`; syft writes file versions as `sha256:sha256:<hex>`, so repeats are accepted. */
+const SHA256 = /^(?:sha256:)+([0-9a-f]{64})$/;
 
 function hexOf(digest: string): string | undefined {
   return SHA256.exec(digest.trim().toLowerCase())?.[1];

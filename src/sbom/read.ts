@@ -95,12 +95,29 @@ function readCycloneDx(doc: Json, input: string): ReadSbom {
         name && group && !name.startsWith(`${group}/`) ? `${group}/${name}` : name,
         str(c.version),
         str(c.purl),
-        hashValues(c.hashes, 'alg', 'content', 'SHA-256'),
+        [...hashValues(c.hashes, 'alg', 'content', 'SHA-256'), ...imageIdProperties(c.properties)],
         'metadata.component',
       ),
     );
   }
   return { format: 'cyclonedx-json', specVersion, components, subjects };
+}
+
+/**
+ * Trivy names the image it scanned by properties, not hashes: `aquasecurity:trivy:ImageID` (the
+ * config digest) and `aquasecurity:trivy:RepoDigest` (`repo@sha256:…`, the manifest digest).
+ */
+const IMAGE_ID_PROPERTIES = new Set(['aquasecurity:trivy:ImageID', 'aquasecurity:trivy:RepoDigest']);
+
+function imageIdProperties(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const p of list) {
+    if (!isObject(p) || !IMAGE_ID_PROPERTIES.has(String(p.name))) continue;
+    const hex = /(?:^|@)sha256:([0-9a-f]{64})$/.exec(str(p.value)?.toLowerCase() ?? '')?.[1];
+    if (hex) out.push(hex);
+  }
+  return out;
 }
 
 /** SHA-256 values of a CycloneDX `hashes` or SPDX `checksums` list, lowercase hex. */
