@@ -6,10 +6,10 @@
  * of the source; and only then the current time. A package stamped long after it was built (a
  * third-party .deb re-released by a team) keeps the date it was built, not the tag's.
  */
-import { execFileSync } from 'node:child_process';
 import { WaybillError } from '../errors.ts';
 import type { NativeFacts } from '../formats/facts.ts';
 import { parseLooseDate } from '../policy/rfc3339.ts';
+import { headCommitDate } from '../provenance/commit-date.ts';
 import type { Artifact } from '../sources/types.ts';
 
 export function sourceDateEpoch(): Date | undefined {
@@ -25,36 +25,22 @@ export function sourceDateEpoch(): Date | undefined {
   return new Date(Number(epoch) * 1000);
 }
 
-function commitDate(sourceDir: string | null): Date | undefined {
-  if (!sourceDir) return undefined;
-  try {
-    const out = execFileSync('git', ['-C', sourceDir, 'log', '-1', '--format=%cI', 'HEAD'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    const d = new Date(out);
-    return Number.isNaN(d.getTime()) ? undefined : d;
-  } catch {
-    return undefined;
-  }
-}
-
 function iso(date: Date): string {
   return date.toISOString().replace(/\.000Z$/, 'Z');
 }
 
-export function buildDate(
+export async function buildDate(
   artifact: Artifact,
   native: NativeFacts,
   flag: string | undefined,
   sourceDir: string | null,
   now: Date,
-): string {
+): Promise<string> {
   if (flag) return flag;
   const created = artifact.image?.selected?.config.created ?? artifact.image?.platforms[0]?.config.created;
   if (created) return created;
   // A native date that does not parse is for `check` to report, not the record to carry.
   const own = artifact.image ? undefined : parseLooseDate(native.created?.value ?? '');
   if (own) return iso(own);
-  return iso(sourceDateEpoch() ?? commitDate(sourceDir) ?? now);
+  return iso(sourceDateEpoch() ?? (sourceDir ? await headCommitDate(sourceDir) : undefined) ?? now);
 }

@@ -13,11 +13,13 @@ import { parseImageReference } from '../formats/image/image-reference.ts';
 import type { StampFacts } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
+import { requirePublishableUrl } from '../policy/url-check.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
+import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ForcedManifest, ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
-import { readSbom } from '../sbom/read.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { crashPoint } from '../util/crash-point.ts';
@@ -69,11 +71,21 @@ export interface StampOutcome {
   warnings: Array<{ path: string; reason: string }>;
 }
 
-async function sourceFact(settings: Settings, location: ArtifactLocation): Promise<SourceFact | null> {
+async function sourceFact(
+  settings: Settings,
+  location: ArtifactLocation,
+  now: Date,
+): Promise<SourceFact | null> {
   if (!settings.sourceDir) return null;
   return verifySourceTag(
     settings.sourceDir,
-    { allowedSignersFile: settings.allowedSigners ?? undefined, trustedGpgKeys: settings.trustedGpgKeys },
+    {
+      allowedSignersFile: settings.allowedSigners ?? undefined,
+      sshRevocationFile: settings.sshRevocationFile ?? undefined,
+      trustedGpgKeys: settings.trustedGpgKeys,
+      // Signer validity is judged now, never at the date the tag claims for itself.
+      verifyTime: now,
+    },
     // The artifact, its sidecars and the stamp's lock may sit in the checkout: they are outputs.
     { isOwnOutput: isStampOutput(location) },
   );
@@ -144,7 +156,7 @@ async function readGivenSbom(
 ): Promise<{ sbom: GivenSbom; warning?: { path: string; reason: string } }> {
   const bytes = await readRegularFile(path, { maxBytes: MAX_GIVEN_SBOM_BYTES });
   const parsed = readSbom(bytes, path);
-  const sbom: GivenSbom = { bytes, format: parsed.format, components: parsed.components.length };
+  const sbom: GivenSbom = { bytes, format: parsed.format, components: componentCount(parsed) };
   const mismatch = sbomSubjectMismatch(parsed, target);
   if (mismatch === undefined) return { sbom };
   if (!force)
@@ -155,6 +167,20 @@ async function readGivenSbom(
     );
   sbom.forced = { reason: mismatch };
   return { sbom, warning: { path, reason: `published with --force-sbom: ${mismatch}` } };
+}
+
+/**
+ * The links stamp publishes, refused up front when the help rule would fail them (credentials,
+ * control characters, javascript:/data:/file:, not an absolute http(s) URL): credentials must never
+ * reach a record or a deb Bugs field, and a refusal before anything is read leaves nothing half-done.
+ */
+function requirePublishableLinks(settings: Settings): void {
+  requirePublishableUrl(settings.bugTracker, 'bug tracker URL (--bug-tracker, help.bugTracker)');
+  requirePublishableUrl(settings.docsUrl, 'docs URL (--docs-url, help.docs)');
+  // The contact may be a name or an email; when it is a URL it is published as one.
+  if (settings.contact !== null && /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(settings.contact.trim())) {
+    requirePublishableUrl(settings.contact, 'contact URL (--contact, team.contact)');
+  }
 }
 
 /** An SBOM is a document, not a payload: past this, --sbom names the wrong file. */
@@ -189,9 +215,10 @@ async function stampLocked(
   options: StampOptions,
 ): Promise<StampOutcome> {
   const { settings } = options;
+  requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = await sourceFact(settings, location);
+  const source = await sourceFact(settings, location, now);
   const ownFacts = await nativeFactsOf(opened);
   const identity = resolveIdentity({
     settings,
@@ -212,7 +239,7 @@ async function stampLocked(
     help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
     support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
   });
-  const built = buildDate(opened, ownFacts, options.built, settings.sourceDir, now);
+  const built = await buildDate(opened, ownFacts, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {
     name: identity.name,
@@ -222,7 +249,8 @@ async function stampLocked(
     authors: settings.contact,
     url: settings.bugTracker,
     documentation: settings.docsUrl,
-    source: source?.repository ?? null,
+    // Only a URL others can fetch from goes into the artifact; a file:// path stays in the record.
+    source: source?.repository && isNetworkRepositoryUrl(source.repository) ? source.repository : null,
     revision: source?.commit ?? null,
     licenses: settings.license,
   };
@@ -344,7 +372,7 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
       version: identity.version ?? undefined,
     });
     sbomBytes = generated.bytes;
-    components = generated.components.length;
+    components = generated.componentCount;
     warnings = generated.warnings;
   }
   const recordFor = async (

@@ -2,11 +2,15 @@
  * dpkg cataloger: the packages dpkg considers installed, from `var/lib/dpkg/status` (dpkg(1),
  * deb822(5) stanzas) and from `var/lib/dpkg/status.d/*` (distroless images: one control file per
  * package, written only for installed packages, usually without a Status field), plus the
- * `*.md5sums` lists that say which files each package owns.
+ * `*.md5sums` lists that say which files each package owns, the `usr/share/doc/<pkg>/copyright`
+ * files that give its licenses (deb-copyright.ts), and `Depends` / `Pre-Depends` resolved to the
+ * installed packages that satisfy them (dpkg-depends.ts).
  */
 import { PackageURL } from 'packageurl-js';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { licensesByDocName, wantDocCopyright } from './deb-copyright.ts';
+import { parseProvides, parseRelationships, type Relationship, resolveDepends } from './dpkg-depends.ts';
 import { readStatusStanzas } from './dpkg-status.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 
@@ -27,6 +31,7 @@ function directChild(path: string, dir: string): boolean {
 export function wantDpkg(entry: FileEntry): boolean {
   const p = entry.path;
   if (p === STATUS) return true;
+  if (wantDocCopyright(entry)) return true;
   if (directChild(p, STATUS_D)) return !CONTROL_MEMBER.test(p) || p.endsWith('.md5sums');
   return directChild(p, INFO) && p.endsWith('.md5sums');
 }
@@ -42,6 +47,10 @@ export interface DpkgPackage {
   description?: string;
   homepage?: string;
   multiArch?: string;
+  /** Depends and Pre-Depends, parsed (dpkg-depends.ts). */
+  depends: Relationship[][];
+  /** Names this package Provides (virtual packages). */
+  provides: string[];
   /** Where the stanza was read. */
   path: string;
 }
@@ -78,6 +87,10 @@ const STATUS_FIELDS: ReadonlySet<string> = new Set([
   'description',
   'homepage',
   'multi-arch',
+  // The dependency graph (dpkg-depends.ts).
+  'pre-depends',
+  'depends',
+  'provides',
 ]);
 /** Only a Description's synopsis (its first line) is used. */
 const FIRST_LINE_ONLY: ReadonlySet<string> = new Set(['description']);
@@ -122,7 +135,14 @@ export function parseDpkgStatus(
       ctx.warn(path, `line ${line}: package ${name} has no Version`);
       continue;
     }
-    const pkg: DpkgPackage = { name, version, arch: fields.get('architecture') || 'all', path };
+    const pkg: DpkgPackage = {
+      name,
+      version,
+      arch: fields.get('architecture') || 'all',
+      depends: ['pre-depends', 'depends'].flatMap((f) => parseRelationships(fields.get(f) ?? '')),
+      provides: parseProvides(fields.get('provides') ?? ''),
+      path,
+    };
     const source = fields.get('source');
     if (source) {
       const parsed = parseSource(source);
@@ -265,13 +285,33 @@ function toComponent(pkg: DpkgPackage, owned: string[] | undefined, distro: Dist
 function catalogDpkg(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const view = readView(files, ctx);
   const layerOf = new Map(files.map((f) => [f.entry.path, f.entry.layer]));
-  // The engine refines `layer` to the first layer a package appeared in, from the file's history.
+  const licensesOf = licensesByDocName(files);
+  // A .deb's own files: no database, but the package's copyright file is in its data.
+  if (view.packages.length === 0 && ctx.subject?.ecosystem === 'deb') {
+    const licenses = licensesOf(ctx.subject.name);
+    return licenses.length > 0 ? [{ ...ctx.subject, licenses, properties: {} }] : [];
+  }
   const components = view.packages.map((pkg) => {
     const c = toComponent(pkg, view.owned.get(dpkgKey(pkg)), ctx.distro);
+    c.licenses = licensesOf(pkg.name);
+    // The engine refines `layer` to the first layer a package appeared in, from the file's history.
     const layer = layerOf.get(pkg.path);
     if (layer) c.layer = layer;
     return c;
   });
+  const edges = resolveDepends(
+    view.packages.map((pkg, i) => ({
+      key: components[i]!.purl,
+      name: pkg.name,
+      arch: pkg.arch,
+      provides: pkg.provides,
+      depends: pkg.depends,
+    })),
+  );
+  for (const c of components) {
+    const deps = edges.get(c.purl) ?? [];
+    if (deps.length > 0) c.dependsOn = deps;
+  }
   return components.sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
 }
 

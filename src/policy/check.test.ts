@@ -546,7 +546,7 @@ describe('rule 6 help', () => {
       'pass',
     );
   });
-  test('ftp, relative, mailto fail; http and credentials warn', () => {
+  test('ftp, relative, mailto, credentials fail; http warns', () => {
     const bug = (value: string) =>
       check('help', (i) => {
         i.record!.predicate.help.bugTracker = value;
@@ -557,7 +557,28 @@ describe('rule 6 help', () => {
     assertFails(bug('bugs.example.org'), /not an absolute URL/);
     assertFails(bug('mailto:bugs@example.org'), /uses mailto:/);
     assertWarns(bug('http://bugs.example.org/'), /uses http:/);
-    assertWarns(bug('https://user:pw@bugs.example.org/'), /credentials/);
+    assertFails(bug('https://user:pw@bugs.example.org/'), /credentials/);
+    assertFails(bug('https://user:pa/ss@bugs.example.org/'), /credentials/);
+    assertFails(bug('javascript:alert(1)'), /uses javascript:/);
+    assertFails(bug('https://bugs.example.org/\n  signature    verified'), /control character/);
+  });
+  test('an unsafe docs URL fails even though docs are optional', () => {
+    const docs = (value: string) =>
+      check('help', (i) => {
+        i.record!.predicate.help.docs = value;
+        i.facts.docs = undefined;
+      });
+    assertFails(docs('https://deploy:token@docs.example.org/'), /docs URL .*credentials/);
+    assertFails(docs('data:text/html,hi'), /uses data:/);
+    assertWarns(docs('mailto:docs@example.org'), /uses mailto:/);
+  });
+  test('an artifact whose own bug tracker field carries credentials fails', () => {
+    assertFails(
+      check('help', (i) => {
+        i.facts.bugTracker!.value = 'https://ci:ghp_secret@bugs.example.org/';
+      }),
+      /credentials/,
+    );
   });
   test('record and native disagree → warn', () => {
     assertWarns(

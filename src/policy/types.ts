@@ -63,7 +63,13 @@ export interface CheckReport {
 
 /** The SBOM the record points at, as loaded by the caller: what it is, or why it could not be read. */
 export type SbomOutcome =
-  | { format: 'cyclonedx-json' | 'spdx-json'; digestSha256: string; components: number }
+  | {
+      format: 'cyclonedx-json' | 'spdx-json';
+      digestSha256: string;
+      components: number;
+      /** The purl of the package the SBOM describes, when it names one (a .deb, .rpm, wheel…). */
+      subjectPurl?: string;
+    }
   | { error: string };
 
 export interface CheckInput {

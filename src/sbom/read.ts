@@ -31,8 +31,24 @@ export interface ReadSbom {
   specVersion: string;
   /** Every component except the document's subject, sorted by name, version, purl. */
   components: SbomComponentRef[];
-  /** What the document describes (usually one thing); empty when it does not say. */
+  /**
+   * Everything the document says it describes, with the hashes it gives (to match an SBOM with an
+   * artifact, app/sbom-subject.ts); empty when it does not say.
+   */
   subjects: SbomSubjectRef[];
+  /**
+   * What the document describes (CycloneDX `metadata.component`, the SPDX package it DESCRIBES) when
+   * it is one package; an SBOM of a package names the package here and may list no components.
+   */
+  subject?: SbomComponentRef;
+}
+
+/**
+ * The number of components an SBOM lists (nested ones included, the subject excluded): the one count
+ * `sbom`, `stamp`, `check` and `inspect` all report for the same document.
+ */
+export function componentCount(sbom: Pick<ReadSbom, 'components'>): number {
+  return sbom.components.length;
 }
 
 type Json = Record<string, unknown>;
@@ -100,7 +116,11 @@ function readCycloneDx(doc: Json, input: string): ReadSbom {
       ),
     );
   }
-  return { format: 'cyclonedx-json', specVersion, components, subjects };
+  const result: ReadSbom = { format: 'cyclonedx-json', specVersion, components, subjects };
+  const described: SbomComponentRef[] = [];
+  cycloneDxComponents(meta?.component ? [meta.component] : [], described);
+  if (described[0]) result.subject = described[0];
+  return result;
 }
 
 /**
@@ -194,21 +214,23 @@ function readSpdx(doc: Json, input: string): ReadSbom {
   // A document that "describes" every package lists components, not a subject: keep them all.
   const subject = packages.every((p) => described.has(String(p.SPDXID))) ? new Set<string>() : described;
   const components: SbomComponentRef[] = [];
+  const subjects: SbomComponentRef[] = [];
   for (const p of packages) {
     const name = str(p.name);
-    if (name === undefined || subject.has(String(p.SPDXID))) continue;
-    const version = str(p.versionInfo);
-    components.push(ref(name, version === 'NOASSERTION' ? undefined : version, purlOf(p)));
+    if (name === undefined) continue;
+    const pkgVersion = str(p.versionInfo);
+    const found = ref(name, pkgVersion === 'NOASSERTION' ? undefined : pkgVersion, purlOf(p));
+    (subject.has(String(p.SPDXID)) ? subjects : components).push(found);
   }
   // The subject: every package (or file, as syft writes for a single file) the document describes.
-  const subjects: SbomSubjectRef[] = [];
+  const subjectRefs: SbomSubjectRef[] = [];
   const files = Array.isArray(doc.files) ? doc.files.filter(isObject) : [];
   for (const id of [...described].sort()) {
     const where = `${id} (documentDescribes)`;
     const pkg = packages.find((p) => p.SPDXID === id);
     if (pkg) {
       const v = str(pkg.versionInfo);
-      subjects.push(
+      subjectRefs.push(
         subjectRef(
           str(pkg.name),
           v === 'NOASSERTION' ? undefined : v,
@@ -222,7 +244,7 @@ function readSpdx(doc: Json, input: string): ReadSbom {
     const file = files.find((f) => f.SPDXID === id);
     if (file) {
       const fileName = str(file.fileName)?.replace(/^.*\//, '');
-      subjects.push(
+      subjectRefs.push(
         subjectRef(
           fileName,
           undefined,
@@ -233,7 +255,9 @@ function readSpdx(doc: Json, input: string): ReadSbom {
       );
     }
   }
-  return { format: 'spdx-json', specVersion: version, components, subjects };
+  const result: ReadSbom = { format: 'spdx-json', specVersion: version, components, subjects: subjectRefs };
+  if (subjects.length === 1) result.subject = subjects[0];
+  return result;
 }
 
 function sortRefs(list: SbomComponentRef[]): SbomComponentRef[] {

@@ -241,7 +241,9 @@ export async function walkImage(
       digest: layer.digest,
       size: layer.size,
       diffId: image.config.rootfs.diff_ids[i],
-      layer: layer.digest,
+      // The diff_id names the layer's content whatever its compression or transport, so a component
+      // found in this layer carries the same layer id from an OCI layout and from a docker-archive.
+      layer: image.config.rootfs.diff_ids[i] ?? layer.digest,
       image: true,
       maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
       ...(options.decompress ? { decompress: options.decompress } : {}),

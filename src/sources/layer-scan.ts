@@ -21,7 +21,7 @@ export interface LayerJob {
   size?: number;
   /** Uncompressed digest to verify (config rootfs.diff_ids). */
   diffId?: string;
-  /** Recorded as FileEntry.layer (the compressed blob digest). */
+  /** Recorded as FileEntry.layer: the layer's diff_id. */
   layer?: string;
   /** Interpret `.wh.` whiteouts and opaque-dir markers (image layers only). */
   image: boolean;

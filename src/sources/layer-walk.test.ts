@@ -67,7 +67,7 @@ test('keep: dropped versions vanish at once and interrupt `earlier`; kept bytes 
     { 'bin/a': 'drop a2', 'bin/c': 'KEEP c2', 'bin/d': 'drop d2' },
     { 'bin/a': 'KEEP a3', 'bin/c': 'KEEP c3', 'bin/e': 'KEEP e3', 'bin/z': { hardlink: 'bin/e' } },
   ]);
-  const [l1, l2, l3] = image.layers.map((l) => short(l.digest));
+  const [l1, l2, l3] = image.diffIds.map(short);
   const oci = await openArtifact(`oci:${image.layoutDir}:latest`);
   for (const concurrency of [1, 3]) {
     const calls: string[] = [];

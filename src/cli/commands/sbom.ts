@@ -1,5 +1,4 @@
 /** `waybill sbom ARTIFACT`: the component manifest, CycloneDX 1.6 (default) or SPDX 2.3 JSON. */
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
@@ -56,10 +55,11 @@ export function registerSbom(program: Command): void {
         const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
         const artifact = await openArtifact(ref, { platform: opts.platform });
         const progress = createProgress('cataloging', { quiet: opts.quiet });
-        const name = opts.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
+        // A package file names itself (the SBOM takes its own name then); others their path.
+        const name = opts.name ?? artifact.image?.refName;
         const sbom = await generateSbom(artifact, {
           format,
-          name,
+          ...(name !== undefined ? { name } : {}),
           version: opts.version,
           ...(workers !== undefined ? { workers } : {}),
           onProgress: (done, total) => progress.update(done, total),
@@ -68,7 +68,7 @@ export function registerSbom(program: Command): void {
         if (opts.output && opts.output !== '-') {
           // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
           await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
-          if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.components.length} components\n`);
+          if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.componentCount} components\n`);
         } else {
           await out(sbom.bytes.toString('utf8'));
         }

@@ -31,6 +31,7 @@ interface StampFlags {
   support?: string;
   source?: string;
   allowedSigners?: string;
+  sshRevocationFile?: string;
   trustedGpgKey?: string[];
   sbom?: string;
   forceSbom?: boolean;
@@ -65,6 +66,10 @@ export function registerStamp(program: Command): void {
     .option('--support <text>', 'support statement (default: support is offered by the team only)')
     .option('--source <dir>', 'git checkout the artifact was built from (HEAD must be at a signed tag)')
     .option('--allowed-signers <file>', 'SSH allowed-signers file trusted for tag signatures')
+    .option(
+      '--ssh-revocation-file <file>',
+      'revoked SSH signing keys (KRL or public keys; default: gpg.ssh.revocationFile of your global git config)',
+    )
     .option('--trusted-gpg-key <fingerprint>', 'OpenPGP key trusted for tag signatures (repeatable)', collect)
     .option('--sbom <file>', 'use this CycloneDX or SPDX JSON SBOM instead of generating one')
     .option(
@@ -102,6 +107,7 @@ export function registerStamp(program: Command): void {
       support: opts.support,
       source: opts.source,
       allowedSigners: opts.allowedSigners,
+      sshRevocationFile: opts.sshRevocationFile,
       trustedGpgKey: opts.trustedGpgKey,
       sbom: opts.sbom,
     });
