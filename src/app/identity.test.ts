@@ -2,7 +2,8 @@
  * Which name and version a stamp records, on real artifacts: a dpkg-deb package, a setuptools wheel,
  * an OCI layout tagged with a full reference, a docker-archive written by skopeo (RepoTags), a gcc
  * ELF, a plain tarball. The artifact's own word wins over waybill.yaml; a flag that contradicts a
- * package is refused; images and ELF notes, which the stamp rewrites, take the flag.
+ * package is recorded with a warning (check will fail it); images and ELF notes, which the stamp
+ * rewrites, take the flag.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,7 +15,6 @@ import { buildHello, buildPythonProject, WHEEL_PROJECT } from '../../test/fixtur
 import { buildPackages } from '../../test/fixtures/build-packages.ts';
 import { makeTmp, removeTmp } from '../../test/helpers/exec-fixtures.ts';
 import type { Settings } from '../config/merge.ts';
-import { WaybillError } from '../errors.ts';
 import { openArtifact } from '../sources/open.ts';
 import { buildOciLayout, buildTar } from '../sources/testing.ts';
 import { resolveIdentity } from './identity.ts';
@@ -40,13 +40,22 @@ async function resolve(ref: string, settings: Given) {
   const artifact = await openArtifact(ref);
   const writesIdentity =
     artifact.image !== undefined || (await nativeFormatOf(artifact))?.writesIdentity === true;
-  return resolveIdentity({ settings, native: await nativeFactsOf(artifact), writesIdentity, artifact: ref });
+  return resolveIdentity({ settings, native: await nativeFactsOf(artifact), writesIdentity });
 }
 
-const refused = (flag: string) => (e: unknown) =>
-  e instanceof WaybillError && e.code === 'USAGE' && e.message.includes(flag) && e.message.includes('drop');
+/** A flag contradicting a package is recorded as given, with a warning that check will fail it. */
+async function contradicted(ref: string, given: Given, flag: string, value: string) {
+  const id = await resolve(ref, given);
+  assert.ok(id.name === value || id.version === value, 'the flag is recorded');
+  assert.equal(id.warnings.length, 1);
+  assert.equal(id.warnings[0]!.path, flag);
+  assert.match(
+    id.warnings[0]!.reason,
+    /is recorded, but the artifact .* which stamp does not rewrite: check will fail identity/,
+  );
+}
 
-test('deb: its Package and Version win over waybill.yaml (with a warning); a contradicting flag is refused', async (t) => {
+test('deb: its Package and Version win over waybill.yaml (with a warning); a contradicting flag is recorded and warned about', async (t) => {
   const deb = (await buildPackages()).deb.gzip;
   if (!deb) return t.skip('dpkg-deb not available');
   const own = await resolve(deb, none);
@@ -61,8 +70,8 @@ test('deb: its Package and Version win over waybill.yaml (with a warning); a con
   );
   // The same name spelled differently is no conflict (deb names compare case-insensitively).
   assert.deepEqual((await resolve(deb, config('Waybill-Demo'))).warnings, []);
-  await assert.rejects(resolve(deb, flags('hello')), refused('--name'));
-  await assert.rejects(resolve(deb, flags(null, '1.2.3')), refused('--version'));
+  await contradicted(deb, flags('hello'), '--name', 'hello');
+  await contradicted(deb, flags(null, '1.2.3'), '--version', '1.2.3');
   assert.equal((await resolve(deb, flags('waybill-demo', '1:1.2.3-1'))).version, '1:1.2.3-1');
 });
 
@@ -73,7 +82,7 @@ test('wheel: PEP 503 names compare normalized; the config cannot rename it', asy
   const other = await resolve(built.wheel, config('hello'));
   assert.deepEqual([other.name, other.version], [WHEEL_PROJECT.name, WHEEL_PROJECT.version]);
   assert.equal(other.warnings.length, 1);
-  await assert.rejects(resolve(built.wheel, flags('hello')), refused('--name'));
+  await contradicted(built.wheel, flags('hello'), '--name', 'hello');
 });
 
 test('OCI layout: a full ref.name names the image; a bare tag does not; the flag wins (stamp writes the title)', async () => {
@@ -84,7 +93,7 @@ test('OCI layout: a full ref.name names the image; a bare tag does not; the flag
   assert.deepEqual([fromRef.name, fromRef.version], ['hello', '1.2.3']);
   assert.equal(fromRef.warnings.length, 1);
   const flagged = await resolve(`oci:${full}:ghcr.io/acme/hello:1.2.3`, flags('hello-server', '1.2.4'));
-  assert.deepEqual([flagged.name, flagged.version], ['hello-server', '1.2.4']);
+  assert.deepEqual([flagged.name, flagged.version, flagged.warnings], ['hello-server', '1.2.4', []]);
 
   const bare = join(tmp, 'bare');
   await buildOciLayout(bare, files, { tag: 'latest' });

@@ -3,13 +3,13 @@
  * artifact's own word comes first; waybill.yaml only fills in what the artifact does not say
  * (docs/config.md, "Name and version: the artifact's own word wins"):
  *
- * 1. A flag (`--name`, `--version`) is an instruction for this run. Where the stamp writes the
- *    identity into the artifact — an image's title and version annotations and labels, an ELF
- *    package note, a Vagrant catalog — it replaces what the artifact said, and the two agree again.
- *    Where it does not — deb, rpm, wheel, sdist, system images: their name and version ARE the
- *    package in every package manager, and stamp never rewrites them — a flag that contradicts the
- *    artifact is refused (USAGE, exit 2): the record would only disagree with the artifact, and
- *    `check` would fail it.
+ * 1. A flag (`--name`, `--version`) is an instruction for this run, recorded as given. Where the
+ *    stamp writes the identity into the artifact — an image's title and version annotations and
+ *    labels, an ELF package note, a Vagrant catalog — it replaces what the artifact said, and the
+ *    two agree again. Where it does not — deb, rpm, wheel, sdist, system images: their name and
+ *    version ARE the package in every package manager, and stamp never rewrites them — a flag that
+ *    contradicts the artifact is still recorded (stamp records what it is told; refusing to ship is
+ *    `check`'s job, and its identity rule will fail), with a warning saying so now.
  * 2. The artifact's own metadata: deb Package/Version, rpm Name/Version, wheel and sdist
  *    Name/Version, an image's title/version (annotations, labels), then its references (docker-archive
  *    `RepoTags`, a full OCI `ref.name`), an ELF package note.
@@ -23,14 +23,16 @@
  * flag, config, whatever the file implies: `check` does not compare them with anything.
  */
 import type { Settings } from '../config/merge.ts';
-import { WaybillError } from '../errors.ts';
 import type { Fact, NativeFacts } from '../formats/facts.ts';
 import { sameName, sameVersion } from '../policy/identity-names.ts';
 
 export interface IdentityChoice {
   name: string | null;
   version: string | null;
-  /** For the user: a waybill.yaml value that was not used because the artifact says otherwise. */
+  /**
+   * For the user: a waybill.yaml value not used because the artifact says otherwise, or a flag that
+   * contradicts what the artifact says (recorded, and `check` will fail it).
+   */
   warnings: Array<{ path: string; reason: string }>;
 }
 
@@ -39,8 +41,6 @@ export interface IdentityInput {
   native: NativeFacts;
   /** Whether this stamp writes name and version into the artifact (images, ELF notes, Vagrant catalogs). */
   writesIdentity: boolean;
-  /** The artifact, for error messages. */
-  artifact: string;
 }
 
 /** A fact the artifact states outright (not one it only implies). */
@@ -48,13 +48,17 @@ function stated(fact: Fact | undefined): Fact | undefined {
   return fact && fact.value.trim() !== '' && !fact.inferred ? fact : undefined;
 }
 
-function refuseFlag(input: IdentityInput, flag: string, given: string, own: Fact): never {
+/** The warning for a flag that contradicts a package's own identity, which stamp does not rewrite. */
+function flagWarning(
+  flag: '--name' | '--version',
+  given: string,
+  own: Fact,
+): { path: string; reason: string } {
   const what = flag === '--name' ? 'names itself' : 'says its version is';
-  throw new WaybillError(
-    'USAGE',
-    input.artifact,
-    `${flag} ${JSON.stringify(given)}: the artifact ${what} ${JSON.stringify(own.value)} (${own.field}), which stamp does not rewrite; drop ${flag}, or rebuild the artifact with that ${flag === '--name' ? 'name' : 'version'}`,
-  );
+  return {
+    path: flag,
+    reason: `${JSON.stringify(given)} is recorded, but the artifact ${what} ${JSON.stringify(own.value)} (${own.field}), which stamp does not rewrite: check will fail identity; drop ${flag} to record the artifact's own`,
+  };
 }
 
 export function resolveIdentity(input: IdentityInput): IdentityChoice {
@@ -75,7 +79,7 @@ export function resolveIdentity(input: IdentityInput): IdentityChoice {
   let name: string | null;
   if (fromFlag !== null) {
     if (ownName && !input.writesIdentity && !sameName(fromFlag, ownName.value, native.format))
-      refuseFlag(input, '--name', fromFlag, ownName);
+      warnings.push(flagWarning('--name', fromFlag, ownName));
     name = fromFlag;
   } else if (ownName) {
     name = ownName.value;
@@ -92,7 +96,7 @@ export function resolveIdentity(input: IdentityInput): IdentityChoice {
   let version: string | null;
   if (settings.version !== null) {
     if (ownVersion && !input.writesIdentity && !sameVersion(settings.version, ownVersion.value))
-      refuseFlag(input, '--version', settings.version, ownVersion);
+      warnings.push(flagWarning('--version', settings.version, ownVersion));
     version = settings.version;
   } else {
     version = native.version?.value ?? null;

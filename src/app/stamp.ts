@@ -224,7 +224,6 @@ async function stampLocked(
     settings,
     native: ownFacts,
     writesIdentity: opened.image !== undefined || (await nativeFormatOf(opened))?.writesIdentity === true,
-    artifact: ref,
   });
   // A control character in anything stamp would write is refused before anything is written.
   assertRecordTexts({
