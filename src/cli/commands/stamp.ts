@@ -54,8 +54,8 @@ export function registerStamp(program: Command): void {
       '<artifact>',
       'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
     )
-    .option('--name <name>', 'name of the principal component')
-    .option('--version <version>', 'version being released')
+    .option('--name <name>', "name to record (default: the artifact's own, else name in waybill.yaml)")
+    .option('--version <version>', "version to record (default: the artifact's own, or an image's tag)")
     .option('--arch <arch>', 'architecture, for artifacts whose format does not say (plain files)')
     .option('--team <name>', 'the team that produced the artifact')
     .option('--contact <contact>', "the team's contact (email or URL)")
