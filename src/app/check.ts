@@ -1,18 +1,19 @@
 /**
  * `check`: gather what the policy rules need — the artifact's native facts, its release record, the
- * SBOM the record points at — and run the seven rules. Pure orchestration; the rules live in policy/.
+ * SBOM the record points at — check that every byte of them is what the record and descriptors
+ * name (app/integrity.ts), and run the seven rules. Pure orchestration; the rules live in policy/.
  */
 
 import { describeError } from '../errors.ts';
 import { WAYBILL_RECORD_ANNOTATION } from '../oci/types.ts';
 import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
-import type { ReleaseRecord } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact } from '../sources/types.ts';
+import type { Artifact, IntegrityOptions } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
-import { loadRecord, loadSbom } from './attachments.ts';
+import { type RecordedSbom, readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
 export interface CheckOptions {
@@ -20,22 +21,22 @@ export interface CheckOptions {
   platform?: string;
   now?: Date;
   published?: boolean;
+  /** `docker://` references: transport and credentials. */
+  registry?: RegistryOptions;
+  /** How blobs are hashed: progress, and blobs a walk in this process already verified (`stamp`). */
+  integrity?: IntegrityOptions;
 }
 
-/** Loads the SBOM a record names and says what it is, or why it could not be used. */
-export async function sbomOutcome(
-  artifact: Artifact,
-  record: ReleaseRecord | undefined,
-): Promise<SbomOutcome | undefined> {
-  const manifest = record?.predicate.manifest;
-  if (!manifest) return undefined;
+/** What the manifest rule needs to know about the SBOM the record names: what it is, or why it is unusable. */
+export function sbomOutcome(sbom: RecordedSbom | undefined): SbomOutcome | undefined {
+  if (!sbom) return undefined;
+  if ('error' in sbom) return { error: sbom.error };
+  if ('broken' in sbom) return { error: sbom.broken.problem ?? 'its blob does not match its digest' };
   try {
-    const bytes = await loadSbom(artifact, manifest.location);
-    if (!bytes) return { error: `no SBOM found at ${manifest.location}` };
-    const parsed = readSbom(bytes, manifest.location);
+    const parsed = readSbom(sbom.bytes, sbom.location);
     const outcome: SbomOutcome = {
       format: parsed.format,
-      digestSha256: sha256Digest(bytes).slice('sha256:'.length),
+      digestSha256: sha256Digest(sbom.bytes).slice('sha256:'.length),
       components: componentCount(parsed),
     };
     if (parsed.subject?.purl) outcome.subjectPurl = parsed.subject.purl;
@@ -61,11 +62,18 @@ export function missingRecordHint(artifact: Artifact): string | undefined {
   if (!marked) return undefined;
   if (artifact.kind === 'oci' || artifact.kind === 'oci-archive')
     return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is attached to it in this layout: its attachments were probably not copied (skopeo copy copies the image only); copy image and attachments with waybill copy SRC DST`;
+  if (artifact.kind === 'registry')
+    return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but the registry has no record referring to it: its attachments were probably not pushed with it (skopeo copy copies the image only); copy image and attachments with waybill copy SRC DST`;
   return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is beside this archive: copy its sidecars (NAME.waybill.json, NAME.cdx.json) with it, or use waybill copy SRC DST`;
 }
 
+/**
+ * Runs the rules on an opened artifact, after checking the integrity of every byte they rely on:
+ * a changed blob, file, tree or SBOM is DIGEST_MISMATCH (exit 2), never a rule verdict.
+ */
 export async function checkOpenedArtifact(artifact: Artifact, options: CheckOptions): Promise<CheckReport> {
-  const loaded = await loadRecord(artifact);
+  const { loaded, sbom, integrity } = await readBoundFacts(artifact, options.integrity);
+  requireIntact(integrity);
   const record = loaded?.record;
   const missingRecord = record ? undefined : missingRecordHint(artifact);
   return runCheck({
@@ -74,7 +82,7 @@ export async function checkOpenedArtifact(artifact: Artifact, options: CheckOpti
     digest: artifact.digest,
     facts: await nativeFactsOf(artifact),
     record,
-    sbom: await sbomOutcome(artifact, record),
+    sbom: sbomOutcome(sbom),
     now: options.now ?? new Date(),
     published: options.published,
     policy: options.policy,
@@ -82,5 +90,6 @@ export async function checkOpenedArtifact(artifact: Artifact, options: CheckOpti
 }
 
 export async function checkArtifact(ref: string, options: CheckOptions): Promise<CheckReport> {
-  return checkOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options);
+  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  return checkOpenedArtifact(artifact, options);
 }

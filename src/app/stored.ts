@@ -7,6 +7,7 @@
 import { WaybillError } from '../errors.ts';
 import { parseRecord } from '../record/schema.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { type ReadSbom, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
@@ -54,19 +55,24 @@ export async function storedRecordOf(artifact: Artifact): Promise<StoredRecord> 
       artifact.ref,
       artifact.kind === 'oci' || artifact.kind === 'oci-archive'
         ? `no release record is attached to ${artifact.digest} in the layout`
-        : 'no release record beside it (NAME.waybill.json)',
+        : artifact.kind === 'registry'
+          ? `no release record refers to ${artifact.digest} in the registry`
+          : 'no release record beside it (NAME.waybill.json)',
     );
   }
   return { ...stored, record: parseRecord(stored.bytes.toString('utf8'), stored.location) };
 }
 
-export async function readStoredSbom(ref: string, options: { platform?: string } = {}): Promise<StoredSbom> {
+/** Where the artifact is: a platform of an index, and for `docker://` the registry transport. */
+export interface StoredOptions {
+  platform?: string;
+  registry?: RegistryOptions;
+}
+
+export async function readStoredSbom(ref: string, options: StoredOptions = {}): Promise<StoredSbom> {
   return storedSbomOf(await openArtifact(ref, options));
 }
 
-export async function readStoredRecord(
-  ref: string,
-  options: { platform?: string } = {},
-): Promise<StoredRecord> {
+export async function readStoredRecord(ref: string, options: StoredOptions = {}): Promise<StoredRecord> {
   return storedRecordOf(await openArtifact(ref, options));
 }

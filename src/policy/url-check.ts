@@ -18,7 +18,6 @@ export type UrlVerdict =
 
 /** C0, DEL, C1, zero-width and bidi formatting characters: they rewrite what a terminal shows. */
 const UNSAFE_CHARACTER = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
-const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'gu');
 /** Schemes a link must never have: they run script, inline content or read the reader's disk. */
 const UNSAFE_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'file:', 'blob:', 'filesystem:']);
 

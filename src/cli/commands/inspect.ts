@@ -7,9 +7,12 @@
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
 import { readStoredRecord } from '../../app/stored.ts';
+import type { IntegrityCheck } from '../../sources/types.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
 import { out, outStoredDocument, outText, parseFormat, toJson } from '../output.ts';
+import { createProgress, formatBytes } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -18,6 +21,13 @@ function line(label: string, value: string | null | undefined, from?: string[]):
   const shown = value == null ? '(not stated)' : esc(value);
   const origin = from && from.length > 0 ? `  (${from.map(esc).join('; ')})` : '';
   return `  ${label.padEnd(12)} ${shown}${origin}\n`;
+}
+
+/** All checks passed (inspect refuses otherwise): how many digests, and how many bytes were hashed. */
+function integritySummary(checks: IntegrityCheck[]): string {
+  if (checks.length === 0) return 'nothing bound to the artifact to check';
+  const hashed = checks.reduce((n, c) => n + (c.checkedBy === 'hash' ? (c.actualSize ?? 0) : 0), 0);
+  return `${checks.length} digest${checks.length === 1 ? '' : 's'} match (${formatBytes(hashed)} hashed)`;
 }
 
 export function renderInspect(v: InspectView): string {
@@ -62,6 +72,7 @@ export function renderInspect(v: InspectView): string {
   text += line('record', v.record ? v.record.location : `none: ${v.missingRecord ?? 'run waybill stamp'}`);
   for (const u of v.upstream) text += line('upstream', u.value, [u.field]);
   if (v.stored.length > 0) text += line('stored', v.stored.map((s) => `${s.kind} ${s.location}`).join(', '));
+  text += line('integrity', integritySummary(v.integrity));
   if (v.disclaimer) text += `\n  ${escapeLinesForTerminal(v.disclaimer).join('\n  ')}\n`;
   return text;
 }
@@ -74,19 +85,28 @@ export function registerInspect(program: Command): void {
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option(
       '--record',
-      'print the release record stored with the artifact (attached or beside it), as stored',
+      'print the release record stored with the artifact (attached, a referrer, or beside it), as stored',
     );
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: { platform?: string; format?: string; record?: boolean }) => {
-    const format = parseFormat(opts.format, FORMATS);
-    if (opts.record) {
-      // The record is JSON whatever the format: as stored to a pipe, re-escaped to a terminal.
-      const stored = await readStoredRecord(ref, { platform: opts.platform });
-      await outStoredDocument(stored.bytes, stored.record);
-      return;
-    }
-    const view = await inspectArtifact(ref, { platform: opts.platform });
-    if (format === 'json') await out(toJson(view));
-    else await outText(renderInspect(view), { color: false });
-  });
+  command.action(
+    async (ref: string, opts: { platform?: string; format?: string; record?: boolean } & RegistryFlags) => {
+      const format = parseFormat(opts.format, FORMATS);
+      const registry = await registryOptionsFrom(ref, opts);
+      if (opts.record) {
+        // The record is JSON whatever the format: as stored to a pipe, re-escaped to a terminal.
+        const stored = await readStoredRecord(ref, { platform: opts.platform, registry });
+        await outStoredDocument(stored.bytes, stored.record);
+        return;
+      }
+      const progress = createProgress('hashing');
+      const view = await inspectArtifact(ref, {
+        platform: opts.platform,
+        registry,
+        integrity: { onProgress: (done, total) => progress.update(done, total) },
+      }).finally(() => progress.done());
+      if (format === 'json') await out(toJson(view));
+      else await outText(renderInspect(view), { color: false });
+    },
+  );
 }

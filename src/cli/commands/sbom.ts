@@ -4,17 +4,19 @@ import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
 import { readStoredSbom } from '../../app/stored.ts';
 import { WaybillError } from '../../errors.ts';
+import type { RegistryOptions } from '../../registry/client.ts';
 import { openArtifact } from '../../sources/open.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
 import { errText, out, outStoredDocument, parseFormat, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
 
 export function registerSbom(program: Command): void {
-  program
+  const command = program
     .command('sbom')
     .description('list every component of an artifact with its version (CycloneDX 1.6 or SPDX 2.3 JSON)')
     .argument('<artifact>', 'artifact reference')
@@ -31,58 +33,60 @@ export function registerSbom(program: Command): void {
       '--stored',
       "print the SBOM stored with the artifact (its record's, an attachment, a sidecar) instead of generating one",
     )
-    .option('-q, --quiet', 'no progress bar or warnings on stderr')
-    .action(
-      async (
-        ref: string,
-        opts: {
-          format?: string;
-          output?: string;
-          platform?: string;
-          name?: string;
-          version?: string;
-          quiet?: boolean;
-          workers?: string;
-          stored?: boolean;
-        },
-        command: Command,
-      ) => {
-        const format = parseFormat(opts.format, FORMATS) as SbomFormat;
-        if (opts.stored) {
-          await printStored(ref, opts, command.getOptionValueSource('format') === 'cli' ? format : undefined);
-          return;
-        }
-        const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
-        const artifact = await openArtifact(ref, { platform: opts.platform });
-        const progress = createProgress('cataloging', { quiet: opts.quiet });
-        // A package file names itself (the SBOM takes its own name then); others their path.
-        const name = opts.name ?? artifact.image?.refName;
-        const sbom = await generateSbom(artifact, {
-          format,
-          ...(name !== undefined ? { name } : {}),
-          version: opts.version,
-          ...(workers !== undefined ? { workers } : {}),
-          onProgress: (done, total) => progress.update(done, total),
-        }).finally(() => progress.done());
-        if (!opts.quiet) for (const w of sbom.warnings) errText(warningLine(w));
-        if (opts.output && opts.output !== '-') {
-          // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
-          await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
-          if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.componentCount} components\n`);
-        } else {
-          await out(sbom.bytes.toString('utf8'));
-        }
-      },
-    );
+    .option('-q, --quiet', 'no progress bar or warnings on stderr');
+  addRegistryOptions(command).action(
+    async (
+      ref: string,
+      opts: {
+        format?: string;
+        output?: string;
+        platform?: string;
+        name?: string;
+        version?: string;
+        quiet?: boolean;
+        workers?: string;
+        stored?: boolean;
+      } & RegistryFlags,
+      self: Command,
+    ) => {
+      const format = parseFormat(opts.format, FORMATS) as SbomFormat;
+      const registry = await registryOptionsFrom(ref, opts);
+      if (opts.stored) {
+        const asked = self.getOptionValueSource('format') === 'cli' ? format : undefined;
+        await printStored(ref, { ...opts, registry }, asked);
+        return;
+      }
+      const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
+      const artifact = await openArtifact(ref, { platform: opts.platform, registry });
+      const progress = createProgress('cataloging', { quiet: opts.quiet });
+      // A package file names itself (the SBOM takes its own name then); others their path.
+      const name = opts.name ?? artifact.image?.refName;
+      const sbom = await generateSbom(artifact, {
+        format,
+        ...(name !== undefined ? { name } : {}),
+        version: opts.version,
+        ...(workers !== undefined ? { workers } : {}),
+        onProgress: (done, total) => progress.update(done, total),
+      }).finally(() => progress.done());
+      if (!opts.quiet) for (const w of sbom.warnings) errText(warningLine(w));
+      if (opts.output && opts.output !== '-') {
+        // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
+        await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
+        if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.componentCount} components\n`);
+      } else {
+        await out(sbom.bytes.toString('utf8'));
+      }
+    },
+  );
 }
 
 /** `--stored`: the SBOM as stored, never regenerated; a --format that is not its format is refused. */
 async function printStored(
   ref: string,
-  opts: { output?: string; platform?: string; quiet?: boolean },
+  opts: { output?: string; platform?: string; quiet?: boolean; registry?: RegistryOptions },
   askedFormat: SbomFormat | undefined,
 ): Promise<void> {
-  const stored = await readStoredSbom(ref, { platform: opts.platform });
+  const stored = await readStoredSbom(ref, { platform: opts.platform, registry: opts.registry });
   if (askedFormat !== undefined && askedFormat !== stored.format) {
     throw new WaybillError(
       'USAGE',

@@ -45,8 +45,8 @@ function configHasKey(path: string): boolean {
   return true;
 }
 
-test('every --flag in a fix text is an option of a waybill command', () => {
-  const options = allLongOptions(buildProgram(() => undefined));
+test('every --flag in a fix text is an option of a waybill command', async () => {
+  const options = allLongOptions(await buildProgram(() => undefined));
   const named = new Set(
     ruleStrings().flatMap((s) => [...s.matchAll(/(?<![\w-])--[a-z][a-z-]*/g)].map((m) => m[0])),
   );
