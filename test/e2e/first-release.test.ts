@@ -24,6 +24,7 @@ import {
   type SshSigner,
   signedTag,
 } from '../helpers/git-fixtures.ts';
+import { hasSkopeo, pushLayout, skopeo, startRegistry } from '../helpers/registry.ts';
 
 interface Report {
   passed: boolean;
@@ -323,6 +324,57 @@ describe('stored statements can be read and carried', () => {
     const none = await waybill(['sbom', '--stored', copied]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /no SBOM is stored with it/);
+  });
+
+  test('registry: inspect --record and sbom --stored read the referrers; an image pushed alone is told apart', async (t) => {
+    const registry = await startRegistry();
+    if ('skip' in registry) return t.skip(registry.skip);
+    try {
+      const repo = await makeRepo(
+        tmp,
+        { 'build.sh': 'true\n' },
+        { name: 'reg', origin: 'https://git.acme.example/img.git' },
+      );
+      await signedTag(repo, 'v2.0.0', signer);
+      const layout = join(tmp, 'reg-layout');
+      await buildOciLayout(layout, [{ 'etc/os-release': readFileSync('/etc/os-release') }], {
+        tag: 'latest',
+      });
+      const stamped = await waybill([
+        'stamp',
+        `oci:${layout}:latest`,
+        '--source',
+        repo,
+        '--name',
+        'hello',
+        '--version',
+        '2.0.0',
+        ...teamUrlsTrust(),
+      ]);
+      assert.equal(stamped.code, 0, stamped.stderr);
+      const withRecord = registry.ref('acme/hello:2.0.0');
+      assert.equal((await pushLayout(layout, 'latest', withRecord, { insecure: true })).length, 2);
+      const local = await waybill(['inspect', '--record', `oci:${layout}:latest`]);
+      const remote = await waybill(['inspect', '--record', withRecord, '--insecure']);
+      assert.equal(remote.code, 0, remote.stderr);
+      assert.equal(remote.stdout, local.stdout, 'the same record bytes');
+      const sbom = await waybill(['sbom', '--stored', withRecord, '--insecure']);
+      assert.equal(
+        createHash('sha256').update(sbom.stdout).digest('hex'),
+        JSON.parse(local.stdout).predicate.manifest.digest.sha256,
+      );
+      if (!hasSkopeo()) return t.skip('skopeo is not installed');
+      const alone = registry.ref('acme/copied:2.0.0');
+      skopeo(['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:latest`, alone]);
+      const checked = await waybillJson<Report>(['check', alone, '--insecure']);
+      assert.equal(checked.code, 1);
+      assert.match(
+        rule(checked.json, 'identity').findings[0]?.fix ?? '',
+        /the registry has no record referring to it: its attachments were probably not pushed with it .*waybill copy SRC DST/,
+      );
+    } finally {
+      await registry.stop();
+    }
   });
 
   test('sidecars: sbom --stored and inspect --record print the files beside the artifact, as stored', async (t) => {
