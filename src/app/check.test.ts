@@ -56,6 +56,6 @@ test('a stamped image without its record: the fix says the attachments were left
   }
   assert.match(
     missingRecordHint(await openArtifact(`docker-archive:${archive}`)) ?? '',
-    /no record is beside this archive: copy its sidecars \(NAME\.waybill\.json, NAME\.cdx\.json\)/,
+    /no record is beside this archive: copy its sidecars \(image\.tar\.waybill\.json, image\.tar\.cdx\.json\)/,
   );
 });

@@ -4,6 +4,7 @@
  * name (app/integrity.ts), and run the seven rules. Pure orchestration; the rules live in policy/.
  */
 
+import { basename } from 'node:path';
 import { describeError } from '../errors.ts';
 import { WAYBILL_RECORD_ANNOTATION } from '../oci/types.ts';
 import { runCheck } from '../policy/check.ts';
@@ -64,7 +65,8 @@ export function missingRecordHint(artifact: Artifact): string | undefined {
     return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is attached to it in this layout: its attachments were probably not copied (skopeo copy copies the image only); copy image and attachments with waybill copy SRC DST`;
   if (artifact.kind === 'registry')
     return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but the registry has no record referring to it: its attachments were probably not pushed with it (skopeo copy copies the image only); copy image and attachments with waybill copy SRC DST`;
-  return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is beside this archive: copy its sidecars (NAME.waybill.json, NAME.cdx.json) with it, or use waybill copy SRC DST`;
+  const name = basename(artifact.path);
+  return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is beside this archive: copy its sidecars (${name}.waybill.json, ${name}.cdx.json) with it, or use waybill copy SRC DST`;
 }
 
 /**

@@ -7,7 +7,7 @@
 /** `worktree has uncommitted changes: a.txt, waybill.yaml (untracked) (+2 more)` */
 export const UNCOMMITTED_PREFIX = 'worktree has uncommitted changes: ';
 
-/** Appended to a path git reports as untracked (`??`): a new file nobody committed. */
+/** Appended to an untracked path (provenance/worktree-changes.ts notes it so): a new file nobody committed. */
 export const UNTRACKED_MARK = ' (untracked)';
 
 /** `HEAD 0123456789ab is not at a tag` */
