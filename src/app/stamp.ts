@@ -37,6 +37,11 @@ export interface StampOptions {
   onProgress?: (done: number, total: number) => void;
   /** Worker threads for image layers (see WalkOptions.workers); default: the walk's own choice. */
   workers?: number;
+  /**
+   * The source fact when the caller has already verified the tag (`build` does, before building);
+   * without it the tag is verified here from `settings.sourceDir`.
+   */
+  source?: SourceFact;
 }
 
 export interface StampOutcome {
@@ -159,7 +164,7 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   const { settings } = options;
   const now = options.now ?? new Date();
   const opened = await openArtifact(ref, { platform: options.platform });
-  const source = await sourceFact(settings);
+  const source = options.source ?? (await sourceFact(settings));
   const built = buildDate(opened, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {

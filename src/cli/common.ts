@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { findConfig, loadConfig } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
+import type { Config } from '../config/schema.ts';
 import { WaybillError } from '../errors.ts';
 import { parsePolicy } from '../policy/policy-file.ts';
 
@@ -27,9 +28,21 @@ export function addFormatOption(command: Command, formats: readonly string[]): C
 
 /** Settings from the config file (explicit, or ./waybill.yaml if present) with flags on top. */
 export async function loadSettings(options: ConfigOptions, flags: SettingsFlags = {}): Promise<Settings> {
+  return (await loadProject(options, flags)).settings;
+}
+
+/** The settings, and the config file they came from (`build` needs the file itself). */
+export async function loadProject(
+  options: ConfigOptions,
+  flags: SettingsFlags = {},
+): Promise<{ settings: Settings; configPath: string | undefined; config: Config | undefined }> {
   const path = options.config ?? (await findConfig(process.cwd()));
   const config = path ? await loadConfig(path) : undefined;
-  const settings = resolveSettings(config, flags);
+  const settings = await applyPolicyFile(resolveSettings(config, flags), options);
+  return { settings, configPath: path, config };
+}
+
+async function applyPolicyFile(settings: Settings, options: ConfigOptions): Promise<Settings> {
   if (options.policy) {
     const text = await readFile(options.policy, 'utf8').catch((e: NodeJS.ErrnoException) => {
       throw new WaybillError(

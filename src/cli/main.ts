@@ -6,9 +6,11 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
 import { toolVersion } from '../version.ts';
+import { registerBuild } from './commands/build.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerRebuild } from './commands/rebuild.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
 
@@ -21,7 +23,15 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
     .exitOverride();
-  const commands = [registerInit, registerStamp, registerCheck, registerInspect, registerSbom];
+  const commands = [
+    registerInit,
+    registerStamp,
+    registerCheck,
+    registerInspect,
+    registerSbom,
+    registerBuild,
+    registerRebuild,
+  ];
   for (const register of commands) {
     register(program, setExitCode);
   }

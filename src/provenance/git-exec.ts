@@ -19,10 +19,17 @@ export interface GitResult {
   stderr: string;
 }
 
+export interface GitRunOptions {
+  /** Bytes written to git's stdin (`cat-file --batch`); stdin is closed empty without it. */
+  input?: Uint8Array;
+  /** Output cap for this call instead of the default 64 MiB (a large blob read on its own). */
+  maxOutputBytes?: number;
+}
+
 export interface GitRunner {
   /** The directory git runs in. */
   readonly dir: string;
-  run(args: readonly string[]): Promise<GitResult>;
+  run(args: readonly string[], options?: GitRunOptions): Promise<GitResult>;
 }
 
 /** Keys that would make git execute a program of the repository's choosing. */
@@ -81,12 +88,13 @@ export function gitRunner(
   const configArgs = [...PINNED_CONFIG, ...extraConfig].flatMap((kv) => ['-c', kv]);
   return {
     dir,
-    run(args) {
+    run(args, options = {}) {
+      const maxBuffer = options.maxOutputBytes ?? MAX_OUTPUT_BYTES;
       return new Promise((resolve, reject) => {
         const child = execFile(
           'git',
           ['--no-pager', ...configArgs, ...args],
-          { cwd: dir, env, encoding: 'buffer', maxBuffer: MAX_OUTPUT_BYTES, windowsHide: true },
+          { cwd: dir, env, encoding: 'buffer', maxBuffer, windowsHide: true },
           (error, stdout, stderr) => {
             const err = error as (NodeJS.ErrnoException & { code?: unknown }) | null;
             if (err && typeof err.code === 'string') {
@@ -94,8 +102,9 @@ export function gitRunner(
               if (err.code === 'ENOENT' && err.syscall?.startsWith('spawn')) {
                 reject(new WaybillError('SOURCE', dir, 'git executable not found on PATH', { cause: err }));
               } else if (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
+                const limit = `${Math.round(maxBuffer / 1024 / 1024)} MiB`;
                 reject(
-                  new WaybillError('LIMIT', dir, `git ${args[0]} printed more than 64 MiB`, { cause: err }),
+                  new WaybillError('LIMIT', dir, `git ${args[0]} printed more than ${limit}`, { cause: err }),
                 );
               } else {
                 reject(new WaybillError('SOURCE', dir, `cannot run git: ${err.message}`, { cause: err }));
@@ -106,16 +115,22 @@ export function gitRunner(
             resolve({ code, stdout, stderr: stderr.toString('utf8') });
           },
         );
-        // No git command we run reads stdin; close it so nothing can wait on it.
-        child.stdin?.end();
+        // Only `cat-file --batch` reads stdin; for everything else close it so nothing can wait on it.
+        // A git that exits before reading all of it must not crash us with EPIPE.
+        child.stdin?.on('error', () => undefined);
+        child.stdin?.end(options.input);
       });
     },
   };
 }
 
 /** Runs and insists on success; a failure here means the repository cannot be used. */
-export async function gitOk(git: GitRunner, args: readonly string[]): Promise<Buffer> {
-  const result = await git.run(args);
+export async function gitOk(
+  git: GitRunner,
+  args: readonly string[],
+  options?: GitRunOptions,
+): Promise<Buffer> {
+  const result = await git.run(args, options);
   if (result.code !== 0) {
     const why = firstLine(result.stderr) || `exit status ${result.code}`;
     throw new WaybillError('SOURCE', git.dir, `git ${args[0]} failed: ${why}`);

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -28,12 +28,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await writeFile(path, data);
     return;
   }
+  await throughTempFile(path, mode, (handle) => handle.writeFile(data));
+}
+
+/** Fills a fresh temp file next to `path` with `fill`, syncs it and renames it over `path`. */
+async function throughTempFile(path: string, mode: number, fill: (handle: FileHandle) => Promise<void>) {
   const temp = tempPathFor(path);
   // O_EXCL: never write through a file (or symlink) someone else put at the temp name.
   const handle = await open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, mode);
   try {
     try {
-      await handle.writeFile(data);
+      await fill(handle);
       // Durable before the rename publishes it; otherwise a crash can leave an empty file in place.
       await handle.sync();
     } finally {
@@ -44,4 +49,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await rm(temp, { force: true });
     throw e;
   }
+}
+
+/**
+ * `writeFileAtomic` for data that arrives in pieces (archives, copied artifacts): the same temp file,
+ * O_EXCL, fsync and rename, without holding the whole content in memory. A source that throws
+ * leaves the target as it was.
+ */
+export async function writeStreamAtomic(
+  path: string,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  mode = 0o644,
+): Promise<void> {
+  await throughTempFile(path, mode, async (handle) => {
+    for await (const chunk of chunks) {
+      // write(2) may take less than asked; a regular file normally takes it all, but loop anyway.
+      for (let done = 0; done < chunk.byteLength; ) {
+        done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+      }
+    }
+  });
 }
