@@ -41,6 +41,9 @@ export interface RecipeResult {
 /** The log kept in memory (and in the output folder); beyond this it is cut with a note. */
 export const MAX_LOG_BYTES = 32 * 1024 * 1024;
 
+/** How long output pipes may stay open after the command's shell has exited and its group was killed. */
+const PIPE_DRAIN_MS = 1000;
+
 /** Sets umask 022 and replaces itself with the shell that runs the command line given as $1. */
 const WRAPPER = 'umask 022 && exec /bin/sh -c "$1"';
 
@@ -119,15 +122,24 @@ function runOne(
     child.on('error', (e) => {
       spawnError = e;
     });
+    let drainTimer: NodeJS.Timeout | undefined;
     child.on('exit', (code, signal) => {
       exited = { code, signal };
       // Whatever the shell started and left behind still holds the group (and maybe our pipes).
       if (child.pid !== undefined && !timedOut) leftovers = signalGroup(child.pid, 'SIGKILL');
       else if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
+      // A process that left the group (setsid) can keep our pipes open forever: stop reading them.
+      drainTimer = setTimeout(() => {
+        leftovers = true;
+        log.add('[waybill: a process outside the recipe’s process group kept its output open]\n');
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, PIPE_DRAIN_MS);
     });
     child.on('close', () => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
+      if (drainTimer) clearTimeout(drainTimer);
       const timeoutMs = options.timeoutMs;
       if (spawnError && !exited) {
         resolve({ failure: { kind: 'spawn', index, command, message: spawnError.message }, leftovers });

@@ -200,21 +200,40 @@ function checkFields(value: unknown, pointer: string, fields: Fields): Statement
   return undefined;
 }
 
+const nonEmpty: Check = (v, p) =>
+  typeof v === 'string' && v !== '' ? undefined : { pointer: p, reason: 'must be a non-empty string' };
+
 /** The first way `value` fails to be an in-toto Statement v1 carrying SLSA provenance v1, or undefined. */
-export function checkSlsaProvenance(value: unknown): StatementIssue | undefined {
+export function checkSlsaProvenance(
+  value: unknown,
+  options: { strictUris?: boolean } = {},
+): StatementIssue | undefined {
   const statement = checkStatement(value);
   if (statement) return statement;
   const s = value as Record<string, unknown>;
   if (s.predicateType !== SLSA_PROVENANCE_V1) {
     return { pointer: '/predicateType', reason: `must be ${SLSA_PROVENANCE_V1}` };
   }
-  return checkFields(s.predicate, '/predicate', [
+  return checkSlsaPredicate(s.predicate, '/predicate', options);
+}
+
+/**
+ * The predicate alone. buildType and builder.id are TypeURIs in the spec; `strictUris: false` accepts
+ * any non-empty string there, as the in-toto reference implementation's validator does.
+ */
+export function checkSlsaPredicate(
+  predicate: unknown,
+  pointer = '',
+  options: { strictUris?: boolean } = {},
+): StatementIssue | undefined {
+  const typeUri = options.strictUris === false ? nonEmpty : uri;
+  return checkFields(predicate, pointer, [
     [
       'buildDefinition',
       true,
       (v, p) =>
         checkFields(v, p, [
-          ['buildType', true, uri],
+          ['buildType', true, typeUri],
           ['externalParameters', true, object],
           ['internalParameters', false, object],
           ['resolvedDependencies', false, descriptors],
@@ -230,7 +249,7 @@ export function checkSlsaProvenance(value: unknown): StatementIssue | undefined 
             true,
             (b, bp) =>
               checkFields(b, bp, [
-                ['id', true, uri],
+                ['id', true, typeUri],
                 ['version', false, stringMap],
                 ['builderDependencies', false, descriptors],
               ]),
