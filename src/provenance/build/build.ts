@@ -25,7 +25,6 @@ import type { BuildConfig } from '../../config/schema.ts';
 import { WaybillError } from '../../errors.ts';
 import type { CheckReport } from '../../policy/types.ts';
 import type { SourceFact } from '../../record/types.ts';
-import { openArtifact } from '../../sources/open.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { sha256File, sha256Hex } from '../../util/digest.ts';
 import { toolVersion } from '../../version.ts';
@@ -40,6 +39,7 @@ import {
 import { recipeEnvironment } from './environment.ts';
 import { extractSourceArchive } from './extract.ts';
 import { type KitManifest, type KitOutput, kitFileName, writeKit } from './kit.ts';
+import { outputDigest } from './output-digest.ts';
 import { matchOutputs, type OutputMatch } from './output-glob.ts';
 import { publishedName, publishOutput } from './publish.ts';
 import { type BuildRecipe, DEFAULT_TIMEOUT_SECONDS } from './recipe.ts';
@@ -220,12 +220,6 @@ async function requireCommittedConfig(
   return committed;
 }
 
-/** Image manifest digest of a layout, file digest of a file: what a record binds to. */
-export async function outputDigest(path: string, kind: 'file' | 'oci-layout'): Promise<string> {
-  const digest = kind === 'file' ? await sha256File(path) : (await openArtifact(`oci:${path}`)).digest;
-  return digest.replace(/^sha256:/, '');
-}
-
 export async function buildRelease(options: BuildOptions): Promise<BuildResult> {
   const env = options.env ?? process.env;
   const recipe = recipeFrom(options.build, options.configFile);
@@ -282,6 +276,19 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
 
     const logPath = join(outDir, `${kitFileName(name, version).replace(/\.rebuild\.tar$/, '')}.build.log`);
     await writeFileAtomic(logPath, run.log);
+    const refuse = (
+      stage: BuildRefusal['stage'],
+      reason: string,
+      extra: Partial<BuildRefusal> = {},
+    ): BuildRefusal => ({
+      ok: false,
+      stage,
+      reason,
+      source,
+      log: logPath,
+      ...extra,
+      ...(options.keepBuildDir ? { buildDir: scratch.root } : {}),
+    });
     if (run.failure || outsideWrites.length > 0) {
       const reasons = [
         ...(run.failure ? [`recipe failed: ${describeRecipeFailure(run.failure)}`] : []),
@@ -289,16 +296,15 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
           ? [`recipe wrote outside its build directory: ${summarize(outsideWrites)}`]
           : []),
       ];
-      return {
-        ok: false,
-        stage: run.failure ? 'recipe' : 'outside-writes',
-        reason: reasons.join('; '),
-        source,
-        log: logPath,
+      return refuse(run.failure ? 'recipe' : 'outside-writes', reasons.join('; '), {
         ...(outsideWrites.length > 0 ? { outsideWrites } : {}),
         ...(run.failure ? { recipeFailure: run.failure } : {}),
-        ...(options.keepBuildDir ? { buildDir: scratch.root } : {}),
-      };
+      });
+    }
+    // The recipe could write to the build root: the archive packed into the kit must be the one
+    // exported, byte for byte (the watch above sees a change too; this does not depend on it).
+    if ((await sha256File(scratch.archive)) !== archive.digest) {
+      return refuse('outside-writes', 'the source archive changed while the recipe ran');
     }
 
     step({ step: 'outputs' });
@@ -318,23 +324,12 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
       }
     } catch (e) {
       if (e instanceof WaybillError && e.code === 'SOURCE') {
-        return { ok: false, stage: 'outputs', reason: e.message, source, log: logPath };
+        return refuse('outputs', e.message);
       }
       throw e;
     }
 
     const published = await publishAll(matches, scratch.src, outDir, options, source, version, archive, step);
-    // The recipe ran with write access to the build root: the archive packed into the kit must be
-    // the one exported, byte for byte.
-    if ((await sha256File(scratch.archive)) !== archive.digest) {
-      return {
-        ok: false,
-        stage: 'outside-writes',
-        reason: 'the source archive changed while the recipe ran',
-        source,
-        log: logPath,
-      };
-    }
     const logSha = sha256Hex(run.log);
     const kitPath = join(outDir, kitFileName(name, version));
     step({ step: 'kit', path: kitPath });

@@ -14,6 +14,7 @@ import { pointerToken } from '../../record/intoto.ts';
 import { openArtifact } from '../../sources/open.ts';
 import type { PlatformImage } from '../../sources/types.ts';
 import { readFileHead } from '../../util/read-head.ts';
+import { imageReference } from '../build/output-digest.ts';
 import { tarFacts } from './archive-facts.ts';
 import { compareEntries } from './entries.ts';
 import { type DifferenceList, nested } from './types.ts';
@@ -104,7 +105,10 @@ export async function compareOciLayouts(
   label: string,
   out: DifferenceList,
 ): Promise<void> {
-  const [e, a] = [await openArtifact(`oci:${expectedDir}`), await openArtifact(`oci:${actualDir}`)];
+  const [e, a] = [
+    await openArtifact(await imageReference(expectedDir)),
+    await openArtifact(await imageReference(actualDir)),
+  ];
   if (e.digest === a.digest) return;
   const [ei, ai] = [e.image, a.image];
   if (!ei || !ai) return;

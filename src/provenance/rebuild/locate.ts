@@ -7,8 +7,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isWaybillError, WaybillError } from '../../errors.ts';
-import { outputDigest } from '../build/build.ts';
 import { KIT_SUFFIX, type KitOutput, looksLikeKit, type OpenedKit, openKit } from '../build/kit.ts';
+import { outputDigest } from '../build/output-digest.ts';
 
 export interface RebuildTarget {
   kit: OpenedKit;

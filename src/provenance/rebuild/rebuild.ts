@@ -23,7 +23,6 @@ import { resolveSettings, type Settings } from '../../config/merge.ts';
 import { WaybillError } from '../../errors.ts';
 import { writeStreamAtomic } from '../../util/atomic-write.ts';
 import { sha256File } from '../../util/digest.ts';
-import { outputDigest } from '../build/build.ts';
 import { rebuildEnvironment } from '../build/environment.ts';
 import { extractSourceArchive } from '../build/extract.ts';
 import {
@@ -34,6 +33,7 @@ import {
   type OpenedKit,
   openKitSource,
 } from '../build/kit.ts';
+import { outputDigest } from '../build/output-digest.ts';
 import { publishOutput } from '../build/publish.ts';
 import { describeRecipeFailure } from '../build/run-recipe.ts';
 import { makeScratch, runWatched, type Scratch } from '../build/scratch.ts';
