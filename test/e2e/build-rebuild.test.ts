@@ -12,8 +12,8 @@ import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { indexTarFile } from '../../src/archive/tar-reader.ts';
-import { buildSection, makeProject, TARBALL_COMMANDS } from '../../src/provenance/build/testing.ts';
 import { checkSlsaProvenance } from '../../src/provenance/build/slsa.ts';
+import { buildSection, makeProject, TARBALL_COMMANDS } from '../../src/provenance/build/testing.ts';
 import { checkStatement } from '../../src/record/intoto.ts';
 import { sha256Hex } from '../../src/util/digest.ts';
 import { waybill, waybillJson } from '../helpers/cli.ts';
@@ -97,7 +97,13 @@ after(() => removeTmp(tmp));
 interface BuildJson {
   ok: boolean;
   reason?: string;
-  outputs: Array<{ name: string; path: string; builtSha256: string; publishedSha256: string; provenance: { path: string } }>;
+  outputs: Array<{
+    name: string;
+    path: string;
+    builtSha256: string;
+    publishedSha256: string;
+    provenance: { path: string };
+  }>;
   kit: { path: string; sha256: string };
 }
 
@@ -109,15 +115,28 @@ interface RebuildJson {
 }
 
 function trustFlags(signer: SshSigner | GpgSigner): string[] {
-  return signer.kind === 'ssh' ? ['--allowed-signers', signer.allowedSignersFile] : ['--trusted-gpg-key', signer.fingerprint];
+  return signer.kind === 'ssh'
+    ? ['--allowed-signers', signer.allowedSignersFile]
+    : ['--trusted-gpg-key', signer.fingerprint];
 }
 
 function envFor(signer: SshSigner | GpgSigner): NodeJS.ProcessEnv {
   return signer.kind === 'gpg' ? { ...env, GNUPGHOME: signer.gnupgHome } : env;
 }
 
-async function project(commands: string[], outputs: string[], signer: SshSigner | GpgSigner, files: Record<string, string> = {}) {
-  return makeProject(tmp, `e${++n}`, buildSection({ commands, outputs, tools: ['tar', 'gzip'] }), signer, files);
+async function project(
+  commands: string[],
+  outputs: string[],
+  signer: SshSigner | GpgSigner,
+  files: Record<string, string> = {},
+) {
+  return makeProject(
+    tmp,
+    `e${++n}`,
+    buildSection({ commands, outputs, tools: ['tar', 'gzip'] }),
+    signer,
+    files,
+  );
 }
 
 describe('deterministic recipes are reproduced bit for bit', () => {
@@ -130,9 +149,15 @@ describe('deterministic recipes are reproduced bit for bit', () => {
       const outputs = ['dist/hello.tar.gz', 'dist/image', ...(debs ? ['dist/*.deb'] : [])];
       const p = await project(commands, outputs, signer, { 'make_oci.py': OCI_SCRIPT });
       const out = join(tmp, `out-${kind}`);
-      const built = await waybillJson<BuildJson>(['build', '--out', out, ...trustFlags(signer)], { cwd: p.repo, env: envFor(signer) });
+      const built = await waybillJson<BuildJson>(['build', '--out', out, ...trustFlags(signer)], {
+        cwd: p.repo,
+        env: envFor(signer),
+      });
       assert.equal(built.code, 0, JSON.stringify(built.json, null, 1) + built.stderr);
-      assert.deepEqual(built.json.outputs.map((o) => o.name).sort(), ['hello.tar.gz', ...(debs ? ['hello_1.2.3_all.deb'] : []), 'image'].sort());
+      assert.deepEqual(
+        built.json.outputs.map((o) => o.name).sort(),
+        ['hello.tar.gz', ...(debs ? ['hello_1.2.3_all.deb'] : []), 'image'].sort(),
+      );
       for (const o of built.json.outputs) {
         const provenance = JSON.parse(await readFile(o.provenance.path, 'utf8'));
         assert.equal(checkSlsaProvenance(provenance), undefined);
@@ -146,7 +171,9 @@ describe('deterministic recipes are reproduced bit for bit', () => {
         assert.notEqual(o?.builtSha256, o?.publishedSha256, `${name} was not stamped`);
       }
 
-      const rebuilt = await waybillJson<RebuildJson>(['rebuild', built.json.kit.path, '--trust-recipe'], { env: envFor(signer) });
+      const rebuilt = await waybillJson<RebuildJson>(['rebuild', built.json.kit.path, '--trust-recipe'], {
+        env: envFor(signer),
+      });
       assert.equal(rebuilt.code, 0, JSON.stringify(rebuilt.json, null, 1) + rebuilt.stderr);
       assert.equal(rebuilt.json.reproduced, true);
       assert.ok(rebuilt.json.outputs.every((o) => o.reproduced));
@@ -156,7 +183,9 @@ describe('deterministic recipes are reproduced bit for bit', () => {
 
       // From the artifact: its kit is found next to it.
       const image = built.json.outputs.find((o) => o.name === 'image')?.path as string;
-      const fromArtifact = await waybill(['rebuild', `oci:${image}`, '--trust-recipe'], { env: envFor(signer) });
+      const fromArtifact = await waybill(['rebuild', `oci:${image}`, '--trust-recipe'], {
+        env: envFor(signer),
+      });
       assert.equal(fromArtifact.code, 0, fromArtifact.stdout + fromArtifact.stderr);
       assert.match(fromArtifact.stdout, /^reproduced +image$/m);
       assert.ok(existsSync(`${image}.rebuild.json`));
@@ -165,29 +194,46 @@ describe('deterministic recipes are reproduced bit for bit', () => {
 });
 
 test('a recipe that embeds the time is not reproduced: exit 1 naming the entry, with a diffoscope report', async () => {
-  const p = await project(['mkdir -p src', 'date +%s%N > src/stamp', ...TARBALL_COMMANDS], ['dist/hello.tar.gz'], ssh);
+  const p = await project(
+    ['mkdir -p src', 'date +%s%N > src/stamp', ...TARBALL_COMMANDS],
+    ['dist/hello.tar.gz'],
+    ssh,
+  );
   const out = join(tmp, 'out-nondeterministic');
   const built = await waybill(['build', '--out', out, ...trustFlags(ssh)], { cwd: p.repo, env });
   assert.equal(built.code, 0, built.stderr);
   const kept = join(tmp, 'rebuilt');
-  const r = await waybill(['rebuild', join(out, 'hello.tar.gz'), '--trust-recipe', '--diffoscope', '--out', kept], { env });
+  const r = await waybill(
+    ['rebuild', join(out, 'hello.tar.gz'), '--trust-recipe', '--diffoscope', '--out', kept],
+    { env },
+  );
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stdout, /^NOT reproduced {2}hello\.tar\.gz$/m);
-  assert.match(r.stdout, /^ {4}content {3}hello\.tar\.gz!\/src\/stamp: expected \d+ bytes, sha256:[0-9a-f]{64}, got \d+ bytes, sha256:[0-9a-f]{64}$/m);
+  assert.match(
+    r.stdout,
+    /^ {4}content {3}hello\.tar\.gz!\/src\/stamp: expected \d+ bytes, sha256:[0-9a-f]{64}, got \d+ bytes, sha256:[0-9a-f]{64}$/m,
+  );
   assert.match(r.stdout, /^not reproduced: not reproduced: hello\.tar\.gz$/m);
   const verdict = JSON.parse(await readFile(join(kept, 'hello.tar.gz.rebuild.json'), 'utf8'));
   assert.equal(checkStatement(verdict), undefined);
   assert.equal(verdict.predicate.reproduced, false);
-  if (has('diffoscope')) assert.match(await readFile(join(kept, 'hello.tar.gz.diffoscope.txt'), 'utf8'), /src\/stamp/);
+  if (has('diffoscope'))
+    assert.match(await readFile(join(kept, 'hello.tar.gz.diffoscope.txt'), 'utf8'), /src\/stamp/);
 });
 
 test('an untrusted or unsigned tag is refused: exit 1 with the reason, nothing built', async () => {
   const p = await project(TARBALL_COMMANDS, ['dist/hello.tar.gz'], ssh);
   const out = join(tmp, 'out-refused');
   const other = await makeSshSigner(tmp, 'stranger@example.org', 'stranger');
-  const r = await waybill(['build', '--out', out, '--allowed-signers', other.allowedSignersFile], { cwd: p.repo, env });
+  const r = await waybill(['build', '--out', out, '--allowed-signers', other.allowedSignersFile], {
+    cwd: p.repo,
+    env,
+  });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^waybill: build refused: tag not verified: SSH signature is valid but key SHA256:\S+ is not in the allowed signers file$/m);
+  assert.match(
+    r.stderr,
+    /^waybill: build refused: tag not verified: SSH signature is valid but key SHA256:\S+ is not in the allowed signers file$/m,
+  );
   assert.equal(existsSync(join(out, 'hello.tar.gz')), false);
   const none = await waybill(['build', '--out', out], { cwd: p.repo, env });
   assert.equal(none.code, 1);
@@ -196,7 +242,10 @@ test('an untrusted or unsigned tag is refused: exit 1 with the reason, nothing b
 
 test('a recipe writing outside its build directory fails the build: exit 1 naming the path', async () => {
   const p = await project([...TARBALL_COMMANDS, 'echo planted > ../../outside'], ['dist/hello.tar.gz'], ssh);
-  const r = await waybill(['build', '--out', join(tmp, 'out-outside'), ...trustFlags(ssh)], { cwd: p.repo, env });
+  const r = await waybill(['build', '--out', join(tmp, 'out-outside'), ...trustFlags(ssh)], {
+    cwd: p.repo,
+    env,
+  });
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stderr, /build refused: recipe wrote outside its build directory: \S+\/outside/);
 });
@@ -205,7 +254,10 @@ describe('rebuild refuses bad kits and untrusted recipes', () => {
   let kit: string;
   before(async () => {
     const p = await project(TARBALL_COMMANDS, ['dist/hello.tar.gz'], ssh);
-    const built = await waybillJson<BuildJson>(['build', '--out', join(tmp, 'out-kit'), ...trustFlags(ssh)], { cwd: p.repo, env });
+    const built = await waybillJson<BuildJson>(['build', '--out', join(tmp, 'out-kit'), ...trustFlags(ssh)], {
+      cwd: p.repo,
+      env,
+    });
     assert.equal(built.code, 0, built.stderr);
     kit = built.json.kit.path;
   });
@@ -236,7 +288,10 @@ describe('rebuild refuses bad kits and untrusted recipes', () => {
     assert.equal(r.code, 2);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0] ?? '', /^waybill: \S+hello-1\.2\.3\.rebuild\.tar: source archive digest is sha256:[0-9a-f]{64} but the kit records sha256:[0-9a-f]{64}; the kit was altered — nothing was run$/);
+    assert.match(
+      lines[0] ?? '',
+      /^waybill: \S+hello-1\.2\.3\.rebuild\.tar: source archive digest is sha256:[0-9a-f]{64} but the kit records sha256:[0-9a-f]{64}; the kit was altered — nothing was run$/,
+    );
     assert.equal(existsSync(kit.replace(/\.rebuild\.tar$/, '.rebuild.json')), false);
   });
 });
