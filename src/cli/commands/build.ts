@@ -74,7 +74,7 @@ function describeStep(s: BuildStep): string {
 function renderBuild(result: BuildResult): string {
   if (!result.ok) {
     const lines = [`build refused: ${shown(result.reason)}`];
-    if (result.log) lines.push(`  log  ${result.log}`);
+    if (result.log) lines.push(`  log  ${shown(result.log)}`);
     for (const path of result.outsideWrites ?? [])
       lines.push(`  written outside the build directory: ${shown(path)}`);
     return `${lines.join('\n')}\n`;
@@ -85,11 +85,11 @@ function renderBuild(result: BuildResult): string {
   ];
   for (const o of result.outputs) {
     lines.push(
-      `  output      ${o.path}`,
+      `  output      ${shown(o.path)}`,
       `    sha256    ${o.publishedSha256}${o.builtSha256 !== o.publishedSha256 ? ` (built ${o.builtSha256}, then stamped)` : ''}`,
-      `    record    ${o.record}`,
-      `    sbom      ${o.sbom}`,
-      `    provenance ${o.provenance.path}${o.provenance.bundle ? ` (signed: ${o.provenance.bundle})` : ''}`,
+      `    record    ${shown(o.record)}`,
+      `    sbom      ${shown(o.sbom)}`,
+      `    provenance ${shown(o.provenance.path)}${o.provenance.bundle ? ` (signed: ${shown(o.provenance.bundle)})` : ''}`,
       `    check     ${
         o.check.passed
           ? 'all rules pass'
@@ -101,9 +101,9 @@ function renderBuild(result: BuildResult): string {
     );
   }
   lines.push(
-    `  rebuild kit ${result.kit.path}`,
+    `  rebuild kit ${shown(result.kit.path)}`,
     `    sha256    ${result.kit.sha256}`,
-    `  log         ${result.log}`,
+    `  log         ${shown(result.log)}`,
   );
   if (result.leftovers.length > 0) {
     lines.push(

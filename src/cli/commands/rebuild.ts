@@ -90,7 +90,7 @@ function renderRebuild(r: RebuildResult): string {
       lines.push(`    ${d.aspect.padEnd(9)} ${shown(d.path)}${values}`);
     }
     if (o.note) lines.push(`    note      ${shown(o.note)}`);
-    if (o.diffoscope) lines.push(`    diffoscope report ${o.diffoscope}`);
+    if (o.diffoscope) lines.push(`    diffoscope report ${shown(o.diffoscope)}`);
   }
   for (const t of r.tools.filter((x) => !x.same)) {
     lines.push(
@@ -99,8 +99,8 @@ function renderRebuild(r: RebuildResult): string {
   }
   for (const p of r.outsideWrites) lines.push(`written outside the build directory: ${shown(p)}`);
   lines.push(`${r.reproduced ? 'reproduced' : 'not reproduced'}: ${shown(r.reason)}`);
-  lines.push(`verdict ${r.verdict.path}`);
-  if (r.log) lines.push(`log     ${r.log}`);
+  lines.push(`verdict ${shown(r.verdict.path)}`);
+  if (r.log) lines.push(`log     ${shown(r.log)}`);
   return `${lines.join('\n')}\n`;
 }
 
