@@ -1,18 +1,24 @@
 #!/usr/bin/env node
-// Entry point for the `waybill` executable. waybill is TypeScript run through Node's type stripping:
-// on by default from Node 22.18 / 23.6; on Node 22.13–22.17 this shim re-runs itself with
-// --experimental-strip-types; older Node gets one clear line and exit code 2.
+// Entry point for the `waybill` executable. The published package runs the JavaScript compiled into
+// dist/ by `npm pack` (Node refuses to strip types from files under node_modules). A source checkout
+// runs src/ through Node's type stripping: on by default from Node 22.18 / 23.6; on 22.15–22.17 this
+// shim re-runs itself with --experimental-strip-types. Older Node gets one clear line and exit code 2.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
-const supported = major > 22 || (major === 22 && minor >= 13);
+// zlib decodes zstd (zstd layers and packages) from 22.15 and 23.8; node:sqlite (rpm databases)
+// needs no flag from 22.13 and 23.4.
+const supported = major > 23 || (major === 23 && minor >= 8) || (major === 22 && minor >= 15);
 if (!supported) {
   process.stderr.write(
-    `waybill: needs Node.js >= 22.13 (24 LTS recommended); this is Node.js ${process.versions.node}\n`,
+    `waybill: needs Node.js 22.15+ or 23.8+ (24 LTS recommended); this is Node.js ${process.versions.node}\n`,
   );
   process.exit(2);
 }
-if (process.features.typescript) {
+if (!existsSync(new URL('../src/cli/run.ts', import.meta.url))) {
+  await import('../dist/cli/run.js');
+} else if (process.features.typescript) {
   await import('../src/cli/run.ts');
 } else {
   const args = ['--experimental-strip-types', '--no-warnings=ExperimentalWarning', ...process.argv.slice(1)];

@@ -23,6 +23,8 @@ import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
 import { readSidecar, sidecarPath, writeSidecar } from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION, bundleSidecarPath } from '../sign/bundle-files.ts';
+import type { StatementKind } from '../sign/statement.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 
@@ -76,12 +78,13 @@ async function attach(
   artifactType: string,
   payload: Buffer,
   mediaType: string,
+  annotations: Record<string, string> = {},
 ): Promise<string> {
   const subject = await subjectDescriptor(artifact);
   const attachment =
     artifact.kind === 'oci'
-      ? await attachArtifact(artifact.path, subject, artifactType, payload, mediaType)
-      : await attachToOciArchive(artifact.path, subject, artifactType, payload, mediaType);
+      ? await attachArtifact(artifact.path, subject, artifactType, payload, mediaType, annotations)
+      : await attachToOciArchive(artifact.path, subject, artifactType, payload, mediaType, annotations);
   return `${OCI_LOCATION}${attachment.descriptor.digest}`;
 }
 
@@ -151,6 +154,48 @@ export async function loadRecord(
   }
   const record = await readSidecar(artifact.path);
   return record ? { record, location: sidecarPath(artifact.path) } : undefined;
+}
+
+/**
+ * Stores a signed statement (a serialized Sigstore bundle): for layouts an OCI artifact whose subject
+ * is the image, with the bundle media type and the predicate type annotation cosign uses; otherwise
+ * the sidecar `NAME.<kind>.sigstore.json`. Returns where it went.
+ */
+export async function saveStatementBundle(
+  artifact: Artifact,
+  kind: StatementKind,
+  predicateType: string,
+  bundleJson: string,
+): Promise<string> {
+  const bytes = Buffer.from(bundleJson, 'utf8');
+  if (usesLayout(artifact)) {
+    return attach(artifact, BUNDLE_MEDIA_TYPE, bytes, BUNDLE_MEDIA_TYPE, {
+      [BUNDLE_PREDICATE_ANNOTATION]: predicateType,
+    });
+  }
+  const path = bundleSidecarPath(artifact.path, kind);
+  await writeFileAtomic(path, bytes);
+  return path;
+}
+
+/** Bundles attached to an image in its layout (every attachment with the bundle media type). */
+export async function loadAttachedBundles(
+  artifact: Artifact,
+): Promise<Array<{ source: string; bytes: Buffer }>> {
+  if (!usesLayout(artifact)) return [];
+  const found =
+    artifact.kind === 'oci'
+      ? await findAttachments(artifact.path, artifact.digest, BUNDLE_MEDIA_TYPE)
+      : await findAttachmentsInOciArchive(artifact.path, artifact.digest, BUNDLE_MEDIA_TYPE);
+  const out: Array<{ source: string; bytes: Buffer }> = [];
+  for (const attachment of found) {
+    const bytes =
+      artifact.kind === 'oci'
+        ? await readAttachment(artifact.path, attachment)
+        : await readAttachmentFromOciArchive(artifact.path, attachment);
+    out.push({ source: `${artifact.ref}@${attachment.descriptor.digest} (attached bundle)`, bytes });
+  }
+  return out;
 }
 
 /** Sidecar files sit next to the artifact: `hello-1.0.tar.gz` → `hello-1.0.tar.gz.waybill.json`. */

@@ -4,7 +4,8 @@
  * sniff step sees each candidate's first bytes and keeps nothing, so this costs one pass over the
  * tar headers and no buffering. A tree with no machine code at all is architecture-independent.
  */
-import { archFromElfMachine, archFromMachOCpu, wantExecutable } from '../formats/executable.ts';
+import { archFromElfMachine, archFromMachOCpu } from '../formats/executable/arch-names.ts';
+import { wantExecutable } from '../formats/executable/executable.ts';
 import type { Artifact } from '../sources/types.ts';
 
 /** Debian's and rpm's word for "runs anywhere"; the identity rule accepts it for such artifacts. */

@@ -5,8 +5,8 @@
  * its own, and `check` then relies on the record alone.
  */
 import { emptyFacts, type NativeFacts } from '../formats/facts.ts';
+import { imageFactsFromView } from '../formats/image/oci-facts.ts';
 import type { NativeFormat } from '../formats/native.ts';
-import { imageFactsFromView } from '../formats/oci-facts.ts';
 import { detectNativeFormat } from '../formats/registry.ts';
 import type { Artifact } from '../sources/types.ts';
 

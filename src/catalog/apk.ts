@@ -6,7 +6,7 @@
  * c commit; F a directory and the R lines after it the files in it that the package owns.
  */
 import { PackageURL } from 'packageurl-js';
-import { distroQualifier } from '../formats/os-release.ts';
+import { distroQualifier } from '../formats/system-image/os-release.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 

@@ -6,8 +6,8 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { WaybillError } from '../errors.ts';
-import { field, parseDeb822, type Stanza } from '../formats/deb822.ts';
-import { distroQualifier } from '../formats/os-release.ts';
+import { field, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
+import { distroQualifier } from '../formats/system-image/os-release.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildC, makeTmp, removeTmp, run } from '../../test/helpers/exec-fixtures.ts';
-import { encodePackageNote } from '../formats/elf-note.ts';
+import { encodePackageNote } from '../formats/executable/elf-note.ts';
 import type { WalkedFile } from '../sources/types.ts';
 import { componentFromNote, elfPackageNoteCataloger } from './elf-package-note.ts';
 import type { CatalogContext } from './types.ts';

@@ -11,8 +11,8 @@ import {
   PACKAGE_NOTE_SECTION,
   PACKAGE_NOTE_TYPE,
   readPackageNote,
-} from '../formats/elf-note.ts';
-import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
+} from '../formats/executable/elf-note.ts';
+import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable/executable.ts';
 import { containsAnyBytes } from '../sources/content-match.ts';
 import type { FileEntry } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component, Ecosystem } from './types.ts';

@@ -6,7 +6,7 @@
  * appeared in, by re-reading the earlier versions of its evidence files that the walk kept.
  */
 
-import { OS_RELEASE_PATHS } from '../formats/os-release.ts';
+import { OS_RELEASE_PATHS } from '../formats/system-image/os-release.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile, WalkOptions } from '../sources/types.ts';
 import { SNIFF_BYTES } from '../sources/types.ts';
 import type { SourceWalkOptions } from '../sources/walk-options.ts';

@@ -5,13 +5,13 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
-import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
+import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable/executable.ts';
 import {
   GO_BUILDINFO_MAGIC,
   type GoBuildInfo,
   type GoModule,
   readGoBuildInfo,
-} from '../formats/go-buildinfo.ts';
+} from '../formats/executable/go-buildinfo.ts';
 import { containsBytes } from '../sources/content-match.ts';
 import type { WalkedFile } from '../sources/types.ts';
 import type { Cataloger, Component } from './types.ts';

@@ -8,7 +8,7 @@
 import { PackageURL } from 'packageurl-js';
 import { openZip } from '../archive/zip-reader.ts';
 import { WaybillError } from '../errors.ts';
-import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb822.ts';
+import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component } from './types.ts';
 

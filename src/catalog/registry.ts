@@ -4,7 +4,7 @@
  * (the engine merges evidence paths and keeps the earliest layer).
  */
 import { WaybillError } from '../errors.ts';
-import { readOsRelease } from '../formats/os-release.ts';
+import { readOsRelease } from '../formats/system-image/os-release.ts';
 import { apkCataloger } from './apk.ts';
 import { dpkgCataloger } from './dpkg.ts';
 import { elfPackageNoteCataloger } from './elf-package-note.ts';

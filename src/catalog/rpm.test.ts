@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { test } from 'node:test';
-import { parseRpmHeaderWithMagic } from '../formats/rpm-header.ts';
+import { parseRpmHeaderWithMagic } from '../formats/rpm/rpm-header.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { rpmCataloger, rpmEvr, rpmOwnedFiles, wantRpmDb } from './rpm.ts';
 import type { CatalogContext, Component } from './types.ts';

@@ -6,11 +6,11 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { WaybillError } from '../errors.ts';
-import { distroQualifier } from '../formats/os-release.ts';
-import { parseRpmHeaderBlob, type RpmPackageInfo, rpmPackageInfo } from '../formats/rpm-header.ts';
-import { readBdbHash } from '../formats/rpmdb-bdb.ts';
-import { readNdbBlobs } from '../formats/rpmdb-ndb.ts';
-import { readSqliteBlobs } from '../formats/rpmdb-sqlite.ts';
+import { parseRpmHeaderBlob, type RpmPackageInfo, rpmPackageInfo } from '../formats/rpm/rpm-header.ts';
+import { readBdbHash } from '../formats/rpm/rpmdb-bdb.ts';
+import { readNdbBlobs } from '../formats/rpm/rpmdb-ndb.ts';
+import { readSqliteBlobs } from '../formats/rpm/rpmdb-sqlite.ts';
+import { distroQualifier } from '../formats/system-image/os-release.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 

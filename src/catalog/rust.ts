@@ -5,8 +5,8 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
-import { CARGO_AUDITABLE_SECTION, readCargoAudit } from '../formats/cargo-auditable.ts';
-import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable.ts';
+import { CARGO_AUDITABLE_SECTION, readCargoAudit } from '../formats/executable/cargo-auditable.ts';
+import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable/executable.ts';
 import { containsBytes } from '../sources/content-match.ts';
 import type { Cataloger, Component } from './types.ts';
 

@@ -8,6 +8,7 @@
 import { WaybillError } from '../errors.ts';
 import type { FileFilter } from '../sources/types.ts';
 import type { FilterModuleSpec } from '../sources/walk-options.ts';
+import { siblingModule } from '../util/sibling-module.ts';
 import { combinedFilter } from './engine.ts';
 import { defaultCatalogers } from './registry.ts';
 import type { Cataloger } from './types.ts';
@@ -51,7 +52,7 @@ export function engineFilterModule(
   const registry = defaultCatalogers();
   if (!catalogers.every((c) => registry.find((r) => r.name === c.name) === c)) return undefined;
   return {
-    url: new URL('./worker-filter.ts', import.meta.url).href,
+    url: siblingModule(import.meta.url, 'worker-filter').href,
     export: ENGINE_FILTER_EXPORT,
     arg: { catalogers: catalogers.map((c) => c.name), osRelease } satisfies EngineFilterArg,
   };

@@ -66,6 +66,9 @@ async function applyPolicyFile(settings: Settings, options: ConfigOptions): Prom
       levels: { ...settings.policy.levels, ...override.levels },
       allowedLicenses: override.allowedLicenses,
       communityPhrases: override.communityPhrases ?? settings.policy.communityPhrases,
+      ...((override.requireSignatures ?? settings.policy.requireSignatures) !== undefined
+        ? { requireSignatures: override.requireSignatures ?? settings.policy.requireSignatures }
+        : {}),
     };
   }
   return settings;

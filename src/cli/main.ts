@@ -10,9 +10,11 @@ import { registerBuild } from './commands/build.ts';
 import { registerCheck } from './commands/check.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
+import { registerKeygen } from './commands/keygen.ts';
 import { registerRebuild } from './commands/rebuild.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
+import { registerVerify } from './commands/verify.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('waybill')
@@ -29,6 +31,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     registerCheck,
     registerInspect,
     registerSbom,
+    registerVerify,
+    registerKeygen,
     registerBuild,
     registerRebuild,
   ];

@@ -375,3 +375,17 @@ test('fast-check: loadConfig on random file contents throws only WaybillError CO
     { numRuns: 200 },
   );
 });
+
+test('policy.requireSignatures: true or false, anything else points at the value', () => {
+  const c = parseConfigText(`${MINIMAL}policy:\n  requireSignatures: true\n`, 'waybill.yaml');
+  assert.equal(c.policy?.requireSignatures, true);
+  assert.equal(resolveSettings(c, {}).policy.requireSignatures, true);
+  assert.equal(
+    resolveSettings(parseConfigText(MINIMAL, 'waybill.yaml'), {}).policy.requireSignatures,
+    undefined,
+  );
+  configError(
+    `${MINIMAL}policy:\n  requireSignatures: "yes"\n`,
+    'waybill.yaml:7:22: policy.requireSignatures: expected true or false, got "yes"',
+  );
+});

@@ -66,6 +66,8 @@ function convert(node: unknown, spec: FieldSpec, path: string, where: Where): un
       if (spec.check && !spec.check(node.value)) return wrong();
       return node.value;
     }
+    case 'boolean':
+      return isScalar(node) && typeof node.value === 'boolean' ? node.value : wrong();
     case 'literal':
       return isScalar(node) && node.value === spec.value ? spec.value : wrong();
     case 'enum':

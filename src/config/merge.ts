@@ -101,6 +101,9 @@ export function resolveSettings(config: Config | undefined, flags: SettingsFlags
       levels: { ...(config?.policy?.rules ?? {}) },
       allowedLicenses: [...(config?.policy?.allowedLicenses ?? DEFAULT_ALLOWED_LICENSES)],
       ...(phrases ? { communityPhrases: { ...phrases } } : {}),
+      ...(config?.policy?.requireSignatures !== undefined
+        ? { requireSignatures: config.policy.requireSignatures }
+        : {}),
     },
   };
 }

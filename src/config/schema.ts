@@ -26,6 +26,8 @@ export interface PolicyConfig {
   /** SPDX expressions the release may be licensed under; default `['Apache-2.0']`. */
   allowedLicenses?: string[];
   communityPhrases?: { add?: string[]; replace?: string[] };
+  /** Release records must be signed (a Sigstore bundle beside them); see docs/signing.md. */
+  requireSignatures?: boolean;
 }
 
 /** `build`: how `waybill build` makes the artifacts from a signed tag (docs/build.md). */
@@ -68,6 +70,7 @@ export const DEFAULT_LICENSE = 'Apache-2.0';
 export type FieldSpec =
   | { kind: 'string'; expected: string; check?: (value: string) => boolean }
   | { kind: 'literal'; value: number | string; expected: string }
+  | { kind: 'boolean'; expected: string }
   | { kind: 'enum'; values: readonly string[]; expected: string }
   | { kind: 'list'; item: FieldSpec; expected: string }
   /** Whole seconds, written as a number or as `90s`, `30m`, `1h30m`; at most `max`. */
@@ -156,6 +159,7 @@ export const CONFIG_SPEC: FieldSpec = map(
       rules: map(Object.fromEntries(RULE_IDS.map((id) => [id, level]))),
       allowedLicenses: { kind: 'list', item: license, expected: 'a list of SPDX license expressions' },
       communityPhrases: map({ add: stringList, replace: stringList }),
+      requireSignatures: { kind: 'boolean', expected: 'true or false' },
     }),
   },
   ['version', 'team', 'help'],

@@ -2,7 +2,7 @@
  * Native metadata formats for single-file artifacts (deb, rpm, wheel, sdist, executables, system
  * images, Vagrant boxes): each one detects its kind from the file's first bytes and name, reads its
  * fields into NativeFacts, and, where the format allows it without breaking the artifact, writes the
- * release facts back into them. Images have their own path (oci/ and formats/oci-facts.ts).
+ * release facts back into them. Images have their own path (oci/ and formats/image/oci-facts.ts).
  */
 import type { NativeFacts } from './facts.ts';
 
@@ -52,3 +52,6 @@ export interface NativeFormat {
    */
   stamp?(path: string, facts: NativeStampFacts): Promise<NativeStampResult>;
 }
+
+/** A format whose `confirm` is required (see NativeFormat.confirm). */
+export type ConfirmableNativeFormat = NativeFormat & Required<Pick<NativeFormat, 'confirm'>>;

@@ -6,14 +6,14 @@
  */
 import { stat } from 'node:fs/promises';
 import { readFileHead } from '../util/read-head.ts';
-import { debFormat } from './deb.ts';
-import { executableFormat } from './executable-facts.ts';
+import { debFormat } from './deb/deb-format.ts';
+import { executableFormat } from './executable/executable-facts.ts';
 import type { NativeFormat } from './native.ts';
-import { rpmFormat } from './rpm-package.ts';
-import { sdistFormat } from './sdist.ts';
-import { diskImageFormat, rootfsFormat } from './system-image.ts';
-import { vagrantBoxFormat, vagrantCatalogFormat } from './vagrant.ts';
-import { wheelFormat } from './wheel.ts';
+import { sdistFormat } from './python/sdist.ts';
+import { wheelFormat } from './python/wheel-format.ts';
+import { rpmFormat } from './rpm/rpm-package.ts';
+import { diskImageFormat, rootfsFormat } from './system-image/system-image.ts';
+import { vagrantBoxFormat, vagrantCatalogFormat } from './vagrant/vagrant.ts';
 
 export const NATIVE_FORMATS: readonly NativeFormat[] = [
   debFormat,

@@ -66,3 +66,17 @@ test('errors name the file and key', () => {
     isConfig(/add\[0\]: phrase "\$ x": \$ must come last/),
   );
 });
+
+test('requireSignatures is a boolean', () => {
+  assert.equal(parsePolicy({ requireSignatures: true }).requireSignatures, true);
+  assert.equal(parsePolicy({ requireSignatures: false }).requireSignatures, false);
+  assert.equal(parsePolicy({}).requireSignatures, undefined);
+  assert.throws(
+    () => parsePolicy({ requireSignatures: 'yes' }),
+    isConfig(/requireSignatures must be true or false, not string "yes"/),
+  );
+  assert.throws(
+    () => parsePolicy({ requireSignature: true }),
+    isConfig(/unknown key requireSignature \(did you mean requireSignatures\?\)/),
+  );
+});

@@ -15,7 +15,7 @@ import { DEFAULT_ALLOWED_LICENSES, LEVELS, type Level, type Policy, RULE_IDS, ty
 
 // `rules` is the spelling of waybill.yaml's policy section; `levels` is kept as its synonym, so the
 // `policy:` section of waybill.yaml can be copied into a policy file as it is.
-const TOP_KEYS = ['rules', 'levels', 'allowedLicenses', 'communityPhrases'];
+const TOP_KEYS = ['rules', 'levels', 'allowedLicenses', 'communityPhrases', 'requireSignatures'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -103,6 +103,13 @@ export function parsePolicy(raw: unknown, source = 'policy', keyPrefix = ''): Po
       }
     });
     policy.allowedLicenses = [...new Set(list)].sort();
+  }
+
+  if (raw.requireSignatures !== undefined && raw.requireSignatures !== null) {
+    if (typeof raw.requireSignatures !== 'boolean') {
+      throw fail(`${key('requireSignatures')} must be true or false, not ${describe(raw.requireSignatures)}`);
+    }
+    policy.requireSignatures = raw.requireSignatures;
   }
 
   const phrases = raw.communityPhrases;

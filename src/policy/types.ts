@@ -17,6 +17,11 @@ export interface Policy {
   allowedLicenses: string[];
   /** Phrases in the community-wording model (see community-wording.ts for the phrase syntax). */
   communityPhrases?: { add?: string[]; replace?: string[] };
+  /**
+   * Release records must carry a verified signature (`NAME.record.sigstore.json` or an attached
+   * bundle). Parsed and documented now; enforced once stamp signs records (docs/signing.md).
+   */
+  requireSignatures?: boolean;
 }
 
 export interface Finding {

@@ -7,6 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type ErrorCode, WaybillError } from '../errors.ts';
+import { siblingModule } from '../util/sibling-module.ts';
 import { OverlayView } from './layer-merge.ts';
 import { type LayerJob, type LayerScan, scanLayer, unpackScan } from './layer-scan.ts';
 import type { WorkerReply, WorkerRequest } from './layer-worker.ts';
@@ -146,7 +147,7 @@ function scanOnWorkers(
     };
 
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL('./layer-worker.ts', import.meta.url));
+      const worker = new Worker(siblingModule(import.meta.url, 'layer-worker'));
       pool.push(worker);
       worker.on('message', (reply: WorkerReply) => {
         if (finished) return;

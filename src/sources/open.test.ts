@@ -152,7 +152,7 @@ test('keep: dir, single file, tarball and .deb walks drop files whose bytes it r
   assert.deepEqual(paths(await single.walk({ ...keepElf, keep: () => true })), ['plain.txt']);
 
   // A real .deb (dpkg-deb), walked through its data.tar by the deb container walker.
-  const { walkDebData } = await import('../formats/deb.ts');
+  const { walkDebData } = await import('../formats/deb/deb.ts');
   const pkg = join(work, 'pkg');
   await mkdir(join(pkg, 'DEBIAN'), { recursive: true });
   await mkdir(join(pkg, 'usr/bin'), { recursive: true });

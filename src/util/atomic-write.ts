@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -69,4 +69,32 @@ export async function writeStreamAtomic(
       }
     }
   });
+}
+
+/**
+ * Writes a file that must not exist yet (a new private key): the bytes go to a temp file with `mode`,
+ * are fsync'd, and are published with link(2), which fails with EEXIST when anything — a file, a
+ * directory, a dangling symlink — is already at `path`. So an existing file is never replaced, a link
+ * planted at `path` is never followed, and no reader sees a half-written file.
+ */
+export async function writeNewFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+): Promise<void> {
+  const temp = tempPathFor(path);
+  const handle = await open(temp, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, mode);
+  try {
+    try {
+      // The umask may have removed bits; a key file gets exactly `mode`, never more.
+      await handle.chmod(mode);
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(temp, path);
+  } finally {
+    await rm(temp, { force: true });
+  }
 }

@@ -1,0 +1,100 @@
+/**
+ * verifyArtifact with a release record next to the artifact: unsigned it fails unless
+ * --allow-unsigned; signed it verifies; a sidecar edited after signing fails record-match; an OCI
+ * layout's attached bundle is found and judged against the image digest.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { buildRecord } from '../record/build.ts';
+import { sampleRecordInput } from '../record/sample-input.ts';
+import { writeSidecar } from '../record/sidecar.ts';
+import { generateKeyPair } from '../sign/keys.ts';
+import { serializeBundle, signStatement } from '../sign/sign-statement.ts';
+import { KeyFileSigner } from '../sign/signer.ts';
+import { openArtifact } from '../sources/open.ts';
+import { buildOciLayout } from '../sources/testing.ts';
+import { sha256Hex } from '../util/digest.ts';
+import { saveStatementBundle } from './attachments.ts';
+import { verifyArtifact } from './verify.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'waybill-verify-app-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const pair = generateKeyPair('ed25519');
+const signer = KeyFileSigner.fromPem(pair.privateKeyPem, 'release.key');
+const pub = join(dir, 'release.pub');
+writeFileSync(pub, pair.publicKeyPem);
+
+function recordFor(name: string, sha256: string) {
+  const input = sampleRecordInput();
+  input.subject = [{ name, digest: { sha256 } }];
+  return buildRecord(input);
+}
+
+test('an unsigned record fails verify unless --allow-unsigned', async () => {
+  const artifact = join(dir, 'unsigned.tar.gz');
+  writeFileSync(artifact, 'bytes');
+  await writeSidecar(artifact, recordFor('unsigned.tar.gz', sha256Hex('bytes')));
+  const strict = await verifyArtifact(artifact, { keys: [pub] });
+  assert.equal(strict.passed, false);
+  assert.equal(strict.record.found, true);
+  assert.match(strict.statements[0]?.reason ?? '', /release record is not signed/);
+  const lenient = await verifyArtifact(artifact, { keys: [pub], allowUnsigned: true });
+  assert.equal(lenient.passed, true);
+});
+
+test('a signed record verifies; the sidecar edited after signing does not', async () => {
+  const artifact = join(dir, 'signed.tar.gz');
+  writeFileSync(artifact, 'signed bytes');
+  const record = recordFor('signed.tar.gz', sha256Hex('signed bytes'));
+  await writeSidecar(artifact, record);
+  const opened = await openArtifact(artifact);
+  const where = await saveStatementBundle(
+    opened,
+    'record',
+    record.predicateType,
+    serializeBundle(await signStatement(record, signer)),
+  );
+  assert.equal(where, `${artifact}.record.sigstore.json`);
+  const good = await verifyArtifact(artifact, { keys: [pub] });
+  assert.equal(good.passed, true, JSON.stringify(good.statements));
+  assert.deepEqual(
+    good.statements[0]?.checks.map((c) => c.id),
+    ['signature', 'subject', 'record-match'],
+  );
+  const edited = JSON.parse(readFileSync(`${artifact}.waybill.json`, 'utf8'));
+  edited.predicate.team.name = 'Someone Else';
+  writeFileSync(`${artifact}.waybill.json`, JSON.stringify(edited));
+  const bad = await verifyArtifact(artifact, { keys: [pub] });
+  assert.equal(bad.passed, false);
+  assert.match(
+    bad.statements[0]?.reason ?? '',
+    /differs from the signed record: it was edited after signing/,
+  );
+});
+
+test('an OCI layout: the bundle is attached to the image and matched with its manifest digest', async () => {
+  const layout = join(dir, 'layout');
+  await buildOciLayout(layout, [{ 'etc/hello': 'hi\n' }], { tag: 'v1' });
+  const image = await openArtifact(`oci:${layout}:v1`);
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'hello', digest: { sha256: image.digest.slice('sha256:'.length) } }],
+    predicateType: 'https://cyclonedx.org/bom',
+    predicate: { bomFormat: 'CycloneDX', specVersion: '1.6' },
+  };
+  const where = await saveStatementBundle(
+    image,
+    'sbom',
+    statement.predicateType,
+    serializeBundle(await signStatement(statement, signer)),
+  );
+  assert.match(where, /^oci:sha256:/);
+  const report = await verifyArtifact(`oci:${layout}:v1`, { keys: [pub] });
+  assert.equal(report.passed, true, JSON.stringify(report.statements));
+  assert.equal(report.statements[0]?.kind, 'sbom');
+  assert.match(report.statements[0]?.source ?? '', /attached bundle/);
+});

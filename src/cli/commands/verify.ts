@@ -1,0 +1,82 @@
+/**
+ * `waybill verify ARTIFACT`: judge every signed statement about an artifact with the consumer's own
+ * trust, offline. Exit 0 when every required statement verifies, 1 when any fails, 2 on unreadable
+ * input or bad usage.
+ */
+import type { Command } from 'commander';
+import { verifyArtifact } from '../../app/verify.ts';
+import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
+import { addFormatOption, useColor } from '../common.ts';
+import { out, parseFormat, toJson } from '../output.ts';
+import { renderVerifyText } from '../render-verify.ts';
+
+const FORMATS = ['text', 'json'] as const;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+interface VerifyFlags {
+  key?: string[];
+  trustedRoot?: string;
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  bundle?: string[];
+  sourceUri?: string;
+  sourceTag?: string;
+  builderId?: string;
+  allowUnsigned?: boolean;
+  platform?: string;
+  format?: string;
+}
+
+export function registerVerify(program: Command, setExitCode: (code: number) => void): void {
+  const command = program
+    .command('verify')
+    .description('verify the signed statements about an artifact (keys or keyless), offline')
+    .argument(
+      '<artifact>',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+    )
+    .option('--key <pub>', 'trusted public key (PEM); repeatable', collect)
+    .option(
+      '--trusted-root <file>',
+      'Sigstore trusted root (default: the public-good root shipped with waybill)',
+    )
+    .option('--certificate-identity <id>', 'keyless: the exact certificate identity (SAN) to trust')
+    .option('--certificate-identity-regexp <re>', 'keyless: a regular expression the identity must match')
+    .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer of that identity')
+    .option(
+      '--bundle <file>',
+      'a Sigstore bundle, DSSE envelope or .intoto.jsonl to verify too; repeatable',
+      collect,
+    )
+    .option(
+      '--source-uri <uri>',
+      'provenance must name this source repository (github.com/OWNER/REPO or a URL)',
+    )
+    .option('--source-tag <tag>', 'provenance must name this tag')
+    .option('--builder-id <id>', 'provenance (and the certificate) must name this builder')
+    .option('--allow-unsigned', 'accept an unsigned release record')
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+  addFormatOption(command, FORMATS);
+  command.action(async (ref: string, opts: VerifyFlags) => {
+    const format = parseFormat(opts.format, FORMATS);
+    const report = await verifyArtifact(ref, {
+      keys: opts.key,
+      trustedRoot: opts.trustedRoot,
+      certificateIdentity: opts.certificateIdentity,
+      certificateIdentityRegexp: opts.certificateIdentityRegexp,
+      certificateOidcIssuer: opts.certificateOidcIssuer,
+      bundles: opts.bundle,
+      sourceUri: opts.sourceUri,
+      sourceTag: opts.sourceTag,
+      builderId: opts.builderId,
+      allowUnsigned: opts.allowUnsigned,
+      platform: opts.platform,
+    });
+    await out(format === 'json' ? toJson(report) : renderVerifyText(report, { color: useColor() }));
+    setExitCode(report.passed ? EXIT_OK : EXIT_FAILED);
+  });
+}

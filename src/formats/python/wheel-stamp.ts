@@ -1,0 +1,141 @@
+/**
+ * Writes release facts into a wheel's METADATA: Project-URL entries (Issues, Documentation, Source),
+ * License-Expression, Maintainer and Maintainer-email. RECORD gets METADATA's new hash and size;
+ * every other member is copied with its compressed bytes untouched, so the wheel still installs
+ * (pip checks RECORD) and its code is bit-for-bit what was built.
+ *
+ * Name, version and architecture are not written: they are also spelled in the file name and the
+ * dist-info directory name, and changing them would make a different wheel.
+ */
+import { readFile } from 'node:fs/promises';
+import { makeMember, type RawZipMember, rawMembers, writeZip } from '../../archive/zip-writer.ts';
+import { WaybillError } from '../../errors.ts';
+import { writeFileAtomic } from '../../util/atomic-write.ts';
+import type { NativeStampFacts, NativeStampResult } from '../native.ts';
+import {
+  addField,
+  type CoreMetadata,
+  getField,
+  type MetadataField,
+  parseProjectUrl,
+  removeFields,
+  sameName,
+  serializeCoreMetadata,
+  setField,
+  type WellKnownLabel,
+  wellKnownLabel,
+} from './core-metadata.ts';
+import { formatRecordRow, openWheel, recordHash, WHEEL_ZIP_LIMITS } from './wheel.ts';
+
+/** PEP 639 added License-Expression in core metadata 2.4; a file that uses it must say 2.4 or later. */
+const LICENSE_EXPRESSION_VERSION = '2.4';
+
+/** The label written for each fact: the spelling the well-known list puts first. */
+const WRITTEN_LABELS: Array<{ key: keyof NativeStampFacts; label: string; kind: WellKnownLabel }> = [
+  { key: 'bugTracker', label: 'Issues', kind: 'issues' },
+  { key: 'docs', label: 'Documentation', kind: 'documentation' },
+  { key: 'source', label: 'Source', kind: 'source' },
+];
+
+const EMAIL = /^[^\s@<>(),;:"]+@[^\s@<>(),;:"]+\.[^\s@<>(),;:"]+$/;
+
+/** Reject values that would break the header format (a newline starts a new field). */
+function singleLine(value: string, what: string): string {
+  const v = value.trim();
+  if (/[\r\n\0]/.test(v)) throw new WaybillError('USAGE', what, 'must be a single line for wheel METADATA');
+  return v;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const pb = b.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Apply the facts to parsed METADATA; returns the names of the fields written. */
+export function applyWheelFacts(meta: CoreMetadata, facts: NativeStampFacts): string[] {
+  const written: string[] = [];
+  for (const { key, label, kind } of WRITTEN_LABELS) {
+    const raw = facts[key];
+    if (raw === undefined || raw === null || raw === '') continue;
+    const url = singleLine(raw, key);
+    // Replace every entry with the same well-known meaning ("Bug Tracker", "issues"…) by one entry,
+    // at the place of the first one removed, so the file reads as before.
+    const isSame = (f: MetadataField) => {
+      if (!sameName(f.name, 'Project-URL')) return false;
+      const p = parseProjectUrl(f.value);
+      return p !== undefined && wellKnownLabel(p.label) === kind;
+    };
+    const at = meta.fields.findIndex(isSame);
+    removeFields(meta, isSame);
+    if (at >= 0) meta.fields.splice(at, 0, { name: 'Project-URL', value: `${label}, ${url}` });
+    else addField(meta, 'Project-URL', `${label}, ${url}`);
+    written.push(`wheel METADATA Project-URL (${label})`);
+  }
+  if (facts.license) {
+    setField(meta, 'License-Expression', singleLine(facts.license, 'license'));
+    const current = getField(meta, 'Metadata-Version') ?? '1.0';
+    if (compareVersions(current, LICENSE_EXPRESSION_VERSION) < 0) {
+      setField(meta, 'Metadata-Version', LICENSE_EXPRESSION_VERSION);
+      written.push('wheel METADATA Metadata-Version');
+    }
+    written.push('wheel METADATA License-Expression');
+  }
+  if (facts.team) {
+    setField(meta, 'Maintainer', singleLine(facts.team, 'team'));
+    written.push('wheel METADATA Maintainer');
+  }
+  if (facts.contact && EMAIL.test(facts.contact.trim().replace(/^mailto:/i, ''))) {
+    const email = facts.contact.trim().replace(/^mailto:/i, '');
+    // Core metadata: Maintainer-email holds RFC 822 addresses, optionally "Name <addr>".
+    setField(meta, 'Maintainer-email', facts.team ? `${singleLine(facts.team, 'team')} <${email}>` : email);
+    written.push('wheel METADATA Maintainer-email');
+  }
+  return written;
+}
+
+/** Stamp a wheel in place (temp file + rename). Throws WaybillError for a wheel that does not verify. */
+export async function stampWheel(path: string, facts: NativeStampFacts): Promise<NativeStampResult> {
+  const buf = await readFile(path);
+  const wheel = openWheel(buf, path); // verifies RECORD first: never re-sign a tampered wheel
+  const written = applyWheelFacts(wheel.metadata, facts);
+  if (written.length === 0) return { changed: false, fields: [] };
+
+  const metadataPath = `${wheel.distInfo}/METADATA`;
+  const recordPath = `${wheel.distInfo}/RECORD`;
+  const metadata = Buffer.from(serializeCoreMetadata(wheel.metadata), 'utf8');
+  let sawMetadataRow = false;
+  const rows = wheel.record.map((row) => {
+    if (row.path !== metadataPath) return row.line;
+    sawMetadataRow = true;
+    return formatRecordRow(row.path, recordHash(metadata), String(metadata.length));
+  });
+  if (!sawMetadataRow)
+    throw new WaybillError('MALFORMED', path, `${recordPath} does not list ${metadataPath}`);
+  const record = Buffer.from(`${rows.join('\n')}\n`, 'utf8');
+
+  const members = rawMembers(buf, path, WHEEL_ZIP_LIMITS).map((m) => {
+    if (m.name === metadataPath) return { raw: replaced(m, metadata) };
+    if (m.name === recordPath) return { raw: replaced(m, record) };
+    return { raw: m };
+  });
+  await writeFileAtomic(path, writeZip(members, path));
+  return { changed: true, fields: written };
+}
+
+/** The same member (name, time, mode, flags) with new content, deflated. */
+function replaced(m: RawZipMember, data: Buffer): RawZipMember {
+  const fresh = makeMember({ name: m.name, data });
+  return {
+    ...m,
+    method: fresh.method,
+    crc32: fresh.crc32,
+    compressed: fresh.compressed,
+    compressedSize: fresh.compressedSize,
+    uncompressedSize: fresh.uncompressedSize,
+  };
+}
