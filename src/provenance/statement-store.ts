@@ -1,71 +1,82 @@
 /**
- * The one place where build and rebuild statements (SLSA provenance, rebuild verdicts) are written,
- * and the seam where signing plugs in.
+ * The one place where build and rebuild statements (SLSA provenance, rebuild verdicts) are written.
  *
- * A statement for artifact `NAME` is the sidecar `NAME.<kind>.json` (the Statement itself, pretty
- * printed, keys in a fixed order); signed, it is also `NAME.<kind>.sigstore.json`, a Sigstore bundle
- * v0.3 holding the DSSE envelope. Signing lives in src/sign (`signStatement(statement, signer)`,
- * `KeyFileSigner`), which is built on another branch: until it is merged, `signerFromKeyFile` and a
- * signed `storeStatement` refuse with a clear message rather than write an unsigned file where a
- * signed one was asked for. Wiring it in means replacing the two marked lines below.
+ * A statement about output `NAME` is the sidecar `NAME.<kind>.json` (the Statement itself, pretty
+ * printed, keys in a fixed order). With a signer it is also signed as a DSSE envelope in a Sigstore
+ * bundle v0.3 (src/sign), stored beside it as `NAME.<kind>.sigstore.json`; for an OCI image layout
+ * that `build` produced, the bundle is instead attached to the image in the layout (an OCI artifact
+ * whose subject is the image, as `stamp` attaches bundles), so a push carries it along. An invalid
+ * Statement is never written or signed.
  */
+import { saveStatementBundle } from '../app/attachments.ts';
 import { WaybillError } from '../errors.ts';
 import { checkStatement } from '../record/intoto.ts';
+import { serializeBundle, signStatement } from '../sign/sign-statement.ts';
+import type { Signer } from '../sign/signer.ts';
+import type { StatementKind } from '../sign/statement.ts';
+import { openArtifact } from '../sources/open.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { imageReference } from './build/output-digest.ts';
 
-/** A signer from src/sign (key file now; keyless and KMS later). Opaque here. */
-export type StatementSigner = { readonly signerKind: string };
+export interface StatementTarget {
+  /** The output (a file, or an OCI layout directory) the statement is about. */
+  path: string;
+  kind: 'file' | 'oci-layout';
+  /** Attach the signed bundle to the image in the layout instead of writing a sidecar bundle. */
+  attach?: boolean;
+}
 
 export interface StoredStatement {
   /** The Statement sidecar. */
   path: string;
-  /** The Sigstore bundle, when signed. */
+  /** Where the signed bundle went (a sidecar path, or `oci:sha256:…` in the layout), when signed. */
   bundle?: string;
 }
 
-const NOT_WIRED =
-  'signing is not available in this build yet (the src/sign module is not merged); run without --key and WAYBILL_KEY';
-
-/** The signer for `--key FILE` / `WAYBILL_KEY`. */
-export async function signerFromKeyFile(keyFile: string): Promise<StatementSigner> {
-  // Wire-in point 1: return new KeyFileSigner(keyFile) from src/sign.
-  throw new WaybillError('UNSUPPORTED', keyFile, NOT_WIRED);
-}
-
 /** `dist/hello.tar.gz`, `provenance` → `dist/hello.tar.gz.provenance.json`. */
-export function statementPath(artifactPath: string, kind: string): string {
+export function statementPath(artifactPath: string, kind: StatementKind): string {
   return `${artifactPath.replace(/\/+$/, '')}.${kind}.json`;
-}
-
-/** The bundle sidecar next to a statement sidecar: `X.provenance.json` → `X.provenance.sigstore.json`. */
-export function bundlePath(statementFile: string): string {
-  return statementFile.replace(/\.json$/, '.sigstore.json');
 }
 
 export function serializeStatement(statement: object): string {
   return `${JSON.stringify(statement, null, 2)}\n`;
 }
 
+/** `X.provenance.json` → `X.provenance.sigstore.json`. */
+export function bundlePathFor(statementFile: string): string {
+  return statementFile.replace(/\.json$/, '.sigstore.json');
+}
+
 /**
- * Writes `statement` to `path` (atomically), and its signed bundle beside it when a signer is given.
- * An invalid Statement is never written.
+ * Writes `statement` as `<target>.<kind>.json` (atomically), and signs and stores its bundle when a
+ * signer is given. `sidecar` overrides where the Statement itself goes (a verdict kept in `--out`).
  */
 export async function storeStatement(
-  path: string,
-  statement: object,
-  signer?: StatementSigner,
+  target: StatementTarget,
+  kind: StatementKind,
+  statement: { predicateType: string },
+  signer?: Signer,
+  sidecar = statementPath(target.path, kind),
 ): Promise<StoredStatement> {
   const issue = checkStatement(statement);
-  if (issue)
+  if (issue) {
     throw new WaybillError(
       'USAGE',
-      path,
+      sidecar,
       `refusing to write an invalid statement: ${issue.pointer} ${issue.reason}`,
     );
-  if (signer !== undefined) {
-    // Wire-in point 2: const bundle = await signStatement(statement, signer); write it to bundlePath(path).
-    throw new WaybillError('UNSUPPORTED', path, NOT_WIRED);
   }
-  await writeFileAtomic(path, serializeStatement(statement));
-  return { path };
+  await writeFileAtomic(sidecar, serializeStatement(statement));
+  if (!signer) return { path: sidecar };
+  const bundleJson = serializeBundle(await signStatement(statement, signer));
+  if (target.kind === 'oci-layout' && target.attach) {
+    const image = await openArtifact(await imageReference(target.path));
+    return {
+      path: sidecar,
+      bundle: await saveStatementBundle(image, kind, statement.predicateType, bundleJson),
+    };
+  }
+  const bundle = bundlePathFor(sidecar);
+  await writeFileAtomic(bundle, bundleJson);
+  return { path: sidecar, bundle };
 }

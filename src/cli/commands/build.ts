@@ -9,7 +9,7 @@ import type { SbomFormat } from '../../app/attachments.ts';
 import { findConfig } from '../../config/load.ts';
 import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
 import { type BuildResult, type BuildStep, buildRelease } from '../../provenance/build/build.ts';
-import { type StatementSigner, signerFromKeyFile } from '../../provenance/statement-store.ts';
+import { keyFileSignerFrom, type Signer } from '../../sign/signer.ts';
 import { addConfigOptions, addFormatOption, loadProject } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
 import { shown } from '../terminal-text.ts';
@@ -37,10 +37,9 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** `--key FILE`, else `WAYBILL_KEY`: resolved before anything is built, so a missing signer fails first. */
-export async function signerFromFlags(key: string | undefined): Promise<StatementSigner | undefined> {
-  const file = key ?? (process.env.WAYBILL_KEY || undefined);
-  return file === undefined ? undefined : signerFromKeyFile(file);
+/** `--key FILE`, else `WAYBILL_KEY`: loaded before anything is built, so a bad key fails first. */
+export function signerFromFlags(key: string | undefined): Promise<Signer | undefined> {
+  return keyFileSignerFrom(key, process.env);
 }
 
 /** One line per step on a terminal (stderr), nothing otherwise. */

@@ -19,23 +19,22 @@ import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { SbomFormat } from '../../app/attachments.ts';
+import { saveStatementBundle } from '../../app/attachments.ts';
 import { stampArtifact } from '../../app/stamp.ts';
 import type { Settings } from '../../config/merge.ts';
 import type { BuildConfig } from '../../config/schema.ts';
 import { WaybillError } from '../../errors.ts';
 import type { CheckReport } from '../../policy/types.ts';
 import type { SourceFact } from '../../record/types.ts';
+import { PREDICATE_TYPE } from '../../record/types.ts';
+import { serializeBundle, signStatement } from '../../sign/sign-statement.ts';
+import type { Signer } from '../../sign/signer.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { sha256File, sha256Hex } from '../../util/digest.ts';
 import { toolVersion } from '../../version.ts';
 import { type GitRunner, gitOk, gitRunner } from '../git-exec.ts';
 import { type TrustPolicy, verifySourceTag } from '../git-tag.ts';
-import {
-  type StatementSigner,
-  type StoredStatement,
-  statementPath,
-  storeStatement,
-} from '../statement-store.ts';
+import { type StoredStatement, storeStatement } from '../statement-store.ts';
 import { recipeEnvironment } from './environment.ts';
 import { extractSourceArchive } from './extract.ts';
 import { type KitManifest, type KitOutput, kitFileName, writeKit } from './kit.ts';
@@ -74,7 +73,7 @@ export interface BuildOptions {
   version?: string;
   builderId?: string;
   sbomFormat?: SbomFormat;
-  signer?: StatementSigner;
+  signer?: Signer;
   /** The builder's environment: PATH and the allow-listed variables come from it. Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** Where the private build directory is made. Default the system temp directory. */
@@ -397,7 +396,8 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
     const outputs: PublishedOutput[] = [];
     for (const p of published) {
       const stored = await storeStatement(
-        statementPath(p.output.path, 'provenance'),
+        { path: p.output.path, kind: p.output.kind, attach: true },
+        'provenance',
         provenance,
         options.signer,
       );
@@ -464,6 +464,11 @@ async function publishAll(
       sbomFormat: options.sbomFormat,
       now: (options.now ?? (() => new Date()))(),
     });
+    // Signing the record belongs with stamp; until stamp takes a signer, build signs what stamp wrote.
+    if (options.signer) {
+      const bundle = serializeBundle(await signStatement(stamped.record, options.signer));
+      await saveStatementBundle(stamped.artifact, 'record', PREDICATE_TYPE, bundle);
+    }
     // A file's subject is its own bytes (what sha256sum says), even when the record binds to an image
     // inside it (oci-archive); a layout's is its image manifest, as for the record.
     const publishedSha = await outputDigest(target, match.kind);

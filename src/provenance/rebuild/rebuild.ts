@@ -21,6 +21,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { stampArtifact } from '../../app/stamp.ts';
 import { resolveSettings, type Settings } from '../../config/merge.ts';
 import { WaybillError } from '../../errors.ts';
+import type { Signer } from '../../sign/signer.ts';
 import { writeStreamAtomic } from '../../util/atomic-write.ts';
 import { sha256File } from '../../util/digest.ts';
 import { rebuildEnvironment } from '../build/environment.ts';
@@ -40,12 +41,7 @@ import { makeScratch, runWatched, type Scratch } from '../build/scratch.ts';
 import { recordTools, type ToolRecord } from '../build/tools.ts';
 import { compareOutputs } from '../compare/compare.ts';
 import { runDiffoscope } from '../compare/diffoscope.ts';
-import {
-  type StatementSigner,
-  type StoredStatement,
-  statementPath,
-  storeStatement,
-} from '../statement-store.ts';
+import { type StoredStatement, statementPath, storeStatement } from '../statement-store.ts';
 import { locateRebuildTarget, type RebuildTarget } from './locate.ts';
 import {
   buildVerdict,
@@ -71,7 +67,7 @@ export interface RebuildOptions {
   /** Asked when `trustRecipe` is not set: show the recipe, return whether to run it. */
   approveRecipe?: (manifest: KitManifest) => Promise<boolean>;
   diffoscope?: boolean;
-  signer?: StatementSigner;
+  signer?: Signer;
   env?: NodeJS.ProcessEnv;
   tmpDir?: string;
   maxDifferences?: number;
@@ -338,7 +334,15 @@ export async function rebuildRelease(options: RebuildOptions): Promise<RebuildRe
       startedOn,
       finishedOn,
     );
-    const verdict = await storeStatement(verdictPathFor(target, outDir), statement, options.signer);
+    // The verdict is kept as files (statement and, signed, its bundle) beside the artifact or the kit
+    // (or in --out): rebuilding never rewrites the artifact it judges.
+    const verdict = await storeStatement(
+      { path: target.artifact?.path ?? kit.path, kind: 'file' },
+      'rebuild',
+      statement,
+      options.signer,
+      verdictPathFor(target, outDir),
+    );
     return {
       reproduced,
       reason,
