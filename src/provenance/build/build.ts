@@ -15,7 +15,7 @@
  * result says why and nothing is recorded as good. Unusable input (no build section, a config that is
  * not the committed one, a missing tool) throws a WaybillError.
  */
-import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { SbomFormat } from '../../app/attachments.ts';
@@ -159,15 +159,19 @@ function isInside(parent: string, child: string): boolean {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep);
 }
 
-/** The checkout's own state (tracked changes, untracked and ignored files), to see what a recipe touched. */
+/**
+ * The checkout's own state (tracked changes, untracked and ignored paths), to see what a recipe
+ * touched. Untracked and ignored directories are listed once, not file by file, so a large ignored
+ * tree (node_modules) stays cheap; a write inside a directory that was already ignored is not seen.
+ */
 async function checkoutState(git: GitRunner): Promise<Set<string>> {
   const out = await gitOk(git, [
     'status',
     '--porcelain=v1',
     '-z',
     '--no-renames',
-    '--untracked-files=all',
-    '--ignored=matching',
+    '--untracked-files=normal',
+    '--ignored=traditional',
   ]);
   return new Set(
     out
@@ -179,8 +183,9 @@ async function checkoutState(git: GitRunner): Promise<Set<string>> {
 
 /** The repository root of the checkout, and where the config file sits in its tree. */
 async function locateConfig(git: GitRunner, configFile: string): Promise<{ root: string; inTree: string }> {
-  const root = resolve((await gitOk(git, ['rev-parse', '--show-toplevel'])).toString('utf8').trim());
-  const file = resolve(configFile);
+  // Both through realpath: git prints the top level with symlinks resolved (/tmp → /private/tmp).
+  const root = await realpath((await gitOk(git, ['rev-parse', '--show-toplevel'])).toString('utf8').trim());
+  const file = await realpath(configFile).catch(() => resolve(configFile));
   if (!isInside(root, file)) {
     throw new WaybillError(
       'CONFIG',

@@ -163,6 +163,17 @@ test('the recipe runs only when trusted; the user is shown it first', async () =
   assert.equal(approved.reproduced, true);
 });
 
+test('--out cannot be the directory of the published artifacts', async () => {
+  const b = await built(TARBALL_COMMANDS);
+  const before = await readFile(b.outputs[0]?.path as string);
+  await expectError(
+    rebuild(b.kit.path, { outDir: join(b.kit.path, '..') }),
+    'USAGE',
+    /holds the published artifacts/,
+  );
+  assert.deepEqual(await readFile(b.outputs[0]?.path as string), before);
+});
+
 test('an artifact with no kit beside it is bad input', async () => {
   const lonely = join(tmp, 'lonely');
   await mkdir(lonely);

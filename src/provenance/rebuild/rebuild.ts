@@ -229,7 +229,19 @@ export async function rebuildRelease(options: RebuildOptions): Promise<RebuildRe
   step({ step: 'kit', path: kit.path });
   const kitSha = await sha256OfFile(kit.path);
   const outDir = options.outDir ? resolve(options.outDir) : undefined;
-  if (outDir) await mkdir(outDir, { recursive: true });
+  if (outDir) {
+    // Rebuilt outputs carry the published names: in the published directory they would replace the
+    // very files they are compared with.
+    const published = [dirname(kit.path), ...(target.artifact ? [dirname(target.artifact.path)] : [])];
+    if (published.includes(outDir)) {
+      throw new WaybillError(
+        'USAGE',
+        '--out',
+        `${outDir} holds the published artifacts; choose another directory`,
+      );
+    }
+    await mkdir(outDir, { recursive: true });
+  }
 
   const scratch = await makeScratch(options.tmpDir ?? tmpdir());
   try {
