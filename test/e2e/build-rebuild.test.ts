@@ -183,7 +183,7 @@ describe('deterministic recipes are reproduced bit for bit', () => {
 
       // From the artifact: its kit is found next to it.
       const image = built.json.outputs.find((o) => o.name === 'image')?.path as string;
-      const fromArtifact = await waybill(['rebuild', `oci:${image}`, '--trust-recipe'], {
+      const fromArtifact = await waybill(['rebuild', `oci:${image}:latest`, '--trust-recipe'], {
         env: envFor(signer),
       });
       assert.equal(fromArtifact.code, 0, fromArtifact.stdout + fromArtifact.stderr);

@@ -16,14 +16,21 @@ export interface RebuildTarget {
   artifact?: { path: string; kind: 'file' | 'oci-layout'; sha256: string; output: KitOutput };
 }
 
-/** `oci:DIR`, `file:PATH` or a plain path → the path. */
-function pathOf(input: string): string {
+/**
+ * `oci:DIR[:TAG]`, `file:PATH` or a plain path → the path. As skopeo splits `oci:` references, the
+ * path ends at the first colon unless the whole rest names something that exists.
+ */
+async function pathOf(input: string): Promise<string> {
   const m = /^(oci|file|dir):(.*)$/s.exec(input);
-  return resolve(m ? (m[2] as string) : input);
+  if (!m) return resolve(input);
+  const rest = m[2] as string;
+  if (m[1] !== 'oci' || (await stat(rest).catch(() => undefined))) return resolve(rest);
+  const colon = rest.indexOf(':');
+  return resolve(colon === -1 ? rest : rest.slice(0, colon));
 }
 
 export async function locateRebuildTarget(input: string): Promise<RebuildTarget> {
-  const path = pathOf(input);
+  const path = await pathOf(input);
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new WaybillError('NOT_FOUND', input, 'no such file or directory');
   if (info.isFile() && (await looksLikeKit(path))) return { kit: await openKit(path) };
