@@ -5,6 +5,9 @@
 // shim re-runs itself with --experimental-strip-types. Older Node gets one clear line and exit code 2.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 // zlib decodes zstd (zstd layers and packages) from 22.15 and 23.8; node:sqlite (rpm databases)
@@ -15,6 +18,14 @@ if (!supported) {
     `waybill: needs Node.js 22.15+ or 23.8+ (24 LTS recommended); this is Node.js ${process.versions.node}\n`,
   );
   process.exit(2);
+}
+// V8's code cache for waybill's own modules cuts start-up CPU by more than half (0.6 s → 0.25 s on
+// the development machine). It lives in the user's own cache directory, never a shared /tmp one that
+// another user could fill first; NODE_COMPILE_CACHE, when set, is the user's choice and wins.
+if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
+  module.enableCompileCache(join(base, 'waybill', 'compile-cache'));
 }
 if (!existsSync(new URL('../src/cli/run.ts', import.meta.url))) {
   await import('../dist/cli/run.js');

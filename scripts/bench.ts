@@ -8,6 +8,10 @@
  *   (d) waybill's peak RSS (`/usr/bin/time -f %M`, else VmHWM polled from /proc)
  *   (e) a synthetic image, >= 2 GiB uncompressed in 20 gzip layers: waybill time and RSS vs the floor
  *   (f) worker threads: both images with `--workers 1` (in-process) and `--workers 2`, time and RSS
+ *   (g) dpkg memory: a 30 MiB status file built from real stanzas (this machine's dpkg database,
+ *       packages renamed per copy): the dpkg cataloger's peak RSS over a baseline that only reads the
+ *       file, as a multiple of the file, and `waybill sbom` on a tarball holding it
+ *   (h, i) advisory import and a 10 000-component audit, against JSON.parse (scripts/bench-audit.ts)
  *
  * The fixture's docker-archive holds uncompressed layers (skopeo writes them so), which would make a
  * gunzip floor meaningless; so the floor and waybill both read umoci's OCI layout of the same image,
@@ -27,6 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import { type TarEntryInput, tarChunks } from '../src/archive/tar-writer.ts';
+import { benchAudit } from './bench-audit.ts';
 import { buildFixtureImage, DEFAULT_CACHE_DIR } from './build-fixture-image.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -345,6 +350,61 @@ async function ensureSyntheticImage(): Promise<string> {
   return final;
 }
 
+// ---- dpkg memory ----------------------------------------------------------------------------------
+
+const DPKG_STATUS_BYTES = 30 * MiB;
+
+/** Real stanzas (this machine's dpkg database, else the shared fixture) repeated to 30 MiB. */
+async function ensureDpkgStatus(): Promise<{ status: string; tarball: string } | { unavailable: string }> {
+  const status = join(CACHE, 'dpkg-status-30m');
+  const tarball = `${status}.tar.gz`;
+  if (existsSync(status) && existsSync(tarball)) return { status, tarball };
+  const sources = [
+    '/var/lib/dpkg/status',
+    join(ROOT, '../shared/fixtures/vectors/os-package-db/dpkg/syft/image-dpkg/var/lib/dpkg/status'),
+  ];
+  const source = sources.find((p) => existsSync(p));
+  if (!source) return { unavailable: 'no real dpkg status file to build from' };
+  const stanzas = (await readFile(source, 'utf8')).split(/\n\n+/).filter((s) => s.includes('Package:'));
+  const parts: string[] = [];
+  let size = 0;
+  for (let copy = 0; size < DPKG_STATUS_BYTES; copy++) {
+    for (const stanza of stanzas) {
+      const renamed = `${stanza.replace(/^Package: (.*)$/m, (_m, name: string) => `Package: ${name}-r${copy}`)}\n\n`;
+      parts.push(renamed);
+      size += Buffer.byteLength(renamed);
+      if (size >= DPKG_STATUS_BYTES) break;
+    }
+  }
+  const text = Buffer.from(parts.join(''));
+  await writeFile(status, text);
+  const entries: TarEntryInput[] = [
+    { path: 'var/', type: 'dir' },
+    { path: 'var/lib/', type: 'dir' },
+    { path: 'var/lib/dpkg/', type: 'dir' },
+    { path: 'var/lib/dpkg/status', data: text },
+  ];
+  await pipeline(tarChunks(entries), createGzip(), createWriteStream(tarball));
+  return { status, tarball };
+}
+
+/** Peak RSS of a child that reads the status file and, unless `baseline`, runs the dpkg cataloger. */
+async function dpkgCatalogerRss(status: string, baseline: boolean): Promise<Measured> {
+  const dpkg = new URL('../src/catalog/dpkg.ts', import.meta.url).href;
+  const script = `
+    import { readFileSync } from 'node:fs';
+    import { dpkgCataloger, dpkgOwnedFiles } from ${JSON.stringify(dpkg)};
+    const data = readFileSync(process.argv[1]);
+    const files = [{ entry: { path: 'var/lib/dpkg/status', type: 'file', size: data.length, mode: 420 }, data, earlier: [] }];
+    if (!${baseline}) {
+      const found = await dpkgCataloger.catalog(files, { warn() {} });
+      dpkgOwnedFiles(files, { warn() {} });
+      if (found.length === 0) process.exit(3);
+    }
+  `;
+  return measure(process.execPath, ['--input-type=module', '-e', script, status], { rss: true });
+}
+
 // ---- cdxgen ---------------------------------------------------------------------------------------
 
 async function cdxgen(dockerArchive: string): Promise<{ seconds: number } | { unavailable: string }> {
@@ -507,6 +567,44 @@ async function main(): Promise<void> {
     });
   }
   results.workers = workerRuns;
+
+  // (g): dpkg memory on a 30 MiB status file.
+  const dpkgInput = await ensureDpkgStatus();
+  if ('unavailable' in dpkgInput) {
+    rows.push({ what: 'dpkg 30 MiB status', value: 'n/a', goal: dpkgInput.unavailable });
+  } else {
+    log('dpkg: cataloger and waybill sbom on a 30 MiB status file…');
+    const inputMiB = (await readFile(dpkgInput.status)).length / MiB;
+    const base = await dpkgCatalogerRss(dpkgInput.status, true);
+    const cataloger = await dpkgCatalogerRss(dpkgInput.status, false);
+    if (cataloger.code !== 0) throw new Error(`dpkg cataloger exited ${cataloger.code}: ${cataloger.stderr}`);
+    const cli = await waybillSbom(`file:${dpkgInput.tarball}`, 1);
+    const over = (cataloger.rssMiB ?? 0) - (base.rssMiB ?? 0);
+    results.dpkg = {
+      statusMiB: inputMiB,
+      baselineRssMiB: base.rssMiB,
+      catalogerRssMiB: cataloger.rssMiB,
+      catalogerSeconds: cataloger.seconds,
+      catalogerOverInput: over / inputMiB,
+      sbomSeconds: cli.seconds,
+      sbomRssMiB: cli.rssMiB,
+    };
+    rows.push({
+      what: `dpkg ${inputMiB.toFixed(0)} MiB status: cataloger RSS over baseline MiB`,
+      value: `${over.toFixed(0)} (${(over / inputMiB).toFixed(1)}× the file)`,
+      goal: '',
+    });
+    rows.push({
+      what: 'dpkg status: waybill sbom s, peak RSS MiB',
+      value: `${cli.seconds.toFixed(2)}, ${cli.rssMiB.toFixed(0)}`,
+      goal: '',
+    });
+  }
+
+  // (h), (i): `waybill db import` and `waybill audit` (issue 11).
+  const audit = await benchAudit(log);
+  rows.push(...audit.rows);
+  results.audit = audit.results;
 
   results.goals = GOALS;
   results.table = rows;

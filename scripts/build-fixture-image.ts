@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { withCacheLock } from './cache-lock.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -297,41 +298,12 @@ async function missingPrerequisite(): Promise<string | undefined> {
  * Builds (or finds cached) the fixture image. Returns `{ skip }` with the reason when this machine
  * cannot build it (not root, a tool missing, no Debian mirror or npm registry).
  */
-/**
- * Several test files may ask for the image at once (node --test runs files in parallel processes):
- * one builds it while the others wait on a lock file, whose owner's pid lets a crashed build's lock
- * be taken over.
- */
 export async function buildFixtureImage(
   cacheDir = DEFAULT_CACHE_DIR,
   log: Log = () => {},
 ): Promise<FixtureImage | { skip: string }> {
   await mkdir(dirname(cacheDir), { recursive: true });
-  const lock = `${cacheDir}.lock`;
-  for (let waited = 0; ; waited += 500) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch {
-      const owner = Number(await readFile(lock, 'utf8').catch(() => '0'));
-      if (!owner || !processAlive(owner) || waited > 30 * 60_000) await rm(lock, { force: true });
-      else await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  try {
-    return await buildFixtureImageLocked(cacheDir, log);
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return withCacheLock(`${cacheDir}.lock`, () => buildFixtureImageLocked(cacheDir, log));
 }
 
 async function buildFixtureImageLocked(cacheDir: string, log: Log): Promise<FixtureImage | { skip: string }> {

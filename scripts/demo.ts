@@ -10,7 +10,7 @@
  * Every step runs the real `waybill` executable. Nothing is left behind but the output folder printed
  * at the start.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -18,6 +18,9 @@ import { gzipSync } from 'node:zlib';
 import { tarBuffer } from '../src/archive/tar-writer.ts';
 import { OciLayout } from '../src/oci/layout.ts';
 import { MEDIA_TYPE, OCI_ANNOTATION } from '../src/oci/types.ts';
+// The demo makes its own repository the way the tests do; git in waybill itself only ever runs
+// through the hardened runner (src/provenance/git-exec.ts).
+import { git as fixtureGit, makeSshSigner } from '../test/helpers/git-fixtures.ts';
 
 const projectRoot = new URL('..', import.meta.url).pathname;
 const waybillBin = join(projectRoot, 'bin', 'waybill.js');
@@ -32,15 +35,6 @@ const COMMIT_EPOCH = Date.parse(COMMIT_DATE) / 1000;
 
 function step(title: string): void {
   process.stdout.write(`\n${bold(`== ${title}`)}\n`);
-}
-
-function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  return execFileSync(cmd, args, {
-    cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
 }
 
 /** Runs waybill as a user would and shows the command and its output; returns the exit code. */
@@ -62,9 +56,7 @@ function waybill(args: string[], expectExit: number): number {
   return code;
 }
 
-const gitEnv = {
-  GIT_CONFIG_NOSYSTEM: '1',
-  GIT_CONFIG_GLOBAL: '/dev/null',
+const identity = {
   GIT_AUTHOR_NAME: 'Example Release Team',
   GIT_AUTHOR_EMAIL: 'release@example.org',
   GIT_COMMITTER_NAME: 'Example Release Team',
@@ -73,29 +65,15 @@ const gitEnv = {
   GIT_COMMITTER_DATE: COMMIT_DATE,
 };
 
-function git(repo: string, args: string[]): string {
-  return run('git', ['-C', repo, ...args], { env: gitEnv }).trim();
+function git(repo: string, args: string[]): Promise<string> {
+  return fixtureGit(repo, args, { env: identity });
 }
 
 // -------------------------------------------------------------------------------------------------
 step(`1. A source repository with a signed release tag  (output folder: ${out})`);
 
-const keys = join(out, 'keys');
-mkdirSync(keys);
-run('ssh-keygen', [
-  '-q',
-  '-t',
-  'ed25519',
-  '-N',
-  '',
-  '-C',
-  'release@example.org',
-  '-f',
-  join(keys, 'release'),
-]);
-const publicKey = readFileSync(join(keys, 'release.pub'), 'utf8').trim();
-const allowedSigners = join(keys, 'allowed_signers');
-writeFileSync(allowedSigners, `release@example.org namespaces="git" ${publicKey}\n`);
+const signer = await makeSshSigner(out, 'release@example.org', 'keys');
+const allowedSigners = signer.allowedSignersFile;
 
 const repo = join(out, 'source');
 mkdirSync(join(repo, 'bin'), { recursive: true });
@@ -118,29 +96,21 @@ help:
 license: Apache-2.0
 `,
 );
-git(repo, ['init', '-q', '-b', 'main']);
-git(repo, ['add', '.']);
-git(repo, ['commit', '-q', '-m', 'hello 1.0.0']);
-git(repo, [
+await git(repo, ['init', '-q', '-b', 'main']);
+await git(repo, ['add', '.']);
+await git(repo, ['commit', '-q', '-m', 'hello 1.0.0']);
+await git(repo, [
   '-c',
   'gpg.format=ssh',
   '-c',
-  `user.signingkey=${join(keys, 'release')}`,
+  `user.signingkey=${signer.privateKey}`,
   'tag',
   '-s',
   'v1.0.0',
   '-m',
   'hello 1.0.0',
 ]);
-process.stdout.write(`${git(repo, ['log', '--oneline', '--decorate'])}\n`);
-process.stdout.write(
-  run('git', ['-C', repo, '-c', `gpg.ssh.allowedSignersFile=${allowedSigners}`, 'tag', '-v', 'v1.0.0'], {
-    env: gitEnv,
-  })
-    .split('\n')
-    .slice(0, 1)
-    .join('\n'),
-);
+process.stdout.write(`${await git(repo, ['log', '--oneline', '--decorate'])}\n`);
 
 // -------------------------------------------------------------------------------------------------
 step('2. Build two artifacts from the tag: an OCI image layout and a tarball');

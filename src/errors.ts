@@ -24,7 +24,9 @@ export type ErrorCode =
   /** A git checkout or tag that cannot be used (dirty worktree, HEAD not at a tag…). */
   | 'SOURCE'
   /** A signature that cannot be verified (bad signature, untrusted signer, renamed tag). */
-  | 'SIGNATURE';
+  | 'SIGNATURE'
+  /** Another waybill run holds the lock on the artifact (util/lock.ts). */
+  | 'BUSY';
 
 export class WaybillError extends Error {
   readonly code: ErrorCode;

@@ -3,10 +3,12 @@
  * - an OCI layout or oci-archive: OCI 1.1 artifact manifests inside the layout whose `subject` is the
  *   image, so that a later push carries them to a registry as referrers;
  * - anything else: sidecar files next to the artifact (`NAME.waybill.json`, `NAME.cdx.json` /
- *   `NAME.spdx.json`).
+ *   `NAME.spdx.json`) — beside it, never inside (a `dir:.` artifact's sidecars go in its parent).
+ *
+ * Writing goes through a `RecordStore`, which stages (app/stamp-transaction.ts): nothing is visible
+ * until the stamp commits the artifact, its SBOM and its record together.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { OciArchiveLayout } from '../oci/archive-layout.ts';
 import {
@@ -17,16 +19,18 @@ import {
   readAttachment,
   readAttachmentFromOciArchive,
 } from '../oci/attach.ts';
-import { OciLayout, resolveRef } from '../oci/layout.ts';
+import { type LayoutStore, OciLayout, resolveRef } from '../oci/layout.ts';
 import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
 import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
-import { readSidecar, sidecarPath, writeSidecar } from '../record/sidecar.ts';
+import { readSidecar, SIDECAR_SUFFIX, sidecarBytes, sidecarHome, sidecarPath } from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION, bundleSidecarPath } from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { readRegularFileIfPresent } from '../util/regular-file.ts';
+import type { StagingArea } from '../util/staging.ts';
 
 export type SbomFormat = 'cyclonedx-json' | 'spdx-json';
 
@@ -35,7 +39,7 @@ const SBOM_MEDIA: Record<SbomFormat, string> = {
   'spdx-json': ARTIFACT_TYPE.spdx,
 };
 
-const SBOM_SUFFIX: Record<SbomFormat, string> = {
+export const SBOM_SUFFIX: Record<SbomFormat, string> = {
   'cyclonedx-json': '.cdx.json',
   'spdx-json': '.spdx.json',
 };
@@ -53,11 +57,7 @@ function layoutRef(artifact: Artifact): string | undefined {
 }
 
 /** The descriptor of the image the record is about: the digest the artifact was opened at. */
-async function subjectDescriptor(artifact: Artifact): Promise<Descriptor> {
-  const store =
-    artifact.kind === 'oci'
-      ? await OciLayout.open(artifact.path)
-      : await OciArchiveLayout.open(artifact.path);
+async function subjectDescriptor(store: LayoutStore, artifact: Artifact): Promise<Descriptor> {
   const index = await store.readIndex();
   const listed = index.manifests.find((d) => d.digest === artifact.digest);
   if (listed) return { mediaType: listed.mediaType, digest: listed.digest, size: listed.size };
@@ -73,19 +73,85 @@ async function subjectDescriptor(artifact: Artifact): Promise<Descriptor> {
   };
 }
 
-async function attach(
+/**
+ * Attach a payload to the image in an OCI layout or oci-archive after the stamp (a signed statement,
+ * an audit); returns `oci:<manifest digest>`. Blobs are written before index.json, as in a stamp.
+ */
+export async function attach(
   artifact: Artifact,
   artifactType: string,
   payload: Buffer,
   mediaType: string,
   annotations: Record<string, string> = {},
 ): Promise<string> {
-  const subject = await subjectDescriptor(artifact);
+  const store =
+    artifact.kind === 'oci'
+      ? await OciLayout.open(artifact.path)
+      : await OciArchiveLayout.open(artifact.path);
+  const subject = await subjectDescriptor(store, artifact);
   const attachment =
     artifact.kind === 'oci'
       ? await attachArtifact(artifact.path, subject, artifactType, payload, mediaType, annotations)
       : await attachToOciArchive(artifact.path, subject, artifactType, payload, mediaType, annotations);
   return `${OCI_LOCATION}${attachment.descriptor.digest}`;
+}
+
+/** Where a stamp puts an artifact's SBOM and record; returns the locations the record and user see. */
+export interface RecordStore {
+  saveSbom(target: Artifact, bytes: Buffer, format: SbomFormat): Promise<string>;
+  saveRecord(target: Artifact, record: ReleaseRecord): Promise<string>;
+}
+
+/** Attachments in a layout store (a StagedLayout during a stamp): `oci:sha256:<manifest digest>`. */
+export function layoutRecordStore(store: LayoutStore): RecordStore {
+  const attach = async (target: Artifact, type: string, payload: Buffer, mediaType: string) => {
+    const subject = await subjectDescriptor(store, target);
+    const attachment = await attachArtifact(store, subject, type, payload, mediaType);
+    return `${OCI_LOCATION}${attachment.descriptor.digest}`;
+  };
+  return {
+    saveSbom: (target, bytes, format) => attach(target, SBOM_MEDIA[format], bytes, SBOM_MEDIA[format]),
+    saveRecord: (target, record) =>
+      attach(
+        target,
+        ARTIFACT_TYPE.record,
+        Buffer.from(serializeRecord(record)),
+        'application/vnd.in-toto+json',
+      ),
+  };
+}
+
+/** Sidecars staged for a stamp, published by `publishSidecars` in the order that keeps them consistent. */
+export interface SidecarRecordStore extends RecordStore {
+  /** Plans the renames: the record first, then the SBOM (see stamp-transaction.ts for why). */
+  publishSidecars(): void;
+}
+
+/**
+ * Sidecars of the artifact at `artifactPath`, staged in `staging` (whose home is the directory they
+ * go in); nothing is visible until the staging area commits.
+ */
+export function sidecarRecordStore(staging: StagingArea, artifactPath: string): SidecarRecordStore {
+  const records: string[] = [];
+  const sboms: string[] = [];
+  return {
+    async saveSbom(_target, bytes, format) {
+      const [, name] = sidecarHome(artifactPath, SBOM_SUFFIX[format]);
+      await staging.write(name, bytes);
+      sboms.push(name);
+      return name;
+    },
+    async saveRecord(_target, record) {
+      const [, name] = sidecarHome(artifactPath, SIDECAR_SUFFIX);
+      const target = sidecarPath(artifactPath);
+      await staging.write(name, sidecarBytes(record, target));
+      records.push(name);
+      return target;
+    },
+    publishSidecars() {
+      for (const name of [...records, ...sboms]) staging.publish(name, name);
+    },
+  };
 }
 
 async function findAttached(artifact: Artifact, artifactType: string): Promise<Buffer | undefined> {
@@ -98,14 +164,6 @@ async function findAttached(artifact: Artifact, artifactType: string): Promise<B
   return artifact.kind === 'oci'
     ? readAttachment(artifact.path, last)
     : readAttachmentFromOciArchive(artifact.path, last);
-}
-
-/** Stores the SBOM; returns the location string the record carries. */
-export async function saveSbom(artifact: Artifact, bytes: Buffer, format: SbomFormat): Promise<string> {
-  if (usesLayout(artifact)) return attach(artifact, SBOM_MEDIA[format], bytes, SBOM_MEDIA[format]);
-  const path = sidecarBase(artifact) + SBOM_SUFFIX[format];
-  await writeFileAtomic(path, bytes);
-  return basename(path);
 }
 
 /** The SBOM bytes a record's manifest.location points at, or undefined when it is not there. */
@@ -129,18 +187,10 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
       'an SBOM sidecar location must be a file name next to the artifact',
     );
   }
-  const path = join(dirname(artifact.path), location);
-  const info = await stat(path).catch(() => undefined);
-  if (!info?.isFile()) return undefined;
-  return readFile(path);
-}
-
-export async function saveRecord(artifact: Artifact, record: ReleaseRecord): Promise<string> {
-  if (usesLayout(artifact)) {
-    const bytes = Buffer.from(serializeRecord(record));
-    return attach(artifact, ARTIFACT_TYPE.record, bytes, 'application/vnd.in-toto+json');
-  }
-  return writeSidecar(artifact.path, record);
+  // Beside the artifact, as the stamp wrote it (a `dir:.` artifact's in its parent). Only a regular
+  // file is read: a FIFO there is refused at once (the manifest rule reports it), never waited on.
+  const [home] = sidecarHome(artifact.path, '');
+  return readRegularFileIfPresent(join(home, location), { code: 'MALFORMED' });
 }
 
 export async function loadRecord(
@@ -196,9 +246,4 @@ export async function loadAttachedBundles(
     out.push({ source: `${artifact.ref}@${attachment.descriptor.digest} (attached bundle)`, bytes });
   }
   return out;
-}
-
-/** Sidecar files sit next to the artifact: `hello-1.0.tar.gz` → `hello-1.0.tar.gz.waybill.json`. */
-function sidecarBase(artifact: Artifact): string {
-  return artifact.path.replace(/\/+$/, '');
 }

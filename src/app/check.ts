@@ -7,7 +7,7 @@ import { describeError } from '../errors.ts';
 import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
 import type { ReleaseRecord } from '../record/types.ts';
-import { readSbom } from '../sbom/read.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -32,11 +32,13 @@ export async function sbomOutcome(
     const bytes = await loadSbom(artifact, manifest.location);
     if (!bytes) return { error: `no SBOM found at ${manifest.location}` };
     const parsed = readSbom(bytes, manifest.location);
-    return {
+    const outcome: SbomOutcome = {
       format: parsed.format,
       digestSha256: sha256Digest(bytes).slice('sha256:'.length),
-      components: parsed.components.length,
+      components: componentCount(parsed),
     };
+    if (parsed.subject?.purl) outcome.subjectPurl = parsed.subject.purl;
+    return outcome;
   } catch (e) {
     return { error: describeError(e) };
   }

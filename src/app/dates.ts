@@ -3,8 +3,8 @@
  * when something better exists: an explicit flag, the image's own `created`, SOURCE_DATE_EPOCH (the
  * reproducible-builds convention), the commit date of the source, and only then the current time.
  */
-import { execFileSync } from 'node:child_process';
 import { WaybillError } from '../errors.ts';
+import { headCommitDate } from '../provenance/commit-date.ts';
 import type { Artifact } from '../sources/types.ts';
 
 export function sourceDateEpoch(): Date | undefined {
@@ -20,29 +20,15 @@ export function sourceDateEpoch(): Date | undefined {
   return new Date(Number(epoch) * 1000);
 }
 
-function commitDate(sourceDir: string | null): Date | undefined {
-  if (!sourceDir) return undefined;
-  try {
-    const out = execFileSync('git', ['-C', sourceDir, 'log', '-1', '--format=%cI', 'HEAD'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-    const d = new Date(out);
-    return Number.isNaN(d.getTime()) ? undefined : d;
-  } catch {
-    return undefined;
-  }
-}
-
-export function buildDate(
+export async function buildDate(
   artifact: Artifact,
   flag: string | undefined,
   sourceDir: string | null,
   now: Date,
-): string {
+): Promise<string> {
   if (flag) return flag;
   const created = artifact.image?.selected?.config.created ?? artifact.image?.platforms[0]?.config.created;
   if (created) return created;
-  const date = sourceDateEpoch() ?? commitDate(sourceDir) ?? now;
+  const date = sourceDateEpoch() ?? (sourceDir ? await headCommitDate(sourceDir) : undefined) ?? now;
   return date.toISOString().replace(/\.000Z$/, 'Z');
 }

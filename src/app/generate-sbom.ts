@@ -2,22 +2,29 @@
  * The manifest engine as one call: catalog an artifact (every platform of a multi-platform image) and
  * encode the components as CycloneDX 1.6 or SPDX 2.3 JSON, deterministically.
  */
-import { type CatalogOptions, type CatalogWarning, catalogArtifact } from '../catalog/engine.ts';
+
+import { basename } from 'node:path';
+import { type CatalogOptions, type CatalogWarning, catalogArtifact, closeGraph } from '../catalog/engine.ts';
 import { defaultCatalogers, defaultDistroReader } from '../catalog/registry.ts';
-import type { Component, Distro } from '../catalog/types.ts';
+import { type Component, componentKey, type Distro } from '../catalog/types.ts';
 import { platformString } from '../oci/types.ts';
 import { writeCycloneDx } from '../sbom/cyclonedx.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { writeSpdx } from '../sbom/spdx.ts';
 import type { SbomInput } from '../sbom/subject.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { toolVersion } from '../version.ts';
 import type { SbomFormat } from './attachments.ts';
+import { packageIdentity, separateSubject } from './package-subject.ts';
 
 export interface GenerateSbomOptions {
   format: SbomFormat;
-  /** Name and version shown for the artifact itself (the SBOM's root component). */
-  name: string;
+  /**
+   * Name and version shown for the artifact itself (the SBOM's root component). Default: the
+   * package's own, for a package file; else the file or directory name.
+   */
+  name?: string;
   version?: string;
   onProgress?: (done: number, total: number) => void;
   /**
@@ -31,6 +38,8 @@ export interface GeneratedSbom {
   bytes: Buffer;
   format: SbomFormat;
   components: Component[];
+  /** How many components the written document lists, counted as `check` and `inspect` count it. */
+  componentCount: number;
   warnings: CatalogWarning[];
   distro?: Distro;
 }
@@ -38,11 +47,13 @@ export interface GeneratedSbom {
 async function catalogEach(
   artifact: Artifact,
   onProgress: GenerateSbomOptions['onProgress'],
-  workers?: number,
+  workers: number | undefined,
+  subject: Component | undefined,
 ) {
   const catalogers = defaultCatalogers();
   const options: CatalogOptions = { catalogers, distroReader: defaultDistroReader, onProgress };
   if (workers !== undefined) options.walkOptions = { workers };
+  if (subject) options.subject = subject;
   const image = artifact.image;
   if (!image || image.selected || image.platforms.length <= 1)
     return [await catalogArtifact(artifact, options)];
@@ -60,6 +71,8 @@ export interface CatalogedContents {
   components: Component[];
   warnings: CatalogWarning[];
   distro?: Distro;
+  /** The package the artifact is (a .deb, .rpm, wheel, sdist, jar): the SBOM's subject. */
+  subject?: Component;
 }
 
 /**
@@ -70,14 +83,18 @@ export async function catalogForSbom(
   artifact: Artifact,
   options: Pick<GenerateSbomOptions, 'onProgress' | 'workers'> = {},
 ): Promise<CatalogedContents> {
-  const results = await catalogEach(artifact, options.onProgress, options.workers);
-  const byPurl = new Map<string, Component>();
+  const identity = await packageIdentity(artifact);
+  const results = await catalogEach(artifact, options.onProgress, options.workers, identity);
+  const byKey = new Map<string, Component>();
   for (const result of results)
-    for (const c of result.components) if (!byPurl.has(c.purl)) byPurl.set(c.purl, c);
-  const components = [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
+    for (const c of result.components) if (!byKey.has(componentKey(c))) byKey.set(componentKey(c), c);
+  const { subject, components } = separateSubject(artifact, identity, [...byKey.values()]);
   const warnings = results.flatMap((r) => r.warnings);
   const distro = results.find((r) => r.distro)?.distro;
-  return distro ? { components, warnings, distro } : { components, warnings };
+  const contents: CatalogedContents = { components: closeGraph(components), warnings };
+  if (distro) contents.distro = distro;
+  if (subject) contents.subject = subject;
+  return contents;
 }
 
 /**
@@ -95,9 +112,10 @@ export function encodeSbom(
     subject: {
       digest: artifact.digest,
       kind: artifact.kind,
-      name: options.name,
-      version: options.version,
+      name: options.name ?? contents.subject?.name ?? basename(artifact.path.replace(/\/+$/, '')),
+      version: options.version ?? contents.subject?.version,
       created,
+      ...(contents.subject ? { package: contents.subject } : {}),
     },
     components: contents.components,
     distro: contents.distro,
@@ -105,7 +123,9 @@ export function encodeSbom(
     toolVersion: toolVersion(),
   };
   const text = options.format === 'spdx-json' ? writeSpdx(input) : writeCycloneDx(input);
-  return { bytes: Buffer.from(text), format: options.format, ...contents };
+  const bytes = Buffer.from(text);
+  const componentCountOf = componentCount(readSbom(bytes, artifact.ref));
+  return { bytes, format: options.format, ...contents, componentCount: componentCountOf };
 }
 
 export async function generateSbom(artifact: Artifact, options: GenerateSbomOptions): Promise<GeneratedSbom> {

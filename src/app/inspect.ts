@@ -5,7 +5,7 @@
  */
 import type { Fact, NativeFacts } from '../formats/facts.ts';
 import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
-import { readSbom } from '../sbom/read.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
@@ -111,7 +111,7 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
     manifest = { format: p.manifest.format, location: p.manifest.location, components: null };
     try {
       const bytes = await loadSbom(artifact, p.manifest.location);
-      if (bytes) manifest.components = readSbom(bytes, p.manifest.location).components.length;
+      if (bytes) manifest.components = componentCount(readSbom(bytes, p.manifest.location));
       else manifest.error = 'not found';
     } catch (e) {
       manifest.error = e instanceof Error ? e.message : String(e);

@@ -1,32 +1,36 @@
 /**
  * `stamp`: create the release record for an artifact from the project settings, verify the source
  * tag, generate (or take) the SBOM, write the facts into the artifact's native metadata where its
- * format has a place for them, and store record and SBOM beside it. It records what it is given even
- * when a guideline is not met; refusing to ship is `check`'s job, so stamp refuses only unreadable
- * input.
+ * format has a place for them, and store record and SBOM beside it — as one operation, under a lock
+ * (stamp-transaction.ts). It records what it is given even when a guideline is not met; refusing to
+ * ship is `check`'s job, so stamp refuses only unreadable input.
  */
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Settings } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
 import type { NativeFacts } from '../formats/facts.ts';
-import { stampDockerArchive, stampOciArchive } from '../oci/archive-stamp.ts';
-import { type StampFacts, stampImage } from '../oci/stamp.ts';
+import type { StampFacts } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
+import { requirePublishableUrl } from '../policy/url-check.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
+import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ReleaseRecord, SourceFact } from '../record/types.ts';
-import { readSbom } from '../sbom/read.ts';
-import { openArtifact } from '../sources/open.ts';
+import { assertRecordTexts } from '../record/written-text.ts';
+import { componentCount, readSbom } from '../sbom/read.ts';
+import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
+import { crashPoint } from '../util/crash-point.ts';
 import { sha256Digest } from '../util/digest.ts';
-import { type SbomFormat, saveRecord, saveSbom } from './attachments.ts';
+import { readRegularFile } from '../util/regular-file.ts';
+import type { SbomFormat } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
-import { catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-sbom.ts';
 import { machineArchitectures } from './machine-architecture.ts';
-import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
+import { nativeFactsOf } from './native-facts.ts';
+import { beginStamp, type StampTransaction, stampHome, withStampLock } from './stamp-transaction.ts';
 
 export interface StampOptions {
   settings: Settings;
@@ -58,11 +62,14 @@ export interface StampOutcome {
   warnings: Array<{ path: string; reason: string }>;
 }
 
-async function sourceFact(settings: Settings): Promise<SourceFact | null> {
+async function sourceFact(settings: Settings, now: Date): Promise<SourceFact | null> {
   if (!settings.sourceDir) return null;
   return verifySourceTag(settings.sourceDir, {
     allowedSignersFile: settings.allowedSigners ?? undefined,
+    sshRevocationFile: settings.sshRevocationFile ?? undefined,
     trustedGpgKeys: settings.trustedGpgKeys,
+    // Signer validity is judged now, never at the date the tag claims for itself.
+    verifyTime: now,
   });
 }
 
@@ -85,54 +92,10 @@ function architecturesOf(
   return { architectures: fallback };
 }
 
-/**
- * Writes the facts into the artifact's own metadata where its format has a place for them — image
- * labels and annotations, deb control fields, wheel METADATA, the ELF package note — and reopens it,
- * since its digest changed. Formats with nowhere to write (rpm headers are signed) are left as they
- * are: the sidecar record carries their facts.
- */
-async function stampNative(
-  artifact: Artifact,
-  facts: StampFacts,
-  settings: Settings,
-  platform: string | undefined,
-): Promise<{ artifact: Artifact; fields: string[] }> {
-  const image = artifact.image;
-  if (!image) {
-    const format = await nativeFormatOf(artifact);
-    if (!format?.stamp || artifact.kind !== 'file') return { artifact, fields: [] };
-    const result = await format.stamp(artifact.path, {
-      name: settings.name,
-      version: settings.version,
-      architecture: settings.architecture,
-      created: facts.created,
-      team: settings.team,
-      contact: settings.contact,
-      bugTracker: settings.bugTracker,
-      docs: settings.docsUrl,
-      source: facts.source,
-      revision: facts.revision,
-      license: settings.license,
-    });
-    if (!result.changed) return { artifact, fields: [] };
-    return { artifact: await openArtifact(artifact.ref, { platform }), fields: result.fields };
-  }
-  const ref = image.refName;
-  if (artifact.kind === 'oci') await stampImage(artifact.path, ref, facts);
-  else if (artifact.kind === 'oci-archive') await stampOciArchive(artifact.path, ref, facts);
-  else if (artifact.kind === 'docker-archive')
-    await stampDockerArchive(artifact.path, image.repoTags?.[0], facts);
-  else return { artifact, fields: [] };
-  const written =
-    artifact.kind === 'docker-archive'
-      ? ['image config labels']
-      : ['manifest annotations', 'image config labels'];
-  return { artifact: await openArtifact(artifact.ref, { platform }), fields: written };
-}
-
 function subjectName(artifact: Artifact, name: string | null): string {
-  if (artifact.image) return name ?? artifact.image.refName ?? basename(artifact.path);
-  return basename(artifact.path.replace(/\/+$/, ''));
+  if (artifact.image) return name ?? artifact.image.refName ?? basename(resolve(artifact.path));
+  // resolve: `dir:.` is named by its real name.
+  return basename(resolve(artifact.path));
 }
 
 /**
@@ -155,17 +118,75 @@ async function fileArchitectures(
 async function readGivenSbom(
   path: string,
 ): Promise<{ bytes: Buffer; format: SbomFormat; components: number }> {
-  const bytes = await readFile(path);
+  const bytes = await readRegularFile(path, { maxBytes: MAX_GIVEN_SBOM_BYTES });
   const parsed = readSbom(bytes, path);
-  return { bytes, format: parsed.format, components: parsed.components.length };
+  return { bytes, format: parsed.format, components: componentCount(parsed) };
 }
 
+/**
+ * The links stamp publishes, refused up front when the help rule would fail them (credentials,
+ * control characters, javascript:/data:/file:, not an absolute http(s) URL): credentials must never
+ * reach a record or a deb Bugs field, and a refusal before anything is read leaves nothing half-done.
+ */
+function requirePublishableLinks(settings: Settings): void {
+  requirePublishableUrl(settings.bugTracker, 'bug tracker URL (--bug-tracker, help.bugTracker)');
+  requirePublishableUrl(settings.docsUrl, 'docs URL (--docs-url, help.docs)');
+  // The contact may be a name or an email; when it is a URL it is published as one.
+  if (settings.contact !== null && /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(settings.contact.trim())) {
+    requirePublishableUrl(settings.contact, 'contact URL (--contact, team.contact)');
+  }
+}
+
+/** An SBOM is a document, not a payload: past this, --sbom names the wrong file. */
+const MAX_GIVEN_SBOM_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Stamps the artifact `ref` as one operation (stamp-transaction.ts): under its lock, everything is
+ * read and verified, then prepared in a staging directory, then published — the artifact last.
+ */
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
+  const location = await locateArtifact(ref);
+  return withStampLock(ref, location, async (recovery) => {
+    const outcome = await stampLocked(ref, location, options);
+    const home = stampHome(location);
+    const earlier = [
+      ...recovery.completed.map((to) => ({
+        path: join(home.dir, to),
+        reason: 'published now: an interrupted stamp had prepared it',
+      })),
+      ...recovery.removed.map((name) => ({
+        path: join(home.dir, name),
+        reason: 'removed: left by an interrupted stamp',
+      })),
+    ];
+    return { ...outcome, warnings: [...earlier, ...outcome.warnings] };
+  });
+}
+
+async function stampLocked(
+  ref: string,
+  location: ArtifactLocation,
+  options: StampOptions,
+): Promise<StampOutcome> {
   const { settings } = options;
+  requirePublishableLinks(settings);
   const now = options.now ?? new Date();
-  const opened = await openArtifact(ref, { platform: options.platform });
-  const source = options.source ?? (await sourceFact(settings));
-  const built = buildDate(opened, options.built, settings.sourceDir, now);
+  const opened = await openLocated(ref, location, { platform: options.platform });
+  const source = options.source ?? (await sourceFact(settings, now));
+  // A control character in anything stamp would write is refused before anything is written.
+  assertRecordTexts({
+    subject: [],
+    identity: {
+      name: settings.name,
+      version: settings.version,
+      architectures: [settings.architecture ?? ''],
+    },
+    source,
+    team: { name: settings.team, contact: settings.contact },
+    help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
+    support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
+  });
+  const built = await buildDate(opened, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {
     name: settings.name,
@@ -175,7 +196,8 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
     authors: settings.contact,
     url: settings.bugTracker,
     documentation: settings.docsUrl,
-    source: source?.repository ?? null,
+    // Only a URL others can fetch from goes into the artifact; a file:// path stays in the record.
+    source: source?.repository && isNetworkRepositoryUrl(source.repository) ? source.repository : null,
     revision: source?.commit ?? null,
     licenses: settings.license,
   };
@@ -183,14 +205,92 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   // verifies) every layer and entry, so hostile or corrupt input is refused with the artifact untouched.
   const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
-  let contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+  const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
 
-  const { artifact, fields: nativeFields } = await stampNative(opened, facts, settings, options.platform);
-  const previousDigest = artifact.digest !== opened.digest ? opened.digest : undefined;
+  const tx = await beginStamp({
+    ref,
+    location,
+    opened,
+    facts,
+    platform: options.platform,
+    nativeFacts: {
+      name: settings.name,
+      version: settings.version,
+      architecture: settings.architecture,
+      created: facts.created,
+      team: settings.team,
+      contact: settings.contact,
+      bugTracker: settings.bugTracker,
+      docs: settings.docsUrl,
+      source: facts.source,
+      revision: facts.revision,
+      license: settings.license,
+    },
+  });
+  let prepared: Prepared;
+  try {
+    prepared = await prepareRecords(tx, {
+      opened,
+      contents,
+      given,
+      settings,
+      sbomFormat: options.sbomFormat,
+      walkOptions,
+      source,
+      built,
+    });
+    await crashPoint('stamp:prepared');
+    await tx.commit();
+  } catch (e) {
+    await tx.discard();
+    throw e;
+  }
+  // The artifact as published (the staged view is gone with the staging directory).
+  const artifact = await openLocated(ref, location, { platform: options.platform });
+  const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
+  return {
+    artifact,
+    record: prepared.record,
+    recordLocation: prepared.recordLocation,
+    sbomLocation: prepared.sbomLocation,
+    components: prepared.components,
+    previousDigest: artifact.digest !== opened.digest ? opened.digest : undefined,
+    nativeFields: tx.fields,
+    report,
+    warnings: prepared.warnings,
+  };
+}
+
+interface PrepareInput {
+  opened: Artifact;
+  /** What the catalogers found in the artifact as opened; absent with --sbom. */
+  contents: CatalogedContents | undefined;
+  given: { bytes: Buffer; format: SbomFormat; components: number } | undefined;
+  settings: Settings;
+  sbomFormat: SbomFormat | undefined;
+  walkOptions: { onProgress?: (done: number, total: number) => void; workers?: number };
+  source: SourceFact | null;
+  built: string | null;
+}
+
+interface Prepared {
+  record: ReleaseRecord;
+  recordLocation: string;
+  sbomLocation: string;
+  components: number;
+  warnings: Array<{ path: string; reason: string }>;
+}
+
+/** The SBOM and record(s) of the staged artifact, saved into the transaction (not yet published). */
+async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promise<Prepared> {
+  const { settings, given, built, source } = input;
+  const artifact = tx.artifact;
+  let contents = input.contents;
   // Image stamping rewrites only the config and manifests, so the layers' contents are unchanged. A
-  // single file rewritten in place (a wheel's METADATA, a deb's control) is small: catalog it again
-  // so the SBOM describes the bytes that ship.
-  if (contents && previousDigest && !artifact.image) contents = await catalogForSbom(artifact, walkOptions);
+  // single file rewritten (a wheel's METADATA, a deb's control) is small: catalog it again so the
+  // SBOM describes the bytes that ship.
+  if (contents && artifact.digest !== input.opened.digest && !artifact.image)
+    contents = await catalogForSbom(artifact, input.walkOptions);
 
   // A package, wheel or executable names itself: what the flags and config leave out is taken from
   // the artifact's own metadata, so the record and the native fields agree by construction.
@@ -203,20 +303,20 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   if (given) {
     ({ bytes: sbomBytes, format, components } = given);
   } else {
-    format = options.sbomFormat ?? 'cyclonedx-json';
+    format = input.sbomFormat ?? 'cyclonedx-json';
     const generated = encodeSbom(artifact, contents!, {
       format,
       name,
       version: settings.version ?? native.version?.value,
     });
     sbomBytes = generated.bytes;
-    components = generated.components.length;
+    components = generated.componentCount;
     warnings = generated.warnings;
   }
   const recordFor = async (
     target: Artifact,
   ): Promise<{ record: ReleaseRecord; recordLocation: string; sbomLocation: string }> => {
-    const sbomLocation = await saveSbom(target, sbomBytes, format);
+    const sbomLocation = await tx.saveSbom(target, sbomBytes, format);
     const hex = target.digest.replace(/^sha256:/, '');
     if (!/^[0-9a-f]{64}$/.test(hex))
       throw new WaybillError('UNSUPPORTED', target.ref, `digest ${target.digest} is not sha256`);
@@ -238,27 +338,14 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
       help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
       support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
     });
-    return { record, recordLocation: await saveRecord(target, record), sbomLocation };
+    return { record, recordLocation: await tx.saveRecord(target, record), sbomLocation };
   };
   const { record, recordLocation, sbomLocation } = await recordFor(artifact);
   // A multi-platform image stamped as a whole: each platform's manifest gets its own record too
   // (same facts, its own digest and architecture), so `check --platform` finds one bound to it.
   const image = artifact.image;
   if (image && !image.selected && image.platforms.length > 1) {
-    for (const p of image.platforms) {
-      await recordFor(await openArtifact(artifact.ref, { platform: platformString(p.platform) }));
-    }
+    for (const p of image.platforms) await recordFor(await tx.platform(platformString(p.platform)));
   }
-  const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
-  return {
-    artifact,
-    record,
-    recordLocation,
-    sbomLocation,
-    components,
-    previousDigest,
-    nativeFields,
-    report,
-    warnings,
-  };
+  return { record, recordLocation, sbomLocation, components, warnings };
 }

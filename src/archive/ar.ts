@@ -16,8 +16,8 @@
  * trailing `/`, uid and gid 0, mode 100644, the given mtime.
  */
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
+import { openRegularFile } from '../util/regular-file.ts';
 
 export const AR_MAGIC = Buffer.from('!<arch>\n', 'latin1');
 export const AR_HEADER_SIZE = 60;
@@ -57,13 +57,8 @@ export function bufferSource(buf: Buffer): ByteSource {
 
 /** A file opened for random access; `close` it when done. */
 export async function openFileSource(path: string): Promise<ByteSource & { close(): Promise<void> }> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    throw new WaybillError('NOT_FOUND', path, 'cannot open file', { cause: e });
-  }
-  const { size } = await handle.stat();
+  // A regular file only: a FIFO or device would block or never end (util/regular-file.ts).
+  const { handle, size } = await openRegularFile(path);
   return {
     size,
     async read(offset, length) {

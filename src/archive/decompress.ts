@@ -7,6 +7,7 @@
 import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { WaybillError } from '../errors.ts';
+import { type ArtifactBudget, limitFromEnv } from './artifact-budget.ts';
 import { MultiFrameZstdDecompress } from './zstd-frames.ts';
 
 export type Compression = 'gzip' | 'zstd' | 'xz' | 'bzip2' | 'none';
@@ -23,17 +24,7 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 ** 3;
 
 /** The output cap in force: the environment's, read when a stream opens, else the default. */
 export function maxOutputBytes(): number {
-  const value = process.env.WAYBILL_MAX_UNCOMPRESSED_BYTES;
-  if (value === undefined || value === '') return DEFAULT_MAX_OUTPUT_BYTES;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new WaybillError(
-      'USAGE',
-      'WAYBILL_MAX_UNCOMPRESSED_BYTES',
-      `not a positive whole number of bytes: ${JSON.stringify(value)}`,
-    );
-  }
-  return n;
+  return limitFromEnv('WAYBILL_MAX_UNCOMPRESSED_BYTES', DEFAULT_MAX_OUTPUT_BYTES);
 }
 export const DEFAULT_MAX_RATIO = 1100;
 export const DEFAULT_RATIO_GRACE_BYTES = 64 * 1024 ** 2;
@@ -77,6 +68,8 @@ export interface DecompressLimits {
   maxRatio?: number;
   /** Output below this never trips the ratio cap (small, highly compressible files are normal). */
   ratioGraceBytes?: number;
+  /** The whole artifact's budget, charged with this stream's output too (same thread only). */
+  budget?: ArtifactBudget;
 }
 
 /**
@@ -162,6 +155,7 @@ class OutputLimiter extends Transform {
   private readonly maxRatio: number;
   private readonly grace: number;
   private readonly input: string;
+  private readonly budget: ArtifactBudget | undefined;
 
   constructor(counts: { input: number; output: number }, limits: DecompressLimits) {
     super({ highWaterMark: STREAM_BUFFER_BYTES });
@@ -170,6 +164,7 @@ class OutputLimiter extends Transform {
     this.maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO;
     this.grace = limits.ratioGraceBytes ?? DEFAULT_RATIO_GRACE_BYTES;
     this.input = limits.input;
+    this.budget = limits.budget;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
@@ -193,6 +188,12 @@ class OutputLimiter extends Transform {
           `decompression ratio passes ${this.maxRatio}:1 (${output} bytes from ${this.counts.input}): a decompression bomb?`,
         ),
       );
+      return;
+    }
+    try {
+      this.budget?.chargeBytes(chunk.length);
+    } catch (e) {
+      callback(e as Error);
       return;
     }
     callback(null, chunk);

@@ -15,9 +15,10 @@
  * archive without buffering its layers (src/oci/tar-edit.ts).
  */
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { WaybillError } from '../errors.ts';
+import { openRegularFile } from '../util/regular-file.ts';
 import { ChunkQueue } from './chunk-queue.ts';
 
 export const BLOCK_SIZE = 512;
@@ -578,11 +579,9 @@ async function refuseCompressed(handle: FileHandle, input: string): Promise<void
  */
 export async function indexTarFile(path: string, options?: Partial<TarReadOptions>): Promise<TarIndex> {
   const input = options?.input ?? path;
-  const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-    throw new WaybillError('NOT_FOUND', input, `cannot open (${e.code ?? e.message})`, { cause: e });
-  });
+  // A regular file only: a FIFO or device would block or never end (util/regular-file.ts).
+  const { handle, size } = await openRegularFile(path, { input });
   try {
-    const { size } = await handle.stat();
     await refuseCompressed(handle, input);
     const blocks = new FileBlocks(handle, size, input);
     const index: TarIndex = new Map();

@@ -96,6 +96,23 @@ test('real databases: every stanza read, same (name, version, arch) as an indepe
   }
   const m2 = await run([installed(readFileSync(`${APK}syft/multiple-2/lib/apk/db/installed`))]);
   assert.equal(m2.components.length, 14);
+  // D: resolved by name (version constraint dropped), by p: provides (sonames, /bin/sh) and owner.
+  const nameOf = new Map(m2.components.map((c) => [c.purl, c.name]));
+  const depsOf = (name: string) =>
+    (m2.components.find((c) => c.name === name)!.dependsOn ?? []).map((p) => nameOf.get(p)).sort();
+  assert.deepEqual(depsOf('alpine-baselayout'), ['alpine-baselayout-data', 'busybox', 'musl']);
+  assert.deepEqual(depsOf('apk-tools'), [
+    'ca-certificates-bundle',
+    'libcrypto1.1',
+    'libssl1.1',
+    'musl',
+    'zlib',
+  ]);
+  assert.deepEqual(depsOf('musl'), []);
+  const owned = await run([installed('P:a\nV:1\nD:/usr/bin/b !c\n\nP:b\nV:2\nF:usr/bin\nR:b\n\nP:c\nV:3\n')]);
+  assert.deepEqual(owned.components.find((c) => c.name === 'a')!.dependsOn, [
+    owned.components.find((c) => c.name === 'b')!.purl,
+  ]);
 });
 
 test('corrupt database: the bad stanza is a warning, the rest is read', async (t) => {

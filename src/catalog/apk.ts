@@ -3,7 +3,8 @@
  * V2" in the Alpine wiki "Apk spec"). Stanzas separated by blank lines; each line is `X:value` with a
  * one-letter key: P name, V version, A arch, L license, o origin (source package), m maintainer,
  * T description, U url, C checksum of the control segment (`Q1` + base64 SHA-1), t build time,
- * c commit; F a directory and the R lines after it the files in it that the package owns.
+ * c commit; D dependencies and p provides (space-separated); F a directory and the R lines after it
+ * the files in it that the package owns.
  */
 import { PackageURL } from 'packageurl-js';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
@@ -29,6 +30,10 @@ export interface ApkPackage {
   buildTime?: string;
   commit?: string;
   files: string[];
+  /** `D:` tokens: `name`, `name>=1.2`, `so:libc.musl-x86_64.so.1`, `cmd:sh`, `/bin/sh`, `!conflict`. */
+  depends: string[];
+  /** `p:` tokens: `so:libcrypto.so.3=3.3.2-r0`, `cmd:openssl=…`, virtual names. */
+  provides: string[];
   line: number;
 }
 
@@ -82,7 +87,8 @@ function toPackage(
     ctx.warn(path, `line ${line}: package stanza without ${name ? 'V (version)' : 'P (name)'}`);
     return undefined;
   }
-  const pkg: ApkPackage = { name, version, files: [], line };
+  const tokens = (key: string) => (first(key) ?? '').split(/\s+/).filter(Boolean);
+  const pkg: ApkPackage = { name, version, files: [], depends: tokens('D'), provides: tokens('p'), line };
   const optional: Array<[keyof ApkPackage, string]> = [
     ['arch', 'A'],
     ['license', 'L'],
@@ -162,15 +168,50 @@ function read(
   return out;
 }
 
+/** A dependency or provides token without its version constraint: `so:libz.so.1=1.3` → `so:libz.so.1`. */
+function capability(token: string): string {
+  return token.replace(/[<>=~].*$/, '');
+}
+
+/**
+ * apk's resolution of `D:` against what is installed: a package of that name, else a package that
+ * provides it (`p:`), else, for a path, the package that owns the file; `!name` is a conflict, not
+ * a dependency.
+ */
+function resolveDepends(packages: Array<{ pkg: ApkPackage; component: Component }>): void {
+  const providers = new Map<string, string>();
+  const owners = new Map<string, string>();
+  for (const { pkg, component } of packages) {
+    if (!providers.has(pkg.name)) providers.set(pkg.name, component.purl);
+    for (const f of pkg.files) if (!owners.has(f)) owners.set(f, component.purl);
+  }
+  for (const { pkg, component } of packages)
+    for (const p of pkg.provides)
+      if (!providers.has(capability(p))) providers.set(capability(p), component.purl);
+  for (const { pkg, component } of packages) {
+    const deps = new Set<string>();
+    for (const token of pkg.depends) {
+      if (token.startsWith('!')) continue;
+      const cap = capability(token);
+      const target = providers.get(cap) ?? (cap.startsWith('/') ? owners.get(cap.slice(1)) : undefined);
+      if (target !== undefined && target !== component.purl) deps.add(target);
+    }
+    if (deps.size > 0) component.dependsOn = [...deps].sort();
+  }
+}
+
 function catalogApk(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const byPurl = new Map<string, Component>();
+  const packages: Array<{ pkg: ApkPackage; component: Component }> = [];
   for (const { pkg, file } of read(files, ctx)) {
     const c = toComponent(pkg, file.entry.path, ctx.distro);
     if (byPurl.has(c.purl)) continue;
     // The engine refines `layer` to the first layer a package appeared in, from the file's history.
     if (file.entry.layer) c.layer = file.entry.layer;
     byPurl.set(c.purl, c);
+    packages.push({ pkg, component: c });
   }
+  resolveDepends(packages);
   return [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { dpkgCataloger, dpkgOwnedFiles, parseMd5sums, wantDpkg } from './dpkg.ts';
+import { parseRelationships } from './dpkg-depends.ts';
 import type { CatalogContext, Component, Distro } from './types.ts';
 
 const DPKG = new URL('../../../shared/fixtures/vectors/os-package-db/dpkg/', import.meta.url).pathname;
@@ -217,4 +218,75 @@ test("this machine's /var/lib/dpkg/status: exactly dpkg-query's installed set", 
   ]);
   assert.deepEqual(warnings, []);
   assert.deepEqual(components.map(asDpkgLine).sort(), reference);
+});
+
+test('Depends and Pre-Depends: alternatives, virtual packages, arch qualifiers, resolved to what is installed', () => {
+  assert.deepEqual(parseRelationships('a (>= 1) | b:any, c [amd64] <!nocheck>, python3:native'), [
+    [{ name: 'a' }, { name: 'b', arch: 'any' }],
+    [{ name: 'c' }],
+    [{ name: 'python3', arch: 'native' }],
+  ]);
+  const status = [
+    'Package: app\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\nPre-Depends: libc6 (>= 2.36)\nDepends: mawk | awk, python3:any, debconf (>= 0.5) | debconf-2.0, missing, libfoo:i386\n',
+    'Package: libc6\nStatus: install ok installed\nVersion: 2.36\nArchitecture: amd64\n',
+    'Package: libfoo\nStatus: install ok installed\nVersion: 1\nArchitecture: i386\n',
+    'Package: libfoo\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n',
+    'Package: gawk\nStatus: install ok installed\nVersion: 5\nArchitecture: amd64\nProvides: awk\n',
+    'Package: python3\nStatus: install ok installed\nVersion: 3.11\nArchitecture: amd64\n',
+    'Package: cdebconf\nStatus: install ok installed\nVersion: 0.1\nArchitecture: amd64\nProvides: debconf-2.0\n',
+    'Package: old\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: amd64\nProvides: awk\n',
+  ].join('\n');
+  const components = dpkgCataloger.catalog(
+    [
+      {
+        entry: { path: 'var/lib/dpkg/status', type: 'file', size: status.length, mode: 0o644 },
+        data: Buffer.from(status),
+        earlier: [],
+      },
+    ],
+    { warn: () => {} },
+  ) as Component[];
+  const app = components.find((c) => c.name === 'app')!;
+  assert.deepEqual(
+    app.dependsOn?.map((p) => p.replace(/^pkg:deb\/debian\//, '')),
+    [
+      'cdebconf@0.1?arch=amd64',
+      'gawk@5?arch=amd64',
+      'libc6@2.36?arch=amd64',
+      'libfoo@1?arch=i386',
+      'python3@3.11?arch=amd64',
+    ],
+  );
+});
+
+test('licenses from usr/share/doc/<pkg>/copyright, through doc-folder and file symlinks', () => {
+  const status =
+    'Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\nPackage: b\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\nPackage: c\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\nPackage: d\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n';
+  const f = (path: string, data: string, extra: Partial<FileEntry> = {}): WalkedFile => ({
+    entry: { path, type: 'file', size: data.length, mode: 0o644, ...extra },
+    data: Buffer.from(data),
+    earlier: [],
+  });
+  const files = [
+    f('var/lib/dpkg/status', status),
+    f(
+      'usr/share/doc/a/copyright',
+      'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nLicense: GPL-2+\n',
+    ),
+    f('usr/share/doc/b', '', { type: 'symlink', linkTarget: 'a' }),
+    f('usr/share/doc/c/copyright', '', { type: 'symlink', linkTarget: '../a/copyright' }),
+  ];
+  for (const file of files) assert.equal(wantDpkg(file.entry), true, file.entry.path);
+  assert.equal(wantDpkg({ path: 'usr/share/doc/a/changelog.gz', type: 'file', size: 1, mode: 0o644 }), false);
+  assert.equal(
+    wantDpkg({ path: 'usr/share/doc/a/copyright', type: 'file', size: 10 << 20, mode: 0o644 }),
+    false,
+  );
+  const components = dpkgCataloger.catalog(files, { warn: () => {} }) as Component[];
+  assert.deepEqual(Object.fromEntries(components.map((c) => [c.name, c.licenses])), {
+    a: ['GPL-2.0-or-later'],
+    b: ['GPL-2.0-or-later'],
+    c: ['GPL-2.0-or-later'],
+    d: [],
+  });
 });

@@ -2,13 +2,16 @@
  * dpkg cataloger: the packages dpkg considers installed, from `var/lib/dpkg/status` (dpkg(1),
  * deb822(5) stanzas) and from `var/lib/dpkg/status.d/*` (distroless images: one control file per
  * package, written only for installed packages, usually without a Status field), plus the
- * `*.md5sums` lists that say which files each package owns.
+ * `*.md5sums` lists that say which files each package owns, the `usr/share/doc/<pkg>/copyright`
+ * files that give its licenses (deb-copyright.ts), and `Depends` / `Pre-Depends` resolved to the
+ * installed packages that satisfy them (dpkg-depends.ts).
  */
 import { PackageURL } from 'packageurl-js';
-import { WaybillError } from '../errors.ts';
-import { field, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { licensesByDocName, wantDocCopyright } from './deb-copyright.ts';
+import { parseProvides, parseRelationships, type Relationship, resolveDepends } from './dpkg-depends.ts';
+import { readStatusStanzas } from './dpkg-status.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 
 const STATUS = 'var/lib/dpkg/status';
@@ -28,6 +31,7 @@ function directChild(path: string, dir: string): boolean {
 export function wantDpkg(entry: FileEntry): boolean {
   const p = entry.path;
   if (p === STATUS) return true;
+  if (wantDocCopyright(entry)) return true;
   if (directChild(p, STATUS_D)) return !CONTROL_MEMBER.test(p) || p.endsWith('.md5sums');
   return directChild(p, INFO) && p.endsWith('.md5sums');
 }
@@ -43,6 +47,10 @@ export interface DpkgPackage {
   description?: string;
   homepage?: string;
   multiArch?: string;
+  /** Depends and Pre-Depends, parsed (dpkg-depends.ts). */
+  depends: Relationship[][];
+  /** Names this package Provides (virtual packages). */
+  provides: string[];
   /** Where the stanza was read. */
   path: string;
 }
@@ -52,8 +60,7 @@ export interface DpkgPackage {
  * means the package's files are unpacked and configured. `half-configured`, `unpacked`,
  * `config-files` and friends are not installed software.
  */
-function isInstalled(stanza: Stanza, fromStatusD: boolean): boolean {
-  const status = field(stanza, 'Status');
+function isInstalled(status: string | undefined, fromStatusD: boolean): boolean {
   if (status === undefined) return fromStatusD;
   const words = status.split(/\s+/);
   return words.length === 3 && words[2] === 'installed';
@@ -69,56 +76,89 @@ function parseSource(value: string): { name: string; version?: string } | undefi
 
 const PACKAGE_NAME = /^[a-z0-9][a-z0-9+.-]*$/;
 
-/** Installed packages of one status file's text; bad stanzas are warned about and skipped. */
+/** The fields a component is made of; every other field of a stanza is skipped unread. */
+const STATUS_FIELDS: ReadonlySet<string> = new Set([
+  'package',
+  'status',
+  'version',
+  'architecture',
+  'source',
+  'maintainer',
+  'description',
+  'homepage',
+  'multi-arch',
+  // The dependency graph (dpkg-depends.ts).
+  'pre-depends',
+  'depends',
+  'provides',
+]);
+/** Only a Description's synopsis (its first line) is used. */
+const FIRST_LINE_ONLY: ReadonlySet<string> = new Set(['description']);
+/**
+ * Limits on one status file. A real system has a few thousand packages (Debian's whole archive has
+ * about 65 000 per architecture); a kept value is a name, a version, a URL or one line of text.
+ */
+export const MAX_STATUS_STANZAS = 50_000;
+export const MAX_STATUS_FIELD_BYTES = 16 * 1024;
+
+/**
+ * Installed packages of one status file; bad stanzas are warned about and skipped. The bytes are
+ * read in place (dpkg-status.ts): memory follows the packages kept, not the file's size.
+ */
 export function parseDpkgStatus(
-  text: string,
+  data: Buffer | string,
   path: string,
   fromStatusD: boolean,
   ctx: Pick<CatalogContext, 'warn'>,
 ): DpkgPackage[] {
   const out: DpkgPackage[] = [];
-  let stanzas: Stanza[];
-  try {
-    stanzas = parseDeb822(text, path, { onError: (e) => ctx.warn(path, e.reason) }).stanzas;
-  } catch (e) {
-    if (!(e instanceof WaybillError)) throw e;
-    ctx.warn(path, e.reason);
-    return out;
-  }
-  for (const stanza of stanzas) {
-    const name = field(stanza, 'Package');
+  const stanzas = readStatusStanzas(typeof data === 'string' ? Buffer.from(data) : data, {
+    fields: STATUS_FIELDS,
+    firstLineOnly: FIRST_LINE_ONLY,
+    maxStanzas: MAX_STATUS_STANZAS,
+    maxFieldBytes: MAX_STATUS_FIELD_BYTES,
+    onProblem: (reason) => ctx.warn(path, reason),
+  });
+  for (const { line, fields } of stanzas) {
+    const name = fields.get('package');
     if (!name) {
-      ctx.warn(path, `line ${stanza.line}: stanza has no Package name`);
+      ctx.warn(path, `line ${line}: stanza has no Package name`);
       continue;
     }
-    if (!isInstalled(stanza, fromStatusD)) continue;
+    if (!isInstalled(fields.get('status'), fromStatusD)) continue;
     if (!PACKAGE_NAME.test(name)) {
-      ctx.warn(path, `line ${stanza.line}: invalid package name ${JSON.stringify(name.slice(0, 60))}`);
+      ctx.warn(path, `line ${line}: invalid package name ${JSON.stringify(name.slice(0, 60))}`);
       continue;
     }
-    const version = field(stanza, 'Version');
+    const version = fields.get('version');
     if (!version) {
-      ctx.warn(path, `line ${stanza.line}: package ${name} has no Version`);
+      ctx.warn(path, `line ${line}: package ${name} has no Version`);
       continue;
     }
-    const pkg: DpkgPackage = { name, version, arch: field(stanza, 'Architecture') || 'all', path };
-    const source = field(stanza, 'Source');
+    const pkg: DpkgPackage = {
+      name,
+      version,
+      arch: fields.get('architecture') || 'all',
+      depends: ['pre-depends', 'depends'].flatMap((f) => parseRelationships(fields.get(f) ?? '')),
+      provides: parseProvides(fields.get('provides') ?? ''),
+      path,
+    };
+    const source = fields.get('source');
     if (source) {
       const parsed = parseSource(source);
       if (parsed) {
         pkg.sourceName = parsed.name;
         // dpkg-query ${source:Version}: the binary version unless Source names its own.
         pkg.sourceVersion = parsed.version ?? version;
-      } else
-        ctx.warn(path, `line ${stanza.line}: cannot parse Source ${JSON.stringify(source.slice(0, 60))}`);
+      } else ctx.warn(path, `line ${line}: cannot parse Source ${JSON.stringify(source.slice(0, 60))}`);
     }
-    const maintainer = field(stanza, 'Maintainer');
+    const maintainer = fields.get('maintainer');
     if (maintainer) pkg.maintainer = maintainer;
-    const description = field(stanza, 'Description')?.split('\n')[0];
+    const description = fields.get('description');
     if (description) pkg.description = description;
-    const homepage = field(stanza, 'Homepage');
+    const homepage = fields.get('homepage');
     if (homepage) pkg.homepage = homepage;
-    const multiArch = field(stanza, 'Multi-Arch');
+    const multiArch = fields.get('multi-arch');
     if (multiArch) pkg.multiArch = multiArch;
     out.push(pkg);
   }
@@ -162,6 +202,31 @@ function dpkgKey(pkg: Pick<DpkgPackage, 'name' | 'arch'>): string {
   return `${pkg.name}:${pkg.arch}`;
 }
 
+/**
+ * Parsed status files by their bytes: the cataloger and `dpkgOwnedFiles` read the same database,
+ * and the second reading would double the time and the garbage. Dropped with the walk's buffers.
+ */
+const parsedCache = new WeakMap<Buffer, { packages: DpkgPackage[]; warnings: string[] }>();
+
+function parsedStatus(
+  data: Buffer,
+  path: string,
+  fromStatusD: boolean,
+  ctx: Pick<CatalogContext, 'warn'>,
+): DpkgPackage[] {
+  let parsed = parsedCache.get(data);
+  if (!parsed || parsed.packages[0]?.path !== path) {
+    const warnings: string[] = [];
+    const packages = parseDpkgStatus(data, path, fromStatusD, {
+      warn: (_p, reason) => warnings.push(reason),
+    });
+    parsed = { packages, warnings };
+    parsedCache.set(data, parsed);
+  }
+  for (const reason of parsed.warnings) ctx.warn(path, reason);
+  return parsed.packages;
+}
+
 function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgView {
   const packages: DpkgPackage[] = [];
   const seen = new Set<string>();
@@ -180,7 +245,7 @@ function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgV
     }
     const fromStatusD = p.startsWith(STATUS_D);
     if (!fromStatusD && p !== STATUS) continue;
-    for (const pkg of parseDpkgStatus(file.data.toString('utf8'), p, fromStatusD, ctx)) {
+    for (const pkg of parsedStatus(file.data, p, fromStatusD, ctx)) {
       const key = dpkgKey(pkg);
       if (seen.has(key)) continue; // status first (sorted before status.d), then the first status.d file
       seen.add(key);
@@ -220,13 +285,33 @@ function toComponent(pkg: DpkgPackage, owned: string[] | undefined, distro: Dist
 function catalogDpkg(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const view = readView(files, ctx);
   const layerOf = new Map(files.map((f) => [f.entry.path, f.entry.layer]));
-  // The engine refines `layer` to the first layer a package appeared in, from the file's history.
+  const licensesOf = licensesByDocName(files);
+  // A .deb's own files: no database, but the package's copyright file is in its data.
+  if (view.packages.length === 0 && ctx.subject?.ecosystem === 'deb') {
+    const licenses = licensesOf(ctx.subject.name);
+    return licenses.length > 0 ? [{ ...ctx.subject, licenses, properties: {} }] : [];
+  }
   const components = view.packages.map((pkg) => {
     const c = toComponent(pkg, view.owned.get(dpkgKey(pkg)), ctx.distro);
+    c.licenses = licensesOf(pkg.name);
+    // The engine refines `layer` to the first layer a package appeared in, from the file's history.
     const layer = layerOf.get(pkg.path);
     if (layer) c.layer = layer;
     return c;
   });
+  const edges = resolveDepends(
+    view.packages.map((pkg, i) => ({
+      key: components[i]!.purl,
+      name: pkg.name,
+      arch: pkg.arch,
+      provides: pkg.provides,
+      depends: pkg.depends,
+    })),
+  );
+  for (const c of components) {
+    const deps = edges.get(c.purl) ?? [];
+    if (deps.length > 0) c.dependsOn = deps;
+  }
   return components.sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
 }
 

@@ -36,7 +36,7 @@ function fakeImage(
           layers: layers.map((digest) => ({ mediaType: 'x', digest, size: 1 })),
         },
         configDigest: 'sha256:c',
-        config: {} as never,
+        config: { rootfs: { type: 'layers', diff_ids: layers } } as never,
         platform: { os: 'linux', architecture: 'amd64' },
       },
     },
@@ -273,7 +273,7 @@ test('real OCI layout, default catalogers: distro from os-release, npm layers ac
     },
     { 'app/node_modules/x/package.json': pkg('x', '2.0.0') },
   ]);
-  const [l1, l2, l3] = built.layers.map((l) => l.digest);
+  const [l1, l2, l3] = built.diffIds;
   const artifact = await openArtifact(`oci:${dir}`);
   const result = await catalogArtifact(artifact);
   assert.equal(result.distro?.id, 'alpine');
@@ -319,7 +319,7 @@ test('keep: each cataloger gets only what it keeps; a dropped version interrupts
     { 'bin/x': 'B:bar', 'bin/y': 'neither', 'bin/w': 'A:wide B:wide2 more' },
     { 'bin/x': 'A:foo B:bar', 'bin/y': 'A:qux' },
   ]);
-  const [l1, l2, l3] = built.layers.map((l) => l.digest);
+  const [l1, l2, l3] = built.diffIds;
   const seen: string[] = [];
   const catalogers = [taggedCataloger('A', seen), taggedCataloger('B', seen)];
   const artifact = await openArtifact(`oci:${dir}`);

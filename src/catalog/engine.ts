@@ -13,7 +13,7 @@ import type { SourceWalkOptions } from '../sources/walk-options.ts';
 import { dpkgCataloger, dpkgOwnedFiles } from './dpkg.ts';
 import { elfPackageNoteCataloger } from './elf-package-note.ts';
 import { defaultCatalogers, defaultDistroReader } from './registry.ts';
-import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, componentKey, type Distro } from './types.ts';
 import { engineFilterModule } from './worker-filter.ts';
 
 export interface CatalogWarning {
@@ -40,6 +40,8 @@ export interface CatalogOptions {
   /** Progress of the walk: compressed bytes read so far and the total. */
   onProgress?: (done: number, total: number) => void;
   walkOptions?: WalkOptions;
+  /** The package the artifact is, when it is one (see CatalogContext.subject). */
+  subject?: Component;
 }
 
 export interface CatalogResult {
@@ -152,6 +154,10 @@ function mergeInto(
   target.foundAt = [...new Set([...target.foundAt, ...other.foundAt])].sort();
   if (layerRank(other.layer) < layerRank(target.layer)) target.layer = other.layer;
   if (target.licenses.length === 0) target.licenses = [...other.licenses];
+  // Installed by one cataloger's evidence is installed, whatever another one only declares.
+  if (other.presence === undefined || other.presence === 'installed') delete target.presence;
+  if (other.dependsOn)
+    target.dependsOn = [...new Set([...(target.dependsOn ?? []), ...other.dependsOn])].sort();
   target.supplier ??= other.supplier;
   target.description ??= other.description;
   for (const [k, v] of Object.entries(other.properties))
@@ -172,19 +178,27 @@ async function continuousSince(
   const versions = [...file.earlier, { layer: file.entry.layer, data: file.data }];
   const quiet: CatalogContext = { distro, warn: () => {} };
   const present: Array<Set<string>> = [];
+  // A layer the image lists several times hands every position the same Buffer: parse it once.
+  const seen = new Map<Buffer, Set<string>>();
   for (const v of versions) {
+    const known = seen.get(v.data);
+    if (known) {
+      present.push(known);
+      continue;
+    }
     const alone: WalkedFile = {
       entry: { ...file.entry, layer: v.layer, size: v.data.length },
       data: v.data,
       earlier: [],
     };
+    let purls = new Set<string>();
     // A version kept for another cataloger that this one would drop holds none of its evidence.
-    if (!keeps(cataloger, alone.entry, alone.data)) {
-      present.push(new Set());
-      continue;
+    if (keeps(cataloger, alone.entry, alone.data)) {
+      const found = await runCataloger(cataloger, [alone], quiet);
+      purls = new Set(found.map((c) => c.purl));
     }
-    const found = await runCataloger(cataloger, [alone], quiet);
-    present.push(new Set(found.map((c) => c.purl)));
+    seen.set(v.data, purls);
+    present.push(purls);
   }
   const since = new Map<string, number>();
   const last = versions.length - 1;
@@ -223,16 +237,18 @@ export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions =
 
   const distro = readDistro(walked.files, distroReader, warn);
   const ctx: CatalogContext = { distro, warn };
+  if (opts.subject) ctx.subject = opts.subject;
 
-  // Layer order from the selected image's manifest (base layer first); outside images there is none.
-  const layerOrder = artifact.image?.selected?.manifest.layers.map((l) => l.digest) ?? [];
+  // Layer order from the selected image's config (base layer first), by diff_id as FileEntry.layer
+  // names layers; outside images there is none.
+  const layerOrder = artifact.image?.selected?.config.rootfs?.diff_ids ?? [];
   const layerRank = (layer: string | undefined): number => {
     if (layer === undefined) return Number.MAX_SAFE_INTEGER;
     const i = layerOrder.indexOf(layer);
     return i < 0 ? Number.MAX_SAFE_INTEGER - 1 : i;
   };
 
-  const byPurl = new Map<string, Component>();
+  const byKey = new Map<string, Component>();
   for (const cataloger of catalogers) {
     const mine = walked.files.filter((f) => takes(cataloger, f.entry, f.data));
     if (mine.length === 0) continue;
@@ -252,16 +268,18 @@ export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions =
         licenses: [...(c.licenses ?? [])],
         properties: { ...c.properties },
       };
-      const seen = byPurl.get(c.purl);
+      if (c.dependsOn) copy.dependsOn = [...c.dependsOn];
+      const key = componentKey(copy);
+      const seen = byKey.get(key);
       if (seen) mergeInto(seen, copy, layerRank);
-      else byPurl.set(c.purl, copy);
+      else byKey.set(key, copy);
     }
   }
 
   if (catalogers.includes(elfPackageNoteCataloger) && catalogers.includes(dpkgCataloger))
-    dropNotesOfOwnedFiles(byPurl, walked.files, ctx);
+    dropNotesOfOwnedFiles(byKey, walked.files, ctx);
 
-  const components = [...byPurl.values()].sort((a, b) => compareStrings(a.purl, b.purl));
+  const components = closeGraph([...byKey.values()]);
   warnings.sort((a, b) => compareStrings(a.path, b.path) || compareStrings(a.reason, b.reason));
   return { components, distro, warnings: dedupeWarnings(warnings) };
 }
@@ -283,16 +301,16 @@ function usrAliases(path: string): string[] {
  * files the same way).
  */
 function dropNotesOfOwnedFiles(
-  byPurl: Map<string, Component>,
+  byKey: Map<string, Component>,
   files: WalkedFile[],
   ctx: CatalogContext,
 ): void {
   const dpkgFiles = files.filter((f) => wants(dpkgCataloger, f.entry, undefined));
   if (dpkgFiles.length === 0) return;
   const owned = dpkgOwnedFiles(dpkgFiles, ctx);
-  for (const [purl, c] of byPurl) {
+  for (const [key, c] of byKey) {
     if (c.ecosystem !== 'deb' || c.properties['waybill:package-note:type'] === undefined) continue;
-    if (c.foundAt.every((p) => usrAliases(p).some((alias) => owned.has(alias)))) byPurl.delete(purl);
+    if (c.foundAt.every((p) => usrAliases(p).some((alias) => owned.has(alias)))) byKey.delete(key);
   }
 }
 
@@ -329,6 +347,30 @@ async function attributeLayers(
     }
     if (best !== undefined) c.layer = best;
   }
+}
+
+/**
+ * Keeps the graph inside the SBOM: edges to components that are not in it (dropped, or never
+ * cataloged) go, a copy whose carrier is gone becomes a component of its own, and the result is
+ * sorted by key.
+ */
+export function closeGraph(list: Component[]): Component[] {
+  const keys = new Set(list.map(componentKey));
+  const byKey = new Map<string, Component>();
+  for (const c of list) {
+    if (c.vendoredIn !== undefined && !keys.has(c.vendoredIn)) delete c.vendoredIn;
+    const seen = byKey.get(componentKey(c));
+    if (seen) mergeInto(seen, c, () => 0);
+    else byKey.set(componentKey(c), c);
+  }
+  for (const c of byKey.values()) {
+    if (!c.dependsOn) continue;
+    const own = componentKey(c);
+    const kept = [...new Set(c.dependsOn)].filter((k) => k !== own && byKey.has(k)).sort(compareStrings);
+    if (kept.length > 0) c.dependsOn = kept;
+    else delete c.dependsOn;
+  }
+  return [...byKey.values()].sort((a, b) => compareStrings(componentKey(a), componentKey(b)));
 }
 
 function dedupeWarnings(sorted: CatalogWarning[]): CatalogWarning[] {

@@ -96,6 +96,7 @@ export function componentsOf(info: GoBuildInfo, file: WalkedFile): Component[] {
     });
   }
 
+  const main = out[0];
   for (const dep of info.deps) out.push(depComponent(dep, file));
 
   if (toolchain) {
@@ -112,6 +113,13 @@ export function componentsOf(info: GoBuildInfo, file: WalkedFile): Component[] {
       properties,
       ...base(file),
     });
+  }
+  // Build info lists the modules linked into the main module's binary, not the graph between them
+  // (go.mod's requirements are not recorded): the main module depends on each of them and on the
+  // standard library.
+  if (main) {
+    const deps = [...new Set(out.slice(1).map((c) => c.purl))].filter((p) => p !== main.purl).sort();
+    if (deps.length > 0) main.dependsOn = deps;
   }
   return out;
 }

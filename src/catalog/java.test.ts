@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTmp, removeTmp, run } from '../../test/helpers/exec-fixtures.ts';
 import type { WalkedFile } from '../sources/types.ts';
-import { javaCataloger, nameFromFileName, parseManifest, parseProperties } from './java.ts';
+import { javaCataloger, jdkComponent, nameFromFileName, parseProperties, parseReleaseFile } from './java.ts';
 import type { CatalogContext } from './types.ts';
 
 /** Jars laid out as Maven, OSGi and Spring/servlet builds lay them out, written by Python's zipfile. */
@@ -32,6 +32,10 @@ open(d + '/app.war', 'wb').write(jar([
     ('WEB-INF/lib/broken.jar', b'PK\\x03\\x04 not a zip'),
 ]))
 open(d + '/broken.jar', 'wb').write(b'not a zip at all')
+open(d + '/shop-1.0.war', 'wb').write(jar([
+    ('META-INF/maven/com.example/shop/pom.properties', 'groupId=com.example\\nartifactId=shop\\nversion=1.0\\n'),
+    ('WEB-INF/lib/commons-text-1.10.0.jar', maven),
+]))
 `;
 
 let tmp: string;
@@ -40,7 +44,7 @@ const jars: Record<string, Buffer> = {};
 before(async () => {
   tmp = await makeTmp('waybill-java-');
   await run('python3', ['-c', PYTHON, tmp]);
-  for (const n of ['commons-text-1.10.0.jar', 'app.war', 'broken.jar'])
+  for (const n of ['commons-text-1.10.0.jar', 'app.war', 'broken.jar', 'shop-1.0.war'])
     jars[n] = await readFile(join(tmp, n));
 });
 after(() => removeTmp(tmp));
@@ -62,7 +66,7 @@ describe('java cataloger', () => {
     assert.equal(javaCataloger.want({ ...e('a.jar'), type: 'symlink' }), false);
   });
 
-  test('pom.properties, manifest fallback, file-name fallback, nested jars, warnings', async () => {
+  test('pom.properties only: no coordinates made up from manifests or file names, no warning for them', async () => {
     const warnings: Array<{ path: string; reason: string }> = [];
     const ctx: CatalogContext = { warn: (path, reason) => warnings.push({ path, reason }) };
     const out = await javaCataloger.catalog(
@@ -73,34 +77,66 @@ describe('java cataloger', () => {
       ],
       ctx,
     );
-    const byPurl = new Map(out.map((c) => [c.purl, c]));
-    assert.deepEqual([...byPurl.keys()].sort(), [
-      'pkg:maven/com.google.guava/guava@32.1.2-jre',
-      'pkg:maven/org.apache.commons/commons-text@1.10.0',
-      'pkg:maven/org.example.very.long.bundle/org.example.very.long.bundle.name@4.5.6',
-      'pkg:maven/util/util@2.0.1',
+    // The OSGi bundle and the bare util-2.0.1.jar inside app.war have no pom.properties: left out.
+    assert.deepEqual(out.map((c) => `${c.purl} ${c.vendoredIn ?? '-'}`).sort(), [
+      'pkg:maven/com.google.guava/guava@32.1.2-jre pkg:maven/org.apache.commons/commons-text@1.10.0',
+      'pkg:maven/org.apache.commons/commons-text@1.10.0 -',
     ]);
-    const osgi = byPurl.get(
-      'pkg:maven/org.example.very.long.bundle/org.example.very.long.bundle.name@4.5.6',
-    )!;
-    assert.equal(osgi.properties['waybill:java:inferred-from'], 'MANIFEST.MF');
-    assert.equal(osgi.properties['waybill:java:archive-path'], 'srv/app.war!/WEB-INF/lib/osgi.jar');
-    assert.deepEqual(osgi.licenses, ['EPL-2.0']);
-    assert.deepEqual(osgi.foundAt, ['srv/app.war']);
-    assert.equal(osgi.layer, 'sha256:aa');
-    const util = byPurl.get('pkg:maven/util/util@2.0.1')!;
-    assert.equal(util.properties['waybill:java:inferred-from'], 'file name');
-    assert.ok(util.properties['waybill:java:group-inferred']);
-    const text = byPurl.get('pkg:maven/org.apache.commons/commons-text@1.10.0')!;
-    assert.equal(text.properties['waybill:java:inferred-from'], undefined);
+    const text = out.find((c) => c.name === 'commons-text')!;
+    assert.equal(text.layer, 'sha256:aa');
+    assert.equal(
+      text.properties['waybill:java:metadata'],
+      'META-INF/maven/org.apache.commons/commons-text/pom.properties',
+    );
+    // Only unreadable archives are warned about.
     assert.deepEqual(warnings.map((w) => w.path).sort(), [
       'opt/lib/broken.jar',
-      'srv/app.war',
       'srv/app.war!/WEB-INF/lib/broken.jar',
     ]);
   });
 
-  test('properties, manifest and file-name parsing details', () => {
+  test('nested archives are carried by the archive that holds them, shaded artifacts by their jar', async () => {
+    const ctx: CatalogContext = { warn: () => {} };
+    const out = await javaCataloger.catalog([walked('srv/shop-1.0.war', jars['shop-1.0.war']!)], ctx);
+    const inside = Object.fromEntries(out.map((c) => [c.name, c.vendoredIn ?? '-']));
+    assert.deepEqual(inside, {
+      shop: '-',
+      'commons-text': 'pkg:maven/com.example/shop@1.0',
+      guava: 'pkg:maven/com.example/shop@1.0|pkg:maven/org.apache.commons/commons-text@1.10.0',
+    });
+    const nested = out.find((c) => c.name === 'commons-text')!;
+    assert.equal(
+      nested.properties['waybill:java:archive-path'],
+      'srv/shop-1.0.war!/WEB-INF/lib/commons-text-1.10.0.jar',
+    );
+  });
+
+  test('a Java runtime from its release file; other release files are not kept', () => {
+    const text =
+      'IMPLEMENTOR="Eclipse Adoptium"\nJAVA_RUNTIME_VERSION="21.0.4+7-LTS"\nJAVA_VERSION="21.0.4"\nMODULES="java.base"\n';
+    const release = walked('opt/java/openjdk/release', Buffer.from(text));
+    assert.equal(javaCataloger.want(release.entry), true);
+    assert.equal(javaCataloger.keep?.(release.entry, release.data), true);
+    assert.equal(javaCataloger.keep?.(release.entry, Buffer.from('VERSION=1\n')), false);
+    const jdk = jdkComponent(release)!;
+    assert.equal(jdk.purl, 'pkg:generic/openjdk@21.0.4');
+    assert.equal(jdk.properties['waybill:java:implementor'], 'Eclipse Adoptium');
+    assert.equal(jdk.properties['waybill:java:home'], 'opt/java/openjdk');
+    const oracle = jdkComponent(
+      walked('usr/java/release', Buffer.from('IMPLEMENTOR="Oracle Corporation"\nJAVA_VERSION="1.8.0_401"\n')),
+    )!;
+    assert.equal(oracle.purl, 'pkg:generic/oracle/jdk@1.8.0_401');
+    assert.equal(jdkComponent(walked('release', Buffer.from('JAVA_VERSION="$(rm -rf)"\n'))), undefined);
+    assert.deepEqual(
+      [...parseReleaseFile("A='x y'\nB=z\n# c\n")],
+      [
+        ['A', 'x y'],
+        ['B', 'z'],
+      ],
+    );
+  });
+
+  test('properties and file-name parsing details', () => {
     assert.deepEqual(
       [...parseProperties('# c\n! c\nkey = va\\:lue \ngroupId:g\nversion 1\n')],
       [
@@ -109,10 +145,6 @@ describe('java cataloger', () => {
         ['version', '1'],
       ],
     );
-    const mf = parseManifest(
-      'Manifest-Version: 1.0\nImplementation-Version: 1\n  2\n\nName: a\nImplementation-Version: 9\n',
-    );
-    assert.equal(mf.get('implementation-version'), '1 2');
     assert.deepEqual(nameFromFileName('lib/log4j-core-2.17.1.jar'), {
       name: 'log4j-core',
       version: '2.17.1',

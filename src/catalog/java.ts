@@ -1,17 +1,22 @@
 /**
  * Java cataloger: Java archives (jar, war, ear, and Jenkins plugins) read with the in-memory zip
- * reader, nested archives included (WEB-INF/lib, BOOT-INF/lib, ear modules) down to a fixed depth.
+ * reader, nested archives included (WEB-INF/lib, BOOT-INF/lib, ear modules) down to a fixed depth,
+ * and Java runtimes, from the `release` file at the top of every JDK and JRE image (JEP 220).
  *
  * Identity comes from `META-INF/maven/<groupId>/<artifactId>/pom.properties`, which Maven writes
- * into every jar it builds (shaded jars carry one per bundled artifact). An archive without one is
- * described from `META-INF/MANIFEST.MF` (JAR File Specification; OSGi Bundle-* headers) and its file
- * name, marked with `waybill:java:inferred-from` so nobody mistakes a guess for Maven coordinates.
+ * into every jar it builds (shaded jars carry one per bundled artifact). An archive without one has
+ * no Maven coordinates, and none are made up for it from its manifest or file name: a JDK's
+ * `jrt-fs.jar` or Debian's `ca-certificates-java.jar` is part of something else (the runtime, a
+ * distro package), not a Maven artifact. It is left out, without a warning: such jars are normal.
+ *
+ * Containment is kept: an archive nested in another (WEB-INF/lib/x.jar) and an artifact shaded into
+ * a jar are copies carried by the archive's own artifact (`vendoredIn`), nested under it in the SBOM.
  */
 import { PackageURL } from 'packageurl-js';
 import { openZip, type ZipArchive } from '../archive/zip-reader.ts';
 import { isWaybillError } from '../errors.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
-import type { CatalogContext, Cataloger, Component } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
 
 const ARCHIVE_EXTENSIONS = /\.(jar|war|ear|jpi|hpi|par|sar)$/i;
 const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
@@ -20,13 +25,72 @@ const MAX_NESTING = 3;
 /** pom.properties and manifests are tiny; a huge one is not worth reading. */
 const MAX_METADATA_FILE = 1024 * 1024;
 
+/** A JDK/JRE image's `release` file (JEP 220): `KEY="value"` lines, a few hundred bytes. */
+const MAX_RELEASE_FILE = 64 * 1024;
+
+function isReleaseFile(entry: FileEntry): boolean {
+  return (entry.path === 'release' || entry.path.endsWith('/release')) && entry.size <= MAX_RELEASE_FILE;
+}
+
+/** `KEY="value"` lines of a release file (shell syntax as the JDK build writes it). */
+export function parseReleaseFile(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^([A-Z][A-Z0-9_]*)=(?:"([^"]*)"|'([^']*)'|(\S*))\s*$/.exec(line.trim());
+    if (m) out.set(m[1]!, m[2] ?? m[3] ?? m[4] ?? '');
+  }
+  return out;
+}
+
+/**
+ * The Java runtime a `release` file describes, as one component: its version (JAVA_VERSION) and who
+ * built it (IMPLEMENTOR). There is no purl type for a JDK, so it is `pkg:generic/openjdk` (or
+ * `pkg:generic/oracle/jdk` for Oracle's own), as other SBOM tools name it.
+ */
+export function jdkComponent(file: WalkedFile): Component | undefined {
+  const release = parseReleaseFile(file.data.toString('utf8'));
+  const version = release.get('JAVA_VERSION');
+  if (!version || !/^[0-9][0-9A-Za-z.+_-]*$/.test(version)) return undefined;
+  const implementor = release.get('IMPLEMENTOR') ?? '';
+  const oracle = /^Oracle\b/.test(implementor) && !/openjdk/i.test(release.get('IMPLEMENTOR_VERSION') ?? '');
+  const home = file.entry.path.slice(0, Math.max(0, file.entry.path.lastIndexOf('/')));
+  const properties: Record<string, string> = { 'waybill:java:home': home || '.' };
+  if (implementor) properties['waybill:java:implementor'] = implementor;
+  const runtime = release.get('JAVA_RUNTIME_VERSION');
+  if (runtime) properties['waybill:java:runtime-version'] = runtime;
+  return {
+    type: 'application',
+    ecosystem: 'generic',
+    name: oracle ? 'jdk' : 'openjdk',
+    version,
+    purl: new PackageURL(
+      'generic',
+      oracle ? 'oracle' : undefined,
+      oracle ? 'jdk' : 'openjdk',
+      version,
+    ).toString(),
+    licenses: [],
+    foundAt: [file.entry.path],
+    properties,
+    ...(file.entry.layer !== undefined ? { layer: file.entry.layer } : {}),
+  };
+}
+
 export const javaCataloger: Cataloger = {
   name: 'java-archive',
   want: (entry) =>
-    (entry.type === 'file' || entry.type === 'hardlink') && ARCHIVE_EXTENSIONS.test(entry.path),
+    (entry.type === 'file' || entry.type === 'hardlink') &&
+    (ARCHIVE_EXTENSIONS.test(entry.path) || isReleaseFile(entry)),
+  // Any program's `release` file is wanted by name; only a Java runtime's is worth keeping.
+  keep: (entry, data) => !isReleaseFile(entry) || data.includes('JAVA_VERSION='),
   catalog(files, ctx) {
     const out: Component[] = [];
     for (const file of files) {
+      if (isReleaseFile(file.entry)) {
+        const jdk = jdkComponent(file);
+        if (jdk) out.push(jdk);
+        continue;
+      }
       let zip: ZipArchive;
       try {
         zip = openZip(file.data, file.entry.path, { limits: { maxDepth: MAX_NESTING } });
@@ -35,13 +99,31 @@ export const javaCataloger: Cataloger = {
         ctx.warn(file.entry.path, e.reason);
         continue;
       }
-      catalogArchive(zip, file, ctx, out);
+      catalogArchive(zip, file, ctx, out, undefined);
     }
     return out;
   },
 };
 
-function catalogArchive(zip: ZipArchive, file: WalkedFile, ctx: CatalogContext, out: Component[]): void {
+/**
+ * The archive's own artifact among the pom.properties it holds: the only one, else the one its file
+ * name names (`guava-32.1.2-jre.jar`); a jar with several and no match has no own artifact we can tell.
+ */
+function ownArtifact(found: Component[], archiveName: string): Component | undefined {
+  if (found.length === 1) return found[0];
+  const fromName = nameFromFileName(archiveName);
+  return found.find(
+    (c) => c.name === fromName?.name && (fromName.version === '' || c.version === fromName.version),
+  );
+}
+
+function catalogArchive(
+  zip: ZipArchive,
+  file: WalkedFile,
+  ctx: CatalogContext,
+  out: Component[],
+  carrier: string | undefined,
+): void {
   const found: Component[] = [];
   const nestedPath = zip.depth > 0 ? zip.name : undefined;
   try {
@@ -52,23 +134,17 @@ function catalogArchive(zip: ZipArchive, file: WalkedFile, ctx: CatalogContext, 
       const c = fromPomProperties(props, entry.name, file.entry, nestedPath);
       if (c) found.push(c);
     }
-    if (found.length === 0) {
-      const mf = zip.find('META-INF/MANIFEST.MF');
-      const manifest =
-        mf && mf.uncompressedSize <= MAX_METADATA_FILE
-          ? parseManifest(zip.read(mf).toString('utf8'))
-          : new Map<string, string>();
-      const c = fromManifest(manifest, zip.name, file.entry, nestedPath);
-      if (c) found.push(c);
-      else
-        ctx.warn(
-          zip.name,
-          'Java archive without Maven coordinates, manifest identity or a versioned file name',
-        );
-    }
   } catch (e) {
     if (!isWaybillError(e)) throw e;
     ctx.warn(e.input || zip.name, e.reason);
+  }
+  const own = ownArtifact(found, zip.name);
+  // The archive's own artifact sits inside its carrier; shaded artifacts inside the own one.
+  if (own && carrier !== undefined) own.vendoredIn = carrier;
+  const ownKey = own ? componentKey(own) : undefined;
+  for (const c of found) {
+    const inside = c === own ? undefined : (ownKey ?? carrier);
+    if (inside !== undefined && inside !== componentKey(c)) c.vendoredIn = inside;
   }
   out.push(...found);
 
@@ -82,7 +158,7 @@ function catalogArchive(zip: ZipArchive, file: WalkedFile, ctx: CatalogContext, 
       ctx.warn(e.input || `${zip.name}!/${entry.name}`, e.reason);
       continue;
     }
-    catalogArchive(nested, file, ctx, out);
+    catalogArchive(nested, file, ctx, out, ownKey ?? carrier);
   }
 }
 
@@ -96,28 +172,6 @@ export function parseProperties(text: string): Map<string, string> {
     if (!m) continue;
     const unescapeJava = (s: string) => s.replace(/\\(.)/g, '$1');
     out.set(unescapeJava(m[1]!), unescapeJava(m[2]!).trim());
-  }
-  return out;
-}
-
-/**
- * The main section of a manifest (JAR File Specification, "Manifest Specification"): `Name: value`
- * lines, continuation lines start with one space, the main section ends at the first blank line.
- * Keys are case-insensitive; stored lower-cased.
- */
-export function parseManifest(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  let last: string | undefined;
-  for (const line of text.split(/\r\n|\r|\n/)) {
-    if (line === '') break;
-    if (line.startsWith(' ') && last !== undefined) {
-      out.set(last, out.get(last)! + line.slice(1));
-      continue;
-    }
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    last = line.slice(0, colon).trim().toLowerCase();
-    out.set(last, line.slice(colon + 1).trim());
   }
   return out;
 }
@@ -149,41 +203,6 @@ export function nameFromFileName(path: string): { name: string; version: string 
   const m = /^(.+?)-(\d[\w.+-]*)$/.exec(base);
   if (m) return { name: m[1]!, version: m[2]! };
   return base ? { name: base, version: '' } : undefined;
-}
-
-function fromManifest(
-  mf: Map<string, string>,
-  archiveName: string,
-  entry: FileEntry,
-  nestedPath: string | undefined,
-): Component | undefined {
-  const fromName = nameFromFileName(archiveName);
-  // OSGi: "org.example.bundle;singleton:=true"
-  const symbolic = mf.get('bundle-symbolicname')?.split(';')[0]?.trim();
-  const title = mf.get('implementation-title');
-  const artifact = (fromName?.version ? fromName.name : undefined) || symbolic || title || fromName?.name;
-  const version =
-    mf.get('implementation-version') ||
-    mf.get('bundle-version') ||
-    mf.get('specification-version') ||
-    fromName?.version ||
-    '';
-  if (!artifact || !version) return undefined;
-  const dotted = symbolic ?? mf.get('automatic-module-name');
-  const group =
-    mf.get('implementation-vendor-id') ||
-    (dotted?.includes('.') ? dotted.slice(0, dotted.lastIndexOf('.')) : undefined) ||
-    artifact;
-  const inferredFrom =
-    mf.size > 0 && (mf.has('implementation-version') || mf.has('bundle-version'))
-      ? 'MANIFEST.MF'
-      : 'file name';
-  const properties: Record<string, string> = { 'waybill:java:inferred-from': inferredFrom };
-  if (group === artifact)
-    properties['waybill:java:group-inferred'] = 'no group in the archive; artifactId used';
-  if (nestedPath) properties['waybill:java:archive-path'] = nestedPath;
-  const license = mf.get('bundle-license');
-  return component(group, artifact, version, license ? [license] : [], entry, properties);
 }
 
 function component(

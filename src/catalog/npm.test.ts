@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
+import { ensureNpmProject } from '../../test/helpers/npm-project.ts';
 import { writeCycloneDx } from '../sbom/cyclonedx.ts';
 import { writeSpdx } from '../sbom/spdx.ts';
 import { haveSchemas, SCHEMAS } from '../sbom/test-support.ts';
@@ -14,7 +15,14 @@ import { validateCycloneDx, validateSpdx } from '../sbom/validate.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile } from '../sources/types.ts';
 import { catalogArtifact } from './engine.ts';
-import { declaredLicenses, isInstalledPackageJson, isProjectLockfile, npmCataloger, npmPurl } from './npm.ts';
+import {
+  declaredLicenses,
+  isInstalledPackageJson,
+  isNestedPackageJson,
+  isProjectLockfile,
+  npmCataloger,
+  npmPurl,
+} from './npm.ts';
 import type { CatalogContext, Component } from './types.ts';
 
 const run = promisify(execFile);
@@ -117,39 +125,36 @@ test('licenses: SPDX string, legacy object and legacy array', () => {
   assert.deepEqual(declaredLicenses(42, [null, 3]), []);
 });
 
-test('lockfile v3: root and workspace folders skipped, links resolved, dev marked, deduped with installed', async () => {
-  const lock = {
-    name: 'app',
-    version: '1.0.0',
-    lockfileVersion: 3,
-    packages: {
-      '': { name: 'app', version: '1.0.0' },
-      'node_modules/ms': {
-        version: '2.1.3',
-        license: 'MIT',
-        integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}`,
-      },
-      'node_modules/@types/node': { version: '20.0.0', dev: true, license: 'MIT' },
-      'node_modules/a/node_modules/ms': { version: '1.0.0', dev: true },
-      'node_modules/ws-pkg': { resolved: 'packages/ws-pkg', link: true },
-      'packages/ws-pkg': { name: 'ws-pkg', version: '0.1.0' },
-      'node_modules/dangling': { resolved: 'nowhere', link: true },
-      'node_modules/alias': { name: 'real', version: '3.0.0' },
-      'node_modules/a': { version: '1.0.0' },
+const V3_LOCK = {
+  name: 'app',
+  version: '1.0.0',
+  lockfileVersion: 3,
+  packages: {
+    '': { name: 'app', version: '1.0.0', dependencies: { ms: '^2', a: '1' } },
+    'node_modules/ms': {
+      version: '2.1.3',
+      license: 'MIT',
+      integrity: `sha512-${Buffer.alloc(64, 1).toString('base64')}`,
     },
-  };
-  const { components, warnings } = await catalog([
-    file('package-lock.json', JSON.stringify(lock)),
-    file(
-      'node_modules/ms/package.json',
-      JSON.stringify({ name: 'ms', version: '2.1.3', description: 'tiny ms' }),
-    ),
-  ]);
+    'node_modules/@types/node': { version: '20.0.0', dev: true, license: 'MIT' },
+    'node_modules/a/node_modules/ms': { version: '1.0.0', dev: true },
+    'node_modules/ws-pkg': { resolved: 'packages/ws-pkg', link: true },
+    'packages/ws-pkg': { name: 'ws-pkg', version: '0.1.0', dependencies: { a: '1' } },
+    'node_modules/dangling': { resolved: 'nowhere', link: true },
+    'node_modules/alias': { name: 'real', version: '3.0.0' },
+    'node_modules/a': { version: '1.0.0', dependencies: { ms: '1', alias: 'npm:real@3', missing: '1' } },
+    'node_modules/@esbuild/darwin-arm64': { version: '0.25.0', optional: true, os: ['darwin'] },
+  },
+};
+
+test('lockfile alone (a source tree): every entry declared, links resolved, dev marked, edges resolved', async () => {
+  const { components, warnings } = await catalog([file('package-lock.json', JSON.stringify(V3_LOCK))]);
   assert.deepEqual(warnings, []);
   const byPurl = new Map(components.map((c) => [c.purl, c]));
   assert.deepEqual(
     [...byPurl.keys()],
     [
+      'pkg:npm/%40esbuild/darwin-arm64@0.25.0',
       'pkg:npm/%40types/node@20.0.0',
       'pkg:npm/a@1.0.0',
       'pkg:npm/ms@1.0.0',
@@ -158,14 +163,105 @@ test('lockfile v3: root and workspace folders skipped, links resolved, dev marke
       'pkg:npm/ws-pkg@0.1.0',
     ],
   );
+  for (const c of components) assert.equal(c.presence, 'declared', c.purl);
+  const ms = byPurl.get('pkg:npm/ms@2.1.3')!;
+  assert.deepEqual(ms.foundAt, ['package-lock.json']);
+  assert.deepEqual(ms.hashes, [{ alg: 'SHA-512', content: '01'.repeat(64) }]);
+  assert.equal(ms.properties['waybill:npm:dev'], undefined);
+  assert.equal(byPurl.get('pkg:npm/%40types/node@20.0.0')!.properties['waybill:npm:dev'], 'true');
+  assert.equal(byPurl.get('pkg:npm/ms@1.0.0')!.properties['waybill:npm:dev'], 'true');
+  // Node resolution: a's own nested ms@1 wins over the hoisted ms@2; the alias folder resolves to
+  // the real package; a dependency installed nowhere has no edge. The workspace package resolves
+  // from its own folder (packages/ws-pkg) up to the root node_modules.
+  assert.deepEqual(byPurl.get('pkg:npm/a@1.0.0')!.dependsOn, ['pkg:npm/ms@1.0.0', 'pkg:npm/real@3.0.0']);
+  assert.deepEqual(byPurl.get('pkg:npm/ws-pkg@0.1.0')!.dependsOn, ['pkg:npm/a@1.0.0']);
+});
+
+test('lockfile and an installed tree: only what is installed (and workspace links) are components', async () => {
+  const { components, warnings } = await catalog([
+    file('package-lock.json', JSON.stringify(V3_LOCK)),
+    file(
+      'node_modules/ms/package.json',
+      JSON.stringify({ name: 'ms', version: '2.1.3', description: 'tiny ms' }),
+    ),
+    file(
+      'node_modules/a/package.json',
+      JSON.stringify({ name: 'a', version: '1.0.0', dependencies: { ms: '*' } }),
+    ),
+  ]);
+  assert.deepEqual(warnings, []);
+  const byPurl = new Map(components.map((c) => [c.purl, c]));
+  // @esbuild/darwin-arm64 (an optional build for another platform), @types/node (a dev dependency
+  // not installed), a's nested ms and the alias are in the lockfile only: not in the artifact.
+  assert.deepEqual([...byPurl.keys()], ['pkg:npm/a@1.0.0', 'pkg:npm/ms@2.1.3', 'pkg:npm/ws-pkg@0.1.0']);
+  for (const c of components) assert.equal(c.presence, undefined, c.purl);
   const ms = byPurl.get('pkg:npm/ms@2.1.3')!;
   assert.deepEqual(ms.foundAt, ['node_modules/ms/package.json', 'package-lock.json']);
   assert.equal(ms.description, 'tiny ms');
   assert.deepEqual(ms.licenses, ['MIT']);
   assert.deepEqual(ms.hashes, [{ alg: 'SHA-512', content: '01'.repeat(64) }]);
-  assert.equal(ms.properties['waybill:npm:dev'], undefined);
-  assert.equal(byPurl.get('pkg:npm/%40types/node@20.0.0')!.properties['waybill:npm:dev'], 'true');
-  assert.equal(byPurl.get('pkg:npm/ms@1.0.0')!.properties['waybill:npm:dev'], 'true');
+  // The installed tree decides the edges: a's nested ms@1 is not installed, so it resolves to ms@2.
+  assert.deepEqual(byPurl.get('pkg:npm/a@1.0.0')!.dependsOn, ['pkg:npm/ms@2.1.3']);
+});
+
+test('a lockfile only counts for its own project: another project with an installed tree keeps its declared entries', async () => {
+  const { components } = await catalog([
+    file('srv/one/package-lock.json', JSON.stringify(V3_LOCK)),
+    file('srv/two/node_modules/ms/package.json', JSON.stringify({ name: 'ms', version: '2.1.3' })),
+  ]);
+  const ms = components.filter((c) => c.name === 'ms');
+  assert.deepEqual(
+    ms.map((c) => `${c.version} ${c.presence ?? 'installed'}`),
+    ['1.0.0 declared', '2.1.3 installed'],
+  );
+});
+
+test('vendored copies: a versioned, public package.json inside an installed package, nested under it', async () => {
+  const pj = (o: object) => JSON.stringify(o);
+  const { components, warnings } = await catalog([
+    file('node_modules/next/package.json', pj({ name: 'next', version: '15.0.0' })),
+    file(
+      'node_modules/next/dist/compiled/react-is/package.json',
+      pj({ name: 'react-is', version: '19.0.0', license: 'MIT' }),
+    ),
+    file(
+      'node_modules/next/dist/compiled/@vercel/og/package.json',
+      pj({ name: '@vercel/og', version: '0.7.2' }),
+    ),
+    // Not copies: no version, a non-semver version, private, the carrier itself, a marker, a fixture.
+    file('node_modules/next/dist/compiled/webpack/package.json', pj({ name: 'webpack', main: 'bundle5.js' })),
+    file('node_modules/next/dist/compiled/odd/package.json', pj({ name: 'odd', version: 'latest' })),
+    file('node_modules/next/dist/esm/package.json', pj({ name: 'dist', version: '1.0.0', private: true })),
+    file('node_modules/next/dist/package.json', pj({ name: 'next', version: '15.0.0' })),
+    file('node_modules/next/dist/esm/server/package.json', pj({ type: 'module' })),
+    file('node_modules/next/test/fixtures/x/package.json', pj({ name: 'x', version: '1.0.0' })),
+    file('node_modules/next/dist/compiled/broken/package.json', '{ nope'),
+  ]);
+  assert.deepEqual(warnings, [], 'a broken nested manifest is not a warning: it is not a package');
+  assert.deepEqual(
+    components.map((c) => `${c.purl} ${c.vendoredIn ?? '-'}`),
+    [
+      'pkg:npm/next@15.0.0 -',
+      'pkg:npm/%40vercel/og@0.7.2 pkg:npm/next@15.0.0',
+      'pkg:npm/react-is@19.0.0 pkg:npm/next@15.0.0',
+    ],
+  );
+  assert.deepEqual(components.find((c) => c.name === 'react-is')!.licenses, ['MIT']);
+  for (const p of [
+    'node_modules/next/dist/compiled/react-is/package.json',
+    'node_modules/@s/n/vendor/x/package.json',
+    'a/node_modules/p/node_modules/q/lib/package.json',
+  ])
+    assert.ok(isNestedPackageJson(p), p);
+  for (const p of [
+    'node_modules/next/package.json',
+    'node_modules/next/test/x/package.json',
+    'node_modules/next/examples/blog/package.json',
+    'node_modules/next/.cache/x/package.json',
+    'app/vendor/x/package.json',
+    'node_modules/@s/n/package.json',
+  ])
+    assert.ok(!isNestedPackageJson(p), p);
 });
 
 test('lockfile v1: nested dependencies, aliases, file: deps skipped', async () => {
@@ -337,6 +433,89 @@ test('ground truth: a real npm install matches `npm ls --all --json` exactly', a
       sourceDateEpoch: '0',
     };
     assert.deepEqual(validateCycloneDx(JSON.parse(writeCycloneDx(input)), SCHEMAS), []);
+    assert.deepEqual(validateSpdx(JSON.parse(writeSpdx(input)), SCHEMAS), []);
+  }
+});
+
+interface NpmLsTree {
+  name?: string;
+  version?: string;
+  dependencies?: Record<string, NpmLsTree>;
+}
+
+/** Every parent → child edge `npm ls --all --json` shows, as `name@version` pairs. */
+function npmLsEdges(tree: NpmLsTree, out = new Set<string>()): Set<string> {
+  for (const [name, child] of Object.entries(tree.dependencies ?? {})) {
+    if (tree.version && child.version)
+      out.add(`${tree.name}@${tree.version} -> ${child.name ?? name}@${child.version}`);
+    npmLsEdges({ ...child, name: child.name ?? name }, out);
+  }
+  return out;
+}
+
+test('real Next.js install: installed = npm ls, other platforms\u2019 builds left out, vendored copies nested, npm ls edges present', async (t) => {
+  const project = await ensureNpmProject('next-app', ['next@15.5.2', 'react@19.1.1', 'react-dom@19.1.1']);
+  if ('skip' in project) return t.skip(project.skip);
+  const { dir } = project;
+  const ls = JSON.parse(
+    (await run('npm', ['ls', '--all', '--json'], { cwd: dir, maxBuffer: 1 << 24 })).stdout,
+  );
+  const expected = flattenNpmLs(ls);
+  const result = await catalogArtifact(dirArtifact(dir), { catalogers: [npmCataloger] });
+  assert.deepEqual(result.warnings, []);
+  const installed = result.components.filter((c) => c.vendoredIn === undefined);
+  const vendored = result.components.filter((c) => c.vendoredIn !== undefined);
+  assert.deepEqual([...nameAtVersion(installed)].sort(), [...expected].sort());
+
+  // The lockfile names optional builds for every platform; only this machine's were installed.
+  const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8'));
+  const platformBuilds = Object.keys(lock.packages).filter((k) =>
+    /node_modules\/@(next\/swc|img\/sharp)-/.test(k),
+  );
+  const notInstalled = platformBuilds.filter(
+    (k) => !installed.some((c) => c.foundAt.includes(`${k}/package.json`)),
+  );
+  assert.ok(notInstalled.length >= 8, `lockfile-only platform builds: ${notInstalled.length}`);
+  for (const key of notInstalled) {
+    const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+    assert.ok(!installed.some((c) => c.name === name), `${name} is not installed, so not a component`);
+  }
+
+  // Vendored copies: Next.js bundles packages with their own name and version in dist/compiled.
+  const next = installed.find((c) => c.name === 'next')!;
+  assert.ok(vendored.length >= 5, `vendored copies: ${vendored.map((c) => c.purl).join(', ')}`);
+  for (const c of vendored) {
+    assert.equal(c.vendoredIn, next.purl);
+    assert.match(c.foundAt[0]!, /^node_modules\/next\/dist\/compiled\//);
+  }
+  assert.ok(vendored.some((c) => c.name === 'react-is'));
+
+  // Every edge npm ls shows is an edge of the graph.
+  const byNameVersion = new Map(
+    result.components.filter((c) => !c.vendoredIn).map((c) => [`${c.name}@${c.version}`, c]),
+  );
+  const purlOf = new Map([...byNameVersion].map(([k, c]) => [c.purl, k]));
+  const ours = new Set(
+    installed.flatMap((c) => (c.dependsOn ?? []).map((d) => `${c.name}@${c.version} -> ${purlOf.get(d)}`)),
+  );
+  const theirs = [...npmLsEdges(ls)].filter((e) => !e.startsWith(`${ls.name}@`));
+  assert.ok(theirs.length >= 5, `npm ls edges: ${theirs.length}`);
+  assert.deepEqual(
+    theirs.filter((e) => !ours.has(e)),
+    [],
+  );
+
+  if (haveSchemas) {
+    const input = {
+      subject: { digest: `sha256:${'0'.repeat(64)}`, kind: 'dir' as const, name: 'next-app' },
+      components: result.components,
+      toolVersion: '0.1.0',
+      sourceDateEpoch: '0',
+    };
+    const cdx = JSON.parse(writeCycloneDx(input));
+    assert.deepEqual(validateCycloneDx(cdx, SCHEMAS), []);
+    const nextEntry = cdx.components.find((c: { name: string }) => c.name === 'next');
+    assert.equal(nextEntry.components.length, vendored.length, 'vendored copies nest under next');
     assert.deepEqual(validateSpdx(JSON.parse(writeSpdx(input)), SCHEMAS), []);
   }
 });

@@ -1,63 +1,53 @@
 /**
- * npm cataloger: installed packages (`node_modules/<name>/package.json`, scoped and nested) and
- * lockfiles (`package-lock.json` / `npm-shrinkwrap.json`, lockfileVersion 1, 2 and 3).
+ * npm cataloger: installed packages (`node_modules/<name>/package.json`, scoped and nested), copies
+ * vendored inside them (Next.js `dist/compiled/<pkg>/package.json`), and lockfiles
+ * (`package-lock.json` / `npm-shrinkwrap.json`, lockfileVersion 1, 2 and 3), with the dependency
+ * edges Node itself would follow.
  *
- * What counts as an installed package follows npm's folder layout (npm docs "folders"): a package
- * lives directly under a `node_modules` folder, or under `node_modules/@scope`. A package.json deeper
- * inside a package (`node_modules/a/lib/package.json`, often a `{"type":"module"}` marker) is not a
- * package. The project's own package.json (not under node_modules) and the lockfile's root entry are
- * the project itself, not a component of it.
+ * Installed, not merely locked: when a project has an installed tree (anything under its
+ * `node_modules`), its lockfile only adds facts (integrity hash, dev flag) to the packages installed
+ * at the same path; a lockfile entry with nothing installed there — an optional build for another
+ * platform (`@esbuild/*`, `@next/swc-*`), a pruned dev dependency — is not in the artifact and is
+ * not a component. A lockfile whose project has no installed tree at all (a source tree) is the only
+ * evidence there is: its packages are components with presence `declared`.
+ *
+ * What counts as an installed package follows npm's folder layout (see npm-paths.ts). The project's
+ * own package.json (not under node_modules) and the lockfile's root entry are the project itself, not
+ * a component of it.
  */
 import { PackageURL } from 'packageurl-js';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
-import type { CatalogContext, Cataloger, Component } from './types.ts';
+import type { WalkedFile } from '../sources/types.ts';
+import { isObject, type Json, type LockEntry, lockEntries, requiredNames, str } from './npm-lockfile.ts';
+import {
+  carrierOf,
+  folderOf,
+  isInstalledPackageJson,
+  isNestedPackageJson,
+  isProjectLockfile,
+  joinPath,
+  resolveFrom,
+} from './npm-paths.ts';
+import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
 
-const LOCKFILE_NAMES = new Set(['package-lock.json', 'npm-shrinkwrap.json']);
+export { isInstalledPackageJson, isNestedPackageJson, isProjectLockfile } from './npm-paths.ts';
 
-/** `node_modules/<name>/package.json` or `node_modules/@scope/<name>/package.json`, at any depth. */
-export function isInstalledPackageJson(path: string): boolean {
-  const segs = path.split('/');
-  const n = segs.length;
-  if (n < 3 || segs[n - 1] !== 'package.json') return false;
-  const dir = segs[n - 2]!;
-  if (dir.startsWith('.') || dir.startsWith('@')) return false;
-  if (segs[n - 3] === 'node_modules') return true;
-  return n >= 4 && segs[n - 4] === 'node_modules' && segs[n - 3]!.startsWith('@') && segs[n - 3]!.length > 1;
-}
+/** package.json files are small; a huge one inside a package is not a manifest worth reading. */
+const MAX_NESTED_MANIFEST = 256 * 1024;
 
-/**
- * A project lockfile. One shipped inside an installed package is ignored by npm (only the root
- * project's lockfile is honoured), so it says nothing about what is installed.
- */
-export function isProjectLockfile(path: string): boolean {
-  const segs = path.split('/');
-  return LOCKFILE_NAMES.has(segs[segs.length - 1]!) && !segs.includes('node_modules');
-}
-
-function isRegularFile(entry: FileEntry): boolean {
+function isRegularFile(entry: WalkedFile['entry']): boolean {
   return entry.type === 'file' || entry.type === 'hardlink';
 }
 
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-}
-
-function parseJson(file: WalkedFile, ctx: CatalogContext): Json | undefined {
+function parseJson(file: WalkedFile, ctx: CatalogContext, quiet = false): Json | undefined {
   let value: unknown;
   try {
     value = JSON.parse(file.data.toString('utf8').replace(/^\uFEFF/, ''));
   } catch (e) {
-    ctx.warn(file.entry.path, `not JSON: ${(e as Error).message.split('\n')[0]}`);
+    if (!quiet) ctx.warn(file.entry.path, `not JSON: ${(e as Error).message.split('\n')[0]}`);
     return undefined;
   }
   if (!isObject(value)) {
-    ctx.warn(file.entry.path, 'not a JSON object');
+    if (!quiet) ctx.warn(file.entry.path, 'not a JSON object');
     return undefined;
   }
   return value;
@@ -73,6 +63,10 @@ export function npmPurl(fullName: string, version: string): string {
 
 /** npm package names: at most 214 chars, optional `@scope/`, no spaces or path tricks. */
 const NPM_NAME = /^(@[a-z0-9][\w.~-]*\/)?[a-z0-9_.~-][\w.~-]*$/i;
+
+/** Semantic Versioning 2.0.0, the regular expression the specification itself suggests. */
+const SEMVER =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
 
 /** SRI `sha512-<base64>` (lockfile `integrity`) → the tarball hash in hex; other algorithms dropped. */
 function integrityHashes(integrity: unknown): Component['hashes'] {
@@ -103,12 +97,6 @@ export function declaredLicenses(license: unknown, licenses: unknown): string[] 
   return [...new Set(list.map(one).filter((l): l is string => l !== undefined))];
 }
 
-interface Found {
-  component: Component;
-  /** Lockfile only: true/false per occurrence, so a package is dev only when every occurrence is. */
-  dev: boolean[];
-}
-
 function makeComponent(name: string, version: string, path: string): Component | undefined {
   if (name.length > 214 || !NPM_NAME.test(name)) return undefined;
   let purl: string;
@@ -129,7 +117,19 @@ function makeComponent(name: string, version: string, path: string): Component |
   };
 }
 
-function fromInstalledPackageJson(file: WalkedFile, ctx: CatalogContext): Component | undefined {
+/** One package in a tree: where it sits, what it is, and the names it requires. */
+interface TreeNode {
+  /** The package's folder in the artifact (its install path). */
+  dir: string;
+  /** The folder Node resolves its requires from (a link's target for workspace packages). */
+  resolveDir: string;
+  component: Component;
+  requires: string[];
+  /** Lockfile only: whether the lockfile marks this occurrence dev. */
+  dev?: boolean;
+}
+
+function installedNode(file: WalkedFile, ctx: CatalogContext): TreeNode | undefined {
   const pkg = parseJson(file, ctx);
   if (!pkg) return undefined;
   const name = str(pkg.name);
@@ -146,138 +146,192 @@ function fromInstalledPackageJson(file: WalkedFile, ctx: CatalogContext): Compon
   component.licenses = declaredLicenses(pkg.license, pkg.licenses);
   const description = str(pkg.description);
   if (description) component.description = description;
-  return component;
+  const dir = folderOf(file.entry.path);
+  return { dir, resolveDir: dir, component, requires: requiredNames(pkg) };
 }
 
-/** The installed name from a lockfile `packages` key: whatever follows the last `node_modules/`. */
-function nameFromKey(key: string): string | undefined {
-  const i = key.lastIndexOf('node_modules/');
-  if (i < 0 || (i > 0 && key[i - 1] !== '/')) return undefined;
-  return key.slice(i + 'node_modules/'.length) || undefined;
-}
-
-function lockEntryComponent(
-  entry: Json,
-  installedName: string,
+function lockNode(
+  entry: LockEntry,
+  lockDir: string,
   path: string,
   ctx: CatalogContext,
-): { component: Component; dev: boolean } | undefined {
-  const version = str(entry.version);
-  if (!version) return undefined;
-  // `name` is present when the install folder is an alias (`"foo": "npm:bar@1"`): the real package.
-  const name = str(entry.name) ?? installedName;
-  const component = makeComponent(name, version, path);
+): TreeNode | undefined {
+  const component = makeComponent(entry.name, entry.version, path);
   if (!component) {
-    ctx.warn(path, `lockfile entry with an invalid npm package name: ${JSON.stringify(name.slice(0, 100))}`);
+    ctx.warn(
+      path,
+      `lockfile entry with an invalid npm package name: ${JSON.stringify(entry.name.slice(0, 100))}`,
+    );
     return undefined;
   }
   component.licenses = declaredLicenses(entry.license, entry.licenses);
   const hashes = integrityHashes(entry.integrity);
   if (hashes) component.hashes = hashes;
-  if (entry.optional === true) component.properties['waybill:npm:optional'] = 'true';
-  return { component, dev: entry.dev === true };
+  if (entry.optional) component.properties['waybill:npm:optional'] = 'true';
+  return {
+    dir: joinPath(lockDir, entry.key),
+    resolveDir: joinPath(lockDir, entry.resolveKey),
+    component,
+    requires: entry.requires,
+    dev: entry.dev,
+  };
 }
 
-/** lockfileVersion 2 and 3: the flat `packages` map keyed by install path. */
-function fromPackagesMap(
-  packages: Json,
-  path: string,
-  ctx: CatalogContext,
-): Array<{ component: Component; dev: boolean }> {
-  const out: Array<{ component: Component; dev: boolean }> = [];
-  for (const [key, raw] of Object.entries(packages)) {
-    if (key === '' || !isObject(raw)) continue; // "" is the root project itself
-    const installedName = nameFromKey(key);
-    if (!installedName) continue; // a workspace folder: reached through its node_modules link
-    let entry = raw;
-    if (raw.link === true) {
-      // A symlink (workspaces, `file:` deps): the package is the folder it resolves to, if listed.
-      const target = str(raw.resolved);
-      const resolved = target !== undefined ? packages[target] : undefined;
-      if (!isObject(resolved)) continue;
-      entry = { ...resolved, dev: raw.dev ?? resolved.dev, optional: raw.optional ?? resolved.optional };
-    }
-    const found = lockEntryComponent(entry, installedName, path, ctx);
-    if (found) out.push(found);
+/**
+ * A package.json inside an installed package that describes a bundled copy of another package: it
+ * names a valid npm package with a semver version, is not `"private"`, and is not the carrier's own
+ * manifest again (`dist/package.json` copies). Anything else is a build marker (`{"type":"module"}`),
+ * a subpath stub or a fixture.
+ */
+function vendoredCopy(file: WalkedFile, carrier: TreeNode, ctx: CatalogContext): Component | undefined {
+  if (file.data.length > MAX_NESTED_MANIFEST) return undefined;
+  const pkg = parseJson(file, ctx, true);
+  if (!pkg || pkg.private === true) return undefined;
+  const name = str(pkg.name);
+  const version = str(pkg.version);
+  if (!name || !version || !SEMVER.test(version) || name === carrier.component.name) return undefined;
+  const component = makeComponent(name, version, file.entry.path);
+  if (!component) return undefined;
+  component.licenses = declaredLicenses(pkg.license, pkg.licenses);
+  const description = str(pkg.description);
+  if (description) component.description = description;
+  component.vendoredIn = componentKey(carrier.component);
+  return component;
+}
+
+interface Gathered {
+  installed: TreeNode[];
+  locks: Array<{ dir: string; path: string; entries: LockEntry[] }>;
+  nested: WalkedFile[];
+}
+
+function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
+  const out: Gathered = { installed: [], locks: [], nested: [] };
+  // Sorted input → the same merge order (and so the same fields) whatever order the walk used.
+  const sorted = [...files].sort((a, b) =>
+    a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0,
+  );
+  for (const file of sorted) {
+    const path = file.entry.path;
+    if (isProjectLockfile(path)) {
+      const lock = parseJson(file, ctx);
+      if (lock) out.locks.push({ dir: folderOf(path), path, entries: lockEntries(lock, path, ctx) });
+    } else if (isInstalledPackageJson(path)) {
+      const node = installedNode(file, ctx);
+      if (node) out.installed.push(node);
+    } else if (isNestedPackageJson(path)) out.nested.push(file);
   }
   return out;
 }
 
-/** lockfileVersion 1: nested `dependencies` objects keyed by package name. */
-function fromV1Dependencies(
-  deps: Json,
-  path: string,
-  ctx: CatalogContext,
-  depth = 0,
-): Array<{ component: Component; dev: boolean }> {
-  const out: Array<{ component: Component; dev: boolean }> = [];
-  if (depth > 200) return out; // hostile nesting; npm's own trees are far shallower
-  for (const [name, raw] of Object.entries(deps)) {
-    if (!isObject(raw)) continue;
-    const version = str(raw.version);
-    // v1 `version` of a `file:`/`link:` dependency is the path, not a version: not resolvable here.
-    if (version && !/^(file|link):/.test(version)) {
-      // Alias installs record `npm:real@1.2.3` as the version.
-      const alias = /^npm:((?:@[^/@]+\/)?[^@]+)@(.+)$/.exec(version);
-      const entry = alias ? { ...raw, name: alias[1], version: alias[2] } : raw;
-      const found = lockEntryComponent(entry, name, path, ctx);
-      if (found) out.push(found);
+/**
+ * The tree the artifact holds: installed packages, plus the lockfile entries of projects with no
+ * installed tree (declared). Lockfile facts enrich the installed package at the same path.
+ */
+function buildTree(gathered: Gathered, ctx: CatalogContext): Map<string, TreeNode> {
+  const tree = new Map<string, TreeNode>();
+  for (const node of gathered.installed) if (!tree.has(node.dir)) tree.set(node.dir, node);
+  const installedDirs = [...tree.keys()];
+  for (const lock of gathered.locks) {
+    const modules = joinPath(lock.dir, 'node_modules/');
+    const hasTree = installedDirs.some((d) => d.startsWith(modules));
+    for (const entry of lock.entries) {
+      const node = lockNode(entry, lock.dir, lock.path, ctx);
+      if (!node) continue;
+      const installed = tree.get(node.dir);
+      if (installed) {
+        enrich(installed, node);
+        continue;
+      }
+      // A workspace package is a folder of the project, linked rather than installed: present
+      // whenever the project's tree is.
+      if (hasTree && !entry.link) continue;
+      if (!hasTree) node.component.presence = 'declared';
+      tree.set(node.dir, node);
     }
-    if (isObject(raw.dependencies)) out.push(...fromV1Dependencies(raw.dependencies, path, ctx, depth + 1));
   }
-  return out;
+  return tree;
 }
 
-function fromLockfile(file: WalkedFile, ctx: CatalogContext): Array<{ component: Component; dev: boolean }> {
-  const lock = parseJson(file, ctx);
-  if (!lock) return [];
-  const version = lock.lockfileVersion;
-  if (isObject(lock.packages)) return fromPackagesMap(lock.packages, file.entry.path, ctx);
-  if (isObject(lock.dependencies)) return fromV1Dependencies(lock.dependencies, file.entry.path, ctx);
-  if (version === undefined)
-    ctx.warn(file.entry.path, 'no lockfileVersion, packages or dependencies: not an npm lockfile');
-  return [];
+/** Lockfile facts about the package installed at the same path (when it is the same version). */
+function enrich(installed: TreeNode, fromLock: TreeNode): void {
+  const c = installed.component;
+  const l = fromLock.component;
+  installed.dev = fromLock.dev;
+  if (c.name !== l.name || c.version !== l.version) return;
+  c.foundAt = [...new Set([...c.foundAt, ...l.foundAt])].sort();
+  if (c.licenses.length === 0) c.licenses = l.licenses;
+  c.hashes ??= l.hashes;
+  for (const [k, v] of Object.entries(l.properties)) c.properties[k] ??= v;
 }
 
-function merge(into: Found, other: Component, dev: boolean | undefined): void {
-  const c = into.component;
-  c.foundAt = [...new Set([...c.foundAt, ...other.foundAt])].sort();
-  if (c.licenses.length === 0) c.licenses = other.licenses;
-  c.description ??= other.description;
-  c.hashes ??= other.hashes;
-  for (const [k, v] of Object.entries(other.properties)) c.properties[k] ??= v;
-  if (dev !== undefined) into.dev.push(dev);
+interface Found {
+  component: Component;
+  /** true/false per lockfile occurrence: a package is dev only when every occurrence is. */
+  dev: boolean[];
+  dependsOn: Set<string>;
+}
+
+function add(byKey: Map<string, Found>, component: Component, dev: boolean | undefined, deps: string[]) {
+  const key = componentKey(component);
+  const seen = byKey.get(key);
+  if (!seen) {
+    byKey.set(key, { component, dev: dev === undefined ? [] : [dev], dependsOn: new Set(deps) });
+    return;
+  }
+  const c = seen.component;
+  c.foundAt = [...new Set([...c.foundAt, ...component.foundAt])].sort();
+  if (c.licenses.length === 0) c.licenses = component.licenses;
+  c.description ??= component.description;
+  c.hashes ??= component.hashes;
+  for (const [k, v] of Object.entries(component.properties)) c.properties[k] ??= v;
+  // Installed somewhere wins over declared elsewhere.
+  if (component.presence === undefined) delete c.presence;
+  if (dev !== undefined) seen.dev.push(dev);
+  for (const d of deps) seen.dependsOn.add(d);
+}
+
+function catalogNpm(files: WalkedFile[], ctx: CatalogContext): Component[] {
+  const gathered = gather(files, ctx);
+  const tree = buildTree(gathered, ctx);
+  const byKey = new Map<string, Found>();
+  for (const node of tree.values()) {
+    const deps: string[] = [];
+    for (const name of node.requires) {
+      const target = resolveFrom(tree, node.resolveDir, name);
+      if (target !== undefined) deps.push(componentKey(tree.get(target)!.component));
+    }
+    add(byKey, node.component, node.dev, deps);
+  }
+  const installedDirs = new Set(gathered.installed.map((n) => n.dir));
+  for (const file of gathered.nested) {
+    const carrierDir = carrierOf(installedDirs, file.entry.path);
+    const carrier = carrierDir !== undefined ? tree.get(carrierDir) : undefined;
+    if (!carrier) continue;
+    const copy = vendoredCopy(file, carrier, ctx);
+    if (copy) add(byKey, copy, undefined, []);
+  }
+  const out: Component[] = [];
+  for (const { component, dev, dependsOn } of byKey.values()) {
+    if (dev.length > 0 && dev.every(Boolean)) component.properties['waybill:npm:dev'] = 'true';
+    dependsOn.delete(componentKey(component));
+    if (dependsOn.size > 0) component.dependsOn = [...dependsOn].sort();
+    out.push(component);
+  }
+  return out.sort((a, b) => {
+    const ka = componentKey(a);
+    const kb = componentKey(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
 }
 
 export const npmCataloger: Cataloger = {
   name: 'npm',
   want(entry) {
-    return isRegularFile(entry) && (isInstalledPackageJson(entry.path) || isProjectLockfile(entry.path));
+    if (!isRegularFile(entry)) return false;
+    const p = entry.path;
+    if (isInstalledPackageJson(p) || isProjectLockfile(p)) return true;
+    return isNestedPackageJson(p) && entry.size <= MAX_NESTED_MANIFEST;
   },
-  catalog(files, ctx) {
-    const byPurl = new Map<string, Found>();
-    const add = (component: Component, dev: boolean | undefined) => {
-      const seen = byPurl.get(component.purl);
-      if (seen) merge(seen, component, dev);
-      else byPurl.set(component.purl, { component, dev: dev === undefined ? [] : [dev] });
-    };
-    // Sorted input → the same merge order (and so the same fields) whatever order the walk used.
-    const sorted = [...files].sort((a, b) =>
-      a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0,
-    );
-    for (const file of sorted) {
-      if (isProjectLockfile(file.entry.path)) {
-        for (const { component, dev } of fromLockfile(file, ctx)) add(component, dev);
-      } else if (isInstalledPackageJson(file.entry.path)) {
-        const component = fromInstalledPackageJson(file, ctx);
-        if (component) add(component, undefined);
-      }
-    }
-    const out: Component[] = [];
-    for (const { component, dev } of byPurl.values()) {
-      if (dev.length > 0 && dev.every(Boolean)) component.properties['waybill:npm:dev'] = 'true';
-      out.push(component);
-    }
-    return out.sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
-  },
+  catalog: catalogNpm,
 };

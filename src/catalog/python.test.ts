@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { WaybillError } from '../errors.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { normalizePythonName, parsePythonMetadata, pythonCataloger, wantPython } from './python.ts';
+import { requirementName, requiresTxt } from './python-requires.ts';
 import type { CatalogContext, Component } from './types.ts';
 
 const PY = new URL('../../../shared/fixtures/vectors/python/', import.meta.url).pathname;
@@ -206,4 +207,80 @@ test("this machine's Debian dist-packages: the same (name, version) set as impor
   assert.deepEqual(warnings, []);
   assert.deepEqual(components.map((c) => `${normalizePythonName(c.name)} ${c.version}`).sort(), reference);
   assert.ok(reference.length > 5, `${reference.length} distributions`);
+
+  // Edges: importlib.metadata's requires() (Requires-Dist, or an egg-info's requires.txt), without
+  // the requirements that need an extra, resolved to what is installed in the same folder.
+  const script = [
+    'import sys, re, importlib.metadata as m',
+    'ds = list(m.distributions(path=[sys.argv[1]]))',
+    'norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()',
+    'names = {norm(d.metadata["Name"]) for d in ds}',
+    'for d in ds:',
+    '    for r in d.requires or []:',
+    '        spec, _, marker = r.partition(";")',
+    '        if re.search(r"\\bextra\\b", marker): continue',
+    '        dep = norm(re.match(r"\\s*([A-Za-z0-9._-]+)", spec).group(1))',
+    '        if dep in names and dep != norm(d.metadata["Name"]): print(norm(d.metadata["Name"]), dep)',
+  ].join('\n');
+  const edges = [
+    ...new Set(execFileSync(python, ['-c', script, root]).toString().trim().split('\n').filter(Boolean)),
+  ].sort();
+  const nameOf = new Map(components.map((c) => [c.purl, normalizePythonName(c.name)]));
+  const ours = components
+    .flatMap((c) => (c.dependsOn ?? []).map((d) => `${normalizePythonName(c.name)} ${nameOf.get(d)}`))
+    .sort();
+  assert.deepEqual([...new Set(ours)].sort(), edges);
+});
+
+test('Requires-Dist and requires.txt: extras left out, other markers kept, resolved in the same folder first', async () => {
+  const meta = (name: string, requires: string[]) =>
+    Buffer.from(
+      `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n${requires.map((r) => `Requires-Dist: ${r}\n`).join('')}`,
+    );
+  const files: WalkedFile[] = [
+    {
+      entry: entry('venv/site-packages/app-1.0.dist-info/METADATA'),
+      data: meta('app', [
+        'Requests[socks] (>=2)',
+        'pytest; extra == "test"',
+        'tomli; python_version < "3.11"',
+        'absent',
+      ]),
+      earlier: [],
+    },
+    {
+      entry: entry('venv/site-packages/requests-1.0.dist-info/METADATA'),
+      data: meta('requests', []),
+      earlier: [],
+    },
+    {
+      entry: entry('venv/site-packages/pytest-1.0.dist-info/METADATA'),
+      data: meta('pytest', []),
+      earlier: [],
+    },
+    { entry: entry('venv/site-packages/tomli-1.0.dist-info/METADATA'), data: meta('tomli', []), earlier: [] },
+    {
+      entry: entry('usr/lib/python3/dist-packages/requests-1.0.dist-info/METADATA'),
+      data: meta('requests', []),
+      earlier: [],
+    },
+    {
+      entry: entry('usr/lib/python3/dist-packages/old.egg-info/PKG-INFO'),
+      data: Buffer.from('Name: old\nVersion: 2\n'),
+      earlier: [],
+    },
+    {
+      entry: entry('usr/lib/python3/dist-packages/old.egg-info/requires.txt'),
+      data: Buffer.from('tomli\n\n[:sys_platform == "win32"]\nrequests\n\n[test]\npytest\n'),
+      earlier: [],
+    },
+  ];
+  const { components, warnings } = await run(files);
+  assert.deepEqual(warnings, []);
+  const deps = Object.fromEntries(components.map((c) => [c.name, c.dependsOn ?? []]));
+  assert.deepEqual(deps.app, ['pkg:pypi/requests@1.0', 'pkg:pypi/tomli@1.0']);
+  assert.deepEqual(deps.old, ['pkg:pypi/requests@1.0', 'pkg:pypi/tomli@1.0']);
+  assert.equal(requirementName('foo ; extra=="x"'), undefined);
+  assert.equal(requirementName('Foo.Bar>=1; os_name=="nt"'), 'foo-bar');
+  assert.deepEqual(requiresTxt('a\n[x:python_version<"3"]\nb\n[:os_name=="nt"]\nc\n'), ['a', 'c']);
 });

@@ -10,6 +10,8 @@ import { openZip } from '../archive/zip-reader.ts';
 import { WaybillError } from '../errors.ts';
 import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { normalizePythonName } from './python-names.ts';
+import { requiresDist, requiresTxt } from './python-requires.ts';
 import type { CatalogContext, Cataloger, Component } from './types.ts';
 
 function baseName(path: string): string {
@@ -26,15 +28,12 @@ export function wantPython(entry: FileEntry): boolean {
   const p = entry.path;
   const base = baseName(p);
   if (base === 'METADATA') return parentName(p).toLowerCase().endsWith('dist-info');
-  if (base === 'PKG-INFO') return parentName(p).toLowerCase().endsWith('egg-info');
+  if (base === 'PKG-INFO' || base === 'requires.txt') return parentName(p).toLowerCase().endsWith('egg-info');
   const lower = base.toLowerCase();
   return lower.endsWith('.egg-info') || lower.endsWith('.whl');
 }
 
-/** PEP 503 normalized name: runs of `-`, `_`, `.` become one `-`, lower-cased. */
-export function normalizePythonName(name: string): string {
-  return name.replace(/[-_.]+/g, '-').toLowerCase();
-}
+export { normalizePythonName } from './python-names.ts';
 
 export interface PythonMetadata {
   name: string;
@@ -44,6 +43,8 @@ export interface PythonMetadata {
   summary?: string;
   homepage?: string;
   metadataVersion?: string;
+  /** Normalized names of the distributions it requires (Requires-Dist; see python-requires.ts). */
+  requires: string[];
 }
 
 /** Decode METADATA: UTF-8 per the spec; older PKG-INFO files may be Latin-1. */
@@ -146,7 +147,12 @@ export function parsePythonMetadata(data: Buffer, path: string): PythonMetadata 
   const version = field(stanza, 'Version')?.trim();
   if (!name) throw new WaybillError('MALFORMED', path, 'metadata has no Name');
   if (!version) throw new WaybillError('MALFORMED', path, `metadata of ${name} has no Version`);
-  const meta: PythonMetadata = { name, version, licenses: licensesOf(stanza) };
+  const meta: PythonMetadata = {
+    name,
+    version,
+    licenses: licensesOf(stanza),
+    requires: requiresDist(fieldAll(stanza, 'Requires-Dist')),
+  };
   const supplier = supplierOf(stanza);
   if (supplier) meta.supplier = supplier;
   const summary = field(stanza, 'Summary')?.trim().split('\n')[0];
@@ -210,11 +216,56 @@ function fromWheel(file: WalkedFile): { meta: PythonMetadata; at: string } {
   };
 }
 
+/** The folder a distribution is installed in (site-packages), from its metadata path. */
+function installFolder(metadataPath: string): string {
+  const segs = metadataPath.split('/');
+  // …/site-packages/foo-1.0.dist-info/METADATA, …/foo.egg-info/PKG-INFO → …/site-packages;
+  // …/site-packages/foo.egg-info (a file) → …/site-packages.
+  const info = segs.findLastIndex((s) => /\.(dist|egg)-info$/i.test(s));
+  return segs.slice(0, info < 0 ? -1 : info).join('/');
+}
+
+interface Installed {
+  component: Component;
+  folder: string;
+  requires: Set<string>;
+}
+
+/**
+ * Requires-Dist resolved to installed distributions: the one of that name in the same folder
+ * (site-packages) first, else the only one anywhere in the artifact.
+ */
+function resolveRequires(installed: readonly Installed[]): void {
+  const byName = new Map<string, Installed[]>();
+  for (const d of installed) {
+    const key = normalizePythonName(d.component.name);
+    byName.set(key, [...(byName.get(key) ?? []), d]);
+  }
+  for (const d of installed) {
+    const deps = new Set(d.component.dependsOn ?? []);
+    for (const name of d.requires) {
+      const candidates = byName.get(name) ?? [];
+      const target =
+        candidates.find((c) => c.folder === d.folder) ??
+        (candidates.length === 1 ? candidates[0] : undefined);
+      if (target && target !== d) deps.add(target.component.purl);
+    }
+    if (deps.size > 0) d.component.dependsOn = [...deps].sort();
+  }
+}
+
 function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const byPurl = new Map<string, Component>();
+  const installed: Installed[] = [];
+  // requires.txt sits next to an egg-info's PKG-INFO: read after it, whatever order the walk used.
+  const requiresFiles = new Map<string, string[]>();
+  for (const file of files) {
+    if (file.entry.path.endsWith('/requires.txt') && file.entry.type === 'file')
+      requiresFiles.set(file.entry.path.slice(0, -'/requires.txt'.length), requiresTxt(decode(file.data)));
+  }
   for (const file of files) {
     const path = file.entry.path;
-    if (!wantPython(file.entry)) continue;
+    if (!wantPython(file.entry) || path.endsWith('/requires.txt')) continue;
     let found: { meta: PythonMetadata; at: string };
     try {
       found = path.toLowerCase().endsWith('.whl')
@@ -227,10 +278,17 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
     }
     const c = toComponent(found.meta, found.at, file.entry.layer);
     const seen = byPurl.get(c.purl);
+    const requires = new Set([
+      ...found.meta.requires,
+      ...(requiresFiles.get(path.slice(0, path.lastIndexOf('/'))) ?? []),
+    ]);
     // Debian ships some distributions twice (foo.egg-info and foo-1.0.dist-info): one component.
     if (seen) seen.foundAt = [...new Set([...seen.foundAt, ...c.foundAt])].sort();
     else byPurl.set(c.purl, c);
+    if (!path.toLowerCase().endsWith('.whl'))
+      installed.push({ component: seen ?? c, folder: installFolder(path), requires });
   }
+  resolveRequires(installed);
   return [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
 }
 

@@ -217,3 +217,49 @@ test('rpm-built database: epoch qualifier, owned files, gpg-pubkey skipped, WAL 
     ['waybill-probe'],
   );
 });
+
+test('dependency edges: Requires resolved through installed Provides and file owners, as rpm resolves them', async (t) => {
+  if (!existsSync(SQLITE)) return t.skip(`fixtures absent: ${SQLITE}`);
+  const { components } = await run([walked('var/lib/rpm/rpmdb.sqlite', readFileSync(SQLITE))]);
+  const nameOf = new Map(components.map((c) => [c.purl, c.name]));
+  const depsOf = (name: string) =>
+    (components.find((c) => c.name === name)!.dependsOn ?? []).map((p) => nameOf.get(p)!).sort();
+  assert.ok(depsOf('curl').includes('curl-libs'), 'by name (curl-libs = 7.76.0-6.cm2)');
+  assert.ok(depsOf('curl').includes('glibc'), 'by soname Provides (libc.so.6()(64bit))');
+  assert.ok(depsOf('curl').includes('bash'), 'by file (/bin/sh)');
+  assert.ok(components.filter((c) => c.dependsOn).length > 100, 'most packages require something');
+
+  // rpm itself: each required capability of these packages is provided by one of the packages we link.
+  const dir = mkdtempSync(join(tmpdir(), 'waybill-rpmreq-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  copyFileSync(SQLITE, join(dir, 'rpmdb.sqlite'));
+  const rpm = (...args: string[]) => {
+    try {
+      return execFileSync('rpm', ['--dbpath', dir, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim()
+        .split('\n')
+        .filter(Boolean);
+    } catch {
+      return undefined;
+    }
+  };
+  for (const name of ['curl', 'openssl-libs', 'bash']) {
+    const requires = rpm('-q', '--qf', '[%{REQUIRENAME}\\n]', name);
+    if (!requires) return t.diagnostic('rpm cannot read the sqlite database here; cross-check skipped');
+    const ours = new Set(depsOf(name));
+    const expected = new Set<string>();
+    for (const cap of new Set(requires.filter((r) => !r.startsWith('rpmlib(')))) {
+      const providers = (rpm('-q', '--qf', '%{NAME}\\n', '--whatprovides', cap) ?? []).filter(
+        (p) => p !== name,
+      );
+      if (providers.length === 0) continue;
+      assert.ok(
+        providers.some((p) => ours.has(p)),
+        `${name} requires ${cap}: provided by ${providers.join(', ')}, linked to ${[...ours].join(', ')}`,
+      );
+      for (const p of providers) expected.add(p);
+    }
+    for (const d of ours) assert.ok(expected.has(d), `${name} → ${d} is an edge rpm also resolves`);
+  }
+});

@@ -123,6 +123,8 @@ export function catalogRpmDb(
   const path = file.entry.path;
   const components: Component[] = [];
   const owned = new Map<string, string>();
+  const providers = new Map<string, string>();
+  const requirements: Array<{ component: Component; requires: string[] }> = [];
   let blobs: Buffer[];
   try {
     blobs = rpmdbBlobs(backend, file.data, path, wal, (reason) => ctx.warn(path, reason));
@@ -145,7 +147,20 @@ export function catalogRpmDb(
     const component = rpmComponent(info, path, ctx.distro);
     if (file.entry.layer) component.layer = file.entry.layer;
     components.push(component);
+    requirements.push({ component, requires: info.requires });
     for (const f of info.files) owned.set(f.replace(/^\/+/, ''), component.purl);
+    for (const p of [info.name, ...info.provides]) if (!providers.has(p)) providers.set(p, component.purl);
+  }
+  // rpm resolves a Requires by name through what installed packages Provide, or, for a file path,
+  // through the package that owns the file; `rpmlib(…)` requires name rpm itself.
+  for (const { component, requires } of requirements) {
+    const deps = new Set<string>();
+    for (const r of requires) {
+      if (r.startsWith('rpmlib(')) continue;
+      const target = r.startsWith('/') ? owned.get(r.slice(1)) : providers.get(r);
+      if (target !== undefined && target !== component.purl) deps.add(target);
+    }
+    if (deps.size > 0) component.dependsOn = [...deps].sort();
   }
   return { components, files: owned };
 }

@@ -22,21 +22,28 @@ export const rustCataloger: Required<Pick<Cataloger, 'keep'>> & Cataloger = {
     const out: Component[] = [];
     for (const file of files) {
       try {
-        const packages = readCargoAudit(parseExecutable(file.data, file.entry.path), file.entry.path);
-        for (const p of packages ?? []) {
+        const packages = readCargoAudit(parseExecutable(file.data, file.entry.path), file.entry.path) ?? [];
+        const purls = packages.map((p) =>
+          new PackageURL('cargo', undefined, p.name, p.version || undefined).toString(),
+        );
+        for (const [i, p] of packages.entries()) {
           const properties: Record<string, string> = { 'waybill:cargo:source': p.source };
           if (p.kind !== 'runtime') properties['waybill:cargo:kind'] = p.kind;
-          out.push({
+          const component: Component = {
             type: p.root ? 'application' : 'library',
             ecosystem: 'cargo',
             name: p.name,
             version: p.version,
-            purl: new PackageURL('cargo', undefined, p.name, p.version || undefined).toString(),
+            purl: purls[i]!,
             licenses: [],
             foundAt: [file.entry.path],
             properties,
             ...(file.entry.layer !== undefined ? { layer: file.entry.layer } : {}),
-          });
+          };
+          // cargo-auditable records each crate's dependencies as indexes into the same list.
+          const deps = [...new Set(p.dependencies.map((d) => purls[d]!))].sort();
+          if (deps.length > 0) component.dependsOn = deps;
+          out.push(component);
         }
       } catch (e) {
         if (!isWaybillError(e)) throw e;

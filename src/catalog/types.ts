@@ -25,6 +25,31 @@ export interface Component {
   /** Extra facts, keys prefixed `waybill:` (e.g. `waybill:source-package`, `waybill:go:vcs.revision`). */
   properties: Record<string, string>;
   hashes?: Array<{ alg: 'MD5' | 'SHA-1' | 'SHA-256' | 'SHA-512'; content: string }>;
+  /**
+   * How the component is known to be there. `installed` (the default when absent): found installed
+   * in the artifact — a package database, an installed package's own metadata, a binary's build
+   * info. `declared`: a lock file is the only evidence (a source tree whose dependencies are not
+   * installed); SBOMs mark it (CycloneDX scope `optional`, property `waybill:presence`).
+   */
+  presence?: 'installed' | 'declared';
+  /**
+   * Keys (`componentKey`) of the components this one depends on, resolved inside the artifact (a
+   * dependency that is not installed has no edge). The engine drops edges to keys it does not have.
+   */
+  dependsOn?: string[];
+  /**
+   * A copy bundled inside another package (vendored: Next.js `dist/compiled/*`): the carrier's key.
+   * The copy is a component of its own, nested under the carrier in the SBOM.
+   */
+  vendoredIn?: string;
+}
+
+/**
+ * A component's identity inside one SBOM: its purl, or for a vendored copy the carrier's key and
+ * its purl (the same package may be installed at the top and vendored inside another one).
+ */
+export function componentKey(c: Pick<Component, 'purl' | 'vendoredIn'>): string {
+  return c.vendoredIn ? `${c.vendoredIn}|${c.purl}` : c.purl;
 }
 
 /** The operating system of a root filesystem, from os-release; qualifies OS package purls. */
@@ -38,6 +63,12 @@ export interface Distro {
 
 export interface CatalogContext {
   distro?: Distro;
+  /**
+   * When the artifact is itself a package (a .deb, .rpm, wheel…): the package, from its own metadata.
+   * A cataloger that finds more about it in the walk (a .deb's copyright file) returns a component
+   * with the same purl; the SBOM writer makes it the document's subject.
+   */
+  subject?: Component;
   /** Report a skipped input: the file and why. The SBOM is still produced from the rest. */
   warn(path: string, reason: string): void;
 }

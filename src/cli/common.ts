@@ -1,25 +1,37 @@
 /**
- * Options shared by several commands: where the settings come from (waybill.yaml, then flags) and
- * how output is rendered.
+ * Options shared by several commands: where the settings and the policy come from, and how output
+ * is rendered. Producer commands (`stamp`) read the project's waybill.yaml; consumer commands
+ * (`check`) judge by the consumer's own policy (config/consumer-policy.ts), never by a file that
+ * happens to sit in the current directory.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
+import { loadConsumerPolicy, overlayPolicy, readPolicyFile } from '../config/consumer-policy.ts';
 import { findConfig, loadConfig } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
 import type { Config } from '../config/schema.ts';
-import { WaybillError } from '../errors.ts';
-import { parsePolicy } from '../policy/policy-file.ts';
+import { BUILT_IN_POLICY, type Policy } from '../policy/types.ts';
+import { escapeForTerminal } from '../util/terminal-escape.ts';
 
 export interface ConfigOptions {
   config?: string;
   policy?: string;
 }
 
+/** `-c` and `--policy` of a producer command: the project's configuration. */
 export function addConfigOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'project configuration (default: ./waybill.yaml when present)')
     .option('--policy <file>', 'policy override (YAML): rule levels, allowed licenses, community phrases');
+}
+
+/** `-c` and `--policy` of a consumer command: the policy is the consumer's, never the artifact's. */
+export function addConsumerPolicyOptions(command: Command): Command {
+  return command
+    .option(
+      '--policy <file>',
+      'policy file (YAML; default: $WAYBILL_POLICY, else ~/.config/waybill/policy.yaml, else built-in)',
+    )
+    .option('-c, --config <file>', "judge by this project config's policy section (never read implicitly)");
 }
 
 export function addFormatOption(command: Command, formats: readonly string[]): Command {
@@ -38,40 +50,28 @@ export async function loadProject(
 ): Promise<{ settings: Settings; configPath: string | undefined; config: Config | undefined }> {
   const path = options.config ?? (await findConfig(process.cwd()));
   const config = path ? await loadConfig(path) : undefined;
-  const settings = await applyPolicyFile(resolveSettings(config, flags), options);
+  const settings = resolveSettings(config, flags);
+  settings.policy.source = path ?? BUILT_IN_POLICY;
+  if (options.policy) {
+    const override = await readPolicyFile(options.policy);
+    settings.policy = path
+      ? overlayPolicy(settings.policy, override, `${override.source} (over ${path})`)
+      : override;
+  }
   return { settings, configPath: path, config };
 }
 
-async function applyPolicyFile(settings: Settings, options: ConfigOptions): Promise<Settings> {
-  if (options.policy) {
-    const text = await readFile(options.policy, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new WaybillError(
-        'NOT_FOUND',
-        options.policy!,
-        e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code})`,
-      );
-    });
-    let raw: unknown;
-    try {
-      raw = parseYaml(text);
-    } catch (e) {
-      throw new WaybillError(
-        'CONFIG',
-        options.policy,
-        `not valid YAML: ${(e as Error).message.split('\n')[0]}`,
-      );
-    }
-    const override = parsePolicy(raw, options.policy);
-    settings.policy = {
-      levels: { ...settings.policy.levels, ...override.levels },
-      allowedLicenses: override.allowedLicenses,
-      communityPhrases: override.communityPhrases ?? settings.policy.communityPhrases,
-      ...((override.requireSignatures ?? settings.policy.requireSignatures) !== undefined
-        ? { requireSignatures: override.requireSignatures ?? settings.policy.requireSignatures }
-        : {}),
-    };
-  }
-  return settings;
+/** The consumer's policy: --policy, an explicit -c, $WAYBILL_POLICY, the user's policy.yaml, built-in. */
+export function consumerPolicy(options: ConfigOptions): Promise<Policy> {
+  return loadConsumerPolicy({
+    ...(options.policy ? { policyFile: options.policy } : {}),
+    ...(options.config ? { configFile: options.config } : {}),
+  });
+}
+
+/** The "policy: …" line shown on stderr with a text verdict. */
+export function policyLine(policy: Policy): string {
+  return `policy: ${escapeForTerminal(policy.source ?? BUILT_IN_POLICY)}\n`;
 }
 
 export function useColor(): boolean {

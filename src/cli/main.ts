@@ -5,9 +5,12 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
+import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-escape.ts';
 import { toolVersion } from '../version.ts';
+import { registerAudit } from './commands/audit.ts';
 import { registerBuild } from './commands/build.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerDb } from './commands/db.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerKeygen } from './commands/keygen.ts';
@@ -15,6 +18,7 @@ import { registerRebuild } from './commands/rebuild.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
 import { registerVerify } from './commands/verify.ts';
+import { guardOutputStreams } from './output.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('waybill')
@@ -33,6 +37,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     registerSbom,
     registerVerify,
     registerKeygen,
+    registerAudit,
+    registerDb,
     registerBuild,
     registerRebuild,
   ];
@@ -44,6 +50,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardOutputStreams();
   let exitCode = EXIT_OK;
   const program = buildProgram((code) => {
     exitCode = code;
@@ -57,8 +64,10 @@ export async function main(argv: string[]): Promise<number> {
       // already printed by commander).
       return e.exitCode === 0 ? EXIT_OK : EXIT_BAD_INPUT;
     }
-    process.stderr.write(`waybill: ${describeError(e)}\n`);
-    if (process.env.WAYBILL_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    // Error messages quote paths and artifact strings: escaped, so the one line stays one line.
+    process.stderr.write(`waybill: ${escapeForTerminal(describeError(e))}\n`);
+    if (process.env.WAYBILL_DEBUG && e instanceof Error)
+      process.stderr.write(`${escapeLinesForTerminal(e.stack ?? '').join('\n')}\n`);
     return EXIT_BAD_INPUT;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * Output helpers shared by the commands: the --format option, JSON rendering, stdout that drains.
+ * Output helpers shared by the commands: the --format option, JSON rendering, stdout that drains,
+ * and the last check every text line passes on its way to a terminal.
  */
-import { WaybillError } from '../errors.ts';
+import { EXIT_BAD_INPUT, WaybillError } from '../errors.ts';
+import { escapeForTerminal, neutralizeTerminalText } from '../util/terminal-escape.ts';
 
 export type OutputFormat = 'text' | 'json' | 'sarif';
 
@@ -13,14 +15,89 @@ export function parseFormat(value: string | undefined, allowed: readonly string[
   return format;
 }
 
+/**
+ * JSON.stringify escapes C0 controls but writes DEL, the C1 controls (U+009B is a CSI to some
+ * terminals), bidi overrides and other invisible characters raw. Spelled as \uXXXX they are the same
+ * JSON value, and `--format json` read in a terminal stays inert.
+ */
+const JSON_RAW_INVISIBLE = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
+
 export function toJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  // Per UTF-16 code unit, so a character beyond the BMP (a tag character) becomes its surrogate pair.
+  const text = JSON.stringify(value, null, 2).replace(JSON_RAW_INVISIBLE, (ch) =>
+    Array.from({ length: ch.length }, (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`).join(
+      '',
+    ),
+  );
+  return `${text}\n`;
 }
 
-/** Writes to stdout and waits for it to drain, so a piped reader gets everything before we exit. */
+/**
+ * Writes to stdout and waits until the bytes are handed to the OS, so a piped reader gets everything
+ * before we exit. A failed write (EPIPE: the reader closed the pipe, `| head -1`; ENOSPC: `> /dev/full`)
+ * rejects with one line (`standard output: cannot write (EPIPE)`), which the command reports with
+ * exit code 2 like any unwritable output, never as a stack trace.
+ */
 export function out(text: string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(text)) resolve();
-    else process.stdout.once('drain', () => resolve());
+  return new Promise((resolve, reject) => {
+    if (outputFailed) {
+      reject(outputError(outputFailed));
+      return;
+    }
+    process.stdout.write(text, (e) => {
+      if (!e) resolve();
+      else {
+        outputFailed ??= e;
+        reject(outputError(e));
+      }
+    });
   });
+}
+
+/** The first write error on stdout: later writes fail at once with the same line. */
+let outputFailed: Error | undefined;
+let guarded = false;
+
+function outputError(e: Error): WaybillError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'EPIPE' ? 'EPIPE: the reader closed the pipe' : (code ?? e.message);
+  return new WaybillError('NOT_FOUND', 'standard output', `cannot write (${why})`, { cause: e });
+}
+
+/**
+ * Turns write errors on stdout and stderr into exit code 2 instead of an uncaught 'error' event (a
+ * Node stack trace and exit code 1, which would mean "a rule failed"). Errors from `out` are reported
+ * by the command; one from any other stdout write (commander's help) is reported here, once. stderr
+ * has nowhere left to report to: its errors only set the exit code. Call once, at startup.
+ */
+export function guardOutputStreams(): void {
+  if (guarded) return;
+  guarded = true;
+  process.stdout.on('error', (e: Error) => {
+    process.exitCode = EXIT_BAD_INPUT;
+    if (outputFailed) return;
+    outputFailed = e;
+    process.stderr.write(`waybill: ${outputError(e).message}\n`);
+  });
+  process.stderr.on('error', () => {
+    process.exitCode = EXIT_BAD_INPUT;
+  });
+}
+
+/**
+ * Human-readable output on stdout. Renderers escape every value (util/terminal-escape.ts); this
+ * also escapes any control sequence that is not waybill's own colour, in case one forgot.
+ */
+export function outText(text: string, options: { color: boolean }): Promise<void> {
+  return out(neutralizeTerminalText(text, { keepSgr: options.color }));
+}
+
+/** One or more lines on stderr (warnings, notes), values already escaped; same safety net. */
+export function errText(text: string): void {
+  process.stderr.write(neutralizeTerminalText(text, { keepSgr: false }));
+}
+
+/** The one-line form of a warning on stderr; its path and reason quote the artifact, so escaped. */
+export function warningLine(w: { path: string; reason: string }): string {
+  return `waybill: warning: ${escapeForTerminal(w.path)}: ${escapeForTerminal(w.reason)}\n`;
 }

@@ -1,21 +1,10 @@
 /**
  * Human-readable `verify` report: the artifact and its digest, the trusted root, then one verdict line
  * per statement with what it claims (builder, source, ref, commit for provenance) and, when it failed,
- * why. Everything that came from an artifact, bundle or certificate passes through `terminalSafe`.
+ * why. Everything that came from an artifact, bundle or certificate passes through the shared escaper.
  */
 import type { StatementVerdict, VerifyReport } from '../app/verify.ts';
-
-/**
- * Makes untrusted text safe to print: control characters (ESC sequences, carriage returns, C1) and
- * bidirectional overrides are shown as `\u{…}` escapes so a hostile string cannot rewrite the screen.
- * The one place verify's output is escaped; to be replaced by the shared escaper when it lands.
- */
-export function terminalSafe(text: string): string {
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
-    (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`,
-  );
-}
+import { escapeForTerminal as terminalSafe } from '../util/terminal-escape.ts';
 
 function paint(text: string, code: string, color: boolean): string {
   return color ? `\u001b[${code}m${text}\u001b[0m` : text;

@@ -3,10 +3,9 @@
  * realistic example values. Optional keys are present but commented out, so the file loads as is and
  * a user enables what they need.
  */
-import { link, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
-import { tempPathFor, writeFileAtomic } from '../util/atomic-write.ts';
+import { writeFailed, writeFileAtomic } from '../util/atomic-write.ts';
 import { CONFIG_FILE_NAME } from './load.ts';
 
 export interface InitOptions {
@@ -136,7 +135,7 @@ policy:
 
 /**
  * Writes `waybill.yaml` into `dir` and returns its path. Without `force` an existing file is never
- * touched: the temp file is hard-linked into place, which fails atomically when the name is taken.
+ * touched (util/atomic-write.ts `noClobber`); with it a regular file is replaced, never a link.
  */
 export async function writeInitConfig(
   dir: string,
@@ -144,24 +143,12 @@ export async function writeInitConfig(
 ): Promise<string> {
   const target = join(dir, CONFIG_FILE_NAME);
   const text = initConfigText(options.init);
-  if (options.force) {
-    await writeFileAtomic(target, text).catch((e: unknown) => {
-      throw new WaybillError('NOT_FOUND', target, `cannot write: ${(e as Error).message}`, { cause: e });
-    });
-    return target;
-  }
-  const temp = tempPathFor(target);
   try {
-    await writeFile(temp, text, { flag: 'wx' });
-    await link(temp, target);
+    await writeFileAtomic(target, text, { noClobber: !options.force });
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') {
+    if (e instanceof WaybillError && e.code === 'USAGE' && e.reason === 'already exists')
       throw new WaybillError('USAGE', target, 'already exists; use --force to overwrite it');
-    }
-    throw new WaybillError('NOT_FOUND', target, `cannot write${code ? ` (${code})` : ''}`, { cause: e });
-  } finally {
-    await rm(temp, { force: true });
+    throw writeFailed(e, target);
   }
   return target;
 }

@@ -4,11 +4,12 @@
  * `waybill.yaml:12:3: team.name: expected a non-empty string, got 42`. Unknown keys are errors
  * (a typo must not silently drop a setting) with a "did you mean" when one is close.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { WaybillError } from '../errors.ts';
 import { parseDuration } from '../provenance/build/recipe.ts';
+import { readRegularFile } from '../util/regular-file.ts';
 import { CONFIG_SPEC, type Config, DEFAULT_LICENSE, type FieldSpec } from './schema.ts';
 import { suggestKey } from './suggest.ts';
 
@@ -156,34 +157,36 @@ export function parseConfigText(text: string, file: string, baseDir?: string): C
   return config;
 }
 
-/** Loads and checks a config file. A missing file is NOT_FOUND; anything wrong inside it is CONFIG. */
-export async function loadConfig(path: string): Promise<Config> {
-  let bytes: Uint8Array;
+/**
+ * Reads a small UTF-8 text file the user named (a config or a policy): a regular file of at most
+ * MAX_CONFIG_BYTES. A missing file is NOT_FOUND; a device, FIFO, directory, huge or non-UTF-8 file is
+ * CONFIG, refused before it is read (a FIFO would block, a device never ends).
+ */
+export async function readConfigText(path: string): Promise<string> {
+  const bytes = await readRegularFile(path, { maxBytes: MAX_CONFIG_BYTES, code: 'CONFIG' }).catch(
+    (e: unknown) => {
+      if (!(e instanceof WaybillError)) throw e;
+      if (e.code === 'NOT_FOUND' && e.reason === 'no such file')
+        throw new WaybillError('NOT_FOUND', path, 'no such config file');
+      if (e.code === 'LIMIT')
+        throw new WaybillError(
+          'CONFIG',
+          path,
+          `is larger than ${MAX_CONFIG_BYTES} bytes; not a waybill config`,
+        );
+      throw e;
+    },
+  );
   try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new WaybillError('CONFIG', path, 'is not a regular file');
-    if (info.size > MAX_CONFIG_BYTES) {
-      throw new WaybillError(
-        'CONFIG',
-        path,
-        `is larger than ${MAX_CONFIG_BYTES} bytes; not a waybill config`,
-      );
-    }
-    bytes = await readFile(path);
-  } catch (e) {
-    if (e instanceof WaybillError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR')
-      throw new WaybillError('NOT_FOUND', path, 'no such config file');
-    throw new WaybillError('NOT_FOUND', path, `cannot be read${code ? ` (${code})` : ''}`, { cause: e });
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
     throw new WaybillError('CONFIG', path, 'is not valid UTF-8 text', { cause: e });
   }
-  return parseConfigText(text, path, dirname(resolve(path)));
+}
+
+/** Loads and checks a config file. A missing file is NOT_FOUND; anything wrong inside it is CONFIG. */
+export async function loadConfig(path: string): Promise<Config> {
+  return parseConfigText(await readConfigText(path), path, dirname(resolve(path)));
 }
 
 async function exists(path: string): Promise<'file' | 'other' | undefined> {

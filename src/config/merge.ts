@@ -21,6 +21,7 @@ export interface SettingsFlags {
   /** Source checkout directory. */
   source?: string;
   allowedSigners?: string;
+  sshRevocationFile?: string;
   trustedGpgKey?: string[];
   /** Path of an SBOM to publish instead of generating one. */
   sbom?: string;
@@ -42,6 +43,8 @@ export interface Settings {
   /** Absolute when it came from the config file (resolved against its directory); flags as given. */
   sourceDir: string | null;
   allowedSigners: string | null;
+  /** Revoked SSH signing keys; null: the user's global git `gpg.ssh.revocationFile`, if any. */
+  sshRevocationFile: string | null;
   trustedGpgKeys: string[];
   sbom: string | null;
   artifacts: { path: string; name: string | null; version: string | null }[];
@@ -73,6 +76,7 @@ export function resolveSettings(config: Config | undefined, flags: SettingsFlags
   const license = pick(flags.license, config?.license) ?? DEFAULT_LICENSE;
   const configSource = config?.source?.dir;
   const configSigners = config?.source?.allowedSigners;
+  const configRevocations = config?.source?.sshRevocationFile;
   const flagKeys = (flags.trustedGpgKey ?? []).filter((k) => k.trim() !== '');
   const phrases = config?.policy?.communityPhrases;
   return {
@@ -89,6 +93,8 @@ export function resolveSettings(config: Config | undefined, flags: SettingsFlags
     support: pick(flags.support, config?.support) ?? defaultSupportStatement(team, bugTracker),
     sourceDir: given(flags.source) ?? (configSource ? configPath(configSource, base) : null),
     allowedSigners: given(flags.allowedSigners) ?? (configSigners ? configPath(configSigners, base) : null),
+    sshRevocationFile:
+      given(flags.sshRevocationFile) ?? (configRevocations ? configPath(configRevocations, base) : null),
     // Flags replace the configured keys rather than add to them: what is on the command line is what is trusted.
     trustedGpgKeys: flagKeys.length > 0 ? flagKeys : [...(config?.source?.trustedGpgKeys ?? [])],
     sbom: given(flags.sbom) ?? null,

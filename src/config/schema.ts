@@ -53,7 +53,7 @@ export interface Config {
   license: string;
   disclaimer?: string;
   support?: string;
-  source?: { dir?: string; allowedSigners?: string; trustedGpgKeys?: string[] };
+  source?: { dir?: string; allowedSigners?: string; trustedGpgKeys?: string[]; sshRevocationFile?: string };
   artifacts?: ArtifactEntry[];
   policy?: PolicyConfig;
   build?: BuildConfig;
@@ -105,7 +105,7 @@ export const CONFIG_SPEC: FieldSpec = map(
     license,
     disclaimer: text,
     support: text,
-    source: map({ dir: text, allowedSigners: text, trustedGpgKeys: stringList }),
+    source: map({ dir: text, allowedSigners: text, trustedGpgKeys: stringList, sshRevocationFile: text }),
     artifacts: {
       kind: 'list',
       item: map({ path: text, name: text, version: text }, ['path']),

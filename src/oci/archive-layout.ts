@@ -56,9 +56,12 @@ export class OciArchiveLayout implements LayoutStore {
 
   async writeBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
     const digest = sha256Digest(bytes);
-    const path = blobPath(digest);
-    if (this.tar.size(path) !== bytes.length) this.tar.put(path, Buffer.from(bytes));
+    if (!(await this.hasBlob(digest, bytes.length))) this.tar.put(blobPath(digest), Buffer.from(bytes));
     return { mediaType, digest, size: bytes.length };
+  }
+
+  async hasBlob(digest: string, size: number): Promise<boolean> {
+    return this.tar.size(blobPath(digest)) === size;
   }
 
   /** Rewrites the archive with the changes (atomic rename). Returns false when nothing changed. */

@@ -10,11 +10,12 @@
  * `LayoutStore` is the small interface stamping and attaching work against, so the same code runs on a
  * layout directory (`OciLayout`) and on an oci-archive tar (`OciArchiveLayout`, archive-layout.ts).
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import { checkDirectories, writeFileAtomic } from '../util/atomic-write.ts';
 import { digestHex, isSha256Digest, sha256Digest, verifyBlob } from '../util/digest.ts';
+import { readRegularFile, readRegularFileIfPresent } from '../util/regular-file.ts';
 import {
   INDEX_MEDIA_TYPES,
   MANIFEST_MEDIA_TYPES,
@@ -45,6 +46,8 @@ export interface LayoutStore {
   readBlob(digest: string, options?: { maxSize?: number }): Promise<Buffer>;
   /** Stores `bytes` under their sha256 digest; returns a descriptor for them. */
   writeBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor>;
+  /** Whether a blob of this digest and size is stored already (content addressing: the same bytes). */
+  hasBlob(digest: string, size: number): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -149,24 +152,22 @@ export class OciLayout implements LayoutStore {
     this.name = dir;
   }
 
-  /** Opens an existing layout: `oci-layout` must exist and name a 1.x layout version. */
+  /**
+   * Opens an existing layout: `oci-layout` must exist and name a 1.x layout version. Its files are
+   * read only as regular files inside the layout: a link, FIFO or device there is refused.
+   */
   static async open(dir: string): Promise<OciLayout> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(join(dir, 'oci-layout'));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new WaybillError('NOT_FOUND', dir, `not an OCI layout (oci-layout: ${code ?? 'unreadable'})`, {
-        cause: e,
-      });
-    }
-    parseOciLayoutFile(bytes, join(dir, 'oci-layout'));
+    const path = join(dir, 'oci-layout');
+    const bytes = await readRegularFileIfPresent(path, { noFollow: true, maxBytes: 4096, code: 'MALFORMED' });
+    if (!bytes) throw new WaybillError('NOT_FOUND', dir, 'not an OCI layout (no oci-layout file)');
+    parseOciLayoutFile(bytes, path);
     return new OciLayout(dir);
   }
 
   /** Creates an empty layout (no-op for files that exist). */
   static async init(dir: string): Promise<OciLayout> {
-    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+    await mkdir(dir, { recursive: true });
+    await checkDirectories(dir, 'blobs/sha256', { create: true });
     if (!(await exists(join(dir, 'oci-layout'))))
       await writeFileAtomic(join(dir, 'oci-layout'), Buffer.from(OCI_LAYOUT_FILE));
     if (!(await exists(join(dir, 'index.json')))) {
@@ -177,7 +178,7 @@ export class OciLayout implements LayoutStore {
 
   async readIndex(): Promise<ImageIndex> {
     const path = join(this.dir, 'index.json');
-    const bytes = await readFileLimited(path, MAX_JSON_BLOB_BYTES);
+    const bytes = await readLayoutFile(path, MAX_JSON_BLOB_BYTES);
     return parseImageIndex(bytes, path);
   }
 
@@ -187,34 +188,33 @@ export class OciLayout implements LayoutStore {
 
   async readBlob(digest: string, options: { maxSize?: number } = {}): Promise<Buffer> {
     const path = join(this.dir, blobPath(digest, this.name));
-    const bytes = await readFileLimited(path, options.maxSize ?? MAX_BLOB);
+    const bytes = await readLayoutFile(path, options.maxSize ?? MAX_BLOB);
     verifyDigest(bytes, digest, path);
     return bytes;
   }
 
+  async hasBlob(digest: string, size: number): Promise<boolean> {
+    // lstat: a link or FIFO at a blob path is not "the blob"; writing it is then refused.
+    const info = await lstat(join(this.dir, blobPath(digest))).catch(() => undefined);
+    return info?.isFile() === true && info.size === size;
+  }
+
   async writeBlob(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
     const digest = sha256Digest(bytes);
-    const path = join(this.dir, blobPath(digest));
-    const existing = await stat(path).catch(() => undefined);
     // Content addressing: a blob of the right size under its digest is these bytes (readBlob verifies).
-    if (!existing || existing.size !== bytes.length) {
-      await mkdir(dirname(path), { recursive: true });
-      await writeFileAtomic(path, bytes);
+    if (!(await this.hasBlob(digest, bytes.length))) {
+      await checkDirectories(this.dir, 'blobs/sha256', { create: true });
+      await writeFileAtomic(join(this.dir, blobPath(digest)), bytes);
     }
     return { mediaType, digest, size: bytes.length };
   }
 }
 
 async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined)) !== undefined;
+  return (await lstat(path).catch(() => undefined)) !== undefined;
 }
 
-async function readFileLimited(path: string, maxSize: number): Promise<Buffer> {
-  const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
-    throw new WaybillError('NOT_FOUND', path, `cannot read (${e.code ?? e.message})`, { cause: e });
-  });
-  if (!info.isFile()) throw new WaybillError('MALFORMED', path, 'is not a regular file');
-  if (info.size > maxSize)
-    throw new WaybillError('LIMIT', path, `is ${info.size} bytes, over the ${maxSize} limit`);
-  return readFile(path);
+/** A file of the layout: a regular file, not a link out of it, nor a FIFO or device (which would hang). */
+async function readLayoutFile(path: string, maxSize: number): Promise<Buffer> {
+  return readRegularFile(path, { noFollow: true, maxBytes: maxSize, code: 'MALFORMED' });
 }

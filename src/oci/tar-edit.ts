@@ -9,9 +9,7 @@
  * file paths added, uid/gid 0, mode 0644/0755, one mtime (default 0). Symlinks are kept; other
  * entry types (devices, fifos) do not occur in image archives and are dropped.
  */
-import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { open } from 'node:fs/promises';
 import {
   indexTarFile,
   normalizeEntryPath,
@@ -21,11 +19,16 @@ import {
 } from '../archive/tar-reader.ts';
 import { type TarEntryInput, tarStream } from '../archive/tar-writer.ts';
 import { WaybillError } from '../errors.ts';
-import { tempPathFor } from '../util/atomic-write.ts';
+import { AtomicFile } from '../util/atomic-write.ts';
 
 export interface CommitOptions {
   /** mtime (seconds) for every entry of the new archive. Default 0. */
   mtime?: number;
+  /**
+   * Write the new archive to this NEW file (created exclusively, fsync'd) and leave the original as
+   * it is: for a caller that publishes it later, with other files (util/staging.ts).
+   */
+  output?: string;
 }
 
 export class TarFileEditor {
@@ -101,19 +104,23 @@ export class TarFileEditor {
     this.removed.add(p);
   }
 
-  /** Writes the new archive and renames it over the original. Returns false when nothing changed. */
+  /**
+   * Writes the new archive and renames it over the original (or to `options.output`). Returns false
+   * when nothing changed. Until the rename the original is untouched; a failure removes the new file.
+   */
   async commit(options: CommitOptions = {}): Promise<boolean> {
     if (!this.changed) return false;
-    const tmp = tempPathFor(this.path);
+    const file = options.output
+      ? await AtomicFile.create(options.output, { tempPath: options.output })
+      : await AtomicFile.create(this.path);
     try {
-      // `flush` fsyncs before close, so the rename below never exposes a half-written archive.
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, flush: true });
-      await pipeline(tarStream(this.entries(), { mtime: options.mtime ?? 0 }), out);
-      await rename(tmp, this.path);
+      await file.writeAll(tarStream(this.entries(), { mtime: options.mtime ?? 0 }));
+      if (options.output) await file.finish();
     } catch (e) {
-      await rm(tmp, { force: true });
+      await file.abort();
       throw e;
     }
+    if (!options.output) await file.commit();
     return true;
   }
 

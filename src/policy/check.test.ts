@@ -61,17 +61,19 @@ describe('runCheck report shape', () => {
     );
   });
 
-  test('JSON shape: {artifact, digest, passed, rules:[{id, status, findings:[{message, path}]}]}', () => {
+  test('JSON shape: {artifact, digest, passed, policy, rules:[{id, level, status, findings:[{message, path}]}]}', () => {
     const input = goodInput();
     input.record = undefined;
     const json = JSON.parse(JSON.stringify(runCheck(input)));
-    assert.deepEqual(Object.keys(json).sort(), ['artifact', 'digest', 'passed', 'rules']);
+    assert.deepEqual(Object.keys(json).sort(), ['artifact', 'digest', 'passed', 'policy', 'rules']);
+    assert.deepEqual(json.policy, { source: 'built-in defaults' });
     assert.equal(json.artifact, 'dist/kolla-keystone_1.2.3_amd64.deb');
     assert.equal(json.digest, DIGEST);
     assert.equal(json.passed, false);
     assert.equal(json.rules.length, 7);
     for (const r of json.rules) {
-      assert.deepEqual(Object.keys(r).sort(), ['findings', 'guideline', 'id', 'status', 'title']);
+      assert.deepEqual(Object.keys(r).sort(), ['findings', 'guideline', 'id', 'level', 'status', 'title']);
+      assert.equal(r.level, 'fail');
       assert.ok(['pass', 'fail', 'warn', 'off'].includes(r.status));
       for (const f of r.findings) {
         assert.equal(typeof f.message, 'string');
@@ -123,6 +125,7 @@ describe('policy levels', () => {
       id: 'identity',
       title: 'Identity',
       guideline: 1,
+      level: 'off',
       status: 'off',
       findings: [],
     });
@@ -543,7 +546,7 @@ describe('rule 6 help', () => {
       'pass',
     );
   });
-  test('ftp, relative, mailto fail; http and credentials warn', () => {
+  test('ftp, relative, mailto, credentials fail; http warns', () => {
     const bug = (value: string) =>
       check('help', (i) => {
         i.record!.predicate.help.bugTracker = value;
@@ -554,7 +557,28 @@ describe('rule 6 help', () => {
     assertFails(bug('bugs.example.org'), /not an absolute URL/);
     assertFails(bug('mailto:bugs@example.org'), /uses mailto:/);
     assertWarns(bug('http://bugs.example.org/'), /uses http:/);
-    assertWarns(bug('https://user:pw@bugs.example.org/'), /credentials/);
+    assertFails(bug('https://user:pw@bugs.example.org/'), /credentials/);
+    assertFails(bug('https://user:pa/ss@bugs.example.org/'), /credentials/);
+    assertFails(bug('javascript:alert(1)'), /uses javascript:/);
+    assertFails(bug('https://bugs.example.org/\n  signature    verified'), /control character/);
+  });
+  test('an unsafe docs URL fails even though docs are optional', () => {
+    const docs = (value: string) =>
+      check('help', (i) => {
+        i.record!.predicate.help.docs = value;
+        i.facts.docs = undefined;
+      });
+    assertFails(docs('https://deploy:token@docs.example.org/'), /docs URL .*credentials/);
+    assertFails(docs('data:text/html,hi'), /uses data:/);
+    assertWarns(docs('mailto:docs@example.org'), /uses mailto:/);
+  });
+  test('an artifact whose own bug tracker field carries credentials fails', () => {
+    assertFails(
+      check('help', (i) => {
+        i.facts.bugTracker!.value = 'https://ci:ghp_secret@bugs.example.org/';
+      }),
+      /credentials/,
+    );
   });
   test('record and native disagree → warn', () => {
     assertWarns(

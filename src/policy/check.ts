@@ -12,6 +12,7 @@ import { checkSignedSource } from './rules/signed-source.ts';
 import { checkSupport } from './rules/support.ts';
 import { checkTeam } from './rules/team.ts';
 import {
+  BUILT_IN_POLICY,
   type CheckInput,
   type CheckReport,
   type Finding,
@@ -62,12 +63,13 @@ export function runCheck(input: CheckInput): CheckReport {
     // A rule that is off is not run at all: its findings could not change the outcome.
     const raw = level === 'off' ? [] : RULE_FUNCTIONS[rule.id](ctx);
     const { status, findings } = applyLevel(raw, level);
-    return { id: rule.id, title: rule.title, guideline: rule.guideline, status, findings };
+    return { id: rule.id, title: rule.title, guideline: rule.guideline, level, status, findings };
   });
   return {
     artifact: input.artifact,
     digest: input.digest,
     passed: rules.every((r) => r.status !== 'fail'),
+    policy: { source: input.policy.source ?? BUILT_IN_POLICY },
     rules,
   };
 }

@@ -81,3 +81,18 @@ test('artifact references become URI references', () => {
   assert.equal(artifactUri('dist/my file.deb'), 'dist/my%20file.deb');
   assert.equal(artifactUri('C:\\dist\\a.deb'), 'C:/dist/a.deb');
 });
+
+test('policy: its source and the rules it switched off or lowered are in the run', () => {
+  const input = goodInput();
+  input.policy.levels = { 'signed-source': 'off', dates: 'warn' };
+  input.policy.source = '/home/u/.config/waybill/policy.yaml';
+  const run = (renderSarif(runCheck(input)) as Json).runs[0];
+  assert.equal(run.properties.policySource, '/home/u/.config/waybill/policy.yaml');
+  assert.deepEqual(run.invocations[0].ruleConfigurationOverrides, [
+    { descriptor: { id: 'dates', index: 2 }, configuration: { level: 'warning' } },
+    { descriptor: { id: 'signed-source', index: 3 }, configuration: { enabled: false, level: 'none' } },
+  ]);
+  const defaults = (renderSarif(runCheck(goodInput())) as Json).runs[0];
+  assert.equal(defaults.properties.policySource, 'built-in defaults');
+  assert.deepEqual(defaults.invocations, [{ executionSuccessful: true }]);
+});

@@ -69,12 +69,26 @@ export function renderSarif(report: CheckReport, options: SarifOptions = {}): ob
     })),
   };
   if (options.toolVersion) driver.version = options.toolVersion;
+  // The consumer's policy may lower or switch off rules: said per rule as configuration overrides of
+  // the invocation (§3.20.5, §3.51), so a SARIF viewer sees that a rule was off, not that it passed.
+  const overrides = report.rules
+    .filter((r) => r.level !== 'fail')
+    .map((r) => ({
+      descriptor: { id: r.id, index: RULES.findIndex((d) => d.id === r.id) },
+      configuration: r.level === 'off' ? { enabled: false, level: 'none' } : { level: 'warning' },
+    }));
   return {
     $schema: SARIF_SCHEMA,
     version: '2.1.0',
     runs: [
       {
         tool: { driver },
+        invocations: [
+          {
+            executionSuccessful: true,
+            ...(overrides.length > 0 ? { ruleConfigurationOverrides: overrides } : {}),
+          },
+        ],
         artifacts: [
           {
             location: { uri },
@@ -82,7 +96,7 @@ export function renderSarif(report: CheckReport, options: SarifOptions = {}): ob
           },
         ],
         results,
-        properties: { passed: report.passed },
+        properties: { passed: report.passed, policySource: report.policy.source },
       },
     ],
   };

@@ -25,7 +25,7 @@ test('failing report: message, where it looked, fix; counts warn and off', () =>
   assert.match(text, /^ {6}looked in: record:\/predicate\/help\/bugTracker$/m);
   assert.match(text, /^ {6}fix: add help\.bugTracker to waybill\.yaml or --bug-tracker$/m);
   assert.match(text, /^! 3 dates — deb Date says 2020-01-01/m);
-  assert.match(text, /^– 4 signed-source — off by policy$/m);
+  assert.match(text, /^– 4 signed-source — off \(by policy built-in defaults\)$/m);
   assert.equal(text.trimEnd().split('\n').at(-1), '4 passed, 1 failed, 1 warned, 1 off');
 });
 
@@ -34,4 +34,19 @@ test('color wraps marks in ANSI codes', () => {
   input.record = undefined;
   const text = renderText(runCheck(input), { color: true });
   assert.ok(text.includes('\u001b[31m✘\u001b[0m 1 identity'));
+});
+
+test('values from the artifact and the record are escaped: no raw controls, no extra lines', () => {
+  const input = goodInput();
+  input.artifact = 'evil\n✔ 4 signed-source — verified';
+  input.record!.predicate.help.bugTracker = 'ftp://x\n  \u001b[2J✔ 6 help — ok\u202e';
+  input.policy.levels.dates = 'off';
+  input.policy.source = '/home/u/.config/waybill/policy\u001b[8m.yaml';
+  const text = renderText(runCheck(input), { color: true });
+  const raw = text.replace(/\u001b\[[0-9;]*m/g, '');
+  assert.doesNotMatch(raw, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  assert.equal(text.split('\n').filter((l) => l.includes('signed-source')).length, 2, text);
+  assert.match(text, /^evil\\n✔ 4 signed-source — verified /m);
+  assert.match(raw, /off \(by policy \/home\/u\/\.config\/waybill\/policy\\x1b\[8m\.yaml\)/);
+  assert.ok(!text.split('\n').some((l) => l.startsWith('✔ 6 help')));
 });

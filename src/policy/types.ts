@@ -22,7 +22,15 @@ export interface Policy {
    * bundle). Parsed and documented now; enforced once stamp signs records (docs/signing.md).
    */
   requireSignatures?: boolean;
+  /**
+   * Where this policy came from, for the report: a file path, or `built-in defaults`. A consumer's
+   * policy is the consumer's own (see consumer-policy.ts); the report says which one judged.
+   */
+  source?: string;
 }
+
+/** The `source` of a policy that no file changed. */
+export const BUILT_IN_POLICY = 'built-in defaults';
 
 export interface Finding {
   message: string;
@@ -38,6 +46,8 @@ export interface RuleResult {
   id: RuleId;
   title: string;
   guideline: number;
+  /** The level the policy set for this rule (`off`: not run). */
+  level: Level;
   status: RuleStatus;
   findings: Finding[];
 }
@@ -46,12 +56,20 @@ export interface CheckReport {
   artifact: string;
   digest: string;
   passed: boolean;
+  /** Which policy judged: the file it came from, or `built-in defaults`. */
+  policy: { source: string };
   rules: RuleResult[];
 }
 
 /** The SBOM the record points at, as loaded by the caller: what it is, or why it could not be read. */
 export type SbomOutcome =
-  | { format: 'cyclonedx-json' | 'spdx-json'; digestSha256: string; components: number }
+  | {
+      format: 'cyclonedx-json' | 'spdx-json';
+      digestSha256: string;
+      components: number;
+      /** The purl of the package the SBOM describes, when it names one (a .deb, .rpm, wheel…). */
+      subjectPurl?: string;
+    }
   | { error: string };
 
 export interface CheckInput {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -227,7 +228,7 @@ describe('verifySourceTag: tags and checkout state', () => {
     await writeFile(path.join(repo, 'new.txt'), 'untracked\n');
     const fact = await verifySourceTag(repo, trust);
     assert.equal(fact.signature.verified, false);
-    assert.equal(fact.signature.reason, 'worktree has uncommitted changes: README.md, new.txt');
+    assert.equal(fact.signature.reason, 'worktree has uncommitted changes: README.md, new.txt (untracked)');
     // The signer is still recorded: the tag itself is fine.
     assert.equal(fact.signature.format, 'ssh');
   });
@@ -240,10 +241,7 @@ describe('verifySourceTag: tags and checkout state', () => {
     assert.equal(await git(repo, ['status', '--porcelain']), '');
     const fact = await verifySourceTag(repo, { allowedSignersFile: ssh.allowedSignersFile });
     assert.equal(fact.signature.verified, false);
-    assert.match(
-      fact.signature.reason,
-      /^worktree has uncommitted changes: README.md \(hidden from git status\)/,
-    );
+    assert.equal(fact.signature.reason, 'worktree has uncommitted changes: README.md');
   });
 
   test('several tags at HEAD: the highest version wins unless one is asked for', async () => {
@@ -316,6 +314,114 @@ describe('verifySourceTag: tags and checkout state', () => {
   });
 });
 
+describe('verifySourceTag: SSH signer lifetime and revocation', () => {
+  /** An allowed signers file listing `signer` with extra options (valid-before=…). */
+  async function allowedWith(signer: SshSigner, options: string, name: string): Promise<string> {
+    const file = path.join(tmp, name);
+    const pub = (await readFile(signer.publicKey, 'utf8')).trim();
+    await writeFile(file, `${signer.principal} ${options} ${pub}\n`);
+    return file;
+  }
+
+  test('a key retired with valid-before is refused for a tag dated before it, though git verify-tag accepts it', async () => {
+    const repo = await newRepo();
+    // The fixture tags are dated 2024-01-02 (the tagger date the signer wrote).
+    await signedTag(repo, 'v1.0.0', ssh);
+    const retired = await allowedWith(ssh, 'valid-before="20250101"', 'allowed-retired');
+    // git judges the key at the tagger date, so the retired key still "verifies":
+    await git(repo, ['-c', `gpg.ssh.allowedSignersFile=${retired}`, 'verify-tag', 'v1.0.0']);
+    const fact = await verifySourceTag(repo, { allowedSignersFile: retired });
+    assert.equal(fact.signature.verified, false);
+    assert.equal(fact.signature.signer, `ED25519 key ${ssh.fingerprint}`);
+    assert.match(fact.signature.reason, /^SSH key SHA256:\S+ is not valid at the time of verification/);
+    assert.match(fact.signature.reason, /key has expired: verify time .* > valid-before 2025-01-01/);
+    // The same tag and file at a verification time inside the key's lifetime: verified.
+    const then = await verifySourceTag(repo, {
+      allowedSignersFile: retired,
+      verifyTime: new Date('2024-06-01T00:00:00Z'),
+    });
+    assert.equal(then.signature.verified, true, then.signature.reason);
+  });
+
+  test('a key that is not valid yet (valid-after in the future) is refused', async () => {
+    const repo = await newRepo();
+    await signedTag(repo, 'v1.0.0', ssh);
+    const future = await allowedWith(ssh, 'valid-after="29990101"', 'allowed-future');
+    const fact = await verifySourceTag(repo, { allowedSignersFile: future });
+    assert.equal(fact.signature.verified, false);
+    assert.match(fact.signature.reason, /not valid at the time of verification/);
+  });
+
+  test('a revoked key is refused: a list of public keys and a KRL', async () => {
+    const repo = await newRepo();
+    await signedTag(repo, 'v1.0.0', ssh);
+    const list = path.join(tmp, 'revoked-keys');
+    await writeFile(list, await readFile(ssh.publicKey));
+    const krl = path.join(tmp, 'revoked.krl');
+    execFileSync('ssh-keygen', ['-q', '-k', '-f', krl, ssh.publicKey], { stdio: 'ignore' });
+    const unrelated = path.join(tmp, 'revoked-other');
+    await writeFile(unrelated, await readFile(otherSsh.publicKey));
+    for (const sshRevocationFile of [list, krl]) {
+      const fact = await verifySourceTag(repo, {
+        allowedSignersFile: ssh.allowedSignersFile,
+        sshRevocationFile,
+      });
+      assert.equal(fact.signature.verified, false);
+      assert.equal(fact.signature.reason, `SSH key ${ssh.fingerprint} is revoked (${sshRevocationFile})`);
+    }
+    const other = await verifySourceTag(repo, {
+      allowedSignersFile: ssh.allowedSignersFile,
+      sshRevocationFile: unrelated,
+    });
+    assert.equal(other.signature.verified, true, other.signature.reason);
+  });
+
+  test("the user's global gpg.ssh.revocationFile is honoured; the repository's own config is not", async () => {
+    const repo = await newRepo();
+    await signedTag(repo, 'v1.0.0', ssh);
+    const revoked = path.join(tmp, 'global-revoked');
+    await writeFile(revoked, await readFile(ssh.publicKey));
+    const empty = path.join(tmp, 'empty-revocations');
+    await writeFile(empty, '');
+    const trust = { allowedSignersFile: ssh.allowedSignersFile };
+    // The repository tries to switch revocation off and to name its own list: neither counts.
+    await git(repo, ['config', 'gpg.ssh.revocationFile', empty]);
+    const globalConfig = path.join(tmp, 'global.gitconfig');
+    await writeFile(globalConfig, `[gpg "ssh"]\n\trevocationFile = ${revoked}\n`);
+    const saved = process.env.GIT_CONFIG_GLOBAL;
+    process.env.GIT_CONFIG_GLOBAL = globalConfig;
+    try {
+      const fact = await verifySourceTag(repo, trust);
+      assert.equal(fact.signature.verified, false);
+      assert.match(fact.signature.reason, /is revoked/);
+      await writeFile(globalConfig, `[gpg "ssh"]\n\trevocationFile = ${path.join(tmp, 'missing-list')}\n`);
+      await assert.rejects(verifySourceTag(repo, trust), (e: unknown) => {
+        assert.ok(e instanceof WaybillError);
+        assert.equal(e.code, 'NOT_FOUND');
+        assert.match(e.message, /gpg\.ssh\.revocationFile in your global git config/);
+        return true;
+      });
+    } finally {
+      if (saved === undefined) delete process.env.GIT_CONFIG_GLOBAL;
+      else process.env.GIT_CONFIG_GLOBAL = saved;
+    }
+    await git(repo, ['config', 'gpg.ssh.revocationFile', revoked]);
+    const withRepoList = await verifySourceTag(repo, trust);
+    assert.equal(withRepoList.signature.verified, true, 'the repository config chose the revocation list');
+  });
+
+  test("the repository's own allowed signers file is never used", async () => {
+    const repo = await newRepo();
+    await signedTag(repo, 'v1.0.0', otherSsh);
+    await git(repo, ['config', 'gpg.ssh.allowedSignersFile', otherSsh.allowedSignersFile]);
+    const fact = await verifySourceTag(repo, { allowedSignersFile: ssh.allowedSignersFile });
+    assert.equal(fact.signature.verified, false);
+    assert.match(fact.signature.reason, /not in the allowed signers file/);
+    const none = await verifySourceTag(repo, {});
+    assert.equal(none.signature.verified, false);
+  });
+});
+
 describe('verifySourceTag: unusable input throws', () => {
   test('not a git work tree → WaybillError SOURCE', async () => {
     const plain = path.join(tmp, 'plain-dir');
@@ -335,6 +441,27 @@ describe('verifySourceTag: unusable input throws', () => {
         return true;
       });
     }
+  });
+
+  test('core.worktree naming another directory (an ancestor with pristine copies) → WaybillError SOURCE', async () => {
+    const outer = path.join(tmp, 'outer');
+    await mkdir(outer);
+    repoCount += 1;
+    const repo = await makeRepo(outer, { 'README.md': 'hello\n' }, { name: 'inner' });
+    await signedTag(repo, 'v1.0.0', ssh);
+    await writeFile(path.join(outer, 'README.md'), 'hello\n');
+    await writeFile(path.join(repo, 'README.md'), 'backdoor\n');
+    await git(repo, ['config', 'core.worktree', outer]);
+    await writeFile(path.join(repo, '.git', 'info', 'exclude'), 'inner/\n');
+    await assert.rejects(
+      verifySourceTag(repo, { allowedSignersFile: ssh.allowedSignersFile }),
+      (e: unknown) => {
+        assert.ok(e instanceof WaybillError);
+        assert.equal(e.code, 'SOURCE');
+        assert.match(e.reason, /core\.worktree/);
+        return true;
+      },
+    );
   });
 
   test('a missing allowed signers file → WaybillError NOT_FOUND', async () => {

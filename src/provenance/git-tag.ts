@@ -7,15 +7,16 @@
  * git work tree, git missing, a trust file that does not exist) throws.
  */
 
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WaybillError } from '../errors.ts';
 import type { SignatureVerdict, SourceFact } from '../record/types.ts';
-import { firstLine, type GitRunner, gitOk, gitRunner } from './git-exec.ts';
+import { firstLine, type GitRunner, gitOk, gitRunner, gitTimeoutMs } from './git-exec.ts';
 import { isTrustedGpgKey, parseGpgStatus } from './gpg-status.ts';
 import { localRepositoryUrl, redactRemoteUrl } from './remote-url.ts';
-import { parseSshVerifyOutput } from './ssh-verify-output.ts';
+import { verifySshSignature } from './ssh-signature.ts';
 import { displayBytes, parseTagObject, type TagObject } from './tag-object.ts';
+import { worktreeChanges } from './worktree-changes.ts';
 
 export interface TrustPolicy {
   /** ssh-keygen allowed signers file (`principal key…` lines) for SSH-signed tags. */
@@ -24,6 +25,17 @@ export interface TrustPolicy {
   trustedGpgKeys?: string[];
   /** GNUPGHOME holding the trusted public keys; default: gpg's own default. */
   gnupgHome?: string;
+  /**
+   * Revoked SSH keys (a KRL or a list of public keys, as `ssh-keygen -r` reads). When not given, the
+   * user's own `gpg.ssh.revocationFile` from their global git config is used — never the
+   * repository's config.
+   */
+  sshRevocationFile?: string;
+  /**
+   * When an SSH signer's key must be valid (`valid-after` / `valid-before` in the allowed signers
+   * file); default: now. Never the tagger date, which the signer writes.
+   */
+  verifyTime?: Date;
 }
 
 export interface VerifySourceTagOptions {
@@ -50,7 +62,7 @@ export async function verifySourceTag(
   opts: VerifySourceTagOptions = {},
 ): Promise<SourceFact> {
   const root = path.resolve(dir);
-  const git = await openWorkTree(root, trust);
+  const { git, openRunner } = await openWorkTree(root, trust);
   const repository = await repositoryUrl(git);
   const head = await headCommit(git);
   const fact = (
@@ -72,7 +84,7 @@ export async function verifySourceTag(
   if ('reason' in choice) return fact(choice.tag, head, choice.tagObject, unverified(choice.reason));
   const { ref, others } = choice;
 
-  const dirty = await uncommittedPaths(git);
+  const dirty = (await worktreeChanges(git, head, { openRunner })).map(displayBytes);
   const dirtyReason = dirty.length > 0 ? `worktree has uncommitted changes: ${summarizePaths(dirty)}` : null;
   const alsoAtHead = others.length > 0 ? `; HEAD also carries ${others.map(displayBytes).join(', ')}` : '';
 
@@ -119,7 +131,14 @@ function short(id: string): string {
   return id.slice(0, 12);
 }
 
-async function openWorkTree(root: string, trust: TrustPolicy): Promise<GitRunner> {
+/**
+ * A runner at the top of the work tree `root` is in (paths from git are relative to it), and a way to
+ * open more runners (submodules) with the same trust settings.
+ */
+async function openWorkTree(
+  root: string,
+  trust: TrustPolicy,
+): Promise<{ git: GitRunner; openRunner: (dir: string) => GitRunner }> {
   const isDirectory = await stat(root).then(
     (s) => s.isDirectory(),
     () => false,
@@ -129,16 +148,18 @@ async function openWorkTree(root: string, trust: TrustPolicy): Promise<GitRunner
   const config = ['versionsort.suffix=-'];
   const env: Record<string, string> = {};
   if (trust.allowedSignersFile !== undefined) {
-    const file = path.resolve(trust.allowedSignersFile);
-    await requireExisting(file, 'file', 'allowed signers file');
-    config.push(`gpg.ssh.allowedSignersFile=${file}`);
+    await requireExisting(path.resolve(trust.allowedSignersFile), 'file', 'allowed signers file');
+  }
+  if (trust.sshRevocationFile !== undefined) {
+    await requireExisting(path.resolve(trust.sshRevocationFile), 'file', 'SSH revocation file');
   }
   if (trust.gnupgHome !== undefined) {
     const home = path.resolve(trust.gnupgHome);
     await requireExisting(home, 'directory', 'GnuPG home');
     env.GNUPGHOME = home;
   }
-  const git = gitRunner(root, config, env);
+  const openRunner = (at: string) => gitRunner(at, config, env);
+  const git = openRunner(root);
   const inside = await git.run(['rev-parse', '--is-inside-work-tree']);
   if (inside.stderr.includes('dubious ownership')) {
     throw new WaybillError(
@@ -150,7 +171,23 @@ async function openWorkTree(root: string, trust: TrustPolicy): Promise<GitRunner
   if (inside.code !== 0 || inside.stdout.toString('utf8').trim() !== 'true') {
     throw new WaybillError('SOURCE', root, 'not a git work tree');
   }
-  return git;
+  const top = (await gitOk(git, ['rev-parse', '--show-toplevel'])).toString('utf8').replace(/\n$/, '');
+  // A repository's core.worktree can name any directory as "the work tree" — an ancestor holding
+  // pristine copies, say, with the real checkout ignored. The work tree waybill compares is the one
+  // that holds the .git entry.
+  if (
+    !(await lstat(path.join(top, '.git')).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    throw new WaybillError(
+      'SOURCE',
+      root,
+      `the repository's work tree is set to ${top} (core.worktree), which does not hold its .git`,
+    );
+  }
+  return { git: top === root ? git : openRunner(top), openRunner };
 }
 
 async function requireExisting(p: string, kind: 'file' | 'directory', what: string): Promise<void> {
@@ -226,32 +263,6 @@ function chooseTag(tags: readonly TagRef[], head: string, wanted: string | undef
   return { ref: best, others: rest.map((t) => t.name) };
 }
 
-/** Tracked changes, untracked non-ignored files, and index entries that hide changes from status. */
-async function uncommittedPaths(git: GitRunner): Promise<string[]> {
-  const status = await gitOk(git, [
-    'status',
-    '--porcelain=v1',
-    '-z',
-    '--no-renames',
-    '--untracked-files=normal',
-    '--ignore-submodules=none',
-  ]);
-  const paths = status
-    .toString('latin1')
-    .split('\0')
-    .filter((entry) => entry.length > 3)
-    .map((entry) => entry.slice(3));
-  // `git update-index --assume-unchanged` / `--skip-worktree` make status ignore a modified file;
-  // `ls-files -v` shows them as a lower-case tag or 'S'.
-  const listing = await gitOk(git, ['ls-files', '-v', '-z']);
-  for (const entry of listing.toString('latin1').split('\0')) {
-    if (entry.length > 2 && (/^[a-z]/.test(entry) || entry.startsWith('S '))) {
-      paths.push(`${entry.slice(2)} (hidden from git status)`);
-    }
-  }
-  return paths.map(displayBytes).sort();
-}
-
 function summarizePaths(paths: readonly string[]): string {
   const shown = paths.slice(0, DIRTY_PATHS_SHOWN).join(', ');
   return paths.length > DIRTY_PATHS_SHOWN ? `${shown} (+${paths.length - DIRTY_PATHS_SHOWN} more)` : shown;
@@ -267,7 +278,7 @@ async function verifySignature(
   if (!signature) return unverified('tag is not signed');
   switch (signature.format) {
     case 'ssh':
-      return verifySsh(git, tagObjectId, trust);
+      return verifySsh(git, tagObjectId, tag, trust);
     case 'openpgp':
       return verifyOpenPgp(git, tagObjectId, trust);
     default:
@@ -280,7 +291,12 @@ async function verifySignature(
   }
 }
 
-async function verifySsh(git: GitRunner, tagObjectId: string, trust: TrustPolicy): Promise<SignatureVerdict> {
+async function verifySsh(
+  git: GitRunner,
+  tagObjectId: string,
+  tag: TagObject,
+  trust: TrustPolicy,
+): Promise<SignatureVerdict> {
   const format = 'ssh';
   if (trust.allowedSignersFile === undefined) {
     return {
@@ -290,27 +306,69 @@ async function verifySsh(git: GitRunner, tagObjectId: string, trust: TrustPolicy
       reason: 'SSH-signed tag but no allowed signers file given (--allowed-signers)',
     };
   }
-  // Verify the object id we parsed, not the name: the ref could move between the two commands.
-  const result = await git.run(['verify-tag', '--raw', tagObjectId]);
-  const outcome = parseSshVerifyOutput(`${result.stdout.toString('utf8')}\n${result.stderr}`, result.code);
-  switch (outcome.kind) {
+  const revocationFile = await sshRevocationFile(git, trust);
+  const verifyTime = trust.verifyTime ?? new Date();
+  // The payload and signature of the object id we parsed, not of the name: a ref can move.
+  const verdict = await verifySshSignature({
+    payload: Buffer.from(tag.payload, 'latin1'),
+    armor: Buffer.from(tag.signature!.armor, 'latin1'),
+    allowedSignersFile: path.resolve(trust.allowedSignersFile),
+    revocationFile,
+    verifyTime,
+    input: `tag object ${tagObjectId}`,
+    timeoutMs: gitTimeoutMs(),
+  });
+  const key = (v: { keyType: string; fingerprint: string }) => `${v.keyType} key ${v.fingerprint}`;
+  switch (verdict.kind) {
     case 'good':
       return {
         verified: true,
         format,
-        signer: `${outcome.principal} (${outcome.keyType} key ${outcome.fingerprint})`,
-        reason: `good SSH signature by allowed signer ${outcome.principal}`,
+        signer: `${verdict.principal} (${key(verdict)})`,
+        reason: `good SSH signature by allowed signer ${verdict.principal}`,
       };
     case 'unknown-key':
       return {
         verified: false,
         format,
-        signer: `${outcome.keyType} key ${outcome.fingerprint}`,
-        reason: `SSH signature is valid but key ${outcome.fingerprint} is not in the allowed signers file`,
+        signer: key(verdict),
+        reason: `SSH signature is valid but key ${verdict.fingerprint} is not in the allowed signers file`,
+      };
+    case 'not-valid-now':
+      return {
+        verified: false,
+        format,
+        signer: key(verdict),
+        reason: `SSH key ${verdict.fingerprint} is not valid at the time of verification per the allowed signers file (${verdict.detail}); the tag's own date is not trusted`,
+      };
+    case 'revoked':
+      return {
+        verified: false,
+        format,
+        signer: key(verdict),
+        reason: `SSH key ${verdict.fingerprint} is revoked (${revocationFile})`,
       };
     default:
-      return { verified: false, format, signer: null, reason: `bad SSH signature: ${outcome.detail}` };
+      return { verified: false, format, signer: null, reason: `bad SSH signature: ${verdict.detail}` };
   }
+}
+
+/**
+ * The revocation list to check SSH signers against: the one the caller gave, else the user's own
+ * `gpg.ssh.revocationFile` read from their global git config only (`--global`: the repository's
+ * config could only weaken it). A configured file that is missing fails closed.
+ */
+async function sshRevocationFile(git: GitRunner, trust: TrustPolicy): Promise<string | null> {
+  if (trust.sshRevocationFile !== undefined) return path.resolve(trust.sshRevocationFile);
+  const configured = await git.run(['config', '--global', '--type=path', '--get', 'gpg.ssh.revocationFile']);
+  const file = configured.code === 0 ? configured.stdout.toString('utf8').replace(/\n$/, '') : '';
+  if (file === '') return null;
+  await requireExisting(
+    file,
+    'file',
+    'SSH revocation file (gpg.ssh.revocationFile in your global git config)',
+  );
+  return file;
 }
 
 async function verifyOpenPgp(

@@ -1,12 +1,11 @@
 /**
- * Reads what `git verify-tag` prints for SSH signatures into one outcome.
+ * Reads what `ssh-keygen -Y verify` and `-Y check-novalidate` print into one outcome (the same lines
+ * `git verify-tag` passes through; ssh-signature.ts runs ssh-keygen itself).
  *
- * git (gpg-interface.c, verify_ssh_signed_buffer) first asks `ssh-keygen -Y find-principals` which
- * principal of the allowed signers file owns the key, then runs `ssh-keygen -Y verify -n git -I
- * <principal>`; that prints `Good "git" signature for <principal> with <TYPE> key SHA256:<fp>`.
- * When no principal matches it runs `-Y check-novalidate` instead, which prints `Good "git"
- * signature with <TYPE> key SHA256:<fp>` (no "for"), and git exits non-zero. Only the first form with
- * a zero exit status means "valid and allowed".
+ * `ssh-keygen -Y verify -n git -I <principal>` prints `Good "git" signature for <principal> with
+ * <TYPE> key SHA256:<fp>`; `-Y check-novalidate` (used when no principal of the allowed signers file
+ * owns the key) prints `Good "git" signature with <TYPE> key SHA256:<fp>` (no "for"). Only the first
+ * form with a zero exit status means "valid and allowed".
  */
 
 export type SshOutcome =

@@ -4,35 +4,20 @@
  */
 import { WaybillError } from '../errors.ts';
 import { toolVersion } from '../version.ts';
+import type { RecordInput } from './input.ts';
 import { recordProblem } from './schema.ts';
 import {
   PREDICATE_TYPE,
   type ReleasePredicate,
   type ReleaseRecord,
   type ResourceDescriptor,
-  type SourceFact,
   STATEMENT_TYPE,
 } from './types.ts';
+import { assertRecordTexts } from './written-text.ts';
+
+export type { RecordInput } from './input.ts';
 
 type Text = string | null | undefined;
-
-/** What the caller knows; anything left out (or empty) becomes `null` in the record. */
-export interface RecordInput {
-  subject: ResourceDescriptor[];
-  identity?: {
-    name?: Text;
-    version?: Text;
-    architectures?: readonly string[];
-    platforms?: readonly string[];
-  };
-  manifest?: ReleasePredicate['manifest'];
-  /** RFC 3339 strings (any offset; normalised to UTC) or Dates. */
-  dates?: { built?: string | Date | null; published?: string | Date | null };
-  source?: SourceFact | null;
-  team?: { name?: Text; contact?: Text };
-  help?: { bugTracker?: Text; docs?: Text };
-  support?: { license?: Text; disclaimer?: Text; statement?: Text };
-}
 
 /** Empty or blank text is "not provided": the record says null rather than "". */
 function text(v: Text): string | null {
@@ -66,8 +51,12 @@ function sortSubjects(subject: readonly ResourceDescriptor[]): ResourceDescripto
   );
 }
 
-/** Assembles a record, fills defaults, and checks it against the schema before anyone writes it. */
+/**
+ * Assembles a record, fills defaults, and checks it against the schema before anyone writes it. A
+ * name, version or URL with a control character is refused (written-text.ts).
+ */
 export function buildRecord(input: RecordInput): ReleaseRecord {
+  assertRecordTexts(input);
   const identity: ReleasePredicate['identity'] = {
     name: text(input.identity?.name),
     version: text(input.identity?.version),

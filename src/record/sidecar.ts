@@ -3,19 +3,30 @@
  * convention as detached signatures (`NAME.asc`, `NAME.sig`), so the two travel together in a
  * release directory. Images keep their record as an OCI attachment instead (registry/).
  */
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { WaybillError } from '../errors.ts';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import { writeFailed, writeFileAtomic } from '../util/atomic-write.ts';
+import { readRegularFileIfPresent } from '../util/regular-file.ts';
 import { serializeRecord } from './build.ts';
 import { MAX_RECORD_BYTES, parseRecord, recordProblem } from './schema.ts';
 import type { ReleaseRecord } from './types.ts';
 
 export const SIDECAR_SUFFIX = '.waybill.json';
 
-/** `dist/app_1.0_amd64.deb` → `dist/app_1.0_amd64.deb.waybill.json`; a trailing slash is ignored. */
+/**
+ * `dist/app_1.0_amd64.deb` → `dist/app_1.0_amd64.deb.waybill.json`; a trailing slash is ignored, and
+ * a directory named `.` or `..` is named by its real name, beside it (`dir:.` in /src/app →
+ * /src/app.waybill.json): a sidecar is never inside the artifact it describes.
+ */
 export function sidecarPath(artifactPath: string): string {
-  const trimmed = artifactPath.replace(/[/\\]+$/, '');
+  return join(...sidecarHome(artifactPath, SIDECAR_SUFFIX));
+}
+
+/** The directory a sidecar goes in and its file name: `[dir, NAME + suffix]`. */
+export function sidecarHome(artifactPath: string, suffix: string): [string, string] {
+  let trimmed = artifactPath.replace(/[/\\]+$/, '');
+  if (trimmed === '' || basename(trimmed) === '.' || basename(trimmed) === '..')
+    trimmed = resolve(artifactPath);
   const name = basename(trimmed);
   if (name === '' || name === '.' || name === '..') {
     throw new WaybillError(
@@ -24,7 +35,15 @@ export function sidecarPath(artifactPath: string): string {
       'cannot name a sidecar for this path: give the artifact file',
     );
   }
-  return join(dirname(trimmed), `${name}${SIDECAR_SUFFIX}`);
+  return [dirname(trimmed), `${name}${suffix}`];
+}
+
+/** The canonical bytes of a record sidecar; an invalid record is refused (USAGE), never written. */
+export function sidecarBytes(record: ReleaseRecord, target: string): string {
+  const problem = recordProblem(record);
+  if (problem !== undefined)
+    throw new WaybillError('USAGE', target, `refusing to write an invalid record: ${problem}`);
+  return serializeRecord(record);
 }
 
 /**
@@ -33,38 +52,28 @@ export function sidecarPath(artifactPath: string): string {
  */
 export async function writeSidecar(artifactPath: string, record: ReleaseRecord): Promise<string> {
   const target = sidecarPath(artifactPath);
-  const problem = recordProblem(record);
-  if (problem !== undefined)
-    throw new WaybillError('USAGE', target, `refusing to write an invalid record: ${problem}`);
-  try {
-    await writeFileAtomic(target, serializeRecord(record));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new WaybillError('NOT_FOUND', target, `cannot write the record${code ? ` (${code})` : ''}`, {
-      cause: e,
-    });
-  }
+  const bytes = sidecarBytes(record, target);
+  await writeFileAtomic(target, bytes).catch((e: unknown) => {
+    throw writeFailed(e, target);
+  });
   return target;
 }
 
-/** Reads the sidecar of an artifact; undefined when there is none, MALFORMED when it is broken. */
+/**
+ * Reads the sidecar of an artifact; undefined when there is none, MALFORMED when it is broken. Only a
+ * regular file is read: a FIFO or device there is refused at once, never waited on.
+ */
 export async function readSidecar(artifactPath: string): Promise<ReleaseRecord | undefined> {
   const path = sidecarPath(artifactPath);
-  let text: string;
-  try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new WaybillError('MALFORMED', path, 'is not a regular file');
-    if (info.size > MAX_RECORD_BYTES) {
-      throw new WaybillError('LIMIT', path, `release record is larger than ${MAX_RECORD_BYTES} bytes`);
-    }
-    text = decodeUtf8(await readFile(path), path);
-  } catch (e) {
-    if (e instanceof WaybillError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw new WaybillError('NOT_FOUND', path, `cannot be read${code ? ` (${code})` : ''}`, { cause: e });
-  }
-  return parseRecord(text, path);
+  const bytes = await readRegularFileIfPresent(path, { maxBytes: MAX_RECORD_BYTES, code: 'MALFORMED' }).catch(
+    (e: unknown) => {
+      if (e instanceof WaybillError && e.code === 'LIMIT')
+        throw new WaybillError('LIMIT', path, `release record is larger than ${MAX_RECORD_BYTES} bytes`);
+      throw e;
+    },
+  );
+  if (!bytes) return undefined;
+  return parseRecord(decodeUtf8(bytes, path), path);
 }
 
 function decodeUtf8(bytes: Uint8Array, path: string): string {

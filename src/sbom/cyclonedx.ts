@@ -5,7 +5,8 @@
  * library's `localeCompare` sorting would use.
  */
 import * as CDX from '@cyclonedx/cyclonedx-library';
-import type { Component } from '../catalog/types.ts';
+import { type Component, componentKey } from '../catalog/types.ts';
+import { dependencyGraph } from './graph.ts';
 import { type CycloneDxLicense, cycloneDxLicenses } from './license.ts';
 import {
   byString,
@@ -37,7 +38,9 @@ function componentModel(c: Component): CDX.Models.Component {
   const hashes = new Models.HashDictionary();
   for (const h of c.hashes ?? []) hashes.set(h.alg as CDX.Enums.HashAlgorithm, h.content);
   return new Models.Component(c.type as CDX.Enums.ComponentType, c.name, {
-    bomRef: c.purl,
+    bomRef: componentKey(c),
+    // CycloneDX 1.6 scope `optional`: "not capable of being called due to them not being installed".
+    scope: c.presence === 'declared' ? Enums.ComponentScope.Optional : undefined,
     purl: c.purl as never, // the library accepts a PackageURL or its string form
     version: c.version,
     description: c.description,
@@ -50,16 +53,27 @@ function componentModel(c: Component): CDX.Models.Component {
 
 function rootModel(input: SbomInput): CDX.Models.Component {
   const { subject } = input;
+  const pkg = subject.package;
   const hashes = new Models.HashDictionary();
   const hex = sha256Hex(subject.digest);
   if (hex) hashes.set(Enums.HashAlgorithm['SHA-256'], hex);
+  const artifactProps = [
+    { name: 'waybill:artifact:digest', value: subject.digest },
+    { name: 'waybill:artifact:kind', value: subject.kind },
+  ];
+  // A package file's root is the package itself: its purl, licenses and supplier (issue: a package's
+  // own SBOM names the package, so it can be matched against vulnerability data).
   return new Models.Component(rootType(subject) as CDX.Enums.ComponentType, subject.name, {
     bomRef: `waybill:artifact:${subject.digest}`,
     version: subject.version,
     hashes,
+    purl: pkg ? (pkg.purl as never) : undefined,
+    description: pkg?.description,
+    supplier: pkg?.supplier ? new Models.OrganizationalEntity({ name: pkg.supplier }) : undefined,
+    licenses: new Models.LicenseRepository(cycloneDxLicenses(pkg?.licenses ?? []).map(licenseModel)),
     properties: properties([
-      { name: 'waybill:artifact:digest', value: subject.digest },
-      { name: 'waybill:artifact:kind', value: subject.kind },
+      ...artifactProps,
+      ...(pkg ? componentProperties(pkg).filter((p) => p.name !== 'waybill:found-at') : []),
     ]),
   });
 }
@@ -94,12 +108,25 @@ export function cycloneDxBom(input: SbomInput): CDX.Models.Bom {
   );
   for (const w of warningTexts(input)) bom.metadata.properties.add(new Models.Property('waybill:warning', w));
   const os = osModel(input);
-  // One component per purl: a duplicate bom-ref would make the library invent a random one.
-  const unique = [...new Map(input.components.map((c) => [c.purl, c] as const)).values()];
-  const all = os ? [os, ...unique.map(componentModel)] : unique.map(componentModel);
-  for (const m of all) {
-    bom.components.add(m);
-    root.dependencies.add(m.bomRef);
+  // One component per key: a duplicate bom-ref would make the library invent a random one.
+  const unique = [...new Map(input.components.map((c) => [componentKey(c), c] as const)).values()];
+  const models = new Map(unique.map((c) => [componentKey(c), componentModel(c)] as const));
+  for (const c of unique) {
+    const model = models.get(componentKey(c))!;
+    // A vendored copy nests under the package that carries it (CycloneDX `components[].components`).
+    const carrier =
+      c.vendoredIn !== undefined && c.vendoredIn !== componentKey(c) ? models.get(c.vendoredIn) : undefined;
+    (carrier ? carrier.components : bom.components).add(model);
+  }
+  const graph = dependencyGraph(unique);
+  for (const [key, targets] of graph.edges) {
+    const from = models.get(key)!;
+    for (const t of targets) from.dependencies.add(models.get(t)!.bomRef);
+  }
+  for (const key of graph.topLevel) root.dependencies.add(models.get(key)!.bomRef);
+  if (os) {
+    bom.components.add(os);
+    root.dependencies.add(os.bomRef);
   }
   return bom;
 }
@@ -128,9 +155,15 @@ function resort(doc: Json, occurrences: Map<string, string[]>): void {
   const metadata = doc.metadata as Json;
   if (Array.isArray(metadata.properties)) (metadata.properties as Json[]).sort(byName);
   if (metadata.component) fixComponent(metadata.component as Json);
-  const components = (doc.components as Json[] | undefined) ?? [];
-  components.sort(sortByKeys('bom-ref'));
-  components.forEach(fixComponent);
+  const fixAll = (list: Json[] | undefined) => {
+    if (!list) return;
+    list.sort(sortByKeys('bom-ref'));
+    for (const c of list) {
+      fixComponent(c);
+      fixAll(c.components as Json[] | undefined);
+    }
+  };
+  fixAll(doc.components as Json[] | undefined);
   const deps = (doc.dependencies as Json[] | undefined) ?? [];
   deps.sort(sortByKeys('ref'));
   for (const d of deps) if (Array.isArray(d.dependsOn)) (d.dependsOn as string[]).sort(byString);
@@ -142,7 +175,7 @@ export function cycloneDxDocument(input: SbomInput): Json {
     new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6),
   );
   const doc = JSON.parse(serializer.serialize(cycloneDxBom(input), { sortLists: true })) as Json;
-  resort(doc, new Map(input.components.map((c) => [c.purl, [...c.foundAt].sort(byString)])));
+  resort(doc, new Map(input.components.map((c) => [componentKey(c), [...c.foundAt].sort(byString)])));
   return doc;
 }
 

@@ -28,6 +28,11 @@ export function isValidSpdxExpression(text: string): boolean {
   return parsed(text) !== undefined;
 }
 
+/** The SPDX license id spelled `text` in any case (`apache-2.0` → `Apache-2.0`), if there is one. */
+export function knownLicenseId(text: string): string | undefined {
+  return SPDX_IDS_LOWER.get(text.toLowerCase());
+}
+
 /** A bare, current SPDX license id (no `+`, no exception, not a LicenseRef). */
 export function isSpdxLicenseId(text: string): boolean {
   return SPDX_IDS.has(text);

@@ -20,6 +20,19 @@ export interface ReadSbom {
   specVersion: string;
   /** Every component except the document's subject, sorted by name, version, purl. */
   components: SbomComponentRef[];
+  /**
+   * What the document describes (CycloneDX `metadata.component`, the SPDX package it DESCRIBES) when
+   * it is one package; an SBOM of a package names the package here and may list no components.
+   */
+  subject?: SbomComponentRef;
+}
+
+/**
+ * The number of components an SBOM lists (nested ones included, the subject excluded): the one count
+ * `sbom`, `stamp`, `check` and `inspect` all report for the same document.
+ */
+export function componentCount(sbom: Pick<ReadSbom, 'components'>): number {
+  return sbom.components.length;
 }
 
 type Json = Record<string, unknown>;
@@ -71,7 +84,12 @@ function readCycloneDx(doc: Json, input: string): ReadSbom {
   }
   const components: SbomComponentRef[] = [];
   cycloneDxComponents(doc.components, components);
-  return { format: 'cyclonedx-json', specVersion, components };
+  const result: ReadSbom = { format: 'cyclonedx-json', specVersion, components };
+  const metadata = isObject(doc.metadata) ? doc.metadata : undefined;
+  const described: SbomComponentRef[] = [];
+  cycloneDxComponents(metadata?.component ? [metadata.component] : [], described);
+  if (described[0]) result.subject = described[0];
+  return result;
 }
 
 function purlOf(pkg: Json): string | undefined {
@@ -122,13 +140,17 @@ function readSpdx(doc: Json, input: string): ReadSbom {
   // A document that "describes" every package lists components, not a subject: keep them all.
   const subject = packages.every((p) => described.has(String(p.SPDXID))) ? new Set<string>() : described;
   const components: SbomComponentRef[] = [];
+  const subjects: SbomComponentRef[] = [];
   for (const p of packages) {
     const name = str(p.name);
-    if (name === undefined || subject.has(String(p.SPDXID))) continue;
-    const version = str(p.versionInfo);
-    components.push(ref(name, version === 'NOASSERTION' ? undefined : version, purlOf(p)));
+    if (name === undefined) continue;
+    const pkgVersion = str(p.versionInfo);
+    const found = ref(name, pkgVersion === 'NOASSERTION' ? undefined : pkgVersion, purlOf(p));
+    (subject.has(String(p.SPDXID)) ? subjects : components).push(found);
   }
-  return { format: 'spdx-json', specVersion: version, components };
+  const result: ReadSbom = { format: 'spdx-json', specVersion: version, components };
+  if (subjects.length === 1) result.subject = subjects[0];
+  return result;
 }
 
 function sortRefs(list: SbomComponentRef[]): SbomComponentRef[] {

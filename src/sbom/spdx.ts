@@ -5,7 +5,7 @@
  * derived from the input only, and every list is sorted, so the same input gives the same bytes.
  */
 import { createHash } from 'node:crypto';
-import type { Component } from '../catalog/types.ts';
+import { type Component, componentKey } from '../catalog/types.ts';
 import { spdxLicense } from './license.ts';
 import {
   byString,
@@ -51,9 +51,12 @@ function shortHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
 
-/** Readable and stable: ecosystem, name and version, plus a hash of the purl for uniqueness. */
+/**
+ * Readable and stable: ecosystem, name and version, plus a hash of the component's key (its purl, or
+ * carrier and purl for a vendored copy) for uniqueness.
+ */
 export function spdxIdFor(c: Component): string {
-  return `SPDXRef-Package-${idPart(c.ecosystem)}-${idPart(c.name)}-${idPart(c.version)}-${shortHash(c.purl)}`;
+  return `SPDXRef-Package-${idPart(c.ecosystem)}-${idPart(c.name)}-${idPart(c.version)}-${shortHash(componentKey(c))}`;
 }
 
 /** `YYYY-MM-DDThh:mm:ssZ` (§6.9): no fractional seconds. */
@@ -95,21 +98,33 @@ function componentPackage(c: Component, extracted: Map<string, string>): Json {
 
 const ROOT_ID = 'SPDXRef-Artifact';
 
-function rootPackage(input: SbomInput): Json {
+function rootPackage(input: SbomInput, extracted: Map<string, string>): Json {
   const { subject } = input;
+  const pkg = subject.package;
   const hex = sha256Hex(subject.digest);
+  const license = spdxLicense(pkg?.licenses ?? []);
+  for (const [ref, text] of license.extracted) extracted.set(ref, text);
+  const props = pkg ? componentProperties(pkg).filter((p) => p.name !== 'waybill:found-at') : [];
   return {
     name: subject.name,
     SPDXID: ROOT_ID,
     versionInfo: subject.version,
-    supplier: 'NOASSERTION',
+    supplier: pkg?.supplier ? `Organization: ${pkg.supplier.replace(/[\r\n]+/g, ' ')}` : 'NOASSERTION',
     downloadLocation: 'NOASSERTION',
     filesAnalyzed: false,
     checksums: hex ? [{ algorithm: 'SHA256', checksumValue: hex }] : undefined,
     licenseConcluded: 'NOASSERTION',
-    licenseDeclared: 'NOASSERTION',
+    licenseDeclared: license.expression,
     copyrightText: 'NOASSERTION',
-    comment: `waybill:artifact:digest=${subject.digest}\nwaybill:artifact:kind=${subject.kind}`,
+    description: pkg?.description,
+    comment: [
+      `waybill:artifact:digest=${subject.digest}`,
+      `waybill:artifact:kind=${subject.kind}`,
+      ...props.map((p) => `${p.name}=${p.value}`),
+    ].join('\n'),
+    externalRefs: pkg
+      ? [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: pkg.purl }]
+      : undefined,
     primaryPackagePurpose: PURPOSE[rootType(subject)],
   };
 }
@@ -139,27 +154,39 @@ function urlSafe(text: string): string {
 /** The SPDX 2.3 JSON document as a plain object, every list sorted. */
 export function spdxDocument(input: SbomInput): Json {
   const extracted = new Map<string, string>();
-  const seen = new Set<string>();
-  const components: Json[] = [];
-  for (const c of input.components) {
-    if (seen.has(c.purl)) continue; // one package per purl, as in the CycloneDX document
-    seen.add(c.purl);
-    components.push(componentPackage(c, extracted));
-  }
+  // One package per key, as in the CycloneDX document.
+  const unique = [...new Map(input.components.map((c) => [componentKey(c), c] as const)).values()];
+  const idOf = new Map(unique.map((c) => [componentKey(c), spdxIdFor(c)] as const));
+  const components: Json[] = unique.map((c) => componentPackage(c, extracted));
   const os = osPackage(input);
   if (os) components.push(os);
-  const packages = [rootPackage(input), ...components].sort((a, b) =>
+  const packages = [rootPackage(input, extracted), ...components].sort((a, b) =>
     byString(String(a.SPDXID), String(b.SPDXID)),
   );
+  const relation = (from: string, type: string, to: string) => ({
+    spdxElementId: from,
+    relationshipType: type,
+    relatedSpdxElement: to,
+  });
+  // SPDX 2.3 §11: the artifact CONTAINS what is installed in it, a carrier CONTAINS the copies
+  // vendored inside it, and a package DEPENDS_ON each installed package it requires.
+  const contained = unique.map((c) =>
+    relation((c.vendoredIn !== undefined && idOf.get(c.vendoredIn)) || ROOT_ID, 'CONTAINS', spdxIdFor(c)),
+  );
+  if (os) contained.push(relation(ROOT_ID, 'CONTAINS', String(os.SPDXID)));
+  const dependsOn = unique.flatMap((c) =>
+    (c.dependsOn ?? [])
+      .filter((k) => idOf.has(k) && k !== componentKey(c))
+      .map((k) => relation(spdxIdFor(c), 'DEPENDS_ON', idOf.get(k)!)),
+  );
   const relationships = [
-    { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: ROOT_ID },
-    ...components
-      .map((p) => ({
-        spdxElementId: ROOT_ID,
-        relationshipType: 'CONTAINS',
-        relatedSpdxElement: String(p.SPDXID),
-      }))
-      .sort((a, b) => byString(a.relatedSpdxElement, b.relatedSpdxElement)),
+    relation('SPDXRef-DOCUMENT', 'DESCRIBES', ROOT_ID),
+    ...[...contained, ...dependsOn].sort(
+      (a, b) =>
+        byString(a.spdxElementId, b.spdxElementId) ||
+        byString(a.relationshipType, b.relationshipType) ||
+        byString(a.relatedSpdxElement, b.relatedSpdxElement),
+    ),
   ];
   const warnings = warningTexts(input);
   const time = documentTime(input) ?? new Date(0); // SPDX requires a time; epoch 0 rather than the clock

@@ -20,6 +20,11 @@ export interface SbomSubject {
   created?: string | Date;
   /** Root component type; default: `container` for images, `file` for files, `application` for dirs. */
   type?: 'container' | 'application' | 'file';
+  /**
+   * The package the artifact is (a .deb, .rpm, wheel, sdist, jar): its purl, licenses, supplier and
+   * facts describe the root component, whose type is then the package's.
+   */
+  package?: Component;
 }
 
 export interface SbomInput {
@@ -39,7 +44,8 @@ export function isImageKind(kind: SourceKind): boolean {
   return kind === 'oci' || kind === 'oci-archive' || kind === 'docker-archive';
 }
 
-export function rootType(subject: SbomSubject): 'container' | 'application' | 'file' {
+export function rootType(subject: SbomSubject): 'container' | 'application' | 'file' | 'library' {
+  if (subject.package) return subject.package.type === 'application' ? 'application' : 'library';
   return (
     subject.type ??
     (isImageKind(subject.kind) ? 'container' : subject.kind === 'file' ? 'file' : 'application')
@@ -94,6 +100,8 @@ export function byString(a: string, b: string): number {
 export function componentProperties(c: Component): Array<{ name: string; value: string }> {
   const props = Object.entries(c.properties).map(([name, value]) => ({ name, value: String(value) }));
   if (c.layer) props.push({ name: 'waybill:layer', value: c.layer });
+  if (c.presence === 'declared') props.push({ name: 'waybill:presence', value: 'declared' });
+  if (c.vendoredIn) props.push({ name: 'waybill:vendored-in', value: c.vendoredIn });
   for (const path of c.foundAt) props.push({ name: 'waybill:found-at', value: path });
   return props.sort((a, b) => byString(a.name, b.name) || byString(a.value, b.value));
 }

@@ -4,7 +4,6 @@
  * `BlobLocation` — a file and a byte range — which is also what crosses into worker threads.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openIndexedEntry, type TarIndex } from '../archive/tar-reader.ts';
@@ -12,6 +11,7 @@ import { WaybillError } from '../errors.ts';
 import { MAX_JSON_BLOB_BYTES } from '../oci/parse.ts';
 import type { Descriptor } from '../oci/types.ts';
 import { digestHex, verifyBlob } from '../util/digest.ts';
+import { openRegularFile, statRegularFile } from '../util/regular-file.ts';
 
 export interface BlobLocation {
   /** The file holding the bytes. */
@@ -56,7 +56,7 @@ export async function readLocation(location: BlobLocation, maxBytes = MAX_JSON_B
       `${location.size} bytes is larger than the ${maxBytes}-byte limit`,
     );
   }
-  const handle = await open(location.file, 'r');
+  const { handle } = await openRegularFile(location.file, { input: location.name, code: 'MALFORMED' });
   try {
     const buf = Buffer.alloc(location.size);
     const { bytesRead } = await handle.read(buf, 0, location.size, location.start);
@@ -95,7 +95,11 @@ export async function readVerifiedBlob(
   return { bytes, name: location.name };
 }
 
-/** An OCI layout directory. */
+/**
+ * An OCI layout directory. Its files (`index.json`, blobs) must be regular files in the layout: a
+ * symbolic link (which would read outside it), a FIFO (which would hang the read) or a device is
+ * refused by name, never opened.
+ */
 export class DirectoryBlobStore implements BlobStore {
   readonly root: string;
   constructor(root: string) {
@@ -105,13 +109,39 @@ export class DirectoryBlobStore implements BlobStore {
   async locateFile(name: string): Promise<BlobLocation | undefined> {
     const file = join(this.root, name);
     try {
-      const info = await stat(file);
-      if (!info.isFile()) return undefined;
+      const info = await statRegularFile(file, { noFollow: true, code: 'MALFORMED' });
       return { file, start: 0, size: info.size, name: file };
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      const code = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw e;
     }
+  }
+}
+
+/**
+ * A layout as it will be once a stamp is committed: the files a stamp prepared (new manifests,
+ * configs, index.json, attachments), staged elsewhere on disk, in front of the layout or archive
+ * they will be published into. Lets the new image be opened and recorded before anything in the
+ * layout changes (app/stamp.ts).
+ */
+export class OverlayBlobStore implements BlobStore {
+  readonly root: string;
+  private readonly base: BlobStore;
+  private readonly staged: ReadonlyMap<string, string>;
+
+  /** `staged`: layout-relative name (`index.json`, `blobs/sha256/<hex>`) → the staged file. */
+  constructor(base: BlobStore, staged: ReadonlyMap<string, string>) {
+    this.root = base.root;
+    this.base = base;
+    this.staged = staged;
+  }
+
+  async locateFile(name: string): Promise<BlobLocation | undefined> {
+    const file = this.staged.get(name);
+    if (file === undefined) return this.base.locateFile(name);
+    const info = await statRegularFile(file, { noFollow: true, code: 'MALFORMED' });
+    return { file, start: 0, size: info.size, name: `${this.root}:${name} (staged)` };
   }
 }
 

@@ -234,12 +234,13 @@ export async function openDockerArchive(
       digest: layer.digest,
       size: layer.size,
       diffId: diffIds[i],
-      layer: layer.digest,
+      // FileEntry.layer is the diff_id in every transport (see image.ts).
+      layer: diffIds[i] ?? layer.digest,
       image: true,
       maxFileSize: walkOptions.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
       ...(walkOptions.decompress ? { decompress: walkOptions.decompress } : {}),
     }));
-    return walkLayers(jobs, filter, walkOptions);
+    return walkLayers(jobs, filter, walkOptions, tarPath);
   };
   return { ref, kind: 'docker-archive', path: tarPath, digest: configDigest, image: view, walk };
 }

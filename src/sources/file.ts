@@ -3,10 +3,10 @@
  * container walker claims it (a plain tarball, or a format registered later), else yields the file
  * itself under its base name.
  */
-import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { sha256File } from '../util/digest.ts';
 import { readFileHead } from '../util/read-head.ts';
+import { readRegularFile, statRegularFile } from '../util/regular-file.ts';
 import { findContainerWalker, HEAD_BYTES } from './container-walkers.ts';
 import { type Artifact, type FileEntry, type FileFilter, SNIFF_BYTES, type WalkResult } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
@@ -16,7 +16,7 @@ async function walkSingleFile(
   filter: FileFilter,
   options: SourceWalkOptions,
 ): Promise<WalkResult> {
-  const info = await stat(path);
+  const info = await statRegularFile(path);
   const entry: FileEntry = { path: basename(path), type: 'file', size: info.size, mode: info.mode & 0o7777 };
   let keep = filter.want(entry);
   if (keep === 'sniff')
@@ -30,7 +30,7 @@ async function walkSingleFile(
       skipped: [{ path: entry.path, reason: `${info.size} bytes is larger than maxFileSize ${max}` }],
     };
   }
-  const data = await readFile(path);
+  const data = await readRegularFile(path);
   if (filter.keep && !filter.keep(entry, data)) return { files: [], skipped: [] };
   return { files: [{ entry, data, earlier: [] }], skipped: [] };
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { WaybillError } from '../errors.ts';
+import { attachArtifact } from '../oci/attach.ts';
 import { parseImageManifest } from '../oci/parse.ts';
 import { MEDIA_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -77,8 +78,11 @@ test('umoci layout: whiteout, opaque dir and earlier versions; same view via oci
   const ociResult = await oci.walk(filesOnly);
   assert.deepEqual(summary(ociResult), EXPECTED);
   const tool = ociResult.files.find((f) => f.entry.path === 'usr/bin/tool');
-  assert.equal(tool?.entry.layer, oci.image?.selected?.manifest.layers[1]?.digest);
-  assert.equal(tool?.earlier[0]?.layer, oci.image?.selected?.manifest.layers[0]?.digest);
+  // Layers are named by diff_id (uncompressed digest), not by the gzip blob digest.
+  const diffIds = oci.image?.selected?.config.rootfs.diff_ids ?? [];
+  assert.equal(tool?.entry.layer, diffIds[1]);
+  assert.equal(tool?.earlier[0]?.layer, diffIds[0]);
+  assert.notEqual(tool?.entry.layer, oci.image?.selected?.manifest.layers[1]?.digest);
 
   const archive = await openArtifact(`oci-archive:${join(work, 'o.tar')}:t`);
   assert.equal(archive.kind, 'oci-archive');
@@ -91,7 +95,13 @@ test('umoci layout: whiteout, opaque dir and earlier versions; same view via oci
   assert.deepEqual(docker.image?.repoTags, ['docker.io/library/d:t']);
   assert.equal(docker.image?.refName, 'd:t');
   assert.equal(docker.image?.selected?.descriptor.mediaType, MEDIA_TYPE.dockerManifest);
-  assert.deepEqual(summary(await docker.walk(filesOnly)), EXPECTED);
+  const dockerResult = await docker.walk(filesOnly);
+  assert.deepEqual(summary(dockerResult), EXPECTED);
+  // One identity per layer whatever the transport: the docker-archive's uncompressed layers and the
+  // layout's gzip ones give the same FileEntry.layer.
+  const layersOf = (r: typeof ociResult) =>
+    r.files.map((f) => `${f.entry.path} ${f.entry.layer} ${f.earlier.map((e) => e.layer).join(',')}`);
+  assert.deepEqual(layersOf(dockerResult), layersOf(ociResult));
 });
 
 test('workers: a filter module walks layers on threads with the same result; progress reaches the total', async () => {
@@ -322,4 +332,19 @@ test('hostile: 100 000 layers, broken JSON, unknown layout version, several refs
   ]);
   await assert.rejects(openArtifact(two), { code: 'USAGE', reason: /one, two/ });
   assert.deepEqual(summary(await (await openArtifact(`oci:${two}:two`)).walk(filesOnly)), { a: '2|' });
+});
+
+test('oci:DIR without a tag names the one image even after waybill attached records to it', async () => {
+  const dir = join(work, 'attached');
+  const built = await buildOciLayout(dir, [{ 'a.txt': 'a' }]);
+  await attachArtifact(
+    dir,
+    built.manifest,
+    'application/vnd.example+json',
+    Buffer.from('{}'),
+    'application/json',
+  );
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  assert.equal(index.manifests.length, 2);
+  assert.equal((await openArtifact(`oci:${dir}`)).digest, built.manifest.digest);
 });

@@ -4,6 +4,7 @@
  * sources; docker-archive reuses the walk.
  */
 import { WaybillError } from '../errors.ts';
+import { WAYBILL_REFERRER_ANNOTATION } from '../oci/layout.ts';
 import {
   IMAGE_CONFIG_MEDIA_TYPES,
   INDEX_MEDIA_TYPES,
@@ -94,15 +95,18 @@ export async function resolveLayoutImage(
     }
     chosen = matches[0] as Descriptor;
   } else {
-    if (index.manifests.length === 0) throw new WaybillError('MALFORMED', input, 'the layout holds no image');
-    if (new Set(index.manifests.map((d) => d.digest)).size > 1) {
+    // waybill's own attachments (records, SBOMs: oci/attach.ts) are listed in index.json but are not
+    // images: `oci:DIR` still names the one image after it was stamped.
+    const images = index.manifests.filter((d) => d.annotations?.[WAYBILL_REFERRER_ANNOTATION] === undefined);
+    if (images.length === 0) throw new WaybillError('MALFORMED', input, 'the layout holds no image');
+    if (new Set(images.map((d) => d.digest)).size > 1) {
       throw new WaybillError(
         'USAGE',
         input,
-        `the layout holds several images; add one of these after a colon: ${describeEntries(index)}`,
+        `the layout holds several images; add one of these after a colon: ${describeEntries({ ...index, manifests: images })}`,
       );
     }
-    chosen = index.manifests[0] as Descriptor;
+    chosen = images[0] as Descriptor;
   }
 
   const view: ImageView = { platforms: [] };
@@ -237,11 +241,13 @@ export async function walkImage(
       digest: layer.digest,
       size: layer.size,
       diffId: image.config.rootfs.diff_ids[i],
-      layer: layer.digest,
+      // The diff_id names the layer's content whatever its compression or transport, so a component
+      // found in this layer carries the same layer id from an OCI layout and from a docker-archive.
+      layer: image.config.rootfs.diff_ids[i] ?? layer.digest,
       image: true,
       maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
       ...(options.decompress ? { decompress: options.decompress } : {}),
     });
   }
-  return walkLayers(jobs, filter, options);
+  return walkLayers(jobs, filter, options, input);
 }

@@ -15,6 +15,8 @@ function scanOf(datas: Buffer[]): LayerScan {
     hidden: ['h'],
     hiddenDirs: ['d'],
     skipped: [{ path: 's', reason: 'r' }],
+    bytes: 1024,
+    entries: datas.length,
   };
 }
 

@@ -4,6 +4,7 @@
  * read, and only the files the filter wants kept in memory. Runs in-process or inside a worker.
  */
 import { pipeline, type Readable, Transform } from 'node:stream';
+import { ArtifactBudget, type BudgetState } from '../archive/artifact-budget.ts';
 import { openDecompressed, STREAM_BUFFER_BYTES } from '../archive/decompress.ts';
 import { readTar } from '../archive/tar-reader.ts';
 import { DigestCheck } from '../util/digest.ts';
@@ -20,12 +21,14 @@ export interface LayerJob {
   size?: number;
   /** Uncompressed digest to verify (config rootfs.diff_ids). */
   diffId?: string;
-  /** Recorded as FileEntry.layer (the compressed blob digest). */
+  /** Recorded as FileEntry.layer: the layer's diff_id. */
   layer?: string;
   /** Interpret `.wh.` whiteouts and opaque-dir markers (image layers only). */
   image: boolean;
   maxFileSize: number;
   decompress?: SourceWalkOptions['decompress'];
+  /** The artifact's budget (uncompressed bytes and entries of all its layers), shared across threads. */
+  budget?: BudgetState;
 }
 
 export interface ScannedFile {
@@ -45,6 +48,9 @@ export interface LayerScan {
   /** Directory entries not kept: they replace a lower non-directory at the same path. */
   hiddenDirs: string[];
   skipped: Array<{ path: string; reason: string }>;
+  /** Uncompressed bytes and archive entries read: what applying this layer again costs the budget. */
+  bytes: number;
+  entries: number;
 }
 
 export interface ScanHooks {
@@ -100,15 +106,12 @@ export async function scanLayer(
     },
   });
   pipeline(raw, meter, () => {});
-  const { stream: decompressed } = await openDecompressed(meter, { ...job.decompress, input: job.input });
-  // The diff_id is hashed where the tar reader pulls the bytes, not in a piped stage: a piped stage
-  // would run inside zlib's completion callback, holding back the next inflate on the threadpool.
-  const tarStream = job.diffId
-    ? checkedChunks(
-        decompressed,
-        new DigestCheck(job.diffId, { input: `${job.input} (uncompressed, diff_id)` }),
-      )
-    : decompressed;
+  const budget = job.budget ? ArtifactBudget.attach(job.budget) : undefined;
+  const { stream: decompressed } = await openDecompressed(meter, {
+    ...job.decompress,
+    input: job.input,
+    ...(budget ? { budget } : {}),
+  });
 
   const files = new Map<string, ScannedFile>();
   let scratch: Buffer = EMPTY;
@@ -119,10 +122,22 @@ export async function scanLayer(
     hidden: [],
     hiddenDirs: [],
     skipped: [],
+    bytes: 0,
+    entries: 0,
   };
+  // The diff_id is hashed where the tar reader pulls the bytes, not in a piped stage: a piped stage
+  // would run inside zlib's completion callback, holding back the next inflate on the threadpool.
+  const diffIdCheck = job.diffId
+    ? new DigestCheck(job.diffId, { input: `${job.input} (uncompressed, diff_id)` })
+    : undefined;
+  const tarStream = countedChunks(decompressed, diffIdCheck, (n) => {
+    scan.bytes += n;
+  });
   try {
     for await (const tarEntry of readTar(tarStream, { input: job.input })) {
       hooks.signal?.throwIfAborted();
+      scan.entries++;
+      budget?.chargeEntries(1);
       const header = tarEntry.header;
       const path = header.path;
       if (job.image) {
@@ -286,11 +301,19 @@ export function unpackScan(packed: PackedScan): LayerScan {
   };
 }
 
-/** Yields the stream's chunks, hashing each; the check ends (and may throw) after the last one. */
-async function* checkedChunks(source: Readable, check: DigestCheck): AsyncGenerator<Buffer> {
+/**
+ * Yields the stream's chunks, counting and hashing each; the check ends (and may throw) after the
+ * last one.
+ */
+async function* countedChunks(
+  source: Readable,
+  check: DigestCheck | undefined,
+  count: (n: number) => void,
+): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
-    check.update(chunk as Buffer);
+    count((chunk as Buffer).length);
+    check?.update(chunk as Buffer);
     yield chunk as Buffer;
   }
-  check.finish();
+  check?.finish();
 }

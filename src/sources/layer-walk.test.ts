@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { isWaybillError } from '../errors.ts';
 import { blobName } from './blob-store.ts';
 import { openArtifact } from './open.ts';
-import { type BuiltImage, buildOciLayout } from './testing.ts';
+import { type BuiltImage, buildOciLayout, type TarSpec } from './testing.ts';
 import type { FileEntry, FileFilter, WalkResult } from './types.ts';
 import {
   type FilterModuleSpec,
@@ -67,7 +67,7 @@ test('keep: dropped versions vanish at once and interrupt `earlier`; kept bytes 
     { 'bin/a': 'drop a2', 'bin/c': 'KEEP c2', 'bin/d': 'drop d2' },
     { 'bin/a': 'KEEP a3', 'bin/c': 'KEEP c3', 'bin/e': 'KEEP e3', 'bin/z': { hardlink: 'bin/e' } },
   ]);
-  const [l1, l2, l3] = image.layers.map((l) => short(l.digest));
+  const [l1, l2, l3] = image.diffIds.map(short);
   const oci = await openArtifact(`oci:${image.layoutDir}:latest`);
   for (const concurrency of [1, 3]) {
     const calls: string[] = [];
@@ -277,4 +277,122 @@ test('resolveWorkerCount: explicit, environment, default policy; capped at the l
   assert.equal(resolveWorkerCount(undefined, 1, {}), 0);
   assert.throws(() => parseWorkerCount('-1', '--workers'), { code: 'USAGE' });
   assert.equal(parseWorkerCount(' 2 ', '--workers'), 2);
+});
+
+test('repeated layers: each distinct blob read once, applied at every position it is listed', async () => {
+  const layers: TarSpec[] = [
+    { 'etc/app.conf': 'v1', 'etc/keep': 'k' },
+    { 'etc/.wh.app.conf': '' },
+    { 'etc/app.conf': 'v2' },
+  ];
+  const filterModule = await filesModule(work);
+  const cases: Array<[number[], Record<string, string>]> = [
+    // Deleted by the whiteout, then restored by the same blob applied again.
+    [[0, 1, 0], { 'etc/app.conf': 'v1', 'etc/keep': 'k' }],
+    [[0, 1], { 'etc/keep': 'k' }],
+    // v2 replaced by v1 again: the repeat is re-applied, not skipped as already seen.
+    [[0, 2, 0], { 'etc/app.conf': 'v1', 'etc/keep': 'k' }],
+    [[0, 0, 2, 2], { 'etc/app.conf': 'v2', 'etc/keep': 'k' }],
+  ];
+  for (const [n, [order, expected]] of cases.entries()) {
+    const image = await buildOciLayout(join(work, `repeat-${n}`), layers, { layerOrder: order });
+    const oci = await openArtifact(image.layoutDir);
+    const distinct = [...new Set(order)].map((i) => image.layers[order.indexOf(i)]?.size as number);
+    for (const options of [{ workers: 0 }, { workers: 2, filterModule }] as SourceWalkOptions[]) {
+      let read = 0;
+      let total = 0;
+      const result = await oci.walk(
+        { want: (e) => e.type === 'file' },
+        {
+          ...options,
+          onProgress: (done, all) => {
+            read = done;
+            total = all;
+          },
+        },
+      );
+      const view = Object.fromEntries(result.files.map((f) => [f.entry.path, f.data.toString()]));
+      assert.deepEqual(view, expected, `order ${order} ${JSON.stringify(options)}`);
+      const sum = distinct.reduce((a, b) => a + b, 0);
+      assert.equal(total, sum, 'progress counts each distinct blob once');
+      assert.equal(read, sum, 'each distinct blob read exactly once');
+    }
+  }
+});
+
+test('repeated layers: the same blob with two diff_ids is malformed', async () => {
+  const image = await buildOciLayout(join(work, 'repeat-diffid'), [{ a: '1' }, { b: '2' }], {
+    layerOrder: [0, 1, 0],
+  });
+  const configPath = join(image.layoutDir, blobName(image.config.digest));
+  const config = JSON.parse(await readFile(configPath, 'utf8'));
+  config.rootfs.diff_ids[2] = config.rootfs.diff_ids[1];
+  // Rewrite the config blob and the manifest that names it.
+  const { writeBlob, writeLayoutIndex } = await import('./testing.ts');
+  const { MEDIA_TYPE } = await import('../oci/types.ts');
+  const configDescriptor = await writeBlob(
+    image.layoutDir,
+    Buffer.from(JSON.stringify(config)),
+    MEDIA_TYPE.ociConfig,
+  );
+  const manifestPath = join(image.layoutDir, blobName(image.manifest.digest));
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+  manifest.config = configDescriptor;
+  const manifestDescriptor = await writeBlob(
+    image.layoutDir,
+    Buffer.from(JSON.stringify(manifest)),
+    MEDIA_TYPE.ociManifest,
+  );
+  await writeLayoutIndex(image.layoutDir, [manifestDescriptor]);
+  const oci = await openArtifact(image.layoutDir);
+  await assert.rejects(
+    oci.walk({ want: () => true }, { workers: 0 }),
+    (e: unknown) =>
+      isWaybillError(e) &&
+      e.code === 'MALFORMED' &&
+      /layer 3 of 3/.test(e.input) &&
+      /another diff_id/.test(e.reason),
+  );
+});
+
+test('budget per artifact: bytes and entries of all layers, repeats counted each time; layer count', async (t) => {
+  const saved = { ...process.env };
+  t.after(() => {
+    for (const k of ['WAYBILL_MAX_ARTIFACT_BYTES', 'WAYBILL_MAX_ENTRIES', 'WAYBILL_MAX_LAYERS'])
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+  });
+  const filterModule = await filesModule(work);
+  const mib = Buffer.alloc(1024 * 1024, 0);
+  const image = await buildOciLayout(join(work, 'budget'), [{ a: mib }, { b: mib }, { c: 'x', d: 'y' }], {
+    layerOrder: [0, 1, 2, 2, 2],
+  });
+  const oci = await openArtifact(image.layoutDir);
+  const walk = (options: SourceWalkOptions) => oci.walk({ want: (e) => e.type === 'file' }, options);
+  for (const options of [{ workers: 0 }, { workers: 2, filterModule }] as SourceWalkOptions[]) {
+    // Two distinct 1 MiB layers: within a per-stream cap, past a 1.5 MiB artifact cap.
+    process.env.WAYBILL_MAX_ARTIFACT_BYTES = String(1.5 * 1024 * 1024);
+    await assert.rejects(
+      walk(options),
+      (e: unknown) => isWaybillError(e) && e.code === 'LIMIT' && /WAYBILL_MAX_ARTIFACT_BYTES/.test(e.reason),
+    );
+    delete process.env.WAYBILL_MAX_ARTIFACT_BYTES;
+    // 1 + 1 + 3 × 2 entries = 8: the third copy of layer 3 passes 7.
+    process.env.WAYBILL_MAX_ENTRIES = '7';
+    await assert.rejects(
+      walk(options),
+      (e: unknown) => isWaybillError(e) && e.code === 'LIMIT' && /WAYBILL_MAX_ENTRIES/.test(e.reason),
+    );
+    process.env.WAYBILL_MAX_ENTRIES = '8';
+    assert.equal((await walk(options)).files.length, 4);
+    delete process.env.WAYBILL_MAX_ENTRIES;
+    process.env.WAYBILL_MAX_LAYERS = '4';
+    await assert.rejects(
+      walk(options),
+      (e: unknown) => isWaybillError(e) && e.code === 'LIMIT' && /5 layers, more than 4/.test(e.reason),
+    );
+    delete process.env.WAYBILL_MAX_LAYERS;
+  }
+  process.env.WAYBILL_MAX_ENTRIES = 'lots';
+  await assert.rejects(walk({ workers: 0 }), { code: 'USAGE' });
 });

@@ -1,11 +1,19 @@
 /**
- * Walks a stack of layers: each is scanned once (on worker threads when a filter module is given,
- * else in-process, several at once) and the scans are stacked in layer order, whichever finishes
- * first. Results are applied as soon as every lower layer has been, so memory holds at most the
- * scans that finished out of order.
+ * Walks a stack of layers: each distinct layer is scanned once (on worker threads when a filter
+ * module is given, else in-process, several at once) and the scans are stacked in layer order,
+ * whichever finishes first. Results are applied as soon as every lower layer has been, so memory
+ * holds at most the scans that finished out of order, and the scans of layers that repeat higher up.
+ *
+ * Repeated layers: an image may list the same blob more than once (empty layers often repeat). Its
+ * changeset is a function of its bytes, so one scan is applied at each position where it appears —
+ * applying it again after other layers can change the view, so it is re-applied, never skipped — and
+ * is decompressed only once. The artifact's budget (archive/artifact-budget.ts) is still charged at
+ * every position, as an image runtime would extract it each time: ten thousand copies of a 1 GiB
+ * layer are refused with LIMIT after one inflate, instead of taking hours.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { ArtifactBudget, artifactLimits, checkLayerCount } from '../archive/artifact-budget.ts';
 import { type ErrorCode, WaybillError } from '../errors.ts';
 import { siblingModule } from '../util/sibling-module.ts';
 import { OverlayView } from './layer-merge.ts';
@@ -18,25 +26,106 @@ export async function walkLayers(
   jobs: LayerJob[],
   filter: FileFilter,
   options: SourceWalkOptions = {},
+  artifact = jobs[0]?.input ?? 'artifact',
 ): Promise<WalkResult> {
   options.signal?.throwIfAborted();
-  const total = jobs.reduce((sum, job) => sum + job.location.size, 0);
+  const limits = artifactLimits();
+  checkLayerCount(jobs.length, limits, artifact);
+  const budget = ArtifactBudget.create(limits, artifact);
+  const plan = planLayers(jobs, budget);
+  const total = plan.distinct.reduce((sum, job) => sum + job.location.size, 0);
   let done = 0;
   const onBytes = (n: number) => {
     done += n;
     options.onProgress?.(done, total);
   };
   const view = new OverlayView();
-  const workers = options.filterModule ? resolveWorkerCount(options.workers, jobs.length) : 0;
+  const applyDistinct = stackInOrder(plan, budget, (scan) => view.apply(scan));
+  const workers = options.filterModule ? resolveWorkerCount(options.workers, plan.distinct.length) : 0;
   if (options.filterModule && workers > 1) {
-    await scanOnWorkers(jobs, options.filterModule, workers, onBytes, options.signal, (scan) =>
-      view.apply(scan),
-    );
+    await scanOnWorkers(plan.distinct, options.filterModule, workers, onBytes, options.signal, applyDistinct);
   } else {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? availableParallelism()));
-    await scanInProcess(jobs, filter, concurrency, onBytes, options.signal, (scan) => view.apply(scan));
+    await scanInProcess(plan.distinct, filter, concurrency, onBytes, options.signal, applyDistinct);
   }
   return view.result();
+}
+
+interface LayerPlan {
+  /** One job per distinct layer, in order of first appearance, each charging the shared budget. */
+  distinct: LayerJob[];
+  /** For each position in the image, the index of its layer in `distinct`. */
+  slotOf: number[];
+  /** For each distinct layer, the first position it appears at (where it is scanned). */
+  firstUse: number[];
+  /** For each distinct layer, the last position it appears at (its scan is dropped after that). */
+  lastUse: number[];
+}
+
+/**
+ * Groups positions by layer: the compressed digest names the bytes (a job without one, a plain
+ * tarball, is its own layer). The same blob listed with two different diff_ids cannot be right:
+ * the same compressed bytes have one uncompressed form.
+ */
+function planLayers(jobs: LayerJob[], budget: ArtifactBudget): LayerPlan {
+  const distinct: LayerJob[] = [];
+  const slotOf: number[] = [];
+  const firstUse: number[] = [];
+  const lastUse: number[] = [];
+  const slotByDigest = new Map<string, number>();
+  jobs.forEach((job, position) => {
+    const seen = job.digest === undefined ? undefined : slotByDigest.get(job.digest);
+    if (seen === undefined) {
+      const slot = distinct.length;
+      distinct.push({ ...job, budget: budget.state });
+      if (job.digest !== undefined) slotByDigest.set(job.digest, slot);
+      slotOf.push(slot);
+      firstUse.push(position);
+      lastUse.push(position);
+      return;
+    }
+    const first = distinct[seen] as LayerJob;
+    if (first.diffId !== job.diffId) {
+      throw new WaybillError(
+        'MALFORMED',
+        job.input,
+        `repeats the blob of ${first.input} with another diff_id (${job.diffId ?? 'none'} vs ${first.diffId ?? 'none'})`,
+      );
+    }
+    slotOf.push(seen);
+    lastUse[seen] = position;
+  });
+  return { distinct, slotOf, firstUse, lastUse };
+}
+
+/**
+ * Receives the distinct layers' scans in order and applies every position whose scan has arrived,
+ * in image order. A repeat position charges the budget with the scan's bytes and entries again.
+ */
+function stackInOrder(
+  plan: LayerPlan,
+  budget: ArtifactBudget,
+  apply: (scan: LayerScan) => void,
+): (scan: LayerScan) => void {
+  const available = new Map<number, LayerScan>();
+  let arrived = 0;
+  let position = 0;
+  return (scan) => {
+    available.set(arrived++, scan);
+    while (position < plan.slotOf.length) {
+      const slot = plan.slotOf[position] as number;
+      const ready = available.get(slot);
+      if (!ready) break;
+      if (plan.firstUse[slot] !== position) {
+        // Scanned once; every later position costs what extracting it again would.
+        budget.chargeBytes(ready.bytes);
+        budget.chargeEntries(ready.entries);
+      }
+      apply(ready);
+      if (plan.lastUse[slot] === position) available.delete(slot);
+      position++;
+    }
+  };
 }
 
 /**

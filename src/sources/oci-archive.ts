@@ -4,7 +4,7 @@
  */
 import { indexTarFile } from '../archive/tar-reader.ts';
 import { TarBlobStore } from './blob-store.ts';
-import { imageDigest, resolveLayoutImage, walkImage } from './image.ts';
+import { openLayoutStore } from './oci.ts';
 import type { Artifact, OpenOptions } from './types.ts';
 
 export async function openOciArchive(
@@ -13,14 +13,9 @@ export async function openOciArchive(
   refName: string | undefined,
   options: OpenOptions = {},
 ): Promise<Artifact> {
-  const store = new TarBlobStore(tarPath, await indexTarFile(tarPath));
-  const image = await resolveLayoutImage(store, refName, options, ref);
-  return {
-    ref,
-    kind: 'oci-archive',
-    path: tarPath,
-    digest: imageDigest(image, ref),
-    image,
-    walk: (filter, walkOptions) => walkImage(store, image, ref, filter, walkOptions),
-  };
+  return openLayoutStore(ref, 'oci-archive', tarPath, await openTarBlobStore(tarPath), refName, options);
+}
+
+export async function openTarBlobStore(tarPath: string): Promise<TarBlobStore> {
+  return new TarBlobStore(tarPath, await indexTarFile(tarPath));
 }

@@ -3,9 +3,11 @@
  * the containers-transports(5) spelling (`oci:DIR:TAG`, `oci-archive:TAR`, `docker-archive:TAR`)
  * plus waybill's `file:` and `dir:`; without a prefix, the kind is detected from the content.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { BLOCK_SIZE, indexTarFile, isTarHeader } from '../archive/tar-reader.ts';
 import { isWaybillError, WaybillError } from '../errors.ts';
+import { readFileHead } from '../util/read-head.ts';
+import { describeFileType } from '../util/regular-file.ts';
 import { openDir } from './dir.ts';
 import { openDockerArchive } from './docker-archive.ts';
 import { openFile } from './file.ts';
@@ -29,10 +31,20 @@ async function statOrUndefined(path: string): Promise<PathInfo | undefined> {
   }
 }
 
+/**
+ * The artifact must exist and be a regular file or a directory: a FIFO, a device (`/dev/zero`,
+ * `/dev/urandom`) or a socket is refused here, before anything opens it, whatever the transport.
+ */
 async function requireExisting(ref: string, path: string): Promise<PathInfo> {
   if (path === '') throw new WaybillError('USAGE', ref, 'the reference names no path');
   const info = await statOrUndefined(path);
   if (!info) throw new WaybillError('NOT_FOUND', ref, `${path}: no such file or directory`);
+  if (!info.isFile() && !info.isDirectory())
+    throw new WaybillError(
+      'USAGE',
+      ref,
+      `${path} is ${describeFileType(info)}, not a regular file or directory`,
+    );
   return info;
 }
 
@@ -47,13 +59,24 @@ async function splitReference(rest: string): Promise<{ path: string; reference?:
   return { path: rest.slice(0, colon), reference: rest.slice(colon + 1) };
 }
 
-export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
+/** Where a reference points: its transport (given or detected from the content), path and `:REF`. */
+export interface ArtifactLocation {
+  kind: SourceKind;
+  path: string;
+  /** The part after `PATH:` for transports that take one (a tag, a digest, `@N`); absent without. */
+  reference?: string;
+}
+
+/**
+ * Resolves a reference to its kind and path without opening the artifact: enough to lock it (stamp)
+ * before reading it. The path must exist and be a regular file or directory, as the kind requires.
+ */
+export async function locateArtifact(ref: string): Promise<ArtifactLocation> {
   const prefixed = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (prefixed) {
     const transport = prefixed[1] as string;
-    if ((TRANSPORTS as readonly string[]).includes(transport)) {
-      return openWithTransport(ref, transport as SourceKind, prefixed[2] as string, options);
-    }
+    if ((TRANSPORTS as readonly string[]).includes(transport))
+      return locateWithTransport(ref, transport as SourceKind, prefixed[2] as string);
     if (!(await statOrUndefined(ref))) {
       throw new WaybillError(
         'USAGE',
@@ -62,15 +85,11 @@ export async function openArtifact(ref: string, options: OpenOptions = {}): Prom
       );
     }
   }
-  return openDetected(ref, ref, options);
+  await requireExisting(ref, ref);
+  return { kind: await detectKind(ref), path: ref };
 }
 
-async function openWithTransport(
-  ref: string,
-  kind: SourceKind,
-  rest: string,
-  options: OpenOptions,
-): Promise<Artifact> {
+async function locateWithTransport(ref: string, kind: SourceKind, rest: string): Promise<ArtifactLocation> {
   const { path, reference } = WITH_REFERENCE.has(kind) ? await splitReference(rest) : { path: rest };
   const info = await requireExisting(ref, path);
   const wantsDirectory = kind === 'dir' || kind === 'oci';
@@ -78,6 +97,19 @@ async function openWithTransport(
     throw new WaybillError('USAGE', ref, `${path} is not a directory`);
   if (!wantsDirectory && !info.isFile())
     throw new WaybillError('USAGE', ref, `${path} is not a regular file`);
+  return reference === undefined ? { kind, path } : { kind, path, reference };
+}
+
+export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
+  return openLocated(ref, await locateArtifact(ref), options);
+}
+
+/** Opens what `locateArtifact` found. */
+export async function openLocated(
+  ref: string,
+  { kind, path, reference }: ArtifactLocation,
+  options: OpenOptions = {},
+): Promise<Artifact> {
   switch (kind) {
     case 'file':
       return openFile(ref, path);
@@ -96,16 +128,8 @@ async function openWithTransport(
 export async function detectKind(path: string): Promise<SourceKind> {
   const info = await stat(path);
   if (info.isDirectory()) return (await statOrUndefined(`${path}/oci-layout`))?.isFile() ? 'oci' : 'dir';
-  const handle = await open(path, 'r');
-  let head: Buffer;
-  try {
-    head = Buffer.alloc(BLOCK_SIZE);
-    const { bytesRead } = await handle.read(head, 0, BLOCK_SIZE, 0);
-    if (bytesRead < BLOCK_SIZE) return 'file';
-  } finally {
-    await handle.close();
-  }
-  if (!isTarHeader(head)) return 'file';
+  const head = await readFileHead(path, BLOCK_SIZE);
+  if (head.length < BLOCK_SIZE || !isTarHeader(head)) return 'file';
   try {
     const index = await indexTarFile(path);
     if (index.has('oci-layout') && index.has('index.json')) return 'oci-archive';
@@ -115,21 +139,4 @@ export async function detectKind(path: string): Promise<SourceKind> {
     if (!isWaybillError(e)) throw e;
   }
   return 'file';
-}
-
-async function openDetected(ref: string, path: string, options: OpenOptions): Promise<Artifact> {
-  await requireExisting(ref, path);
-  const kind = await detectKind(path);
-  switch (kind) {
-    case 'oci':
-      return openOciLayout(ref, path, undefined, options);
-    case 'dir':
-      return openDir(ref, path);
-    case 'oci-archive':
-      return openOciArchive(ref, path, undefined, options);
-    case 'docker-archive':
-      return openDockerArchive(ref, path, undefined, options);
-    default:
-      return openFile(ref, path);
-  }
 }

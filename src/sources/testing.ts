@@ -126,6 +126,11 @@ export interface BuildOciOptions {
   compression?: 'gzip' | 'zstd' | 'none';
   /** Do not write index.json / oci-layout (to compose a multi-platform index yourself). */
   blobsOnly?: boolean;
+  /**
+   * The layers the image lists, as indexes into `layers`, repeats allowed (hostile images that list
+   * one blob many times). Default: each layer once, in order.
+   */
+  layerOrder?: readonly number[];
 }
 
 export interface BuiltImage {
@@ -160,6 +165,9 @@ export async function buildOciLayout(
       layerDescriptors.push(await writeBlob(dir, tar, MEDIA_TYPE.ociLayer));
     }
   }
+  const order = opts.layerOrder ?? layers.map((_, i) => i);
+  const listedLayers = order.map((i) => layerDescriptors[i] as Descriptor);
+  const listedDiffIds = order.map((i) => diffIds[i] as string);
   const os = opts.os ?? 'linux';
   const architecture = opts.architecture ?? 'amd64';
   const config = {
@@ -168,15 +176,18 @@ export async function buildOciLayout(
     ...(opts.variant ? { variant: opts.variant } : {}),
     created: '1970-01-01T00:00:00Z',
     config: { Labels: opts.labels ?? {} },
-    rootfs: { type: 'layers', diff_ids: diffIds },
-    history: diffIds.map(() => ({ created: '1970-01-01T00:00:00Z', created_by: 'waybill buildOciLayout' })),
+    rootfs: { type: 'layers', diff_ids: listedDiffIds },
+    history: listedDiffIds.map(() => ({
+      created: '1970-01-01T00:00:00Z',
+      created_by: 'waybill buildOciLayout',
+    })),
   };
   const configDescriptor = await writeBlob(dir, Buffer.from(JSON.stringify(config)), MEDIA_TYPE.ociConfig);
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPE.ociManifest,
     config: configDescriptor,
-    layers: layerDescriptors,
+    layers: listedLayers,
     ...(opts.annotations ? { annotations: opts.annotations } : {}),
   };
   const manifestDescriptor = await writeBlob(
@@ -190,5 +201,11 @@ export async function buildOciLayout(
     listed.annotations = { [OCI_ANNOTATION.refName]: opts.tag ?? 'latest' };
     await writeLayoutIndex(dir, [listed]);
   }
-  return { layoutDir: dir, manifest: listed, config: configDescriptor, layers: layerDescriptors, diffIds };
+  return {
+    layoutDir: dir,
+    manifest: listed,
+    config: configDescriptor,
+    layers: listedLayers,
+    diffIds: listedDiffIds,
+  };
 }

@@ -17,7 +17,11 @@ export interface FileEntry {
   mode: number;
   /** For symlinks and hard links: the link target as written (hard links: normalized path). */
   linkTarget?: string;
-  /** Digest of the image layer (compressed blob digest) this version came from; absent outside images. */
+  /**
+   * The image layer this version came from, by its diff_id (the digest of the uncompressed tar, as
+   * the config's rootfs.diff_ids lists it): the same id whether the layer travels gzip, zstd or
+   * uncompressed. Absent outside images.
+   */
   layer?: string;
 }
 

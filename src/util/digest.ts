@@ -4,10 +4,10 @@
  * never read twice and a tampered or truncated one fails with DIGEST_MISMATCH at its end.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WaybillError } from '../errors.ts';
+import { openRegularFile, type RegularFileOptions } from './regular-file.ts';
 
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** descriptor.md "Digests": algorithm ":" encoded, algorithm = component ([+._-] component)*. */
@@ -44,13 +44,25 @@ export function digestHex(digest: string, input = ''): string {
   return parseSha256Digest(digest, input).slice('sha256:'.length);
 }
 
-/** Streams a whole file (or a byte range of it, `end` inclusive) through SHA-256. */
-export async function sha256File(path: string, range?: { start: number; end: number }): Promise<string> {
+/**
+ * Streams a whole file (or a byte range of it, `end` inclusive) through SHA-256. Only a regular file
+ * is read (regular-file.ts): a FIFO or device is refused, never hashed forever.
+ */
+export async function sha256File(
+  path: string,
+  range?: { start: number; end: number },
+  options: RegularFileOptions = {},
+): Promise<string> {
   const hash = createHash('sha256');
-  const source = range ? createReadStream(path, range) : createReadStream(path);
-  await pipeline(source, async (chunks: AsyncIterable<Buffer>) => {
-    for await (const chunk of chunks) hash.update(chunk);
-  });
+  const { handle } = await openRegularFile(path, options);
+  try {
+    const source = handle.createReadStream({ ...range, autoClose: false });
+    await pipeline(source, async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) hash.update(chunk);
+    });
+  } finally {
+    await handle.close();
+  }
   return `sha256:${hash.digest('hex')}`;
 }
 

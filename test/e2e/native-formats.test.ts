@@ -5,12 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { haveSchemas, SCHEMAS } from '../../src/sbom/test-support.ts';
+import { validateCycloneDx } from '../../src/sbom/validate.ts';
 import { buildHello, buildPythonProject } from '../fixtures/build-artifacts.ts';
 import { buildPackages, type PackageFixtures } from '../fixtures/build-packages.ts';
-import { waybillJson } from '../helpers/cli.ts';
+import { waybill, waybillJson } from '../helpers/cli.ts';
 import {
   makeRepo,
   makeSshSigner,
@@ -232,4 +234,39 @@ test('a truncated package is one line, exit 2, and nothing is written', async (t
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   assert.match(r.stderr, /cut\.deb/);
   assert.deepEqual(readdirSync(dir), ['cut.deb']);
+});
+
+test('a package names itself: the SBOM of a .deb is about the package; stamp, check, inspect and sbom count alike', async (t) => {
+  if (!packages.skopeo) return t.skip(packages.skopeoSkip ?? 'no skopeo .deb');
+  const deb = copy(packages.skopeo, 'skopeo.deb');
+  const out = join(tmp, 'skopeo.cdx.json');
+  const sbom = await waybill(['sbom', `file:${deb}`, '-o', out]);
+  assert.equal(sbom.code, 0, sbom.stderr);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  const field = (name: string) => execFileSync('dpkg-deb', ['-f', deb, name], { encoding: 'utf8' }).trim();
+  const root = doc.metadata.component;
+  assert.equal(root.name, field('Package'));
+  assert.equal(root.version, field('Version'));
+  assert.equal(root.purl, `pkg:deb/debian/skopeo@${field('Version')}?arch=${field('Architecture')}`);
+  assert.deepEqual(root.licenses, [{ license: { id: 'Apache-2.0' } }], 'from its DEP-5 copyright file');
+  if (haveSchemas) assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
+  const count = Number(/: (\d+) components/.exec(sbom.stderr)?.[1]);
+
+  const stamped = await waybillJson<{ sbom: { components: number } }>(['stamp', `file:${deb}`, ...flags()]);
+  assert.equal(stamped.code, 0, stamped.stderr);
+  assert.equal(stamped.json.sbom.components, count);
+  const report = await check(`file:${deb}`);
+  const manifest = JSON.stringify(report.rules.find((r) => r.id === 'manifest'));
+  assert.match(manifest, new RegExp(`of pkg:deb/debian/skopeo@[^ ]+ with ${count} component`));
+  const inspected = await waybillJson<{ manifest: { components: number } }>(['inspect', `file:${deb}`]);
+  assert.equal(inspected.json.manifest.components, count);
+});
+
+test('a C package with nothing bundled: its SBOM names it, and check does not call it empty', async (t) => {
+  if (!packages.deb.zstd) return t.skip(packages.debSkip ?? 'no deb fixture');
+  const deb = copy(packages.deb.zstd, 'demo-zstd.deb');
+  await stamp(`file:${deb}`);
+  const manifest = JSON.stringify((await check(`file:${deb}`)).rules.find((r) => r.id === 'manifest'));
+  assert.doesNotMatch(manifest, /lists no components/);
+  assert.match(manifest, /of pkg:deb\/debian\/waybill-demo@/);
 });

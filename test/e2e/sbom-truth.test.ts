@@ -64,8 +64,23 @@ function group(purls: string[]): Grouped {
 }
 
 interface CdxComponent {
+  'bom-ref'?: string;
+  name?: string;
   purl?: string;
+  licenses?: unknown[];
   components?: CdxComponent[];
+}
+
+function cycloneDxRefs(doc: { components?: CdxComponent[] }): string[] {
+  const out: string[] = [];
+  const visit = (cs: CdxComponent[] | undefined) => {
+    for (const c of cs ?? []) {
+      if (c['bom-ref']) out.push(c['bom-ref']);
+      visit(c.components);
+    }
+  };
+  visit(doc.components);
+  return out;
 }
 
 function cycloneDxPurls(doc: { components?: CdxComponent[] }): string[] {
@@ -187,8 +202,69 @@ describe('waybill sbom on a real Debian + npm + Go image matches the reference t
       );
     }
 
+    // Licenses of OS packages: from /usr/share/doc/*/copyright (issue 9: >= 90 % of a stock image).
+    const debs = (doc.components as CdxComponent[]).filter((c) => c.purl?.startsWith('pkg:deb/'));
+    const licensed = debs.filter((c) => (c.licenses ?? []).length > 0).length;
+    t.diagnostic(`deb packages with a license: ${licensed} of ${debs.length}`);
+    assert.ok(licensed / debs.length >= 0.9, `${licensed} / ${debs.length}`);
+
+    // A dependency graph with real edges, every component reachable from the artifact, which
+    // depends on its top-level components only.
+    const deps = new Map<string, string[]>(
+      (doc.dependencies as Array<{ ref: string; dependsOn?: string[] }>).map((d) => [
+        d.ref,
+        d.dependsOn ?? [],
+      ]),
+    );
+    const refOf = (name: string) => debs.find((c) => c.name === name)?.['bom-ref'] ?? '';
+    assert.ok(
+      deps.get(refOf('bash'))?.some((r) => r.includes('/libc6@')),
+      'bash Pre-Depends libc6',
+    );
+    assert.ok(
+      deps.get(refOf('python3-six'))?.some((r) => r.includes('/python3@')),
+      'python3:any resolved',
+    );
+    const rootRef = doc.metadata.component['bom-ref'] as string;
+    const reached = new Set<string>();
+    const stack = [rootRef];
+    while (stack.length > 0) {
+      const ref = stack.pop()!;
+      if (reached.has(ref)) continue;
+      reached.add(ref);
+      stack.push(...(deps.get(ref) ?? []));
+    }
+    const all = cycloneDxRefs(doc);
+    assert.deepEqual(
+      all.filter((r) => !reached.has(r)),
+      [],
+      'every component reachable',
+    );
+    assert.ok((deps.get(rootRef)?.length ?? 0) < all.length / 2, 'the root lists top-level components only');
+
     if (!existsSync(SCHEMAS)) return t.skip(`schemas not found at ${SCHEMAS}`);
     assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
+  });
+
+  test('one identity per layer: the OCI layout (gzip) and the docker-archive give the same layer ids', async (t) => {
+    if (!image) return t.skip(skipReason);
+    const fromArchive = JSON.parse((await sbom('cyclonedx-json', join(tmp, 'c.cdx.json'))).toString('utf8'));
+    const r = await waybill([
+      'sbom',
+      `oci:${image.ociDir}:latest`,
+      '-o',
+      join(tmp, 'oci.cdx.json'),
+      '--quiet',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const fromLayout = JSON.parse(readFileSync(join(tmp, 'oci.cdx.json'), 'utf8'));
+    const layers = (doc: {
+      components: Array<CdxComponent & { properties?: Array<{ name: string; value: string }> }>;
+    }) =>
+      doc.components.map(
+        (c) => `${c['bom-ref']} ${c.properties?.find((p) => p.name === 'waybill:layer')?.value}`,
+      );
+    assert.deepEqual(layers(fromLayout), layers(fromArchive));
   });
 
   test('SPDX: the same components, valid, byte-identical twice', async (t) => {

@@ -334,6 +334,6 @@ describe('third-party statements', () => {
     const result = await waybill(['verify', artifact, '--key', join(dir, 'k.pub')]);
     assert.equal(result.code, 0, result.stdout);
     assert.doesNotMatch(result.stdout, /\u001b/);
-    assert.match(result.stdout, /evil\\u\{1b\}\[2J/);
+    assert.match(result.stdout, /evil\\x1b\[2J\\x1b\]0;owned\\x07/);
   });
 });

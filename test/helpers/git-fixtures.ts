@@ -254,6 +254,17 @@ export async function signedTag(
   return git(repo, ['rev-parse', `refs/tags/${name}`]);
 }
 
+/** An empty commit on HEAD signed with an SSH key (`git commit -S`); returns the commit id. */
+export async function signedCommit(
+  repo: string,
+  signer: SshSigner,
+  message = 'signed commit',
+): Promise<string> {
+  const config = ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${signer.privateKey}`];
+  await git(repo, [...config, 'commit', '-q', '-S', '--allow-empty', '-m', message]);
+  return git(repo, ['rev-parse', 'HEAD']);
+}
+
 /** A lightweight tag (a ref straight to the commit); returns the commit id. */
 export async function lightweightTag(repo: string, name: string, target = 'HEAD'): Promise<string> {
   await git(repo, ['tag', name, target]);

@@ -10,9 +10,9 @@ import { findConfig } from '../../config/load.ts';
 import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
 import { type BuildResult, type BuildStep, buildRelease } from '../../provenance/build/build.ts';
 import { keyFileSignerFrom, type Signer } from '../../sign/signer.ts';
+import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addConfigOptions, addFormatOption, loadProject } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
-import { shown } from '../terminal-text.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -54,15 +54,15 @@ export function stepReporter(quiet: boolean | undefined): (step: BuildStep) => v
 function describeStep(s: BuildStep): string {
   switch (s.step) {
     case 'verify-tag':
-      return s.tag ? `verifying tag ${shown(s.tag)}` : 'verifying the tag at HEAD';
+      return s.tag ? `verifying tag ${escapeForTerminal(s.tag)}` : 'verifying the tag at HEAD';
     case 'export':
       return `exporting the tree of ${s.commit.slice(0, 12)}`;
     case 'command':
-      return `[${s.index + 1}/${s.total}] ${shown(s.command)}`;
+      return `[${s.index + 1}/${s.total}] ${escapeForTerminal(s.command)}`;
     case 'outputs':
       return 'collecting outputs';
     case 'stamp':
-      return `stamping ${shown(s.output)}`;
+      return `stamping ${escapeForTerminal(s.output)}`;
     case 'kit':
       return 'packing the rebuild kit';
     case 'provenance':
@@ -72,23 +72,23 @@ function describeStep(s: BuildStep): string {
 
 function renderBuild(result: BuildResult): string {
   if (!result.ok) {
-    const lines = [`build refused: ${shown(result.reason)}`];
-    if (result.log) lines.push(`  log  ${shown(result.log)}`);
+    const lines = [`build refused: ${escapeForTerminal(result.reason)}`];
+    if (result.log) lines.push(`  log  ${escapeForTerminal(result.log)}`);
     for (const path of result.outsideWrites ?? [])
-      lines.push(`  written outside the build directory: ${shown(path)}`);
+      lines.push(`  written outside the build directory: ${escapeForTerminal(path)}`);
     return `${lines.join('\n')}\n`;
   }
   const lines = [
-    `built ${shown(result.name)} ${shown(result.version)} from tag ${shown(result.source.tag ?? '')} (${result.source.commit?.slice(0, 12)})`,
-    `  ${shown(result.source.signature.reason)}`,
+    `built ${escapeForTerminal(result.name)} ${escapeForTerminal(result.version)} from tag ${escapeForTerminal(result.source.tag ?? '')} (${result.source.commit?.slice(0, 12)})`,
+    `  ${escapeForTerminal(result.source.signature.reason)}`,
   ];
   for (const o of result.outputs) {
     lines.push(
-      `  output      ${shown(o.path)}`,
+      `  output      ${escapeForTerminal(o.path)}`,
       `    sha256    ${o.publishedSha256}${o.builtSha256 !== o.publishedSha256 ? ` (built ${o.builtSha256}, then stamped)` : ''}`,
-      `    record    ${shown(o.record)}`,
-      `    sbom      ${shown(o.sbom)}`,
-      `    provenance ${shown(o.provenance.path)}${o.provenance.bundle ? ` (signed: ${shown(o.provenance.bundle)})` : ''}`,
+      `    record    ${escapeForTerminal(o.record)}`,
+      `    sbom      ${escapeForTerminal(o.sbom)}`,
+      `    provenance ${escapeForTerminal(o.provenance.path)}${o.provenance.bundle ? ` (signed: ${escapeForTerminal(o.provenance.bundle)})` : ''}`,
       `    check     ${
         o.check.passed
           ? 'all rules pass'
@@ -100,9 +100,9 @@ function renderBuild(result: BuildResult): string {
     );
   }
   lines.push(
-    `  rebuild kit ${shown(result.kit.path)}`,
+    `  rebuild kit ${escapeForTerminal(result.kit.path)}`,
     `    sha256    ${result.kit.sha256}`,
-    `  log         ${shown(result.log)}`,
+    `  log         ${escapeForTerminal(result.log)}`,
   );
   if (result.leftovers.length > 0) {
     lines.push(

@@ -4,22 +4,28 @@ import { checkArtifact } from '../../app/check.ts';
 import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
 import { renderSarif } from '../../policy/render-sarif.ts';
 import { renderText } from '../../policy/render-text.ts';
-import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import {
+  addConsumerPolicyOptions,
+  addFormatOption,
+  consumerPolicy,
+  policyLine,
+  useColor,
+} from '../common.ts';
+import { errText, out, outText, parseFormat, toJson } from '../output.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 
 export function registerCheck(program: Command, setExitCode: (code: number) => void): void {
   const command = program
     .command('check')
-    .description('check an artifact against the seven release guidelines')
+    .description('check an artifact against the seven release guidelines, by your policy')
     .argument(
       '<artifact>',
       'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
     )
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option('--published', 'the artifact is published: require a publication date');
-  addConfigOptions(command);
+  addConsumerPolicyOptions(command);
   addFormatOption(command, FORMATS);
   command.action(
     async (
@@ -27,15 +33,21 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
       opts: { platform?: string; published?: boolean; config?: string; policy?: string; format?: string },
     ) => {
       const format = parseFormat(opts.format, FORMATS);
-      const settings = await loadSettings(opts);
+      // Never the waybill.yaml of the current directory: a bundle or a clone could ship one that
+      // switches every rule off (config/consumer-policy.ts says where the policy comes from).
+      const policy = await consumerPolicy(opts);
       const report = await checkArtifact(ref, {
-        policy: settings.policy,
+        policy,
         platform: opts.platform,
         published: opts.published,
       });
       if (format === 'json') await out(toJson(report));
       else if (format === 'sarif') await out(toJson(renderSarif(report)));
-      else await out(renderText(report, { color: useColor() }));
+      else {
+        errText(policyLine(policy));
+        const color = useColor();
+        await outText(renderText(report, { color }), { color });
+      }
       setExitCode(report.passed ? EXIT_OK : EXIT_FAILED);
     },
   );

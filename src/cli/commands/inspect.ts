@@ -1,20 +1,27 @@
-/** `waybill inspect ARTIFACT`: the consumer's view — what it is, who made it, where to get help. */
+/**
+ * `waybill inspect ARTIFACT`: the consumer's view — what it is, who made it, where to get help.
+ * Nearly every value shown is the artifact's or its record's own words, so each is escaped for the
+ * terminal: a newline in a URL cannot add a line such as "signature verified", an ESC in a deb
+ * Maintainer cannot clear the screen.
+ */
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import { out, outText, parseFormat, toJson } from '../output.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
+/** One `label value (where from)` line; the value and its origins are escaped here. */
 function line(label: string, value: string | null | undefined, from?: string[]): string {
-  const shown = value ?? '(not stated)';
-  const origin = from && from.length > 0 ? `  (${from.join('; ')})` : '';
+  const shown = value == null ? '(not stated)' : esc(value);
+  const origin = from && from.length > 0 ? `  (${from.map(esc).join('; ')})` : '';
   return `  ${label.padEnd(12)} ${shown}${origin}\n`;
 }
 
 export function renderInspect(v: InspectView): string {
   const f = v.fields;
-  let text = `${v.name ?? v.artifact}${v.version ? ` ${v.version}` : ''}\n`;
+  let text = `${esc(v.name ?? v.artifact)}${v.version ? ` ${esc(v.version)}` : ''}\n`;
   text += line('artifact', `${v.artifact} (${v.kind})`);
   text += line('digest', v.digest);
   text += line('name', v.name, f.name);
@@ -52,7 +59,7 @@ export function renderInspect(v: InspectView): string {
     text += line('manifest', null);
   }
   text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
-  if (v.disclaimer) text += `\n  ${v.disclaimer.replace(/\n/g, '\n  ')}\n`;
+  if (v.disclaimer) text += `\n  ${escapeLinesForTerminal(v.disclaimer).join('\n  ')}\n`;
   return text;
 }
 
@@ -66,6 +73,7 @@ export function registerInspect(program: Command): void {
   command.action(async (ref: string, opts: { platform?: string; format?: string }) => {
     const format = parseFormat(opts.format, FORMATS);
     const view = await inspectArtifact(ref, { platform: opts.platform });
-    await out(format === 'json' ? toJson(view) : renderInspect(view));
+    if (format === 'json') await out(toJson(view));
+    else await outText(renderInspect(view), { color: false });
   });
 }

@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_KEY_PREFIX, writeKeyPair } from '../../sign/keygen.ts';
 import { KEY_ALGORITHMS, KEY_PASSWORD_ENV, parseKeyAlgorithm } from '../../sign/keys.ts';
+import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import { out, outText, parseFormat, toJson } from '../output.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -21,11 +22,17 @@ export function registerKeygen(program: Command): void {
       algorithm: parseKeyAlgorithm(opts.algorithm),
       password: process.env[KEY_PASSWORD_ENV],
     });
-    await out(
-      format === 'json'
-        ? toJson(result)
-        : `wrote ${result.privateKeyPath} (${result.algorithm} private key, ${result.encrypted ? 'encrypted' : `NOT encrypted: set ${KEY_PASSWORD_ENV} to encrypt`}, mode 0600)\n` +
-            `wrote ${result.publicKeyPath} (give it to verifiers: waybill verify ARTIFACT --key ${result.publicKeyPath})\n`,
+    if (format === 'json') {
+      await out(toJson(result));
+      return;
+    }
+    const privateKey = escapeForTerminal(result.privateKeyPath);
+    const publicKey = escapeForTerminal(result.publicKeyPath);
+    const protection = result.encrypted ? 'encrypted' : `NOT encrypted: set ${KEY_PASSWORD_ENV} to encrypt`;
+    await outText(
+      `wrote ${privateKey} (${result.algorithm} private key, ${protection}, mode 0600)\n` +
+        `wrote ${publicKey} (give it to verifiers: waybill verify ARTIFACT --key ${publicKey})\n`,
+      { color: false },
     );
   });
 }

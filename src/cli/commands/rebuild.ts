@@ -12,9 +12,9 @@ import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
 import type { KitManifest } from '../../provenance/build/kit.ts';
 import { locateRebuildTarget } from '../../provenance/rebuild/locate.ts';
 import { type RebuildResult, type RebuildStep, rebuildRelease } from '../../provenance/rebuild/rebuild.ts';
+import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
 import { out, parseFormat, toJson } from '../output.ts';
-import { shown } from '../terminal-text.ts';
 import { signerFromFlags } from './build.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -33,16 +33,18 @@ interface RebuildFlags {
 /** The recipe as the user must see it before it runs: every command, variable and tool, escaped. */
 export function renderRecipe(m: KitManifest, kitPath: string): string {
   const lines = [
-    `rebuild kit ${shown(kitPath)}: ${shown(m.name)} ${shown(m.version)} from ${shown(m.repository)} tag ${shown(m.tag)} (${m.commit})`,
+    `rebuild kit ${escapeForTerminal(kitPath)}: ${escapeForTerminal(m.name)} ${escapeForTerminal(m.version)} from ${escapeForTerminal(m.repository)} tag ${escapeForTerminal(m.tag)} (${m.commit})`,
     `  commands (run by /bin/sh -c in the unpacked source, in order; timeout ${m.recipe.timeout}s):`,
-    ...m.recipe.commands.map((c, i) => `    ${i + 1}. ${shown(c)}`),
+    ...m.recipe.commands.map((c, i) => `    ${i + 1}. ${escapeForTerminal(c)}`),
     `  environment: ${Object.entries(m.environment)
-      .map(([k, v]) => `${shown(k)}=${shown(JSON.stringify(v))}`)
+      .map(([k, v]) => `${escapeForTerminal(k)}=${escapeForTerminal(JSON.stringify(v))}`)
       .join(' ')}`,
-    `  outputs: ${m.outputs.map((o) => shown(o.path)).join(', ')}`,
+    `  outputs: ${m.outputs.map((o) => escapeForTerminal(o.path)).join(', ')}`,
   ];
   if (m.tools.length > 0)
-    lines.push(`  tools: ${m.tools.map((t) => `${shown(t.name)} (${shown(t.version ?? '?')})`).join(', ')}`);
+    lines.push(
+      `  tools: ${m.tools.map((t) => `${escapeForTerminal(t.name)} (${escapeForTerminal(t.version ?? '?')})`).join(', ')}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -64,14 +66,14 @@ function stepReporter(quiet: boolean | undefined): (s: RebuildStep) => void {
   return (s) => {
     const line =
       s.step === 'kit'
-        ? `using rebuild kit ${shown(s.path)}`
+        ? `using rebuild kit ${escapeForTerminal(s.path)}`
         : s.step === 'verify-source'
           ? 'checking the source archive against the kit'
           : s.step === 'command'
-            ? `[${s.index + 1}/${s.total}] ${shown(s.command)}`
+            ? `[${s.index + 1}/${s.total}] ${escapeForTerminal(s.command)}`
             : s.step === 'compare'
-              ? `comparing ${shown(s.output)}`
-              : `running diffoscope on ${shown(s.output)}`;
+              ? `comparing ${escapeForTerminal(s.output)}`
+              : `running diffoscope on ${escapeForTerminal(s.output)}`;
     process.stderr.write(`waybill: ${line}\n`);
   };
 }
@@ -79,28 +81,28 @@ function stepReporter(quiet: boolean | undefined): (s: RebuildStep) => void {
 function renderRebuild(r: RebuildResult): string {
   const lines: string[] = [];
   for (const o of r.outputs) {
-    lines.push(`${o.reproduced ? 'reproduced    ' : 'NOT reproduced'}  ${shown(o.name)}`);
+    lines.push(`${o.reproduced ? 'reproduced    ' : 'NOT reproduced'}  ${escapeForTerminal(o.name)}`);
     lines.push(`    expected  sha256:${o.expected.sha256}`);
     if (!o.reproduced) lines.push(`    rebuilt   ${o.actual ? `sha256:${o.actual.sha256}` : '(none)'}`);
     for (const d of o.differences) {
       const values =
         d.expected !== undefined || d.actual !== undefined
-          ? `: expected ${shown(d.expected ?? '-')}, got ${shown(d.actual ?? '-')}`
+          ? `: expected ${escapeForTerminal(d.expected ?? '-')}, got ${escapeForTerminal(d.actual ?? '-')}`
           : '';
-      lines.push(`    ${d.aspect.padEnd(9)} ${shown(d.path)}${values}`);
+      lines.push(`    ${d.aspect.padEnd(9)} ${escapeForTerminal(d.path)}${values}`);
     }
-    if (o.note) lines.push(`    note      ${shown(o.note)}`);
-    if (o.diffoscope) lines.push(`    diffoscope report ${shown(o.diffoscope)}`);
+    if (o.note) lines.push(`    note      ${escapeForTerminal(o.note)}`);
+    if (o.diffoscope) lines.push(`    diffoscope report ${escapeForTerminal(o.diffoscope)}`);
   }
   for (const t of r.tools.filter((x) => !x.same)) {
     lines.push(
-      `tool ${shown(t.name)} differs: built with ${shown(t.expected.version ?? '?')}, rebuilt with ${shown(t.actual.version ?? 'not found')}`,
+      `tool ${escapeForTerminal(t.name)} differs: built with ${escapeForTerminal(t.expected.version ?? '?')}, rebuilt with ${escapeForTerminal(t.actual.version ?? 'not found')}`,
     );
   }
-  for (const p of r.outsideWrites) lines.push(`written outside the build directory: ${shown(p)}`);
-  lines.push(`${r.reproduced ? 'reproduced' : 'not reproduced'}: ${shown(r.reason)}`);
-  lines.push(`verdict ${shown(r.verdict.path)}`);
-  if (r.log) lines.push(`log     ${shown(r.log)}`);
+  for (const p of r.outsideWrites) lines.push(`written outside the build directory: ${escapeForTerminal(p)}`);
+  lines.push(`${r.reproduced ? 'reproduced' : 'not reproduced'}: ${escapeForTerminal(r.reason)}`);
+  lines.push(`verdict ${escapeForTerminal(r.verdict.path)}`);
+  if (r.log) lines.push(`log     ${escapeForTerminal(r.log)}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,12 +1,12 @@
 /** `waybill sbom ARTIFACT`: the component manifest, CycloneDX 1.6 (default) or SPDX 2.3 JSON. */
-import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
 import { openArtifact } from '../../sources/open.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import { out, parseFormat } from '../output.ts';
+import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
+import { errText, out, parseFormat, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
 
 const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
@@ -43,21 +43,20 @@ export function registerSbom(program: Command): void {
         const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
         const artifact = await openArtifact(ref, { platform: opts.platform });
         const progress = createProgress('cataloging', { quiet: opts.quiet });
-        const name = opts.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
+        // A package file names itself (the SBOM takes its own name then); others their path.
+        const name = opts.name ?? artifact.image?.refName;
         const sbom = await generateSbom(artifact, {
           format,
-          name,
+          ...(name !== undefined ? { name } : {}),
           version: opts.version,
           ...(workers !== undefined ? { workers } : {}),
           onProgress: (done, total) => progress.update(done, total),
         }).finally(() => progress.done());
-        if (!opts.quiet) {
-          for (const w of sbom.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
-        }
+        if (!opts.quiet) for (const w of sbom.warnings) errText(warningLine(w));
         if (opts.output && opts.output !== '-') {
-          await writeFileAtomic(opts.output, sbom.bytes);
-          if (!opts.quiet)
-            process.stderr.write(`wrote ${opts.output}: ${sbom.components.length} components\n`);
+          // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
+          await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
+          if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.componentCount} components\n`);
         } else {
           await out(sbom.bytes.toString('utf8'));
         }

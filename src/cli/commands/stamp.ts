@@ -8,8 +8,9 @@ import type { SbomFormat } from '../../app/attachments.ts';
 import { stampArtifact } from '../../app/stamp.ts';
 import { renderText } from '../../policy/render-text.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
-import { addConfigOptions, addFormatOption, loadSettings, useColor } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
+import { addConfigOptions, addFormatOption, loadSettings, policyLine, useColor } from '../common.ts';
+import { errText, out, outText, parseFormat, toJson, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -30,6 +31,7 @@ interface StampFlags {
   support?: string;
   source?: string;
   allowedSigners?: string;
+  sshRevocationFile?: string;
   trustedGpgKey?: string[];
   sbom?: string;
   sbomFormat?: string;
@@ -63,6 +65,10 @@ export function registerStamp(program: Command): void {
     .option('--support <text>', 'support statement (default: support is offered by the team only)')
     .option('--source <dir>', 'git checkout the artifact was built from (HEAD must be at a signed tag)')
     .option('--allowed-signers <file>', 'SSH allowed-signers file trusted for tag signatures')
+    .option(
+      '--ssh-revocation-file <file>',
+      'revoked SSH signing keys (KRL or public keys; default: gpg.ssh.revocationFile of your global git config)',
+    )
     .option('--trusted-gpg-key <fingerprint>', 'OpenPGP key trusted for tag signatures (repeatable)', collect)
     .option('--sbom <file>', 'use this CycloneDX or SPDX JSON SBOM instead of generating one')
     .option(
@@ -96,6 +102,7 @@ export function registerStamp(program: Command): void {
       support: opts.support,
       source: opts.source,
       allowedSigners: opts.allowedSigners,
+      sshRevocationFile: opts.sshRevocationFile,
       trustedGpgKey: opts.trustedGpgKey,
       sbom: opts.sbom,
     });
@@ -108,8 +115,7 @@ export function registerStamp(program: Command): void {
       workers,
       onProgress: (done, total) => progress.update(done, total),
     }).finally(() => progress.done());
-    if (!opts.quiet)
-      for (const w of result.warnings) process.stderr.write(`waybill: warning: ${w.path}: ${w.reason}\n`);
+    if (!opts.quiet) for (const w of result.warnings) errText(warningLine(w));
     if (format === 'json') {
       await out(
         toJson({
@@ -125,15 +131,17 @@ export function registerStamp(program: Command): void {
       return;
     }
     const lines = [
-      `stamped ${result.artifact.ref}`,
+      `stamped ${esc(result.artifact.ref)}`,
       result.previousDigest
-        ? `  digest  ${result.previousDigest} → ${result.artifact.digest}`
-        : `  digest  ${result.artifact.digest}`,
-      ...(result.nativeFields.length > 0 ? [`  wrote   ${result.nativeFields.join(', ')}`] : []),
-      `  record  ${result.recordLocation}`,
-      `  sbom    ${result.sbomLocation} (${result.components} components)`,
+        ? `  digest  ${esc(result.previousDigest)} → ${esc(result.artifact.digest)}`
+        : `  digest  ${esc(result.artifact.digest)}`,
+      ...(result.nativeFields.length > 0 ? [`  wrote   ${result.nativeFields.map(esc).join(', ')}`] : []),
+      `  record  ${esc(result.recordLocation)}`,
+      `  sbom    ${esc(result.sbomLocation)} (${result.components} components)`,
       '',
     ];
-    await out(lines.join('\n') + renderText(result.report, { color: useColor() }));
+    errText(policyLine(settings.policy));
+    const color = useColor();
+    await outText(lines.join('\n') + renderText(result.report, { color }), { color });
   });
 }

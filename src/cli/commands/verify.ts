@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { verifyArtifact } from '../../app/verify.ts';
 import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
 import { addFormatOption, useColor } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import { out, outText, parseFormat, toJson } from '../output.ts';
 import { renderVerifyText } from '../render-verify.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -76,7 +76,11 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       allowUnsigned: opts.allowUnsigned,
       platform: opts.platform,
     });
-    await out(format === 'json' ? toJson(report) : renderVerifyText(report, { color: useColor() }));
+    if (format === 'json') await out(toJson(report));
+    else {
+      const color = useColor();
+      await outText(renderVerifyText(report, { color }), { color });
+    }
     setExitCode(report.passed ? EXIT_OK : EXIT_FAILED);
   });
 }

@@ -18,14 +18,14 @@
  * A package with debsig signature members (`_gpg…`) is refused: rewriting control would break them.
  * The new file is written next to the old one and renamed over it.
  */
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { type ArWriteMember, arChunks } from '../../archive/ar.ts';
 import type { Compression } from '../../archive/decompress.ts';
 import { readTar } from '../../archive/tar-reader.ts';
 import { WaybillError } from '../../errors.ts';
+import { AtomicFile } from '../../util/atomic-write.ts';
 import type { NativeStampFacts, NativeStampResult } from '../native.ts';
 import { type DebLayout, parseDebControlFile, readControlTar, readDebControl } from './deb.ts';
 
@@ -250,20 +250,15 @@ export async function stampDeb(path: string, facts: NativeStampFacts): Promise<N
       return { name: `control.tar${packed.suffix}`, mtime: m.mtime, data: packed.data };
     return { name: m.name, mtime: m.mtime, data: { path, offset: m.dataOffset, size: m.size } };
   });
-  const temp = `${path}.waybill-${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  // The new package goes to a temp file beside it (exclusive, no links followed), fsync'd, then
+  // replaces the original by one rename: a crash leaves the old package or the new one.
+  const file = await AtomicFile.create(path, { mode: (await stat(path)).mode & 0o7777 });
   try {
-    const handle = await open(temp, 'wx', (await stat(path)).mode & 0o7777);
-    try {
-      for await (const chunk of arChunks(members)) await handle.write(chunk);
-      // Durable before it replaces the original: a crash leaves the old package or the new one.
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await file.writeAll(arChunks(members));
   } catch (error) {
-    await rm(temp, { force: true });
+    await file.abort();
     throw error;
   }
+  await file.commit();
   return { changed: true, fields: changed.map((name) => `deb ${name}`) };
 }

@@ -22,12 +22,11 @@
  * otherwise `generic` — the purl word for software outside any package ecosystem.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { chmod, readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { WaybillError } from '../../errors.ts';
-import { tempPathFor } from '../../util/atomic-write.ts';
+import { StagingArea } from '../../util/staging.ts';
 import type { NativeStampFacts, NativeStampResult } from '../native.ts';
 import { encodePackageNote, PACKAGE_NOTE_SECTION, readPackageNote } from './elf-note.ts';
 import { parseExecutable } from './executable.ts';
@@ -100,12 +99,13 @@ export async function stampElf(
     return { changed: false, fields: [], tool };
   }
   const note = encodePackageNote(meta, exe.littleEndian);
-  const work = await mkdtemp(join(tmpdir(), 'waybill-elf-'));
-  const stage = tempPathFor(path);
+  // objcopy writes only into a private directory of ours (mode 0700, fresh unpredictable name) next
+  // to the target, whose result replaces the target by one rename (util/staging.ts).
+  const work = await StagingArea.create(dirname(path), basename(path));
   try {
-    const notePath = join(work, 'note');
-    const added = join(work, 'added');
-    await writeFile(notePath, note);
+    const notePath = await work.write('note', note);
+    const added = work.file('added');
+    const stage = work.file('stamped');
     await objcopy(
       [
         '--remove-section',
@@ -120,7 +120,6 @@ export async function stampElf(
       path,
       tool,
     );
-    // The final file is staged next to the target (same filesystem) so the rename is atomic.
     await objcopy(['--set-section-alignment', `${PACKAGE_NOTE_SECTION}=4`, added, stage], path, tool);
     // Check what objcopy wrote before it replaces the original.
     const written = readPackageNote(parseExecutable(await readFile(stage), path), path);
@@ -132,10 +131,10 @@ export async function stampElf(
       );
     }
     await chmod(stage, (await stat(path)).mode & 0o7777);
-    await rename(stage, path);
+    work.publish('stamped', basename(path));
+    await work.commit();
   } finally {
-    await rm(work, { recursive: true, force: true });
-    await rm(stage, { force: true });
+    await work.discard();
   }
   const fields = ['name', 'version', 'architecture', 'maintainer']
     .filter((k) => meta[k] !== undefined && meta[k] !== existing?.[k])

@@ -33,6 +33,8 @@ export const RpmTag = {
   OS: 1021,
   ARCH: 1022,
   SOURCERPM: 1044,
+  PROVIDENAME: 1047,
+  REQUIRENAME: 1049,
   DIRINDEXES: 1116,
   BASENAMES: 1117,
   DIRNAMES: 1118,
@@ -236,6 +238,10 @@ export interface RpmPackageInfo {
   sigmd5?: string;
   /** Installed file paths (DIRNAMES[DIRINDEXES[i]] + BASENAMES[i]), rpmdb headers only. */
   files: string[];
+  /** PROVIDENAME: capabilities the package provides (its own name, sonames, virtual names). */
+  provides: string[];
+  /** REQUIRENAME: capabilities it requires (names, sonames, file paths, `rpmlib(…)`). */
+  requires: string[];
 }
 
 /** Name, version and release are required; anything else missing is left undefined. */
@@ -246,7 +252,14 @@ export function rpmPackageInfo(h: RpmHeader, input = 'rpm header'): RpmPackageIn
   if (!name || version === undefined || release === undefined) {
     throw malformed(input, 'NAME, VERSION or RELEASE missing');
   }
-  const info: RpmPackageInfo = { name, version, release, files: [] };
+  const info: RpmPackageInfo = {
+    name,
+    version,
+    release,
+    files: [],
+    provides: headerStrings(h, RpmTag.PROVIDENAME),
+    requires: headerStrings(h, RpmTag.REQUIRENAME),
+  };
   const optional: Array<[keyof RpmPackageInfo, number]> = [
     ['arch', RpmTag.ARCH],
     ['summary', RpmTag.SUMMARY],

@@ -10,10 +10,11 @@
  * HOME_URL (first present) → docs; VENDOR_NAME → team. The architecture is read from the ELF header
  * of a canonical binary (what /bin/sh points to, else /usr/bin/env…), because os-release has none.
  */
-import { open, readFile, readlink, realpath, stat } from 'node:fs/promises';
+import { open, readlink, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveSymlink } from '../../archive/tar-reader.ts';
 import { WaybillError } from '../../errors.ts';
+import { openRegularFile, readRegularFile } from '../../util/regular-file.ts';
 import { archFromElfMachine } from '../executable/arch-names.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
 import type { ConfirmableNativeFormat, NativeFormat } from '../native.ts';
@@ -174,8 +175,9 @@ async function readRootfsDir(dir: string): Promise<RootfsContent> {
   for (const p of OS_RELEASE_PATHS) {
     const found = await pathInTree(dir, root, p);
     if (!found) continue;
-    const data = await readFile(found.full).catch(() => undefined);
-    if (data && data.length <= 1024 * 1024) {
+    // A FIFO or device planted at os-release is skipped, never read (it would hang or never end).
+    const data = await readRegularFile(found.full, { maxBytes: 1024 * 1024 }).catch(() => undefined);
+    if (data) {
       out.osRelease = { path: found.rel, data };
       break;
     }
@@ -183,7 +185,10 @@ async function readRootfsDir(dir: string): Promise<RootfsContent> {
   for (const candidate of CANONICAL_BINARIES) {
     const found = await pathInTree(dir, root, candidate);
     if (!found) continue;
-    const handle = await open(found.full, 'r').catch(() => undefined);
+    const handle = await openRegularFile(found.full).then(
+      (opened) => opened.handle,
+      () => undefined,
+    );
     if (!handle) continue;
     try {
       const head = Buffer.alloc(64);

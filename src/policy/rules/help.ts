@@ -1,12 +1,13 @@
 /**
  * Guideline 6, help: users can find where to report bugs — an absolute https URL in the record or in
  * the artifact's own metadata (deb Bugs, OCI/wheel project URLs). A docs URL is optional, but when
- * given it gets the same URL checks (as warnings).
+ * given it gets the same URL checks (as warnings). A link that is unsafe to publish or to click —
+ * credentials in it, control characters, javascript:/data:/file: — fails the rule in either place.
  */
 
 import type { Fact } from '../../formats/facts.ts';
 import type { Finding, RuleContext } from '../types.ts';
-import { checkWebUrl, sameWebUrl } from '../url-check.ts';
+import { checkWebUrl, displayUrl, sameWebUrl } from '../url-check.ts';
 import { error, factValue, foundIn, info, nonEmpty, recordPath, warning } from './findings.ts';
 
 interface LinkSpec {
@@ -47,18 +48,17 @@ function checkLink(spec: LinkSpec): Finding[] {
     if (verdict.ok) continue;
     const message = `${spec.what} URL ${verdict.problem}`;
     const fix =
-      verdict.kind === 'weak'
-        ? `use an https URL without credentials; ${spec.fix}`
-        : `use an absolute https URL; ${spec.fix}`;
-    findings.push(
-      verdict.kind === 'bad' && spec.required ? error(message, c.path, fix) : warning(message, c.path, fix),
-    );
+      verdict.kind === 'bad'
+        ? `use an absolute https URL; ${spec.fix}`
+        : `use an https URL without credentials or control characters; ${spec.fix}`;
+    const fails = verdict.kind === 'unsafe' || (verdict.kind === 'bad' && spec.required);
+    findings.push(fails ? error(message, c.path, fix) : warning(message, c.path, fix));
   }
   const [fromRecord, fromNative] = candidates;
   if (fromRecord && fromNative && !sameWebUrl(fromRecord.value, fromNative.value)) {
     findings.push(
       warning(
-        `${spec.what} URLs differ: record says ${fromRecord.value}, ${fromNative.place} says ${fromNative.value}`,
+        `${spec.what} URLs differ: record says ${displayUrl(fromRecord.value)}, ${fromNative.place} says ${displayUrl(fromNative.value)}`,
         fromNative.path,
         'give the artifact and the record the same URL',
       ),
@@ -68,7 +68,7 @@ function checkLink(spec: LinkSpec): Finding[] {
     findings.push(
       info(
         `${spec.what} ${foundIn(
-          candidates[0]!.value,
+          displayUrl(candidates[0]!.value),
           candidates.map((c) => c.place),
         )}`,
         candidates[0]!.path,

@@ -71,7 +71,8 @@ export function checkManifest(ctx: RuleContext): Finding[] {
     );
   }
   if (findings.length) return findings;
-  if (sbom.components === 0) {
+  // A package's own SBOM names the package (its purl) even when nothing else is bundled inside it.
+  if (sbom.components === 0 && !sbom.subjectPurl) {
     findings.push(
       warning(
         `the SBOM at ${where} lists no components`,
@@ -82,7 +83,7 @@ export function checkManifest(ctx: RuleContext): Finding[] {
   }
   findings.push(
     info(
-      `${FORMAT_NAMES[sbom.format]} SBOM with ${sbom.components} component${sbom.components === 1 ? '' : 's'}, sha256:${recorded.slice(0, 12)}… (record; ${where})`,
+      `${FORMAT_NAMES[sbom.format]} SBOM ${sbom.subjectPurl ? `of ${sbom.subjectPurl} ` : ''}with ${sbom.components} component${sbom.components === 1 ? '' : 's'}, sha256:${recorded.slice(0, 12)}… (record; ${where})`,
       recordPath('manifest'),
     ),
   );

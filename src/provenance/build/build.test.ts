@@ -222,15 +222,14 @@ test('outputs that are missing fail the build', async () => {
   assert.match(result.reason, /dist\/\*\.deb: the recipe produced nothing matching/);
 });
 
-// Only smudge: a clean filter runs in `git status`, which the tag check (shared with stamp --source)
-// uses; neutralising filter drivers belongs to the hardened git runner (src/provenance/git-exec.ts).
-test('a hostile repository (smudge filter, export-subst, fsmonitor) runs nothing during export', async () => {
+test('a hostile repository (clean and smudge filters, export-subst, fsmonitor) runs nothing but the recipe', async () => {
   const marker = join(tmp, 'hostile-ran');
   const p = await project(TARBALL, {
     '.gitattributes': '* filter=evil\nsrc/version export-subst\n',
     'src/version': '$Format:%H$\n',
   });
   await git(p.repo, ['config', 'filter.evil.smudge', `touch ${marker}; cat`]);
+  await git(p.repo, ['config', 'filter.evil.clean', `touch ${marker}; cat`]);
   await git(p.repo, ['config', 'core.fsmonitor', `touch ${marker}; true`]);
   const result = await buildRelease(await options(p));
   assert.ok(result.ok, JSON.stringify(result));

@@ -35,6 +35,8 @@ import { toolVersion } from '../../version.ts';
 import { type GitRunner, gitOk, gitRunner } from '../git-exec.ts';
 import { type TrustPolicy, verifySourceTag } from '../git-tag.ts';
 import { type StoredStatement, storeStatement } from '../statement-store.ts';
+import { displayBytes } from '../tag-object.ts';
+import { worktreeChanges } from '../worktree-changes.ts';
 import { recipeEnvironment } from './environment.ts';
 import { extractSourceArchive } from './extract.ts';
 import { type KitManifest, type KitOutput, kitFileName, writeKit } from './kit.ts';
@@ -159,28 +161,6 @@ function isInside(parent: string, child: string): boolean {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep);
 }
 
-/**
- * The checkout's own state (tracked changes, untracked and ignored paths), to see what a recipe
- * touched. Untracked and ignored directories are listed once, not file by file, so a large ignored
- * tree (node_modules) stays cheap; a write inside a directory that was already ignored is not seen.
- */
-async function checkoutState(git: GitRunner): Promise<Set<string>> {
-  const out = await gitOk(git, [
-    'status',
-    '--porcelain=v1',
-    '-z',
-    '--no-renames',
-    '--untracked-files=normal',
-    '--ignored=traditional',
-  ]);
-  return new Set(
-    out
-      .toString('latin1')
-      .split('\0')
-      .filter((e) => e.length > 3),
-  );
-}
-
 /** The repository root of the checkout, and where the config file sits in its tree. */
 async function locateConfig(git: GitRunner, configFile: string): Promise<{ root: string; inTree: string }> {
   // Both through realpath: git prints the top level with symlinks resolved (/tmp → /private/tmp).
@@ -261,7 +241,6 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
     if (missing)
       throw new WaybillError('NOT_FOUND', `build.tools: ${missing.spec}`, `${missing.name} is not on PATH`);
 
-    const checkoutBefore = await checkoutState(repo);
     const { run, outsideWrites, startedOn, finishedOn } = await runWatched({
       scratch,
       commands: recipe.commands,
@@ -270,12 +249,12 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
       realHome: env.HOME,
       places: [{ dir: outDir }, { dir: repoRoot }, { dir: join(repoRoot, '.git') }],
       onCommand: (index, command) => step({ step: 'command', index, total: recipe.commands.length, command }),
-      afterRun: async () => {
-        const after = await checkoutState(repo);
-        const changed = [...after].filter((e) => !checkoutBefore.has(e));
-        changed.push(...[...checkoutBefore].filter((e) => !after.has(e)));
-        return changed.map((e) => join(repoRoot, e.slice(3)));
-      },
+      // The tag check found the checkout identical to the commit, by content: anything that differs
+      // now was written by the recipe. (Not `git status`: it runs the repository's clean filters.)
+      afterRun: async () =>
+        (await worktreeChanges(repo, commit, { openRunner: (dir) => gitRunner(dir) })).map((p) =>
+          join(repoRoot, displayBytes(p)),
+        ),
     });
 
     const logPath = join(outDir, `${kitFileName(name, version).replace(/\.rebuild\.tar$/, '')}.build.log`);

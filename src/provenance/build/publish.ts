@@ -19,7 +19,7 @@ async function copyTree(from: string, to: string): Promise<void> {
     const target = join(to, entry.name);
     if (entry.isDirectory()) await copyTree(source, target);
     else if (entry.isFile())
-      await writeStreamAtomic(target, createReadStream(source), (await lstat(source)).mode & 0o777);
+      await writeStreamAtomic(target, createReadStream(source), { mode: (await lstat(source)).mode & 0o777 });
     else
       throw new WaybillError(
         'UNSAFE_PATH',
@@ -36,7 +36,9 @@ export async function publishOutput(
   kind: 'file' | 'oci-layout',
 ): Promise<string> {
   if (kind === 'file') {
-    await writeStreamAtomic(target, createReadStream(source), 0o644 | ((await lstat(source)).mode & 0o111));
+    await writeStreamAtomic(target, createReadStream(source), {
+      mode: 0o644 | ((await lstat(source)).mode & 0o111),
+    });
     return target;
   }
   const temp = tempPathFor(target);

@@ -47,7 +47,7 @@ export interface WatchedRunOptions {
   /** More directories whose entries the recipe must not touch (the checkout, the output folder). */
   places?: readonly WatchedPlace[];
   onCommand?: (index: number, command: string) => void;
-  /** Extra outside-write detection run after the recipe (the checkout's git status). */
+  /** Extra outside-write detection run after the recipe (the checkout compared with the commit). */
   afterRun?: () => Promise<string[]>;
 }
 

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, readlink, rm, stat, symlink, writeFile } from '
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { expectError } from '../../../test/helpers/assertions.ts';
-import { git, makeRepo, makeTmp, removeTmp, run } from '../../../test/helpers/git-fixtures.ts';
+import { git, makeRepo, makeTmp, removeTmp } from '../../../test/helpers/git-fixtures.ts';
 import { readTar } from '../../archive/tar-reader.ts';
 import { sha256Hex } from '../../util/digest.ts';
 import { gitRunner } from '../git-exec.ts';
@@ -97,9 +97,7 @@ test('the archive is the tree: byte-ordered paths, commit time, uid 0, 0644/0755
 
 test('the same commit gives the same bytes from another clone', async () => {
   const clone = join(tmp, 'clone');
-  await run('git', ['clone', '-q', '--no-local', repo, clone], {
-    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
-  });
+  await git(repo, ['clone', '-q', '--no-local', repo, clone]);
   const a = await exportSourceArchive(gitRunner(repo), commit, join(tmp, 'a.tar'));
   const b = await exportSourceArchive(gitRunner(clone), commit, join(tmp, 'b.tar'));
   assert.equal(a.digest, b.digest);

@@ -1,0 +1,150 @@
+/**
+ * A package's own SBOM names the package: for a .deb, .rpm, wheel, sdist or jar given as the
+ * artifact, the package itself (purl, version, licenses) is the SBOM's subject (CycloneDX
+ * `metadata.component`, the SPDX package the document DESCRIBES) and what was found inside it are
+ * its components. The identity comes from the package's own metadata (deb control, rpm header,
+ * core metadata), read before the walk; what only the walk sees (a .deb's copyright file) is added
+ * by the catalogers through `CatalogContext.subject`, and a component the catalogers found for the
+ * package itself (a wheel's METADATA, a jar's own pom.properties) is merged into the subject.
+ */
+import { basename } from 'node:path';
+import { dpkgPurl } from '../catalog/dpkg.ts';
+import { pythonPurl } from '../catalog/python.ts';
+import { rpmComponent } from '../catalog/rpm.ts';
+import { type Component, componentKey, type Distro } from '../catalog/types.ts';
+import type { NativeFacts } from '../formats/facts.ts';
+import { rpmPackageInfo } from '../formats/rpm/rpm-header.ts';
+import { readRpmPackage } from '../formats/rpm/rpm-package.ts';
+import type { Artifact } from '../sources/types.ts';
+import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
+
+/** rpm Vendor → the purl namespace distros use for their packages (purl-spec types: rpm). */
+const RPM_VENDORS: Array<[RegExp, string]> = [
+  [/^Fedora\b/i, 'fedora'],
+  [/^Red Hat\b/i, 'redhat'],
+  [/^CentOS\b/i, 'centos'],
+  [/^Rocky\b/i, 'rocky'],
+  [/^AlmaLinux\b/i, 'almalinux'],
+  [/^(open)?SUSE\b/i, 'opensuse'],
+  [/^Amazon\b/i, 'amazon'],
+  [/^Oracle\b/i, 'oracle'],
+  [/^Microsoft\b/i, 'mariner'],
+];
+
+function rpmVendorDistro(vendor: string | undefined): Distro | undefined {
+  const id = RPM_VENDORS.find(([re]) => vendor && re.test(vendor))?.[1];
+  return id ? { id } : undefined;
+}
+
+/** A .deb names no distro; Ubuntu's versions say `ubuntu`, everything else is taken as Debian's. */
+function debDistro(version: string): Distro | undefined {
+  return /ubuntu/i.test(version) ? { id: 'ubuntu' } : undefined;
+}
+
+function fromFacts(
+  facts: NativeFacts,
+  ecosystem: Component['ecosystem'],
+  purl: string,
+  path: string,
+): Component {
+  const c: Component = {
+    type: 'library',
+    ecosystem,
+    name: facts.name!.value,
+    version: facts.version!.value,
+    purl,
+    licenses: facts.license ? [facts.license.value] : [],
+    foundAt: [basename(path)],
+    properties: {},
+  };
+  if (facts.team) c.supplier = facts.team.value;
+  return c;
+}
+
+/**
+ * The package an artifact is, from its own metadata, or undefined for anything that is not a
+ * package file (an image, a directory, a tarball, an executable).
+ */
+export async function packageIdentity(artifact: Artifact): Promise<Component | undefined> {
+  if (artifact.kind !== 'file') return undefined;
+  const format = await nativeFormatOf(artifact);
+  if (!format) return undefined;
+  if (format.name === 'rpm') {
+    const pkg = await readRpmPackage(artifact.path);
+    const info = rpmPackageInfo(pkg.header, artifact.path);
+    const c = rpmComponent(info, basename(artifact.path), rpmVendorDistro(info.vendor));
+    delete c.properties['waybill:owned-files'];
+    return c;
+  }
+  if (format.name !== 'deb' && format.name !== 'wheel' && format.name !== 'sdist') return undefined;
+  const facts = await nativeFactsOf(artifact);
+  if (!facts.name || !facts.version) return undefined;
+  if (format.name === 'deb') {
+    const arch = facts.architectures[0]?.value ?? 'all';
+    const purl = dpkgPurl(
+      { name: facts.name.value, version: facts.version.value, arch },
+      debDistro(facts.version.value),
+    );
+    const c = fromFacts(facts, 'deb', purl, artifact.path);
+    c.properties['waybill:arch'] = arch;
+    return c;
+  }
+  return fromFacts(
+    facts,
+    'pypi',
+    pythonPurl({ name: facts.name.value, version: facts.version.value }),
+    artifact.path,
+  );
+}
+
+/**
+ * Copies the package carried are carried by the subject, which is now the document's root: their
+ * carrier key loses the subject's key in front (`subject|a|b` → `a|b`, `subject` → none).
+ */
+function withoutCarrier(vendoredIn: string, subjectKey: string): string | undefined {
+  if (vendoredIn === subjectKey) return undefined;
+  return vendoredIn.startsWith(`${subjectKey}|`) ? vendoredIn.slice(subjectKey.length + 1) : vendoredIn;
+}
+
+/** Java archives carry no metadata format of their own: their own pom.properties names them. */
+const JAVA_ARCHIVE = /\.(jar|war|ear|jpi|hpi)$/i;
+
+/**
+ * Takes the package itself out of the cataloged components: the component with the subject's purl
+ * (merged into it), or for a Java archive its own artifact (the one top-level Maven component the
+ * walk found in the file itself). Returns the subject and the rest.
+ */
+export function separateSubject(
+  artifact: Artifact,
+  identity: Component | undefined,
+  components: readonly Component[],
+): { subject?: Component; components: Component[] } {
+  let subject = identity ? { ...identity, properties: { ...identity.properties } } : undefined;
+  if (!subject && artifact.kind === 'file' && JAVA_ARCHIVE.test(artifact.path)) {
+    const own = components.filter(
+      (c) =>
+        c.ecosystem === 'maven' &&
+        c.vendoredIn === undefined &&
+        c.properties['waybill:java:archive-path'] === undefined,
+    );
+    if (own.length === 1) subject = own[0];
+  }
+  if (!subject) return { components: [...components] };
+  const self = subject;
+  const rest: Component[] = [];
+  for (const c of components) {
+    if (c === self) continue;
+    if (c.purl === self.purl && c.vendoredIn === undefined) {
+      if (self.licenses.length === 0) self.licenses = [...c.licenses];
+      self.supplier ??= c.supplier;
+      self.description ??= c.description;
+      for (const [k, v] of Object.entries(c.properties)) self.properties[k] ??= v;
+      continue;
+    }
+    rest.push(
+      c.vendoredIn === undefined ? c : { ...c, vendoredIn: withoutCarrier(c.vendoredIn, componentKey(self)) },
+    );
+  }
+  for (const c of rest) if (c.vendoredIn === undefined) delete c.vendoredIn;
+  return { subject: self, components: rest };
+}

@@ -1,0 +1,86 @@
+/**
+ * dpkg's package relationships resolved against what is installed (deb-control(5) "Package
+ * interrelationship fields", Debian Policy §7.1): `Depends` and `Pre-Depends` are comma-separated
+ * groups of `|`-separated alternatives, each `name[:arch] [(op version)] [[arch list]] [<profiles>]`.
+ * A group is satisfied by any installed alternative, by name or through a package that `Provides`
+ * it (a virtual package such as `awk` or `debconf-2.0`); every installed alternative gets an edge.
+ * Versions are not compared: what is installed is what dpkg accepted.
+ */
+
+export interface Relationship {
+  name: string;
+  /** `any`, `native` or an architecture, when the relation was qualified (`python3:any`). */
+  arch?: string;
+}
+
+/** `a (>= 1) | b:any, c [amd64] <!nocheck>` → [[a, b], [c]]. Malformed parts are skipped. */
+export function parseRelationships(value: string): Relationship[][] {
+  const groups: Relationship[][] = [];
+  for (const group of value.split(',')) {
+    const alternatives: Relationship[] = [];
+    for (const alt of group.split('|')) {
+      const m = /^\s*([a-z0-9][a-z0-9+.-]*)(?::([a-z0-9-]+))?/.exec(alt);
+      if (m) alternatives.push(m[2] ? { name: m[1]!, arch: m[2] } : { name: m[1]! });
+    }
+    if (alternatives.length > 0) groups.push(alternatives);
+  }
+  return groups;
+}
+
+/** `Provides: awk, debconf-2.0 (= 1.5)` → the names provided. */
+export function parseProvides(value: string): string[] {
+  return parseRelationships(value).flatMap((group) => group.map((r) => r.name));
+}
+
+export interface InstalledPackage {
+  key: string;
+  name: string;
+  arch: string;
+  provides: string[];
+  depends: Relationship[][];
+}
+
+/**
+ * The installed packages that can satisfy `rel` for a package of architecture `arch`: those of that
+ * name (same architecture or `all` first; an `:any` or `:arch` qualifier allows others), else those
+ * that provide it.
+ */
+function candidates(
+  rel: Relationship,
+  arch: string,
+  byName: Map<string, InstalledPackage[]>,
+  byProvides: Map<string, InstalledPackage[]>,
+): InstalledPackage[] {
+  const fits = (p: InstalledPackage) =>
+    rel.arch === 'any' ||
+    p.arch === 'all' ||
+    arch === 'all' ||
+    p.arch === (rel.arch && rel.arch !== 'native' ? rel.arch : arch);
+  const named = (byName.get(rel.name) ?? []).filter(fits);
+  if (named.length > 0) return named;
+  const anyNamed = byName.get(rel.name) ?? [];
+  if (anyNamed.length > 0) return anyNamed;
+  return byProvides.get(rel.name) ?? [];
+}
+
+/** key → keys of the installed packages each package's Depends and Pre-Depends resolve to. */
+export function resolveDepends(packages: readonly InstalledPackage[]): Map<string, string[]> {
+  const byName = new Map<string, InstalledPackage[]>();
+  const byProvides = new Map<string, InstalledPackage[]>();
+  const push = (map: Map<string, InstalledPackage[]>, k: string, p: InstalledPackage) =>
+    map.set(k, [...(map.get(k) ?? []), p]);
+  for (const p of packages) {
+    push(byName, p.name, p);
+    for (const v of p.provides) push(byProvides, v, p);
+  }
+  const out = new Map<string, string[]>();
+  for (const p of packages) {
+    const deps = new Set<string>();
+    for (const group of p.depends)
+      for (const rel of group)
+        for (const target of candidates(rel, p.arch, byName, byProvides))
+          if (target.key !== p.key) deps.add(target.key);
+    out.set(p.key, [...deps].sort());
+  }
+  return out;
+}

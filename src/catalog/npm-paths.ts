@@ -1,0 +1,97 @@
+/**
+ * Where npm puts things (npm docs "folders"), as path rules over the artifact's POSIX paths: which
+ * package.json is an installed package, which is a copy vendored inside one, which lockfile belongs
+ * to a project, and how Node finds a dependency from a package's folder (Node.js "Loading from
+ * node_modules folders": the nearest `node_modules/<name>` walking up the tree).
+ */
+
+const LOCKFILE_NAMES = new Set(['package-lock.json', 'npm-shrinkwrap.json']);
+
+/** `node_modules/<name>/package.json` or `node_modules/@scope/<name>/package.json`, at any depth. */
+export function isInstalledPackageJson(path: string): boolean {
+  const segs = path.split('/');
+  const n = segs.length;
+  if (n < 3 || segs[n - 1] !== 'package.json') return false;
+  const dir = segs[n - 2]!;
+  if (dir.startsWith('.') || dir.startsWith('@')) return false;
+  if (segs[n - 3] === 'node_modules') return true;
+  return n >= 4 && segs[n - 4] === 'node_modules' && segs[n - 3]!.startsWith('@') && segs[n - 3]!.length > 1;
+}
+
+/**
+ * A project lockfile. One shipped inside an installed package is ignored by npm (only the root
+ * project's lockfile is honoured), so it says nothing about what is installed.
+ */
+export function isProjectLockfile(path: string): boolean {
+  const segs = path.split('/');
+  return LOCKFILE_NAMES.has(segs[segs.length - 1]!) && !segs.includes('node_modules');
+}
+
+/**
+ * Folders inside a package whose package.json files are not bundled copies of other packages: test
+ * suites and their fixtures, examples, docs and benchmarks ship throwaway manifests (`fixtures/
+ * broken-pkg/package.json`), and a hidden folder (`.cache`, `.pnpm`) is not a package's code.
+ */
+const NOT_BUNDLED_FOLDER =
+  /^(?:tests?|__tests__|spec|specs|__mocks__|fixtures?|__fixtures__|test-fixtures|examples?|demos?|docs?|benchmarks?|bench|samples?|templates?|\..*)$/i;
+
+/**
+ * A package.json inside an installed package but not itself installed: a candidate for a vendored
+ * copy (Next.js `dist/compiled/<pkg>/package.json`). Returns false for paths under a folder that
+ * holds no bundled code (see NOT_BUNDLED_FOLDER) and for the package's own manifest.
+ */
+export function isNestedPackageJson(path: string): boolean {
+  const segs = path.split('/');
+  const n = segs.length;
+  if (segs[n - 1] !== 'package.json' || isInstalledPackageJson(path)) return false;
+  const last = segs.lastIndexOf('node_modules');
+  if (last < 0) return false;
+  // The installed package's own folder: `node_modules/<name>` or `node_modules/@scope/<name>`.
+  const pkgEnd = segs[last + 1]?.startsWith('@') ? last + 3 : last + 2;
+  if (n - 1 <= pkgEnd) return false;
+  for (let i = pkgEnd; i < n - 1; i++) if (NOT_BUNDLED_FOLDER.test(segs[i]!)) return false;
+  return true;
+}
+
+/** The folder of a package.json: `a/node_modules/x/package.json` → `a/node_modules/x`. */
+export function folderOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '' : path.slice(0, i);
+}
+
+/** `a/b` + `c` → `a/b/c`; the artifact root is ''. */
+export function joinPath(dir: string, rest: string): string {
+  return dir === '' ? rest : rest === '' ? dir : `${dir}/${rest}`;
+}
+
+/**
+ * Node's lookup of `name` required from a package in `fromDir`: `fromDir/node_modules/name`, then
+ * the same in each parent folder that is not itself a `node_modules` folder, up to the root. Returns
+ * the first folder `installed` has, else undefined (the dependency is not installed).
+ */
+export function resolveFrom(
+  installed: { has(dir: string): boolean },
+  fromDir: string,
+  name: string,
+): string | undefined {
+  let dir = fromDir;
+  for (;;) {
+    const base = dir.slice(dir.lastIndexOf('/') + 1);
+    if (base !== 'node_modules') {
+      const candidate = joinPath(dir, `node_modules/${name}`);
+      if (installed.has(candidate)) return candidate;
+    }
+    if (dir === '') return undefined;
+    dir = folderOf(dir);
+  }
+}
+
+/** The installed package folder that holds `path` most closely (longest prefix), if any. */
+export function carrierOf(installedDirs: ReadonlySet<string>, path: string): string | undefined {
+  let dir = folderOf(path);
+  while (dir !== '') {
+    if (installedDirs.has(dir)) return dir;
+    dir = folderOf(dir);
+  }
+  return undefined;
+}
