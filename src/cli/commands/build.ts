@@ -12,7 +12,7 @@ import { type BuildResult, type BuildStep, buildRelease } from '../../provenance
 import { keyFileSignerFrom, type Signer } from '../../sign/signer.ts';
 import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addConfigOptions, addFormatOption, loadProject } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import { errText, out, outText, parseFormat, toJson } from '../output.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -47,7 +47,7 @@ export function stepReporter(quiet: boolean | undefined): (step: BuildStep) => v
   if (quiet || !process.stderr.isTTY) return () => undefined;
   return (s) => {
     const line = describeStep(s);
-    if (line) process.stderr.write(`waybill: ${line}\n`);
+    if (line) errText(`waybill: ${line}\n`);
   };
 }
 
@@ -178,8 +178,8 @@ export function registerBuild(program: Command, setExitCode: (code: number) => v
       onStep: stepReporter(opts.quiet || format === 'json'),
     });
     if (format === 'json') await out(toJson(result));
-    else if (result.ok) await out(renderBuild(result));
-    else process.stderr.write(`waybill: ${renderBuild(result)}`);
+    else if (result.ok) await outText(renderBuild(result), { color: false });
+    else errText(`waybill: ${renderBuild(result)}`);
     setExitCode(result.ok ? EXIT_OK : EXIT_FAILED);
   });
 }

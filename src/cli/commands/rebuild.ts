@@ -14,7 +14,7 @@ import { locateRebuildTarget } from '../../provenance/rebuild/locate.ts';
 import { type RebuildResult, type RebuildStep, rebuildRelease } from '../../provenance/rebuild/rebuild.ts';
 import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
-import { out, parseFormat, toJson } from '../output.ts';
+import { errText, out, outText, parseFormat, toJson } from '../output.ts';
 import { signerFromFlags } from './build.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -49,7 +49,7 @@ export function renderRecipe(m: KitManifest, kitPath: string): string {
 }
 
 async function askToRun(manifest: KitManifest, kitPath: string): Promise<boolean> {
-  process.stderr.write(renderRecipe(manifest, kitPath));
+  errText(renderRecipe(manifest, kitPath));
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(
@@ -74,7 +74,7 @@ function stepReporter(quiet: boolean | undefined): (s: RebuildStep) => void {
             : s.step === 'compare'
               ? `comparing ${escapeForTerminal(s.output)}`
               : `running diffoscope on ${escapeForTerminal(s.output)}`;
-    process.stderr.write(`waybill: ${line}\n`);
+    errText(`waybill: ${line}\n`);
   };
 }
 
@@ -134,7 +134,7 @@ export function registerRebuild(program: Command, setExitCode: (code: number) =>
     if (opts.showRecipe) {
       const { kit } = await locateRebuildTarget(input);
       if (format === 'json') await out(toJson({ kit: kit.path, manifest: kit.manifest }));
-      else await out(renderRecipe(kit.manifest, kit.path));
+      else await outText(renderRecipe(kit.manifest, kit.path), { color: false });
       setExitCode(EXIT_OK);
       return;
     }
@@ -149,7 +149,7 @@ export function registerRebuild(program: Command, setExitCode: (code: number) =>
         ? (m) => askToRun(m, input)
         : async (m) => {
             // Not asked and not trusted: show what would have run, then refuse (exit 2).
-            if (format === 'text') process.stderr.write(renderRecipe(m, input));
+            if (format === 'text') errText(renderRecipe(m, input));
             return false;
           },
       diffoscope: opts.diffoscope,
@@ -157,7 +157,8 @@ export function registerRebuild(program: Command, setExitCode: (code: number) =>
       maxDifferences: max,
       onStep: stepReporter(opts.quiet || format === 'json'),
     });
-    await out(format === 'json' ? toJson(result) : renderRebuild(result));
+    if (format === 'json') await out(toJson(result));
+    else await outText(renderRebuild(result), { color: false });
     setExitCode(result.reproduced ? EXIT_OK : EXIT_FAILED);
   });
 }
