@@ -20,6 +20,7 @@ import type { ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
+import { isRegistryReference, registryWriteError } from '../sources/registry.ts';
 import type { Artifact } from '../sources/types.ts';
 import { crashPoint } from '../util/crash-point.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -28,6 +29,7 @@ import type { SbomFormat } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { intactLayers } from './integrity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf } from './native-facts.ts';
 import { beginStamp, type StampTransaction, stampHome, withStampLock } from './stamp-transaction.ts';
@@ -145,6 +147,7 @@ const MAX_GIVEN_SBOM_BYTES = 512 * 1024 * 1024;
  * read and verified, then prepared in a staging directory, then published — the artifact last.
  */
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
+  if (isRegistryReference(ref)) throw registryWriteError(ref);
   const location = await locateArtifact(ref);
   return withStampLock(ref, location, async (recovery) => {
     const outcome = await stampLocked(ref, location, options);
@@ -206,6 +209,8 @@ async function stampLocked(
   const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+  // Every layer is now known intact: the walk checked them, or (an SBOM given) they are hashed here.
+  const intact = await intactLayers(opened, contents !== undefined);
 
   const tx = await beginStamp({
     ref,
@@ -247,7 +252,11 @@ async function stampLocked(
   }
   // The artifact as published (the staged view is gone with the staging directory).
   const artifact = await openLocated(ref, location, { platform: options.platform });
-  const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
+  const report = await checkOpenedArtifact(artifact, {
+    policy: settings.policy,
+    now,
+    integrity: { verified: intact },
+  });
   return {
     artifact,
     record: prepared.record,

@@ -12,6 +12,8 @@ import {
   useColor,
 } from '../common.ts';
 import { errText, out, outText, parseFormat, toJson } from '../output.ts';
+import { createProgress } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 
@@ -21,26 +23,36 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
     .description('check an artifact against the seven release guidelines, by your policy')
     .argument(
       '<artifact>',
-      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, docker://, or a path)',
     )
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option('--published', 'the artifact is published: require a publication date');
   addConsumerPolicyOptions(command);
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
   command.action(
     async (
       ref: string,
-      opts: { platform?: string; published?: boolean; config?: string; policy?: string; format?: string },
+      opts: {
+        platform?: string;
+        published?: boolean;
+        config?: string;
+        policy?: string;
+        format?: string;
+      } & RegistryFlags,
     ) => {
       const format = parseFormat(opts.format, FORMATS);
       // Never the waybill.yaml of the current directory: a bundle or a clone could ship one that
       // switches every rule off (config/consumer-policy.ts says where the policy comes from).
       const policy = await consumerPolicy(opts);
+      const progress = createProgress('hashing');
       const report = await checkArtifact(ref, {
         policy,
         platform: opts.platform,
         published: opts.published,
-      });
+        registry: await registryOptionsFrom(ref, opts),
+        integrity: { onProgress: (done, total) => progress.update(done, total) },
+      }).finally(() => progress.done());
       if (format === 'json') await out(toJson(report));
       else if (format === 'sarif') await out(toJson(renderSarif(report)));
       else {

@@ -8,6 +8,7 @@ import { verifyArtifact } from '../../app/verify.ts';
 import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
 import { addFormatOption, useColor } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 import { renderVerifyText } from '../render-verify.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -37,7 +38,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
     .description('verify the signed statements about an artifact (keys or keyless), offline')
     .argument(
       '<artifact>',
-      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, docker://, or a path)',
     )
     .option('--key <pub>', 'trusted public key (PEM); repeatable', collect)
     .option(
@@ -60,8 +61,9 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
     .option('--builder-id <id>', 'provenance (and the certificate) must name this builder')
     .option('--allow-unsigned', 'accept an unsigned release record')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: VerifyFlags) => {
+  command.action(async (ref: string, opts: VerifyFlags & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
     const report = await verifyArtifact(ref, {
       keys: opts.key,
@@ -75,6 +77,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       builderId: opts.builderId,
       allowUnsigned: opts.allowUnsigned,
       platform: opts.platform,
+      registry: await registryOptionsFrom(ref, opts),
     });
     if (format === 'json') await out(toJson(report));
     else {
