@@ -140,13 +140,20 @@ async function project(
 }
 
 describe('deterministic recipes are reproduced bit for bit', () => {
+  // The whole format matrix once (SSH); the OpenPGP case differs only in the tag check, so a tarball.
   for (const kind of ['ssh', 'gpg'] as const) {
-    test(`tarball, deb and OCI image from a ${kind}-signed tag: build, then rebuild exits 0`, async (t) => {
+    const formats = kind === 'ssh' ? 'tarball, deb and OCI image' : 'tarball';
+    test(`${formats} from a ${kind}-signed tag: build, then rebuild exits 0`, async (t) => {
       const signer = kind === 'ssh' ? ssh : gpg;
-      const debs = has('dpkg-deb');
-      if (!debs) t.diagnostic('dpkg-deb not installed: the deb output is left out');
-      const commands = [...TARBALL_COMMANDS, ...(debs ? DEB_COMMANDS : []), 'python3 make_oci.py dist/image'];
-      const outputs = ['dist/hello.tar.gz', 'dist/image', ...(debs ? ['dist/*.deb'] : [])];
+      const all = kind === 'ssh';
+      const debs = all && has('dpkg-deb');
+      if (all && !debs) t.diagnostic('dpkg-deb not installed: the deb output is left out');
+      const commands = [
+        ...TARBALL_COMMANDS,
+        ...(debs ? DEB_COMMANDS : []),
+        ...(all ? ['python3 make_oci.py dist/image'] : []),
+      ];
+      const outputs = ['dist/hello.tar.gz', ...(all ? ['dist/image'] : []), ...(debs ? ['dist/*.deb'] : [])];
       const p = await project(commands, outputs, signer, { 'make_oci.py': OCI_SCRIPT });
       const out = join(tmp, `out-${kind}`);
       const built = await waybillJson<BuildJson>(['build', '--out', out, ...trustFlags(signer)], {
@@ -156,7 +163,7 @@ describe('deterministic recipes are reproduced bit for bit', () => {
       assert.equal(built.code, 0, JSON.stringify(built.json, null, 1) + built.stderr);
       assert.deepEqual(
         built.json.outputs.map((o) => o.name).sort(),
-        ['hello.tar.gz', ...(debs ? ['hello_1.2.3_all.deb'] : []), 'image'].sort(),
+        ['hello.tar.gz', ...(debs ? ['hello_1.2.3_all.deb'] : []), ...(all ? ['image'] : [])].sort(),
       );
       for (const o of built.json.outputs) {
         const provenance = JSON.parse(await readFile(o.provenance.path, 'utf8'));
@@ -166,7 +173,7 @@ describe('deterministic recipes are reproduced bit for bit', () => {
         if (o.name !== 'image') assert.equal(sha256Hex(await readFile(o.path)), o.publishedSha256);
       }
       // Stamping wrote native metadata into the deb and the image: what ships is not the recipe's raw output.
-      for (const name of ['image', ...(debs ? ['hello_1.2.3_all.deb'] : [])]) {
+      for (const name of [...(all ? ['image'] : []), ...(debs ? ['hello_1.2.3_all.deb'] : [])]) {
         const o = built.json.outputs.find((x) => x.name === name);
         assert.notEqual(o?.builtSha256, o?.publishedSha256, `${name} was not stamped`);
       }
@@ -181,6 +188,7 @@ describe('deterministic recipes are reproduced bit for bit', () => {
       assert.equal(checkStatement(verdict), undefined);
       assert.equal(verdict.predicate.reproduced, true);
 
+      if (!all) return;
       // From the artifact: its kit is found next to it.
       const image = built.json.outputs.find((o) => o.name === 'image')?.path as string;
       const fromArtifact = await waybill(['rebuild', `oci:${image}:latest`, '--trust-recipe'], {
@@ -213,7 +221,7 @@ test('a recipe that embeds the time is not reproduced: exit 1 naming the entry, 
     r.stdout,
     /^ {4}content {3}hello\.tar\.gz!\/src\/stamp: expected \d+ bytes, sha256:[0-9a-f]{64}, got \d+ bytes, sha256:[0-9a-f]{64}$/m,
   );
-  assert.match(r.stdout, /^not reproduced: not reproduced: hello\.tar\.gz$/m);
+  assert.match(r.stdout, /^not reproduced: hello\.tar\.gz$/m);
   const verdict = JSON.parse(await readFile(join(kept, 'hello.tar.gz.rebuild.json'), 'utf8'));
   assert.equal(checkStatement(verdict), undefined);
   assert.equal(verdict.predicate.reproduced, false);

@@ -100,7 +100,7 @@ function renderRebuild(r: RebuildResult): string {
     );
   }
   for (const p of r.outsideWrites) lines.push(`written outside the build directory: ${escapeForTerminal(p)}`);
-  lines.push(`${r.reproduced ? 'reproduced' : 'not reproduced'}: ${escapeForTerminal(r.reason)}`);
+  lines.push(escapeForTerminal(r.reason));
   lines.push(`verdict ${escapeForTerminal(r.verdict.path)}`);
   if (r.log) lines.push(`log     ${escapeForTerminal(r.log)}`);
   return `${lines.join('\n')}\n`;
