@@ -27,7 +27,7 @@ before(async () => {
 });
 after(() => removeTmp(tmp));
 
-type Given = Pick<Settings, 'name' | 'nameFrom' | 'version'>;
+type Given = Pick<Settings, 'name' | 'nameFrom' | 'version' | 'versionFrom'>;
 const none: Given = { name: null, nameFrom: null, version: null };
 const config = (name: string): Given => ({ name, nameFrom: 'config', version: null });
 const flags = (name: string | null, version: string | null = null): Given => ({
@@ -73,6 +73,9 @@ test('deb: its Package and Version win over waybill.yaml (with a warning); a con
   await contradicted(deb, flags('hello'), '--name', 'hello');
   await contradicted(deb, flags(null, '1.2.3'), '--version', '1.2.3');
   assert.equal((await resolve(deb, flags('waybill-demo', '1:1.2.3-1'))).version, '1:1.2.3-1');
+  // A guessed version (build's tag version) only fills in: the package's own wins, silently.
+  const guessed = await resolve(deb, { ...none, version: '1.2.3', versionFrom: 'default' });
+  assert.deepEqual([guessed.version, guessed.warnings], ['1:1.2.3-1', []]);
 });
 
 test('wheel: PEP 503 names compare normalized; the config cannot rename it', async (t) => {
@@ -134,6 +137,10 @@ test('an ELF without a package note and a plain tarball take the name from the c
   await writeFile(tarball, buildTar({ 'app/README': 'hi\n' }));
   assert.deepEqual((await resolve(tarball, config('hello'))).name, 'hello');
   assert.deepEqual((await resolve(tarball, none)).name, null);
+  assert.equal(
+    (await resolve(tarball, { ...none, version: '1.2.3', versionFrom: 'default' })).version,
+    '1.2.3',
+  );
   const hello = await buildHello();
   if (!hello) return t.skip('gcc not available');
   // No package note: nothing stated, the config fills in, the stamp will write the note.

@@ -37,7 +37,7 @@ export interface IdentityChoice {
 }
 
 export interface IdentityInput {
-  settings: Pick<Settings, 'name' | 'nameFrom' | 'version'>;
+  settings: Pick<Settings, 'name' | 'nameFrom' | 'version' | 'versionFrom'>;
   native: NativeFacts;
   /** Whether this stamp writes name and version into the artifact (images, ELF notes, Vagrant catalogs). */
   writesIdentity: boolean;
@@ -64,8 +64,9 @@ function flagWarning(
 export function resolveIdentity(input: IdentityInput): IdentityChoice {
   const { settings, native } = input;
   const warnings: IdentityChoice['warnings'] = [];
-  const fromFlag = settings.nameFrom === 'flag' ? settings.name : null;
+  // A name with no stated origin (settings built by hand) is taken as given, like a flag.
   const fromConfig = settings.nameFrom === 'config' ? settings.name : null;
+  const fromFlag = fromConfig === null ? settings.name : null;
   if (!native.hasIdentityFields) {
     return {
       name: settings.name ?? native.name?.value ?? null,
@@ -94,7 +95,10 @@ export function resolveIdentity(input: IdentityInput): IdentityChoice {
   }
 
   let version: string | null;
-  if (settings.version !== null) {
+  if (settings.version !== null && settings.versionFrom === 'default') {
+    // A guess (build's tag version) fills in; it never contradicts the artifact's own.
+    version = ownVersion?.value ?? settings.version;
+  } else if (settings.version !== null) {
     if (ownVersion && !input.writesIdentity && !sameVersion(settings.version, ownVersion.value))
       warnings.push(flagWarning('--version', settings.version, ownVersion));
     version = settings.version;

@@ -57,6 +57,11 @@ export interface StampOptions {
    * (sbom-subject.ts); the record says so in `manifest.forced`.
    */
   forceSbom?: boolean;
+  /**
+   * The source fact when the caller has already verified the tag (`build` does, before building);
+   * without it the tag is verified here from `settings.sourceDir`.
+   */
+  source?: SourceFact;
 }
 
 export interface StampOutcome {
@@ -221,7 +226,7 @@ async function stampLocked(
   requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = await sourceFact(settings, location, now);
+  const source = options.source ?? (await sourceFact(settings, location, now));
   const ownFacts = await nativeFactsOf(opened);
   const identity = resolveIdentity({
     settings,

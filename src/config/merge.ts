@@ -38,6 +38,12 @@ export interface Settings {
    * fills in for an artifact that does not name itself (app/identity.ts decides).
    */
   nameFrom: 'flag' | 'config' | null;
+  /**
+   * Where `version` came from: a flag, or (`default`) a caller's guess such as `build`'s tag without
+   * its `v`, which, like the config's name, only fills in for an artifact that does not say.
+   * Absent: a flag when `version` is set.
+   */
+  versionFrom?: 'flag' | 'default';
   architecture: string | null;
   team: string | null;
   contact: string | null;
