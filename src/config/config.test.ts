@@ -110,11 +110,11 @@ help:
   );
   configError(
     `${MINIMAL}colour: blue\n`,
-    'waybill.yaml:6:1: colour: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, policy)',
+    'waybill.yaml:6:1: colour: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, build, policy)',
   );
   configError(
     `${MINIMAL}__proto__: {}\n`,
-    'waybill.yaml:6:1: __proto__: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, policy)',
+    'waybill.yaml:6:1: __proto__: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, build, policy)',
   );
 });
 
@@ -137,7 +137,7 @@ test('YAML syntax errors give the parser position', () => {
   );
   configError(
     'a: &x 1\nb: *x\n',
-    'waybill.yaml:1:1: a: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, policy)',
+    'waybill.yaml:1:1: a: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, build, policy)',
   );
   configError(
     `${MINIMAL}name: &n hello\ndisclaimer: *n\n`,
@@ -166,6 +166,9 @@ test('init: the generated file loads, and every top-level key is explained', asy
   const config = await loadConfig(path);
   assert.equal(config.team.name, 'Example Release Team');
   assert.equal(config.policy?.rules?.['signed-source'], 'fail');
+  // No placeholder name that would contradict the first package stamped (a package names itself).
+  assert.equal(config.name, undefined);
+  assert.equal(parseConfigText(initConfigText({ name: 'hello' }), 'waybill.yaml').name, 'hello');
   const text = await readFile(path, 'utf8');
   for (const key of [
     'version',
