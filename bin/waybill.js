@@ -22,10 +22,15 @@ if (!supported) {
 // V8's code cache for waybill's own modules cuts start-up CPU by more than half (0.6 s → 0.25 s on
 // the development machine). It lives in the user's own cache directory, never a shared /tmp one that
 // another user could fill first; NODE_COMPILE_CACHE, when set, is the user's choice and wins.
+// Worker threads (layer scans, tree listing) do not inherit enableCompileCache(), but each reads
+// NODE_COMPILE_CACHE from the environment when it starts: set there too, a worker loads its modules
+// from the cache instead of type-stripping and compiling them again (~30 MiB and ~0.1 s CPU each).
 if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
   const xdg = process.env.XDG_CACHE_HOME;
   const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
-  module.enableCompileCache(join(base, 'waybill', 'compile-cache'));
+  const dir = join(base, 'waybill', 'compile-cache');
+  module.enableCompileCache(dir);
+  process.env.NODE_COMPILE_CACHE = dir;
 }
 if (!existsSync(new URL('../src/cli/run.ts', import.meta.url))) {
   await import('../dist/cli/run.js');

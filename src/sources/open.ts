@@ -14,7 +14,7 @@ import { openDockerArchive } from './docker-archive.ts';
 import { openFile } from './file.ts';
 import { openOciLayout } from './oci.ts';
 import { openOciArchive } from './oci-archive.ts';
-import { isRegistryReference, openRegistryImage } from './registry.ts';
+import { isRegistryReference } from './registry-reference.ts';
 import type { Artifact, OpenOptions, SourceKind } from './types.ts';
 
 /** Transports naming a local path (`docker://` is handled before these). */
@@ -108,8 +108,9 @@ async function locateWithTransport(ref: string, kind: PathKind, rest: string): P
 }
 
 export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
+  // The registry client is loaded for `docker://` references only.
   const artifact = isRegistryReference(ref)
-    ? await openRegistryImage(ref, options)
+    ? await (await import('./registry.ts')).openRegistryImage(ref, options)
     : await openLocated(ref, await locateArtifact(ref), options);
   // Kept so a multi-platform walk can reopen the same reference per platform with the same options.
   artifact.options ??= options;

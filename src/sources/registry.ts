@@ -125,9 +125,7 @@ export async function openRegistryImage(ref: string, options: OpenOptions = {}):
   };
 }
 
-export function isRegistryReference(ref: string): boolean {
-  return ref.startsWith(DOCKER_TRANSPORT);
-}
+export { isRegistryReference } from './registry-reference.ts';
 
 /** Registry images are read here; writing them is `publish`'s job, never a side effect. */
 export function registryWriteError(ref: string): WaybillError {

@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
-import { readStoredSbom } from '../../app/stored.ts';
 import { WaybillError } from '../../errors.ts';
 import type { RegistryOptions } from '../../registry/client.ts';
 import { openArtifact } from '../../sources/open.ts';
@@ -86,6 +85,8 @@ async function printStored(
   opts: { output?: string; platform?: string; quiet?: boolean; registry?: RegistryOptions },
   askedFormat: SbomFormat | undefined,
 ): Promise<void> {
+  // Loaded for --stored only: record, attachment and registry-referrer reading is not needed to generate.
+  const { readStoredSbom } = await import('../../app/stored.ts');
   const stored = await readStoredSbom(ref, { platform: opts.platform, registry: opts.registry });
   if (askedFormat !== undefined && askedFormat !== stored.format) {
     throw new WaybillError(
