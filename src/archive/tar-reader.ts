@@ -146,7 +146,7 @@ function checksumMatches(block: Buffer, input: string): boolean {
   return stored === unsigned || stored === signed;
 }
 
-function isZeroBlock(block: Buffer): boolean {
+export function isZeroBlock(block: Buffer): boolean {
   for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
   return true;
 }
@@ -234,7 +234,7 @@ interface BlockSource {
   skip(n: number): Promise<void>;
 }
 
-function truncated(input: string, position: number, what: string): WaybillError {
+export function truncated(input: string, position: number, what: string): WaybillError {
   return new WaybillError(
     'MALFORMED',
     input,
@@ -242,7 +242,8 @@ function truncated(input: string, position: number, what: string): WaybillError 
   );
 }
 
-function padding(size: number): number {
+/** Bytes of padding after `size` bytes of content, to the next 512-byte block. */
+export function padding(size: number): number {
   return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
 }
 
@@ -252,11 +253,8 @@ interface Overrides {
   size?: number;
 }
 
-/** Reads a metadata body (pax record set, GNU long name) with its padding. */
+/** Reads a metadata body (pax record set, GNU long name; its size checked by HeaderSequence) with its padding. */
 async function readMetadata(source: BlockSource, size: number, kind: string, input: string): Promise<Buffer> {
-  if (size > MAX_METADATA_BYTES) {
-    throw new WaybillError('LIMIT', input, `${kind} of ${size} bytes is larger than ${MAX_METADATA_BYTES}`);
-  }
   const at = source.position;
   const body = await source.read(size);
   if (body === null && size > 0) throw truncated(input, at, kind);
@@ -323,25 +321,35 @@ function entryType(typeflag: string): TarEntryType {
   }
 }
 
+/** What follows a header block, as `HeaderSequence.block` sees it. */
+export type HeaderStep =
+  /** A metadata body (pax records, GNU long name) of `size` bytes and its padding: hand it to `metadata`. */
+  | { kind: 'metadata'; size: number; what: string }
+  /** The archive root (`./`): not an entry of the tree; skip its `size` bytes and padding. */
+  | { kind: 'root'; size: number }
+  /** An entry: its `size` bytes of content and their padding follow. */
+  | { kind: 'entry'; header: TarHeader };
+
 /**
- * Yields one header per entry; the caller must advance `source` past the entry's content and
- * padding (`size` + `padding(size)`) before asking for the next.
+ * The header logic of a tar archive, one 512-byte block at a time, shared by the pulling reader
+ * (`parseHeaders`) and the pushing one (tar-push.ts): checksums, typeflags, pax and GNU long-name
+ * records applying to the next entry, and entry paths. The caller reads the blocks and bodies and
+ * recognizes the zero blocks that end the archive.
  */
-async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator<TarHeader> {
-  let overrides: Overrides = {};
-  let longName: Buffer | undefined;
-  let longLink: Buffer | undefined;
-  while (true) {
-    const headerOffset = source.position;
-    const block = await source.read(BLOCK_SIZE);
-    // A stream that ends cleanly at a header boundary is accepted without the end marker, as Go's
-    // archive/tar does; a partial block is truncation (thrown by `read`).
-    if (block === null) return;
-    if (isZeroBlock(block)) {
-      const second = await source.read(BLOCK_SIZE);
-      if (second === null || isZeroBlock(second)) return;
-      throw new WaybillError('MALFORMED', input, `stray zero block at offset ${headerOffset}`);
-    }
+export class HeaderSequence {
+  private overrides: Overrides = {};
+  private longName: Buffer | undefined;
+  private longLink: Buffer | undefined;
+  private pending: string | undefined;
+  private readonly input: string;
+
+  constructor(input: string) {
+    this.input = input;
+  }
+
+  /** A non-zero header block that starts at `headerOffset`; `dataOffset` is where its body starts. */
+  block(block: Buffer, headerOffset: number, dataOffset: number): HeaderStep {
+    const input = this.input;
     if (!checksumMatches(block, input)) {
       throw new WaybillError('MALFORMED', input, `tar header checksum mismatch at offset ${headerOffset}`);
     }
@@ -349,19 +357,17 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
     const typeflag = flagByte === 0 ? '0' : String.fromCharCode(flagByte);
     const headerSize = parseNumber(block, SIZE, 'size', input);
 
-    if (typeflag === 'x' || typeflag === 'g') {
-      const body = await readMetadata(source, headerSize, 'pax header', input);
-      const records = parsePaxRecords(body, input);
-      if (typeflag === 'x') applyPax(records, overrides, input);
-      continue;
-    }
-    if (typeflag === 'L') {
-      longName = stripNuls(await readMetadata(source, headerSize, 'GNU long name', input));
-      continue;
-    }
-    if (typeflag === 'K') {
-      longLink = stripNuls(await readMetadata(source, headerSize, 'GNU long link name', input));
-      continue;
+    const metadata = METADATA_KINDS[typeflag];
+    if (metadata !== undefined) {
+      if (headerSize > MAX_METADATA_BYTES) {
+        throw new WaybillError(
+          'LIMIT',
+          input,
+          `${metadata} of ${headerSize} bytes is larger than ${MAX_METADATA_BYTES}`,
+        );
+      }
+      this.pending = typeflag;
+      return { kind: 'metadata', size: headerSize, what: metadata };
     }
     if (typeflag === 'S') {
       throw new WaybillError(
@@ -373,8 +379,8 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
 
     const ustar = block.toString('latin1', MAGIC[0], MAGIC[0] + MAGIC[1]) === 'ustar\0';
     let rawName: string;
-    if (overrides.path !== undefined) rawName = overrides.path;
-    else if (longName !== undefined) rawName = decodeName(longName, 'entry name', input);
+    if (this.overrides.path !== undefined) rawName = this.overrides.path;
+    else if (this.longName !== undefined) rawName = decodeName(this.longName, 'entry name', input);
     else {
       const name = field(block, NAME);
       const prefix = ustar ? field(block, PREFIX) : Buffer.alloc(0);
@@ -382,13 +388,13 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
       rawName = decodeName(joined, 'entry name', input);
     }
     let rawLink: string;
-    if (overrides.linkpath !== undefined) rawLink = overrides.linkpath;
-    else if (longLink !== undefined)
-      rawLink = decodeName(longLink, `link target of ${JSON.stringify(rawName)}`, input);
+    if (this.overrides.linkpath !== undefined) rawLink = this.overrides.linkpath;
+    else if (this.longLink !== undefined)
+      rawLink = decodeName(this.longLink, `link target of ${JSON.stringify(rawName)}`, input);
     else rawLink = decodeName(field(block, LINKNAME), `link target of ${JSON.stringify(rawName)}`, input);
 
     const type = entryType(typeflag);
-    const size = HEADER_ONLY.has(typeflag) ? 0 : (overrides.size ?? headerSize);
+    const size = HEADER_ONLY.has(typeflag) ? 0 : (this.overrides.size ?? headerSize);
     const path = normalizeEntryPath(rawName, input);
     const header: TarHeader = {
       path,
@@ -402,7 +408,7 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
       uname: decodeName(field(block, UNAME), 'user name', input),
       gname: decodeName(field(block, GNAME), 'group name', input),
       headerOffset,
-      dataOffset: source.position,
+      dataOffset,
     };
     if (type === 'hardlink') {
       if (rawLink === '')
@@ -415,17 +421,66 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
     } else if (type === 'symlink') {
       header.linkTarget = rawLink;
     }
-    overrides = {};
-    longName = undefined;
-    longLink = undefined;
+    this.overrides = {};
+    this.longName = undefined;
+    this.longLink = undefined;
     if (path === '') {
       // The archive root (`./`): not an entry of the tree. Anything but a directory there is broken.
       if (type !== 'dir')
         throw new WaybillError('MALFORMED', input, `entry with an empty name at offset ${headerOffset}`);
-      await source.skip(size + padding(size));
+      return { kind: 'root', size };
+    }
+    return { kind: 'entry', header };
+  }
+
+  /** The body of the metadata record the last `block` announced. */
+  metadata(body: Buffer): void {
+    const typeflag = this.pending;
+    this.pending = undefined;
+    if (typeflag === 'x' || typeflag === 'g') {
+      const records = parsePaxRecords(body, this.input);
+      // `g` global headers are read (so a broken one is still refused) and ignored.
+      if (typeflag === 'x') applyPax(records, this.overrides, this.input);
+    } else if (typeflag === 'L') this.longName = stripNuls(body);
+    else if (typeflag === 'K') this.longLink = stripNuls(body);
+  }
+}
+
+/** Typeflags whose body is metadata for the next entry, and what errors call each. */
+const METADATA_KINDS: Readonly<Record<string, string>> = {
+  x: 'pax header',
+  g: 'pax header',
+  L: 'GNU long name',
+  K: 'GNU long link name',
+};
+
+/**
+ * Yields one header per entry; the caller must advance `source` past the entry's content and
+ * padding (`size` + `padding(size)`) before asking for the next.
+ */
+async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator<TarHeader> {
+  const headers = new HeaderSequence(input);
+  while (true) {
+    const headerOffset = source.position;
+    const block = await source.read(BLOCK_SIZE);
+    // A stream that ends cleanly at a header boundary is accepted without the end marker, as Go's
+    // archive/tar does; a partial block is truncation (thrown by `read`).
+    if (block === null) return;
+    if (isZeroBlock(block)) {
+      const second = await source.read(BLOCK_SIZE);
+      if (second === null || isZeroBlock(second)) return;
+      throw new WaybillError('MALFORMED', input, `stray zero block at offset ${headerOffset}`);
+    }
+    const step = headers.block(block, headerOffset, source.position);
+    if (step.kind === 'metadata') {
+      headers.metadata(await readMetadata(source, step.size, step.what, input));
       continue;
     }
-    yield header;
+    if (step.kind === 'root') {
+      await source.skip(step.size + padding(step.size));
+      continue;
+    }
+    yield step.header;
   }
 }
 
