@@ -10,7 +10,7 @@ import { WaybillError } from '../errors.ts';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../oci/parse.ts';
 import type { Descriptor } from '../oci/types.ts';
 import { BlobCache } from '../registry/blob-cache.ts';
-import { DOCKER_TRANSPORT, formatReference, parseDockerReference } from '../registry/reference.ts';
+import { formatReference, parseDockerReference } from '../registry/reference.ts';
 import { openRepository, type Repository } from '../registry/repository.ts';
 import type { BlobLocation, BlobStore } from './blob-store.ts';
 import { imageDigest, requireSelected, resolveImage, walkImage } from './image.ts';
