@@ -14,6 +14,7 @@
  * random access to blobs inside oci-archive and docker-archive tarballs and for rewriting such an
  * archive without buffering its layers (src/oci/tar-edit.ts).
  */
+import { isAscii } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -93,6 +94,19 @@ const UNAME = [265, 32] as const;
 const GNAME = [297, 32] as const;
 const PREFIX = [345, 155] as const;
 
+/** POSIX ustar magic `ustar\0` (GNU's old format has `ustar  \0` and no prefix field). */
+function isUstar(block: Buffer): boolean {
+  const m = MAGIC[0];
+  return (
+    block[m] === 0x75 &&
+    block[m + 1] === 0x73 &&
+    block[m + 2] === 0x74 &&
+    block[m + 3] === 0x61 &&
+    block[m + 4] === 0x72 &&
+    block[m + 5] === 0
+  );
+}
+
 /** Typeflags whose size field does not describe content (Go's archive/tar does the same). */
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
@@ -105,16 +119,33 @@ function field(block: Buffer, [offset, length]: readonly [number, number]): Buff
 /** Octal (NUL/space padded) or, when the high bit is set, GNU base-256 big-endian. */
 function parseNumber(block: Buffer, spec: readonly [number, number], what: string, input: string): number {
   const [offset, length] = spec;
-  const raw = block.subarray(offset, offset + length);
-  if (raw[0] !== undefined && (raw[0] & 0x80) !== 0) {
-    if (raw[0] === 0xff) throw new WaybillError('MALFORMED', input, `negative ${what} in tar header`);
-    let value = raw[0] & 0x7f;
-    for (let i = 1; i < raw.length; i++) {
-      value = value * 256 + (raw[i] as number);
+  const end = offset + length;
+  const first = block[offset] as number;
+  if ((first & 0x80) !== 0) {
+    if (first === 0xff) throw new WaybillError('MALFORMED', input, `negative ${what} in tar header`);
+    let value = first & 0x7f;
+    for (let i = offset + 1; i < end; i++) {
+      value = value * 256 + (block[i] as number);
       if (value > Number.MAX_SAFE_INTEGER) {
         throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
       }
     }
+    return value;
+  }
+  // The usual field, read in place: spaces, octal digits, spaces, then a NUL or the field's end.
+  // Anything else (other whitespace, stray characters) takes the general path below.
+  let i = offset;
+  while (i < end && block[i] === 0x20) i++;
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = (block[i] as number) - 0x30;
+    if (digit < 0 || digit > 7) break;
+    value = value * 8 + digit;
+  }
+  while (i < end && block[i] === 0x20) i++;
+  if (i === end || block[i] === 0) {
+    if (!Number.isSafeInteger(value))
+      throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
     return value;
   }
   const text = field(block, spec).toString('latin1').trim();
@@ -126,24 +157,25 @@ function parseNumber(block: Buffer, spec: readonly [number, number], what: strin
       `bad ${what} field in tar header: ${escapeBytes(Buffer.from(text, 'latin1'))}`,
     );
   }
-  const value = Number.parseInt(text, 8);
-  if (!Number.isSafeInteger(value))
+  const parsed = Number.parseInt(text, 8);
+  if (!Number.isSafeInteger(parsed))
     throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
-  return value;
+  return parsed;
 }
 
 /** The checksum is the sum of the header bytes with the checksum field read as spaces. */
 function checksumMatches(block: Buffer, input: string): boolean {
   const stored = parseNumber(block, CHKSUM, 'checksum', input);
+  const [from, length] = CHKSUM;
   let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK_SIZE; i++) {
-    const byte = i >= CHKSUM[0] && i < CHKSUM[0] + CHKSUM[1] ? 0x20 : (block[i] as number);
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
+  for (let i = 0; i < BLOCK_SIZE; i++) unsigned += block[i] as number;
+  for (let i = from; i < from + length; i++) unsigned += 0x20 - (block[i] as number);
+  if (stored === unsigned) return true;
   // Some historic writers summed signed chars; POSIX says unsigned. Accept either, like GNU tar.
-  return stored === unsigned || stored === signed;
+  let high = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++)
+    if ((i < from || i >= from + length) && (block[i] as number) > 127) high++;
+  return stored === unsigned - 256 * high;
 }
 
 export function isZeroBlock(block: Buffer): boolean {
@@ -178,13 +210,38 @@ export function escapeBytes(bytes: Uint8Array): string {
   return `"${out}"`;
 }
 
-function decodeName(bytes: Uint8Array, what: string, input: string): string {
+/** `what` names the bytes in the error; a function when building the name costs (most never fail). */
+function decodeName(bytes: Buffer, what: string | (() => string), input: string): string {
+  // ASCII (nearly every name) is valid UTF-8 and reads the same as Latin-1, which decodes faster.
+  if (isAscii(bytes)) return bytes.toString('latin1');
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new WaybillError('MALFORMED', input, `${what} is not UTF-8: ${escapeBytes(bytes)}`);
+    const name = typeof what === 'string' ? what : what();
+    throw new WaybillError('MALFORMED', input, `${name} is not UTF-8: ${escapeBytes(bytes)}`);
   }
 }
+
+/** A NUL-terminated text field of a header block, decoded as `decodeName` does, read in place. */
+function fieldText(
+  block: Buffer,
+  [offset, length]: readonly [number, number],
+  what: string | (() => string),
+  input: string,
+): string {
+  let end = offset;
+  let ascii = true;
+  for (const max = offset + length; end < max; end++) {
+    const byte = block[end] as number;
+    if (byte === 0) break;
+    if (byte > 0x7f) ascii = false;
+  }
+  if (ascii) return block.toString('latin1', offset, end);
+  return decodeName(block.subarray(offset, end), what, input);
+}
+
+/** A leading slash, an empty, `.` or `..` segment, or two trailing slashes: the general path. */
+const NOT_NORMAL = /^\/|\/\/|(^|\/)\.\.?(\/|$)|^$/;
 
 /**
  * Normalizes an entry name to a relative POSIX path. Leading `./`, `.` segments, repeated and
@@ -192,6 +249,8 @@ function decodeName(bytes: Uint8Array, what: string, input: string): string {
  * "fixed", because an archive that tries them is hostile or broken. An empty result is the root.
  */
 export function normalizeEntryPath(raw: string, input: string, what = 'entry'): string {
+  // Already normal (the usual case): nothing to take away but a directory's trailing slash.
+  if (!NOT_NORMAL.test(raw)) return raw.endsWith('/') ? raw.slice(0, -1) : raw;
   // `/` alone (umoci writes it for the root of an inserted tree) is the root, not an escape.
   if (raw.startsWith('/') && !/^[/.]*$/.test(raw)) {
     throw new WaybillError('UNSAFE_PATH', input, `${what} ${JSON.stringify(raw)} is an absolute path`);
@@ -377,21 +436,18 @@ export class HeaderSequence {
       );
     }
 
-    const ustar = block.toString('latin1', MAGIC[0], MAGIC[0] + MAGIC[1]) === 'ustar\0';
     let rawName: string;
     if (this.overrides.path !== undefined) rawName = this.overrides.path;
     else if (this.longName !== undefined) rawName = decodeName(this.longName, 'entry name', input);
-    else {
-      const name = field(block, NAME);
-      const prefix = ustar ? field(block, PREFIX) : Buffer.alloc(0);
-      const joined = prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), name]) : name;
+    else if (isUstar(block) && block[PREFIX[0]] !== 0) {
+      const joined = Buffer.concat([field(block, PREFIX), Buffer.from('/'), field(block, NAME)]);
       rawName = decodeName(joined, 'entry name', input);
-    }
+    } else rawName = fieldText(block, NAME, 'entry name', input);
+    const linkWhat = () => `link target of ${JSON.stringify(rawName)}`;
     let rawLink: string;
     if (this.overrides.linkpath !== undefined) rawLink = this.overrides.linkpath;
-    else if (this.longLink !== undefined)
-      rawLink = decodeName(this.longLink, `link target of ${JSON.stringify(rawName)}`, input);
-    else rawLink = decodeName(field(block, LINKNAME), `link target of ${JSON.stringify(rawName)}`, input);
+    else if (this.longLink !== undefined) rawLink = decodeName(this.longLink, linkWhat, input);
+    else rawLink = fieldText(block, LINKNAME, linkWhat, input);
 
     const type = entryType(typeflag);
     const size = HEADER_ONLY.has(typeflag) ? 0 : (this.overrides.size ?? headerSize);
@@ -405,8 +461,8 @@ export class HeaderSequence {
       uid: parseNumber(block, UID, 'uid', input),
       gid: parseNumber(block, GID, 'gid', input),
       mtime: parseNumber(block, MTIME, 'mtime', input),
-      uname: decodeName(field(block, UNAME), 'user name', input),
-      gname: decodeName(field(block, GNAME), 'group name', input),
+      uname: fieldText(block, UNAME, 'user name', input),
+      gname: fieldText(block, GNAME, 'group name', input),
       headerOffset,
       dataOffset,
     };

@@ -130,8 +130,9 @@ export class LayerEntries implements TarPushHandler {
     scan.entries++;
     this.budget?.chargeEntries(1);
     const path = header.path;
-    if (this.job.image) {
-      const slash = path.lastIndexOf('/');
+    const slash = path.lastIndexOf('/');
+    // Names are cut apart only for the rare whiteouts: this runs for every entry of every layer.
+    if (this.job.image && path.startsWith(WHITEOUT, slash + 1)) {
       const dir = slash < 0 ? '' : path.slice(0, slash);
       const base = path.slice(slash + 1);
       if (base === OPAQUE) {
