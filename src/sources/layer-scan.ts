@@ -34,6 +34,7 @@ import { DigestCheck } from '../util/digest.ts';
 import { openRegularFileSync } from '../util/regular-file.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
 import { LayerEntries, type LayerScan } from './layer-entries.ts';
+import { packBuffers, type SlabPlace, unpackBuffer } from './slabs.ts';
 import type { FileEntry, FileFilter } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
 
@@ -263,11 +264,8 @@ async function pumpStreams(
 // ---- handing a scan from a worker thread to the main thread ------------------------------------
 
 /** Where a kept file's bytes are in the transferred slabs. */
-export interface PackedFile {
+export interface PackedFile extends SlabPlace {
   entry: FileEntry;
-  slab: number;
-  offset: number;
-  length: number;
 }
 
 export interface PackedScan extends Omit<LayerScan, 'files'> {
@@ -275,60 +273,14 @@ export interface PackedScan extends Omit<LayerScan, 'files'> {
   slabs: ArrayBuffer[];
 }
 
-/**
- * Slab size: small files share a slab (one transfer, one allocation); one file larger than this gets
- * its own. Bounded so a layer with many kept bytes is not one huge allocation.
- */
-const SLAB_BYTES = 16 * 1024 * 1024;
-
-/**
- * Copies every kept file's bytes into fresh, unshared ArrayBuffers. The scan's own Buffers cannot be
- * transferred: they may be views into Node's shared allocation pool or into a larger read chunk, and
- * transferring would detach memory other Buffers in this worker still use. Hard links that share
- * their target's Buffer share its bytes in the slab too.
- */
+/** The scan with its kept bytes copied into slabs for transfer (slabs.ts). */
 export function packScan(scan: LayerScan): { packed: PackedScan; transfer: ArrayBuffer[] } {
-  const slabs: ArrayBuffer[] = [];
-  const placed = new Map<Buffer, { slab: number; offset: number }>();
-  const files: PackedFile[] = [];
-  // Group into slabs first (sizes only), then allocate each slab once at its exact size.
-  const groups: Buffer[][] = [];
-  let current: Buffer[] = [];
-  let currentBytes = 0;
-  const unique: Buffer[] = [];
-  for (const f of scan.files) {
-    if (placed.has(f.data)) continue;
-    placed.set(f.data, { slab: -1, offset: 0 });
-    unique.push(f.data);
-  }
-  for (const data of unique) {
-    if (currentBytes > 0 && currentBytes + data.length > SLAB_BYTES) {
-      groups.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(data);
-    currentBytes += data.length;
-  }
-  if (current.length > 0) groups.push(current);
-  for (const group of groups) {
-    const size = group.reduce((n, b) => n + b.length, 0);
-    const slab = new ArrayBuffer(size);
-    const view = new Uint8Array(slab);
-    let offset = 0;
-    for (const data of group) {
-      view.set(data, offset);
-      placed.set(data, { slab: slabs.length, offset });
-      offset += data.length;
-    }
-    slabs.push(slab);
-  }
-  for (const f of scan.files) {
-    const at = placed.get(f.data) as { slab: number; offset: number };
-    files.push({ entry: f.entry, slab: at.slab, offset: at.offset, length: f.data.length });
-  }
-  const { files: _files, ...rest } = scan;
-  return { packed: { ...rest, files, slabs }, transfer: slabs };
+  const { slabs, places } = packBuffers(scan.files.map((f) => f.data));
+  const { files, ...rest } = scan;
+  return {
+    packed: { ...rest, files: files.map((f, i) => ({ entry: f.entry, ...(places[i] as SlabPlace) })), slabs },
+    transfer: slabs,
+  };
 }
 
 /** The main thread's side of `packScan`: Buffers over the transferred slabs, no copy. */
@@ -336,9 +288,6 @@ export function unpackScan(packed: PackedScan): LayerScan {
   const { slabs, files, ...rest } = packed;
   return {
     ...rest,
-    files: files.map((f) => ({
-      entry: f.entry,
-      data: f.slab < 0 ? Buffer.alloc(0) : Buffer.from(slabs[f.slab] as ArrayBuffer, f.offset, f.length),
-    })),
+    files: files.map(({ entry, ...place }) => ({ entry, data: unpackBuffer(slabs, place) })),
   };
 }
