@@ -237,7 +237,11 @@ function stripSlash(p: string): string {
   return p.replace(/^\/+/, '');
 }
 
-export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions = {}): Promise<CatalogResult> {
+/** Catalogs what a walk of the artifact finds (its digest plays no part: a listed tree has none). */
+export async function catalogArtifact(
+  artifact: Pick<Artifact, 'walk' | 'image'>,
+  opts: CatalogOptions = {},
+): Promise<CatalogResult> {
   const catalogers = opts.catalogers ?? defaultCatalogers();
   const distroReader =
     opts.distroReader === undefined ? defaultDistroReader : (opts.distroReader ?? undefined);

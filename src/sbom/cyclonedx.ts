@@ -19,6 +19,7 @@ import {
   sha256Hex,
   TOOL_NAME,
   warningTexts,
+  withDocumentUuid,
 } from './subject.ts';
 
 type Library = Pick<typeof CDX, 'Models' | 'Enums' | 'Serialize' | 'Spec'>;
@@ -83,13 +84,13 @@ function rootModel(input: SbomInput): CDX.Models.Component {
   const hex = sha256Hex(subject.digest);
   if (hex) hashes.set(Enums.HashAlgorithm['SHA-256'], hex);
   const artifactProps = [
-    { name: 'waybill:artifact:digest', value: subject.digest },
+    ...(subject.digest !== undefined ? [{ name: 'waybill:artifact:digest', value: subject.digest }] : []),
     { name: 'waybill:artifact:kind', value: subject.kind },
   ];
   // A package file's root is the package itself: its purl, licenses and supplier (issue: a package's
   // own SBOM names the package, so it can be matched against vulnerability data).
   return new Models.Component(rootType(subject) as CDX.Enums.ComponentType, subject.name, {
-    bomRef: `waybill:artifact:${subject.digest}`,
+    bomRef: subject.digest !== undefined ? `waybill:artifact:${subject.digest}` : 'waybill:artifact',
     version: subject.version,
     hashes,
     purl: pkg ? (pkg.purl as never) : undefined,
@@ -200,9 +201,17 @@ function resort(doc: Json, occurrences: Map<string, string[]>): void {
 export function cycloneDxDocument(input: SbomInput): Json {
   const { Serialize, Spec } = cdx();
   const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
-  const doc = JSON.parse(serializer.serialize(cycloneDxBom(input), { sortLists: true })) as Json;
-  resort(doc, new Map(input.components.map((c) => [componentKey(c), [...c.foundAt].sort(byString)])));
-  return doc;
+  return withDocumentUuid(
+    input,
+    () => {
+      const doc = JSON.parse(serializer.serialize(cycloneDxBom(input), { sortLists: true })) as Json;
+      resort(doc, new Map(input.components.map((c) => [componentKey(c), [...c.foundAt].sort(byString)])));
+      return doc;
+    },
+    (doc, uuid) => {
+      doc.serialNumber = `urn:uuid:${uuid}`;
+    },
+  );
 }
 
 /** CycloneDX 1.6 JSON text: same input, same bytes. */

@@ -15,7 +15,7 @@ import { openFile } from './file.ts';
 import { openOciLayout } from './oci.ts';
 import { openOciArchive } from './oci-archive.ts';
 import { isRegistryReference } from './registry-reference.ts';
-import type { Artifact, OpenOptions, SourceKind } from './types.ts';
+import type { Artifact, ListedArtifact, OpenOptions, SourceKind } from './types.ts';
 
 /** Transports naming a local path (`docker://` is handled before these). */
 type PathKind = Exclude<SourceKind, 'registry'>;
@@ -107,7 +107,15 @@ async function locateWithTransport(ref: string, kind: PathKind, rest: string): P
   return reference === undefined ? { kind, path } : { kind, path, reference };
 }
 
-export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
+export async function openArtifact(
+  ref: string,
+  options: OpenOptions & { digest: false },
+): Promise<ListedArtifact>;
+export async function openArtifact(ref: string, options?: OpenOptions): Promise<Artifact>;
+export async function openArtifact(
+  ref: string,
+  options: OpenOptions = {},
+): Promise<Artifact | ListedArtifact> {
   // The registry client is loaded for `docker://` references only.
   const artifact = isRegistryReference(ref)
     ? await (await import('./registry.ts')).openRegistryImage(ref, options)
@@ -120,14 +128,24 @@ export async function openArtifact(ref: string, options: OpenOptions = {}): Prom
 /** Opens what `locateArtifact` found. */
 export async function openLocated(
   ref: string,
+  location: ArtifactLocation,
+  options: OpenOptions & { digest: false },
+): Promise<Artifact | ListedArtifact>;
+export async function openLocated(
+  ref: string,
+  location: ArtifactLocation,
+  options?: OpenOptions,
+): Promise<Artifact>;
+export async function openLocated(
+  ref: string,
   { kind, path, reference }: ArtifactLocation,
   options: OpenOptions = {},
-): Promise<Artifact> {
+): Promise<Artifact | ListedArtifact> {
   switch (kind) {
     case 'file':
       return openFile(ref, path);
     case 'dir':
-      return openDir(ref, path);
+      return options.digest === false ? openDir(ref, path, { digest: false }) : openDir(ref, path);
     case 'oci':
       return openOciLayout(ref, path, reference === '' ? undefined : reference, options);
     case 'oci-archive':

@@ -56,7 +56,8 @@ export function registerSbom(program: Command): void {
         return;
       }
       const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
-      const artifact = await openArtifact(ref, { platform: opts.platform, registry });
+      // Listed, not bound to anything: a `dir:` tree is not hashed for a digest (docs/sbom.md).
+      const artifact = await openArtifact(ref, { platform: opts.platform, registry, digest: false });
       const progress = createProgress('cataloging', { quiet: opts.quiet });
       // A package file names itself (the SBOM takes its own name then); others their path.
       const name = opts.name ?? artifact.image?.refName;
