@@ -23,6 +23,7 @@ import {
 } from '../oci/attach.ts';
 import { type LayoutStore, OciLayout, resolveRef } from '../oci/layout.ts';
 import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
+import { INTOTO_JSONL_ARTIFACT_TYPE } from '../publish/sidecars.ts';
 import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
 import { readSidecar, SIDECAR_SUFFIX, sidecarBytes, sidecarHome, sidecarPath } from '../record/sidecar.ts';
@@ -31,6 +32,7 @@ import {
   findRegistryAttachments,
   readRegistryAttachmentAt,
   readRegistryAttachmentPayload,
+  readRegistrySidecar,
 } from '../registry/attachments.ts';
 import type { Repository } from '../registry/repository.ts';
 import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION, bundleSidecarPath } from '../sign/bundle-files.ts';
@@ -179,12 +181,17 @@ async function findAttached(artifact: Artifact, artifactType: string): Promise<B
 
 /** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
 function refuseRegistryWrite(artifact: Artifact): void {
-  if (artifact.kind === 'registry') throw registryWriteError(artifact.ref);
+  if (artifact.registry) throw registryWriteError(artifact.ref);
 }
 
-/** The repository and digest of a registry image, when the artifact is one. */
+/** The repository of an artifact read from a registry (an image, or a file published as an OCI artifact). */
 function registryOf(artifact: Artifact): Repository | undefined {
-  return artifact.kind === 'registry' ? artifact.registry?.repository : undefined;
+  return artifact.registry?.repository;
+}
+
+/** The manifest digest a registry artifact's attachments refer to. */
+export function registrySubject(artifact: Artifact): string {
+  return artifact.registry?.subject ?? artifact.digest;
 }
 
 /** The SBOM bytes a record's manifest.location points at, or undefined when it is not there. */
@@ -194,7 +201,7 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     const repository = registryOf(artifact);
     if (repository) {
       parseSha256Digest(digest, location, 'SBOM location');
-      return readRegistryAttachmentAt(repository, digest, artifact.digest);
+      return readRegistryAttachmentAt(repository, digest, registrySubject(artifact));
     }
     if (!usesLayout(artifact)) return undefined;
     const store =
@@ -206,8 +213,9 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     if (!descriptor) return undefined;
     return readAttachment(store, descriptor);
   }
-  // A registry image has no directory to hold sidecars.
-  if (artifact.kind === 'registry') return undefined;
+  // In a registry a sidecar is an attachment titled with its file name (a file published by `publish`).
+  const repository = registryOf(artifact);
+  if (repository) return readRegistrySidecar(repository, registrySubject(artifact), location);
   if (location.includes('/') || location.includes('\\') || location === '..') {
     throw new WaybillError(
       'UNSAFE_PATH',
@@ -226,7 +234,11 @@ export async function loadRecord(
 ): Promise<{ record: ReleaseRecord; location: string } | undefined> {
   const repository = registryOf(artifact);
   if (repository) {
-    const [newest] = await findRegistryAttachments(repository, artifact.digest, ARTIFACT_TYPE.record);
+    const [newest] = await findRegistryAttachments(
+      repository,
+      registrySubject(artifact),
+      ARTIFACT_TYPE.record,
+    );
     if (!newest) return undefined;
     const bytes = await readRegistryAttachmentPayload(repository, newest);
     const where = `${artifact.ref} (record ${newest.descriptor.digest})`;
@@ -277,7 +289,12 @@ export async function loadAttachedBundles(
 ): Promise<Array<{ source: string; bytes: Buffer }>> {
   const repository = registryOf(artifact);
   if (repository) {
-    const found = await findRegistryAttachments(repository, artifact.digest, BUNDLE_MEDIA_TYPE);
+    const subject = registrySubject(artifact);
+    const found = [
+      ...(await findRegistryAttachments(repository, subject, BUNDLE_MEDIA_TYPE)),
+      // JSON Lines of envelopes or bundles (`NAME.intoto.jsonl` published with a file).
+      ...(await findRegistryAttachments(repository, subject, INTOTO_JSONL_ARTIFACT_TYPE)),
+    ];
     const out: Array<{ source: string; bytes: Buffer }> = [];
     for (const attachment of found) {
       const bytes = await readRegistryAttachmentPayload(repository, attachment);

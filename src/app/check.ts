@@ -5,7 +5,7 @@
 
 import { describeError } from '../errors.ts';
 import { runCheck } from '../policy/check.ts';
-import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
+import type { CheckReport, Policy, PublicationFact, SbomOutcome } from '../policy/types.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
@@ -14,12 +14,15 @@ import type { Artifact } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
 import { nativeFactsOf } from './native-facts.ts';
+import { loadPublication, publicationFact } from './publication.ts';
 
 export interface CheckOptions {
   policy: Policy;
   platform?: string;
   now?: Date;
   published?: boolean;
+  /** The publication to judge the dates by (publish's own, about to be written); default: the one stored with the artifact. */
+  publication?: PublicationFact;
   /** `docker://` references: transport and credentials. */
   registry?: RegistryOptions;
 }
@@ -59,6 +62,7 @@ export async function checkOpenedArtifact(artifact: Artifact, options: CheckOpti
     now: options.now ?? new Date(),
     published: options.published,
     policy: options.policy,
+    publication: options.publication ?? publicationFact(await loadPublication(artifact)),
   });
 }
 

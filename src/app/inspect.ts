@@ -11,6 +11,7 @@ import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
 import { nativeFactsOf } from './native-facts.ts';
+import { loadPublication } from './publication.ts';
 
 export interface InspectView {
   artifact: string;
@@ -31,6 +32,8 @@ export interface InspectView {
   builtAge: string | null;
   published: string | null;
   publishedAge: string | null;
+  /** The publication statement the publish date came from (when the record has none), and where it was published. */
+  publication: { target: string; reference: string; location: string; forced: string[] } | null;
   source: {
     repository: string | null;
     tag: string | null;
@@ -120,7 +123,8 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
   }
   const image = artifact.image;
   const platforms = image ? (image.selected ? [image.selected] : image.platforms).map((x) => x.platform) : [];
-  const published = p?.dates.published ?? null;
+  const publication = await loadPublication(artifact);
+  const published = p?.dates.published ?? publication?.statement.predicate.published ?? null;
   const fields: Record<string, string[]> = {};
   for (const [key, value] of Object.entries(c)) fields[key] = value.from;
   return {
@@ -143,6 +147,14 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
     builtAge: ageOf(c.built.value, now),
     published,
     publishedAge: ageOf(published, now),
+    publication: publication
+      ? {
+          target: publication.statement.predicate.target,
+          reference: publication.statement.predicate.reference,
+          location: publication.location,
+          forced: publication.statement.predicate.forced.map((f) => f.rule),
+        }
+      : null,
     source:
       p?.source || c.repository.value
         ? {

@@ -32,6 +32,7 @@ import {
 } from '../sign/verify-signature.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, SourceKind } from '../sources/types.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { loadAttachedBundles, loadRecord } from './attachments.ts';
 
 export interface VerifyOptions {
@@ -123,15 +124,6 @@ function provenanceChecks(ctx: StatementContext): VerdictCheck[] {
     builderId: ctx.options.builderId,
   };
   return checkProvenancePolicy(summary, policy, ctx.signature.certificate?.sourceRepositoryUri);
-}
-
-/** JSON with object keys sorted, to compare two copies of a statement regardless of key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 function recordChecks(ctx: StatementContext): VerdictCheck[] {
@@ -257,6 +249,7 @@ async function regularFile(path: string): Promise<boolean> {
 
 /** The artifact's file on this machine; none for a registry image (its `path` names no file). */
 async function isLocalFile(artifact: Artifact): Promise<boolean> {
+  // A registry image's `path` names no file; a file read from a registry is its cached copy.
   return artifact.kind !== 'registry' && (await regularFile(artifact.path));
 }
 
@@ -287,8 +280,7 @@ async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedI
     items.push(...(await readSignedFile(path)));
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
-  if (artifact.kind !== 'registry')
-    for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
+  if (!artifact.registry) for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
   for (const attached of await loadAttachedBundles(artifact)) {
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
   }

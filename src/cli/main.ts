@@ -9,10 +9,12 @@ import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-esca
 import { toolVersion } from '../version.ts';
 import { registerAudit } from './commands/audit.ts';
 import { registerCheck } from './commands/check.ts';
+import { registerCopy } from './commands/copy.ts';
 import { registerDb } from './commands/db.ts';
 import { registerInit } from './commands/init.ts';
 import { registerInspect } from './commands/inspect.ts';
 import { registerKeygen } from './commands/keygen.ts';
+import { registerPublish } from './commands/publish.ts';
 import { registerSbom } from './commands/sbom.ts';
 import { registerStamp } from './commands/stamp.ts';
 import { registerVerify } from './commands/verify.ts';
@@ -34,6 +36,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     registerInspect,
     registerSbom,
     registerVerify,
+    registerPublish,
+    registerCopy,
     registerKeygen,
     registerAudit,
     registerDb,

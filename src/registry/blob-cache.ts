@@ -104,29 +104,30 @@ export class BlobCache {
     await this.prepare();
     const path = this.path(descriptor.digest);
     await dropNonRegularEntry(path);
-    for (let attempt = 1; ; attempt++) {
-      let received = 0;
-      const counted = async function* (stream: Readable): AsyncGenerator<Buffer> {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          received += chunk.length;
-          onBytes?.(chunk.length);
-          yield chunk;
-        }
-      };
-      try {
-        const stream = await openVerified();
-        // An error before the write starts reading (a small blob arriving whole) stays in the
-        // stream for the read to throw; it must not also be an unhandled 'error' event.
-        stream.on('error', () => {});
-        await writeFileAtomic(path, counted(stream), { mode: 0o600 });
-        return path;
-      } catch (e) {
-        if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
-        // Progress goes back by what this attempt had counted.
-        if (received > 0) onBytes?.(-received);
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_RETRY_POLICY)));
-      }
-    }
+    await downloadToFile(path, openVerified, { onBytes, mode: 0o600 });
+    return path;
+  }
+
+  /**
+   * A blob cached under a file name of its own, `files/sha256/<hex>/<name>`: a file published as an
+   * OCI artifact, whose kind the native formats tell partly by its name (`.whl`, `.tar.gz`). `name`
+   * must be a plain file name (the caller checks it).
+   */
+  async fetchNamed(
+    descriptor: Descriptor,
+    name: string,
+    openVerified: () => Promise<Readable>,
+    onBytes?: (n: number) => void,
+  ): Promise<string> {
+    const dir = join(this.root, 'files', 'sha256', digestHex(descriptor.digest));
+    const path = join(dir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (info?.isFile() && info.size === descriptor.size) return path;
+    await this.prepare();
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await dropNonRegularEntry(path);
+    await downloadToFile(path, openVerified, { ...(onBytes ? { onBytes } : {}), mode: 0o600 });
+    return path;
   }
 
   /** Puts bytes already in memory (a manifest fetched by tag) into the cache, verified. */
@@ -150,4 +151,40 @@ export class BlobCache {
 async function dropNonRegularEntry(path: string): Promise<void> {
   const info = await lstat(path).catch(() => undefined);
   if (info && !info.isFile() && !info.isDirectory()) await unlink(path);
+}
+
+/**
+ * Streams a verified download into `path` through the one writer (temp file, renamed when the stream
+ * ended cleanly), fetching it again from the start after a broken connection (3 attempts, with
+ * backoff). `openVerified` must check digest and size as the bytes flow (Repository.openBlob does).
+ * Progress goes back by what a failed attempt had counted.
+ */
+export async function downloadToFile(
+  path: string,
+  openVerified: () => Promise<Readable>,
+  options: { onBytes?: (n: number) => void; mode?: number } = {},
+): Promise<void> {
+  const { onBytes } = options;
+  for (let attempt = 1; ; attempt++) {
+    let received = 0;
+    const counted = async function* (stream: Readable): AsyncGenerator<Buffer> {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        received += chunk.length;
+        onBytes?.(chunk.length);
+        yield chunk;
+      }
+    };
+    try {
+      const stream = await openVerified();
+      // An error before the write starts reading (a small blob arriving whole) stays in the
+      // stream for the read to throw; it must not also be an unhandled 'error' event.
+      stream.on('error', () => {});
+      await writeFileAtomic(path, counted(stream), options.mode === undefined ? {} : { mode: options.mode });
+      return;
+    } catch (e) {
+      if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
+      if (received > 0) onBytes?.(-received);
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_RETRY_POLICY)));
+    }
+  }
 }

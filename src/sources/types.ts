@@ -120,8 +120,12 @@ export interface Artifact {
   digest: string;
   /** Images only. */
   image?: ImageView;
-  /** Registry images only: the repository the image was read from (for its referrers). */
-  registry?: { repository: Repository; reference: ImageReference };
+  /**
+   * Artifacts read from a registry: the repository (for its referrers) and `subject`, the manifest
+   * digest attachments refer to — the artifact's own digest for an image; for a file published as an
+   * OCI artifact (`kind: 'file'`, `path` its copy in the blob cache), the artifact manifest's.
+   */
+  registry?: { repository: Repository; reference: ImageReference; subject: string };
   /** The options the artifact was opened with, so a caller reopening it keeps them (registry access). */
   options?: OpenOptions;
   walk(filter: FileFilter, options?: WalkOptions): Promise<WalkResult>;

@@ -1,0 +1,108 @@
+/**
+ * What a release directory receives (the writer is src/publish/release-dir.ts, h/10-reldir): the
+ * artifact file and its sidecars as bytes, with the facts its per-name `index.json` lists. Built here
+ * from an OCI graph holding a file (a local file with its sidecars, or a file published to a
+ * registry or layout), so `publish` and `copy` hand the writer the same thing.
+ */
+import { WaybillError } from '../errors.ts';
+import { parseImageManifest } from '../oci/parse.ts';
+import { ARTIFACT_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
+import { parseRecord } from '../record/schema.ts';
+import type { ReleaseRecord } from '../record/types.ts';
+import type { BlobCache } from '../registry/blob-cache.ts';
+import { publishedFileName, singleFileLayer } from '../sources/registry-file.ts';
+import { attachmentParts, type Graph, type GraphSource, readSmallBlob } from './graph.ts';
+import { sidecarNameFor, sidecarRoleOf } from './sidecars.ts';
+
+/** The agreed input of `publishToReleaseDirectory` (h/10-reldir). */
+export interface ReleaseBundle {
+  name: string;
+  version: string;
+  artifactPath: string;
+  artifactFileName: string;
+  /** `sha256:…` of the artifact file. */
+  digest: string;
+  /** Record, SBOM, bundles, publication statement, rebuild kit: written next to the file under `fileName`. */
+  files: Array<{ fileName: string; bytes: Buffer; kind: string }>;
+  built: string | null;
+  published: string;
+}
+
+/** The agreed result of `publishToReleaseDirectory`. */
+export interface ReleaseDirOutcome {
+  target: string;
+  changed: boolean;
+  written: string[];
+  message: string;
+}
+
+/** Attachments up to this size are carried as bytes (a rebuild kit holds a source archive). */
+const MAX_BUNDLE_FILE_BYTES = 1024 * 1024 * 1024;
+
+/** The name and version a release directory files the artifact under: the record's. */
+export function releaseIdentity(
+  record: ReleaseRecord | undefined,
+  input: string,
+): { name: string; version: string } {
+  const name = record?.predicate.identity.name;
+  const version = record?.predicate.identity.version;
+  if (!name || !version)
+    throw new WaybillError(
+      'USAGE',
+      input,
+      'a release directory files an artifact under NAME/VERSION: its release record must give both (waybill stamp --name --version)',
+    );
+  return { name, version };
+}
+
+/**
+ * The bundle of a graph whose root is a file artifact: the file (pulled into the blob cache when it is
+ * not on this machine) and every attachment that has a sidecar form. `published`: the date for the
+ * directory's index (the publication statement's, when the graph carries one).
+ */
+export async function releaseBundleFromGraph(
+  graph: Graph,
+  source: GraphSource,
+  cache: BlobCache,
+  published: string,
+  /** The file itself when it is on this machine already (publishing a local file). */
+  localPath?: string,
+): Promise<ReleaseBundle> {
+  const root = graph.manifests.at(-1);
+  const layer = root
+    ? singleFileLayer(parseImageManifest(root.bytes, `${source.name}@${graph.root.digest}`))
+    : undefined;
+  if (!root || !layer)
+    throw new WaybillError(
+      'UNSUPPORTED',
+      source.name,
+      'a release directory holds files: publish an image to a registry or an OCI layout instead',
+    );
+  const fileName = publishedFileName(layer);
+  const files: ReleaseBundle['files'] = [];
+  let record: ReleaseRecord | undefined;
+  for (const referrer of graph.referrers) {
+    if (referrer.subject.digest !== graph.root.digest) continue;
+    const parts = attachmentParts(referrer, source.name);
+    const name = sidecarNameFor(fileName, parts.artifactType, parts.annotations[OCI_ANNOTATION.title]);
+    if (!name || !parts.payload) continue;
+    const bytes = await readSmallBlob(source, parts.payload, MAX_BUNDLE_FILE_BYTES);
+    if (parts.artifactType === ARTIFACT_TYPE.record)
+      record = parseRecord(bytes.toString('utf8'), `${source.name}: ${name}`);
+    if (!files.some((f) => f.fileName === name))
+      files.push({ fileName: name, bytes, kind: sidecarRoleOf(parts.artifactType) });
+  }
+  const reader = await source.blob(layer);
+  const artifactPath = localPath ?? (await cache.fetchNamed(layer, fileName, () => reader.open()));
+  const { name, version } = releaseIdentity(record, source.name);
+  return {
+    name,
+    version,
+    artifactPath,
+    artifactFileName: fileName,
+    digest: layer.digest,
+    files,
+    built: record?.predicate.dates.built ?? null,
+    published,
+  };
+}
