@@ -653,7 +653,7 @@ describe('refusals', () => {
       reply(res, 200, JSON.stringify({ token: 'anonymous' })),
     );
     servers.push(realm);
-    const challenger = await startTestServer((req, res) =>
+    const challenger = await startTestServer((_req, res) =>
       reply(res, 401, '', {
         'www-authenticate': `Bearer realm="http://localhost:${realm.host.split(':')[1]}/token",service="x",scope="repository:x/y:pull"`,
       }),
