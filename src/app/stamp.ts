@@ -29,6 +29,7 @@ import type { SbomFormat } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { intactLayers } from './integrity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf } from './native-facts.ts';
 import { beginStamp, type StampTransaction, stampHome, withStampLock } from './stamp-transaction.ts';
@@ -203,6 +204,8 @@ async function stampLocked(
   const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+  // Every layer is now known intact: the walk checked them, or (an SBOM given) they are hashed here.
+  const intact = await intactLayers(opened, contents !== undefined);
 
   const tx = await beginStamp({
     ref,
@@ -244,7 +247,11 @@ async function stampLocked(
   }
   // The artifact as published (the staged view is gone with the staging directory).
   const artifact = await openLocated(ref, location, { platform: options.platform });
-  const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
+  const report = await checkOpenedArtifact(artifact, {
+    policy: settings.policy,
+    now,
+    integrity: { verified: intact },
+  });
   return {
     artifact,
     record: prepared.record,

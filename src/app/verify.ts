@@ -30,10 +30,13 @@ import {
   type TrustedKey,
   verifySignedItem,
 } from '../sign/verify-signature.ts';
+import { mismatchCheck } from '../sources/integrity.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact, SourceKind } from '../sources/types.ts';
+import type { Artifact, IntegrityCheck, IntegrityOptions, SourceKind } from '../sources/types.ts';
 import { canonicalJson } from '../util/canonical-json.ts';
-import { loadAttachedBundles, loadRecord } from './attachments.ts';
+import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
+import { loadAttachedBundles } from './attachments.ts';
+import { readBoundFacts } from './integrity.ts';
 
 export interface VerifyOptions {
   /** Public key files (PEM) the consumer trusts for key-signed statements. */
@@ -53,6 +56,8 @@ export interface VerifyOptions {
   platform?: string;
   /** `docker://` references: transport and credentials. */
   registry?: RegistryOptions;
+  /** How blobs are hashed (progress). */
+  integrity?: IntegrityOptions;
 }
 
 export type CheckId =
@@ -65,7 +70,8 @@ export type CheckId =
   | 'record-match'
   | 'record-signed'
   | 'provenance-present'
-  | 'found';
+  | 'found'
+  | 'integrity';
 
 export interface VerdictCheck {
   id: CheckId;
@@ -73,7 +79,7 @@ export interface VerdictCheck {
   detail: string;
 }
 
-export type VerdictKind = StatementKind | 'artifact-signature' | 'unknown';
+export type VerdictKind = StatementKind | 'artifact-signature' | 'integrity' | 'unknown';
 
 export interface StatementVerdict {
   /** Where the statement came from: a file (`:line` for JSON Lines), an attachment, or the record. */
@@ -93,13 +99,19 @@ export interface StatementVerdict {
 
 export interface VerifyReport {
   artifact: string;
-  kind: SourceKind;
-  digest: string;
+  /** null when the artifact could not be opened because its metadata does not match its digests. */
+  kind: SourceKind | null;
+  digest: string | null;
   /** What was hashed and the digests the statements were compared with. */
   digests: DigestCandidate[];
   record: { found: false } | { found: true; location: string };
   trustedRoot: TrustedRootInfo;
   statements: StatementVerdict[];
+  /**
+   * Every digest checked before the statements were judged (image blobs, the record's subject, the
+   * SBOM): the `integrity` verdict summarizes them.
+   */
+  integrity: IntegrityCheck[];
   /** Facts about the run a reader needs ("no release record found"). */
   notes: string[];
   passed: boolean;
@@ -269,8 +281,15 @@ async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> 
   return candidates;
 }
 
-/** Every statement file: sidecars, attachments, then --bundle files; each file read once. */
-async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedItem[]> {
+/**
+ * Every statement file: sidecars, attachments, then --bundle files; each file read once. An attached
+ * bundle whose blob does not match its descriptor is added to `broken`, not judged.
+ */
+async function gatherItems(
+  artifact: Artifact,
+  given: string[],
+  broken: IntegrityCheck[],
+): Promise<SignedItem[]> {
   const items: SignedItem[] = [];
   const seen = new Set<string>();
   const addFile = async (path: string) => {
@@ -281,7 +300,14 @@ async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedI
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
   if (!artifact.registry) for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
-  for (const attached of await loadAttachedBundles(artifact)) {
+  let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
+  try {
+    attachedBundles = await loadAttachedBundles(artifact);
+  } catch (e) {
+    if (!isDigestMismatch(e)) throw e;
+    broken.push(mismatchCheck('attached statement bundle', e));
+  }
+  for (const attached of attachedBundles) {
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
   }
   for (const path of given) await addFile(path);
@@ -302,8 +328,10 @@ export async function verifyOpenedArtifact(
   const keys = await loadKeys(options.keys ?? []);
   const trustedRoot = await loadTrustedRoot(options.trustedRoot);
   const candidates = await digestCandidates(artifact);
-  const items = await gatherItems(artifact, options.bundles ?? []);
-  const loaded = await loadRecord(artifact);
+  const bound = await readBoundFacts(artifact, options.integrity);
+  const integrity = bound.integrity.checks;
+  const items = await gatherItems(artifact, options.bundles ?? [], integrity);
+  const loaded = bound.loaded;
   const record = loaded ? { record: loaded.record, location: loaded.location } : undefined;
 
   const isFile = await isLocalFile(artifact);
@@ -328,7 +356,8 @@ export async function verifyOpenedArtifact(
   for (const item of items) statements.push(await judge(item, trust, candidates, options, record));
 
   const notes: string[] = [];
-  if (!record) notes.push('no release record found: judging the given statements alone');
+  if (bound.brokenRecord) notes.push('the release record attachment does not match its digest: not read');
+  else if (!record) notes.push('no release record found: judging the given statements alone');
   else if (!statements.some((s) => s.kind === 'record' && s.passed)) {
     const signedButFailed = statements.some((s) => s.kind === 'record');
     if (!signedButFailed) {
@@ -380,7 +409,7 @@ export async function verifyOpenedArtifact(
       }),
     );
   }
-  if (statements.length === 0) {
+  if (statements.length === 0 && integrity.length === 0) {
     statements.push(
       finish({
         source: artifact.ref,
@@ -397,6 +426,7 @@ export async function verifyOpenedArtifact(
       }),
     );
   }
+  if (integrity.length > 0) statements.push(integrityVerdict(artifact.ref, integrity));
   return {
     artifact: artifact.ref,
     kind: artifact.kind,
@@ -405,12 +435,68 @@ export async function verifyOpenedArtifact(
     record: record ? { found: true, location: record.location } : { found: false },
     trustedRoot: trustedRoot.info,
     statements,
+    integrity,
     notes,
     passed: statements.every((s) => !s.required || s.passed),
   };
 }
 
+/**
+ * The integrity verdict: one failed check per digest that does not match (blob or file, what it is,
+ * expected and actual digest), then one passed check counting those that do.
+ */
+export function integrityVerdict(source: string, integrity: IntegrityCheck[]): StatementVerdict {
+  const checks: VerdictCheck[] = integrity
+    .filter((c) => !c.passed)
+    .map((c) => ({
+      id: 'integrity',
+      passed: false,
+      detail: `${c.name} (${c.what}): ${c.problem ?? 'does not match'}`,
+    }));
+  const intact = integrity.filter((c) => c.passed);
+  if (intact.length > 0) {
+    const hashed = intact.reduce((n, c) => n + (c.checkedBy === 'hash' ? (c.actualSize ?? 0) : 0), 0);
+    checks.push({
+      id: 'integrity',
+      passed: true,
+      detail: `${intact.length} digest${intact.length === 1 ? '' : 's'} match (${hashed} bytes hashed)`,
+    });
+  }
+  return finish({ source, kind: 'integrity', required: true, checks });
+}
+
+/**
+ * What `verify` says about an artifact it cannot open because a blob it reads to open it (index,
+ * manifest, config) does not match the digest naming it: a failed integrity verdict, exit 1.
+ */
+async function unopenedReport(
+  ref: string,
+  error: DigestMismatchError,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
+  const trustedRoot = await loadTrustedRoot(options.trustedRoot);
+  const integrity = [mismatchCheck('image metadata', error)];
+  return {
+    artifact: ref,
+    kind: null,
+    digest: null,
+    digests: [],
+    record: { found: false },
+    trustedRoot: trustedRoot.info,
+    statements: [integrityVerdict(ref, integrity)],
+    integrity,
+    notes: ['the artifact could not be opened: nothing else was judged'],
+    passed: false,
+  };
+}
+
 export async function verifyArtifact(ref: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  let artifact: Artifact;
+  try {
+    artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  } catch (e) {
+    if (isDigestMismatch(e)) return unopenedReport(ref, e, options);
+    throw e;
+  }
   return verifyOpenedArtifact(artifact, options);
 }
