@@ -13,6 +13,7 @@ import { sourceDateEpoch } from '../app/dates.ts';
 import { generateSbom } from '../app/generate-sbom.ts';
 import { WaybillError } from '../errors.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { dependencyPaths } from './dependency-paths.ts';
@@ -165,7 +166,12 @@ async function isDocument(path: string): Promise<boolean> {
 /** Load an SBOM file or an artifact (with its record and SBOM) for an audit. */
 export async function loadTarget(
   ref: string,
-  options: { platform?: string; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    platform?: string;
+    /** `docker://` references: transport and credentials. */
+    registry?: RegistryOptions;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<LoadedTarget> {
   if (await isDocument(ref)) {
     const inventory = readInventory(await readFile(ref), ref);
@@ -178,7 +184,10 @@ export async function loadTarget(
     if (inventory.subject?.digest) subject.digest = inventory.subject.digest;
     return { inventory, subject };
   }
-  const artifact = await openArtifact(ref, options.platform ? { platform: options.platform } : {});
+  const artifact = await openArtifact(ref, {
+    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
   const record = (await loadRecord(artifact))?.record;
   const identity = record?.predicate.identity;
   const name = identity?.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));

@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { loadRecord } from '../../src/app/attachments.ts';
 import { publishArtifact } from '../../src/app/publish.ts';
 import { ARTIFACT_TYPE, type Descriptor, MEDIA_TYPE, OCI_ANNOTATION } from '../../src/oci/types.ts';
@@ -38,6 +39,7 @@ import { makeSshSigner, makeTmp, removeTmp, type SshSigner } from '../helpers/gi
 import { hasSkopeo, skopeo, startRegistry, type TestRegistry } from '../helpers/registry.ts';
 import { helloStampFlags, realFiles, signedHelloRepo } from '../helpers/release-fixture.ts';
 
+const DSA = fileURLToPath(new URL('../../../shared/fixtures/osv/distro-osv-samples/full', import.meta.url));
 let tmp: string;
 let env: NodeJS.ProcessEnv;
 let registry: TestRegistry | undefined;
@@ -207,7 +209,11 @@ describe('publish an image to a registry', () => {
     }>(['verify', ref, '--insecure', '--key', publicKey], { env });
     assert.equal(verified.code, 0, JSON.stringify(verified.json, null, 2));
     // The integrity verdict (every blob hashed), the signed record and the signed publication statement.
-    assert.deepEqual(verified.json.statements.map((s) => s.kind).sort(), ['integrity', 'publication', 'record']);
+    assert.deepEqual(verified.json.statements.map((s) => s.kind).sort(), [
+      'integrity',
+      'publication',
+      'record',
+    ]);
 
     const checked = await waybillJson<{
       passed: boolean;
@@ -228,6 +234,19 @@ describe('publish an image to a registry', () => {
     assert.equal(view.json.publication.target, ref);
     const shown = await waybill(['inspect', ref, '--insecure'], { env });
     assert.match(shown.stdout, new RegExp(`published\\s+${first.published}`));
+
+    // audit reads the image and its SBOM from the registry too.
+    if (existsSync(DSA)) {
+      const db = join(tmp, 'advisories.db');
+      assert.equal((await waybill(['db', 'import', '--db', db, DSA], { env })).code, 0);
+      const audited = await waybillJson<{ subject: { digest: string; sbom: { source: string } } }>(
+        ['audit', ref, '--insecure', '--db', db],
+        { env },
+      );
+      assert.equal(audited.code, 0, audited.stderr);
+      assert.equal(audited.json.subject.digest, first.digest);
+      assert.equal(audited.json.subject.sbom.source, 'record');
+    }
   });
 
   test('publishing the same digest again changes nothing and says so', async (t) => {

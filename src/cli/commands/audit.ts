@@ -21,6 +21,7 @@ import { toolVersion } from '../../version.ts';
 import { useColor } from '../common.ts';
 import { errText, out, outText, parseFormat, toJson } from '../output.ts';
 import { createProgress } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json', 'sarif', 'openvex'] as const;
 const FAIL_ON = ['low', 'medium', 'high', 'critical'] as const;
@@ -38,7 +39,7 @@ export function reachesFailOn(report: AuditReport, level: (typeof FAIL_ON)[numbe
   });
 }
 
-interface AuditFlags {
+interface AuditFlags extends RegistryFlags {
   db?: string;
   failOn?: string;
   vex?: string[];
@@ -51,7 +52,7 @@ interface AuditFlags {
 }
 
 export function registerAudit(program: Command, setExitCode: (code: number) => void): void {
-  program
+  const command = program
     .command('audit')
     .description('known vulnerabilities (OSV) and freshness of an artifact or an SBOM')
     .argument('<target>', 'artifact reference (as for check) or an SBOM file (CycloneDX / SPDX JSON)')
@@ -99,11 +100,13 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
         });
         vex.push(parseVex(text, file));
       }
+      const registry = await registryOptionsFrom(target, opts);
       const store = AdvisoryStore.open(opts.db ?? defaultDatabasePath());
       try {
         const progress = createProgress('cataloging', { quiet: opts.quiet });
         const loaded = await loadTarget(target, {
           ...(opts.platform ? { platform: opts.platform } : {}),
+          ...(registry ? { registry } : {}),
           onProgress: (done, total) => progress.update(done, total),
         }).finally(() => progress.done());
         if (opts.attach && !loaded.artifact) {
@@ -111,7 +114,9 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
         }
         const listers: ReleaseLister[] = [];
         if (opts.releases) listers.push(indexFileLister(opts.releases));
-        if (loaded.artifact) listers.push(releaseDirectoryLister(loaded.artifact.path));
+        // A registry artifact has no directory of releases around it.
+        if (loaded.artifact && !loaded.artifact.registry)
+          listers.push(releaseDirectoryLister(loaded.artifact.path));
         const dates = loaded.record?.predicate.dates;
         const report = await auditInventory(loaded.inventory, store, {
           subject: loaded.subject,
@@ -157,4 +162,5 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
         store.close();
       }
     });
+  addRegistryOptions(command);
 }
