@@ -14,8 +14,11 @@
  *   (h, i) advisory import and a 10 000-component audit, against JSON.parse (scripts/bench-audit.ts)
  *   (j) integrity: `waybill check` of a stamped copy of the fixture layout (which hashes every blob
  *       the record is bound to) against `sha256sum` over the same blobs
+ *   (k, l) registry: pushing and pulling a 500 MiB image to and from docker-registry on loopback,
+ *       `waybill copy` against `skopeo copy` doing the same (scripts/bench-registry.ts)
  *
- * `--only sbom` runs (a)–(i), `--only integrity` runs (j); default: everything.
+ * `--only sbom` runs (a)–(i), `--only integrity` runs (j), `--only registry` runs (k, l) without the
+ * fixture image; default: everything.
  *
  * The fixture's docker-archive holds uncompressed layers (skopeo writes them so), which would make a
  * gunzip floor meaningless; so the floor and waybill both read umoci's OCI layout of the same image,
@@ -36,6 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { createGunzip, createGzip } from 'node:zlib';
 import { type TarEntryInput, tarChunks } from '../src/archive/tar-writer.ts';
 import { benchAudit } from './bench-audit.ts';
+import { benchRegistry } from './bench-registry.ts';
 import { buildFixtureImage, DEFAULT_CACHE_DIR } from './build-fixture-image.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -693,19 +697,21 @@ async function blobBytes(files: string[]): Promise<number> {
   return total;
 }
 
-/** `--only sbom` runs (a)–(i), `--only integrity` runs (j); default: everything. */
-function onlySection(argv: string[]): 'sbom' | 'integrity' | undefined {
+/** `--only sbom` runs (a)–(i), `--only integrity` runs (j), `--only registry` (k, l); default: everything. */
+function onlySection(argv: string[]): 'sbom' | 'integrity' | 'registry' | undefined {
   const at = argv.indexOf('--only');
   if (at < 0) return undefined;
   const name = argv[at + 1];
-  if (name !== 'sbom' && name !== 'integrity') throw new Error(`--only takes sbom or integrity, not ${name}`);
+  if (name !== 'sbom' && name !== 'integrity' && name !== 'registry')
+    throw new Error(`--only takes sbom, integrity or registry, not ${name}`);
   return name;
 }
 
 async function main(): Promise<void> {
   const only = onlySection(process.argv.slice(2));
-  const fixture = await buildFixtureImage(DEFAULT_CACHE_DIR, log);
-  if ('skip' in fixture) throw new Error(`fixture image not available: ${fixture.skip}`);
+  // The registry rows build their own image; the others need the fixture.
+  const fixture = only === 'registry' ? undefined : await buildFixtureImage(DEFAULT_CACHE_DIR, log);
+  if (fixture && 'skip' in fixture) throw new Error(`fixture image not available: ${fixture.skip}`);
   const rows: Row[] = [];
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
@@ -716,8 +722,13 @@ async function main(): Promise<void> {
   };
   // 1-minute load average before and after: a shared machine makes every timing here noisy.
   const loadBefore = loadavg()[0] ?? 0;
-  if (only !== 'integrity') await sbomAndAuditRows(fixture, rows, results);
-  if (only !== 'sbom') await integrityRows(fixture, rows, results);
+  if (fixture && only !== 'integrity') await sbomAndAuditRows(fixture, rows, results);
+  if (fixture && only !== 'sbom') await integrityRows(fixture, rows, results);
+  if (only === undefined || only === 'registry') {
+    const registry = await benchRegistry(log);
+    rows.push(...registry.rows);
+    Object.assign(results, registry.results);
+  }
 
   results.goals = GOALS;
   results.table = rows;
@@ -728,9 +739,9 @@ async function main(): Promise<void> {
   await writeFile(output, `${JSON.stringify(results, null, 2)}\n`);
 
   const w = Math.max(...rows.map((r) => r.what.length));
-  const blobs = await layerBlobs(fixture.ociDir);
+  const blobs = fixture ? await layerBlobs(fixture.ociDir) : undefined;
   process.stdout.write(
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}; fixture ${blobs.files.length} layers (${(blobs.compressed / MiB).toFixed(0)} MiB gzip)\n`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}${blobs ? `; fixture ${blobs.files.length} layers (${(blobs.compressed / MiB).toFixed(0)} MiB gzip)` : ''}\n`,
   );
   for (const r of rows)
     process.stdout.write(

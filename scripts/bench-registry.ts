@@ -1,0 +1,201 @@
+/**
+ * The registry part of `npm run bench` (issue 10): pushing and pulling a 500 MiB image to and from
+ * Debian's docker-registry on loopback, `waybill copy` side by side with `skopeo copy` doing the same
+ * work. Runs alone with `npm run bench -- --only registry` (or `node scripts/bench-registry.ts`).
+ *
+ *   (k) push: `waybill copy oci:DIR:latest docker://…` vs `skopeo copy` of the same layout, each run
+ *       into a registry started fresh for it (empty storage: nothing to skip or mount), best of 3;
+ *   (l) pull: `waybill copy docker://… oci:OUT:1` (empty blob cache) vs `skopeo copy` into an empty
+ *       layout, from one registry holding the image, best of 3.
+ *
+ * The image: 5 layers of 100 MiB (one incompressible file each, uncompressed tar, so neither tool
+ * spends the time compressing), built once into test/fixtures/cache/registry-bench-oci. Runs of the
+ * two tools alternate, so a busy machine slows both alike. Goal: waybill / skopeo <= 1.2 both ways.
+ */
+import { spawn } from 'node:child_process';
+import { createCipheriv } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildOciLayout } from '../src/sources/testing.ts';
+import { startRegistry, type TestRegistry } from '../test/helpers/registry.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WAYBILL = join(ROOT, 'bin/waybill.js');
+const CACHE = join(ROOT, 'test/fixtures/cache');
+/** Bump when the image changes, so a stale one is rebuilt. */
+const IMAGE_VERSION = 1;
+const LAYERS = 5;
+const LAYER_MiB = 100;
+const MiB = 1024 * 1024;
+export const REGISTRY_GOALS = { pushRatio: 1.2, pullRatio: 1.2 };
+
+export interface RegistryRow {
+  what: string;
+  value: string;
+  goal: string;
+  ok?: boolean;
+}
+
+/** Incompressible but reproducible bytes: an AES-CTR keystream. */
+function keystream(seed: number, size: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32BE(seed, 12);
+  return createCipheriv('aes-128-ctr', Buffer.alloc(16, 9), iv).update(Buffer.alloc(size));
+}
+
+/** The 500 MiB layout, built once. */
+async function benchImage(log: (line: string) => void): Promise<string> {
+  const dir = join(CACHE, `registry-bench-oci-v${IMAGE_VERSION}`);
+  if (existsSync(join(dir, 'index.json'))) return dir;
+  log(`registry: building a ${LAYERS * LAYER_MiB} MiB image in ${dir} (once)…`);
+  const temp = `${dir}.building-${process.pid}`;
+  await rm(temp, { recursive: true, force: true });
+  const layers = Array.from({ length: LAYERS }, (_, i) => ({
+    [`data/layer-${i}.bin`]: keystream(i + 1, LAYER_MiB * MiB),
+  }));
+  await buildOciLayout(temp, layers, { tag: 'latest', compression: 'none' });
+  const { rename } = await import('node:fs/promises');
+  await rename(temp, dir);
+  return dir;
+}
+
+/** Wall time of one command; throws with its stderr when it fails. */
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  const started = process.hrtime.bigint();
+  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err = (err + d).slice(-4000);
+    });
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c ?? -1, stderr: err }));
+  });
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+async function fresh<T>(work: (registry: TestRegistry) => Promise<T>): Promise<T> {
+  const registry = await startRegistry();
+  if ('skip' in registry) throw new Error(registry.skip);
+  try {
+    return await work(registry);
+  } finally {
+    await registry.stop();
+  }
+}
+
+export async function benchRegistry(
+  log: (line: string) => void,
+): Promise<{ rows: RegistryRow[]; results: Record<string, unknown> }> {
+  const layout = await benchImage(log);
+  const source = `oci:${layout}:latest`;
+  const scratch = await mkdtemp(join(tmpdir(), 'waybill-bench-registry-'));
+  const runs = 3;
+  const push = { waybill: Number.POSITIVE_INFINITY, skopeo: Number.POSITIVE_INFINITY };
+  const pull = { waybill: Number.POSITIVE_INFINITY, skopeo: Number.POSITIVE_INFINITY };
+  // No user's cache or credentials: an empty blob cache per run, no Docker config.
+  const env = (i: number) => ({
+    XDG_CACHE_HOME: join(scratch, `cache-${i}`),
+    DOCKER_CONFIG: join(scratch, 'docker-config'),
+    REGISTRY_AUTH_FILE: '',
+  });
+  try {
+    for (let i = 0; i < runs; i++) {
+      log(`registry: push run ${i + 1}/${runs}…`);
+      push.skopeo = Math.min(
+        push.skopeo,
+        await fresh((r) =>
+          timed('skopeo', [
+            'copy',
+            '-q',
+            '--dest-tls-verify=false',
+            source,
+            `docker://${r.host}/bench/image:1`,
+          ]),
+        ),
+      );
+      push.waybill = Math.min(
+        push.waybill,
+        await fresh((r) =>
+          timed(
+            process.execPath,
+            [WAYBILL, 'copy', source, `docker://${r.host}/bench/image:1`, '--insecure', '--quiet'],
+            env(i),
+          ),
+        ),
+      );
+    }
+    await fresh(async (r) => {
+      const image = `docker://${r.host}/bench/image:1`;
+      await timed('skopeo', ['copy', '-q', '--dest-tls-verify=false', source, image]);
+      for (let i = 0; i < runs; i++) {
+        log(`registry: pull run ${i + 1}/${runs}…`);
+        const out = (tool: string) => join(scratch, `pull-${tool}-${i}`);
+        pull.skopeo = Math.min(
+          pull.skopeo,
+          await timed('skopeo', ['copy', '-q', '--src-tls-verify=false', image, `oci:${out('skopeo')}:1`]),
+        );
+        pull.waybill = Math.min(
+          pull.waybill,
+          await timed(
+            process.execPath,
+            [WAYBILL, 'copy', image, `oci:${out('waybill')}:1`, '--insecure', '--quiet'],
+            env(100 + i),
+          ),
+        );
+        await rm(out('skopeo'), { recursive: true, force: true });
+        await rm(out('waybill'), { recursive: true, force: true });
+        await rm(join(scratch, `cache-${100 + i}`), { recursive: true, force: true });
+      }
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const pushRatio = push.waybill / push.skopeo;
+  const pullRatio = pull.waybill / pull.skopeo;
+  const size = `${LAYERS * LAYER_MiB} MiB`;
+  const rows: RegistryRow[] = [
+    { what: `registry: push ${size}, waybill copy s`, value: push.waybill.toFixed(2), goal: '' },
+    { what: `registry: push ${size}, skopeo copy s`, value: push.skopeo.toFixed(2), goal: '' },
+    {
+      what: 'registry: push waybill / skopeo',
+      value: pushRatio.toFixed(2),
+      goal: `<= ${REGISTRY_GOALS.pushRatio}`,
+      ok: pushRatio <= REGISTRY_GOALS.pushRatio,
+    },
+    { what: `registry: pull ${size}, waybill copy s`, value: pull.waybill.toFixed(2), goal: '' },
+    { what: `registry: pull ${size}, skopeo copy s`, value: pull.skopeo.toFixed(2), goal: '' },
+    {
+      what: 'registry: pull waybill / skopeo',
+      value: pullRatio.toFixed(2),
+      goal: `<= ${REGISTRY_GOALS.pullRatio}`,
+      ok: pullRatio <= REGISTRY_GOALS.pullRatio,
+    },
+  ];
+  return {
+    rows,
+    results: {
+      registry: {
+        imageMiB: LAYERS * LAYER_MiB,
+        layers: LAYERS,
+        pushSeconds: push,
+        pullSeconds: pull,
+        pushRatio,
+        pullRatio,
+      },
+    },
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { rows } = await benchRegistry((line) => process.stderr.write(`${line}\n`));
+  const w = Math.max(...rows.map((r) => r.what.length));
+  for (const r of rows)
+    process.stdout.write(
+      `${r.what.padEnd(w)}  ${r.value.padStart(8)}  ${r.goal}${r.ok === undefined ? '' : r.ok ? '  ok' : '  MISSED'}\n`,
+    );
+}
