@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,11 +62,25 @@ async function benchImage(log: (line: string) => void): Promise<string> {
   return dir;
 }
 
-/** Wall time of one command; throws with its stderr when it fails. */
-async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+const HAS_GNU_TIME = existsSync('/usr/bin/time');
+
+interface Timing {
+  /** Wall time, seconds. */
+  wall: number;
+  /** User + system CPU time, seconds (with GNU time; else NaN). */
+  cpu: number;
+}
+
+/** Wall and CPU time of one command; throws with its stderr when it fails. */
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timing> {
+  const scratch = await mkdtemp(join(tmpdir(), 'waybill-bench-time-'));
+  const cpuFile = join(scratch, 'cpu');
+  const [file, argv] = HAS_GNU_TIME
+    ? ['/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args]]
+    : [cmd, args];
   const started = process.hrtime.bigint();
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err = (err + d).slice(-4000);
@@ -74,9 +88,24 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): 
     child.on('error', reject);
     child.on('close', (c) => resolve({ code: c ?? -1, stderr: err }));
   });
+  const wall = Number(process.hrtime.bigint() - started) / 1e9;
+  let cpu = Number.NaN;
+  if (HAS_GNU_TIME) {
+    const last = (await readFile(cpuFile, 'utf8').catch(() => '')).trim().split('\n').pop() ?? '';
+    const [user, system] = last.split(' ').map(Number);
+    if (user !== undefined && system !== undefined) cpu = user + system;
+  }
+  await rm(scratch, { recursive: true, force: true });
   if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  return { wall, cpu };
 }
+
+/** Keeps the run with the least wall time. */
+function best(a: Timing, b: Timing): Timing {
+  return b.wall < a.wall ? b : a;
+}
+
+const NONE: Timing = { wall: Number.POSITIVE_INFINITY, cpu: Number.NaN };
 
 async function fresh<T>(work: (registry: TestRegistry) => Promise<T>): Promise<T> {
   const registry = await startRegistry();
@@ -95,8 +124,8 @@ export async function benchRegistry(
   const source = `oci:${layout}:latest`;
   const scratch = await mkdtemp(join(tmpdir(), 'waybill-bench-registry-'));
   const runs = 3;
-  const push = { waybill: Number.POSITIVE_INFINITY, skopeo: Number.POSITIVE_INFINITY };
-  const pull = { waybill: Number.POSITIVE_INFINITY, skopeo: Number.POSITIVE_INFINITY };
+  const push = { waybill: NONE, skopeo: NONE };
+  const pull = { waybill: NONE, skopeo: NONE };
   // No user's cache or credentials: an empty blob cache per run, no Docker config.
   const env = (i: number) => ({
     XDG_CACHE_HOME: join(scratch, `cache-${i}`),
@@ -106,7 +135,7 @@ export async function benchRegistry(
   try {
     for (let i = 0; i < runs; i++) {
       log(`registry: push run ${i + 1}/${runs}…`);
-      push.skopeo = Math.min(
+      push.skopeo = best(
         push.skopeo,
         await fresh((r) =>
           timed('skopeo', [
@@ -118,7 +147,7 @@ export async function benchRegistry(
           ]),
         ),
       );
-      push.waybill = Math.min(
+      push.waybill = best(
         push.waybill,
         await fresh((r) =>
           timed(
@@ -135,11 +164,11 @@ export async function benchRegistry(
       for (let i = 0; i < runs; i++) {
         log(`registry: pull run ${i + 1}/${runs}…`);
         const out = (tool: string) => join(scratch, `pull-${tool}-${i}`);
-        pull.skopeo = Math.min(
+        pull.skopeo = best(
           pull.skopeo,
           await timed('skopeo', ['copy', '-q', '--src-tls-verify=false', image, `oci:${out('skopeo')}:1`]),
         );
-        pull.waybill = Math.min(
+        pull.waybill = best(
           pull.waybill,
           await timed(
             process.execPath,
@@ -155,20 +184,22 @@ export async function benchRegistry(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  const pushRatio = push.waybill / push.skopeo;
-  const pullRatio = pull.waybill / pull.skopeo;
+  const pushRatio = push.waybill.wall / push.skopeo.wall;
+  const pullRatio = pull.waybill.wall / pull.skopeo.wall;
   const size = `${LAYERS * LAYER_MiB} MiB`;
+  const shown = (t: Timing) =>
+    `${t.wall.toFixed(2)}${Number.isNaN(t.cpu) ? '' : ` (${t.cpu.toFixed(2)} CPU)`}`;
   const rows: RegistryRow[] = [
-    { what: `registry: push ${size}, waybill copy s`, value: push.waybill.toFixed(2), goal: '' },
-    { what: `registry: push ${size}, skopeo copy s`, value: push.skopeo.toFixed(2), goal: '' },
+    { what: `registry: push ${size}, waybill copy s`, value: shown(push.waybill), goal: '' },
+    { what: `registry: push ${size}, skopeo copy s`, value: shown(push.skopeo), goal: '' },
     {
       what: 'registry: push waybill / skopeo',
       value: pushRatio.toFixed(2),
       goal: `<= ${REGISTRY_GOALS.pushRatio}`,
       ok: pushRatio <= REGISTRY_GOALS.pushRatio,
     },
-    { what: `registry: pull ${size}, waybill copy s`, value: pull.waybill.toFixed(2), goal: '' },
-    { what: `registry: pull ${size}, skopeo copy s`, value: pull.skopeo.toFixed(2), goal: '' },
+    { what: `registry: pull ${size}, waybill copy s`, value: shown(pull.waybill), goal: '' },
+    { what: `registry: pull ${size}, skopeo copy s`, value: shown(pull.skopeo), goal: '' },
     {
       what: 'registry: pull waybill / skopeo',
       value: pullRatio.toFixed(2),
