@@ -43,6 +43,11 @@ export interface StampOptions {
   onProgress?: (done: number, total: number) => void;
   /** Worker threads for image layers (see WalkOptions.workers); default: the walk's own choice. */
   workers?: number;
+  /**
+   * The source fact when the caller has already verified the tag (`build` does, before building);
+   * without it the tag is verified here from `settings.sourceDir`.
+   */
+  source?: SourceFact;
 }
 
 export interface StampOutcome {
@@ -170,7 +175,7 @@ async function stampLocked(
   requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = await sourceFact(settings, now);
+  const source = options.source ?? (await sourceFact(settings, now));
   // A control character in anything stamp would write is refused before anything is written.
   assertRecordTexts({
     subject: [],
