@@ -9,8 +9,9 @@
  *
  * A directory (`dir:`) or a docker-archive has no OCI form to copy: one line says what to do instead.
  */
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { WaybillError } from '../errors.ts';
+import type { Descriptor } from '../oci/types.ts';
 import { readSidecar } from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
@@ -26,9 +27,9 @@ import { statRegularFile } from '../util/regular-file.ts';
 import { type FileKind, fileArtifact } from './file-artifact.ts';
 import { type GraphSource, localReader } from './graph.ts';
 import { LayoutGraphSource } from './layout-endpoint.ts';
-import { AddedGraph, type AttachmentInput, buildAttachment } from './memory-source.ts';
+import { AddedGraph, type AttachmentInput, type BuiltManifest, buildAttachment } from './memory-source.ts';
 import { RegistryGraphSource } from './registry-target.ts';
-import { collectSidecars, type Sidecar } from './sidecars.ts';
+import { collectSidecars, kitsListing, type Sidecar } from './sidecars.ts';
 
 export interface LocalFile {
   path: string;
@@ -54,6 +55,24 @@ export interface SourceOptions {
   cache: BlobCache;
 }
 
+/** A sidecar as an attachment of `subject` (a kit is streamed from its file, never read whole). */
+async function attachmentOf(subject: Descriptor, sidecar: Sidecar): Promise<BuiltManifest> {
+  let payload: AttachmentInput['payload'];
+  if (sidecar.bytes) payload = sidecar.bytes;
+  else {
+    const digest = await sha256File(sidecar.path);
+    const descriptor = { mediaType: sidecar.mediaType, digest, size: sidecar.size };
+    payload = localReader(descriptor, fileSource(sidecar.path, digest, sidecar.size), sidecar.path);
+  }
+  return buildAttachment({
+    subject,
+    artifactType: sidecar.artifactType,
+    payload,
+    mediaType: sidecar.mediaType,
+    annotations: sidecar.annotations,
+  });
+}
+
 /** A local file as an OCI artifact with its sidecars attached. */
 export async function fileGraph(ref: string, path: string): Promise<CopySource> {
   const { size } = await statRegularFile(path, { input: ref });
@@ -64,28 +83,28 @@ export async function fileGraph(ref: string, path: string): Promise<CopySource> 
   const graph = new AddedGraph(ref);
   graph.setRoot(artifact.manifest);
   const sidecars = await collectSidecars(path, digest);
-  for (const sidecar of sidecars) {
-    let payload: AttachmentInput['payload'];
-    if (sidecar.bytes) payload = sidecar.bytes;
-    else {
-      // A kit is streamed from its file, never read whole.
-      const kitDigest = await sha256File(sidecar.path);
-      const descriptor = { mediaType: sidecar.mediaType, digest: kitDigest, size: sidecar.size };
-      payload = localReader(descriptor, fileSource(sidecar.path, kitDigest, sidecar.size), sidecar.path);
-    }
-    const built = buildAttachment({
-      subject: artifact.manifest.descriptor,
-      artifactType: sidecar.artifactType,
-      payload,
-      mediaType: sidecar.mediaType,
-      annotations: sidecar.annotations,
-    });
-    graph.addReferrer(artifact.manifest.descriptor.digest, built);
-  }
+  for (const sidecar of sidecars)
+    graph.addReferrer(
+      artifact.manifest.descriptor.digest,
+      await attachmentOf(artifact.manifest.descriptor, sidecar),
+    );
   return {
     source: graph,
     file: { path, name: basename(path), digest, size, kind: artifact.kind, record, sidecars },
   };
+}
+
+/**
+ * A layout that `build` made has its rebuild kit next to it, not inside: the kits in the layout's
+ * directory that list the image (by its manifest digest) join the graph as attachments.
+ */
+async function withKits(layout: LayoutGraphSource, layoutPath: string): Promise<GraphSource> {
+  const root = (await layout.root()).descriptor;
+  const kits = await kitsListing(dirname(resolve(layoutPath)), root.digest);
+  if (kits.length === 0) return layout;
+  const graph = new AddedGraph(layout.name, layout);
+  for (const kit of kits) graph.addReferrer(root.digest, await attachmentOf(root, kit));
+  return graph;
 }
 
 export async function openCopySource(ref: string, options: SourceOptions): Promise<CopySource> {
@@ -97,10 +116,9 @@ export async function openCopySource(ref: string, options: SourceOptions): Promi
   switch (location.kind) {
     case 'oci':
       return {
-        source: new LayoutGraphSource(
-          ref,
-          new DirectoryBlobStore(location.path),
-          location.reference || undefined,
+        source: await withKits(
+          new LayoutGraphSource(ref, new DirectoryBlobStore(location.path), location.reference || undefined),
+          location.path,
         ),
       };
     case 'oci-archive':

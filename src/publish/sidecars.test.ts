@@ -4,12 +4,14 @@
  * type comes back under its sidecar name (a hostile title never names a path).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { tarBuffer } from '../archive/tar-writer.ts';
 import { ARTIFACT_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
+import { writeKit } from '../provenance/build/kit.ts';
+import { sampleKitManifest } from '../provenance/build/testing.ts';
 import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION } from '../sign/bundle-files.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { PUBLICATION_ARTIFACT_TYPE } from './publication.ts';
@@ -45,21 +47,34 @@ before(async () => {
     'other.deb.waybill.json': '{}',
     [`${NAME}x.waybill.json`]: '{}',
     'notes.txt': 'x',
-    'hello-1.0.rebuild.tar': await tarBuffer([
-      {
-        path: 'waybill-rebuild-kit.json',
-        data: JSON.stringify({ outputs: [{ name: NAME, published: sha256Digest(content).slice(7) }] }),
-      },
-    ]),
-    'other-2.0.rebuild.tar': await tarBuffer([
-      {
-        path: 'waybill-rebuild-kit.json',
-        data: JSON.stringify({ outputs: [{ published: 'ff'.repeat(32) }] }),
-      },
-    ]),
     'broken.rebuild.tar': 'not a tar',
   };
   for (const [name, data] of Object.entries(files)) await writeFile(join(dir, name), data);
+  // Two real kits (provenance/build/kit.ts): one lists this file's digest, one another file's.
+  const source = join(dir, 'source.tar.src');
+  await writeFile(source, await tarBuffer([{ path: 'README', data: 'hello\n' }]));
+  const output = (published: string) => ({
+    path: `dist/${NAME}`,
+    name: NAME,
+    kind: 'file' as const,
+    built: published,
+    published,
+  });
+  const config = Buffer.from('version: 1\n');
+  await writeKit(
+    join(dir, 'hello-1.0.rebuild.tar'),
+    sampleKitManifest(await readFile(source), [output(sha256Digest(content).slice(7))]),
+    config,
+    source,
+    0,
+  );
+  await writeKit(
+    join(dir, 'other-2.0.rebuild.tar'),
+    sampleKitManifest(await readFile(source), [output('ff'.repeat(32))]),
+    config,
+    source,
+    0,
+  );
 });
 
 after(async () => rm(dir, { recursive: true, force: true }));

@@ -17,11 +17,12 @@
  * written back under the same name, and a record's `manifest.location` (a sidecar name) still finds
  * its SBOM in a registry.
  */
+import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { indexTarFile, openIndexedEntry } from '../archive/tar-reader.ts';
-import { WaybillError } from '../errors.ts';
+import { isWaybillError, WaybillError } from '../errors.ts';
 import { ARTIFACT_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
+import { KIT_SUFFIX, openKit } from '../provenance/build/kit.ts';
 import { SIDECAR_SUFFIX } from '../record/sidecar.ts';
 import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION, isSidecarOf } from '../sign/bundle-files.ts';
 import { INTOTO_PAYLOAD_TYPE } from '../sign/sign-statement.ts';
@@ -33,13 +34,9 @@ export const INTOTO_JSONL_ARTIFACT_TYPE = 'application/vnd.waybill.intoto-jsonl'
 export const REBUILD_KIT_ARTIFACT_TYPE = 'application/vnd.waybill.rebuild-kit.v1+tar';
 /** The annotation naming a statement attachment's predicate type (as cosign names a bundle's). */
 export const PREDICATE_TYPE_ANNOTATION = 'vnd.waybill.predicateType';
-/** The rebuild kit's suffix and manifest (docs/build.md). */
-const KIT_SUFFIX = '.rebuild.tar';
-const KIT_MANIFEST = 'waybill-rebuild-kit.json';
 
 /** Sidecars larger than this are not statements; kits are streamed, never read whole. */
 const MAX_SIDECAR_BYTES = 256 * 1024 * 1024;
-const MAX_KIT_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 export type SidecarRole =
   | 'record'
@@ -106,24 +103,14 @@ export function predicateTypeOf(bytes: Buffer): string | undefined {
   }
 }
 
-/** Whether the rebuild kit at `path` lists an output whose published SHA-256 is `hex`. */
-async function kitLists(path: string, hex: string): Promise<boolean> {
+/** Whether the rebuild kit at `path` lists an output whose published SHA-256 is `hex` (kit.ts reads it as hostile). */
+export async function kitLists(path: string, hex: string): Promise<boolean> {
   try {
-    const index = await indexTarFile(path);
-    const entry = index.get(KIT_MANIFEST);
-    if (entry?.type !== 'file' || entry.size > MAX_KIT_MANIFEST_BYTES) return false;
-    const chunks: Buffer[] = [];
-    for await (const chunk of openIndexedEntry(path, entry) as AsyncIterable<Buffer>) chunks.push(chunk);
-    const manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { outputs?: unknown };
-    return (
-      Array.isArray(manifest.outputs) &&
-      manifest.outputs.some(
-        (o) => typeof o === 'object' && o !== null && (o as { published?: unknown }).published === hex,
-      )
-    );
-  } catch {
-    // Not a kit (or a damaged one): not this artifact's.
-    return false;
+    return (await openKit(path)).manifest.outputs.some((o) => o.published === hex);
+  } catch (e) {
+    // Not a kit, or a damaged one: not this artifact's.
+    if (isWaybillError(e)) return false;
+    throw e;
   }
 }
 
@@ -152,18 +139,31 @@ export async function collectSidecars(artifactPath: string, digest: string): Pro
             predicateType;
       }
       found.push({ fileName: entry.name, ...type, annotations, bytes, path, size: bytes.length });
-    } else if (entry.name.endsWith(KIT_SUFFIX) && (await kitLists(path, digest.replace(/^sha256:/, '')))) {
-      const { size } = await statRegularFile(path);
-      found.push({
-        fileName: entry.name,
-        role: 'rebuild-kit',
-        artifactType: REBUILD_KIT_ARTIFACT_TYPE,
-        mediaType: 'application/x-tar',
-        annotations: { [OCI_ANNOTATION.title]: entry.name },
-        path,
-        size,
-      });
     }
+  }
+  return [...found, ...(await kitsListing(dir, digest, entries))].sort((x, y) =>
+    x.fileName < y.fileName ? -1 : x.fileName > y.fileName ? 1 : 0,
+  );
+}
+
+/** The rebuild kits in `dir` whose manifest lists an output published as `digest` (`sha256:…`). */
+export async function kitsListing(dir: string, digest: string, listed?: Dirent[]): Promise<Sidecar[]> {
+  const entries = listed ?? (await readdir(dir, { withFileTypes: true }).catch(() => []));
+  const found: Sidecar[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith(KIT_SUFFIX)) continue;
+    const path = join(dir, entry.name);
+    if (!(await kitLists(path, digest.replace(/^sha256:/, '')))) continue;
+    const { size } = await statRegularFile(path);
+    found.push({
+      fileName: entry.name,
+      role: 'rebuild-kit',
+      artifactType: REBUILD_KIT_ARTIFACT_TYPE,
+      mediaType: 'application/x-tar',
+      annotations: { [OCI_ANNOTATION.title]: entry.name },
+      path,
+      size,
+    });
   }
   return found;
 }

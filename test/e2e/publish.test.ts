@@ -21,6 +21,7 @@ import { loadRecord } from '../../src/app/attachments.ts';
 import { publishArtifact } from '../../src/app/publish.ts';
 import { ARTIFACT_TYPE, type Descriptor, MEDIA_TYPE, OCI_ANNOTATION } from '../../src/oci/types.ts';
 import { BUILT_IN_POLICY } from '../../src/policy/types.ts';
+import { buildSection, makeProject, TARBALL_COMMANDS } from '../../src/provenance/build/testing.ts';
 import { PUBLICATION_ARTIFACT_TYPE, publicationProblem } from '../../src/publish/publication.ts';
 import { serializeRecord } from '../../src/record/build.ts';
 import { BlobCache } from '../../src/registry/blob-cache.ts';
@@ -447,6 +448,50 @@ describe('files as OCI artifacts', () => {
     assert.equal(back.code, 0, back.stderr);
     const mirrored = await waybill(['verify', target2, '--insecure', '--key', publicKey], { env });
     assert.equal(mirrored.code, 0, mirrored.stdout);
+  });
+});
+
+describe('rebuild from a registry', () => {
+  test('a built tarball published with its kit: rebuild docker://… fetches both and reproduces it', async (t) => {
+    if (skip) return t.skip(skip);
+    const host = (registry as TestRegistry).host;
+    // A private HOME and TMPDIR: the recipe's outside-write watch sees only this test's directories.
+    const buildEnv = { ...env, HOME: join(tmp, 'build-home'), TMPDIR: join(tmp, 'build-tmp') };
+    mkdirSync(buildEnv.HOME, { recursive: true });
+    mkdirSync(buildEnv.TMPDIR, { recursive: true });
+    const project = await makeProject(
+      tmp,
+      'rebuildable',
+      buildSection({ commands: TARBALL_COMMANDS, outputs: ['dist/hello.tar.gz'], tools: ['tar', 'gzip'] }),
+      signer,
+    );
+    const out = join(tmp, 'built');
+    const built = await waybill(['build', '--out', out, '--allowed-signers', signer.allowedSignersFile], {
+      cwd: project.repo,
+      env: buildEnv,
+    });
+    assert.equal(built.code, 0, built.stdout + built.stderr);
+    const target = `docker://${host}/built/hello:1.2.3`;
+    const published = await waybill(['publish', join(out, 'hello.tar.gz'), target, '--insecure', '--force'], {
+      env: buildEnv,
+    });
+    assert.equal(published.code, 0, published.stdout + published.stderr);
+    const rebuilt = await waybillJson<{
+      reproduced: boolean;
+      outputs: Array<{ name: string; reproduced: boolean }>;
+    }>(['rebuild', target, '--insecure', '--trust-recipe'], { env: buildEnv });
+    assert.equal(rebuilt.code, 0, JSON.stringify(rebuilt.json) + rebuilt.stderr);
+    assert.equal(rebuilt.json.reproduced, true);
+    assert.deepEqual(
+      rebuilt.json.outputs.map((o) => [o.name, o.reproduced]),
+      [['hello.tar.gz', true]],
+    );
+    // An artifact without a kit: one line, exit 2.
+    skopeo(['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:latest`, `docker://${host}/nokit/x:1`]);
+    const plain = await waybill(['rebuild', `docker://${host}/nokit/x:1`, '--insecure', '--trust-recipe'], {
+      env: buildEnv,
+    });
+    assertOneLine(plain, /no rebuild kit is attached/);
   });
 });
 
