@@ -7,15 +7,12 @@
  */
 import { WaybillError } from '../errors.ts';
 import { parseDestination, withGraphSink } from '../publish/destination.ts';
-import { attachmentParts, collectGraph, readSmallBlob } from '../publish/graph.ts';
+import { collectGraph } from '../publish/graph.ts';
 import { openCopySource } from '../publish/open-source.ts';
-import { PUBLICATION_ARTIFACT_TYPE, parsePublication, utcSeconds } from '../publish/publication.ts';
-import { releaseBundleFromGraph } from '../publish/release-bundle.ts';
 import { type TransferEvents, type TransferReport, transfer } from '../publish/transfer.ts';
 import { BlobCache } from '../registry/blob-cache.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { parseDockerReference } from '../registry/reference.ts';
-import { publishReleaseBundle } from './publish.ts';
 
 export interface CopyOptions {
   registry?: RegistryOptions;
@@ -54,6 +51,10 @@ export async function copyArtifact(src: string, dst: string, options: CopyOption
   };
 
   if (destination.kind === 'release-dir') {
+    // Loaded only for release directories: a copy between layouts and registries needs neither.
+    const { publicationDate, releaseBundleFromGraph } = await import('../publish/release-bundle.ts');
+    const { utcSeconds } = await import('../publish/publication.ts');
+    const { publishReleaseBundle } = await import('./publish.ts');
     const bundle = await releaseBundleFromGraph(
       graph,
       opened.source,
@@ -96,26 +97,4 @@ export async function copyArtifact(src: string, dst: string, options: CopyOption
       : `${dst} already holds ${graph.root.digest} with its attachments; nothing done`,
     transfer: report,
   };
-}
-
-/** The newest publish date among the graph's publication statements (for a release directory's index). */
-async function publicationDate(
-  graph: Awaited<ReturnType<typeof collectGraph>>,
-  source: Parameters<typeof readSmallBlob>[0],
-): Promise<string | undefined> {
-  let newest: string | undefined;
-  for (const referrer of graph.referrers) {
-    const parts = attachmentParts(referrer, source.name);
-    if (parts.artifactType !== PUBLICATION_ARTIFACT_TYPE || !parts.payload) continue;
-    try {
-      const statement = parsePublication(
-        await readSmallBlob(source, parts.payload, 1024 * 1024),
-        source.name,
-      );
-      if (!newest || statement.predicate.published > newest) newest = statement.predicate.published;
-    } catch {
-      // An unreadable statement gives no date.
-    }
-  }
-  return newest;
 }

@@ -26,6 +26,7 @@ import {
   parseDestination,
   withGraphSink,
 } from '../publish/destination.ts';
+import { fileGraph } from '../publish/file-graph.ts';
 import {
   attachmentParts,
   collectGraph,
@@ -35,7 +36,7 @@ import {
 } from '../publish/graph.ts';
 import { LayoutGraphSource } from '../publish/layout-endpoint.ts';
 import { AddedGraph, type BuiltManifest, buildAttachment } from '../publish/memory-source.ts';
-import { type CopySource, fileGraph, openCopySource } from '../publish/open-source.ts';
+import { type CopySource, openCopySource } from '../publish/open-source.ts';
 import {
   buildPublication,
   type ForcedRule,

@@ -13,7 +13,6 @@
  */
 import { lstat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { withStampLock } from '../app/stamp-transaction.ts';
 import { WaybillError } from '../errors.ts';
 import { OciLayout } from '../oci/layout.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
@@ -123,6 +122,8 @@ export async function withGraphSink<T>(
     );
   }
   const tag = destination.tag ?? options.tag;
+  // The lock `stamp` takes (loaded here only: a push to a registry needs none of the stamp code).
+  const { withStampLock } = await import('../app/stamp-transaction.ts');
   if (destination.kind === 'oci') {
     // The lock file lives inside the layout: create the layout first.
     await OciLayout.init(destination.path);

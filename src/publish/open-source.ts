@@ -9,38 +9,21 @@
  *
  * A directory (`dir:`) or a docker-archive has no OCI form to copy: one line says what to do instead.
  */
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { WaybillError } from '../errors.ts';
-import type { Descriptor } from '../oci/types.ts';
-import { readSidecar } from '../record/sidecar.ts';
-import type { ReleaseRecord } from '../record/types.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
-import { fileSource } from '../registry/blobs.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { openRepository } from '../registry/repository.ts';
 import { DirectoryBlobStore } from '../sources/blob-store.ts';
 import { openTarBlobStore } from '../sources/oci-archive.ts';
-import { locateArtifact } from '../sources/open.ts';
 import { isRegistryReference } from '../sources/registry.ts';
-import { sha256File } from '../util/digest.ts';
-import { statRegularFile } from '../util/regular-file.ts';
-import { type FileKind, fileArtifact } from './file-artifact.ts';
-import { type GraphSource, localReader } from './graph.ts';
+import type { LocalFile } from './file-graph.ts';
+import type { GraphSource } from './graph.ts';
 import { LayoutGraphSource } from './layout-endpoint.ts';
-import { AddedGraph, type AttachmentInput, type BuiltManifest, buildAttachment } from './memory-source.ts';
+import { AddedGraph } from './memory-source.ts';
 import { RegistryGraphSource } from './registry-target.ts';
-import { collectSidecars, kitsListing, type Sidecar } from './sidecars.ts';
-
-export interface LocalFile {
-  path: string;
-  /** The file's name (what it is published as). */
-  name: string;
-  digest: string;
-  size: number;
-  kind: FileKind;
-  record: ReleaseRecord | undefined;
-  sidecars: Sidecar[];
-}
+import { attachmentOf } from './sidecar-attachment.ts';
+import { kitsListing } from './sidecars.ts';
 
 export interface CopySource {
   source: GraphSource;
@@ -53,45 +36,6 @@ export interface CopySource {
 export interface SourceOptions {
   registry?: RegistryOptions;
   cache: BlobCache;
-}
-
-/** A sidecar as an attachment of `subject` (a kit is streamed from its file, never read whole). */
-async function attachmentOf(subject: Descriptor, sidecar: Sidecar): Promise<BuiltManifest> {
-  let payload: AttachmentInput['payload'];
-  if (sidecar.bytes) payload = sidecar.bytes;
-  else {
-    const digest = await sha256File(sidecar.path);
-    const descriptor = { mediaType: sidecar.mediaType, digest, size: sidecar.size };
-    payload = localReader(descriptor, fileSource(sidecar.path, digest, sidecar.size), sidecar.path);
-  }
-  return buildAttachment({
-    subject,
-    artifactType: sidecar.artifactType,
-    payload,
-    mediaType: sidecar.mediaType,
-    annotations: sidecar.annotations,
-  });
-}
-
-/** A local file as an OCI artifact with its sidecars attached. */
-export async function fileGraph(ref: string, path: string): Promise<CopySource> {
-  const { size } = await statRegularFile(path, { input: ref });
-  const digest = await sha256File(path);
-  const local = fileSource(path, digest, size);
-  const record = await readSidecar(path);
-  const artifact = await fileArtifact(path, { digest, size, local }, record);
-  const graph = new AddedGraph(ref);
-  graph.setRoot(artifact.manifest);
-  const sidecars = await collectSidecars(path, digest);
-  for (const sidecar of sidecars)
-    graph.addReferrer(
-      artifact.manifest.descriptor.digest,
-      await attachmentOf(artifact.manifest.descriptor, sidecar),
-    );
-  return {
-    source: graph,
-    file: { path, name: basename(path), digest, size, kind: artifact.kind, record, sidecars },
-  };
 }
 
 /**
@@ -112,6 +56,7 @@ export async function openCopySource(ref: string, options: SourceOptions): Promi
     const registry = new RegistryGraphSource(openRepository(ref, options.registry), options.cache);
     return { source: registry, registry };
   }
+  const { locateArtifact } = await import('../sources/open.ts');
   const location = await locateArtifact(ref);
   switch (location.kind) {
     case 'oci':
@@ -130,7 +75,8 @@ export async function openCopySource(ref: string, options: SourceOptions): Promi
         ),
       };
     case 'file':
-      return fileGraph(ref, location.path);
+      // The native formats load only for a file: copying an image needs none of them.
+      return (await import('./file-graph.ts')).fileGraph(ref, location.path);
     case 'dir':
       throw new WaybillError(
         'UNSUPPORTED',

@@ -12,6 +12,7 @@ import type { ReleaseRecord } from '../record/types.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
 import { publishedFileName, singleFileLayer } from '../sources/registry-file.ts';
 import { attachmentParts, type Graph, type GraphSource, readSmallBlob } from './graph.ts';
+import { PUBLICATION_ARTIFACT_TYPE, parsePublication } from './publication.ts';
 import { sidecarNameFor, sidecarRoleOf } from './sidecars.ts';
 
 /** The agreed input of `publishToReleaseDirectory` (h/10-reldir). */
@@ -105,4 +106,23 @@ export async function releaseBundleFromGraph(
     built: record?.predicate.dates.built ?? null,
     published,
   };
+}
+
+/** The newest publish date among the graph's publication statements (for a release directory's index). */
+export async function publicationDate(graph: Graph, source: GraphSource): Promise<string | undefined> {
+  let newest: string | undefined;
+  for (const referrer of graph.referrers) {
+    const parts = attachmentParts(referrer, source.name);
+    if (parts.artifactType !== PUBLICATION_ARTIFACT_TYPE || !parts.payload) continue;
+    try {
+      const statement = parsePublication(
+        await readSmallBlob(source, parts.payload, 1024 * 1024),
+        source.name,
+      );
+      if (!newest || statement.predicate.published > newest) newest = statement.predicate.published;
+    } catch {
+      // An unreadable statement gives no date.
+    }
+  }
+  return newest;
 }
