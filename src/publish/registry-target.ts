@@ -19,6 +19,7 @@ export class RegistryGraphSource implements GraphSource {
   readonly name: string;
   private readonly repository: Repository;
   private readonly cache: BlobCache;
+  private rootBytes: { digest: string; bytes: Buffer } | undefined;
 
   constructor(repository: Repository, cache: BlobCache) {
     this.repository = repository;
@@ -28,12 +29,14 @@ export class RegistryGraphSource implements GraphSource {
 
   async root(): Promise<{ descriptor: Descriptor; tag?: string }> {
     const fetched = await this.repository.getManifest();
-    await this.cache.store(fetched.descriptor, fetched.bytes);
+    this.rootBytes = { digest: fetched.digest, bytes: fetched.bytes };
     const { tag, digest } = this.repository.reference;
     return { descriptor: fetched.descriptor, ...(tag !== undefined && digest === undefined ? { tag } : {}) };
   }
 
   async manifest(descriptor: Descriptor): Promise<Buffer> {
+    // The root was fetched (and verified) by tag already: not asked for twice.
+    if (this.rootBytes?.digest === descriptor.digest) return this.rootBytes.bytes;
     return (await this.repository.getManifest(descriptor.digest)).bytes;
   }
 

@@ -19,8 +19,12 @@ import type { PushResult } from '../registry/blobs.ts';
 import { eachLimited } from '../util/each-limited.ts';
 import type { Graph, GraphReferrer, GraphSink, GraphSource } from './graph.ts';
 
-/** Blobs moved at once (skopeo moves up to six layers at a time). */
-export const DEFAULT_CONCURRENCY = 4;
+/**
+ * Blobs moved at once: as many as skopeo (six), so an image of a few big layers moves them all
+ * together instead of leaving the last one alone at the end; within the registry client's 8
+ * connections per registry.
+ */
+export const DEFAULT_CONCURRENCY = 6;
 
 export interface TransferEvents {
   blobStart?(descriptor: Descriptor): void;

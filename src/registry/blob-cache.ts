@@ -27,9 +27,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home = hom
 /** Temp files older than this are leftovers of an interrupted download. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
-/** Bytes gathered per write of a download. */
-const WRITE_BYTES = 1024 * 1024;
-
 /** Downloads retried after a broken connection mid-blob (the whole blob again, re-verified). */
 const DOWNLOAD_ATTEMPTS = 3;
 
@@ -170,23 +167,12 @@ export async function downloadToFile(
   const { onBytes } = options;
   for (let attempt = 1; ; attempt++) {
     let received = 0;
-    // Network chunks are small (16-64 KiB); each write to the file is a round trip through the
-    // thread pool, so they are gathered into writes of about WRITE_BYTES (16× fewer on a busy machine).
     const counted = async function* (stream: Readable): AsyncGenerator<Buffer> {
-      let pending: Buffer[] = [];
-      let size = 0;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         received += chunk.length;
         onBytes?.(chunk.length);
-        pending.push(chunk);
-        size += chunk.length;
-        if (size >= WRITE_BYTES) {
-          yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, size);
-          pending = [];
-          size = 0;
-        }
+        yield chunk;
       }
-      if (size > 0) yield Buffer.concat(pending, size);
     };
     try {
       const stream = await openVerified();
