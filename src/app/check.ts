@@ -10,7 +10,7 @@ import type { ReleaseRecord } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact } from '../sources/types.ts';
+import type { Artifact, OpenOptions } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
 import { nativeFactsOf } from './native-facts.ts';
@@ -22,6 +22,8 @@ export interface CheckOptions {
   published?: boolean;
   /** `docker://` references: transport and credentials. */
   registry?: RegistryOptions;
+  /** Release URLs: download progress of the file. */
+  onDownload?: OpenOptions['onDownload'];
 }
 
 /** Loads the SBOM a record names and says what it is, or why it could not be used. */
@@ -63,6 +65,10 @@ export async function checkOpenedArtifact(artifact: Artifact, options: CheckOpti
 }
 
 export async function checkArtifact(ref: string, options: CheckOptions): Promise<CheckReport> {
-  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  const artifact = await openArtifact(ref, {
+    platform: options.platform,
+    registry: options.registry,
+    onDownload: options.onDownload,
+  });
   return checkOpenedArtifact(artifact, options);
 }

@@ -8,7 +8,7 @@ import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact } from '../sources/types.ts';
+import type { Artifact, OpenOptions } from '../sources/types.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
@@ -160,8 +160,17 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
 
 export async function inspectArtifact(
   ref: string,
-  options: { platform?: string; now?: Date; registry?: RegistryOptions } = {},
+  options: {
+    platform?: string;
+    now?: Date;
+    registry?: RegistryOptions;
+    onDownload?: OpenOptions['onDownload'];
+  } = {},
 ): Promise<InspectView> {
-  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  const artifact = await openArtifact(ref, {
+    platform: options.platform,
+    registry: options.registry,
+    onDownload: options.onDownload,
+  });
   return inspectOpenedArtifact(artifact, options.now);
 }

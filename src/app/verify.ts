@@ -9,6 +9,7 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
+import { ReleaseIntegrityError } from '../publish/release-integrity.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { findSidecarBundles } from '../sign/bundle-files.ts';
 import { fileDigests } from '../sign/file-digests.ts';
@@ -31,7 +32,7 @@ import {
   verifySignedItem,
 } from '../sign/verify-signature.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact, SourceKind } from '../sources/types.ts';
+import { type Artifact, isSingleFile, type OpenOptions, type SourceKind } from '../sources/types.ts';
 import { loadAttachedBundles, loadRecord } from './attachments.ts';
 
 export interface VerifyOptions {
@@ -52,6 +53,8 @@ export interface VerifyOptions {
   platform?: string;
   /** `docker://` references: transport and credentials. */
   registry?: RegistryOptions;
+  /** Release URLs: download progress of the file. */
+  onDownload?: OpenOptions['onDownload'];
 }
 
 export type CheckId =
@@ -64,7 +67,8 @@ export type CheckId =
   | 'record-match'
   | 'record-signed'
   | 'provenance-present'
-  | 'found';
+  | 'found'
+  | 'release-integrity';
 
 export interface VerdictCheck {
   id: CheckId;
@@ -72,7 +76,8 @@ export interface VerdictCheck {
   detail: string;
 }
 
-export type VerdictKind = StatementKind | 'artifact-signature' | 'unknown';
+/** `release-file`: a file of a published release that disagrees with its SHA256SUMS, index or record. */
+export type VerdictKind = StatementKind | 'artifact-signature' | 'release-file' | 'unknown';
 
 export interface StatementVerdict {
   /** Where the statement came from: a file (`:line` for JSON Lines), an attachment, or the record. */
@@ -264,7 +269,7 @@ async function isLocalFile(artifact: Artifact): Promise<boolean> {
 async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> {
   const own = artifact.digest.replace(/^sha256:/, '');
   const isFile = await isLocalFile(artifact);
-  if (artifact.kind === 'file') return [{ label: 'file', digests: await fileDigests(artifact.path) }];
+  if (isSingleFile(artifact.kind)) return [{ label: 'file', digests: await fileDigests(artifact.path) }];
   const label =
     artifact.kind === 'dir'
       ? 'directory tree'
@@ -286,8 +291,9 @@ async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedI
     seen.add(real);
     items.push(...(await readSignedFile(path)));
   };
-  // A registry image has no directory of its own: nothing next to it is a sidecar.
-  if (artifact.kind !== 'registry')
+  // A registry image has no directory of its own: nothing next to it is a sidecar. A release's
+  // sidecars are the checked ones loadAttachedBundles gives, never files beside its cached copy.
+  if (artifact.kind !== 'registry' && artifact.kind !== 'release')
     for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
   for (const attached of await loadAttachedBundles(artifact)) {
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
@@ -419,6 +425,42 @@ export async function verifyOpenedArtifact(
 }
 
 export async function verifyArtifact(ref: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  let artifact: Artifact;
+  try {
+    artifact = await openArtifact(ref, {
+      platform: options.platform,
+      registry: options.registry,
+      onDownload: options.onDownload,
+    });
+  } catch (e) {
+    // A published release whose files disagree is a failed verification, not unreadable input.
+    if (e instanceof ReleaseIntegrityError) return releaseIntegrityReport(ref, e, options);
+    throw e;
+  }
   return verifyOpenedArtifact(artifact, options);
+}
+
+async function releaseIntegrityReport(
+  ref: string,
+  error: ReleaseIntegrityError,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
+  const statement = finish({
+    source: error.input,
+    kind: 'release-file',
+    required: true,
+    checks: [{ id: 'release-integrity', passed: false, detail: error.reason }],
+  });
+  return {
+    artifact: ref,
+    kind: 'release',
+    // Which digest is the release's is exactly what is in dispute: the verdict names both.
+    digest: '',
+    digests: [],
+    record: { found: false },
+    trustedRoot: (await loadTrustedRoot(options.trustedRoot)).info,
+    statements: [statement],
+    notes: [`the published files disagree (${error.file}): no statement was judged`],
+    passed: false,
+  };
 }

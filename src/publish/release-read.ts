@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { artifactLimits } from '../archive/artifact-budget.ts';
 import { WaybillError } from '../errors.ts';
-import { parseRecord } from '../record/schema.ts';
+import { parseRecordSidecar } from '../record/sidecar.ts';
 import { defaultCacheDir, downloadToFile } from '../registry/blob-cache.ts';
 import { describeUrl, header, NetworkFailure } from '../registry/http.ts';
 import { isSidecarOf } from '../sign/bundle-files.ts';
@@ -74,6 +74,8 @@ export interface OpenedRelease {
   sidecarNames: string[];
   /** Facts a reader should know (an entry missing from index.json). */
   notes: string[];
+  /** The URL (or local path) of a file in the version directory, for messages. */
+  locate(name: string): string;
   /** Any sidecar of the artifact SHA256SUMS lists, read and checked; undefined when not listed. */
   readFile(name: string, maxBytes?: number): Promise<Buffer | undefined>;
 }
@@ -116,7 +118,7 @@ function isStatementSidecar(file: string, name: string): boolean {
 
 /** The digests a release record binds (`subject[].digest.sha256`). */
 function recordDigests(bytes: Buffer, where: string): string[] {
-  const record = parseRecord(bytes.toString('utf8'), where);
+  const record = parseRecordSidecar(bytes, where);
   return record.subject.map((s) => `sha256:${s.digest.sha256}`);
 }
 
@@ -197,6 +199,7 @@ export async function openRelease(ref: string, options: ReadReleaseOptions = {})
     sidecars,
     sidecarNames,
     notes,
+    locate: (n) => site.describe([name, version, n]),
     readFile: (sidecar, maxBytes = MAX_SIDECAR_BYTES) => readChecked(sidecar, maxBytes),
   };
 }
@@ -259,7 +262,9 @@ async function fetchArtifact(
           `${site.describe([location.name, location.version, file])}: not found`,
         );
       const declared = Number(header(response, 'content-length'));
-      if (Number.isFinite(declared) && size !== undefined && declared !== size) {
+      // More bytes than index.json lists cannot be the release: refused before downloading them. Fewer
+      // are downloaded and hashed, so the error names both digests.
+      if (Number.isFinite(declared) && size !== undefined && declared > size) {
         response.body.destroy();
         throw new ReleaseIntegrityError(input, file, `${declared} bytes`, `${size} bytes`, 'index.json');
       }
@@ -272,7 +277,7 @@ async function fetchArtifact(
           `${file} is ${total} bytes, over the ${limit}-byte limit (WAYBILL_MAX_ARTIFACT_BYTES)`,
         );
       }
-      return Readable.from(checkedBytes(response.body, input, file, digest, limit));
+      return Readable.from(checkedBytes(response.body, { input, file, digest, limit, size }));
     },
     (n) => {
       received += n;
@@ -285,11 +290,9 @@ async function fetchArtifact(
 /** The bytes of `body`, hashed as they pass; at the end, an integrity error if they are not `digest`. */
 async function* checkedBytes(
   body: AsyncIterable<Buffer>,
-  input: string,
-  file: string,
-  digest: string,
-  limit: number,
+  expected: { input: string; file: string; digest: string; limit: number; size: number | undefined },
 ): AsyncGenerator<Buffer> {
+  const { input, file, digest, limit, size } = expected;
   const check = new DigestCheck(undefined, { input });
   let seen = 0;
   const chunks = body[Symbol.asyncIterator]();
@@ -305,6 +308,8 @@ async function* checkedBytes(
     if (next.done) break;
     const chunk = next.value;
     seen += chunk.length;
+    if (size !== undefined && seen > size)
+      throw new ReleaseIntegrityError(input, file, `more than ${size} bytes`, `${size} bytes`, 'index.json');
     if (seen > limit)
       throw new WaybillError(
         'LIMIT',

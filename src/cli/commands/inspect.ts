@@ -9,6 +9,7 @@ import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
+import { withDownloadProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -74,10 +75,10 @@ export function registerInspect(program: Command): void {
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, opts: { platform?: string; format?: string } & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
-    const view = await inspectArtifact(ref, {
-      platform: opts.platform,
-      registry: await registryOptionsFrom(ref, opts),
-    });
+    const registry = await registryOptionsFrom(ref, opts);
+    const view = await withDownloadProgress((onDownload) =>
+      inspectArtifact(ref, { platform: opts.platform, registry, onDownload }),
+    );
     if (format === 'json') await out(toJson(view));
     else await outText(renderInspect(view), { color: false });
   });
