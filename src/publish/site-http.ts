@@ -19,7 +19,13 @@ import {
 } from '../registry/http.ts';
 import { checkTransport } from '../registry/origin-policy.ts';
 import { sendFollowingRedirects } from '../registry/redirects.ts';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from '../registry/retry.ts';
+import {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryableFailure,
+  type RetryPolicy,
+  withRetries,
+} from '../registry/retry.ts';
 import { toolVersion } from '../version.ts';
 
 export interface SiteOptions {
@@ -83,7 +89,10 @@ export async function siteGet(
   throw new WaybillError('MALFORMED', input, `${where} answered ${status} for ${what}`);
 }
 
-/** A whole small file (an index, a checksum list, a sidecar), at most `maxBytes`; undefined when absent. */
+/**
+ * A whole small file (an index, a checksum list, a sidecar), at most `maxBytes`; undefined when
+ * absent. A connection broken while the body arrives is retried like a failed request.
+ */
 export async function siteRead(
   url: URL,
   input: string,
@@ -91,10 +100,21 @@ export async function siteRead(
   maxBytes: number,
   options: SiteOptions = {},
 ): Promise<Buffer | undefined> {
-  const response = await siteGet(url, input, what, options);
-  if (!response) return undefined;
-  return readBody(response, maxBytes, input, what).catch((e: unknown) => {
-    if (e instanceof NetworkFailure) throw new WaybillError('NETWORK', input, e.message, { cause: e });
-    throw e;
-  });
+  const policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  for (let attempt = 1; ; attempt++) {
+    const response = await siteGet(url, input, what, options);
+    if (!response) return undefined;
+    try {
+      return await readBody(response, maxBytes, input, what);
+    } catch (e) {
+      if (isRetryableFailure(e) && attempt < policy.attempts) {
+        await (policy.sleep ?? delay)(backoffDelay(attempt, policy, policy.random));
+        continue;
+      }
+      if (e instanceof NetworkFailure) throw new WaybillError('NETWORK', input, e.message, { cause: e });
+      throw e;
+    }
+  }
 }
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
