@@ -241,9 +241,12 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
   return readRegularFileIfPresent(join(home, location), { code: 'MALFORMED' });
 }
 
-export async function loadRecord(
-  artifact: Artifact,
-): Promise<{ record: ReleaseRecord; location: string } | undefined> {
+export interface LoadedRecord {
+  record: ReleaseRecord;
+  location: string;
+}
+
+export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | undefined> {
   const repository = registryOf(artifact);
   if (repository) {
     const [newest] = await findRegistryAttachments(repository, artifact.digest, ARTIFACT_TYPE.record);

@@ -6,10 +6,10 @@
 import type { Fact, NativeFacts } from '../formats/facts.ts';
 import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
-import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact, OpenOptions } from '../sources/types.ts';
-import { loadRecord, loadSbom } from './attachments.ts';
+import type { Artifact, IntegrityCheck, IntegrityOptions } from '../sources/types.ts';
+import { sbomOutcome } from './check.ts';
+import { readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
 export interface InspectView {
@@ -39,6 +39,8 @@ export interface InspectView {
   } | null;
   manifest: { format: string; location: string; components: number | null; error?: string } | null;
   record: { location: string } | null;
+  /** What was hashed before anything was shown, and against which digest (all passed). */
+  integrity: IntegrityCheck[];
   /** For each fact, where its value was read: `record` and/or native fields. */
   fields: Record<string, string[]>;
 }
@@ -100,8 +102,17 @@ function collect(record: ReleaseRecord | undefined, facts: NativeFacts) {
   };
 }
 
-export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()): Promise<InspectView> {
-  const loaded = await loadRecord(artifact);
+/**
+ * The consumer's view, shown only for intact bytes: a blob, file, tree or SBOM that does not match
+ * the digest naming it is refused (DIGEST_MISMATCH, exit 2) rather than shown beside the facts.
+ */
+export async function inspectOpenedArtifact(
+  artifact: Artifact,
+  now = new Date(),
+  integrityOptions: IntegrityOptions = {},
+): Promise<InspectView> {
+  const { loaded, sbom, integrity } = await readBoundFacts(artifact, integrityOptions);
+  requireIntact(integrity);
   const record = loaded?.record;
   const facts = await nativeFactsOf(artifact);
   const c = collect(record, facts);
@@ -110,13 +121,9 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
   let manifest: InspectView['manifest'] = null;
   if (p?.manifest) {
     manifest = { format: p.manifest.format, location: p.manifest.location, components: null };
-    try {
-      const bytes = await loadSbom(artifact, p.manifest.location);
-      if (bytes) manifest.components = componentCount(readSbom(bytes, p.manifest.location));
-      else manifest.error = 'not found';
-    } catch (e) {
-      manifest.error = e instanceof Error ? e.message : String(e);
-    }
+    const outcome = sbomOutcome(sbom);
+    if (outcome && 'components' in outcome) manifest.components = outcome.components;
+    else manifest.error = outcome?.error ?? 'not found';
   }
   const image = artifact.image;
   const platforms = image ? (image.selected ? [image.selected] : image.platforms).map((x) => x.platform) : [];
@@ -154,23 +161,23 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
         : null,
     manifest,
     record: loaded ? { location: loaded.location } : null,
+    integrity: integrity.checks,
     fields,
   };
 }
 
 export async function inspectArtifact(
   ref: string,
-  options: {
-    platform?: string;
-    now?: Date;
-    registry?: RegistryOptions;
-    onDownload?: OpenOptions['onDownload'];
-  } = {},
+  options: { platform?: string; now?: Date; integrity?: IntegrityOptions; registry?: RegistryOptions } = {},
 ): Promise<InspectView> {
-  const artifact = await openArtifact(ref, {
-    platform: options.platform,
-    registry: options.registry,
-    onDownload: options.onDownload,
-  });
-  return inspectOpenedArtifact(artifact, options.now);
+  return inspectOpenedArtifact(
+    await openArtifact(ref, {
+      platform: options.platform,
+      registry: options.registry,
+      // A release URL's file is hashed as it downloads: that is this command's hashing progress.
+      onDownload: options.integrity?.onProgress,
+    }),
+    options.now,
+    options.integrity,
+  );
 }

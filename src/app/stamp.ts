@@ -29,6 +29,7 @@ import type { SbomFormat } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { intactLayers } from './integrity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf } from './native-facts.ts';
 import { beginStamp, type StampTransaction, stampHome, withStampLock } from './stamp-transaction.ts';
@@ -42,6 +43,11 @@ export interface StampOptions {
   onProgress?: (done: number, total: number) => void;
   /** Worker threads for image layers (see WalkOptions.workers); default: the walk's own choice. */
   workers?: number;
+  /**
+   * The source fact when the caller has already verified the tag (`build` does, before building);
+   * without it the tag is verified here from `settings.sourceDir`.
+   */
+  source?: SourceFact;
 }
 
 export interface StampOutcome {
@@ -169,7 +175,7 @@ async function stampLocked(
   requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = await sourceFact(settings, now);
+  const source = options.source ?? (await sourceFact(settings, now));
   // A control character in anything stamp would write is refused before anything is written.
   assertRecordTexts({
     subject: [],
@@ -203,6 +209,8 @@ async function stampLocked(
   const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+  // Every layer is now known intact: the walk checked them, or (an SBOM given) they are hashed here.
+  const intact = await intactLayers(opened, contents !== undefined);
 
   const tx = await beginStamp({
     ref,
@@ -244,7 +252,11 @@ async function stampLocked(
   }
   // The artifact as published (the staged view is gone with the staging directory).
   const artifact = await openLocated(ref, location, { platform: options.platform });
-  const report = await checkOpenedArtifact(artifact, { policy: settings.policy, now });
+  const report = await checkOpenedArtifact(artifact, {
+    policy: settings.policy,
+    now,
+    integrity: { verified: intact },
+  });
   return {
     artifact,
     record: prepared.record,

@@ -9,7 +9,6 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
-import { ReleaseIntegrityError } from '../publish/release-integrity.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { findSidecarBundles } from '../sign/bundle-files.ts';
 import { fileDigests } from '../sign/file-digests.ts';
@@ -31,9 +30,18 @@ import {
   type TrustedKey,
   verifySignedItem,
 } from '../sign/verify-signature.ts';
+import { mismatchCheck } from '../sources/integrity.ts';
 import { openArtifact } from '../sources/open.ts';
-import { type Artifact, isSingleFile, type OpenOptions, type SourceKind } from '../sources/types.ts';
-import { loadAttachedBundles, loadRecord } from './attachments.ts';
+import {
+  type Artifact,
+  type IntegrityCheck,
+  type IntegrityOptions,
+  isSingleFile,
+  type SourceKind,
+} from '../sources/types.ts';
+import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
+import { loadAttachedBundles } from './attachments.ts';
+import { readBoundFacts } from './integrity.ts';
 
 export interface VerifyOptions {
   /** Public key files (PEM) the consumer trusts for key-signed statements. */
@@ -53,8 +61,8 @@ export interface VerifyOptions {
   platform?: string;
   /** `docker://` references: transport and credentials. */
   registry?: RegistryOptions;
-  /** Release URLs: download progress of the file. */
-  onDownload?: OpenOptions['onDownload'];
+  /** How blobs are hashed (progress). */
+  integrity?: IntegrityOptions;
 }
 
 export type CheckId =
@@ -68,7 +76,7 @@ export type CheckId =
   | 'record-signed'
   | 'provenance-present'
   | 'found'
-  | 'release-integrity';
+  | 'integrity';
 
 export interface VerdictCheck {
   id: CheckId;
@@ -76,8 +84,7 @@ export interface VerdictCheck {
   detail: string;
 }
 
-/** `release-file`: a file of a published release that disagrees with its SHA256SUMS, index or record. */
-export type VerdictKind = StatementKind | 'artifact-signature' | 'release-file' | 'unknown';
+export type VerdictKind = StatementKind | 'artifact-signature' | 'integrity' | 'unknown';
 
 export interface StatementVerdict {
   /** Where the statement came from: a file (`:line` for JSON Lines), an attachment, or the record. */
@@ -97,13 +104,19 @@ export interface StatementVerdict {
 
 export interface VerifyReport {
   artifact: string;
-  kind: SourceKind;
-  digest: string;
+  /** null when the artifact could not be opened because its metadata does not match its digests. */
+  kind: SourceKind | null;
+  digest: string | null;
   /** What was hashed and the digests the statements were compared with. */
   digests: DigestCandidate[];
   record: { found: false } | { found: true; location: string };
   trustedRoot: TrustedRootInfo;
   statements: StatementVerdict[];
+  /**
+   * Every digest checked before the statements were judged (image blobs, the record's subject, the
+   * SBOM): the `integrity` verdict summarizes them.
+   */
+  integrity: IntegrityCheck[];
   /** Facts about the run a reader needs ("no release record found"). */
   notes: string[];
   passed: boolean;
@@ -281,8 +294,15 @@ async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> 
   return candidates;
 }
 
-/** Every statement file: sidecars, attachments, then --bundle files; each file read once. */
-async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedItem[]> {
+/**
+ * Every statement file: sidecars, attachments, then --bundle files; each file read once. An attached
+ * bundle whose blob does not match its descriptor is added to `broken`, not judged.
+ */
+async function gatherItems(
+  artifact: Artifact,
+  given: string[],
+  broken: IntegrityCheck[],
+): Promise<SignedItem[]> {
   const items: SignedItem[] = [];
   const seen = new Set<string>();
   const addFile = async (path: string) => {
@@ -291,11 +311,18 @@ async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedI
     seen.add(real);
     items.push(...(await readSignedFile(path)));
   };
-  // A registry image has no directory of its own: nothing next to it is a sidecar. A release's
-  // sidecars are the checked ones loadAttachedBundles gives, never files beside its cached copy.
+  // A registry image has no directory of its own: nothing next to it is a sidecar.
+  // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
   if (artifact.kind !== 'registry' && artifact.kind !== 'release')
     for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
-  for (const attached of await loadAttachedBundles(artifact)) {
+  let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
+  try {
+    attachedBundles = await loadAttachedBundles(artifact);
+  } catch (e) {
+    if (!isDigestMismatch(e)) throw e;
+    broken.push(mismatchCheck('attached statement bundle', e));
+  }
+  for (const attached of attachedBundles) {
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
   }
   for (const path of given) await addFile(path);
@@ -316,8 +343,10 @@ export async function verifyOpenedArtifact(
   const keys = await loadKeys(options.keys ?? []);
   const trustedRoot = await loadTrustedRoot(options.trustedRoot);
   const candidates = await digestCandidates(artifact);
-  const items = await gatherItems(artifact, options.bundles ?? []);
-  const loaded = await loadRecord(artifact);
+  const bound = await readBoundFacts(artifact, options.integrity);
+  const integrity = bound.integrity.checks;
+  const items = await gatherItems(artifact, options.bundles ?? [], integrity);
+  const loaded = bound.loaded;
   const record = loaded ? { record: loaded.record, location: loaded.location } : undefined;
 
   const isFile = await isLocalFile(artifact);
@@ -342,7 +371,8 @@ export async function verifyOpenedArtifact(
   for (const item of items) statements.push(await judge(item, trust, candidates, options, record));
 
   const notes: string[] = [];
-  if (!record) notes.push('no release record found: judging the given statements alone');
+  if (bound.brokenRecord) notes.push('the release record attachment does not match its digest: not read');
+  else if (!record) notes.push('no release record found: judging the given statements alone');
   else if (!statements.some((s) => s.kind === 'record' && s.passed)) {
     const signedButFailed = statements.some((s) => s.kind === 'record');
     if (!signedButFailed) {
@@ -394,7 +424,7 @@ export async function verifyOpenedArtifact(
       }),
     );
   }
-  if (statements.length === 0) {
+  if (statements.length === 0 && integrity.length === 0) {
     statements.push(
       finish({
         source: artifact.ref,
@@ -411,6 +441,7 @@ export async function verifyOpenedArtifact(
       }),
     );
   }
+  if (integrity.length > 0) statements.push(integrityVerdict(artifact.ref, integrity));
   return {
     artifact: artifact.ref,
     kind: artifact.kind,
@@ -419,8 +450,58 @@ export async function verifyOpenedArtifact(
     record: record ? { found: true, location: record.location } : { found: false },
     trustedRoot: trustedRoot.info,
     statements,
+    integrity,
     notes,
     passed: statements.every((s) => !s.required || s.passed),
+  };
+}
+
+/**
+ * The integrity verdict: one failed check per digest that does not match (blob or file, what it is,
+ * expected and actual digest), then one passed check counting those that do.
+ */
+export function integrityVerdict(source: string, integrity: IntegrityCheck[]): StatementVerdict {
+  const checks: VerdictCheck[] = integrity
+    .filter((c) => !c.passed)
+    .map((c) => ({
+      id: 'integrity',
+      passed: false,
+      detail: `${c.name} (${c.what}): ${c.problem ?? 'does not match'}`,
+    }));
+  const intact = integrity.filter((c) => c.passed);
+  if (intact.length > 0) {
+    const hashed = intact.reduce((n, c) => n + (c.checkedBy === 'hash' ? (c.actualSize ?? 0) : 0), 0);
+    checks.push({
+      id: 'integrity',
+      passed: true,
+      detail: `${intact.length} digest${intact.length === 1 ? '' : 's'} match (${hashed} bytes hashed)`,
+    });
+  }
+  return finish({ source, kind: 'integrity', required: true, checks });
+}
+
+/**
+ * What `verify` says about an artifact it cannot open because a blob it reads to open it (index,
+ * manifest, config) does not match the digest naming it: a failed integrity verdict, exit 1.
+ */
+async function unopenedReport(
+  ref: string,
+  error: DigestMismatchError,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
+  const trustedRoot = await loadTrustedRoot(options.trustedRoot);
+  const integrity = [mismatchCheck('image metadata', error)];
+  return {
+    artifact: ref,
+    kind: null,
+    digest: null,
+    digests: [],
+    record: { found: false },
+    trustedRoot: trustedRoot.info,
+    statements: [integrityVerdict(ref, integrity)],
+    integrity,
+    notes: ['the artifact could not be opened: nothing else was judged'],
+    passed: false,
   };
 }
 
@@ -430,37 +511,12 @@ export async function verifyArtifact(ref: string, options: VerifyOptions = {}): 
     artifact = await openArtifact(ref, {
       platform: options.platform,
       registry: options.registry,
-      onDownload: options.onDownload,
+      // A release URL's file is hashed as it downloads: that is this command's hashing progress.
+      onDownload: options.integrity?.onProgress,
     });
   } catch (e) {
-    // A published release whose files disagree is a failed verification, not unreadable input.
-    if (e instanceof ReleaseIntegrityError) return releaseIntegrityReport(ref, e, options);
+    if (isDigestMismatch(e)) return unopenedReport(ref, e, options);
     throw e;
   }
   return verifyOpenedArtifact(artifact, options);
-}
-
-async function releaseIntegrityReport(
-  ref: string,
-  error: ReleaseIntegrityError,
-  options: VerifyOptions,
-): Promise<VerifyReport> {
-  const statement = finish({
-    source: error.input,
-    kind: 'release-file',
-    required: true,
-    checks: [{ id: 'release-integrity', passed: false, detail: error.reason }],
-  });
-  return {
-    artifact: ref,
-    kind: 'release',
-    // Which digest is the release's is exactly what is in dispute: the verdict names both.
-    digest: '',
-    digests: [],
-    record: { found: false },
-    trustedRoot: (await loadTrustedRoot(options.trustedRoot)).info,
-    statements: [statement],
-    notes: [`the published files disagree (${error.file}): no statement was judged`],
-    passed: false,
-  };
 }

@@ -27,6 +27,13 @@ const RECORD = Buffer.from(
 );
 const SBOM = Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [] }));
 
+/** A umoci-built image tagged `t` in `<dir>/img`, and its manifest descriptor. */
+async function taggedImage(dir: string) {
+  const layout = join(dir, 'img');
+  await umociImage(layout, 't');
+  return { layout, subject: (await resolveRef(await OciLayout.open(layout), 't')).descriptor };
+}
+
 test('empty descriptor digest is sha256("{}")', () => {
   assert.equal(EMPTY_CONFIG.digest, sha256Digest(Buffer.from('{}')));
 });
@@ -100,9 +107,7 @@ test('re-attaching replaces the earlier attachment of the same type; same input,
   skip: missing,
 }, async () => {
   using tmp = tempDir();
-  const layout = join(tmp.dir, 'img');
-  await umociImage(layout, 't');
-  const subject = (await resolveRef(await OciLayout.open(layout), 't')).descriptor;
+  const { layout, subject } = await taggedImage(tmp.dir);
   const first = await attachArtifact(
     layout,
     subject,
@@ -137,13 +142,29 @@ test('re-attaching replaces the earlier attachment of the same type; same input,
   assert.deepEqual(await readAttachment(layout, found[0]!), next);
 });
 
+test('attachments of one type with different annotations (bundles of different statements) are kept side by side', {
+  skip: missing,
+}, async () => {
+  using tmp = tempDir();
+  const { layout, subject } = await taggedImage(tmp.dir);
+  const bundle = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const kind = (predicateType: string) => ({
+    ...CREATED,
+    'dev.sigstore.bundle.predicateType': predicateType,
+  });
+  await attachArtifact(layout, subject, bundle, Buffer.from('{"record":1}'), bundle, kind('record'));
+  await attachArtifact(layout, subject, bundle, Buffer.from('{"provenance":1}'), bundle, kind('provenance'));
+  await attachArtifact(layout, subject, bundle, Buffer.from('{"provenance":2}'), bundle, kind('provenance'));
+  const found = await findAttachments(layout, subject.digest, bundle);
+  const payloads = await Promise.all(found.map(async (a) => (await readAttachment(layout, a)).toString()));
+  assert.deepEqual(payloads.sort(), ['{"provenance":2}', '{"record":1}']);
+});
+
 test('tampered payload is a DIGEST_MISMATCH; a subject not in the layout is refused', {
   skip: missing,
 }, async () => {
   using tmp = tempDir();
-  const layout = join(tmp.dir, 'img');
-  await umociImage(layout, 't');
-  const subject = (await resolveRef(await OciLayout.open(layout), 't')).descriptor;
+  const { layout, subject } = await taggedImage(tmp.dir);
   const rec = await attachArtifact(
     layout,
     subject,

@@ -88,17 +88,24 @@ export async function attachArtifact(
     annotations: sortedCopy({ ...annotations, [OCI_ANNOTATION.created]: created }),
   };
   const written = await store.writeBlob(jsonBytes(manifest), MEDIA_TYPE.ociManifest);
+  // The caller's annotations (all but `created`) tell attachments of one type apart: Sigstore bundles
+  // share one artifactType and differ by the predicate type they carry, so a provenance bundle must
+  // not replace the record's bundle. They are listed on the index entry too, where replacement looks.
+  const slot = sortedCopy(
+    Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== OCI_ANNOTATION.created)),
+  );
   const descriptor: Descriptor = {
     ...written,
     artifactType,
-    annotations: { [WAYBILL_REFERRER_ANNOTATION]: subject.digest },
+    annotations: { [WAYBILL_REFERRER_ANNOTATION]: subject.digest, ...slot },
+  };
+  const sameSlot = (d: Descriptor): boolean => {
+    const { [WAYBILL_REFERRER_ANNOTATION]: referrer, ...rest } = d.annotations ?? {};
+    return referrer === subject.digest && d.artifactType === artifactType && sameMap(rest, slot);
   };
 
   const index = await store.readIndex();
-  const kept = index.manifests.filter(
-    (d) =>
-      !(d.annotations?.[WAYBILL_REFERRER_ANNOTATION] === subject.digest && d.artifactType === artifactType),
-  );
+  const kept = index.manifests.filter((d) => !sameSlot(d));
   const newIndex: ImageIndex = { ...index, manifests: [...kept, descriptor] };
   await store.writeIndex(newIndex);
   return {
@@ -230,6 +237,11 @@ export async function readAttachmentFromOciArchive(
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function sortedCopy(map: Record<string, string>): Record<string, string> {

@@ -283,7 +283,7 @@ describe('refusals change nothing', () => {
       publishToReleaseDirectory(root, arm),
       rejects(
         'DIGEST_MISMATCH',
-        /1\.2\.3: hello-1\.2\.3\.tar\.cdx\.json is sha256:[0-9a-f]{64}, but SHA256SUMS says sha256:[0-9a-f]{64}/,
+        /1\.2\.3 \(published file\): hello-1\.2\.3\.tar\.cdx\.json is sha256:[0-9a-f]{64}, but SHA256SUMS says sha256:[0-9a-f]{64}/,
       ),
     );
     assert.deepEqual(snapshot(root), before);

@@ -1,15 +1,15 @@
 /**
  * The one error for a published release whose files disagree with each other: a file whose bytes
  * are not the digest SHA256SUMS lists, an index.json entry or a release record naming another
- * digest. It names the file and both digests. `check`, `sbom`, `inspect` and `audit` stop on it
- * (exit 2: the input is not what it says it is); `verify` reports it as a failed verification
- * (exit 1).
+ * digest. It names the file and both digests. A DIGEST_MISMATCH like any other (util/digest.ts):
+ * `check`, `sbom`, `inspect` and `audit` stop on it (exit 2: the input is not what it says it is);
+ * `verify` reports it as a failed integrity verdict (exit 1).
  */
-import { WaybillError } from '../errors.ts';
+import { DigestMismatchError } from '../util/digest.ts';
 
 export type IntegrityAuthority = 'SHA256SUMS' | 'index.json' | 'the release record';
 
-export class ReleaseIntegrityError extends WaybillError {
+export class ReleaseIntegrityError extends DigestMismatchError {
   /** The file whose digest is wrong, as named in the version directory. */
   readonly file: string;
   /** What `authority` says the digest is. */
@@ -19,7 +19,14 @@ export class ReleaseIntegrityError extends WaybillError {
   readonly authority: IntegrityAuthority;
 
   constructor(input: string, file: string, actual: string, expected: string, authority: IntegrityAuthority) {
-    super('DIGEST_MISMATCH', input, `${file} is ${actual}, but ${authority} says ${expected}`);
+    super(
+      input,
+      { expected, actual },
+      {
+        reason: `${file} is ${actual}, but ${authority} says ${expected}`,
+        what: 'published file',
+      },
+    );
     this.name = 'ReleaseIntegrityError';
     this.file = file;
     this.expected = expected;

@@ -83,10 +83,14 @@ export async function locateBlob(store: BlobStore, descriptor: Descriptor): Prom
   return location;
 }
 
-/** Reads a small JSON blob (index, manifest, config) and checks it against its descriptor. */
+/**
+ * Reads a small JSON blob (index, manifest, config) and checks it against its descriptor; `what`
+ * names it in a DIGEST_MISMATCH (`image config`).
+ */
 export async function readVerifiedBlob(
   store: BlobStore,
   descriptor: Descriptor,
+  what?: string,
 ): Promise<{ bytes: Buffer; name: string }> {
   const location = await locateBlob(store, descriptor);
   if (descriptor.size > MAX_JSON_BLOB_BYTES) {
@@ -97,7 +101,7 @@ export async function readVerifiedBlob(
     );
   }
   const bytes = await readLocation(location);
-  verifyBlob(bytes, descriptor.digest, { input: location.name, size: descriptor.size });
+  verifyBlob(bytes, descriptor.digest, { input: location.name, size: descriptor.size, what });
   return { bytes, name: location.name };
 }
 

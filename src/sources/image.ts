@@ -128,9 +128,9 @@ export async function resolveImage(
   if (refName !== undefined) view.refName = refName;
 
   if (INDEX_MEDIA_TYPES.has(chosen.mediaType)) {
-    const { bytes, name } = await readVerifiedBlob(store, chosen);
+    const { bytes, name } = await readVerifiedBlob(store, chosen, 'image index');
     const nested = parseImageIndex(bytes, name);
-    view.index = { digest: chosen.digest, index: nested };
+    view.index = { digest: chosen.digest, index: nested, descriptor: chosen };
     await collectPlatforms(store, nested, 1, view.platforms);
     if (view.platforms.length === 0)
       throw new WaybillError('UNSUPPORTED', input, 'the index holds no container image');
@@ -159,7 +159,7 @@ async function collectPlatforms(
       if (depth >= MAX_INDEX_DEPTH) {
         throw new WaybillError('LIMIT', store.root, `image indexes nested deeper than ${MAX_INDEX_DEPTH}`);
       }
-      const { bytes, name } = await readVerifiedBlob(store, descriptor);
+      const { bytes, name } = await readVerifiedBlob(store, descriptor, 'image index');
       await collectPlatforms(store, parseImageIndex(bytes, name), depth + 1, out);
     } else if (MANIFEST_MEDIA_TYPES.has(descriptor.mediaType)) {
       // BuildKit stores attestations as manifests for platform unknown/unknown: not images to run.
@@ -177,7 +177,7 @@ async function readPlatformImage(
   descriptor: Descriptor,
   required: boolean,
 ): Promise<PlatformImage | undefined> {
-  const { bytes, name } = await readVerifiedBlob(store, descriptor);
+  const { bytes, name } = await readVerifiedBlob(store, descriptor, 'image manifest');
   const manifest = parseImageManifest(bytes, name);
   if (!IMAGE_CONFIG_MEDIA_TYPES.has(manifest.config.mediaType)) {
     if (!required) return undefined;
@@ -187,7 +187,7 @@ async function readPlatformImage(
       `not a container image: config mediaType is ${manifest.config.mediaType}`,
     );
   }
-  const configBlob = await readVerifiedBlob(store, manifest.config);
+  const configBlob = await readVerifiedBlob(store, manifest.config, 'image config');
   const config = parseImageConfig(configBlob.bytes, configBlob.name);
   if (config.rootfs.diff_ids.length !== manifest.layers.length) {
     throw new WaybillError(

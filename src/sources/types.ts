@@ -98,8 +98,8 @@ export interface PlatformImage {
 export interface ImageView {
   /** The tag or reference name chosen in the layout (`org.opencontainers.image.ref.name`), if any. */
   refName?: string;
-  /** Present when the reference resolves to an image index. */
-  index?: { digest: string; index: ImageIndex };
+  /** Present when the reference resolves to an image index (`descriptor`: how it was named). */
+  index?: { digest: string; index: ImageIndex; descriptor?: Descriptor };
   /** Every platform image the reference resolves to (one for a plain manifest). */
   platforms: PlatformImage[];
   /** The image a walk reads: the only one, or the one chosen with `platform`. */
@@ -137,6 +137,43 @@ export interface Artifact {
   /** The options the artifact was opened with, so a caller reopening it keeps them (registry access). */
   options?: OpenOptions;
   walk(filter: FileFilter, options?: WalkOptions): Promise<WalkResult>;
+  /**
+   * Images: hashes every blob the artifact is bound to (manifests, configs, layers) against its
+   * descriptor, never stopping at the first mismatch (sources/integrity.ts). Files and trees are
+   * hashed when opened: their `digest` is the hash of what is there.
+   */
+  verifyBlobs?(options?: IntegrityOptions): Promise<IntegrityCheck[]>;
+}
+
+/** One thing hashed against the digest that names it. */
+export interface IntegrityCheck {
+  /** What it is, for people: `image manifest`, `image config`, `layer 2 of 3`, `image index`, `SBOM`. */
+  what: string;
+  /** Where the bytes are: a blob path, `archive.tar:blobs/sha256/…`, a file path. */
+  name: string;
+  expected: string;
+  expectedSize?: number;
+  /** The digest of the bytes found; absent when they could not be read (missing, not a file). */
+  actual?: string;
+  actualSize?: number;
+  passed: boolean;
+  /** Why it failed, one line (the digests and sizes, or why the bytes could not be read). */
+  problem?: string;
+  /** `hash`: hashed by this check; `walk`: verified earlier in this process by a layer walk. */
+  checkedBy: 'hash' | 'walk';
+}
+
+export interface IntegrityOptions {
+  /**
+   * Blob digests already verified in this process — every layer a successful walk read (the walk
+   * checks each layer's digest, size and diff_id) — so `stamp` does not hash them twice.
+   */
+  verified?: ReadonlySet<string>;
+  /** Blobs hashed at once (default 2: reads of one overlap hashing of the other). */
+  concurrency?: number;
+  /** Bytes hashed so far and the total, for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 export interface OpenOptions {

@@ -210,7 +210,7 @@ describe('a release directory over http', () => {
         statements: Array<{ kind: string; reason: string }>;
       }>(['verify', url(), '--key', publicKey], { env: fresh });
       assert.equal(verified.code, 1);
-      assert.equal(verified.json.statements[0]?.kind, 'release-file');
+      assert.equal(verified.json.statements[0]?.kind, 'integrity');
       assert.match(verified.json.statements[0]?.reason ?? '', message);
     });
     await withTampered(`${FILE}.record.sigstore.json`, '{}', async () => {

@@ -12,7 +12,7 @@ import {
   useColor,
 } from '../common.ts';
 import { errText, out, outText, parseFormat, toJson } from '../output.ts';
-import { withDownloadProgress } from '../progress.ts';
+import { createProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
@@ -45,16 +45,14 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
       // Never the waybill.yaml of the current directory: a bundle or a clone could ship one that
       // switches every rule off (config/consumer-policy.ts says where the policy comes from).
       const policy = await consumerPolicy(opts);
-      const registry = await registryOptionsFrom(ref, opts);
-      const report = await withDownloadProgress((onDownload) =>
-        checkArtifact(ref, {
-          policy,
-          platform: opts.platform,
-          published: opts.published,
-          registry,
-          onDownload,
-        }),
-      );
+      const progress = createProgress('hashing');
+      const report = await checkArtifact(ref, {
+        policy,
+        platform: opts.platform,
+        published: opts.published,
+        registry: await registryOptionsFrom(ref, opts),
+        integrity: { onProgress: (done, total) => progress.update(done, total) },
+      }).finally(() => progress.done());
       if (format === 'json') await out(toJson(report));
       else if (format === 'sarif') await out(toJson(renderSarif(report)));
       else {

@@ -6,10 +6,11 @@
  */
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import type { IntegrityCheck } from '../../sources/types.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
-import { withDownloadProgress } from '../progress.ts';
+import { createProgress, formatBytes } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -19,6 +20,13 @@ function line(label: string, value: string | null | undefined, from?: string[]):
   const shown = value == null ? '(not stated)' : esc(value);
   const origin = from && from.length > 0 ? `  (${from.map(esc).join('; ')})` : '';
   return `  ${label.padEnd(12)} ${shown}${origin}\n`;
+}
+
+/** All checks passed (inspect refuses otherwise): how many digests, and how many bytes were hashed. */
+function integritySummary(checks: IntegrityCheck[]): string {
+  if (checks.length === 0) return 'nothing bound to the artifact to check';
+  const hashed = checks.reduce((n, c) => n + (c.checkedBy === 'hash' ? (c.actualSize ?? 0) : 0), 0);
+  return `${checks.length} digest${checks.length === 1 ? '' : 's'} match (${formatBytes(hashed)} hashed)`;
 }
 
 export function renderInspect(v: InspectView): string {
@@ -61,6 +69,7 @@ export function renderInspect(v: InspectView): string {
     text += line('manifest', null);
   }
   text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
+  text += line('integrity', integritySummary(v.integrity));
   if (v.disclaimer) text += `\n  ${escapeLinesForTerminal(v.disclaimer).join('\n  ')}\n`;
   return text;
 }
@@ -75,10 +84,12 @@ export function registerInspect(program: Command): void {
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, opts: { platform?: string; format?: string } & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
-    const registry = await registryOptionsFrom(ref, opts);
-    const view = await withDownloadProgress((onDownload) =>
-      inspectArtifact(ref, { platform: opts.platform, registry, onDownload }),
-    );
+    const progress = createProgress('hashing');
+    const view = await inspectArtifact(ref, {
+      platform: opts.platform,
+      registry: await registryOptionsFrom(ref, opts),
+      integrity: { onProgress: (done, total) => progress.update(done, total) },
+    }).finally(() => progress.done());
     if (format === 'json') await out(toJson(view));
     else await outText(renderInspect(view), { color: false });
   });

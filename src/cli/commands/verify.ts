@@ -8,7 +8,7 @@ import { verifyArtifact } from '../../app/verify.ts';
 import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
 import { addFormatOption, useColor } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
-import { withDownloadProgress } from '../progress.ts';
+import { createProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 import { renderVerifyText } from '../render-verify.ts';
 
@@ -66,24 +66,22 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, opts: VerifyFlags & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
-    const registry = await registryOptionsFrom(ref, opts);
-    const report = await withDownloadProgress((onDownload) =>
-      verifyArtifact(ref, {
-        keys: opts.key,
-        trustedRoot: opts.trustedRoot,
-        certificateIdentity: opts.certificateIdentity,
-        certificateIdentityRegexp: opts.certificateIdentityRegexp,
-        certificateOidcIssuer: opts.certificateOidcIssuer,
-        bundles: opts.bundle,
-        sourceUri: opts.sourceUri,
-        sourceTag: opts.sourceTag,
-        builderId: opts.builderId,
-        allowUnsigned: opts.allowUnsigned,
-        platform: opts.platform,
-        registry,
-        onDownload,
-      }),
-    );
+    const progress = createProgress('hashing');
+    const report = await verifyArtifact(ref, {
+      keys: opts.key,
+      trustedRoot: opts.trustedRoot,
+      certificateIdentity: opts.certificateIdentity,
+      certificateIdentityRegexp: opts.certificateIdentityRegexp,
+      certificateOidcIssuer: opts.certificateOidcIssuer,
+      bundles: opts.bundle,
+      sourceUri: opts.sourceUri,
+      sourceTag: opts.sourceTag,
+      builderId: opts.builderId,
+      allowUnsigned: opts.allowUnsigned,
+      platform: opts.platform,
+      registry: await registryOptionsFrom(ref, opts),
+      integrity: { onProgress: (done, total) => progress.update(done, total) },
+    }).finally(() => progress.done());
     if (format === 'json') await out(toJson(report));
     else {
       const color = useColor();
