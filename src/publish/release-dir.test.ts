@@ -124,6 +124,22 @@ describe('publishing', () => {
     assert.deepEqual(snapshot(root), before);
   });
 
+  test('a published release whose SHA256SUMS was lost is repaired by publishing it again', async () => {
+    const bundle = sampleReleaseBundle(work);
+    await publishToReleaseDirectory(root, bundle);
+    rmSync(join(root, 'hello', '1.2.3', 'SHA256SUMS'));
+    const repaired = await publishToReleaseDirectory(root, bundle);
+    assert.equal(repaired.changed, true);
+    assert.deepEqual(repaired.written, ['hello/1.2.3/SHA256SUMS', 'hello/index.json']);
+    assert.match(repaired.message, /the SHA256SUMS and index entry of hello-1\.2\.3\.tar/);
+    assert.equal(
+      sha256sumCheck(join(root, 'hello', '1.2.3'))
+        .trim()
+        .split('\n').length,
+      3,
+    );
+  });
+
   test('a different file under the same name and version is CONFLICT, with or without force, and nothing changes', async () => {
     await publishToReleaseDirectory(root, sampleReleaseBundle(work));
     const before = snapshot(root);

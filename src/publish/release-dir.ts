@@ -303,7 +303,9 @@ async function publishLocked(
     await staging.discard();
   }
   const what = present
-    ? 'its sidecars'
+    ? staged.length > 0
+      ? 'its sidecars'
+      : `the ${SUMS_FILE} and index entry of ${file}`
     : `${file} and ${files.length} sidecar${files.length === 1 ? '' : 's'}`;
   return {
     target,

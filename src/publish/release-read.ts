@@ -18,7 +18,7 @@
  * A disagreement anywhere is a `ReleaseIntegrityError` naming the file and both digests. Other
  * sidecars (a rebuild kit) are listed and read on demand with `readFile`, checked the same way.
  */
-import { lstat, mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { artifactLimits } from '../archive/artifact-budget.ts';
@@ -219,7 +219,7 @@ async function checkLocalArtifact(
   const actual = await sha256File(path, undefined, { input: location.input });
   if (actual !== digest)
     throw new ReleaseIntegrityError(location.input, location.file, actual, digest, 'SHA256SUMS');
-  return { path, size: (await lstat(path)).size, downloaded: false };
+  return { path, size: (await stat(path)).size, downloaded: false };
 }
 
 /** `CACHE/releases/sha256/<hex>/FILE`: by digest, under the file's own name. */
