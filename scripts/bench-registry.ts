@@ -1,7 +1,7 @@
 /**
  * The registry part of `npm run bench` (issue 10): pushing and pulling a 500 MiB image to and from
  * Debian's docker-registry on loopback, `waybill copy` side by side with `skopeo copy` doing the same
- * work. Runs alone with `npm run bench -- --only registry` (or `node scripts/bench-registry.ts`).
+ * work. Runs alone with `npm run bench -- --only=registry` (or `node scripts/bench-registry.ts`).
  *
  *   (k) push: `waybill copy oci:DIR:latest docker://…` vs `skopeo copy` of the same layout, each run
  *       into a registry started fresh for it (empty storage: nothing to skip or mount), best of 3;
@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOciLayout } from '../src/sources/testing.ts';
 import { startRegistry, type TestRegistry } from '../test/helpers/registry.ts';
+import type { BenchRow } from './bench-audit.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAYBILL = join(ROOT, 'bin/waybill.js');
@@ -33,13 +34,6 @@ const LAYERS = 5;
 const LAYER_MiB = 100;
 const MiB = 1024 * 1024;
 export const REGISTRY_GOALS = { pushRatio: 1.2, pullRatio: 1.2 };
-
-export interface RegistryRow {
-  what: string;
-  value: string;
-  goal: string;
-  ok?: boolean;
-}
 
 /** Incompressible but reproducible bytes: an AES-CTR keystream. */
 function keystream(seed: number, size: number): Buffer {
@@ -121,7 +115,7 @@ async function fresh<T>(work: (registry: TestRegistry) => Promise<T>): Promise<T
 
 export async function benchRegistry(
   log: (line: string) => void,
-): Promise<{ rows: RegistryRow[]; results: Record<string, unknown> }> {
+): Promise<{ rows: BenchRow[]; results: Record<string, unknown> }> {
   const layout = await benchImage(log);
   const source = `oci:${layout}:latest`;
   const scratch = await mkdtemp(join(tmpdir(), 'waybill-bench-registry-'));
@@ -223,7 +217,7 @@ export async function benchRegistry(
   const size = `${LAYERS * LAYER_MiB} MiB`;
   const shown = (t: Timing) =>
     `${t.wall.toFixed(2)}${Number.isNaN(t.cpu) ? '' : ` (${t.cpu.toFixed(2)} CPU)`}`;
-  const rows: RegistryRow[] = [
+  const rows: BenchRow[] = [
     { what: `registry: push ${size}, waybill copy s`, value: shown(push.waybill), goal: '' },
     { what: `registry: push ${size}, skopeo copy s`, value: shown(push.skopeo), goal: '' },
     {

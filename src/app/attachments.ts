@@ -10,6 +10,7 @@
  * Writing goes through a `RecordStore`, which stages (app/stamp-transaction.ts): nothing is visible
  * until the stamp commits the artifact, its SBOM and its record together.
  */
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { OciArchiveLayout } from '../oci/archive-layout.ts';
@@ -26,7 +27,14 @@ import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
 import { INTOTO_JSONL_ARTIFACT_TYPE } from '../publish/sidecars.ts';
 import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
-import { readSidecar, SIDECAR_SUFFIX, sidecarBytes, sidecarHome, sidecarPath } from '../record/sidecar.ts';
+import {
+  parseRecordSidecar,
+  readSidecar,
+  SIDECAR_SUFFIX,
+  sidecarBytes,
+  sidecarHome,
+  sidecarPath,
+} from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import {
   findRegistryAttachments,
@@ -35,9 +43,15 @@ import {
   readRegistrySidecar,
 } from '../registry/attachments.ts';
 import type { Repository } from '../registry/repository.ts';
-import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION, bundleSidecarPath } from '../sign/bundle-files.ts';
+import {
+  BUNDLE_MEDIA_TYPE,
+  BUNDLE_PREDICATE_ANNOTATION,
+  bundleSidecarPath,
+  isSidecarOf,
+} from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
 import { registryWriteError } from '../sources/registry.ts';
+import { releaseWriteError } from '../sources/release.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { parseSha256Digest } from '../util/digest.ts';
@@ -55,6 +69,9 @@ export const SBOM_SUFFIX: Record<SbomFormat, string> = {
   'cyclonedx-json': '.cdx.json',
   'spdx-json': '.spdx.json',
 };
+
+/** `waybill audit --attach` beside a file artifact: `NAME.audit.json`. */
+export const AUDIT_SIDECAR_SUFFIX = '.audit.json';
 
 /** The `oci:` location prefix in a record's manifest.location: the artifact manifest's digest. */
 const OCI_LOCATION = 'oci:';
@@ -167,21 +184,43 @@ export function sidecarRecordStore(staging: StagingArea, artifactPath: string): 
   };
 }
 
-async function findAttached(artifact: Artifact, artifactType: string): Promise<Buffer | undefined> {
+/** The last attachment of a type in `findAttachments` order (by digest): its bytes and location. */
+async function findAttached(
+  artifact: Artifact,
+  artifactType: string,
+): Promise<{ bytes: Buffer; location: string } | undefined> {
   const found =
     artifact.kind === 'oci'
       ? await findAttachments(artifact.path, artifact.digest, artifactType)
       : await findAttachmentsInOciArchive(artifact.path, artifact.digest, artifactType);
   const last = found.at(-1);
   if (!last) return undefined;
-  return artifact.kind === 'oci'
-    ? readAttachment(artifact.path, last)
-    : readAttachmentFromOciArchive(artifact.path, last);
+  const bytes =
+    artifact.kind === 'oci'
+      ? await readAttachment(artifact.path, last)
+      : await readAttachmentFromOciArchive(artifact.path, last);
+  return { bytes, location: `${OCI_LOCATION}${last.descriptor.digest}` };
 }
 
-/** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
+/** The newest referrer of a type of a registry image (the registry's order): bytes and location. */
+async function findReferrer(
+  artifact: Artifact,
+  repository: Repository,
+  artifactType: string,
+): Promise<{ bytes: Buffer; location: string } | undefined> {
+  const [newest] = await findRegistryAttachments(repository, registrySubject(artifact), artifactType);
+  if (!newest) return undefined;
+  const bytes = await readRegistryAttachmentPayload(repository, newest);
+  return { bytes, location: `${OCI_LOCATION}${newest.descriptor.digest}` };
+}
+
+/**
+ * Writing to a registry or a release directory is `publish`'s job: nothing is written there behind
+ * the user's back (and nothing next to a release's cached copy, where no reader would look).
+ */
 function refuseRegistryWrite(artifact: Artifact): void {
   if (artifact.registry) throw registryWriteError(artifact.ref);
+  if (artifact.kind === 'release') throw releaseWriteError(artifact.ref);
 }
 
 /** The repository of an artifact read from a registry (an image, or a file published as an OCI artifact). */
@@ -223,6 +262,9 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
       'an SBOM sidecar location must be a file name next to the artifact',
     );
   }
+  // A published release's sidecars are the ones read and checked against its SHA256SUMS.
+  const release = artifact.release;
+  if (release) return release.sidecars.get(location)?.bytes ?? (await release.readFile(location));
   // Beside the artifact, as the stamp wrote it (a `dir:.` artifact's in its parent). Only a regular
   // file is read: a FIFO there is refused at once (the manifest rule reports it), never waited on.
   const [home] = sidecarHome(artifact.path, '');
@@ -250,8 +292,16 @@ export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | und
       location: `referrer ${newest.descriptor.digest} in docker://${repository.reference.registry}/${repository.name}`,
     };
   }
+  const release = artifact.release;
+  if (release) {
+    const name = `${release.location.file}${SIDECAR_SUFFIX}`;
+    const sidecar = release.sidecars.get(name);
+    if (!sidecar) return undefined;
+    const where = release.locate(name);
+    return { record: parseRecordSidecar(sidecar.bytes, where), location: where };
+  }
   if (usesLayout(artifact)) {
-    const bytes = await findAttached(artifact, ARTIFACT_TYPE.record);
+    const bytes = (await findAttached(artifact, ARTIFACT_TYPE.record))?.bytes;
     if (!bytes) return undefined;
     const where = `${artifact.ref} (record attached to ${artifact.digest})`;
     return { record: parseRecord(bytes.toString('utf8'), where), location: 'OCI artifact in the layout' };
@@ -285,11 +335,18 @@ export async function saveStatementBundle(
 
 /**
  * Bundles attached to an image in its layout or its registry (every attachment with the bundle
- * media type).
+ * media type), or published beside a release-directory file.
  */
 export async function loadAttachedBundles(
   artifact: Artifact,
 ): Promise<Array<{ source: string; bytes: Buffer }>> {
+  const release = artifact.release;
+  if (release) {
+    // Its sidecar bundles and `.intoto.jsonl`, checked against SHA256SUMS when the release was read.
+    return [...release.sidecars.values()]
+      .filter((s) => isSidecarOf(release.location.file, s.name))
+      .map((s) => ({ source: release.locate(s.name), bytes: s.bytes }));
+  }
   const repository = registryOf(artifact);
   if (repository) {
     const subject = registrySubject(artifact);
@@ -319,4 +376,127 @@ export async function loadAttachedBundles(
     out.push({ source: `${artifact.ref}@${attachment.descriptor.digest} (attached bundle)`, bytes });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is stored with an artifact, read back as it is (`sbom --stored`, `inspect --record`).
+
+/** One statement stored with an artifact: an OCI attachment of the image, or a sidecar file. */
+export interface StoredStatement {
+  kind: 'record' | 'sbom' | 'signed statement' | 'audit' | 'other';
+  /** `oci:sha256:<manifest digest>` for an attachment; the file name of a sidecar. */
+  location: string;
+  /** The attachment's artifact type, or the sidecar's suffix. */
+  type: string;
+}
+
+const KIND_OF_TYPE: Record<string, StoredStatement['kind']> = {
+  [ARTIFACT_TYPE.record]: 'record',
+  [ARTIFACT_TYPE.cyclonedx]: 'sbom',
+  [ARTIFACT_TYPE.spdx]: 'sbom',
+  [ARTIFACT_TYPE.audit]: 'audit',
+  [BUNDLE_MEDIA_TYPE]: 'signed statement',
+};
+
+async function layoutAttachments(artifact: Artifact) {
+  return artifact.kind === 'oci'
+    ? findAttachments(artifact.path, artifact.digest)
+    : findAttachmentsInOciArchive(artifact.path, artifact.digest);
+}
+
+/** The sidecar suffixes of a file artifact and what each holds (signed statements aside). */
+const SIDECAR_KINDS: Array<[string, StoredStatement['kind']]> = [
+  [SIDECAR_SUFFIX, 'record'],
+  [SBOM_SUFFIX['cyclonedx-json'], 'sbom'],
+  [SBOM_SUFFIX['spdx-json'], 'sbom'],
+  [AUDIT_SIDECAR_SUFFIX, 'audit'],
+];
+
+/**
+ * Everything stored with the artifact: for an OCI layout or oci-archive the attachments whose
+ * subject is this image's manifest, for a registry image its referrers of the types waybill knows
+ * (the referrers API is asked per type), for anything else the sidecar files beside it (regular
+ * files only). Sorted by kind, then location.
+ */
+export async function listStored(artifact: Artifact): Promise<StoredStatement[]> {
+  const out: StoredStatement[] = [];
+  const repository = registryOf(artifact);
+  if (repository) {
+    for (const [type, kind] of Object.entries(KIND_OF_TYPE)) {
+      for (const a of await findRegistryAttachments(repository, registrySubject(artifact), type))
+        out.push({ kind, location: `${OCI_LOCATION}${a.descriptor.digest}`, type });
+    }
+  } else if (usesLayout(artifact)) {
+    for (const a of await layoutAttachments(artifact)) {
+      out.push({
+        kind: KIND_OF_TYPE[a.artifactType] ?? 'other',
+        location: `${OCI_LOCATION}${a.descriptor.digest}`,
+        type: a.artifactType,
+      });
+    }
+  } else {
+    const [home, name] = sidecarHome(artifact.path, '');
+    const entries = await readdir(home, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile() || !e.name.startsWith(`${name}.`)) continue;
+      const suffix = e.name.slice(name.length);
+      const kind = SIDECAR_KINDS.find(([s]) => s === suffix)?.[1];
+      if (kind) out.push({ kind, location: e.name, type: suffix });
+      else if (isSidecarOf(name, e.name))
+        out.push({ kind: 'signed statement', location: e.name, type: suffix });
+    }
+  }
+  const rank = (k: StoredStatement['kind']) =>
+    ['record', 'sbom', 'signed statement', 'audit', 'other'].indexOf(k);
+  return out.sort(
+    (a, b) => rank(a.kind) - rank(b.kind) || (a.location < b.location ? -1 : a.location > b.location ? 1 : 0),
+  );
+}
+
+/** A stored document, as stored: its bytes and where they were read. */
+export interface StoredDocument {
+  bytes: Buffer;
+  location: string;
+}
+
+/** The release record stored with the artifact, its bytes as stored; undefined when there is none. */
+export async function loadStoredRecord(artifact: Artifact): Promise<StoredDocument | undefined> {
+  const repository = registryOf(artifact);
+  if (repository) return findReferrer(artifact, repository, ARTIFACT_TYPE.record);
+  if (usesLayout(artifact)) return findAttached(artifact, ARTIFACT_TYPE.record);
+  const path = sidecarPath(artifact.path);
+  const bytes = await readRegularFileIfPresent(path, { code: 'MALFORMED' });
+  return bytes ? { bytes, location: path } : undefined;
+}
+
+/**
+ * The SBOM stored with the artifact, as stored: the one its record names when there is a record
+ * (the SBOM the record pins), else an SBOM attachment or referrer (CycloneDX before SPDX), else the
+ * sidecar `NAME.cdx.json` or `NAME.spdx.json`. Undefined when nothing is stored.
+ */
+export async function loadStoredSbom(
+  artifact: Artifact,
+): Promise<(StoredDocument & { format: SbomFormat; pinned?: string }) | undefined> {
+  const loaded = await loadRecord(artifact);
+  const manifest = loaded?.record.predicate.manifest;
+  if (manifest) {
+    const bytes = await loadSbom(artifact, manifest.location);
+    if (bytes)
+      return { bytes, location: manifest.location, format: manifest.format, pinned: manifest.digest.sha256 };
+  }
+  const repository = registryOf(artifact);
+  for (const format of ['cyclonedx-json', 'spdx-json'] as const) {
+    if (repository) {
+      const referrer = await findReferrer(artifact, repository, SBOM_MEDIA[format]);
+      if (referrer) return { ...referrer, format };
+    } else if (usesLayout(artifact)) {
+      const attached = await findAttached(artifact, SBOM_MEDIA[format]);
+      if (attached) return { ...attached, format };
+    } else {
+      const [home, name] = sidecarHome(artifact.path, SBOM_SUFFIX[format]);
+      const bytes = await readRegularFileIfPresent(join(home, name), { code: 'MALFORMED' });
+      if (bytes) return { bytes, location: name, format };
+    }
+  }
+  return undefined;
 }

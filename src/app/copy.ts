@@ -52,9 +52,9 @@ export async function copyArtifact(src: string, dst: string, options: CopyOption
 
   if (destination.kind === 'release-dir') {
     // Loaded only for release directories: a copy between layouts and registries needs neither.
-    const { publicationDate, releaseBundleFromGraph } = await import('../publish/release-bundle.ts');
+    const { publicationDate, releaseBundleFromGraph } = await import('../publish/graph-release-bundle.ts');
     const { utcSeconds } = await import('../publish/publication.ts');
-    const { publishReleaseBundle } = await import('./publish.ts');
+    const { publishToReleaseDirectory } = await import('../publish/release-dir.ts');
     const bundle = await releaseBundleFromGraph(
       graph,
       opened.source,
@@ -62,7 +62,7 @@ export async function copyArtifact(src: string, dst: string, options: CopyOption
       (await publicationDate(graph, opened.source)) ?? utcSeconds(options.now ?? new Date()),
       opened.file?.path,
     );
-    const outcome = await publishReleaseBundle(destination.root, bundle);
+    const outcome = await publishToReleaseDirectory(destination.root, bundle);
     return { ...base, changed: outcome.changed, message: outcome.message, written: outcome.written };
   }
   if (destination.kind === 'registry') {

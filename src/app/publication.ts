@@ -67,6 +67,13 @@ async function candidates(artifact: Artifact): Promise<Array<{ bytes: Buffer; lo
       });
     return out;
   }
+  const release = artifact.release;
+  if (release) {
+    // Listed in the release's SHA256SUMS and checked against it when read.
+    const name = `${release.location.file}${PUBLICATION_SIDECAR_SUFFIX}`;
+    const bytes = release.sidecars.get(name)?.bytes ?? (await release.readFile(name, MAX_PUBLICATION_BYTES));
+    return bytes ? [{ bytes, location: release.locate(name) }] : [];
+  }
   if (artifact.kind !== 'file' && artifact.kind !== 'dir') return [];
   const [dir, name] = sidecarHome(artifact.path, PUBLICATION_SIDECAR_SUFFIX);
   const path = join(dir, name);

@@ -34,6 +34,7 @@ import {
   type GraphSource,
   readSmallBlob,
 } from '../publish/graph.ts';
+import { releaseBundleFromGraph, releaseIdentity } from '../publish/graph-release-bundle.ts';
 import { LayoutGraphSource } from '../publish/layout-endpoint.ts';
 import { AddedGraph, type BuiltManifest, buildAttachment } from '../publish/memory-source.ts';
 import { type CopySource, openCopySource } from '../publish/open-source.ts';
@@ -49,12 +50,7 @@ import {
   utcSeconds,
 } from '../publish/publication.ts';
 import { RegistryGraphSource } from '../publish/registry-target.ts';
-import {
-  type ReleaseBundle,
-  type ReleaseDirOutcome,
-  releaseBundleFromGraph,
-  releaseIdentity,
-} from '../publish/release-bundle.ts';
+import { publishToReleaseDirectory } from '../publish/release-dir.ts';
 import { INTOTO_JSONL_ARTIFACT_TYPE } from '../publish/sidecars.ts';
 import {
   type NewBundle,
@@ -75,7 +71,6 @@ import { DirectoryBlobStore } from '../sources/blob-store.ts';
 import { openTarBlobStore } from '../sources/oci-archive.ts';
 import { openArtifact } from '../sources/open.ts';
 import { sha256Digest } from '../util/digest.ts';
-import { siblingModule } from '../util/sibling-module.ts';
 import { loadRecord } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 
@@ -442,7 +437,9 @@ export async function publishArtifact(
   // 4. The transfer.
   if (destination.kind === 'release-dir') {
     const bundle = await releaseBundleFromGraph(graph, added, cache, published, file?.path);
-    const outcome = await publishReleaseBundle(destination.root, bundle);
+    // Signatures made now are new sidecars of a release that may be there already: `force` lets the
+    // directory take them (it never replaces the artifact itself, nor its first publication date).
+    const outcome = await publishToReleaseDirectory(destination.root, bundle, { force: bundles.length > 0 });
     return {
       ...base,
       status: outcome.changed ? 'published' : 'unchanged',
@@ -492,39 +489,4 @@ async function recordDigest(graph: Graph, source: GraphSource): Promise<string |
     return sha256Digest(await readSmallBlob(source, parts.payload, MAX_STATEMENT_BYTES));
   }
   return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// ADAPTER — release directories (issue 10 item 4, branch h/10-reldir).
-//
-// The writer is `publishToReleaseDirectory(root, release: ReleaseBundle, options): Promise<PublishOutcome>`
-// in src/publish/release-dir.ts, built in parallel and not on main when this was written. This is the
-// ONE call into it, against exactly that agreed signature (types in publish/release-bundle.ts). When
-// it is merged, replace the dynamic import with:
-//   import { publishToReleaseDirectory } from '../publish/release-dir.ts';
-// ---------------------------------------------------------------------------------------------------
-
-interface ReleaseDirModule {
-  publishToReleaseDirectory(
-    root: string,
-    release: ReleaseBundle,
-    options: Record<string, unknown>,
-  ): Promise<ReleaseDirOutcome>;
-}
-
-export async function publishReleaseBundle(root: string, release: ReleaseBundle): Promise<ReleaseDirOutcome> {
-  let module: ReleaseDirModule;
-  try {
-    module = (await import(
-      siblingModule(import.meta.url, '../publish/release-dir').href
-    )) as ReleaseDirModule;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    throw new WaybillError(
-      'UNSUPPORTED',
-      `dir:${root}`,
-      'release directories are not in this build of waybill yet',
-    );
-  }
-  return module.publishToReleaseDirectory(root, release, {});
 }

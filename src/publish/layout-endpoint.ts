@@ -201,7 +201,7 @@ export class LayoutDirectorySink extends LayoutSinkBase {
     const path = join(this.dir, blobPath(descriptor.digest));
     // A local source is read once; a download is fetched again after a broken connection.
     if (reader.local) await writeFileAtomic(path, counted(await reader.open(), onBytes));
-    else await downloadToFile(path, () => reader.open(), onBytes ? { onBytes } : {});
+    else await downloadToFile(path, () => reader.open(), onBytes, 0o644);
     return 'uploaded';
   }
 }

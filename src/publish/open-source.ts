@@ -22,6 +22,7 @@ import type { GraphSource } from './graph.ts';
 import { LayoutGraphSource } from './layout-endpoint.ts';
 import { AddedGraph } from './memory-source.ts';
 import { RegistryGraphSource } from './registry-target.ts';
+import { isReleaseReference } from './release-location.ts';
 import { attachmentOf } from './sidecar-attachment.ts';
 import { kitsListing } from './sidecars.ts';
 
@@ -55,6 +56,16 @@ export async function openCopySource(ref: string, options: SourceOptions): Promi
   if (isRegistryReference(ref)) {
     const registry = new RegistryGraphSource(openRepository(ref, options.registry), options.cache);
     return { source: registry, registry };
+  }
+  if (isReleaseReference(ref)) {
+    // A file of a release directory (file:///… or https://…): read and checked by release-read.ts.
+    const { openArtifact } = await import('../sources/open.ts');
+    const artifact = await openArtifact(ref, {
+      ...(options.registry ? { registry: options.registry } : {}),
+      blobCache: options.cache,
+    });
+    if (!artifact.release) throw new WaybillError('MALFORMED', ref, 'not a release-directory file');
+    return (await import('./file-graph.ts')).releaseFileGraph(ref, artifact.release);
   }
   const { locateArtifact } = await import('../sources/open.ts');
   const location = await locateArtifact(ref);

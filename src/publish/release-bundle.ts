@@ -1,128 +1,85 @@
 /**
- * What a release directory receives (the writer is src/publish/release-dir.ts, h/10-reldir): the
- * artifact file and its sidecars as bytes, with the facts its per-name `index.json` lists. Built here
- * from an OCI graph holding a file (a local file with its sidecars, or a file published to a
- * registry or layout), so `publish` and `copy` hand the writer the same thing.
+ * The release bundle of a stamped file, from what `stamp` and signing left beside it: its record
+ * (`FILE.waybill.json`, which names the release and binds the file's digest), the SBOM the record
+ * names (`FILE.cdx.json` / `FILE.spdx.json`), signed statements (`FILE.<kind>.sigstore.json`,
+ * `FILE.sigstore.json`, `FILE.intoto.jsonl`) and an attached audit (`FILE.audit.json`). What
+ * `publish FILE dir:ROOT` hands to `publishToReleaseDirectory`, with its own additions (the
+ * publication statement, a rebuild kit) in `extra`.
  */
+import { basename, dirname, join } from 'node:path';
 import { WaybillError } from '../errors.ts';
-import { parseImageManifest } from '../oci/parse.ts';
-import { ARTIFACT_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
-import { parseRecord } from '../record/schema.ts';
-import type { ReleaseRecord } from '../record/types.ts';
-import type { BlobCache } from '../registry/blob-cache.ts';
-import { publishedFileName, singleFileLayer } from '../sources/registry-file.ts';
-import { attachmentParts, type Graph, type GraphSource, readSmallBlob } from './graph.ts';
-import { PUBLICATION_ARTIFACT_TYPE, parsePublication } from './publication.ts';
-import { sidecarNameFor, sidecarRoleOf } from './sidecars.ts';
+import { readSidecar, SIDECAR_SUFFIX, sidecarPath } from '../record/sidecar.ts';
+import { findSidecarBundles } from '../sign/bundle-files.ts';
+import { sha256File } from '../util/digest.ts';
+import { readRegularFile, readRegularFileIfPresent } from '../util/regular-file.ts';
+import type { ReleaseBundle } from './release-dir.ts';
+import { isSidecarName } from './release-names.ts';
+import { MAX_SIDECAR_BYTES } from './release-read.ts';
 
-/** The agreed input of `publishToReleaseDirectory` (h/10-reldir). */
-export interface ReleaseBundle {
-  name: string;
-  version: string;
-  artifactPath: string;
-  artifactFileName: string;
-  /** `sha256:…` of the artifact file. */
-  digest: string;
-  /** Record, SBOM, bundles, publication statement, rebuild kit: written next to the file under `fileName`. */
-  files: Array<{ fileName: string; bytes: Buffer; kind: string }>;
-  built: string | null;
+export interface BundleOptions {
+  /** RFC 3339 UTC: the publication date. */
   published: string;
+  /** More sidecars (`FILE.<suffix>`), e.g. the publication statement. */
+  extra?: ReleaseBundle['files'];
 }
 
-/** The agreed result of `publishToReleaseDirectory`. */
-export interface ReleaseDirOutcome {
-  target: string;
-  changed: boolean;
-  written: string[];
-  message: string;
+/** The kind index.json records for a sidecar file name of `file`. */
+export function sidecarKind(file: string, name: string): string {
+  const suffix = name.slice(file.length + 1);
+  if (suffix === 'waybill.json') return 'record';
+  if (suffix === 'cdx.json' || suffix === 'spdx.json') return 'sbom';
+  if (suffix === 'intoto.jsonl') return 'intoto';
+  if (suffix === 'audit.json') return 'audit';
+  if (suffix.endsWith('sigstore.json') || suffix === 'sigstore') return 'bundle';
+  return 'file';
 }
 
-/** Attachments up to this size are carried as bytes (a rebuild kit holds a source archive). */
-const MAX_BUNDLE_FILE_BYTES = 1024 * 1024 * 1024;
-
-/** The name and version a release directory files the artifact under: the record's. */
-export function releaseIdentity(
-  record: ReleaseRecord | undefined,
-  input: string,
-): { name: string; version: string } {
-  const name = record?.predicate.identity.name;
-  const version = record?.predicate.identity.version;
+export async function releaseBundleFor(artifactPath: string, options: BundleOptions): Promise<ReleaseBundle> {
+  const file = basename(artifactPath);
+  const record = await readSidecar(artifactPath);
+  if (!record)
+    throw new WaybillError(
+      'USAGE',
+      artifactPath,
+      `has no release record (${file}${SIDECAR_SUFFIX}): stamp it first`,
+    );
+  const { name, version } = record.predicate.identity;
   if (!name || !version)
     throw new WaybillError(
       'USAGE',
-      input,
-      'a release directory files an artifact under NAME/VERSION: its release record must give both (waybill stamp --name --version)',
+      sidecarPath(artifactPath),
+      'the record names no release name and version',
     );
-  return { name, version };
-}
-
-/**
- * The bundle of a graph whose root is a file artifact: the file (pulled into the blob cache when it is
- * not on this machine) and every attachment that has a sidecar form. `published`: the date for the
- * directory's index (the publication statement's, when the graph carries one).
- */
-export async function releaseBundleFromGraph(
-  graph: Graph,
-  source: GraphSource,
-  cache: BlobCache,
-  published: string,
-  /** The file itself when it is on this machine already (publishing a local file). */
-  localPath?: string,
-): Promise<ReleaseBundle> {
-  const root = graph.manifests.at(-1);
-  const layer = root
-    ? singleFileLayer(parseImageManifest(root.bytes, `${source.name}@${graph.root.digest}`))
-    : undefined;
-  if (!root || !layer)
+  const digest = await sha256File(artifactPath);
+  if (!record.subject.some((s) => `sha256:${s.digest.sha256}` === digest))
     throw new WaybillError(
-      'UNSUPPORTED',
-      source.name,
-      'a release directory holds files: publish an image to a registry or an OCI layout instead',
+      'USAGE',
+      sidecarPath(artifactPath),
+      `the record does not bind ${file} (${digest}): stamp it again`,
     );
-  const fileName = publishedFileName(layer);
+
+  // The sidecars that must be there (the record, the SBOM it names, the bundles found), then one
+  // that may be (an attached audit).
+  const names = new Set([`${file}${SIDECAR_SUFFIX}`]);
+  const location = record.predicate.manifest?.location;
+  if (location && isSidecarName(file, location)) names.add(location);
+  for (const path of await findSidecarBundles(artifactPath)) names.add(basename(path));
   const files: ReleaseBundle['files'] = [];
-  let record: ReleaseRecord | undefined;
-  for (const referrer of graph.referrers) {
-    if (referrer.subject.digest !== graph.root.digest) continue;
-    const parts = attachmentParts(referrer, source.name);
-    const name = sidecarNameFor(fileName, parts.artifactType, parts.annotations[OCI_ANNOTATION.title]);
-    if (!name || !parts.payload) continue;
-    const bytes = await readSmallBlob(source, parts.payload, MAX_BUNDLE_FILE_BYTES);
-    if (parts.artifactType === ARTIFACT_TYPE.record)
-      record = parseRecord(bytes.toString('utf8'), `${source.name}: ${name}`);
-    if (!files.some((f) => f.fileName === name))
-      files.push({ fileName: name, bytes, kind: sidecarRoleOf(parts.artifactType) });
+  const read = (sidecar: string) => join(dirname(artifactPath), sidecar);
+  for (const sidecar of [...names].sort()) {
+    const bytes = await readRegularFile(read(sidecar), { maxBytes: MAX_SIDECAR_BYTES });
+    files.push({ fileName: sidecar, bytes, kind: sidecarKind(file, sidecar) });
   }
-  const reader = await source.blob(layer);
-  const artifactPath = localPath ?? (await cache.fetchNamed(layer, fileName, () => reader.open()));
-  const { name, version } = releaseIdentity(record, source.name);
+  const audit = await readRegularFileIfPresent(read(`${file}.audit.json`), { maxBytes: MAX_SIDECAR_BYTES });
+  if (audit) files.push({ fileName: `${file}.audit.json`, bytes: audit, kind: 'audit' });
   return {
     name,
     version,
     artifactPath,
-    artifactFileName: fileName,
-    digest: layer.digest,
-    files,
-    built: record?.predicate.dates.built ?? null,
-    published,
+    artifactFileName: file,
+    digest,
+    files: [...files, ...(options.extra ?? [])],
+    built: record.predicate.dates.built,
+    published: options.published,
   };
-}
-
-/** The newest publish date among the graph's publication statements (for a release directory's index). */
-export async function publicationDate(graph: Graph, source: GraphSource): Promise<string | undefined> {
-  let newest: string | undefined;
-  for (const referrer of graph.referrers) {
-    const parts = attachmentParts(referrer, source.name);
-    if (parts.artifactType !== PUBLICATION_ARTIFACT_TYPE || !parts.payload) continue;
-    try {
-      const statement = parsePublication(
-        await readSmallBlob(source, parts.payload, 1024 * 1024),
-        source.name,
-      );
-      if (!newest || statement.predicate.published > newest) newest = statement.predicate.published;
-    } catch {
-      // An unreadable statement gives no date.
-    }
-  }
-  return newest;
 }

@@ -114,6 +114,43 @@ export async function kitLists(path: string, hex: string): Promise<boolean> {
   }
 }
 
+/** A sidecar of artifact `name` from its bytes (`where` it was read); undefined when `file` is none of its sidecars. */
+export function sidecarFromBytes(
+  name: string,
+  file: string,
+  bytes: Buffer,
+  where: string,
+): Sidecar | undefined {
+  const type = sidecarTypeOf(name, file);
+  if (!type) return undefined;
+  const annotations: Record<string, string> = { [OCI_ANNOTATION.title]: file };
+  if (type.role === 'bundle' || type.role === 'statement') {
+    const predicateType = predicateTypeOf(bytes);
+    if (predicateType)
+      annotations[type.role === 'bundle' ? BUNDLE_PREDICATE_ANNOTATION : PREDICATE_TYPE_ANNOTATION] =
+        predicateType;
+  }
+  return { fileName: file, ...type, annotations, bytes, path: where, size: bytes.length };
+}
+
+/** A rebuild kit read whole (from a release directory's listing), as a sidecar; undefined for another name. */
+export function kitAsSidecar(file: string, bytes: Buffer, where: string): Sidecar | undefined {
+  if (!file.endsWith(KIT_SUFFIX)) return undefined;
+  return { ...kitSidecar(file, where, bytes.length), bytes };
+}
+
+function kitSidecar(file: string, path: string, size: number): Sidecar {
+  return {
+    fileName: file,
+    role: 'rebuild-kit',
+    artifactType: REBUILD_KIT_ARTIFACT_TYPE,
+    mediaType: 'application/x-tar',
+    annotations: { [OCI_ANNOTATION.title]: file },
+    path,
+    size,
+  };
+}
+
 /**
  * The sidecars next to the file at `artifactPath` (digest `sha256:…`), sorted by name: its statements
  * and bundles, and the rebuild kits in its directory that list it.
@@ -128,18 +165,10 @@ export async function collectSidecars(artifactPath: string, digest: string): Pro
   for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     if (!entry.isFile()) continue;
     const path = join(dir, entry.name);
-    const type = sidecarTypeOf(name, entry.name);
-    if (type) {
-      const bytes = await readRegularFile(path, { maxBytes: MAX_SIDECAR_BYTES, code: 'MALFORMED' });
-      const annotations: Record<string, string> = { [OCI_ANNOTATION.title]: entry.name };
-      if (type.role === 'bundle' || type.role === 'statement') {
-        const predicateType = predicateTypeOf(bytes);
-        if (predicateType)
-          annotations[type.role === 'bundle' ? BUNDLE_PREDICATE_ANNOTATION : PREDICATE_TYPE_ANNOTATION] =
-            predicateType;
-      }
-      found.push({ fileName: entry.name, ...type, annotations, bytes, path, size: bytes.length });
-    }
+    if (!sidecarTypeOf(name, entry.name)) continue;
+    const bytes = await readRegularFile(path, { maxBytes: MAX_SIDECAR_BYTES, code: 'MALFORMED' });
+    const sidecar = sidecarFromBytes(name, entry.name, bytes, path);
+    if (sidecar) found.push(sidecar);
   }
   return [...found, ...(await kitsListing(dir, digest, entries))].sort((x, y) =>
     x.fileName < y.fileName ? -1 : x.fileName > y.fileName ? 1 : 0,
@@ -155,15 +184,7 @@ export async function kitsListing(dir: string, digest: string, listed?: Dirent[]
     const path = join(dir, entry.name);
     if (!(await kitLists(path, digest.replace(/^sha256:/, '')))) continue;
     const { size } = await statRegularFile(path);
-    found.push({
-      fileName: entry.name,
-      role: 'rebuild-kit',
-      artifactType: REBUILD_KIT_ARTIFACT_TYPE,
-      mediaType: 'application/x-tar',
-      annotations: { [OCI_ANNOTATION.title]: entry.name },
-      path,
-      size,
-    });
+    found.push(kitSidecar(entry.name, path, size));
   }
   return found;
 }

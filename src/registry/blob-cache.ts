@@ -104,7 +104,7 @@ export class BlobCache {
     await this.prepare();
     const path = this.path(descriptor.digest);
     await dropNonRegularEntry(path);
-    await downloadToFile(path, openVerified, { onBytes, mode: 0o600 });
+    await downloadToFile(path, openVerified, onBytes);
     return path;
   }
 
@@ -126,7 +126,7 @@ export class BlobCache {
     await this.prepare();
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await dropNonRegularEntry(path);
-    await downloadToFile(path, openVerified, { ...(onBytes ? { onBytes } : {}), mode: 0o600 });
+    await downloadToFile(path, openVerified, onBytes);
     return path;
   }
 
@@ -144,31 +144,23 @@ export class BlobCache {
 }
 
 /**
- * A link, FIFO or device planted at a cache entry is not a hit, and the one writer refuses to
- * replace it; in the user's own cache it is removed (unlink takes the entry itself, never what a
- * link points at) so the verified download can take its place.
- */
-async function dropNonRegularEntry(path: string): Promise<void> {
-  const info = await lstat(path).catch(() => undefined);
-  if (info && !info.isFile() && !info.isDirectory()) await unlink(path);
-}
-
-/**
- * Streams a verified download into `path` through the one writer (temp file, renamed when the stream
- * ended cleanly), fetching it again from the start after a broken connection (3 attempts, with
- * backoff). `openVerified` must check digest and size as the bytes flow (Repository.openBlob does).
- * Progress goes back by what a failed attempt had counted.
+ * Writes what `openVerified` streams to `path` through the one writer, whole or not at all. The
+ * stream must verify its bytes as they flow (a digest check) and fail on a mismatch: the file is
+ * renamed into place only after it ended cleanly. A connection broken midway is retried, the whole
+ * download again (`DOWNLOAD_ATTEMPTS` in all), with progress taken back by what the failed attempt
+ * had counted.
  */
 export async function downloadToFile(
   path: string,
   openVerified: () => Promise<Readable>,
-  options: { onBytes?: (n: number) => void; mode?: number } = {},
+  onBytes?: (n: number) => void,
+  /** 0600 in the user's cache; a layout's blobs are readable by others, like every other file of it. */
+  mode = 0o600,
 ): Promise<void> {
-  const { onBytes } = options;
   for (let attempt = 1; ; attempt++) {
     let received = 0;
-    const counted = async function* (stream: Readable): AsyncGenerator<Buffer> {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const counted = async function* (stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      for await (const chunk of stream) {
         received += chunk.length;
         onBytes?.(chunk.length);
         yield chunk;
@@ -179,7 +171,7 @@ export async function downloadToFile(
       // An error before the write starts reading (a small blob arriving whole) stays in the
       // stream for the read to throw; it must not also be an unhandled 'error' event.
       stream.on('error', () => {});
-      await writeFileAtomic(path, counted(stream), options.mode === undefined ? {} : { mode: options.mode });
+      await writeFileAtomic(path, counted(stream), { mode });
       return;
     } catch (e) {
       if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
@@ -187,4 +179,14 @@ export async function downloadToFile(
       await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_RETRY_POLICY)));
     }
   }
+}
+
+/**
+ * A link, FIFO or device planted at a cache entry is not a hit, and the one writer refuses to
+ * replace it; in the user's own cache it is removed (unlink takes the entry itself, never what a
+ * link points at) so the verified download can take its place.
+ */
+async function dropNonRegularEntry(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info && !info.isFile() && !info.isDirectory()) await unlink(path);
 }

@@ -16,7 +16,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { loadRecord } from '../../src/app/attachments.ts';
 import { publishArtifact } from '../../src/app/publish.ts';
 import { ARTIFACT_TYPE, type Descriptor, MEDIA_TYPE, OCI_ANNOTATION } from '../../src/oci/types.ts';
@@ -32,7 +33,7 @@ import { reply, startTestServer, type TestServer } from '../../src/registry/test
 import { BUNDLE_MEDIA_TYPE } from '../../src/sign/bundle-files.ts';
 import { generateKeyPair } from '../../src/sign/keys.ts';
 import { openArtifact } from '../../src/sources/open.ts';
-import { buildOciLayout } from '../../src/sources/testing.ts';
+import { buildOciLayout, buildTar } from '../../src/sources/testing.ts';
 import { sha256Digest } from '../../src/util/digest.ts';
 import { buildPackages } from '../fixtures/build-packages.ts';
 import { type CliResult, waybill, waybillJson } from '../helpers/cli.ts';
@@ -59,6 +60,7 @@ const ALL_OFF = Object.fromEntries(
 );
 
 interface PublishJson {
+  check?: unknown;
   status: string;
   message: string;
   digest: string;
@@ -447,6 +449,87 @@ describe('files as OCI artifacts', () => {
     const back = await waybill(['copy', `oci:${copied}:1.2.3`, target2, '--insecure'], { env });
     assert.equal(back.code, 0, back.stderr);
     const mirrored = await waybill(['verify', target2, '--insecure', '--key', publicKey], { env });
+    assert.equal(mirrored.code, 0, mirrored.stdout);
+  });
+});
+
+describe('release directories', () => {
+  test('a tarball published to dir:ROOT with its statements; read back from file://, copied to a registry and back', async (t) => {
+    if (skip) return t.skip(skip);
+    const host = (registry as TestRegistry).host;
+    const dist = join(tmp, 'reldir-dist');
+    mkdirSync(dist);
+    const file = join(dist, 'hello-1.2.3.tar.gz');
+    writeFileSync(
+      file,
+      gzipSync(buildTar({ 'hello/README': 'hello\n', 'hello/bin/true': readFileSync('/usr/bin/true') })),
+    );
+    const stamped = await waybill(
+      ['stamp', file, ...helloStampFlags(signedRepo, signer.allowedSignersFile)],
+      { env },
+    );
+    assert.equal(stamped.code, 0, stamped.stderr);
+    const root = join(tmp, 'releases');
+    mkdirSync(root);
+    const published = await waybillJson<PublishJson & { written: string[] }>(
+      ['publish', file, `dir:${root}`, '--key', keyFile],
+      { env },
+    );
+    assert.equal(
+      published.code,
+      0,
+      JSON.stringify(published.json.check ?? published.json) + published.stderr,
+    );
+    assert.equal(published.json.status, 'published');
+    const version = join(root, 'hello', '1.2.3');
+    for (const name of [
+      'hello-1.2.3.tar.gz',
+      'hello-1.2.3.tar.gz.waybill.json',
+      'hello-1.2.3.tar.gz.cdx.json',
+      'hello-1.2.3.tar.gz.publication.json',
+      'hello-1.2.3.tar.gz.publication.sigstore.json',
+      'hello-1.2.3.tar.gz.record.sigstore.json',
+      'SHA256SUMS',
+    ])
+      assert.ok(existsSync(join(version, name)), name);
+    assert.ok(existsSync(join(root, 'hello', 'index.json')));
+    const again = await waybillJson<PublishJson>(['publish', file, `dir:${root}`, '--key', keyFile], { env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.json.status, 'unchanged');
+    assert.equal(again.json.published, published.json.published);
+
+    const url = pathToFileURL(join(version, 'hello-1.2.3.tar.gz')).href;
+    const view = await waybillJson<{ published: string; publication: { target: string } }>(['inspect', url], {
+      env,
+    });
+    assert.equal(view.code, 0, view.stderr);
+    assert.equal(view.json.published, published.json.published);
+    assert.equal(view.json.publication.target, `dir:${root}`);
+    const checked = await waybillJson<{ passed: boolean }>(['check', url, '--published'], { env });
+    assert.equal(checked.json.passed, true, JSON.stringify(checked.json));
+    const verified = await waybill(['verify', url, '--key', publicKey], { env });
+    assert.equal(verified.code, 0, verified.stdout);
+
+    // From the release directory to a registry, and from there into another release directory.
+    const target = `docker://${host}/reldir/hello:1.2.3`;
+    const toRegistry = await waybill(['copy', url, target, '--insecure'], { env });
+    assert.equal(toRegistry.code, 0, toRegistry.stderr);
+    const fromRegistry = await waybill(['verify', target, '--insecure', '--key', publicKey], { env });
+    assert.equal(fromRegistry.code, 0, fromRegistry.stdout);
+    const mirror = join(tmp, 'mirror-releases');
+    mkdirSync(mirror);
+    const back = await waybill(['copy', target, `dir:${mirror}`, '--insecure'], { env });
+    assert.equal(back.code, 0, back.stderr);
+    assert.deepEqual(readFileSync(join(mirror, 'hello', '1.2.3', 'hello-1.2.3.tar.gz')), readFileSync(file));
+    const mirrored = await waybill(
+      [
+        'verify',
+        pathToFileURL(join(mirror, 'hello', '1.2.3', 'hello-1.2.3.tar.gz')).href,
+        '--key',
+        publicKey,
+      ],
+      { env },
+    );
     assert.equal(mirrored.code, 0, mirrored.stdout);
   });
 });
