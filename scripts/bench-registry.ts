@@ -14,16 +14,16 @@
  * small untimed copy warms waybill's compile cache first, as a user's is. Goal: waybill / skopeo <=
  * 1.2 both ways.
  */
-import { spawn } from 'node:child_process';
 import { createCipheriv } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildOciLayout } from '../src/sources/testing.ts';
 import { startRegistry, type TestRegistry } from '../test/helpers/registry.ts';
 import type { BenchRow } from './bench-audit.ts';
+import { measure } from './bench-measure.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAYBILL = join(ROOT, 'bin/waybill.js');
@@ -58,8 +58,6 @@ async function benchImage(log: (line: string) => void): Promise<string> {
   return dir;
 }
 
-const HAS_GNU_TIME = existsSync('/usr/bin/time');
-
 interface Timing {
   /** Wall time, seconds. */
   wall: number;
@@ -67,33 +65,11 @@ interface Timing {
   cpu: number;
 }
 
-/** Wall and CPU time of one command; throws with its stderr when it fails. */
+/** Wall and CPU time of one command (bench-measure.ts); throws with its stderr when it fails. */
 async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Timing> {
-  const scratch = await mkdtemp(join(tmpdir(), 'waybill-bench-time-'));
-  const cpuFile = join(scratch, 'cpu');
-  const [file, argv] = HAS_GNU_TIME
-    ? ['/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, cmd, ...args]]
-    : [cmd, args];
-  const started = process.hrtime.bigint();
-  const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
-    const child = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err = (err + d).slice(-4000);
-    });
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c ?? -1, stderr: err }));
-  });
-  const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  let cpu = Number.NaN;
-  if (HAS_GNU_TIME) {
-    const last = (await readFile(cpuFile, 'utf8').catch(() => '')).trim().split('\n').pop() ?? '';
-    const [user, system] = last.split(' ').map(Number);
-    if (user !== undefined && system !== undefined) cpu = user + system;
-  }
-  await rm(scratch, { recursive: true, force: true });
-  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`);
-  return { wall, cpu };
+  const m = await measure(cmd, args, { env: { ...process.env, ...env } });
+  if (m.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${m.code}: ${m.stderr}`);
+  return { wall: m.seconds, cpu: m.cpuSeconds ?? Number.NaN };
 }
 
 /** Keeps the run with the least wall time. */
@@ -217,23 +193,19 @@ export async function benchRegistry(
   const size = `${LAYERS * LAYER_MiB} MiB`;
   const shown = (t: Timing) =>
     `${t.wall.toFixed(2)}${Number.isNaN(t.cpu) ? '' : ` (${t.cpu.toFixed(2)} CPU)`}`;
+  const ratioRow = (what: string, ratio: number, goal: number): BenchRow => ({
+    what: `registry: ${what} waybill / skopeo`,
+    value: ratio.toFixed(2),
+    goal: `<= ${goal}`,
+    ok: ratio <= goal,
+  });
   const rows: BenchRow[] = [
     { what: `registry: push ${size}, waybill copy s`, value: shown(push.waybill), goal: '' },
     { what: `registry: push ${size}, skopeo copy s`, value: shown(push.skopeo), goal: '' },
-    {
-      what: 'registry: push waybill / skopeo',
-      value: pushRatio.toFixed(2),
-      goal: `<= ${REGISTRY_GOALS.pushRatio}`,
-      ok: pushRatio <= REGISTRY_GOALS.pushRatio,
-    },
+    ratioRow('push', pushRatio, REGISTRY_GOALS.pushRatio),
     { what: `registry: pull ${size}, waybill copy s`, value: shown(pull.waybill), goal: '' },
     { what: `registry: pull ${size}, skopeo copy s`, value: shown(pull.skopeo), goal: '' },
-    {
-      what: 'registry: pull waybill / skopeo',
-      value: pullRatio.toFixed(2),
-      goal: `<= ${REGISTRY_GOALS.pullRatio}`,
-      ok: pullRatio <= REGISTRY_GOALS.pullRatio,
-    },
+    ratioRow('pull', pullRatio, REGISTRY_GOALS.pullRatio),
   ];
   return {
     rows,

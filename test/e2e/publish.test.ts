@@ -24,9 +24,7 @@ import { ARTIFACT_TYPE, type Descriptor, MEDIA_TYPE, OCI_ANNOTATION } from '../.
 import { BUILT_IN_POLICY } from '../../src/policy/types.ts';
 import { buildSection, makeProject, TARBALL_COMMANDS } from '../../src/provenance/build/testing.ts';
 import { PUBLICATION_ARTIFACT_TYPE, publicationProblem } from '../../src/publish/publication.ts';
-import { serializeRecord } from '../../src/record/build.ts';
 import { BlobCache } from '../../src/registry/blob-cache.ts';
-import { bufferSource } from '../../src/registry/blobs.ts';
 import { referrersTag } from '../../src/registry/referrers.ts';
 import { openRepository } from '../../src/registry/repository.ts';
 import { reply, startTestServer, type TestServer } from '../../src/registry/test-server.ts';
@@ -38,7 +36,14 @@ import { sha256Digest } from '../../src/util/digest.ts';
 import { buildPackages } from '../fixtures/build-packages.ts';
 import { type CliResult, waybill, waybillJson } from '../helpers/cli.ts';
 import { makeSshSigner, makeTmp, removeTmp, type SshSigner } from '../helpers/git-fixtures.ts';
-import { hasSkopeo, skopeo, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import {
+  hasSkopeo,
+  isolatedRegistryEnv,
+  pushNewerRecord,
+  skopeo,
+  startRegistry,
+  type TestRegistry,
+} from '../helpers/registry.ts';
 import { helloStampFlags, realFiles, signedHelloRepo } from '../helpers/release-fixture.ts';
 
 const DSA = fileURLToPath(new URL('../../../shared/fixtures/osv/distro-osv-samples/full', import.meta.url));
@@ -101,12 +106,7 @@ function referrersIndex(host: string, repo: string, digest: string): { manifests
 
 before(async () => {
   tmp = await makeTmp('waybill-e2e-publish-');
-  mkdirSync(join(tmp, 'docker-config'));
-  env = {
-    XDG_CACHE_HOME: join(tmp, 'cache'),
-    DOCKER_CONFIG: join(tmp, 'docker-config'),
-    REGISTRY_AUTH_FILE: '',
-  };
+  env = isolatedRegistryEnv(tmp);
   const started = await startRegistry();
   if ('skip' in started) skip = started.skip;
   else registry = started;
@@ -278,35 +278,11 @@ describe('publish an image to a registry', () => {
   test('a tampered attachment fails verify', async (t) => {
     if (skip || !first) return t.skip(skip ?? 'needs the publish test');
     // A newer record, edited after signing, pushed next to the signed one: it is the record read.
-    const repo = openRepository(ref, { insecure: true });
     const record = (await loadRecord(await openArtifact(`oci:${dir}:latest`)))?.record;
     assert.ok(record);
     const edited = structuredClone(record);
     edited.predicate.team.name = 'Someone Else';
-    const payload = Buffer.from(serializeRecord(edited));
-    await repo.pushBlob(bufferSource(payload));
-    await repo.pushBlob(bufferSource(Buffer.from('{}')));
-    const subject = await repo.headManifest();
-    assert.ok(subject);
-    await repo.pushReferrer(
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MEDIA_TYPE.ociManifest,
-          artifactType: ARTIFACT_TYPE.record,
-          config: { mediaType: MEDIA_TYPE.ociEmpty, digest: sha256Digest('{}'), size: 2 },
-          layers: [
-            {
-              mediaType: 'application/vnd.in-toto+json',
-              digest: sha256Digest(payload),
-              size: payload.length,
-            },
-          ],
-          subject,
-          annotations: { [OCI_ANNOTATION.created]: '2999-01-01T00:00:00Z' },
-        }),
-      ),
-    );
+    await pushNewerRecord(ref, { insecure: true }, edited);
     const verified = await waybillJson<{ statements: Array<{ kind: string; reason?: string }> }>(
       ['verify', ref, '--insecure', '--key', publicKey],
       { env },
