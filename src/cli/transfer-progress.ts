@@ -20,11 +20,20 @@ function bar(done: number, total: number): string {
   return `${'█'.repeat(filled)}${'░'.repeat(WIDTH - filled)} ${String(Math.floor(ratio * 100)).padStart(3)}%`;
 }
 
-export function createTransferProgress(opts: { quiet?: boolean } = {}): TransferProgress {
-  const stream = process.stderr;
+export interface TransferProgressOptions {
+  quiet?: boolean;
+  /** Where to draw (default stderr); nothing is drawn unless it is a terminal. */
+  stream?: { isTTY?: boolean; write(text: string): unknown };
+  /** Milliseconds now (default Date.now), for tests. */
+  clock?: () => number;
+}
+
+export function createTransferProgress(opts: TransferProgressOptions = {}): TransferProgress {
+  const stream = opts.stream ?? process.stderr;
+  const clock = opts.clock ?? Date.now;
   const silent: TransferProgress = { done() {} };
   if (opts.quiet || !stream.isTTY) return silent;
-  const started = Date.now();
+  const started = clock();
   const active = new Map<string, { descriptor: Descriptor; moved: number }>();
   let finished = 0;
   let seen = 0;
@@ -32,9 +41,9 @@ export function createTransferProgress(opts: { quiet?: boolean } = {}): Transfer
   let drawn = 0;
   let lastDraw = 0;
 
-  const draw = (force = false) => {
-    const now = Date.now();
-    if (!force && (now - started < 1000 || now - lastDraw < 100)) return;
+  const draw = () => {
+    const now = clock();
+    if (now - started < 1000 || now - lastDraw < 100) return;
     lastDraw = now;
     const lines = [...active.values()].map(
       ({ descriptor, moved }) =>
