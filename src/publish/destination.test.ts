@@ -38,6 +38,11 @@ test('destinations: registry, layouts with and without a tag, release directorie
     ref: 'dir:/srv/releases',
     root: '/srv/releases',
   });
+  assert.deepEqual(await parseDestination('dir:releases'), {
+    kind: 'release-dir',
+    ref: 'dir:releases',
+    root: join(process.cwd(), 'releases'),
+  });
   assert.deepEqual(await parseDestination('file:///srv/rel%20eases'), {
     kind: 'release-dir',
     ref: 'file:///srv/rel%20eases',
@@ -65,6 +70,7 @@ test('malformed destinations: one USAGE line naming the reference', async () => 
     ['oci::1', /names no path/],
     ['dir:', /names no directory/],
     ['file://remote.example/x', /not a local file URL/],
+    ['file:///srv/releases?x=1', /no \?query/],
     ['ftp://x/y', /unknown destination/],
     ['/plain/path', /unknown destination/],
   ] as const) {

@@ -12,7 +12,6 @@
  * into the same layout never interleave.
  */
 import { lstat } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { WaybillError } from '../errors.ts';
 import { OciLayout } from '../oci/layout.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
@@ -23,6 +22,7 @@ import { openRepository } from '../registry/repository.ts';
 import type { GraphSink } from './graph.ts';
 import { ArchiveSink, LayoutDirectorySink } from './layout-endpoint.ts';
 import { RegistryGraphSink } from './registry-target.ts';
+import { parseReleaseTarget } from './release-location.ts';
 
 export type Destination =
   | {
@@ -69,20 +69,9 @@ export async function parseDestination(ref: string): Promise<Destination> {
       );
     return { kind, ref, path, ...(tag !== undefined ? { tag } : {}) };
   }
-  if (ref.startsWith('dir:')) {
-    const root = ref.slice('dir:'.length);
-    if (root === '') throw new WaybillError('USAGE', ref, 'the destination names no directory');
-    return { kind: 'release-dir', ref, root };
-  }
-  if (ref.startsWith('file://')) {
-    let root: string;
-    try {
-      root = fileURLToPath(ref);
-    } catch (e) {
-      throw new WaybillError('USAGE', ref, `not a local file URL: ${(e as Error).message}`);
-    }
-    return { kind: 'release-dir', ref, root };
-  }
+  // A release directory: `dir:ROOT` or `file:///ROOT` (release-location.ts reads both).
+  const root = parseReleaseTarget(ref);
+  if (root !== undefined) return { kind: 'release-dir', ref, root };
   throw new WaybillError(
     'USAGE',
     ref,
