@@ -8,7 +8,7 @@
 import { WaybillError } from '../errors.ts';
 import { artifactManifestBytes, EMPTY_CONFIG_BYTES } from '../oci/artifact-manifest.ts';
 import { type Descriptor, MEDIA_TYPE } from '../oci/types.ts';
-import { type BlobReader, bufferReader, type GraphSource } from './graph.ts';
+import { type BlobReader, bufferReader, type Graph, type GraphSource } from './graph.ts';
 
 export interface BuiltManifest {
   descriptor: Descriptor;
@@ -105,4 +105,19 @@ export class AddedGraph implements GraphSource {
     const own = this.added.get(subject) ?? [];
     return [...listed, ...own.filter((d) => !listed.some((l) => l.digest === d.digest))];
   }
+}
+
+/** Adds an attachment made here to the graph (and to the source that serves its bytes). */
+export function extendGraph(
+  graph: Graph,
+  added: AddedGraph,
+  subject: Descriptor,
+  built: BuiltManifest,
+): void {
+  added.addReferrer(subject.digest, built);
+  if (graph.referrers.some((r) => r.descriptor.digest === built.descriptor.digest)) return;
+  graph.referrers.push({ subject, descriptor: built.descriptor, bytes: built.bytes });
+  for (const blob of built.blobs)
+    if (!graph.referrerBlobs.some((d) => d.digest === blob.descriptor.digest))
+      graph.referrerBlobs.push(blob.descriptor);
 }
