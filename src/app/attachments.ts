@@ -24,14 +24,23 @@ import {
 } from '../oci/attach.ts';
 import { type LayoutStore, OciLayout, resolveRef } from '../oci/layout.ts';
 import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
+import { INTOTO_JSONL_ARTIFACT_TYPE } from '../publish/sidecars.ts';
 import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
-import { readSidecar, SIDECAR_SUFFIX, sidecarBytes, sidecarHome, sidecarPath } from '../record/sidecar.ts';
+import {
+  parseRecordSidecar,
+  readSidecar,
+  SIDECAR_SUFFIX,
+  sidecarBytes,
+  sidecarHome,
+  sidecarPath,
+} from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import {
   findRegistryAttachments,
   readRegistryAttachmentAt,
   readRegistryAttachmentPayload,
+  readRegistrySidecar,
 } from '../registry/attachments.ts';
 import type { Repository } from '../registry/repository.ts';
 import {
@@ -42,6 +51,7 @@ import {
 } from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
 import { registryWriteError } from '../sources/registry.ts';
+import { releaseWriteError } from '../sources/release.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { parseSha256Digest } from '../util/digest.ts';
@@ -198,20 +208,29 @@ async function findReferrer(
   repository: Repository,
   artifactType: string,
 ): Promise<{ bytes: Buffer; location: string } | undefined> {
-  const [newest] = await findRegistryAttachments(repository, artifact.digest, artifactType);
+  const [newest] = await findRegistryAttachments(repository, registrySubject(artifact), artifactType);
   if (!newest) return undefined;
   const bytes = await readRegistryAttachmentPayload(repository, newest);
   return { bytes, location: `${OCI_LOCATION}${newest.descriptor.digest}` };
 }
 
-/** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
+/**
+ * Writing to a registry or a release directory is `publish`'s job: nothing is written there behind
+ * the user's back (and nothing next to a release's cached copy, where no reader would look).
+ */
 function refuseRegistryWrite(artifact: Artifact): void {
-  if (artifact.kind === 'registry') throw registryWriteError(artifact.ref);
+  if (artifact.registry) throw registryWriteError(artifact.ref);
+  if (artifact.kind === 'release') throw releaseWriteError(artifact.ref);
 }
 
-/** The repository and digest of a registry image, when the artifact is one. */
+/** The repository of an artifact read from a registry (an image, or a file published as an OCI artifact). */
 function registryOf(artifact: Artifact): Repository | undefined {
-  return artifact.kind === 'registry' ? artifact.registry?.repository : undefined;
+  return artifact.registry?.repository;
+}
+
+/** The manifest digest a registry artifact's attachments refer to. */
+export function registrySubject(artifact: Artifact): string {
+  return artifact.registry?.subject ?? artifact.digest;
 }
 
 /** The SBOM bytes a record's manifest.location points at, or undefined when it is not there. */
@@ -221,7 +240,7 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     const repository = registryOf(artifact);
     if (repository) {
       parseSha256Digest(digest, location, 'SBOM location');
-      return readRegistryAttachmentAt(repository, digest, artifact.digest);
+      return readRegistryAttachmentAt(repository, digest, registrySubject(artifact));
     }
     if (!usesLayout(artifact)) return undefined;
     const store =
@@ -233,8 +252,9 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     if (!descriptor) return undefined;
     return readAttachment(store, descriptor);
   }
-  // A registry image has no directory to hold sidecars.
-  if (artifact.kind === 'registry') return undefined;
+  // In a registry a sidecar is an attachment titled with its file name (a file published by `publish`).
+  const repository = registryOf(artifact);
+  if (repository) return readRegistrySidecar(repository, registrySubject(artifact), location);
   if (location.includes('/') || location.includes('\\') || location === '..') {
     throw new WaybillError(
       'UNSAFE_PATH',
@@ -242,6 +262,9 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
       'an SBOM sidecar location must be a file name next to the artifact',
     );
   }
+  // A published release's sidecars are the ones read and checked against its SHA256SUMS.
+  const release = artifact.release;
+  if (release) return release.sidecars.get(location)?.bytes ?? (await release.readFile(location));
   // Beside the artifact, as the stamp wrote it (a `dir:.` artifact's in its parent). Only a regular
   // file is read: a FIFO there is refused at once (the manifest rule reports it), never waited on.
   const [home] = sidecarHome(artifact.path, '');
@@ -256,7 +279,11 @@ export interface LoadedRecord {
 export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | undefined> {
   const repository = registryOf(artifact);
   if (repository) {
-    const [newest] = await findRegistryAttachments(repository, artifact.digest, ARTIFACT_TYPE.record);
+    const [newest] = await findRegistryAttachments(
+      repository,
+      registrySubject(artifact),
+      ARTIFACT_TYPE.record,
+    );
     if (!newest) return undefined;
     const bytes = await readRegistryAttachmentPayload(repository, newest);
     const where = `${artifact.ref} (record ${newest.descriptor.digest})`;
@@ -264,6 +291,14 @@ export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | und
       record: parseRecord(bytes.toString('utf8'), where),
       location: `referrer ${newest.descriptor.digest} in docker://${repository.reference.registry}/${repository.name}`,
     };
+  }
+  const release = artifact.release;
+  if (release) {
+    const name = `${release.location.file}${SIDECAR_SUFFIX}`;
+    const sidecar = release.sidecars.get(name);
+    if (!sidecar) return undefined;
+    const where = release.locate(name);
+    return { record: parseRecordSidecar(sidecar.bytes, where), location: where };
   }
   if (usesLayout(artifact)) {
     const bytes = (await findAttached(artifact, ARTIFACT_TYPE.record))?.bytes;
@@ -300,14 +335,26 @@ export async function saveStatementBundle(
 
 /**
  * Bundles attached to an image in its layout or its registry (every attachment with the bundle
- * media type).
+ * media type), or published beside a release-directory file.
  */
 export async function loadAttachedBundles(
   artifact: Artifact,
 ): Promise<Array<{ source: string; bytes: Buffer }>> {
+  const release = artifact.release;
+  if (release) {
+    // Its sidecar bundles and `.intoto.jsonl`, checked against SHA256SUMS when the release was read.
+    return [...release.sidecars.values()]
+      .filter((s) => isSidecarOf(release.location.file, s.name))
+      .map((s) => ({ source: release.locate(s.name), bytes: s.bytes }));
+  }
   const repository = registryOf(artifact);
   if (repository) {
-    const found = await findRegistryAttachments(repository, artifact.digest, BUNDLE_MEDIA_TYPE);
+    const subject = registrySubject(artifact);
+    const found = [
+      ...(await findRegistryAttachments(repository, subject, BUNDLE_MEDIA_TYPE)),
+      // JSON Lines of envelopes or bundles (`NAME.intoto.jsonl` published with a file).
+      ...(await findRegistryAttachments(repository, subject, INTOTO_JSONL_ARTIFACT_TYPE)),
+    ];
     const out: Array<{ source: string; bytes: Buffer }> = [];
     for (const attachment of found) {
       const bytes = await readRegistryAttachmentPayload(repository, attachment);
@@ -376,7 +423,7 @@ export async function listStored(artifact: Artifact): Promise<StoredStatement[]>
   const repository = registryOf(artifact);
   if (repository) {
     for (const [type, kind] of Object.entries(KIND_OF_TYPE)) {
-      for (const a of await findRegistryAttachments(repository, artifact.digest, type))
+      for (const a of await findRegistryAttachments(repository, registrySubject(artifact), type))
         out.push({ kind, location: `${OCI_LOCATION}${a.descriptor.digest}`, type });
     }
   } else if (usesLayout(artifact)) {

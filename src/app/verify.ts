@@ -32,7 +32,14 @@ import {
 } from '../sign/verify-signature.ts';
 import { mismatchCheck } from '../sources/integrity.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact, IntegrityCheck, IntegrityOptions, SourceKind } from '../sources/types.ts';
+import {
+  type Artifact,
+  type IntegrityCheck,
+  type IntegrityOptions,
+  isSingleFile,
+  type SourceKind,
+} from '../sources/types.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
 import { loadAttachedBundles } from './attachments.ts';
 import { readBoundFacts } from './integrity.ts';
@@ -135,15 +142,6 @@ function provenanceChecks(ctx: StatementContext): VerdictCheck[] {
     builderId: ctx.options.builderId,
   };
   return checkProvenancePolicy(summary, policy, ctx.signature.certificate?.sourceRepositoryUri);
-}
-
-/** JSON with object keys sorted, to compare two copies of a statement regardless of key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 function recordChecks(ctx: StatementContext): VerdictCheck[] {
@@ -269,6 +267,7 @@ async function regularFile(path: string): Promise<boolean> {
 
 /** The artifact's file on this machine; none for a registry image (its `path` names no file). */
 async function isLocalFile(artifact: Artifact): Promise<boolean> {
+  // A registry image's `path` names no file; a file read from a registry is its cached copy.
   return artifact.kind !== 'registry' && (await regularFile(artifact.path));
 }
 
@@ -276,7 +275,7 @@ async function isLocalFile(artifact: Artifact): Promise<boolean> {
 async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> {
   const own = artifact.digest.replace(/^sha256:/, '');
   const isFile = await isLocalFile(artifact);
-  if (artifact.kind === 'file') return [{ label: 'file', digests: await fileDigests(artifact.path) }];
+  if (isSingleFile(artifact.kind)) return [{ label: 'file', digests: await fileDigests(artifact.path) }];
   const label =
     artifact.kind === 'dir'
       ? 'directory tree'
@@ -306,7 +305,8 @@ async function gatherItems(
     items.push(...(await readSignedFile(path)));
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
-  if (artifact.kind !== 'registry')
+  // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
+  if (!artifact.registry && artifact.kind !== 'release')
     for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
   let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
   try {
@@ -501,7 +501,12 @@ async function unopenedReport(
 export async function verifyArtifact(ref: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   let artifact: Artifact;
   try {
-    artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+    artifact = await openArtifact(ref, {
+      platform: options.platform,
+      registry: options.registry,
+      // A release URL's file is hashed as it downloads: that is this command's hashing progress.
+      onDownload: options.integrity?.onProgress,
+    });
   } catch (e) {
     if (isDigestMismatch(e)) return unopenedReport(ref, e, options);
     throw e;

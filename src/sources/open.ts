@@ -1,12 +1,14 @@
 /**
  * `openArtifact(ref)`: the one entry point from a reference string to an Artifact. References use
  * the containers-transports(5) spelling (`oci:DIR:TAG`, `oci-archive:TAR`, `docker-archive:TAR`,
- * `docker://HOST/REPO:TAG`) plus waybill's `file:` and `dir:`; without a prefix, the kind is
+ * `docker://HOST/REPO:TAG`) plus waybill's `file:` and `dir:`, and release-directory URLs
+ * (`https://HOST/NAME/VERSION/FILE`, `file:///ROOT/NAME/VERSION/FILE`); without a prefix, the kind is
  * detected from the content.
  */
 import { stat } from 'node:fs/promises';
 import { BLOCK_SIZE, indexTarFile, isTarHeader } from '../archive/tar-reader.ts';
 import { isWaybillError, WaybillError } from '../errors.ts';
+import { isReleaseReference } from '../publish/release-location.ts';
 import { readFileHead } from '../util/read-head.ts';
 import { describeFileType } from '../util/regular-file.ts';
 import { openDir } from './dir.ts';
@@ -17,8 +19,8 @@ import { openOciArchive } from './oci-archive.ts';
 import { isRegistryReference } from './registry-reference.ts';
 import type { Artifact, ListedArtifact, OpenOptions, SourceKind } from './types.ts';
 
-/** Transports naming a local path (`docker://` is handled before these). */
-type PathKind = Exclude<SourceKind, 'registry'>;
+/** Transports naming a local path (`docker://` and release URLs are handled before these). */
+type PathKind = Exclude<SourceKind, 'registry' | 'release'>;
 const TRANSPORTS: readonly PathKind[] = ['file', 'dir', 'oci', 'oci-archive', 'docker-archive'];
 /** Transports whose path may be followed by `:REFERENCE`. */
 const WITH_REFERENCE: ReadonlySet<PathKind> = new Set(['oci', 'oci-archive', 'docker-archive']);
@@ -79,6 +81,7 @@ export async function locateArtifact(ref: string): Promise<ArtifactLocation> {
   if (isRegistryReference(ref)) {
     throw new WaybillError('USAGE', ref, 'a registry reference has no local path to lock or write');
   }
+  if (isReleaseReference(ref)) throw (await import('./release.ts')).releaseWriteError(ref);
   const prefixed = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (prefixed) {
     const transport = prefixed[1] as string;
@@ -116,10 +119,13 @@ export async function openArtifact(
   ref: string,
   options: OpenOptions = {},
 ): Promise<Artifact | ListedArtifact> {
-  // The registry client is loaded for `docker://` references only.
+  // The registry client is loaded for `docker://` references only, the release reader for release
+  // URLs only.
   const artifact = isRegistryReference(ref)
     ? await (await import('./registry.ts')).openRegistryImage(ref, options)
-    : await openLocated(ref, await locateArtifact(ref), options);
+    : isReleaseReference(ref)
+      ? await (await import('./release.ts')).openReleaseArtifact(ref, options)
+      : await openLocated(ref, await locateArtifact(ref), options);
   // Kept so a multi-platform walk can reopen the same reference per platform with the same options.
   artifact.options ??= options;
   return artifact;
