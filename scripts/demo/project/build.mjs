@@ -38,6 +38,7 @@ function tar(entries) {
   const blocks = [];
   for (const entry of entries) {
     const data = entry.data ?? Buffer.alloc(0);
+    if (Buffer.byteLength(entry.path) > 100) throw new Error(`${entry.path}: too long for a ustar header`);
     const header = Buffer.alloc(512);
     const field = (offset, length, value) => header.write(value, offset, length, 'ascii');
     const octal = (offset, length, value) =>
@@ -63,6 +64,7 @@ function tar(entries) {
 const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 // The app: its script, and the vendored packages where Node looks for them.
 const app = [
+  { path: 'bin/', mode: 0o755 },
   ...collect('bin', 'bin/'),
   { path: 'lib/', mode: 0o755 },
   { path: 'lib/node_modules/', mode: 0o755 },
