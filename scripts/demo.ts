@@ -102,6 +102,9 @@ async function main(): Promise<void> {
 
   // -----------------------------------------------------------------------------------------------
   demo.step('5. Anyone can rebuild the release from its kit and compare, bit for bit');
+  demo.say('The kit holds the source archive, the recipe, its environment and the published digests.');
+  demo.say("Its commands are someone else's code: rebuild runs them only with --trust-recipe (or a yes");
+  demo.say('on a terminal); --show-recipe prints them first.');
   demo.waybill(['rebuild', 'dist/hello-1.0.0.rebuild.tar', '--trust-recipe', '--out', 'rebuild-1.0.0'], {
     exit: 0,
     shows: [/^reproduced +hello-1\.0\.0\.tar\.gz$/m, /^reproduced +hello-image$/m],
