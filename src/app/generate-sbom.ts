@@ -33,7 +33,7 @@ export interface GenerateSbomOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * Worker threads for image layers (WalkOptions.workers): 0 or 1 = in-process. Default: the walk's
-   * policy ($WAYBILL_WORKERS, else threads with >= 4 cores and >= 2 layers). Same bytes either way.
+   * policy ($WAYBILL_WORKERS, else threads when >= 2 cores and >= 2 layers of >= 16 MiB compressed, 64 MiB uncompressed). Same bytes either way.
    */
   workers?: number;
 }

@@ -4,11 +4,12 @@
  * said what it said.
  */
 import type { Fact, NativeFacts } from '../formats/facts.ts';
-import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
+import type { ReleaseRecord, SignatureVerdict, UpstreamField } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, IntegrityCheck, IntegrityOptions } from '../sources/types.ts';
-import { sbomOutcome } from './check.ts';
+import { listStored, type StoredStatement } from './attachments.ts';
+import { missingRecordHint, sbomOutcome } from './check.ts';
 import { readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
@@ -39,6 +40,12 @@ export interface InspectView {
   } | null;
   manifest: { format: string; location: string; components: number | null; error?: string } | null;
   record: { location: string } | null;
+  /** With no record: why an image that was stamped has none here, and how to carry it (check.ts). */
+  missingRecord: string | null;
+  /** Every statement stored with the artifact (OCI attachments, referrers or sidecars), as `sbom --stored` and `inspect --record` read them. */
+  stored: StoredStatement[];
+  /** What the artifact's own metadata said before stamp replaced it (record `upstream`). */
+  upstream: UpstreamField[];
   /** What was hashed before anything was shown, and against which digest (all passed). */
   integrity: IntegrityCheck[];
   /** For each fact, where its value was read: `record` and/or native fields. */
@@ -161,6 +168,9 @@ export async function inspectOpenedArtifact(
         : null,
     manifest,
     record: loaded ? { location: loaded.location } : null,
+    missingRecord: loaded ? null : (missingRecordHint(artifact) ?? null),
+    stored: await listStored(artifact),
+    upstream: p?.upstream ?? [],
     integrity: integrity.checks,
     fields,
   };

@@ -12,8 +12,9 @@
  * media type and sidecar suffix; without it the statement is stored unsigned.
  */
 import { basename } from 'node:path';
-import { attach } from '../app/attachments.ts';
+import { AUDIT_SIDECAR_SUFFIX, attach } from '../app/attachments.ts';
 import { WaybillError } from '../errors.ts';
+import { ARTIFACT_TYPE } from '../oci/types.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { AuditReport } from './report.ts';
@@ -21,9 +22,9 @@ import type { AuditReport } from './report.ts';
 export const STATEMENT_TYPE_V1 = 'https://in-toto.io/Statement/v1';
 export const VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 /** OCI artifactType of an attached audit statement. */
-export const AUDIT_ARTIFACT_TYPE = 'application/vnd.waybill.audit.v1+json';
+export const AUDIT_ARTIFACT_TYPE = ARTIFACT_TYPE.audit;
 export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
-export const AUDIT_SIDECAR_SUFFIX = '.audit.json';
+export { AUDIT_SIDECAR_SUFFIX };
 
 /** What a signer returns: the bytes to store in place of the plain statement. */
 export interface SignedStatement {

@@ -9,6 +9,7 @@ import type { BlobCache } from '../registry/blob-cache.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import type { ImageReference } from '../registry/reference.ts';
 import type { Repository } from '../registry/repository.ts';
+import { type ByteSource, bufferSource } from '../util/byte-source.ts';
 
 /**
  * Transport names, as containers-transports(5) spells them where skopeo has the same one;
@@ -57,6 +58,29 @@ export interface FileFilter {
   want(entry: FileEntry): boolean | 'sniff';
   sniff?(entry: FileEntry, head: Buffer): boolean;
   keep?(entry: FileEntry, data: Buffer): boolean;
+  /**
+   * A smaller copy of a wanted file's bytes that every consumer of the file reads exactly as it
+   * reads the whole (an executable's metadata sections without its code), or undefined to keep the
+   * bytes as they are. The walk holds the copy. Called after `keep` on a file read whole; on a file
+   * too large to read whole (read from disk through `source`), before `keep`, which then sees the copy.
+   */
+  condense?(entry: FileEntry, source: ByteSource): Buffer | undefined;
+}
+
+/**
+ * What a walk holds of a wanted file's bytes: undefined when `keep` drops it, else the filter's
+ * condensed copy, else the bytes themselves — copied when `data` is a buffer the walk reuses.
+ */
+export function keptBytes(
+  filter: FileFilter,
+  entry: FileEntry,
+  data: Buffer,
+  reused: boolean,
+): Buffer | undefined {
+  if (filter.keep && !filter.keep(entry, data)) return undefined;
+  const condensed = filter.condense?.(entry, bufferSource(data));
+  if (condensed) return condensed;
+  return reused ? Buffer.from(data) : data;
 }
 
 export const SNIFF_BYTES = 64;
@@ -66,7 +90,7 @@ export interface WalkOptions {
   maxFileSize?: number;
   /** Called with compressed bytes read so far and the total, for progress bars. */
   onProgress?: (done: number, total: number) => void;
-  /** Image layers on worker threads: 0 or 1 = in-process; default $WAYBILL_WORKERS, else threads only with >= 4 cores and >= 2 layers. */
+  /** Image layers on worker threads: 0 or 1 = in-process; default $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB. */
   workers?: number;
   signal?: AbortSignal;
 }

@@ -6,10 +6,11 @@
  */
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import { readStoredRecord } from '../../app/stored.ts';
 import type { IntegrityCheck } from '../../sources/types.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
-import { out, outText, parseFormat, toJson } from '../output.ts';
+import { out, outStoredDocument, outText, parseFormat, toJson } from '../output.ts';
 import { createProgress, formatBytes } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
@@ -68,7 +69,9 @@ export function renderInspect(v: InspectView): string {
   } else {
     text += line('manifest', null);
   }
-  text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
+  text += line('record', v.record ? v.record.location : `none: ${v.missingRecord ?? 'run waybill stamp'}`);
+  for (const u of v.upstream) text += line('upstream', u.value, [u.field]);
+  if (v.stored.length > 0) text += line('stored', v.stored.map((s) => `${s.kind} ${s.location}`).join(', '));
   text += line('integrity', integritySummary(v.integrity));
   if (v.disclaimer) text += `\n  ${escapeLinesForTerminal(v.disclaimer).join('\n  ')}\n`;
   return text;
@@ -79,18 +82,31 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description("the consumer's view of an artifact: identity, team, help, license, dates, source, manifest")
     .argument('<artifact>', 'artifact reference')
-    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
+    .option(
+      '--record',
+      'print the release record stored with the artifact (attached, a referrer, or beside it), as stored',
+    );
   addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: { platform?: string; format?: string } & RegistryFlags) => {
-    const format = parseFormat(opts.format, FORMATS);
-    const progress = createProgress('hashing');
-    const view = await inspectArtifact(ref, {
-      platform: opts.platform,
-      registry: await registryOptionsFrom(ref, opts),
-      integrity: { onProgress: (done, total) => progress.update(done, total) },
-    }).finally(() => progress.done());
-    if (format === 'json') await out(toJson(view));
-    else await outText(renderInspect(view), { color: false });
-  });
+  command.action(
+    async (ref: string, opts: { platform?: string; format?: string; record?: boolean } & RegistryFlags) => {
+      const format = parseFormat(opts.format, FORMATS);
+      const registry = await registryOptionsFrom(ref, opts);
+      if (opts.record) {
+        // The record is JSON whatever the format: as stored to a pipe, re-escaped to a terminal.
+        const stored = await readStoredRecord(ref, { platform: opts.platform, registry });
+        await outStoredDocument(stored.bytes, stored.record);
+        return;
+      }
+      const progress = createProgress('hashing');
+      const view = await inspectArtifact(ref, {
+        platform: opts.platform,
+        registry,
+        integrity: { onProgress: (done, total) => progress.update(done, total) },
+      }).finally(() => progress.done());
+      if (format === 'json') await out(toJson(view));
+      else await outText(renderInspect(view), { color: false });
+    },
+  );
 }
