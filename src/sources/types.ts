@@ -5,6 +5,7 @@
  * only the bytes of the files a filter asks for.
  */
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.ts';
+import type { OpenedRelease } from '../publish/release-read.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import type { ImageReference } from '../registry/reference.ts';
@@ -13,9 +14,15 @@ import { type ByteSource, bufferSource } from '../util/byte-source.ts';
 
 /**
  * Transport names, as containers-transports(5) spells them where skopeo has the same one;
- * `registry` is skopeo's `docker://` (an image in a registry).
+ * `registry` is skopeo's `docker://` (an image in a registry); `release` is one file of a release
+ * directory (`https://HOST/NAME/VERSION/FILE`, `file:///ROOT/NAME/VERSION/FILE`), read as a file.
  */
-export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'registry';
+export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'registry' | 'release';
+
+/** Kinds whose artifact is one file on this machine (`path`): a file, or a published release's copy. */
+export function isSingleFile(kind: SourceKind): boolean {
+  return kind === 'file' || kind === 'release';
+}
 
 export interface FileEntry {
   /** Relative POSIX path inside the artifact: no leading `/` or `./`, no `..`, no empty segments. */
@@ -146,6 +153,11 @@ export interface Artifact {
   image?: ImageView;
   /** Registry images only: the repository the image was read from (for its referrers). */
   registry?: { repository: Repository; reference: ImageReference };
+  /**
+   * Release-directory files only: what was published with it (SHA256SUMS, index.json entry, the
+   * statement sidecars read and checked). `path` is the checked local copy of the file.
+   */
+  release?: OpenedRelease;
   /** The options the artifact was opened with, so a caller reopening it keeps them (registry access). */
   options?: OpenOptions;
   walk(filter: FileFilter, options?: WalkOptions): Promise<WalkResult>;
@@ -195,4 +207,6 @@ export interface OpenOptions {
   registry?: RegistryOptions;
   /** `docker://` references: where pulled blobs are cached (default: the user cache directory). */
   blobCache?: BlobCache;
+  /** Release URLs: the download of the file, bytes so far and the total (0 when not known). */
+  onDownload?: (done: number, total: number) => void;
 }

@@ -8,6 +8,7 @@ import { verifyArtifact } from '../../app/verify.ts';
 import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
 import { addFormatOption, useColor } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
+import { createProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 import { renderVerifyText } from '../render-verify.ts';
 
@@ -65,6 +66,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, opts: VerifyFlags & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
+    const progress = createProgress('hashing');
     const report = await verifyArtifact(ref, {
       keys: opts.key,
       trustedRoot: opts.trustedRoot,
@@ -78,7 +80,8 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       allowUnsigned: opts.allowUnsigned,
       platform: opts.platform,
       registry: await registryOptionsFrom(ref, opts),
-    });
+      integrity: { onProgress: (done, total) => progress.update(done, total) },
+    }).finally(() => progress.done());
     if (format === 'json') await out(toJson(report));
     else {
       const color = useColor();
