@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { describeError } from '../errors.ts';
 import { WAYBILL_RECORD_ANNOTATION } from '../oci/types.ts';
 import { runCheck } from '../policy/check.ts';
-import type { CheckReport, Policy, SbomOutcome } from '../policy/types.ts';
+import type { CheckReport, Policy, PublicationFact, SbomOutcome } from '../policy/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
@@ -16,12 +16,15 @@ import type { Artifact, IntegrityOptions } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { type RecordedSbom, readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
+import { loadPublication, publicationFact } from './publication.ts';
 
 export interface CheckOptions {
   policy: Policy;
   platform?: string;
   now?: Date;
   published?: boolean;
+  /** The publication to judge the dates by (publish's own, about to be written); default: the one stored with the artifact. */
+  publication?: PublicationFact;
   /** `docker://` references: transport and credentials. */
   registry?: RegistryOptions;
   /** How blobs are hashed: progress, and blobs a walk in this process already verified (`stamp`). */
@@ -88,6 +91,7 @@ export async function checkOpenedArtifact(artifact: Artifact, options: CheckOpti
     now: options.now ?? new Date(),
     published: options.published,
     policy: options.policy,
+    publication: options.publication ?? publicationFact(await loadPublication(artifact)),
   });
 }
 

@@ -39,6 +39,7 @@ import {
   isSingleFile,
   type SourceKind,
 } from '../sources/types.ts';
+import { canonicalJson } from '../util/canonical-json.ts';
 import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
 import { loadAttachedBundles } from './attachments.ts';
 import { readBoundFacts } from './integrity.ts';
@@ -141,15 +142,6 @@ function provenanceChecks(ctx: StatementContext): VerdictCheck[] {
     builderId: ctx.options.builderId,
   };
   return checkProvenancePolicy(summary, policy, ctx.signature.certificate?.sourceRepositoryUri);
-}
-
-/** JSON with object keys sorted, to compare two copies of a statement regardless of key order. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 function recordChecks(ctx: StatementContext): VerdictCheck[] {
@@ -275,6 +267,7 @@ async function regularFile(path: string): Promise<boolean> {
 
 /** The artifact's file on this machine; none for a registry image (its `path` names no file). */
 async function isLocalFile(artifact: Artifact): Promise<boolean> {
+  // A registry image's `path` names no file; a file read from a registry is its cached copy.
   return artifact.kind !== 'registry' && (await regularFile(artifact.path));
 }
 
@@ -313,7 +306,7 @@ async function gatherItems(
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
   // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
-  if (artifact.kind !== 'registry' && artifact.kind !== 'release')
+  if (!artifact.registry && artifact.kind !== 'release')
     for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
   let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
   try {
