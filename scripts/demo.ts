@@ -5,12 +5,13 @@
  *  2. `waybill keygen`: a throwaway signing key for the release team;
  *  3. `waybill build`: the recipe runs in a clean export of the tag; a tarball and an OCI image,
  *     stamped, with signed records and SLSA provenance, and a rebuild kit;
- *  4. `waybill check` (all seven rules pass) and `waybill verify` with the consumer's own trust;
- *  5. `waybill rebuild`: reproduced bit for bit;
- *  6. `waybill inspect`, the consumer's view; a failing twin stamped by `waybill stamp`, and its findings;
- *  7. `waybill audit` against a small advisory database the demo writes;
- *  8. release 1.1.0 records the time it was built: its rebuild is NOT reproduced, the entry named;
- *  9. a forged record and a changed layer byte: `verify` fails both, naming what failed.
+ *  4. `waybill publish` of the tarball to a release directory (a download site's layout);
+ *  5. the consumer: `check` (all seven rules pass), `verify` with their own trust, `inspect`;
+ *  6. `waybill rebuild` of the downloaded tarball from the kit published with it: reproduced;
+ *  7. a failing twin stamped by `waybill stamp`, and its findings;
+ *  8. `waybill audit` against a one-advisory database the demo writes;
+ *  9. release 1.1.0 records the time it was built: its rebuild is NOT reproduced, the entry named;
+ * 10. a forged record and a changed layer byte: `verify` fails both, naming what failed.
  *
  * Every step runs the real `waybill` executable and shows the command and its output; the demo exits
  * 0 only when every step had its expected outcome (exit code and the lines that matter), so it is also
@@ -50,14 +51,25 @@ function outputFolder(): string {
   return dir;
 }
 
+/** What a consumer trusts, from the release team, never from the artifact: who may sign its tags… */
+const tagTrust = ['--allowed-signers', 'keys/allowed_signers'];
+/** …and the key that signs its statements. */
+const consumerTrust = ['--key', 'keys/release.pub'];
+/** What the consumer expects the provenance to say. */
+const provenancePolicy = [
+  '--source-uri',
+  ORIGIN.replace(/^https:\/\//, '').replace(/\.git$/, ''),
+  '--source-tag',
+  'v1.0.0',
+];
+
 /**
  * `waybill build` of the checked-out tag into `dist`, trusting the tag's SSH key and signing with the
  * release team's key.
  */
 function build(dist: string, shows: RegExp[]): void {
-  const trust = ['--allowed-signers', 'keys/allowed_signers'];
   const project = ['--source', 'source', '--config', 'source/waybill.yaml'];
-  demo.waybill(['build', ...project, '--out', dist, ...trust, '--key', 'keys/release.key', '--quiet'], {
+  demo.waybill(['build', ...project, '--out', dist, ...tagTrust, '--key', 'keys/release.key', '--quiet'], {
     exit: 0,
     shows,
   });
@@ -81,72 +93,64 @@ async function main(): Promise<void> {
   build('dist', [/hello-1\.0\.0\.rebuild\.tar/, /provenance/]);
 
   // -----------------------------------------------------------------------------------------------
-  demo.step('4. Check both outputs against the seven guidelines, and verify them with your own trust');
-  const image = 'oci:dist/hello-image:1.0.0';
-  const tarball = 'dist/hello-1.0.0.tar.gz';
-  // (`build` has checked the tarball too: "check all rules pass" above.)
-  demo.waybill(['check', image], { exit: 0, shows: [/^7 passed, 0 failed$/m] });
-  const consumerTrust = [
-    '--key',
-    'keys/release.pub',
-    '--source-uri',
-    ORIGIN.replace(/^https:\/\//, '').replace(/\.git$/, ''),
-    '--source-tag',
-    'v1.0.0',
-  ];
-  demo.waybill(['verify', image, ...consumerTrust], { exit: 0, shows: [/✔ record/, /✔ provenance/] });
-  demo.waybill(['verify', `file:${tarball}`, ...consumerTrust], {
-    exit: 0,
-    shows: [/✔ record/, /✔ provenance/],
-  });
+  demo.step('4. Publish the tarball, its statements and its rebuild kit to a release directory');
+  mkdirSync(join(out, 'releases'));
+  demo.waybill(
+    ['publish', 'dist/hello-1.0.0.tar.gz', 'dir:releases', '--key', 'keys/release.key', '--quiet'],
+    {
+      exit: 0,
+      shows: [/hello-1\.0\.0\.tar\.gz\.rebuild\.tar/, /SHA256SUMS/],
+    },
+  );
 
   // -----------------------------------------------------------------------------------------------
-  demo.step('5. Anyone can rebuild the release from its kit and compare, bit for bit');
+  demo.step('5. A consumer checks and verifies what they downloaded, with their own trust');
+  const image = 'oci:dist/hello-image:1.0.0';
+  const downloaded = 'releases/hello/1.0.0/hello-1.0.0.tar.gz';
+  demo.waybill(['check', downloaded, '--published'], { exit: 0, shows: [/^7 passed, 0 failed$/m] });
+  demo.waybill(['verify', downloaded, ...consumerTrust, ...provenancePolicy], {
+    exit: 0,
+    shows: [/^✔ record /m, /^✔ provenance /m, /^✔ publication /m],
+  });
+  demo.waybill(['verify', image, ...consumerTrust, ...provenancePolicy], {
+    exit: 0,
+    shows: [/^✔ record /m, /^✔ provenance /m],
+  });
+  demo.waybill(['inspect', image], { exit: 0 });
+
+  // -----------------------------------------------------------------------------------------------
+  demo.step('6. Anyone can rebuild the release from the kit published with it, and compare bit for bit');
   demo.say('The kit holds the source archive, the recipe, its environment and the published digests.');
   demo.say("Its commands are someone else's code: rebuild runs them only with --trust-recipe (or a yes");
   demo.say('on a terminal); --show-recipe prints them first.');
-  demo.waybill(['rebuild', 'dist/hello-1.0.0.rebuild.tar', '--trust-recipe', '--out', 'rebuild-1.0.0'], {
+  demo.waybill(['rebuild', downloaded, '--trust-recipe', '--out', 'rebuild-1.0.0'], {
     exit: 0,
     shows: [/^reproduced +hello-1\.0\.0\.tar\.gz$/m, /^reproduced +hello-image$/m],
   });
 
   // -----------------------------------------------------------------------------------------------
-  demo.step('6. What a consumer sees; and a failing twin: community wording, no bug tracker, GPL');
-  demo.waybill(['inspect', image], { exit: 0 });
+  demo.step('7. A failing twin: community wording, no bug tracker, a license the policy does not allow');
   mkdirSync(join(out, 'twin'));
-  cpSync(join(out, tarball), join(out, 'twin', 'hello-1.0.0.tar.gz'));
-  // The twin is stamped by flags alone, as a CI job without a waybill.yaml would do it.
+  cpSync(join(out, 'dist', 'hello-1.0.0.tar.gz'), join(out, 'twin', 'hello-1.0.0.tar.gz'));
+  // Stamped by flags alone, as a CI job without a waybill.yaml would do it; stamp shows the same
+  // verdict as check, so only its first lines are shown.
+  const twinFacts = ['--name', 'hello', '--version', '1.0.0', '--team', 'the OpenStack community'];
+  const twinSource = ['--license', 'GPL-3.0-only', '--source', 'source', ...tagTrust];
   demo.waybill(
-    [
-      'stamp',
-      'file:twin/hello-1.0.0.tar.gz',
-      '--name',
-      'hello',
-      '--version',
-      '1.0.0',
-      '--team',
-      'the OpenStack community',
-      '--license',
-      'GPL-3.0-only',
-      '--source',
-      'source',
-      '--allowed-signers',
-      'keys/allowed_signers',
-      '--quiet',
-    ],
+    ['stamp', 'file:twin/hello-1.0.0.tar.gz', ...twinFacts, ...twinSource, '--quiet'],
     { exit: 0 },
     { lines: 5 },
   );
   demo.waybill(['check', 'file:twin/hello-1.0.0.tar.gz'], {
     exit: 1,
-    shows: [/✘ 5 team/, /✘ 6 help/, /✘ 7 support/],
+    shows: [/^✘ 5 team/m, /^✘ 6 help/m, /^✘ 7 support/m, /^4 passed, 3 failed$/m],
   });
 
   // -----------------------------------------------------------------------------------------------
-  demo.step('7. Known vulnerabilities, from an advisory database you import (here: one made-up advisory)');
+  demo.step('8. Known vulnerabilities, from an advisory database you import (here: one made-up advisory)');
   mkdirSync(join(out, 'advisories'));
   writeFileSync(
-    join(out, 'advisories', 'x_DEMO-2026-0001.json'),
+    join(out, 'advisories', `${demoAdvisory.id}.json`),
     `${JSON.stringify(demoAdvisory, null, 2)}\n`,
   );
   demo.waybill(['db', 'import', 'advisories', '--db', 'advisories.db', '--quiet'], { exit: 0 });
@@ -156,7 +160,7 @@ async function main(): Promise<void> {
   });
 
   // -----------------------------------------------------------------------------------------------
-  demo.step('8. Release 1.1.0 writes the time of the build into the tarball: it cannot be reproduced');
+  demo.step('9. Release 1.1.0 writes the time of the build into the tarball: it cannot be reproduced');
   edit(repo, 'VERSION', '1.0.0', '1.1.0');
   edit(
     repo,
@@ -176,9 +180,9 @@ async function main(): Promise<void> {
   });
 
   // -----------------------------------------------------------------------------------------------
-  demo.step('9. A forged record and a changed layer: verify fails both and names what failed');
+  demo.step('10. A forged record and a changed layer: verify fails both and names what failed');
   mkdirSync(join(out, 'forged'));
-  const forged = copyRelease(join(out, tarball), join(out, 'forged'));
+  const forged = copyRelease(join(out, downloaded), join(out, 'forged'));
   // Passing the old tarball off as a new release: the record now claims 2.0.0, from tag v2.0.0.
   editJson(`${forged}.waybill.json`, (record) => {
     const predicate = record.predicate as { identity: { version: string }; source: { tag: string } };
@@ -186,7 +190,7 @@ async function main(): Promise<void> {
     predicate.source.tag = 'v2.0.0';
   });
   demo.say('forged/hello-1.0.0.tar.gz.waybill.json rewritten by hand: version 2.0.0, tag v2.0.0');
-  demo.waybill(['verify', 'file:forged/hello-1.0.0.tar.gz', ...consumerTrust], {
+  demo.waybill(['verify', 'forged/hello-1.0.0.tar.gz', ...consumerTrust, ...provenancePolicy], {
     exit: 1,
     shows: [/^✘ record .*\n +failed: .*edited after signing$/m],
   });
@@ -194,7 +198,7 @@ async function main(): Promise<void> {
   const layout = copyRelease(join(out, 'dist', 'hello-image'), join(out, 'tampered'));
   const blob = flipLayerByte(layout, '1.0.0');
   demo.say(`tampered/hello-image/${blob}: one bit flipped`);
-  demo.waybill(['verify', 'oci:tampered/hello-image:1.0.0', ...consumerTrust], {
+  demo.waybill(['verify', 'oci:tampered/hello-image:1.0.0', ...consumerTrust, ...provenancePolicy], {
     exit: 1,
     shows: [
       /^✘ integrity .*\n +failed: tampered\/hello-image\/blobs\/sha256\/[0-9a-f]{64} \(layer 1 of 1\): digest is /m,

@@ -40,10 +40,12 @@ test('the demo runs every step with its expected outcome and exits 0', async () 
     // What each act of the story must show (the demo checks these too; this pins that it still does).
     for (const shown of [
       /^\$ waybill build .*--key keys\/release\.key/m,
+      /^ +wrote +hello\/1\.0\.0\/hello-1\.0\.0\.tar\.gz\.rebuild\.tar$/m,
       /^7 passed, 0 failed$/m,
+      /^✔ publication \(/m,
       /^✔ record \(/m,
       /^✔ provenance \(/m,
-      /^reproduced +hello-1\.0\.0\.tar\.gz$/m,
+      /^\$ waybill rebuild releases\/hello\/1\.0\.0\/hello-1\.0\.0\.tar\.gz .*\nreproduced +hello-1\.0\.0\.tar\.gz$/m,
       /^4 passed, 3 failed$/m,
       /x_DEMO-2026-0001 +@example\/greeting 1\.2\.0/,
       /^NOT reproduced +hello-1\.1\.0\.tar\.gz$/m,
