@@ -22,9 +22,9 @@ const EXCEPTIONS: Record<string, { calls: RegExp; why: string }> = {
     calls: /\b(mkdtempSync|writeFileSync)\(/,
     why: 'SQLite reads a file: a copy goes into a fresh private mkdtemp directory (0700), removed after',
   },
-  'provenance/ssh-signature.ts': {
+  'util/private-temp.ts': {
     calls: /\b(mkdtemp|writeFile)\(/,
-    why: 'ssh-keygen -Y reads the signature from a file: a fresh private mkdtemp directory (0700), exclusive create, removed after',
+    why: 'ssh-keygen -Y and gpg --verify read signatures from files: a fresh private mkdtemp directory (0700), exclusive create, removed after',
   },
 };
 
