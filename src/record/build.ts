@@ -11,8 +11,8 @@ import {
   type ReleasePredicate,
   type ReleaseRecord,
   type ResourceDescriptor,
-  STATEMENT_TYPE,
   type SourceFact,
+  STATEMENT_TYPE,
 } from './types.ts';
 import { assertRecordTexts } from './written-text.ts';
 

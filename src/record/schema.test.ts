@@ -79,13 +79,21 @@ test('the schema rejects each broken field with its path', () => {
       'https://slsa.dev/provenance/v1',
       '/predicateType: must be "https://waybill.dev/release-record/v2" or "https://waybill.dev/release-record/v1" (a waybill release record)',
     ],
-    ['/predicate/source/tree', 'abc', '/predicate/source/tree: must be a full object id (40 or 64 lowercase hex characters)'],
+    [
+      '/predicate/source/tree',
+      'abc',
+      '/predicate/source/tree: must be a full object id (40 or 64 lowercase hex characters)',
+    ],
     [
       '/predicate/source/evidence/rawTag',
       'not base64!',
       '/predicate/source/evidence/rawTag: must be base64 (RFC 4648, padded)',
     ],
-    ['/predicate/source/evidence/forged', 'x', '/predicate/source/evidence/forged: is not a field of this record'],
+    [
+      '/predicate/source/evidence/forged',
+      'x',
+      '/predicate/source/evidence/forged: is not a field of this record',
+    ],
     ['/predicate/identity/name', '', '/predicate/identity/name: must NOT have fewer than 1 characters'],
     [
       '/predicate/identity/architectures',
@@ -144,7 +152,10 @@ test('a v2 record without its evidence is refused: the evidence is a fact like t
     mutate('/predicate/source/evidence', undefined, true),
     '/predicate/source/evidence: is required (use null when not known)',
   );
-  rejects(mutate('/predicate/source/tree', undefined, true), '/predicate/source/tree: is required (use null when not known)');
+  rejects(
+    mutate('/predicate/source/tree', undefined, true),
+    '/predicate/source/tree: is required (use null when not known)',
+  );
 });
 
 test('the schema rejects a missing fact instead of treating it as null', () => {

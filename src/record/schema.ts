@@ -23,7 +23,10 @@ const require = createRequire(import.meta.url);
 /** The schema of the records waybill writes (v2), for tools that want to publish or embed it. */
 export const RECORD_SCHEMA: Record<string, unknown> = require('../../schemas/release-record-v2.schema.json');
 /** The schema of v1 records, still read. */
-export const RECORD_SCHEMA_V1: Record<string, unknown> = require('../../schemas/release-record-v1.schema.json');
+export const RECORD_SCHEMA_V1: Record<
+  string,
+  unknown
+> = require('../../schemas/release-record-v1.schema.json');
 
 const SCHEMAS: Readonly<Record<string, Record<string, unknown>>> = {
   [PREDICATE_TYPE]: RECORD_SCHEMA,
