@@ -1,14 +1,18 @@
 /**
  * `inspect`: the consumer's view of an artifact. Each fact is taken from the release record and the
  * artifact's own metadata, and carries the places it was read from, so a user can see why `check`
- * said what it said.
+ * said what it said. For the source it shows the producer's verdict as what it is — a claim — and,
+ * when the consumer gives trust, the consumer's own verification of the record's evidence.
  */
 import type { Fact, NativeFacts } from '../formats/facts.ts';
+import { hasTrust } from '../policy/trust.ts';
+import { type ConsumerTrust, type SourceVerification, trustHowTo } from '../provenance/source-evidence.ts';
 import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact } from '../sources/types.ts';
 import { loadRecord, loadSbom } from './attachments.ts';
+import { verifyRecordSource } from './check.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
 export interface InspectView {
@@ -31,10 +35,17 @@ export interface InspectView {
   published: string | null;
   publishedAge: string | null;
   source: {
+    /** The producer's claim: no git object names a repository. */
     repository: string | null;
     tag: string | null;
     commit: string | null;
+    tree: string | null;
+    /** The producer's verdict when it stamped: a claim, not evidence. */
     signature: SignatureVerdict | null;
+    /** The consumer's verification of the record's evidence; null when no trust was given. */
+    verification: SourceVerification | null;
+    /** Why there is no verification, and how to get one. */
+    unverified?: string;
   } | null;
   manifest: { format: string; location: string; components: number | null; error?: string } | null;
   record: { location: string } | null;
@@ -99,7 +110,26 @@ function collect(record: ReleaseRecord | undefined, facts: NativeFacts) {
   };
 }
 
-export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()): Promise<InspectView> {
+/** The consumer's verification of the source evidence, or why there is none (no trust given). */
+async function sourceVerdict(
+  record: ReleaseRecord | undefined,
+  trust: ConsumerTrust | undefined,
+  now: Date,
+): Promise<{ verification: SourceVerification | null; unverified?: string }> {
+  const source = record?.predicate.source;
+  if (!record || !source) return { verification: null };
+  if (!hasTrust(trust)) {
+    const how = trustHowTo(source.signature.format);
+    return { verification: null, unverified: `not checked: no trust given (${how})` };
+  }
+  return { verification: (await verifyRecordSource(record, trust!, now)) ?? null };
+}
+
+export async function inspectOpenedArtifact(
+  artifact: Artifact,
+  now = new Date(),
+  trust?: ConsumerTrust,
+): Promise<InspectView> {
   const loaded = await loadRecord(artifact);
   const record = loaded?.record;
   const facts = await nativeFactsOf(artifact);
@@ -148,7 +178,9 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
             repository: c.repository.value,
             tag: p?.source?.tag ?? null,
             commit: c.commit.value,
+            tree: p?.source?.tree ?? null,
             signature: p?.source?.signature ?? null,
+            ...(await sourceVerdict(record, trust, now)),
           }
         : null,
     manifest,
@@ -159,7 +191,11 @@ export async function inspectOpenedArtifact(artifact: Artifact, now = new Date()
 
 export async function inspectArtifact(
   ref: string,
-  options: { platform?: string; now?: Date } = {},
+  options: { platform?: string; now?: Date; trust?: ConsumerTrust } = {},
 ): Promise<InspectView> {
-  return inspectOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options.now);
+  return inspectOpenedArtifact(
+    await openArtifact(ref, { platform: options.platform }),
+    options.now,
+    options.trust,
+  );
 }

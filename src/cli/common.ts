@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { loadConsumerPolicy, overlayPolicy, readPolicyFile } from '../config/consumer-policy.ts';
 import { findConfig, loadConfig } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
+import { type ConsumerTrust, overlayTrustFlags, type TrustFlags } from '../policy/trust.ts';
 import { BUILT_IN_POLICY, type Policy } from '../policy/types.ts';
 import { escapeForTerminal } from '../util/terminal-escape.ts';
 
@@ -31,6 +32,31 @@ export function addConsumerPolicyOptions(command: Command): Command {
       'policy file (YAML; default: $WAYBILL_POLICY, else ~/.config/waybill/policy.yaml, else built-in)',
     )
     .option('-c, --config <file>', "judge by this project config's policy section (never read implicitly)");
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * The consumer's trust in release-tag signers, for commands that re-verify a record's source
+ * evidence (check, verify, inspect). Flags override the policy file's `trust:` key by key.
+ */
+export function addTrustOptions(command: Command): Command {
+  return command
+    .option('--allowed-signers <file>', 'SSH allowed signers you trust to sign release tags (OpenSSH format)')
+    .option('--ssh-revocation-file <file>', 'revoked SSH signing keys (KRL or public keys)')
+    .option('--gpg-keyring <file>', 'OpenPGP public keys you trust (gpg --export FINGERPRINT > FILE)')
+    .option(
+      '--trusted-gpg-key <fingerprint>',
+      'full fingerprint of an OpenPGP primary key you trust to sign release tags (repeatable)',
+      collect,
+    );
+}
+
+/** The trust flags over the policy's `trust:` section. */
+export function consumerTrust(policy: Policy, flags: TrustFlags): ConsumerTrust {
+  return overlayTrustFlags(policy.trust, flags, policy.source);
 }
 
 export function addFormatOption(command: Command, formats: readonly string[]): Command {

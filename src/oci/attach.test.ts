@@ -9,6 +9,7 @@ import { stampOciArchive } from './archive-stamp.ts';
 import {
   attachArtifact,
   attachToOciArchive,
+  detachArtifacts,
   EMPTY_CONFIG,
   findAttachments,
   findAttachmentsInOciArchive,
@@ -135,6 +136,42 @@ test('re-attaching replaces the earlier attachment of the same type; same input,
   const found = await findAttachments(layout, subject.digest, ARTIFACT_TYPE.record);
   assert.equal(found.length, 1);
   assert.deepEqual(await readAttachment(layout, found[0]!), next);
+});
+
+test('bundles share an artifactType: one per predicate type is kept; detach removes one kind', {
+  skip: missing,
+}, async () => {
+  using tmp = tempDir();
+  const layout = join(tmp.dir, 'img');
+  await umociImage(layout, 't');
+  const subject = (await resolveRef(await OciLayout.open(layout), 't')).descriptor;
+  const bundleType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const attach = (predicateType: string, payload: string) =>
+    attachArtifact(layout, subject, bundleType, Buffer.from(payload), bundleType, {
+      ...CREATED,
+      'dev.sigstore.bundle.predicateType': predicateType,
+    });
+  await attach('https://waybill.dev/release-record/v2', '{"r":1}');
+  await attach('https://cyclonedx.org/bom', '{"s":1}');
+  await attach('https://waybill.dev/release-record/v2', '{"r":2}');
+  const found = await findAttachments(layout, subject.digest, bundleType);
+  assert.deepEqual((await Promise.all(found.map((f) => readAttachment(layout, f)))).map(String).sort(), [
+    '{"r":2}',
+    '{"s":1}',
+  ]);
+  const entry = (await (await OciLayout.open(layout)).readIndex()).manifests.find(
+    (d) => d.annotations?.['dev.sigstore.bundle.predicateType'] === 'https://cyclonedx.org/bom',
+  );
+  assert.ok(entry, 'the predicate type is on the index entry');
+  assert.equal(
+    await detachArtifacts(layout, subject.digest, bundleType, {
+      'dev.sigstore.bundle.predicateType': 'https://waybill.dev/release-record/v2',
+    }),
+    1,
+  );
+  const left = await findAttachments(layout, subject.digest, bundleType);
+  assert.deepEqual((await Promise.all(left.map((f) => readAttachment(layout, f)))).map(String), ['{"s":1}']);
+  assert.equal(await detachArtifacts(layout, subject.digest, ARTIFACT_TYPE.record), 0);
 });
 
 test('tampered payload is a DIGEST_MISMATCH; a subject not in the layout is refused', {

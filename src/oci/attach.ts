@@ -7,8 +7,9 @@
  * An OCI layout has no referrers API, so the artifact manifest is listed in index.json WITHOUT
  * `org.opencontainers.image.ref.name` (it is not a tag; `oci:DIR:TAG` still resolves to the image)
  * and WITH `vnd.waybill.referrer` = subject digest plus the descriptor's `artifactType`, which is how
- * `findAttachments` finds it again. Attaching replaces an earlier attachment of the same artifactType
- * to the same subject. Note that an `oci:DIR` reference without a tag then no longer resolves in
+ * `findAttachments` finds it again. Attaching replaces an earlier attachment of the same kind to the
+ * same subject: the same artifactType and, for Sigstore bundles (which all share one artifactType),
+ * the same predicate type (`KIND_ANNOTATIONS`, copied onto the index entry). Note that an `oci:DIR` reference without a tag then no longer resolves in
  * tools that expect exactly one index entry (skopeo): use a tag.
  */
 import { WaybillError } from '../errors.ts';
@@ -31,6 +32,36 @@ export const EMPTY_CONFIG: Descriptor = {
   digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
   size: 2,
 };
+
+/**
+ * Manifest annotations that, with the artifactType, say what kind of attachment it is: a record
+ * bundle and an SBOM attestation bundle are both `application/vnd.dev.sigstore.bundle.v0.3+json`,
+ * told apart by the predicate type cosign's annotation names. Copied onto the index entry.
+ */
+export const KIND_ANNOTATIONS: readonly string[] = ['dev.sigstore.bundle.predicateType'];
+
+function kindAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of KIND_ANNOTATIONS) {
+    const value = annotations?.[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** Whether index entry `d` is an attachment of this kind (artifactType and kind annotations) to `subject`. */
+function sameKind(
+  d: Descriptor,
+  subject: string,
+  artifactType: string,
+  kind: Record<string, string>,
+): boolean {
+  return (
+    d.annotations?.[WAYBILL_REFERRER_ANNOTATION] === subject &&
+    d.artifactType === artifactType &&
+    KIND_ANNOTATIONS.every((key) => d.annotations?.[key] === kind[key])
+  );
+}
 
 export interface Attachment {
   /** The artifact manifest's descriptor (as listed in index.json). */
@@ -88,17 +119,15 @@ export async function attachArtifact(
     annotations: sortedCopy({ ...annotations, [OCI_ANNOTATION.created]: created }),
   };
   const written = await store.writeBlob(jsonBytes(manifest), MEDIA_TYPE.ociManifest);
+  const kind = kindAnnotations(annotations);
   const descriptor: Descriptor = {
     ...written,
     artifactType,
-    annotations: { [WAYBILL_REFERRER_ANNOTATION]: subject.digest },
+    annotations: { [WAYBILL_REFERRER_ANNOTATION]: subject.digest, ...kind },
   };
 
   const index = await store.readIndex();
-  const kept = index.manifests.filter(
-    (d) =>
-      !(d.annotations?.[WAYBILL_REFERRER_ANNOTATION] === subject.digest && d.artifactType === artifactType),
-  );
+  const kept = index.manifests.filter((d) => !sameKind(d, subject.digest, artifactType, kind));
   const newIndex: ImageIndex = { ...index, manifests: [...kept, descriptor] };
   await store.writeIndex(newIndex);
   return {
@@ -108,6 +137,25 @@ export async function attachArtifact(
     payload: layer,
     annotations: manifest.annotations ?? {},
   };
+}
+
+/**
+ * Removes from index.json the attachments of one kind (artifactType and kind annotations, as
+ * `attachArtifact` replaces them) to `subjectDigest`; returns how many. Their blobs stay (unreferenced).
+ */
+export async function detachArtifacts(
+  layout: LayoutArg,
+  subjectDigest: string,
+  artifactType: string,
+  annotations: Record<string, string> = {},
+): Promise<number> {
+  const store = await storeFor(layout);
+  const index = await store.readIndex();
+  const kind = kindAnnotations(annotations);
+  const kept = index.manifests.filter((d) => !sameKind(d, subjectDigest, artifactType, kind));
+  const removed = index.manifests.length - kept.length;
+  if (removed > 0) await store.writeIndex({ ...index, manifests: kept });
+  return removed;
 }
 
 /**

@@ -68,7 +68,7 @@ export interface SourceVerification {
   signer: string | null;
   /** The tagged commit's committer time (RFC 3339 UTC), from the embedded commit object. */
   committedAt: string | null;
-  /** Whose trust judged (ConsumerTrust.source), or null when none was given. */
+  /** Whose trust judged, in words: `your trust (flags)`, `your trust (/home/you/…/policy.yaml)`. */
   trust: string | null;
   /** Every check made, in order; the last one failed when `verified` is false. */
   checks: EvidenceCheck[];
@@ -141,7 +141,7 @@ export async function verifySourceEvidence(
     format,
     signer,
     committedAt,
-    trust: trust.source ?? null,
+    trust: trust.source ? `your trust (${trust.source})` : 'your trust',
     checks,
   });
   const pass = (id: EvidenceCheckId, detail: string) => checks.push({ id, passed: true, detail });

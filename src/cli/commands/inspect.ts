@@ -6,8 +6,15 @@
  */
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import type { TrustFlags } from '../../policy/trust.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
-import { addFormatOption } from '../common.ts';
+import {
+  addConsumerPolicyOptions,
+  addFormatOption,
+  addTrustOptions,
+  consumerPolicy,
+  consumerTrust,
+} from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -40,12 +47,23 @@ export function renderInspect(v: InspectView): string {
   );
   if (v.source) {
     const sig = v.source.signature;
-    const verdict = sig
+    const claim = sig
       ? `${sig.verified ? 'verified' : 'NOT verified'}${sig.signer ? `, ${sig.format} signer ${sig.signer}` : ''}: ${sig.reason}`
       : null;
-    text += line('source', v.source.repository, f.repository);
+    const check = v.source.verification;
+    const yours = check
+      ? `${check.verified ? 'verified' : 'NOT verified'}${check.signer ? `, ${check.format} signer ${check.signer}` : ''}: ${check.reason}${check.trust ? ` (trust: ${check.trust})` : ''}`
+      : (v.source.unverified ?? null);
+    text += line(
+      'source',
+      v.source.repository ? `${v.source.repository} (producer's claim)` : null,
+      f.repository,
+    );
     text += line('tag', v.source.tag ? `${v.source.tag} at ${v.source.commit ?? '?'}` : null);
-    text += line('signature', verdict);
+    if (v.source.tree) text += line('tree', v.source.tree);
+    text += line('claimed', claim ? `producer's claim: ${claim}` : null);
+    text += line('your check', yours);
+    if (check && !check.verified && check.fix) text += line('fix', check.fix);
   } else {
     text += line('source', null);
   }
@@ -69,11 +87,20 @@ export function registerInspect(program: Command): void {
     .description("the consumer's view of an artifact: identity, team, help, license, dates, source, manifest")
     .argument('<artifact>', 'artifact reference')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+  addTrustOptions(command);
+  addConsumerPolicyOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: { platform?: string; format?: string }) => {
-    const format = parseFormat(opts.format, FORMATS);
-    const view = await inspectArtifact(ref, { platform: opts.platform });
-    if (format === 'json') await out(toJson(view));
-    else await outText(renderInspect(view), { color: false });
-  });
+  command.action(
+    async (
+      ref: string,
+      opts: TrustFlags & { platform?: string; format?: string; policy?: string; config?: string },
+    ) => {
+      const format = parseFormat(opts.format, FORMATS);
+      // Only the trust section of the consumer's policy is used: inspect judges nothing else.
+      const trust = consumerTrust(await consumerPolicy(opts), opts);
+      const view = await inspectArtifact(ref, { platform: opts.platform, trust });
+      if (format === 'json') await out(toJson(view));
+      else await outText(renderInspect(view), { color: false });
+    },
+  );
 }
