@@ -203,7 +203,7 @@ describe('text output escapes what artifacts, records and names say', { concurre
     assert.equal(inspect.code, 0, inspect.stderr);
     assertInert(inspect, 'inspect');
     assert.equal(linesStartingWith(inspect.stdout, 'signature').length, 1, inspect.stdout);
-    assert.match(inspect.stdout, /^ {2}signature {4}NOT verified, ssh signer mallory\\x1b\[2J/m);
+    assert.match(inspect.stdout, /^ {2}signature {4}producer's claim: NOT verified, ssh signer mallory\\x1b\[2J/m);
     // The disclaimer keeps its own lines; the carriage return cannot rewrite the first one.
     assert.match(inspect.stdout, /^ {2}PROVIDED AS IS, WITHOUT WARRANTY\\r\\x1b\[2KFULL WARRANTY$/m);
     assert.match(inspect.stdout, /^ {2}line two \\x1b\[2J/m);

@@ -61,7 +61,7 @@ export function renderInspect(v: InspectView): string {
     );
     text += line('tag', v.source.tag ? `${v.source.tag} at ${v.source.commit ?? '?'}` : null);
     if (v.source.tree) text += line('tree', v.source.tree);
-    text += line('claimed', claim ? `producer's claim: ${claim}` : null);
+    text += line('signature', claim ? `producer's claim: ${claim}` : null);
     text += line('your check', yours);
     if (check && !check.verified && check.fix) text += line('fix', check.fix);
   } else {
