@@ -12,6 +12,10 @@
  *       packages renamed per copy): the dpkg cataloger's peak RSS over a baseline that only reads the
  *       file, as a multiple of the file, and `waybill sbom` on a tarball holding it
  *   (h, i) advisory import and a 10 000-component audit, against JSON.parse (scripts/bench-audit.ts)
+ *   (j) integrity: `waybill check` of a stamped copy of the fixture layout (which hashes every blob
+ *       the record is bound to) against `sha256sum` over the same blobs
+ *
+ * `--only sbom` runs (a)–(i), `--only integrity` runs (j); default: everything.
  *
  * The fixture's docker-archive holds uncompressed layers (skopeo writes them so), which would make a
  * gunzip floor meaningless; so the floor and waybill both read umoci's OCI layout of the same image,
@@ -23,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -37,7 +41,7 @@ import { buildFixtureImage, DEFAULT_CACHE_DIR } from './build-fixture-image.ts';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, 'test/fixtures/cache');
 const WAYBILL = join(ROOT, 'bin/waybill.js');
-const GOALS = { timeVsGzip: 1.3, timeVsCdxgen: 0.12, rssMiB: 250 };
+const GOALS = { timeVsGzip: 1.3, timeVsCdxgen: 0.12, rssMiB: 250, checkVsSha256sum: 1.5 };
 const MiB = 1024 * 1024;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -440,19 +444,14 @@ interface Row {
   ok?: boolean;
 }
 
-async function main(): Promise<void> {
-  const fixture = await buildFixtureImage(DEFAULT_CACHE_DIR, log);
-  if ('skip' in fixture) throw new Error(`fixture image not available: ${fixture.skip}`);
-  const rows: Row[] = [];
-  const results: Record<string, unknown> = {
-    date: new Date().toISOString(),
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model,
-    node: process.version,
-  };
-  // 1-minute load average before and after: a shared machine makes every timing here noisy.
-  const loadBefore = loadavg()[0] ?? 0;
+type Fixture = Exclude<Awaited<ReturnType<typeof buildFixtureImage>>, { skip: string }>;
 
+/** (a)–(i): `waybill sbom`, dpkg memory, advisory import and audit. */
+async function sbomAndAuditRows(
+  fixture: Fixture,
+  rows: Row[],
+  results: Record<string, unknown>,
+): Promise<void> {
   // (a), (b), (d): the fixture image.
   const blobs = await layerBlobs(fixture.ociDir);
   const fixtureUncompressed = await uncompressedSize(blobs.files);
@@ -605,16 +604,133 @@ async function main(): Promise<void> {
   const audit = await benchAudit(log);
   rows.push(...audit.rows);
   results.audit = audit.results;
+}
+
+/**
+ * (j): `waybill check` of a stamped copy of the fixture's OCI layout, which hashes every blob the
+ * record is bound to, against `sha256sum` over the same blobs (manifest, config, layers) in one run.
+ * Best of 5 each; the copy is stamped once, without a source, so check exits 1 (signed-source).
+ */
+async function integrityRows(fixture: Fixture, rows: Row[], results: Record<string, unknown>): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), 'waybill-bench-check-'));
+  try {
+    const layout = join(scratch, 'oci');
+    await cp(fixture.ociDir, layout, { recursive: true });
+    const ref = `oci:${layout}:latest`;
+    log('integrity: stamping a copy of the fixture layout…');
+    const stamped = await measure(process.execPath, [WAYBILL, 'stamp', ref, ...BENCH_STAMP_FLAGS]);
+    if (stamped.code !== 0) throw new Error(`waybill stamp ${ref} exited ${stamped.code}: ${stamped.stderr}`);
+    const blobs = await imageBlobs(layout);
+    const bytes = await blobBytes(blobs);
+    const runs = 5;
+    log('integrity: waybill check…');
+    let check = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < runs; i++) {
+      const m = await measure(process.execPath, [WAYBILL, 'check', ref]);
+      if (m.code !== 0 && m.code !== 1) throw new Error(`waybill check ${ref} exited ${m.code}: ${m.stderr}`);
+      check = Math.min(check, m.seconds);
+    }
+    log('integrity: sha256sum floor…');
+    let floor = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < runs; i++) {
+      const m = await measure('sha256sum', blobs);
+      if (m.code !== 0) throw new Error(`sha256sum exited ${m.code}: ${m.stderr}`);
+      floor = Math.min(floor, m.seconds);
+    }
+    results.integrity = { blobs: blobs.length, bytes, waybillCheckSeconds: check, sha256sumSeconds: floor };
+    const ratio = check / floor;
+    rows.push({
+      what: `fixture: waybill check s (${blobs.length} blobs, ${(bytes / MiB).toFixed(0)} MiB)`,
+      value: check.toFixed(2),
+      goal: '',
+    });
+    rows.push({ what: 'fixture: sha256sum floor s', value: floor.toFixed(2), goal: '' });
+    rows.push({
+      what: 'fixture: waybill check / sha256sum',
+      value: ratio.toFixed(2),
+      goal: `<= ${GOALS.checkVsSha256sum}`,
+      ok: ratio <= GOALS.checkVsSha256sum,
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Stamp flags for the integrity bench: every fact but a source (there is no repository). */
+const BENCH_STAMP_FLAGS = [
+  '--name',
+  'fixture',
+  '--version',
+  '1.0.0',
+  '--team',
+  'Bench Team',
+  '--bug-tracker',
+  'https://bugs.example.org/fixture',
+  '--license',
+  'Apache-2.0',
+  '--quiet',
+];
+
+/** Manifest, config and layer blob files of the image tagged `latest` in a layout. */
+async function imageBlobs(ociDir: string): Promise<string[]> {
+  const index = JSON.parse(await readFile(join(ociDir, 'index.json'), 'utf8')) as {
+    manifests: Array<{ digest: string; annotations?: Record<string, string> }>;
+  };
+  const image = index.manifests.find(
+    (m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'latest',
+  );
+  if (!image) throw new Error(`${ociDir}: no image tagged latest`);
+  const blob = (digest: string) => join(ociDir, 'blobs', ...digest.split(':'));
+  const manifest = JSON.parse(await readFile(blob(image.digest), 'utf8')) as OciManifest & {
+    config: { digest: string };
+  };
+  return [image.digest, manifest.config.digest, ...manifest.layers.map((l) => l.digest)].map(blob);
+}
+
+async function blobBytes(files: string[]): Promise<number> {
+  let total = 0;
+  for (const file of files) total += (await stat(file)).size;
+  return total;
+}
+
+/** `--only sbom` runs (a)–(i), `--only integrity` runs (j); default: everything. */
+function onlySection(argv: string[]): 'sbom' | 'integrity' | undefined {
+  const at = argv.indexOf('--only');
+  if (at < 0) return undefined;
+  const name = argv[at + 1];
+  if (name !== 'sbom' && name !== 'integrity') throw new Error(`--only takes sbom or integrity, not ${name}`);
+  return name;
+}
+
+async function main(): Promise<void> {
+  const only = onlySection(process.argv.slice(2));
+  const fixture = await buildFixtureImage(DEFAULT_CACHE_DIR, log);
+  if ('skip' in fixture) throw new Error(`fixture image not available: ${fixture.skip}`);
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    ...(only ? { only } : {}),
+  };
+  // 1-minute load average before and after: a shared machine makes every timing here noisy.
+  const loadBefore = loadavg()[0] ?? 0;
+  if (only !== 'integrity') await sbomAndAuditRows(fixture, rows, results);
+  if (only !== 'sbom') await integrityRows(fixture, rows, results);
 
   results.goals = GOALS;
   results.table = rows;
   const loadAfter = loadavg()[0] ?? 0;
   results.loadAverage = { before: loadBefore, after: loadAfter };
-  await writeFile(join(CACHE, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
+  // A run of one section writes its own file, so it does not replace a whole run's results.
+  const output = join(CACHE, only ? `bench-${only}.json` : 'bench.json');
+  await writeFile(output, `${JSON.stringify(results, null, 2)}\n`);
 
   const w = Math.max(...rows.map((r) => r.what.length));
+  const blobs = await layerBlobs(fixture.ociDir);
   process.stdout.write(
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}; fixture ${(fixtureUncompressed / MiB).toFixed(0)} MiB in ${blobs.files.length} layers (${(blobs.compressed / MiB).toFixed(0)} MiB gzip)\n`,
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, node ${process.version}; fixture ${blobs.files.length} layers (${(blobs.compressed / MiB).toFixed(0)} MiB gzip)\n`,
   );
   for (const r of rows)
     process.stdout.write(
@@ -623,7 +739,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `1-min load average: ${loadBefore.toFixed(2)} before the run (other work), ${loadAfter.toFixed(2)} after (includes the benchmark itself)\n`,
   );
-  process.stdout.write(`written: ${join(CACHE, 'bench.json')}\n`);
+  process.stdout.write(`written: ${output}\n`);
 }
 
 await main();

@@ -26,7 +26,11 @@ export type ErrorCode =
   /** A signature that cannot be verified (bad signature, untrusted signer, renamed tag). */
   | 'SIGNATURE'
   /** Another waybill run holds the lock on the artifact (util/lock.ts). */
-  | 'BUSY';
+  | 'BUSY'
+  /** A registry or server that cannot be reached or keeps failing (after bounded retries). */
+  | 'NETWORK'
+  /** Credentials missing, refused, or not to be sent where a server asks (registries). */
+  | 'AUTH';
 
 export class WaybillError extends Error {
   readonly code: ErrorCode;

@@ -2,6 +2,8 @@
  * Where a release record and its SBOM live for each kind of artifact, behind one interface:
  * - an OCI layout or oci-archive: OCI 1.1 artifact manifests inside the layout whose `subject` is the
  *   image, so that a later push carries them to a registry as referrers;
+ * - an image in a registry (read only here; `publish` writes): its referrers, through the referrers
+ *   API or the referrers tag (src/registry/attachments.ts);
  * - anything else: sidecar files next to the artifact (`NAME.waybill.json`, `NAME.cdx.json` /
  *   `NAME.spdx.json`) — beside it, never inside (a `dir:.` artifact's sidecars go in its parent).
  *
@@ -28,14 +30,22 @@ import { parseRecord } from '../record/schema.ts';
 import { readSidecar, SIDECAR_SUFFIX, sidecarBytes, sidecarHome, sidecarPath } from '../record/sidecar.ts';
 import { RECORD_PREDICATE_TYPES, type ReleaseRecord } from '../record/types.ts';
 import {
+  findRegistryAttachments,
+  readRegistryAttachmentAt,
+  readRegistryAttachmentPayload,
+} from '../registry/attachments.ts';
+import type { Repository } from '../registry/repository.ts';
+import {
   BUNDLE_MEDIA_TYPE,
   BUNDLE_PREDICATE_ANNOTATION,
   bundleSidecarPath,
   bundleSuffix,
 } from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
+import { registryWriteError } from '../sources/registry.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { parseSha256Digest } from '../util/digest.ts';
 import { readRegularFileIfPresent } from '../util/regular-file.ts';
 import type { StagingArea } from '../util/staging.ts';
 
@@ -97,6 +107,7 @@ export async function attach(
   mediaType: string,
   annotations: Record<string, string> = {},
 ): Promise<string> {
+  refuseRegistryWrite(artifact);
   const store =
     artifact.kind === 'oci'
       ? await OciLayout.open(artifact.path)
@@ -241,11 +252,26 @@ async function findAttached(artifact: Artifact, artifactType: string): Promise<B
     : readAttachmentFromOciArchive(artifact.path, last);
 }
 
+/** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
+function refuseRegistryWrite(artifact: Artifact): void {
+  if (artifact.kind === 'registry') throw registryWriteError(artifact.ref);
+}
+
+/** The repository and digest of a registry image, when the artifact is one. */
+function registryOf(artifact: Artifact): Repository | undefined {
+  return artifact.kind === 'registry' ? artifact.registry?.repository : undefined;
+}
+
 /** The SBOM bytes a record's manifest.location points at, or undefined when it is not there. */
 export async function loadSbom(artifact: Artifact, location: string): Promise<Buffer | undefined> {
   if (location.startsWith(OCI_LOCATION)) {
-    if (!usesLayout(artifact)) return undefined;
     const digest = location.slice(OCI_LOCATION.length);
+    const repository = registryOf(artifact);
+    if (repository) {
+      parseSha256Digest(digest, location, 'SBOM location');
+      return readRegistryAttachmentAt(repository, digest, artifact.digest);
+    }
+    if (!usesLayout(artifact)) return undefined;
     const store =
       artifact.kind === 'oci'
         ? await OciLayout.open(artifact.path)
@@ -255,6 +281,8 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     if (!descriptor) return undefined;
     return readAttachment(store, descriptor);
   }
+  // A registry image has no directory to hold sidecars.
+  if (artifact.kind === 'registry') return undefined;
   if (location.includes('/') || location.includes('\\') || location === '..') {
     throw new WaybillError(
       'UNSAFE_PATH',
@@ -268,9 +296,23 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
   return readRegularFileIfPresent(join(home, location), { code: 'MALFORMED' });
 }
 
-export async function loadRecord(
-  artifact: Artifact,
-): Promise<{ record: ReleaseRecord; location: string } | undefined> {
+export interface LoadedRecord {
+  record: ReleaseRecord;
+  location: string;
+}
+
+export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | undefined> {
+  const repository = registryOf(artifact);
+  if (repository) {
+    const [newest] = await findRegistryAttachments(repository, artifact.digest, ARTIFACT_TYPE.record);
+    if (!newest) return undefined;
+    const bytes = await readRegistryAttachmentPayload(repository, newest);
+    const where = `${artifact.ref} (record ${newest.descriptor.digest})`;
+    return {
+      record: parseRecord(bytes.toString('utf8'), where),
+      location: `referrer ${newest.descriptor.digest} in docker://${repository.reference.registry}/${repository.name}`,
+    };
+  }
   if (usesLayout(artifact)) {
     const bytes = await findAttached(artifact, ARTIFACT_TYPE.record);
     if (!bytes) return undefined;
@@ -292,6 +334,7 @@ export async function saveStatementBundle(
   predicateType: string,
   bundleJson: string,
 ): Promise<string> {
+  refuseRegistryWrite(artifact);
   const bytes = Buffer.from(bundleJson, 'utf8');
   if (usesLayout(artifact)) {
     return attach(artifact, BUNDLE_MEDIA_TYPE, bytes, BUNDLE_MEDIA_TYPE, {
@@ -303,10 +346,23 @@ export async function saveStatementBundle(
   return path;
 }
 
-/** Bundles attached to an image in its layout (every attachment with the bundle media type). */
+/**
+ * Bundles attached to an image in its layout or its registry (every attachment with the bundle
+ * media type).
+ */
 export async function loadAttachedBundles(
   artifact: Artifact,
 ): Promise<Array<{ source: string; bytes: Buffer }>> {
+  const repository = registryOf(artifact);
+  if (repository) {
+    const found = await findRegistryAttachments(repository, artifact.digest, BUNDLE_MEDIA_TYPE);
+    const out: Array<{ source: string; bytes: Buffer }> = [];
+    for (const attachment of found) {
+      const bytes = await readRegistryAttachmentPayload(repository, attachment);
+      out.push({ source: `${artifact.ref}@${attachment.descriptor.digest} (referrer bundle)`, bytes });
+    }
+    return out;
+  }
   if (!usesLayout(artifact)) return [];
   const found =
     artifact.kind === 'oci'

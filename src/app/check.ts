@@ -1,7 +1,8 @@
 /**
  * `check`: gather what the policy rules need — the artifact's native facts, its release record, the
- * SBOM the record points at, the consumer's own verification of the record's source evidence and of
- * the record's signature — and run the seven rules. Pure orchestration; the rules live in policy/.
+ * SBOM the record points at — check that every byte of them is what the record and descriptors
+ * name (app/integrity.ts), verify the record's source evidence and the record's signature with the
+ * consumer's trust, and run the seven rules. Pure orchestration; the rules live in policy/.
  */
 
 import { describeError } from '../errors.ts';
@@ -13,12 +14,13 @@ import {
   verifySourceEvidence,
 } from '../provenance/source-evidence.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import type { TrustedKey } from '../sign/verify-signature.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact } from '../sources/types.ts';
+import type { Artifact, IntegrityOptions } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
-import { loadRecord, loadSbom } from './attachments.ts';
+import { type RecordedSbom, readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 import { recordSignatureStatus } from './record-signature.ts';
 
@@ -27,6 +29,10 @@ export interface CheckOptions {
   platform?: string;
   now?: Date;
   published?: boolean;
+  /** `docker://` references: transport and credentials. */
+  registry?: RegistryOptions;
+  /** How blobs are hashed: progress, and blobs a walk in this process already verified (`stamp`). */
+  integrity?: IntegrityOptions;
   /** Whom the consumer trusts to sign release tags; default the policy's `trust`. */
   trust?: ConsumerTrust;
   /** Public keys the consumer trusts for the record's own signature (`--key PUB`). */
@@ -37,20 +43,16 @@ export interface CheckOptions {
   recordSignature?: RecordSignatureStatus;
 }
 
-/** Loads the SBOM a record names and says what it is, or why it could not be used. */
-export async function sbomOutcome(
-  artifact: Artifact,
-  record: ReleaseRecord | undefined,
-): Promise<SbomOutcome | undefined> {
-  const manifest = record?.predicate.manifest;
-  if (!manifest) return undefined;
+/** What the manifest rule needs to know about the SBOM the record names: what it is, or why it is unusable. */
+export function sbomOutcome(sbom: RecordedSbom | undefined): SbomOutcome | undefined {
+  if (!sbom) return undefined;
+  if ('error' in sbom) return { error: sbom.error };
+  if ('broken' in sbom) return { error: sbom.broken.problem ?? 'its blob does not match its digest' };
   try {
-    const bytes = await loadSbom(artifact, manifest.location);
-    if (!bytes) return { error: `no SBOM found at ${manifest.location}` };
-    const parsed = readSbom(bytes, manifest.location);
+    const parsed = readSbom(sbom.bytes, sbom.location);
     const outcome: SbomOutcome = {
       format: parsed.format,
-      digestSha256: sha256Digest(bytes).slice('sha256:'.length),
+      digestSha256: sha256Digest(sbom.bytes).slice('sha256:'.length),
       components: componentCount(parsed),
     };
     if (parsed.subject?.purl) outcome.subjectPurl = parsed.subject.purl;
@@ -60,9 +62,14 @@ export async function sbomOutcome(
   }
 }
 
+/**
+ * Runs the rules on an opened artifact, after checking the integrity of every byte they rely on:
+ * a changed blob, file, tree or SBOM is DIGEST_MISMATCH (exit 2), never a rule verdict.
+ */
 export async function checkOpenedArtifact(artifact: Artifact, options: CheckOptions): Promise<CheckReport> {
-  const loaded = await loadRecord(artifact);
-  return checkLoadedRecord(artifact, loaded, await sbomOutcome(artifact, loaded?.record), options);
+  const { loaded, sbom, integrity } = await readBoundFacts(artifact, options.integrity);
+  requireIntact(integrity);
+  return checkLoadedRecord(artifact, loaded, sbomOutcome(sbom), options);
 }
 
 /** The consumer's verification of a record's source evidence; undefined when it names no source. */
@@ -104,5 +111,6 @@ export async function checkLoadedRecord(
 }
 
 export async function checkArtifact(ref: string, options: CheckOptions): Promise<CheckReport> {
-  return checkOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options);
+  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  return checkOpenedArtifact(artifact, options);
 }

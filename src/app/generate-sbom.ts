@@ -5,6 +5,10 @@
 
 import { basename } from 'node:path';
 import { type CatalogOptions, type CatalogWarning, catalogArtifact, closeGraph } from '../catalog/engine.ts';
+// The .deb and .rpm container walkers register themselves when their modules load
+// (sources/container-walkers.ts): without them a package is cataloged as one opaque file.
+import '../formats/deb/deb.ts';
+import '../formats/rpm/rpm-package.ts';
 import { defaultCatalogers, defaultDistroReader } from '../catalog/registry.ts';
 import { type Component, componentKey, type Distro } from '../catalog/types.ts';
 import { platformString } from '../oci/types.ts';
@@ -60,7 +64,10 @@ async function catalogEach(
   // A multi-platform image with no platform chosen: one SBOM covering every platform's contents.
   const results = [];
   for (const platform of image.platforms) {
-    const one = await openArtifact(artifact.ref, { platform: platformString(platform.platform) });
+    const one = await openArtifact(artifact.ref, {
+      ...artifact.options,
+      platform: platformString(platform.platform),
+    });
     results.push(await catalogArtifact(one, options));
   }
   return results;

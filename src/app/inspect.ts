@@ -8,11 +8,11 @@ import type { Fact, NativeFacts } from '../formats/facts.ts';
 import { hasTrust } from '../policy/trust.ts';
 import { type ConsumerTrust, type SourceVerification, trustHowTo } from '../provenance/source-evidence.ts';
 import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
-import { componentCount, readSbom } from '../sbom/read.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact } from '../sources/types.ts';
-import { loadRecord, loadSbom } from './attachments.ts';
-import { verifyRecordSource } from './check.ts';
+import type { Artifact, IntegrityCheck, IntegrityOptions } from '../sources/types.ts';
+import { sbomOutcome, verifyRecordSource } from './check.ts';
+import { readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
 export interface InspectView {
@@ -49,6 +49,8 @@ export interface InspectView {
   } | null;
   manifest: { format: string; location: string; components: number | null; error?: string } | null;
   record: { location: string } | null;
+  /** What was hashed before anything was shown, and against which digest (all passed). */
+  integrity: IntegrityCheck[];
   /** For each fact, where its value was read: `record` and/or native fields. */
   fields: Record<string, string[]>;
 }
@@ -125,12 +127,19 @@ async function sourceVerdict(
   return { verification: (await verifyRecordSource(record, trust!, now)) ?? null };
 }
 
+/**
+ * The consumer's view, shown only for intact bytes: a blob, file, tree or SBOM that does not match
+ * the digest naming it is refused (DIGEST_MISMATCH, exit 2) rather than shown beside the facts.
+ * With `trust`, the record's source evidence is verified with it.
+ */
 export async function inspectOpenedArtifact(
   artifact: Artifact,
   now = new Date(),
+  integrityOptions: IntegrityOptions = {},
   trust?: ConsumerTrust,
 ): Promise<InspectView> {
-  const loaded = await loadRecord(artifact);
+  const { loaded, sbom, integrity } = await readBoundFacts(artifact, integrityOptions);
+  requireIntact(integrity);
   const record = loaded?.record;
   const facts = await nativeFactsOf(artifact);
   const c = collect(record, facts);
@@ -139,13 +148,9 @@ export async function inspectOpenedArtifact(
   let manifest: InspectView['manifest'] = null;
   if (p?.manifest) {
     manifest = { format: p.manifest.format, location: p.manifest.location, components: null };
-    try {
-      const bytes = await loadSbom(artifact, p.manifest.location);
-      if (bytes) manifest.components = componentCount(readSbom(bytes, p.manifest.location));
-      else manifest.error = 'not found';
-    } catch (e) {
-      manifest.error = e instanceof Error ? e.message : String(e);
-    }
+    const outcome = sbomOutcome(sbom);
+    if (outcome && 'components' in outcome) manifest.components = outcome.components;
+    else manifest.error = outcome?.error ?? 'not found';
   }
   const image = artifact.image;
   const platforms = image ? (image.selected ? [image.selected] : image.platforms).map((x) => x.platform) : [];
@@ -185,17 +190,25 @@ export async function inspectOpenedArtifact(
         : null,
     manifest,
     record: loaded ? { location: loaded.location } : null,
+    integrity: integrity.checks,
     fields,
   };
 }
 
 export async function inspectArtifact(
   ref: string,
-  options: { platform?: string; now?: Date; trust?: ConsumerTrust } = {},
+  options: {
+    platform?: string;
+    now?: Date;
+    integrity?: IntegrityOptions;
+    registry?: RegistryOptions;
+    trust?: ConsumerTrust;
+  } = {},
 ): Promise<InspectView> {
   return inspectOpenedArtifact(
-    await openArtifact(ref, { platform: options.platform }),
+    await openArtifact(ref, { platform: options.platform, registry: options.registry }),
     options.now,
+    options.integrity,
     options.trust,
   );
 }

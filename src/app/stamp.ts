@@ -23,6 +23,7 @@ import { assertRecordTexts } from '../record/written-text.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import type { Signer } from '../sign/signer.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
+import { isRegistryReference, registryWriteError } from '../sources/registry.ts';
 import type { Artifact } from '../sources/types.ts';
 import { crashPoint } from '../util/crash-point.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -31,6 +32,7 @@ import type { SbomFormat } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { intactLayers } from './integrity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf } from './native-facts.ts';
 import { signRelease } from './sign-release.ts';
@@ -148,6 +150,7 @@ const MAX_GIVEN_SBOM_BYTES = 512 * 1024 * 1024;
  * read and verified, then prepared in a staging directory, then published — the artifact last.
  */
 export async function stampArtifact(ref: string, options: StampOptions): Promise<StampOutcome> {
+  if (isRegistryReference(ref)) throw registryWriteError(ref);
   const location = await locateArtifact(ref);
   return withStampLock(ref, location, async (recovery) => {
     const outcome = await stampLocked(ref, location, options);
@@ -209,6 +212,8 @@ async function stampLocked(
   const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+  // Every layer is now known intact: the walk checked them, or (an SBOM given) they are hashed here.
+  const intact = await intactLayers(opened, contents !== undefined);
 
   const tx = await beginStamp({
     ref,
@@ -256,6 +261,7 @@ async function stampLocked(
   const report = await checkOpenedArtifact(artifact, {
     policy: settings.policy,
     now,
+    integrity: { verified: intact },
     ...(source ? { sourceVerification: producerVerification(source) } : {}),
     keys: signerKey ? [{ source: options.signer!.description, key: createPublicKey(signerKey) }] : [],
   });

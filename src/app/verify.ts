@@ -20,6 +20,7 @@ import {
 } from '../policy/types.ts';
 import type { ConsumerTrust, SourceVerification } from '../provenance/source-evidence.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { findSidecarBundles } from '../sign/bundle-files.ts';
 import { fileDigests } from '../sign/file-digests.ts';
 import { identityPolicyFrom } from '../sign/identity-policy.ts';
@@ -35,10 +36,13 @@ import { type ParsedStatement, parseStatement, type StatementKind, type Subject 
 import { type DigestCandidate, matchSubjects } from '../sign/subject-match.ts';
 import { loadTrustedRoot, type TrustedRootInfo } from '../sign/trusted-root.ts';
 import { type SignatureCheck, type SignatureTrust, verifySignedItem } from '../sign/verify-signature.ts';
+import { mismatchCheck } from '../sources/integrity.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact, SourceKind } from '../sources/types.ts';
-import { loadAttachedBundles, loadRecord } from './attachments.ts';
+import type { Artifact, IntegrityCheck, IntegrityOptions, SourceKind } from '../sources/types.ts';
+import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
+import { loadAttachedBundles } from './attachments.ts';
 import { checkLoadedRecord, sbomOutcome, verifyRecordSource } from './check.ts';
+import { readBoundFacts } from './integrity.ts';
 import { recordMatch } from './record-signature.ts';
 
 export interface VerifyOptions {
@@ -57,6 +61,10 @@ export interface VerifyOptions {
   /** Accept an unsigned release record (its other checks still run). */
   allowUnsigned?: boolean;
   platform?: string;
+  /** `docker://` references: transport and credentials. */
+  registry?: RegistryOptions;
+  /** How blobs are hashed (progress). */
+  integrity?: IntegrityOptions;
   /** The consumer's policy `check` applies (default: the built-in policy). */
   policy?: Policy;
   /** Whom the consumer trusts to sign release tags; default the policy's `trust`. */
@@ -76,6 +84,7 @@ export type CheckId =
   | 'record-signed'
   | 'provenance-present'
   | 'found'
+  | 'integrity'
   | 'evidence'
   | 'rule';
 
@@ -85,8 +94,11 @@ export interface VerdictCheck {
   detail: string;
 }
 
-/** `source`: the record's tag evidence re-verified; `check`: the seven rules by the consumer's policy. */
-export type VerdictKind = StatementKind | 'artifact-signature' | 'source' | 'check' | 'unknown';
+/**
+ * `integrity`: every digest checked; `source`: the record's tag evidence re-verified; `check`: the
+ * seven rules by the consumer's policy.
+ */
+export type VerdictKind = StatementKind | 'artifact-signature' | 'integrity' | 'source' | 'check' | 'unknown';
 
 export interface StatementVerdict {
   /** Where the statement came from: a file (`:line` for JSON Lines), an attachment, or the record. */
@@ -110,13 +122,19 @@ export interface StatementVerdict {
 
 export interface VerifyReport {
   artifact: string;
-  kind: SourceKind;
-  digest: string;
+  /** null when the artifact could not be opened because its metadata does not match its digests. */
+  kind: SourceKind | null;
+  digest: string | null;
   /** What was hashed and the digests the statements were compared with. */
   digests: DigestCandidate[];
   record: { found: false } | { found: true; location: string };
   trustedRoot: TrustedRootInfo;
   statements: StatementVerdict[];
+  /**
+   * Every digest checked before the statements were judged (image blobs, the record's subject, the
+   * SBOM): the `integrity` verdict summarizes them.
+   */
+  integrity: IntegrityCheck[];
   /** The consumer's verification of the record's source evidence (with a record naming a source). */
   source?: SourceVerification;
   /** `check` of the artifact by the consumer's policy (with a record). */
@@ -240,10 +258,15 @@ async function regularFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() ?? false;
 }
 
+/** The artifact's file on this machine; none for a registry image (its `path` names no file). */
+async function isLocalFile(artifact: Artifact): Promise<boolean> {
+  return artifact.kind !== 'registry' && (await regularFile(artifact.path));
+}
+
 /** The identities of the artifact statements may name. */
 async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> {
   const own = artifact.digest.replace(/^sha256:/, '');
-  const isFile = await regularFile(artifact.path);
+  const isFile = await isLocalFile(artifact);
   if (artifact.kind === 'file') return [{ label: 'file', digests: await fileDigests(artifact.path) }];
   const label =
     artifact.kind === 'dir'
@@ -256,8 +279,15 @@ async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> 
   return candidates;
 }
 
-/** Every statement file: sidecars, attachments, then --bundle files; each file read once. */
-async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedItem[]> {
+/**
+ * Every statement file: sidecars, attachments, then --bundle files; each file read once. An attached
+ * bundle whose blob does not match its descriptor is added to `broken`, not judged.
+ */
+async function gatherItems(
+  artifact: Artifact,
+  given: string[],
+  broken: IntegrityCheck[],
+): Promise<SignedItem[]> {
   const items: SignedItem[] = [];
   const seen = new Set<string>();
   const addFile = async (path: string) => {
@@ -266,8 +296,17 @@ async function gatherItems(artifact: Artifact, given: string[]): Promise<SignedI
     seen.add(real);
     items.push(...(await readSignedFile(path)));
   };
-  for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
-  for (const attached of await loadAttachedBundles(artifact)) {
+  // A registry image has no directory of its own: nothing next to it is a sidecar.
+  if (artifact.kind !== 'registry')
+    for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
+  let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
+  try {
+    attachedBundles = await loadAttachedBundles(artifact);
+  } catch (e) {
+    if (!isDigestMismatch(e)) throw e;
+    broken.push(mismatchCheck('attached statement bundle', e));
+  }
+  for (const attached of attachedBundles) {
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
   }
   for (const path of given) await addFile(path);
@@ -288,11 +327,13 @@ export async function verifyOpenedArtifact(
   const keys = await loadPublicKeyFiles(options.keys ?? []);
   const trustedRoot = await loadTrustedRoot(options.trustedRoot);
   const candidates = await digestCandidates(artifact);
-  const items = await gatherItems(artifact, options.bundles ?? []);
-  const loaded = await loadRecord(artifact);
+  const bound = await readBoundFacts(artifact, options.integrity);
+  const integrity = bound.integrity.checks;
+  const items = await gatherItems(artifact, options.bundles ?? [], integrity);
+  const loaded = bound.loaded;
   const record = loaded ? { record: loaded.record, location: loaded.location } : undefined;
 
-  const isFile = await regularFile(artifact.path);
+  const isFile = await isLocalFile(artifact);
   const trust: SignatureTrust = {
     keys,
     trustedRoot,
@@ -314,7 +355,8 @@ export async function verifyOpenedArtifact(
   for (const item of items) statements.push(await judge(item, trust, candidates, options, record));
 
   const notes: string[] = [];
-  if (!record) notes.push('no release record found: judging the given statements alone');
+  if (bound.brokenRecord) notes.push('the release record attachment does not match its digest: not read');
+  else if (!record) notes.push('no release record found: judging the given statements alone');
   else if (!statements.some((s) => s.kind === 'record' && s.passed)) {
     const signedButFailed = statements.some((s) => s.kind === 'record');
     if (!signedButFailed) {
@@ -350,7 +392,7 @@ export async function verifyOpenedArtifact(
     const consumerTrust = options.trust ?? policy.trust ?? {};
     sourceVerification = await verifyRecordSource(record.record, consumerTrust, now);
     if (sourceVerification) statements.push(sourceVerdict(record, sourceVerification));
-    check = await checkLoadedRecord(artifact, record, await sbomOutcome(artifact, record.record), {
+    check = await checkLoadedRecord(artifact, record, sbomOutcome(bound.sbom), {
       policy,
       now,
       trust: consumerTrust,
@@ -384,7 +426,7 @@ export async function verifyOpenedArtifact(
       }),
     );
   }
-  if (statements.length === 0) {
+  if (statements.length === 0 && integrity.length === 0) {
     statements.push(
       finish({
         source: artifact.ref,
@@ -401,6 +443,7 @@ export async function verifyOpenedArtifact(
       }),
     );
   }
+  if (integrity.length > 0) statements.push(integrityVerdict(artifact.ref, integrity));
   return {
     artifact: artifact.ref,
     kind: artifact.kind,
@@ -409,6 +452,7 @@ export async function verifyOpenedArtifact(
     record: record ? { found: true, location: record.location } : { found: false },
     trustedRoot: trustedRoot.info,
     statements,
+    integrity,
     ...(sourceVerification ? { source: sourceVerification } : {}),
     ...(check ? { check } : {}),
     notes,
@@ -464,6 +508,62 @@ function recordSignatureFrom(statements: StatementVerdict[]): RecordSignatureSta
   return { state: 'unsigned', detail: 'no record bundle' };
 }
 
+/**
+ * The integrity verdict: one failed check per digest that does not match (blob or file, what it is,
+ * expected and actual digest), then one passed check counting those that do.
+ */
+export function integrityVerdict(source: string, integrity: IntegrityCheck[]): StatementVerdict {
+  const checks: VerdictCheck[] = integrity
+    .filter((c) => !c.passed)
+    .map((c) => ({
+      id: 'integrity',
+      passed: false,
+      detail: `${c.name} (${c.what}): ${c.problem ?? 'does not match'}`,
+    }));
+  const intact = integrity.filter((c) => c.passed);
+  if (intact.length > 0) {
+    const hashed = intact.reduce((n, c) => n + (c.checkedBy === 'hash' ? (c.actualSize ?? 0) : 0), 0);
+    checks.push({
+      id: 'integrity',
+      passed: true,
+      detail: `${intact.length} digest${intact.length === 1 ? '' : 's'} match (${hashed} bytes hashed)`,
+    });
+  }
+  return finish({ source, kind: 'integrity', required: true, checks });
+}
+
+/**
+ * What `verify` says about an artifact it cannot open because a blob it reads to open it (index,
+ * manifest, config) does not match the digest naming it: a failed integrity verdict, exit 1.
+ */
+async function unopenedReport(
+  ref: string,
+  error: DigestMismatchError,
+  options: VerifyOptions,
+): Promise<VerifyReport> {
+  const trustedRoot = await loadTrustedRoot(options.trustedRoot);
+  const integrity = [mismatchCheck('image metadata', error)];
+  return {
+    artifact: ref,
+    kind: null,
+    digest: null,
+    digests: [],
+    record: { found: false },
+    trustedRoot: trustedRoot.info,
+    statements: [integrityVerdict(ref, integrity)],
+    integrity,
+    notes: ['the artifact could not be opened: nothing else was judged'],
+    passed: false,
+  };
+}
+
 export async function verifyArtifact(ref: string, options: VerifyOptions = {}): Promise<VerifyReport> {
-  return verifyOpenedArtifact(await openArtifact(ref, { platform: options.platform }), options);
+  let artifact: Artifact;
+  try {
+    artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  } catch (e) {
+    if (isDigestMismatch(e)) return unopenedReport(ref, e, options);
+    throw e;
+  }
+  return verifyOpenedArtifact(artifact, options);
 }

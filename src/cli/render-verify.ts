@@ -43,7 +43,7 @@ function verdictLine(v: StatementVerdict, color: boolean): string[] {
 
 export function renderVerifyText(report: VerifyReport, options: { color: boolean }): string {
   const { color } = options;
-  const lines = [`${terminalSafe(report.artifact)} ${paint(report.digest, '2', color)}`];
+  const lines = [`${terminalSafe(report.artifact)} ${paint(report.digest ?? '(not opened)', '2', color)}`];
   lines.push(paint(`trusted root: ${terminalSafe(report.trustedRoot.description)}`, '2', color));
   for (const note of report.notes) lines.push(terminalSafe(note));
   for (const verdict of report.statements) lines.push(...verdictLine(verdict, color));

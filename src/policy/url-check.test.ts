@@ -49,7 +49,7 @@ test('problems never show the credentials or raw control characters', () => {
   assert.equal(v.problem, '"https://***@bugs.example.org/x" embeds credentials (user info)');
   const c = checkWebUrl('https://bugs.example.org/\u001b[2J');
   assert.ok(!c.ok);
-  assert.equal(c.problem, '"https://bugs.example.org/\\u{1b}[2J" contains a control character (U+001B)');
+  assert.equal(c.problem, '"https://bugs.example.org/\\x1b[2J" contains a control character (U+001B)');
   assert.equal(displayUrl('https://u:pa/ss@host.example/r'), 'https://***@host.example/r');
 });
 

@@ -10,6 +10,7 @@
  */
 
 import { WaybillError } from '../errors.ts';
+import { escapeForTerminal } from '../util/terminal-escape.ts';
 
 export type UrlVerdict =
   | { ok: true; url: URL; problem?: undefined }
@@ -17,7 +18,6 @@ export type UrlVerdict =
 
 /** C0, DEL, C1, zero-width and bidi formatting characters: they rewrite what a terminal shows. */
 const UNSAFE_CHARACTER = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
-const UNSAFE_CHARACTERS = new RegExp(UNSAFE_CHARACTER.source, 'gu');
 /** Schemes a link must never have: they run script, inline content or read the reader's disk. */
 const UNSAFE_SCHEMES = new Set(['javascript:', 'vbscript:', 'data:', 'file:', 'blob:', 'filesystem:']);
 
@@ -72,7 +72,8 @@ export function checkWebUrl(value: string): UrlVerdict {
 
 /**
  * A URL as it may be shown: user info replaced by `***` (it ends at the last `@` before the path;
- * a raw `/` in a password would otherwise end it early) and unsafe characters as `\u{…}`.
+ * a raw `/` in a password would otherwise end it early) and unsafe characters as visible escapes
+ * (util/terminal-escape.ts), like every other value on a terminal.
  */
 export function displayUrl(text: string): string {
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
@@ -82,7 +83,7 @@ export function displayUrl(text: string): string {
     const at = rest.lastIndexOf('@');
     if (at !== -1) shown = `${scheme[0]}***@${rest.slice(at + 1)}`;
   }
-  return shown.replace(UNSAFE_CHARACTERS, (ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`);
+  return escapeForTerminal(shown);
 }
 
 /**

@@ -41,7 +41,7 @@ export interface SbomInput {
 export const TOOL_NAME = 'waybill';
 
 export function isImageKind(kind: SourceKind): boolean {
-  return kind === 'oci' || kind === 'oci-archive' || kind === 'docker-archive';
+  return kind === 'oci' || kind === 'oci-archive' || kind === 'docker-archive' || kind === 'registry';
 }
 
 export function rootType(subject: SbomSubject): 'container' | 'application' | 'file' | 'library' {

@@ -29,6 +29,11 @@ export interface BlobStore {
   readonly root: string;
   /** Locates a file of the layout by its relative name (`index.json`, `blobs/sha256/…`). */
   locateFile(name: string): Promise<BlobLocation | undefined>;
+  /**
+   * Locates a blob by its descriptor, for stores that need the media type to fetch it (a registry
+   * serves manifests and blobs from different endpoints). Throws when the blob cannot be had.
+   */
+  locateBlob?(descriptor: Descriptor): Promise<BlobLocation>;
 }
 
 export function blobName(digest: string): string {
@@ -69,6 +74,7 @@ export async function readLocation(location: BlobLocation, maxBytes = MAX_JSON_B
 }
 
 export async function locateBlob(store: BlobStore, descriptor: Descriptor): Promise<BlobLocation> {
+  if (store.locateBlob) return store.locateBlob(descriptor);
   const name = blobName(descriptor.digest);
   const location = await store.locateFile(name);
   if (!location) {
@@ -77,10 +83,14 @@ export async function locateBlob(store: BlobStore, descriptor: Descriptor): Prom
   return location;
 }
 
-/** Reads a small JSON blob (index, manifest, config) and checks it against its descriptor. */
+/**
+ * Reads a small JSON blob (index, manifest, config) and checks it against its descriptor; `what`
+ * names it in a DIGEST_MISMATCH (`image config`).
+ */
 export async function readVerifiedBlob(
   store: BlobStore,
   descriptor: Descriptor,
+  what?: string,
 ): Promise<{ bytes: Buffer; name: string }> {
   const location = await locateBlob(store, descriptor);
   if (descriptor.size > MAX_JSON_BLOB_BYTES) {
@@ -91,7 +101,7 @@ export async function readVerifiedBlob(
     );
   }
   const bytes = await readLocation(location);
-  verifyBlob(bytes, descriptor.digest, { input: location.name, size: descriptor.size });
+  verifyBlob(bytes, descriptor.digest, { input: location.name, size: descriptor.size, what });
   return { bytes, name: location.name };
 }
 

@@ -20,9 +20,10 @@ import {
 import { WaybillError } from '../errors.ts';
 import { MAX_LAYERS, parseImageConfig } from '../oci/parse.ts';
 import { type Descriptor, type ImageManifest, MEDIA_TYPE } from '../oci/types.ts';
-import { sha256Digest, sha256File } from '../util/digest.ts';
+import { DigestMismatchError, sha256Digest, sha256File } from '../util/digest.ts';
 import { readFileHead } from '../util/read-head.ts';
 import { type BlobLocation, readLocation } from './blob-store.ts';
+import { type BlobJob, hashBlobs } from './integrity.ts';
 import type { LayerJob } from './layer-scan.ts';
 import { walkLayers } from './layer-walk.ts';
 import { choosePlatform } from './platform.ts';
@@ -166,7 +167,11 @@ export async function openDockerArchive(
   // Config files are named by their digest (`<hex>.json`, `blobs/sha256/<hex>`): check the name.
   const namedHex = /(?:^|\/)([a-f0-9]{64})(?:\.json)?$/.exec(chosen.config)?.[1];
   if (namedHex && `sha256:${namedHex}` !== configDigest) {
-    throw new WaybillError('DIGEST_MISMATCH', configLocation.name, `content digest is ${configDigest}`);
+    throw new DigestMismatchError(
+      configLocation.name,
+      { expected: `sha256:${namedHex}`, actual: configDigest },
+      { what: 'image config, named by its digest' },
+    );
   }
   const config = parseImageConfig(configBytes, configLocation.name);
   const diffIds = config.rootfs.diff_ids;
@@ -180,6 +185,13 @@ export async function openDockerArchive(
 
   const layerLocations: BlobLocation[] = [];
   const layers: Descriptor[] = [];
+  const integrityJobs: BlobJob[] = [
+    {
+      what: 'image config',
+      descriptor: { digest: configDigest, size: configBytes.length },
+      locate: async () => configLocation,
+    },
+  ];
   for (const [i, name] of chosen.layers.entries()) {
     const entry = lookup(index, name, manifestName);
     const location = locationOf(tarPath, name, entry);
@@ -198,6 +210,15 @@ export async function openDockerArchive(
     }
     layerLocations.push(location);
     layers.push({ mediaType, digest, size: entry.size });
+    // manifest.json names layers by path, not digest: what binds a layer to the image is its diff_id
+    // in the config. An uncompressed layer's bytes hash to it directly; a compressed one must be
+    // decompressed to be checked against it.
+    integrityJobs.push({
+      what: `layer ${i + 1} of ${chosen.layers.length}`,
+      descriptor: { digest, size: entry.size },
+      locate: async () => location,
+      ...(compression === 'none' ? {} : { diffId: diffIds[i] as string }),
+    });
   }
 
   const manifest: ImageManifest = {
@@ -242,7 +263,15 @@ export async function openDockerArchive(
     }));
     return walkLayers(jobs, filter, walkOptions, tarPath);
   };
-  return { ref, kind: 'docker-archive', path: tarPath, digest: configDigest, image: view, walk };
+  return {
+    ref,
+    kind: 'docker-archive',
+    path: tarPath,
+    digest: configDigest,
+    image: view,
+    walk,
+    verifyBlobs: (integrityOptions) => hashBlobs(integrityJobs, integrityOptions),
+  };
 }
 
 /** For detection: a docker save archive is a tar with manifest.json at its root. */

@@ -15,7 +15,13 @@ import { parseImageManifest } from '../oci/parse.ts';
 import { MEDIA_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { openArtifact } from './open.ts';
-import { buildOciLayout, buildTar, writeBlob, writeLayoutIndex } from './testing.ts';
+import {
+  buildMultiPlatformLayout,
+  buildOciLayout,
+  buildTar,
+  writeBlob,
+  writeLayoutIndex,
+} from './testing.ts';
 import type { FileFilter, WalkResult } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
 
@@ -197,24 +203,7 @@ test('buildOciLayout is deterministic and skopeo accepts it; zstd layer compress
 
 test('multi-platform index: platforms listed, selection by --platform, walk refuses to guess', async () => {
   const dir = join(work, 'multi');
-  const amd = await buildOciLayout(dir, [{ 'arch.txt': 'amd64' }], { blobsOnly: true });
-  const arm = await buildOciLayout(dir, [{ 'arch.txt': 'arm64' }], {
-    architecture: 'arm64',
-    variant: 'v8',
-    blobsOnly: true,
-  });
-  const index = await writeBlob(
-    dir,
-    Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPE.ociIndex,
-        manifests: [amd.manifest, arm.manifest],
-      }),
-    ),
-    MEDIA_TYPE.ociIndex,
-  );
-  await writeLayoutIndex(dir, [{ ...index, annotations: { [OCI_ANNOTATION.refName]: 'multi' } }]);
+  const { index, arm } = await buildMultiPlatformLayout(dir, 'multi');
 
   const any = await openArtifact(`oci:${dir}:multi`);
   assert.equal(any.digest, index.digest);

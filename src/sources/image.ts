@@ -109,14 +109,28 @@ export async function resolveLayoutImage(
     chosen = images[0] as Descriptor;
   }
 
+  return resolveImage(store, chosen, refName ?? refNameOf(chosen), options, input);
+}
+
+/**
+ * Resolves the manifest or index `chosen` to an ImageView: every platform's manifest and config is
+ * read and validated now (they are small); layers are not touched. Shared by layouts (after the
+ * reference is looked up in index.json) and registries (after the tag is resolved).
+ */
+export async function resolveImage(
+  store: BlobStore,
+  chosen: Descriptor,
+  refName: string | undefined,
+  options: OpenOptions,
+  input: string,
+): Promise<ImageView> {
   const view: ImageView = { platforms: [] };
   if (refName !== undefined) view.refName = refName;
-  else if (refNameOf(chosen) !== undefined) view.refName = refNameOf(chosen) as string;
 
   if (INDEX_MEDIA_TYPES.has(chosen.mediaType)) {
-    const { bytes, name } = await readVerifiedBlob(store, chosen);
+    const { bytes, name } = await readVerifiedBlob(store, chosen, 'image index');
     const nested = parseImageIndex(bytes, name);
-    view.index = { digest: chosen.digest, index: nested };
+    view.index = { digest: chosen.digest, index: nested, descriptor: chosen };
     await collectPlatforms(store, nested, 1, view.platforms);
     if (view.platforms.length === 0)
       throw new WaybillError('UNSUPPORTED', input, 'the index holds no container image');
@@ -145,7 +159,7 @@ async function collectPlatforms(
       if (depth >= MAX_INDEX_DEPTH) {
         throw new WaybillError('LIMIT', store.root, `image indexes nested deeper than ${MAX_INDEX_DEPTH}`);
       }
-      const { bytes, name } = await readVerifiedBlob(store, descriptor);
+      const { bytes, name } = await readVerifiedBlob(store, descriptor, 'image index');
       await collectPlatforms(store, parseImageIndex(bytes, name), depth + 1, out);
     } else if (MANIFEST_MEDIA_TYPES.has(descriptor.mediaType)) {
       // BuildKit stores attestations as manifests for platform unknown/unknown: not images to run.
@@ -163,7 +177,7 @@ async function readPlatformImage(
   descriptor: Descriptor,
   required: boolean,
 ): Promise<PlatformImage | undefined> {
-  const { bytes, name } = await readVerifiedBlob(store, descriptor);
+  const { bytes, name } = await readVerifiedBlob(store, descriptor, 'image manifest');
   const manifest = parseImageManifest(bytes, name);
   if (!IMAGE_CONFIG_MEDIA_TYPES.has(manifest.config.mediaType)) {
     if (!required) return undefined;
@@ -173,7 +187,7 @@ async function readPlatformImage(
       `not a container image: config mediaType is ${manifest.config.mediaType}`,
     );
   }
-  const configBlob = await readVerifiedBlob(store, manifest.config);
+  const configBlob = await readVerifiedBlob(store, manifest.config, 'image config');
   const config = parseImageConfig(configBlob.bytes, configBlob.name);
   if (config.rootfs.diff_ids.length !== manifest.layers.length) {
     throw new WaybillError(

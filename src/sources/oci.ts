@@ -1,6 +1,7 @@
 /** `oci:DIR[:REF]`: an OCI image layout directory (image-spec image-layout.md). */
 import { type BlobStore, DirectoryBlobStore } from './blob-store.ts';
 import { imageDigest, resolveLayoutImage, walkImage } from './image.ts';
+import { verifyImageBlobs } from './integrity.ts';
 import type { Artifact, OpenOptions } from './types.ts';
 
 export async function openOciLayout(
@@ -32,5 +33,6 @@ export async function openLayoutStore(
     digest: imageDigest(image, ref),
     image,
     walk: (filter, walkOptions) => walkImage(store, image, ref, filter, walkOptions),
+    verifyBlobs: (integrityOptions) => verifyImageBlobs(store, image, integrityOptions),
   };
 }

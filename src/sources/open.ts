@@ -1,7 +1,8 @@
 /**
  * `openArtifact(ref)`: the one entry point from a reference string to an Artifact. References use
- * the containers-transports(5) spelling (`oci:DIR:TAG`, `oci-archive:TAR`, `docker-archive:TAR`)
- * plus waybill's `file:` and `dir:`; without a prefix, the kind is detected from the content.
+ * the containers-transports(5) spelling (`oci:DIR:TAG`, `oci-archive:TAR`, `docker-archive:TAR`,
+ * `docker://HOST/REPO:TAG`) plus waybill's `file:` and `dir:`; without a prefix, the kind is
+ * detected from the content.
  */
 import { stat } from 'node:fs/promises';
 import { BLOCK_SIZE, indexTarFile, isTarHeader } from '../archive/tar-reader.ts';
@@ -13,11 +14,14 @@ import { openDockerArchive } from './docker-archive.ts';
 import { openFile } from './file.ts';
 import { openOciLayout } from './oci.ts';
 import { openOciArchive } from './oci-archive.ts';
+import { isRegistryReference, openRegistryImage } from './registry.ts';
 import type { Artifact, OpenOptions, SourceKind } from './types.ts';
 
-const TRANSPORTS: readonly SourceKind[] = ['file', 'dir', 'oci', 'oci-archive', 'docker-archive'];
+/** Transports naming a local path (`docker://` is handled before these). */
+type PathKind = Exclude<SourceKind, 'registry'>;
+const TRANSPORTS: readonly PathKind[] = ['file', 'dir', 'oci', 'oci-archive', 'docker-archive'];
 /** Transports whose path may be followed by `:REFERENCE`. */
-const WITH_REFERENCE: ReadonlySet<SourceKind> = new Set(['oci', 'oci-archive', 'docker-archive']);
+const WITH_REFERENCE: ReadonlySet<PathKind> = new Set(['oci', 'oci-archive', 'docker-archive']);
 
 type PathInfo = Awaited<ReturnType<typeof stat>>;
 
@@ -61,7 +65,7 @@ async function splitReference(rest: string): Promise<{ path: string; reference?:
 
 /** Where a reference points: its transport (given or detected from the content), path and `:REF`. */
 export interface ArtifactLocation {
-  kind: SourceKind;
+  kind: PathKind;
   path: string;
   /** The part after `PATH:` for transports that take one (a tag, a digest, `@N`); absent without. */
   reference?: string;
@@ -72,16 +76,19 @@ export interface ArtifactLocation {
  * before reading it. The path must exist and be a regular file or directory, as the kind requires.
  */
 export async function locateArtifact(ref: string): Promise<ArtifactLocation> {
+  if (isRegistryReference(ref)) {
+    throw new WaybillError('USAGE', ref, 'a registry reference has no local path to lock or write');
+  }
   const prefixed = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (prefixed) {
     const transport = prefixed[1] as string;
     if ((TRANSPORTS as readonly string[]).includes(transport))
-      return locateWithTransport(ref, transport as SourceKind, prefixed[2] as string);
+      return locateWithTransport(ref, transport as PathKind, prefixed[2] as string);
     if (!(await statOrUndefined(ref))) {
       throw new WaybillError(
         'USAGE',
         ref,
-        `unknown transport "${transport}:"; use one of ${TRANSPORTS.map((t) => `${t}:`).join(', ')} or a plain path`,
+        `unknown transport "${transport}:"; use one of ${TRANSPORTS.map((t) => `${t}:`).join(', ')}, docker:// or a plain path`,
       );
     }
   }
@@ -89,7 +96,7 @@ export async function locateArtifact(ref: string): Promise<ArtifactLocation> {
   return { kind: await detectKind(ref), path: ref };
 }
 
-async function locateWithTransport(ref: string, kind: SourceKind, rest: string): Promise<ArtifactLocation> {
+async function locateWithTransport(ref: string, kind: PathKind, rest: string): Promise<ArtifactLocation> {
   const { path, reference } = WITH_REFERENCE.has(kind) ? await splitReference(rest) : { path: rest };
   const info = await requireExisting(ref, path);
   const wantsDirectory = kind === 'dir' || kind === 'oci';
@@ -101,7 +108,12 @@ async function locateWithTransport(ref: string, kind: SourceKind, rest: string):
 }
 
 export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
-  return openLocated(ref, await locateArtifact(ref), options);
+  const artifact = isRegistryReference(ref)
+    ? await openRegistryImage(ref, options)
+    : await openLocated(ref, await locateArtifact(ref), options);
+  // Kept so a multi-platform walk can reopen the same reference per platform with the same options.
+  artifact.options ??= options;
+  return artifact;
 }
 
 /** Opens what `locateArtifact` found. */
@@ -125,7 +137,7 @@ export async function openLocated(
 }
 
 /** What a plain path holds, from its content. */
-export async function detectKind(path: string): Promise<SourceKind> {
+export async function detectKind(path: string): Promise<PathKind> {
   const info = await stat(path);
   if (info.isDirectory()) return (await statOrUndefined(`${path}/oci-layout`))?.isFile() ? 'oci' : 'dir';
   const head = await readFileHead(path, BLOCK_SIZE);

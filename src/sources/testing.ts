@@ -209,3 +209,32 @@ export async function buildOciLayout(
     diffIds: listedDiffIds,
   };
 }
+
+/**
+ * A two-platform image in `dir`: linux/amd64 and linux/arm64/v8, each one layer holding `arch.txt`
+ * with its architecture, under an OCI index tagged `tag`.
+ */
+export async function buildMultiPlatformLayout(
+  dir: string,
+  tag: string,
+): Promise<{ index: Descriptor; amd: BuiltImage; arm: BuiltImage }> {
+  const amd = await buildOciLayout(dir, [{ 'arch.txt': 'amd64' }], { blobsOnly: true });
+  const arm = await buildOciLayout(dir, [{ 'arch.txt': 'arm64' }], {
+    architecture: 'arm64',
+    variant: 'v8',
+    blobsOnly: true,
+  });
+  const index = await writeBlob(
+    dir,
+    Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPE.ociIndex,
+        manifests: [amd.manifest, arm.manifest],
+      }),
+    ),
+    MEDIA_TYPE.ociIndex,
+  );
+  await writeLayoutIndex(dir, [{ ...index, annotations: { [OCI_ANNOTATION.refName]: tag } }]);
+  return { index, amd, arm };
+}

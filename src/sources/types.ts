@@ -1,13 +1,20 @@
 /**
  * The artifact source interface: every kind of input (a file, a directory, an OCI layout, an OCI
- * archive, a docker-archive) is opened into an `Artifact` with a digest and a lazy, streaming walk
+ * archive, a docker-archive, an image in a registry) is opened into an `Artifact` with a digest and a lazy, streaming walk
  * over the files it contains. Nothing is extracted to disk; a walk reads each layer once and keeps
  * only the bytes of the files a filter asks for.
  */
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.ts';
+import type { BlobCache } from '../registry/blob-cache.ts';
+import type { RegistryOptions } from '../registry/client.ts';
+import type { ImageReference } from '../registry/reference.ts';
+import type { Repository } from '../registry/repository.ts';
 
-/** Transport names, as containers-transports(5) spells them where skopeo has the same one. */
-export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive';
+/**
+ * Transport names, as containers-transports(5) spells them where skopeo has the same one;
+ * `registry` is skopeo's `docker://` (an image in a registry).
+ */
+export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'registry';
 
 export interface FileEntry {
   /** Relative POSIX path inside the artifact: no leading `/` or `./`, no `..`, no empty segments. */
@@ -84,8 +91,8 @@ export interface PlatformImage {
 export interface ImageView {
   /** The tag or reference name chosen in the layout (`org.opencontainers.image.ref.name`), if any. */
   refName?: string;
-  /** Present when the reference resolves to an image index. */
-  index?: { digest: string; index: ImageIndex };
+  /** Present when the reference resolves to an image index (`descriptor`: how it was named). */
+  index?: { digest: string; index: ImageIndex; descriptor?: Descriptor };
   /** Every platform image the reference resolves to (one for a plain manifest). */
   platforms: PlatformImage[];
   /** The image a walk reads: the only one, or the one chosen with `platform`. */
@@ -98,21 +105,70 @@ export interface Artifact {
   /** The reference as the user gave it. */
   ref: string;
   kind: SourceKind;
-  /** Filesystem path of the file, directory, layout or archive. */
+  /**
+   * Filesystem path of the file, directory, layout or archive; for a registry image, the canonical
+   * reference `registry/repository[:tag][@digest]` (not a path: never open it).
+   */
   path: string;
   /**
    * The digest the release record binds to, `sha256:<hex>`:
    * file: the file's bytes; dir: the canonical tree digest (see dir source);
-   * oci / oci-archive: the manifest of the selected platform, or the index when none is selected;
+   * oci / oci-archive / registry: the manifest of the selected platform, or the index when none is
+   * selected;
    * docker-archive: the image config digest (the image ID; docker-archive has no manifest digest).
    */
   digest: string;
   /** Images only. */
   image?: ImageView;
+  /** Registry images only: the repository the image was read from (for its referrers). */
+  registry?: { repository: Repository; reference: ImageReference };
+  /** The options the artifact was opened with, so a caller reopening it keeps them (registry access). */
+  options?: OpenOptions;
   walk(filter: FileFilter, options?: WalkOptions): Promise<WalkResult>;
+  /**
+   * Images: hashes every blob the artifact is bound to (manifests, configs, layers) against its
+   * descriptor, never stopping at the first mismatch (sources/integrity.ts). Files and trees are
+   * hashed when opened: their `digest` is the hash of what is there.
+   */
+  verifyBlobs?(options?: IntegrityOptions): Promise<IntegrityCheck[]>;
+}
+
+/** One thing hashed against the digest that names it. */
+export interface IntegrityCheck {
+  /** What it is, for people: `image manifest`, `image config`, `layer 2 of 3`, `image index`, `SBOM`. */
+  what: string;
+  /** Where the bytes are: a blob path, `archive.tar:blobs/sha256/…`, a file path. */
+  name: string;
+  expected: string;
+  expectedSize?: number;
+  /** The digest of the bytes found; absent when they could not be read (missing, not a file). */
+  actual?: string;
+  actualSize?: number;
+  passed: boolean;
+  /** Why it failed, one line (the digests and sizes, or why the bytes could not be read). */
+  problem?: string;
+  /** `hash`: hashed by this check; `walk`: verified earlier in this process by a layer walk. */
+  checkedBy: 'hash' | 'walk';
+}
+
+export interface IntegrityOptions {
+  /**
+   * Blob digests already verified in this process — every layer a successful walk read (the walk
+   * checks each layer's digest, size and diff_id) — so `stamp` does not hash them twice.
+   */
+  verified?: ReadonlySet<string>;
+  /** Blobs hashed at once (default 2: reads of one overlap hashing of the other). */
+  concurrency?: number;
+  /** Bytes hashed so far and the total, for a progress bar. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
 }
 
 export interface OpenOptions {
   /** `os/arch[/variant]`, to choose one image of an index. */
   platform?: string;
+  /** `docker://` references: transport and credentials (src/registry/client.ts). */
+  registry?: RegistryOptions;
+  /** `docker://` references: where pulled blobs are cached (default: the user cache directory). */
+  blobCache?: BlobCache;
 }

@@ -214,21 +214,33 @@ export interface WriteOptions {
 /** Writes `data` to `path` atomically and without following links (see above). */
 export async function writeFileAtomic(
   path: string,
-  data: string | Uint8Array,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
   options: WriteOptions = {},
 ): Promise<void> {
   if (options.explicit && (await isSpecial(path))) {
-    await writeThrough(path, data);
+    await writeThrough(
+      path,
+      typeof data === 'string' || data instanceof Uint8Array ? data : await collect(data),
+    );
     return;
   }
   const file = await AtomicFile.create(path, { mode: options.mode });
   try {
-    await file.write(data);
+    // A stream (a download) that fails midway — a digest verifier finding a mismatch, a broken
+    // connection — aborts the temp file: nothing lands at `path`.
+    if (typeof data === 'string' || data instanceof Uint8Array) await file.write(data);
+    else await file.writeAll(data);
   } catch (e) {
     await file.abort();
     throw e;
   }
   await file.commit({ noClobber: options.noClobber });
+}
+
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  return Buffer.concat(parts);
 }
 
 async function isSpecial(path: string): Promise<boolean> {

@@ -71,6 +71,54 @@ export interface DigestVerifierOptions {
   input: string;
   /** The size the descriptor declares; more or fewer bytes is an error. */
   size?: number;
+  /** What the bytes are, when `input` is only where they are (`image config`, `layer 2 of 3`). */
+  what?: string;
+}
+
+/** What a digest check found: the digest and size the bytes should have, and those they have. */
+export interface DigestFacts {
+  expected: string;
+  /** Absent when the bytes could not be read to the end (a link, a missing blob, an endless stream). */
+  actual?: string;
+  expectedSize?: number;
+  actualSize?: number;
+}
+
+/**
+ * One line naming both digests, and both sizes when they differ: the first thing a user needs to
+ * see whether a blob was changed (same size, another digest) or truncated.
+ */
+export function describeMismatch(facts: DigestFacts): string {
+  const digests = `digest is ${facts.actual ?? 'unknown'}, expected ${facts.expected}`;
+  const { actualSize: got, expectedSize: want } = facts;
+  if (got === undefined || want === undefined || got === want) return digests;
+  return got < want
+    ? `truncated: ${got} of ${want} bytes; ${digests}`
+    : `${got} bytes, ${got - want} more than the ${want} declared; ${digests}`;
+}
+
+/**
+ * DIGEST_MISMATCH with its facts attached, so a caller that reports rather than stops (`verify`)
+ * can show the expected and actual digest without parsing the message.
+ */
+export class DigestMismatchError extends WaybillError {
+  readonly facts: DigestFacts;
+  /** Where the bytes are (a blob path, `archive.tar:member`); `input` adds what they are. */
+  readonly where: string;
+  /** What the bytes are (`image config`), when known. */
+  readonly what: string | undefined;
+
+  constructor(where: string, facts: DigestFacts, options: { reason?: string; what?: string } = {}) {
+    const reason = options.reason ?? describeMismatch(facts);
+    super('DIGEST_MISMATCH', options.what ? `${where} (${options.what})` : where, reason);
+    this.facts = facts;
+    this.where = where;
+    this.what = options.what;
+  }
+}
+
+export function isDigestMismatch(e: unknown): e is DigestMismatchError {
+  return e instanceof DigestMismatchError;
 }
 
 /**
@@ -94,27 +142,31 @@ export class DigestCheck {
     this.seen += chunk.length;
     const size = this.options.size;
     if (size !== undefined && this.seen > size) {
-      throw new WaybillError('DIGEST_MISMATCH', this.options.input, `more than the declared ${size} bytes`);
+      // Cut short (a hostile endless blob): there is no final digest to show.
+      throw new DigestMismatchError(
+        this.options.input,
+        { expected: this.expected ?? 'unknown', expectedSize: size },
+        { reason: `more than the declared ${size} bytes`, what: this.options.what },
+      );
     }
     this.hash.update(chunk);
   }
 
   /** Ends the check: returns the digest and size, or throws DIGEST_MISMATCH. Call once. */
   finish(): { digest: string; size: number } {
-    const size = this.options.size;
-    if (size !== undefined && this.seen !== size) {
-      throw new WaybillError(
-        'DIGEST_MISMATCH',
-        this.options.input,
-        `size mismatch: ${this.seen} bytes, descriptor says ${size}`,
-      );
-    }
     const digest = `sha256:${this.hash.digest('hex')}`;
-    if (this.expected !== undefined && digest !== this.expected) {
-      throw new WaybillError(
-        'DIGEST_MISMATCH',
+    const size = this.options.size;
+    const sizeWrong = size !== undefined && this.seen !== size;
+    if (sizeWrong || (this.expected !== undefined && digest !== this.expected)) {
+      throw new DigestMismatchError(
         this.options.input,
-        `digest is ${digest}, expected ${this.expected}`,
+        {
+          expected: this.expected ?? 'unknown',
+          actual: digest,
+          ...(size !== undefined ? { expectedSize: size } : {}),
+          actualSize: this.seen,
+        },
+        { what: this.options.what },
       );
     }
     return { digest, size: this.seen };
@@ -178,15 +230,18 @@ class DigestVerifier extends Transform {
 /** Verifies an in-memory blob (a manifest, a config) against its descriptor. */
 export function verifyBlob(data: Buffer, expected: string, options: DigestVerifierOptions): void {
   const wanted = parseSha256Digest(expected, options.input);
-  if (options.size !== undefined && data.length !== options.size) {
-    throw new WaybillError(
-      'DIGEST_MISMATCH',
-      options.input,
-      `size mismatch: ${data.length} bytes, descriptor says ${options.size}`,
-    );
-  }
   const actual = sha256Digest(data);
-  if (actual !== wanted) {
-    throw new WaybillError('DIGEST_MISMATCH', options.input, `digest is ${actual}, expected ${wanted}`);
+  const sizeWrong = options.size !== undefined && data.length !== options.size;
+  if (sizeWrong || actual !== wanted) {
+    throw new DigestMismatchError(
+      options.input,
+      {
+        expected: wanted,
+        actual,
+        ...(options.size !== undefined ? { expectedSize: options.size } : {}),
+        actualSize: data.length,
+      },
+      { what: options.what },
+    );
   }
 }

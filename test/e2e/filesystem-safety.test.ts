@@ -431,14 +431,20 @@ describe('stamp is one operation', { concurrency: true }, () => {
       const state = sidecarState(path);
       assertConsumerSafe(state, original, point);
       if (!isDeepStrictEqual(state, original) && !isDeepStrictEqual(state, expected)) {
-        // In between, the consumer's verdict is a failure: the record binds another digest, or the
-        // SBOM it names is not there yet. Never a pass.
-        const report = JSON.parse((await run(['check', path, '--format', 'json'], dir)).stdout);
-        const status = (id: string) => report.rules.find((r: { id: string }) => r.id === id).status;
-        assert.ok(
-          status('identity') === 'fail' || status('manifest') === 'fail',
-          `${point}: ${JSON.stringify(report)}`,
-        );
+        // In between, the consumer's verdict is a failure, never a pass: the record binds another
+        // digest or pins another SBOM (refused as changed bytes, exit 2), or the SBOM it names is not
+        // there yet (the manifest rule fails).
+        const checked = await run(['check', path, '--format', 'json'], dir);
+        if (checked.code === 2) {
+          assert.match(checked.stderr, /digest is sha256:[0-9a-f]{64}, expected sha256:/, point);
+        } else {
+          const report = JSON.parse(checked.stdout);
+          const status = (id: string) => report.rules.find((r: { id: string }) => r.id === id).status;
+          assert.ok(
+            status('identity') === 'fail' || status('manifest') === 'fail',
+            `${point}: ${JSON.stringify(report)}`,
+          );
+        }
       }
 
       const next = await run(['stamp', path, ...stampFlags('2.0'), '--format', 'json'], dir);
@@ -571,9 +577,15 @@ describe('dir: artifacts', { concurrency: true }, () => {
     assert.deepEqual(readdirSync(dir).sort(), ['tree', 'tree.cdx.json', 'tree.waybill.json']);
     const bound = async () => {
       const checked = await run(['check', 'dir:.', '--format', 'json'], tree);
-      assert.equal(checked.code, 1, checked.stderr); // no signed source: a rule fails
-      const identity = JSON.parse(checked.stdout).rules.find((r: { id: string }) => r.id === 'identity');
-      return !/not this artifact/.test(JSON.stringify(identity.findings));
+      // Bound: the rules run (no signed source: one fails). Not bound: the tree is not what the record
+      // names, refused before any rule (docs/integrity.md).
+      if (checked.code === 1) return true;
+      assert.equal(checked.code, 2, checked.stderr);
+      assert.match(
+        checked.stderr,
+        /directory tree.*expected sha256:[0-9a-f]{64} \(the release record's subject\)/,
+      );
+      return false;
     };
     assert.equal(await bound(), true);
     chmodSync(join(tree, 'bin', 'tool'), 0o4755);

@@ -37,7 +37,8 @@ process.env.WAYBILL_MAX_UNCOMPRESSED_BYTES = String(1024 ** 3);
 const ALL: Command[] = ['sbom', 'check', 'inspect', 'stamp'];
 /**
  * Damage inside layers or tar content is seen only by the commands that read it: check and inspect
- * read metadata (index, manifest, config, record) and the artifact digest, not layer contents.
+ * hash every blob against its digest (test/e2e/integrity.test.ts) but do not decompress layers, so
+ * a hostile layer whose digest matches (bad tar, a bomb) is only met by sbom and stamp.
  */
 const CONTENT: Command[] = ['sbom', 'stamp'];
 /**

@@ -15,9 +15,9 @@ import {
   makeTmp,
   removeTmp,
   type SshSigner,
-  signedTag,
   unsignedAnnotatedTag,
 } from '../helpers/git-fixtures.ts';
+import { helloStampFlags, realFiles, signedHelloRepo } from '../helpers/release-fixture.ts';
 
 interface Report {
   artifact: string;
@@ -44,36 +44,8 @@ function has(tool: string): boolean {
   }
 }
 
-/** Real content from this machine: its os-release, its dpkg database, a real executable. */
-function realFiles(): Record<string, string | Buffer> {
-  const files: Record<string, string | Buffer> = {
-    'usr/bin/true': readFileSync('/usr/bin/true'),
-    'etc/os-release': readFileSync('/etc/os-release'),
-  };
-  if (existsSync('/var/lib/dpkg/status')) files['var/lib/dpkg/status'] = readFileSync('/var/lib/dpkg/status');
-  return files;
-}
-
 function baseFlags(repo = signedRepo): string[] {
-  return [
-    '--name',
-    'hello',
-    '--version',
-    '1.2.3',
-    '--team',
-    'Example Release Team',
-    '--contact',
-    'release@example.org',
-    '--bug-tracker',
-    'https://bugs.example.org/hello',
-    '--license',
-    'Apache-2.0',
-    '--source',
-    repo,
-    '--allowed-signers',
-    signer.allowedSignersFile,
-    '--quiet',
-  ];
+  return helloStampFlags(repo, signer.allowedSignersFile);
 }
 
 /** The consumer's trust in the release signer: check re-verifies the tag from the record. */
@@ -118,12 +90,7 @@ async function stampThenCheck(ref: string, flags: string[]): Promise<Report> {
 before(async () => {
   tmp = await makeTmp('waybill-e2e-');
   signer = await makeSshSigner(tmp);
-  signedRepo = await makeRepo(
-    tmp,
-    { 'build.sh': '#!/bin/sh\necho build\n' },
-    { name: 'signed', origin: 'https://git.example.org/hello.git' },
-  );
-  await signedTag(signedRepo, 'v1.2.3', signer);
+  signedRepo = await signedHelloRepo(tmp, signer);
   unsignedRepo = await makeRepo(tmp, { 'build.sh': '#!/bin/sh\necho build\n' }, { name: 'unsigned' });
   await unsignedAnnotatedTag(unsignedRepo, 'v1.2.3');
   pristineLayout = join(tmp, 'layout');
@@ -286,13 +253,13 @@ describe('one fact altered fails exactly its rule', () => {
     assert.deepEqual(failing(checked.json), ['manifest']);
   });
 
-  test('an artifact changed after stamping has no record bound to it', async () => {
+  test('an artifact changed after stamping is refused: its bytes are not what the record binds', async () => {
     const path = freshCopy('file');
-    await stampThenCheck(`file:${path}`, [...baseFlags(), '--arch', 'noarch']);
+    const report = await stampThenCheck(`file:${path}`, [...baseFlags(), '--arch', 'noarch']);
     writeFileSync(path, Buffer.concat([readFileSync(path), Buffer.alloc(1024)]));
-    const checked = await waybillJson<Report>(['check', `file:${path}`, ...consumerTrust()]);
-    assert.equal(checked.code, 1);
-    assert.ok(failing(checked.json).includes('identity'));
+    const checked = await waybill(['check', `file:${path}`]);
+    assert.equal(checked.code, 2, checked.stderr);
+    assert.match(checked.stderr, new RegExp(`${path}.*expected ${report.digest}`));
   });
 });
 
@@ -306,7 +273,13 @@ describe('policy levels and output formats', () => {
     ]);
     const policy = join(tmp, 'policy.yaml');
     writeFileSync(policy, 'rules:\n  help: warn\n');
-    const lowered = await waybillJson<Report>(['check', `file:${path}`, '--policy', policy, ...consumerTrust()]);
+    const lowered = await waybillJson<Report>([
+      'check',
+      `file:${path}`,
+      '--policy',
+      policy,
+      ...consumerTrust(),
+    ]);
     assert.equal(lowered.code, 0);
     assert.equal(statuses(lowered.json).help, 'warn');
     const sarif = await waybill(['check', `file:${path}`, '--format', 'sarif', ...consumerTrust()]);

@@ -26,6 +26,8 @@ export interface CliOptions {
   timeoutMs?: number;
   /** A file descriptor for stdout (`/dev/full`…) instead of a pipe read into `stdout`. */
   stdout?: number;
+  /** Written to stdin (otherwise stdin is empty: a closed pipe). */
+  input?: string;
 }
 
 export interface RunningCli {
@@ -39,8 +41,10 @@ export function startWaybill(args: string[], opts: CliOptions = {}): RunningCli 
   const child = spawn(process.execPath, [WAYBILL_BIN, ...args], {
     cwd: opts.cwd,
     env: { ...process.env, NO_COLOR: '1', ...ISOLATED_POLICY_ENV, ...opts.env },
-    stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
+    stdio: ['pipe', opts.stdout ?? 'pipe', 'pipe'],
   });
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(opts.input ?? '');
   const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';

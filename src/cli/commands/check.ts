@@ -17,6 +17,8 @@ import {
   useColor,
 } from '../common.ts';
 import { errText, out, outText, parseFormat, toJson } from '../output.ts';
+import { createProgress } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json', 'sarif'] as const;
 
@@ -35,7 +37,7 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
     .description('check an artifact against the seven release guidelines, by your policy')
     .argument(
       '<artifact>',
-      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, docker://, or a path)',
     )
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option('--published', 'the artifact is published: require a publication date')
@@ -46,19 +48,25 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
     );
   addTrustOptions(command);
   addConsumerPolicyOptions(command);
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: CheckFlags) => {
+  command.action(async (ref: string, opts: CheckFlags & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
     // Never the waybill.yaml of the current directory: a bundle or a clone could ship one that
     // switches every rule off (config/consumer-policy.ts says where the policy comes from).
     const policy = await consumerPolicy(opts);
+    const trust = consumerTrust(policy, opts);
+    const keys = await loadPublicKeyFiles(opts.key ?? []);
+    const progress = createProgress('hashing');
     const report = await checkArtifact(ref, {
       policy,
       platform: opts.platform,
       published: opts.published,
-      trust: consumerTrust(policy, opts),
-      keys: await loadPublicKeyFiles(opts.key ?? []),
-    });
+      trust,
+      keys,
+      registry: await registryOptionsFrom(ref, opts),
+      integrity: { onProgress: (done, total) => progress.update(done, total) },
+    }).finally(() => progress.done());
     if (format === 'json') await out(toJson(report));
     else if (format === 'sarif') await out(toJson(renderSarif(report)));
     else {

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
 import type { TrustFlags } from '../../policy/trust.ts';
+import type { IntegrityCheck } from '../../sources/types.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
 import {
   addConsumerPolicyOptions,
@@ -16,6 +17,8 @@ import {
   consumerTrust,
 } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
+import { createProgress, formatBytes } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
@@ -24,6 +27,13 @@ function line(label: string, value: string | null | undefined, from?: string[]):
   const shown = value == null ? '(not stated)' : esc(value);
   const origin = from && from.length > 0 ? `  (${from.map(esc).join('; ')})` : '';
   return `  ${label.padEnd(12)} ${shown}${origin}\n`;
+}
+
+/** All checks passed (inspect refuses otherwise): how many digests, and how many bytes were hashed. */
+function integritySummary(checks: IntegrityCheck[]): string {
+  if (checks.length === 0) return 'nothing bound to the artifact to check';
+  const hashed = checks.reduce((n, c) => n + (c.checkedBy === 'hash' ? (c.actualSize ?? 0) : 0), 0);
+  return `${checks.length} digest${checks.length === 1 ? '' : 's'} match (${formatBytes(hashed)} hashed)`;
 }
 
 export function renderInspect(v: InspectView): string {
@@ -77,6 +87,7 @@ export function renderInspect(v: InspectView): string {
     text += line('manifest', null);
   }
   text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
+  text += line('integrity', integritySummary(v.integrity));
   if (v.disclaimer) text += `\n  ${escapeLinesForTerminal(v.disclaimer).join('\n  ')}\n`;
   return text;
 }
@@ -89,16 +100,24 @@ export function registerInspect(program: Command): void {
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
   addTrustOptions(command);
   addConsumerPolicyOptions(command);
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
   command.action(
     async (
       ref: string,
-      opts: TrustFlags & { platform?: string; format?: string; policy?: string; config?: string },
+      opts: TrustFlags &
+        RegistryFlags & { platform?: string; format?: string; policy?: string; config?: string },
     ) => {
       const format = parseFormat(opts.format, FORMATS);
       // Only the trust section of the consumer's policy is used: inspect judges nothing else.
       const trust = consumerTrust(await consumerPolicy(opts), opts);
-      const view = await inspectArtifact(ref, { platform: opts.platform, trust });
+      const progress = createProgress('hashing');
+      const view = await inspectArtifact(ref, {
+        platform: opts.platform,
+        trust,
+        registry: await registryOptionsFrom(ref, opts),
+        integrity: { onProgress: (done, total) => progress.update(done, total) },
+      }).finally(() => progress.done());
       if (format === 'json') await out(toJson(view));
       else await outText(renderInspect(view), { color: false });
     },

@@ -8,11 +8,12 @@ import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
 import { errText, out, parseFormat, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
 
 export function registerSbom(program: Command): void {
-  program
+  const command = program
     .command('sbom')
     .description('list every component of an artifact with its version (CycloneDX 1.6 or SPDX 2.3 JSON)')
     .argument('<artifact>', 'artifact reference')
@@ -25,41 +26,44 @@ export function registerSbom(program: Command): void {
       '--workers <n>',
       'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 4 cores)',
     )
-    .option('-q, --quiet', 'no progress bar or warnings on stderr')
-    .action(
-      async (
-        ref: string,
-        opts: {
-          format?: string;
-          output?: string;
-          platform?: string;
-          name?: string;
-          version?: string;
-          quiet?: boolean;
-          workers?: string;
-        },
-      ) => {
-        const format = parseFormat(opts.format, FORMATS) as SbomFormat;
-        const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
-        const artifact = await openArtifact(ref, { platform: opts.platform });
-        const progress = createProgress('cataloging', { quiet: opts.quiet });
-        // A package file names itself (the SBOM takes its own name then); others their path.
-        const name = opts.name ?? artifact.image?.refName;
-        const sbom = await generateSbom(artifact, {
-          format,
-          ...(name !== undefined ? { name } : {}),
-          version: opts.version,
-          ...(workers !== undefined ? { workers } : {}),
-          onProgress: (done, total) => progress.update(done, total),
-        }).finally(() => progress.done());
-        if (!opts.quiet) for (const w of sbom.warnings) errText(warningLine(w));
-        if (opts.output && opts.output !== '-') {
-          // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
-          await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
-          if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.componentCount} components\n`);
-        } else {
-          await out(sbom.bytes.toString('utf8'));
-        }
-      },
-    );
+    .option('-q, --quiet', 'no progress bar or warnings on stderr');
+  addRegistryOptions(command).action(
+    async (
+      ref: string,
+      opts: {
+        format?: string;
+        output?: string;
+        platform?: string;
+        name?: string;
+        version?: string;
+        quiet?: boolean;
+        workers?: string;
+      } & RegistryFlags,
+    ) => {
+      const format = parseFormat(opts.format, FORMATS) as SbomFormat;
+      const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
+      const artifact = await openArtifact(ref, {
+        platform: opts.platform,
+        registry: await registryOptionsFrom(ref, opts),
+      });
+      const progress = createProgress('cataloging', { quiet: opts.quiet });
+      // A package file names itself (the SBOM takes its own name then); others their path.
+      const name = opts.name ?? artifact.image?.refName;
+      const sbom = await generateSbom(artifact, {
+        format,
+        ...(name !== undefined ? { name } : {}),
+        version: opts.version,
+        ...(workers !== undefined ? { workers } : {}),
+        onProgress: (done, total) => progress.update(done, total),
+      }).finally(() => progress.done());
+      if (!opts.quiet) for (const w of sbom.warnings) errText(warningLine(w));
+      if (opts.output && opts.output !== '-') {
+        // The user named this path: a device or FIFO there (-o /dev/stdout) is written through.
+        await writeFileAtomic(opts.output, sbom.bytes, { explicit: true });
+        if (!opts.quiet) errText(`wrote ${esc(opts.output)}: ${sbom.componentCount} components\n`);
+      } else {
+        await out(sbom.bytes.toString('utf8'));
+      }
+    },
+  );
 }

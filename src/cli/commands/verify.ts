@@ -18,6 +18,7 @@ import {
   useColor,
 } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 import { renderVerifyText } from '../render-verify.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -45,7 +46,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
     .description('verify the signed statements about an artifact (keys or keyless), offline')
     .argument(
       '<artifact>',
-      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
+      'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, docker://, or a path)',
     )
     .option('--key <pub>', 'trusted public key (PEM); repeatable', collect)
     .option(
@@ -70,8 +71,9 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
   addTrustOptions(command);
   addConsumerPolicyOptions(command);
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (ref: string, opts: VerifyFlags) => {
+  command.action(async (ref: string, opts: VerifyFlags & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
     // The consumer's policy and trust, as for check: never a file that came with the artifact.
     const policy = await consumerPolicy(opts);
@@ -89,6 +91,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       builderId: opts.builderId,
       allowUnsigned: opts.allowUnsigned,
       platform: opts.platform,
+      registry: await registryOptionsFrom(ref, opts),
     });
     if (format === 'json') await out(toJson(report));
     else {

@@ -1,0 +1,153 @@
+/**
+ * Blobs pulled from registries, kept by digest under the user's cache directory
+ * (`$XDG_CACHE_HOME/waybill/blobs/sha256/<hex>`, default `~/.cache/waybill`), so a second `sbom`,
+ * `check` or `inspect` of the same image downloads nothing.
+ *
+ * A blob enters the cache only whole and verified: it streams through the digest check into a temp
+ * file that is renamed into place when the stream ends cleanly (util/atomic-write.ts). Entries are never
+ * trusted blindly on the way out either: a cached file that is not a regular file of the declared
+ * size is fetched again, and every reader verifies the digest as it reads (layer scans, manifest and
+ * config parsing do). Deleting the directory at any time is safe.
+ */
+import { lstat, mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/types.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+import { digestHex, verifyBlob } from '../util/digest.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableFailure } from './retry.ts';
+
+/** `$XDG_CACHE_HOME/waybill`, else `~/.cache/waybill` (XDG Base Directory specification). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+  const base = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(home, '.cache');
+  return join(base, 'waybill');
+}
+
+/** Temp files older than this are leftovers of an interrupted download. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/** Downloads retried after a broken connection mid-blob (the whole blob again, re-verified). */
+const DOWNLOAD_ATTEMPTS = 3;
+
+export class BlobCache {
+  readonly root: string;
+  private readonly pending = new Map<string, Promise<string>>();
+
+  constructor(root: string = defaultCacheDir()) {
+    this.root = root;
+  }
+
+  private dir(): string {
+    return join(this.root, 'blobs', 'sha256');
+  }
+
+  private prepared: Promise<void> | undefined;
+
+  /**
+   * Creates the directory, and removes temp files an interrupted download left (a killed process
+   * cannot clean up after itself); only old ones, so a download running in another process is safe.
+   */
+  private prepare(): Promise<void> {
+    this.prepared ??= (async () => {
+      await mkdir(this.dir(), { recursive: true, mode: 0o700 });
+      const cutoff = Date.now() - STALE_TEMP_MS;
+      for (const name of await readdir(this.dir())) {
+        if (!name.startsWith('.') || !name.endsWith('.tmp')) continue;
+        const path = join(this.dir(), name);
+        const info = await lstat(path).catch(() => undefined);
+        if (info?.isFile() && info.mtimeMs < cutoff) await rm(path, { force: true });
+      }
+    })();
+    return this.prepared;
+  }
+
+  /** Where a blob is (or would be) cached. */
+  path(digest: string): string {
+    return join(this.dir(), digestHex(digest));
+  }
+
+  /** The cached file of `descriptor` when it is a regular file of the declared size. */
+  async lookup(descriptor: Descriptor): Promise<string | undefined> {
+    const path = this.path(descriptor.digest);
+    const info = await lstat(path).catch(() => undefined);
+    return info?.isFile() && info.size === descriptor.size ? path : undefined;
+  }
+
+  /**
+   * The cached file of `descriptor`, downloading it with `openVerified` when absent. That stream
+   * must check the digest and size as it flows and fail on a mismatch (Repository.openBlob does):
+   * the file is renamed into the cache only after the stream ended cleanly. Concurrent calls for one
+   * digest share the download.
+   */
+  fetch(
+    descriptor: Descriptor,
+    openVerified: () => Promise<Readable>,
+    onBytes?: (n: number) => void,
+  ): Promise<string> {
+    const running = this.pending.get(descriptor.digest);
+    if (running) return running;
+    const job = this.download(descriptor, openVerified, onBytes).finally(() =>
+      this.pending.delete(descriptor.digest),
+    );
+    this.pending.set(descriptor.digest, job);
+    return job;
+  }
+
+  private async download(
+    descriptor: Descriptor,
+    openVerified: () => Promise<Readable>,
+    onBytes?: (n: number) => void,
+  ): Promise<string> {
+    const cached = await this.lookup(descriptor);
+    if (cached) return cached;
+    await this.prepare();
+    const path = this.path(descriptor.digest);
+    await dropNonRegularEntry(path);
+    for (let attempt = 1; ; attempt++) {
+      let received = 0;
+      const counted = async function* (stream: Readable): AsyncGenerator<Buffer> {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          received += chunk.length;
+          onBytes?.(chunk.length);
+          yield chunk;
+        }
+      };
+      try {
+        const stream = await openVerified();
+        // An error before the write starts reading (a small blob arriving whole) stays in the
+        // stream for the read to throw; it must not also be an unhandled 'error' event.
+        stream.on('error', () => {});
+        await writeFileAtomic(path, counted(stream), { mode: 0o600 });
+        return path;
+      } catch (e) {
+        if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
+        // Progress goes back by what this attempt had counted.
+        if (received > 0) onBytes?.(-received);
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_RETRY_POLICY)));
+      }
+    }
+  }
+
+  /** Puts bytes already in memory (a manifest fetched by tag) into the cache, verified. */
+  async store(descriptor: Descriptor, bytes: Buffer): Promise<string> {
+    verifyBlob(bytes, descriptor.digest, { input: descriptor.digest, size: descriptor.size });
+    const cached = await this.lookup(descriptor);
+    if (cached) return cached;
+    await this.prepare();
+    const path = this.path(descriptor.digest);
+    await dropNonRegularEntry(path);
+    await writeFileAtomic(path, bytes, { mode: 0o600 });
+    return path;
+  }
+}
+
+/**
+ * A link, FIFO or device planted at a cache entry is not a hit, and the one writer refuses to
+ * replace it; in the user's own cache it is removed (unlink takes the entry itself, never what a
+ * link points at) so the verified download can take its place.
+ */
+async function dropNonRegularEntry(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info && !info.isFile() && !info.isDirectory()) await unlink(path);
+}
