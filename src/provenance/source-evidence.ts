@@ -84,6 +84,9 @@ export function trustHowTo(format: SignatureFormat | null): string {
   return `give the keys you trust to sign release tags: for SSH ${ssh}; for OpenPGP ${pgp}`;
 }
 
+/** The evidence is there but disagrees with the record around it: hand-edited, or assembled. */
+const EDITED =
+  "the record's source does not match its own evidence: it was edited or assembled by hand; do not trust it, and get the record (and its signature) its producer published";
 const RESTAMP =
   're-stamp the artifact with this waybill from a checkout at its signed tag (waybill stamp ARTIFACT --source DIR): it embeds the tag and commit objects (record v2)';
 const SIGNATURE_BROKEN =
@@ -171,19 +174,19 @@ export async function verifySourceEvidence(
   // 1. The tag object is the one the record names.
   const tagFormat = source.tagObject === null ? undefined : objectFormatOf(source.tagObject);
   const rawTag = decodeBase64(evidence.rawTag);
-  if (rawTag === undefined) return fail('tag-object', 'the embedded tag object is not valid base64', RESTAMP);
+  if (rawTag === undefined) return fail('tag-object', 'the embedded tag object is not valid base64', EDITED);
   if (tagFormat === undefined || source.tagObject === null) {
-    return fail('tag-object', 'the record embeds a tag object but names no tag object id', RESTAMP);
+    return fail('tag-object', 'the record embeds a tag object but names no tag object id', EDITED);
   }
   const tagId = source.tagObject;
   const tagMismatch = objectMismatch('tag', rawTag, tagId, tagFormat);
-  if (tagMismatch) return fail('tag-object', tagMismatch, RESTAMP);
+  if (tagMismatch) return fail('tag-object', tagMismatch, EDITED);
   let tag: TagObject;
   try {
     tag = parseTagObject(rawTag.toString('latin1'), `tag object ${short(tagId)}`);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    return fail('tag-object', `the embedded tag object is not a git tag: ${why}`, RESTAMP);
+    return fail('tag-object', `the embedded tag object is not a git tag: ${why}`, EDITED);
   }
   pass('tag-object', `tag object ${tagId} (${rawTag.length} bytes) hashes to the recorded id`);
 
@@ -193,7 +196,7 @@ export async function verifySourceEvidence(
     return fail(
       'tag-name',
       `the tag object names tag '${displayBytes(tag.tag)}', the record says ${source.tag === null ? 'none' : `'${source.tag}'`}`,
-      RESTAMP,
+      EDITED,
     );
   }
   pass('tag-name', `the tag object names tag '${source.tag}'`);
@@ -201,14 +204,14 @@ export async function verifySourceEvidence(
     return fail(
       'tag-commit',
       `the tag object points at ${tag.type} ${short(tag.object)}, the record says commit ${source.commit === null ? 'none' : short(source.commit)}`,
-      RESTAMP,
+      EDITED,
     );
   }
   pass('tag-commit', `the tag object points at commit ${source.commit}`);
 
   // 3. The commit object is that commit, and names the recorded tree.
   if (evidence.rawCommit === null) {
-    return fail('commit-object', 'the record does not embed the commit object', RESTAMP);
+    return fail('commit-object', 'the record does not embed the commit object', EDITED);
   }
   const rawCommit = decodeBase64(evidence.rawCommit);
   const commitFormat = objectFormatOf(source.commit);
@@ -216,12 +219,12 @@ export async function verifySourceEvidence(
     return fail(
       'commit-object',
       'the embedded commit object is not valid base64 of this repository’s objects',
-      RESTAMP,
+      EDITED,
     );
   }
   const commitId = source.commit;
   const commitMismatch = objectMismatch('commit', rawCommit, commitId, commitFormat);
-  if (commitMismatch) return fail('commit-object', commitMismatch, RESTAMP);
+  if (commitMismatch) return fail('commit-object', commitMismatch, EDITED);
   let tree: string;
   try {
     const commit = parseCommitObject(rawCommit.toString('latin1'), `commit ${short(commitId)}`);
@@ -231,14 +234,14 @@ export async function verifySourceEvidence(
     }
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    return fail('commit-object', `the embedded commit object is not a git commit: ${why}`, RESTAMP);
+    return fail('commit-object', `the embedded commit object is not a git commit: ${why}`, EDITED);
   }
   pass('commit-object', `commit object ${commitId} hashes to the recorded id`);
   if (source.tree !== tree) {
     return fail(
       'tree',
       `the commit names tree ${short(tree)}, the record says ${source.tree ? short(source.tree) : 'none'}`,
-      RESTAMP,
+      EDITED,
     );
   }
   pass('tree', `the commit names tree ${tree}`);

@@ -194,8 +194,17 @@ describe('text output escapes what artifacts, records and names say', { concurre
       repository: `https://git.example.org/app${NASTY}`,
       tag: `v1.0${FORGED}`,
       commit: 'b'.repeat(40),
+      tree: 'd'.repeat(40),
       tagObject: 'c'.repeat(40),
       signature: { verified: false, format: 'ssh', signer: `mallory${NASTY}`, reason: `bad${FORGED}` },
+      // A tag object whose name and message are hostile: what the evidence check quotes back.
+      evidence: {
+        rawTag: Buffer.from(
+          `object ${'b'.repeat(40)}\ntype commit\ntag v1.0${FORGED}\ntagger M <m@x> 1 +0000\n\n${NASTY}\n`,
+          'latin1',
+        ).toString('base64'),
+        rawCommit: null,
+      },
     };
     writeFileSync(`${artifact}.waybill.json`, serializeRecord(record));
 

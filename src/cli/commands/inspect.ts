@@ -62,7 +62,7 @@ export function renderInspect(v: InspectView): string {
       : null;
     const check = v.source.verification;
     const yours = check
-      ? `${check.verified ? 'verified' : 'NOT verified'}${check.signer ? `, ${check.format} signer ${check.signer}` : ''}: ${check.reason}${check.trust ? ` (trust: ${check.trust})` : ''}`
+      ? `${check.verified ? 'verified' : 'NOT verified'} by ${check.trust ?? 'your trust'}${check.signer ? `, ${check.format} signer ${check.signer}` : ''}: ${check.reason}`
       : (v.source.unverified ?? null);
     text += line(
       'source',
