@@ -241,7 +241,7 @@ waybill(['inspect', `oci:${imageDir}:1.0.0`, '--allowed-signers', allowedSigners
 waybill(['verify', `file:${tarball}`, '--config', config_, ...consumer], 0);
 
 // -------------------------------------------------------------------------------------------------
-step('7. A forged record: the producer\'s verdict and the tag name edited by hand');
+step('7. A forged record: the release tag renamed by hand in the record');
 
 const forged = join(out, 'forged');
 mkdirSync(forged);
