@@ -49,6 +49,11 @@ export interface StampOptions {
   workers?: number;
   /** Signs the record and the SBOM attestation (`--key FILE` / WAYBILL_KEY); unsigned without. */
   signer?: Signer;
+  /**
+   * The source fact when the caller has already verified the tag (`build` does, before building);
+   * without it the tag is verified here from `settings.sourceDir`.
+   */
+  source?: SourceFact;
 }
 
 export interface StampOutcome {
@@ -178,7 +183,7 @@ async function stampLocked(
   requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = await sourceFact(settings, now);
+  const source = options.source ?? (await sourceFact(settings, now));
   // A control character in anything stamp would write is refused before anything is written.
   assertRecordTexts({
     subject: [],

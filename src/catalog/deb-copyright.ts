@@ -110,10 +110,9 @@ function spdxLeaf(leaf: string): string | undefined {
 }
 
 function isShortNameExpression(synopsis: string): boolean {
-  return synopsis
-    .split(/\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+/i)
-    .filter((p) => p !== '')
-    .every((leaf) => LEAF.test(leaf) && leaf.length <= 80);
+  const leaves = synopsis.split(/\s*,\s*(?:(?:or|and)\s+)?|\s+(?:or|and)\s+/i).filter((p) => p !== '');
+  // A synopsis of separators alone (`,`) names no license.
+  return leaves.length > 0 && leaves.every((leaf) => LEAF.test(leaf) && leaf.length <= 80);
 }
 
 /**

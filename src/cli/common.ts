@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { loadConsumerPolicy, overlayPolicy, readPolicyFile } from '../config/consumer-policy.ts';
 import { findConfig, loadConfig } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
+import type { Config } from '../config/schema.ts';
 import { type ConsumerTrust, overlayTrustFlags, type TrustFlags } from '../policy/trust.ts';
 import { BUILT_IN_POLICY, type Policy } from '../policy/types.ts';
 import { escapeForTerminal } from '../util/terminal-escape.ts';
@@ -65,6 +66,14 @@ export function addFormatOption(command: Command, formats: readonly string[]): C
 
 /** Settings from the config file (explicit, or ./waybill.yaml if present) with flags on top. */
 export async function loadSettings(options: ConfigOptions, flags: SettingsFlags = {}): Promise<Settings> {
+  return (await loadProject(options, flags)).settings;
+}
+
+/** The settings, and the config file they came from (`build` needs the file itself). */
+export async function loadProject(
+  options: ConfigOptions,
+  flags: SettingsFlags = {},
+): Promise<{ settings: Settings; configPath: string | undefined; config: Config | undefined }> {
   const path = options.config ?? (await findConfig(process.cwd()));
   const config = path ? await loadConfig(path) : undefined;
   const settings = resolveSettings(config, flags);
@@ -75,7 +84,7 @@ export async function loadSettings(options: ConfigOptions, flags: SettingsFlags 
       ? overlayPolicy(settings.policy, override, `${override.source} (over ${path})`)
       : override;
   }
-  return settings;
+  return { settings, configPath: path, config };
 }
 
 /** The consumer's policy: --policy, an explicit -c, $WAYBILL_POLICY, the user's policy.yaml, built-in. */

@@ -25,6 +25,8 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['keygen', async () => (await import('./commands/keygen.ts')).registerKeygen],
   ['audit', async () => (await import('./commands/audit.ts')).registerAudit],
   ['db', async () => (await import('./commands/db.ts')).registerDb],
+  ['build', async () => (await import('./commands/build.ts')).registerBuild],
+  ['rebuild', async () => (await import('./commands/rebuild.ts')).registerRebuild],
 ];
 
 /**

@@ -96,6 +96,22 @@ source:
 #     name: hello
 #     version: 1.2.3
 
+# How \`waybill build\` makes the artifacts from the signed tag (docs/build.md). The commands run in a
+# clean export of the tagged tree with a scrubbed environment; \`waybill rebuild\` runs them again.
+# build:
+#   # Shell command lines, run in order by /bin/sh -c in the exported tree.
+#   commands:
+#     - make dist
+#   # Paths or globs, relative to the tree, of the files (or OCI layout directories) to publish.
+#   outputs:
+#     - dist/*.tar.gz
+#   # Variables passed through from your environment (recorded with their values: never a secret).
+#   # env: [GOFLAGS]
+#   # The whole recipe is killed after this long. Default: 30m.
+#   # timeout: 30m
+#   # Programs whose version and digest are recorded in the provenance ("NAME" or "NAME ARGS").
+#   # tools: [make, "go version"]
+
 # The release policy checked by \`waybill check\` and before \`waybill publish\`.
 policy:
   # Level of each of the seven rules: fail (the check fails), warn (reported only) or off.

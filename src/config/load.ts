@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { WaybillError } from '../errors.ts';
+import { parseDuration } from '../provenance/build/recipe.ts';
 import { readRegularFile } from '../util/regular-file.ts';
 import { CONFIG_SPEC, type Config, DEFAULT_LICENSE, type FieldSpec } from './schema.ts';
 import { suggestKey } from './suggest.ts';
@@ -74,6 +75,12 @@ function convert(node: unknown, spec: FieldSpec, path: string, where: Where): un
       return isScalar(node) && typeof node.value === 'string' && spec.values.includes(node.value)
         ? node.value
         : wrong();
+    case 'duration': {
+      if (!isScalar(node) || (typeof node.value !== 'string' && typeof node.value !== 'number'))
+        return wrong();
+      const seconds = parseDuration(node.value);
+      return seconds !== undefined && seconds <= spec.max ? seconds : wrong();
+    }
     case 'list': {
       if (!isSeq(node)) return wrong();
       return node.items.map((item, i) => convert(item, spec.item, `${path}[${i}]`, where));

@@ -6,6 +6,12 @@
 import { parseLicenseExpression } from '../policy/spdx-license.ts';
 import { isFullFingerprint } from '../policy/trust.ts';
 import { LEVELS, type Level, RULE_IDS, type RuleId } from '../policy/types.ts';
+import {
+  envNameProblem,
+  MAX_TIMEOUT_SECONDS,
+  outputPatternProblem,
+  toolSpecProblem,
+} from '../provenance/build/recipe.ts';
 
 export type { Level, RuleId };
 
@@ -23,6 +29,18 @@ export interface PolicyConfig {
   communityPhrases?: { add?: string[]; replace?: string[] };
   /** Release records must be signed (a Sigstore bundle beside them); see docs/signing.md. */
   requireSignatures?: boolean;
+}
+
+/** `build`: how `waybill build` makes the artifacts from a signed tag (docs/build.md). */
+export interface BuildConfig {
+  commands: string[];
+  outputs: string[];
+  env?: string[];
+  /** Seconds; default 30 minutes. */
+  timeout?: number;
+  tools?: string[];
+  /** SLSA `runDetails.builder.id`; default https://waybill.dev/builder/local. */
+  builderId?: string;
 }
 
 export interface Config {
@@ -49,6 +67,7 @@ export interface Config {
   };
   artifacts?: ArtifactEntry[];
   policy?: PolicyConfig;
+  build?: BuildConfig;
   /** Directory of the file the config was loaded from: relative paths in it are relative to this. */
   baseDir?: string;
 }
@@ -65,6 +84,8 @@ export type FieldSpec =
   | { kind: 'boolean'; expected: string }
   | { kind: 'enum'; values: readonly string[]; expected: string }
   | { kind: 'list'; item: FieldSpec; expected: string }
+  /** Whole seconds, written as a number or as `90s`, `30m`, `1h30m`; at most `max`. */
+  | { kind: 'duration'; max: number; expected: string }
   | {
       kind: 'map';
       fields: Readonly<Record<string, FieldSpec>>;
@@ -115,6 +136,50 @@ export const CONFIG_SPEC: FieldSpec = map(
         expected: 'a list of full OpenPGP key fingerprints',
       },
     }),
+    build: map(
+      {
+        commands: { kind: 'list', item: text, expected: 'a list of shell command lines' },
+        outputs: {
+          kind: 'list',
+          item: {
+            kind: 'string',
+            expected: 'a path or glob relative to the build directory (no "..", not absolute)',
+            check: (v) => outputPatternProblem(v) === undefined,
+          },
+          expected: 'a list of paths or globs',
+        },
+        env: {
+          kind: 'list',
+          item: {
+            kind: 'string',
+            expected:
+              'an environment variable name other than PATH, HOME, TMPDIR, SOURCE_DATE_EPOCH, TZ, LC_ALL, PWD, LD_*, DYLD_*, BASH_ENV, ENV, IFS',
+            check: (v) => envNameProblem(v) === undefined,
+          },
+          expected: 'a list of environment variable names',
+        },
+        timeout: {
+          kind: 'duration',
+          max: MAX_TIMEOUT_SECONDS,
+          expected: 'a duration: seconds, or 90s, 30m, 1h30m (at most 7 days)',
+        },
+        tools: {
+          kind: 'list',
+          item: {
+            kind: 'string',
+            expected: 'a program name on PATH, optionally followed by its version arguments ("go version")',
+            check: (v) => toolSpecProblem(v) === undefined,
+          },
+          expected: 'a list of program names',
+        },
+        builderId: {
+          kind: 'string',
+          expected: 'a URI naming the builder',
+          check: (v) => /^[a-z][a-z0-9+.-]*:\S+$/i.test(v),
+        },
+      },
+      ['commands', 'outputs'],
+    ),
     policy: map({
       rules: map(Object.fromEntries(RULE_IDS.map((id) => [id, level]))),
       allowedLicenses: { kind: 'list', item: license, expected: 'a list of SPDX license expressions' },

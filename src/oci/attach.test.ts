@@ -28,6 +28,13 @@ const RECORD = Buffer.from(
 );
 const SBOM = Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [] }));
 
+/** A umoci-built image tagged `t` in `<dir>/img`, and its manifest descriptor. */
+async function taggedImage(dir: string) {
+  const layout = join(dir, 'img');
+  await umociImage(layout, 't');
+  return { layout, subject: (await resolveRef(await OciLayout.open(layout), 't')).descriptor };
+}
+
 test('empty descriptor digest is sha256("{}")', () => {
   assert.equal(EMPTY_CONFIG.digest, sha256Digest(Buffer.from('{}')));
 });
@@ -101,9 +108,7 @@ test('re-attaching replaces the earlier attachment of the same type; same input,
   skip: missing,
 }, async () => {
   using tmp = tempDir();
-  const layout = join(tmp.dir, 'img');
-  await umociImage(layout, 't');
-  const subject = (await resolveRef(await OciLayout.open(layout), 't')).descriptor;
+  const { layout, subject } = await taggedImage(tmp.dir);
   const first = await attachArtifact(
     layout,
     subject,
@@ -138,38 +143,54 @@ test('re-attaching replaces the earlier attachment of the same type; same input,
   assert.deepEqual(await readAttachment(layout, found[0]!), next);
 });
 
-test('bundles share an artifactType: one per predicate type is kept; detach removes one kind', {
+test('attachments of one type with different annotations (bundles of different statements) are kept side by side', {
   skip: missing,
 }, async () => {
   using tmp = tempDir();
-  const layout = join(tmp.dir, 'img');
-  await umociImage(layout, 't');
-  const subject = (await resolveRef(await OciLayout.open(layout), 't')).descriptor;
-  const bundleType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-  const attach = (predicateType: string, payload: string) =>
-    attachArtifact(layout, subject, bundleType, Buffer.from(payload), bundleType, {
-      ...CREATED,
-      'dev.sigstore.bundle.predicateType': predicateType,
-    });
-  await attach('https://waybill.dev/release-record/v2', '{"r":1}');
-  await attach('https://cyclonedx.org/bom', '{"s":1}');
-  await attach('https://waybill.dev/release-record/v2', '{"r":2}');
-  const found = await findAttachments(layout, subject.digest, bundleType);
-  assert.deepEqual((await Promise.all(found.map((f) => readAttachment(layout, f)))).map(String).sort(), [
-    '{"r":2}',
-    '{"s":1}',
-  ]);
-  const entry = (await (await OciLayout.open(layout)).readIndex()).manifests.find(
-    (d) => d.annotations?.['dev.sigstore.bundle.predicateType'] === 'https://cyclonedx.org/bom',
+  const { layout, subject } = await taggedImage(tmp.dir);
+  const bundle = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const kind = (predicateType: string) => ({
+    ...CREATED,
+    'dev.sigstore.bundle.predicateType': predicateType,
+  });
+  await attachArtifact(layout, subject, bundle, Buffer.from('{"record":1}'), bundle, kind('record'));
+  await attachArtifact(layout, subject, bundle, Buffer.from('{"provenance":1}'), bundle, kind('provenance'));
+  await attachArtifact(layout, subject, bundle, Buffer.from('{"provenance":2}'), bundle, kind('provenance'));
+  const found = await findAttachments(layout, subject.digest, bundle);
+  const payloads = await Promise.all(found.map(async (a) => (await readAttachment(layout, a)).toString()));
+  assert.deepEqual(payloads.sort(), ['{"provenance":2}', '{"record":1}']);
+});
+
+test('detachArtifacts empties one slot: the other bundles stay', { skip: missing }, async () => {
+  using tmp = tempDir();
+  const { layout, subject } = await taggedImage(tmp.dir);
+  const bundle = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const kind = (predicateType: string) => ({
+    ...CREATED,
+    'dev.sigstore.bundle.predicateType': predicateType,
+  });
+  await attachArtifact(
+    layout,
+    subject,
+    bundle,
+    Buffer.from('{"r":1}'),
+    bundle,
+    kind('https://waybill.dev/release-record/v2'),
   );
-  assert.ok(entry, 'the predicate type is on the index entry');
-  assert.equal(
-    await detachArtifacts(layout, subject.digest, bundleType, {
-      'dev.sigstore.bundle.predicateType': 'https://waybill.dev/release-record/v2',
-    }),
-    1,
+  await attachArtifact(
+    layout,
+    subject,
+    bundle,
+    Buffer.from('{"s":1}'),
+    bundle,
+    kind('https://cyclonedx.org/bom'),
   );
-  const left = await findAttachments(layout, subject.digest, bundleType);
+  // The created time is not part of the slot: a drop names the kind alone.
+  const removed = await detachArtifacts(layout, subject.digest, bundle, {
+    'dev.sigstore.bundle.predicateType': 'https://waybill.dev/release-record/v2',
+  });
+  assert.equal(removed, 1);
+  const left = await findAttachments(layout, subject.digest, bundle);
   assert.deepEqual((await Promise.all(left.map((f) => readAttachment(layout, f)))).map(String), ['{"s":1}']);
   assert.equal(await detachArtifacts(layout, subject.digest, ARTIFACT_TYPE.record), 0);
 });
@@ -178,9 +199,7 @@ test('tampered payload is a DIGEST_MISMATCH; a subject not in the layout is refu
   skip: missing,
 }, async () => {
   using tmp = tempDir();
-  const layout = join(tmp.dir, 'img');
-  await umociImage(layout, 't');
-  const subject = (await resolveRef(await OciLayout.open(layout), 't')).descriptor;
+  const { layout, subject } = await taggedImage(tmp.dir);
   const rec = await attachArtifact(
     layout,
     subject,

@@ -7,10 +7,10 @@
  * An OCI layout has no referrers API, so the artifact manifest is listed in index.json WITHOUT
  * `org.opencontainers.image.ref.name` (it is not a tag; `oci:DIR:TAG` still resolves to the image)
  * and WITH `vnd.waybill.referrer` = subject digest plus the descriptor's `artifactType`, which is how
- * `findAttachments` finds it again. Attaching replaces an earlier attachment of the same kind to the
- * same subject: the same artifactType and, for Sigstore bundles (which all share one artifactType),
- * the same predicate type (`KIND_ANNOTATIONS`, copied onto the index entry). Note that an `oci:DIR` reference without a tag then no longer resolves in
- * tools that expect exactly one index entry (skopeo): use a tag.
+ * `findAttachments` finds it again. Attaching replaces an earlier attachment in the same slot — the
+ * same subject, artifactType and annotations (but `created`) — and `detachArtifacts` empties a slot.
+ * Note that an `oci:DIR` reference without a tag then no longer resolves in tools that expect
+ * exactly one index entry (skopeo): use a tag.
  */
 import { WaybillError } from '../errors.ts';
 import { OciArchiveLayout } from './archive-layout.ts';
@@ -34,33 +34,20 @@ export const EMPTY_CONFIG: Descriptor = {
 };
 
 /**
- * Manifest annotations that, with the artifactType, say what kind of attachment it is: a record
- * bundle and an SBOM attestation bundle are both `application/vnd.dev.sigstore.bundle.v0.3+json`,
- * told apart by the predicate type cosign's annotation names. Copied onto the index entry.
+ * The caller's annotations (all but `created`) tell attachments of one type apart: Sigstore bundles
+ * share one artifactType and differ by the predicate type they carry, so a provenance bundle must
+ * not replace the record's bundle. They are listed on the index entry too, where replacement looks.
  */
-export const KIND_ANNOTATIONS: readonly string[] = ['dev.sigstore.bundle.predicateType'];
-
-function kindAnnotations(annotations: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const key of KIND_ANNOTATIONS) {
-    const value = annotations?.[key];
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
+function slotOf(annotations: Record<string, string>): Record<string, string> {
+  return sortedCopy(
+    Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== OCI_ANNOTATION.created)),
+  );
 }
 
-/** Whether index entry `d` is an attachment of this kind (artifactType and kind annotations) to `subject`. */
-function sameKind(
-  d: Descriptor,
-  subject: string,
-  artifactType: string,
-  kind: Record<string, string>,
-): boolean {
-  return (
-    d.annotations?.[WAYBILL_REFERRER_ANNOTATION] === subject &&
-    d.artifactType === artifactType &&
-    KIND_ANNOTATIONS.every((key) => d.annotations?.[key] === kind[key])
-  );
+/** Whether index entry `d` is the attachment in this slot (subject, artifactType, annotations). */
+function inSlot(d: Descriptor, subject: string, artifactType: string, slot: Record<string, string>): boolean {
+  const { [WAYBILL_REFERRER_ANNOTATION]: referrer, ...rest } = d.annotations ?? {};
+  return referrer === subject && d.artifactType === artifactType && sameMap(rest, slot);
 }
 
 export interface Attachment {
@@ -119,15 +106,15 @@ export async function attachArtifact(
     annotations: sortedCopy({ ...annotations, [OCI_ANNOTATION.created]: created }),
   };
   const written = await store.writeBlob(jsonBytes(manifest), MEDIA_TYPE.ociManifest);
-  const kind = kindAnnotations(annotations);
+  const slot = slotOf(annotations);
   const descriptor: Descriptor = {
     ...written,
     artifactType,
-    annotations: { [WAYBILL_REFERRER_ANNOTATION]: subject.digest, ...kind },
+    annotations: { [WAYBILL_REFERRER_ANNOTATION]: subject.digest, ...slot },
   };
 
   const index = await store.readIndex();
-  const kept = index.manifests.filter((d) => !sameKind(d, subject.digest, artifactType, kind));
+  const kept = index.manifests.filter((d) => !inSlot(d, subject.digest, artifactType, slot));
   const newIndex: ImageIndex = { ...index, manifests: [...kept, descriptor] };
   await store.writeIndex(newIndex);
   return {
@@ -140,8 +127,8 @@ export async function attachArtifact(
 }
 
 /**
- * Removes from index.json the attachments of one kind (artifactType and kind annotations, as
- * `attachArtifact` replaces them) to `subjectDigest`; returns how many. Their blobs stay (unreferenced).
+ * Removes from index.json the attachment in one slot (subject, artifactType and annotations, as
+ * `attachArtifact` replaces them); returns how many. Their blobs stay (unreferenced).
  */
 export async function detachArtifacts(
   layout: LayoutArg,
@@ -151,8 +138,8 @@ export async function detachArtifacts(
 ): Promise<number> {
   const store = await storeFor(layout);
   const index = await store.readIndex();
-  const kind = kindAnnotations(annotations);
-  const kept = index.manifests.filter((d) => !sameKind(d, subjectDigest, artifactType, kind));
+  const slot = slotOf(annotations);
+  const kept = index.manifests.filter((d) => !inSlot(d, subjectDigest, artifactType, slot));
   const removed = index.manifests.length - kept.length;
   if (removed > 0) await store.writeIndex({ ...index, manifests: kept });
   return removed;
@@ -278,6 +265,11 @@ export async function readAttachmentFromOciArchive(
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function sortedCopy(map: Record<string, string>): Record<string, string> {

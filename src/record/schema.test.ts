@@ -4,16 +4,12 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { INTOTO_VECTORS, readIntotoVectors } from '../../test/helpers/intoto-vectors.ts';
 import { WaybillError } from '../errors.ts';
 import { buildRecord, serializeRecord } from './build.ts';
 import { checkStatement } from './intoto.ts';
 import { sampleRecordInput } from './sample-input.ts';
 import { parseRecord, RECORD_SCHEMA, RECORD_SCHEMA_V1 } from './schema.ts';
-
-const VECTORS = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../../shared/fixtures/schemas/in-toto-attestation-v1/go-test-vectors/vectors.jsonl',
-);
 
 function validJson(): Record<string, unknown> {
   return JSON.parse(serializeRecord(buildRecord(sampleRecordInput())));
@@ -193,14 +189,11 @@ test('every schema property has a description (v2 and v1)', () => {
 });
 
 test('in-toto upstream vectors: good statements pass, bad* fail', (t) => {
-  if (!existsSync(VECTORS)) {
-    t.skip(`in-toto vectors not found at ${VECTORS}`);
+  const rows = readIntotoVectors();
+  if (!rows) {
+    t.skip(`in-toto vectors not found at ${INTOTO_VECTORS}`);
     return;
   }
-  const rows = readFileSync(VECTORS, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { source: string; var: string; value: Record<string, unknown> });
   let checked = 0;
   for (const row of rows) {
     const bad = row.var.startsWith('bad');

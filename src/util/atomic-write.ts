@@ -273,3 +273,23 @@ export async function writeNewFileAtomic(
 ): Promise<void> {
   await writeFileAtomic(path, data, { mode, noClobber: true });
 }
+
+/**
+ * `writeFileAtomic` for content that arrives in pieces (an archive being written, a copied
+ * artifact): the same temp file, checks and rename, without holding it all in memory. A source that
+ * throws leaves the target as it was.
+ */
+export async function writeStreamAtomic(
+  path: string,
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  options: { mode?: number } = {},
+): Promise<void> {
+  const file = await AtomicFile.create(path, { mode: options.mode });
+  try {
+    await file.writeAll(chunks);
+  } catch (e) {
+    await file.abort();
+    throw e;
+  }
+  await file.commit();
+}

@@ -22,6 +22,18 @@ const EXCEPTIONS: Record<string, { calls: RegExp; why: string }> = {
     calls: /\b(mkdtempSync|writeFileSync)\(/,
     why: 'SQLite reads a file: a copy goes into a fresh private mkdtemp directory (0700), removed after',
   },
+  'provenance/build/scratch.ts': {
+    calls: /\bmkdtemp\(/,
+    why: 'the private build root of a recipe: a fresh mkdtemp directory (0700), removed after',
+  },
+  'provenance/build/extract.ts': {
+    calls: /\bsymlink\(/,
+    why: 'unpacks a source archive into the fresh private build root only; files are created O_EXCL|O_NOFOLLOW, nothing is written under a link the archive made',
+  },
+  'provenance/build/publish.ts': {
+    calls: /\brename\(/,
+    why: 'an OCI layout output is copied file by file through the one writer into a fresh temp directory, which is then renamed into place whole',
+  },
   'util/private-temp.ts': {
     calls: /\b(mkdtemp|writeFile)\(/,
     why: 'ssh-keygen -Y and gpg --verify read signatures from files: a fresh private mkdtemp directory (0700), exclusive create, removed after',
