@@ -9,7 +9,7 @@ import { loadConsumerPolicy, overlayPolicy, readPolicyFile } from '../config/con
 import { findConfig, loadConfig } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
 import type { Config } from '../config/schema.ts';
-import { type ConsumerTrust, overlayTrustFlags, type TrustFlags } from '../policy/trust.ts';
+import { assertTrustFiles, type ConsumerTrust, overlayTrustFlags, type TrustFlags } from '../policy/trust.ts';
 import { BUILT_IN_POLICY, type Policy } from '../policy/types.ts';
 import { escapeForTerminal } from '../util/terminal-escape.ts';
 
@@ -55,9 +55,11 @@ export function addTrustOptions(command: Command): Command {
     );
 }
 
-/** The trust flags over the policy's `trust:` section. */
-export function consumerTrust(policy: Policy, flags: TrustFlags): ConsumerTrust {
-  return overlayTrustFlags(policy.trust, flags, policy.source);
+/** The trust flags over the policy's `trust:` section; a named trust file that is not there is an error. */
+export async function consumerTrust(policy: Policy, flags: TrustFlags): Promise<ConsumerTrust> {
+  const trust = overlayTrustFlags(policy.trust, flags, policy.source);
+  await assertTrustFiles(trust);
+  return trust;
 }
 
 export function addFormatOption(command: Command, formats: readonly string[]): Command {

@@ -16,6 +16,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { normalizeKeyId } from '../provenance/gpg-status.ts';
 import type { ConsumerTrust } from '../provenance/source-evidence.ts';
+import { statRegularFile } from '../util/regular-file.ts';
 
 export type { ConsumerTrust };
 
@@ -118,6 +119,16 @@ export function overlayTrustFlags(
           ? (policySource ?? 'the policy')
           : undefined;
   return source === undefined ? merged : { ...merged, source };
+}
+
+/**
+ * The trust files must be there and be regular files: a consumer who names one and mistypes it must
+ * hear so (NOT_FOUND, exit 2), not get a failed verification that looks like the artifact's fault.
+ */
+export async function assertTrustFiles(trust: ConsumerTrust): Promise<void> {
+  for (const path of [trust.allowedSigners, trust.sshRevocationFile, trust.gpgKeyring]) {
+    if (path !== undefined) await statRegularFile(path);
+  }
 }
 
 /** Whether any trust in tag signers was given at all. */

@@ -55,7 +55,7 @@ export function registerCheck(program: Command, setExitCode: (code: number) => v
     // Never the waybill.yaml of the current directory: a bundle or a clone could ship one that
     // switches every rule off (config/consumer-policy.ts says where the policy comes from).
     const policy = await consumerPolicy(opts);
-    const trust = consumerTrust(policy, opts);
+    const trust = await consumerTrust(policy, opts);
     const keys = await loadPublicKeyFiles(opts.key ?? []);
     const progress = createProgress('hashing');
     const report = await checkArtifact(ref, {

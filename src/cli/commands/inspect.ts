@@ -110,7 +110,7 @@ export function registerInspect(program: Command): void {
     ) => {
       const format = parseFormat(opts.format, FORMATS);
       // Only the trust section of the consumer's policy is used: inspect judges nothing else.
-      const trust = consumerTrust(await consumerPolicy(opts), opts);
+      const trust = await consumerTrust(await consumerPolicy(opts), opts);
       const progress = createProgress('hashing');
       const view = await inspectArtifact(ref, {
         platform: opts.platform,

@@ -79,7 +79,7 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
     const policy = await consumerPolicy(opts);
     const report = await verifyArtifact(ref, {
       policy,
-      trust: consumerTrust(policy, opts),
+      trust: await consumerTrust(policy, opts),
       keys: opts.key,
       trustedRoot: opts.trustedRoot,
       certificateIdentity: opts.certificateIdentity,
