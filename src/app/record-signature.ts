@@ -11,8 +11,7 @@ import type { ReleaseRecord } from '../record/types.ts';
 import { bundleSidecarPath } from '../sign/bundle-files.ts';
 import { parseSignedText, readSignedFile, type SignedItem } from '../sign/signed-input.ts';
 import { parseStatement } from '../sign/statement.ts';
-import { loadTrustedRoot } from '../sign/trusted-root.ts';
-import { type TrustedKey, verifySignedItem } from '../sign/verify-signature.ts';
+import type { SignatureCheck, TrustedKey } from '../sign/verify-signature.ts';
 import type { Artifact } from '../sources/types.ts';
 import { loadAttachedBundles } from './attachments.ts';
 
@@ -40,7 +39,7 @@ export function recordMatch(
 }
 
 /** The statement a signed item carries, when it is a release record (signature not yet checked). */
-function recordStatementOf(content: Awaited<ReturnType<typeof verifySignedItem>>['content']) {
+function recordStatementOf(content: SignatureCheck['content']) {
   if (content.kind !== 'dsse') return undefined;
   const statement = parseStatement(content.payloadType, content.payload);
   return typeof statement !== 'string' && statement.kind === 'record' ? statement : undefined;
@@ -70,11 +69,13 @@ export async function recordSignatureStatus(
   if (!loaded) return undefined;
   const items = await recordBundleItems(artifact);
   if (items.length === 0) return { state: 'unsigned', detail: 'no record bundle' };
-  const trustedRoot = items.length > 0 ? await loadTrustedRoot() : undefined;
+  // The verifier and the trusted root are loaded only for a signed record: check stays light without.
+  const { verifySignedItem } = await import('../sign/verify-signature.ts');
+  const trustedRoot = await (await import('../sign/trusted-root.ts')).loadTrustedRoot();
   const failures: string[] = [];
   let sawRecord = false;
   for (const item of items) {
-    const signature = await verifySignedItem(item, { keys, trustedRoot: trustedRoot!, identity: {} });
+    const signature = await verifySignedItem(item, { keys, trustedRoot, identity: {} });
     const statement = recordStatementOf(signature.content);
     if (!statement) continue;
     sawRecord = true;
