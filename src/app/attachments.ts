@@ -10,7 +10,7 @@
  * Writing goes through a `RecordStore`, which stages (app/stamp-transaction.ts): nothing is visible
  * until the stamp commits the artifact, its SBOM and its record together.
  */
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { OciArchiveLayout } from '../oci/archive-layout.ts';
@@ -40,6 +40,7 @@ import {
   BUNDLE_PREDICATE_ANNOTATION,
   bundleSidecarPath,
   bundleSuffix,
+  isSidecarOf,
 } from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
 import { registryWriteError } from '../sources/registry.ts';
@@ -66,6 +67,8 @@ export const SBOM_PREDICATE_TYPES: Record<SbomFormat, string> = {
   'cyclonedx-json': 'https://cyclonedx.org/bom',
   'spdx-json': 'https://spdx.dev/Document',
 };
+/** `waybill audit --attach` beside a file artifact: `NAME.audit.json`. */
+export const AUDIT_SIDECAR_SUFFIX = '.audit.json';
 
 /** The `oci:` location prefix in a record's manifest.location: the artifact manifest's digest. */
 const OCI_LOCATION = 'oci:';
@@ -240,16 +243,34 @@ export function sidecarRecordStore(staging: StagingArea, artifactPath: string): 
   };
 }
 
-async function findAttached(artifact: Artifact, artifactType: string): Promise<Buffer | undefined> {
+/** The last attachment of a type in `findAttachments` order (by digest): its bytes and location. */
+async function findAttached(
+  artifact: Artifact,
+  artifactType: string,
+): Promise<{ bytes: Buffer; location: string } | undefined> {
   const found =
     artifact.kind === 'oci'
       ? await findAttachments(artifact.path, artifact.digest, artifactType)
       : await findAttachmentsInOciArchive(artifact.path, artifact.digest, artifactType);
   const last = found.at(-1);
   if (!last) return undefined;
-  return artifact.kind === 'oci'
-    ? readAttachment(artifact.path, last)
-    : readAttachmentFromOciArchive(artifact.path, last);
+  const bytes =
+    artifact.kind === 'oci'
+      ? await readAttachment(artifact.path, last)
+      : await readAttachmentFromOciArchive(artifact.path, last);
+  return { bytes, location: `${OCI_LOCATION}${last.descriptor.digest}` };
+}
+
+/** The newest referrer of a type of a registry image (the registry's order): bytes and location. */
+async function findReferrer(
+  artifact: Artifact,
+  repository: Repository,
+  artifactType: string,
+): Promise<{ bytes: Buffer; location: string } | undefined> {
+  const [newest] = await findRegistryAttachments(repository, artifact.digest, artifactType);
+  if (!newest) return undefined;
+  const bytes = await readRegistryAttachmentPayload(repository, newest);
+  return { bytes, location: `${OCI_LOCATION}${newest.descriptor.digest}` };
 }
 
 /** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
@@ -314,7 +335,7 @@ export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | und
     };
   }
   if (usesLayout(artifact)) {
-    const bytes = await findAttached(artifact, ARTIFACT_TYPE.record);
+    const bytes = (await findAttached(artifact, ARTIFACT_TYPE.record))?.bytes;
     if (!bytes) return undefined;
     const where = `${artifact.ref} (record attached to ${artifact.digest})`;
     return { record: parseRecord(bytes.toString('utf8'), where), location: 'OCI artifact in the layout' };
@@ -377,4 +398,127 @@ export async function loadAttachedBundles(
     out.push({ source: `${artifact.ref}@${attachment.descriptor.digest} (attached bundle)`, bytes });
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What is stored with an artifact, read back as it is (`sbom --stored`, `inspect --record`).
+
+/** One statement stored with an artifact: an OCI attachment of the image, or a sidecar file. */
+export interface StoredStatement {
+  kind: 'record' | 'sbom' | 'signed statement' | 'audit' | 'other';
+  /** `oci:sha256:<manifest digest>` for an attachment; the file name of a sidecar. */
+  location: string;
+  /** The attachment's artifact type, or the sidecar's suffix. */
+  type: string;
+}
+
+const KIND_OF_TYPE: Record<string, StoredStatement['kind']> = {
+  [ARTIFACT_TYPE.record]: 'record',
+  [ARTIFACT_TYPE.cyclonedx]: 'sbom',
+  [ARTIFACT_TYPE.spdx]: 'sbom',
+  [ARTIFACT_TYPE.audit]: 'audit',
+  [BUNDLE_MEDIA_TYPE]: 'signed statement',
+};
+
+async function layoutAttachments(artifact: Artifact) {
+  return artifact.kind === 'oci'
+    ? findAttachments(artifact.path, artifact.digest)
+    : findAttachmentsInOciArchive(artifact.path, artifact.digest);
+}
+
+/** The sidecar suffixes of a file artifact and what each holds (signed statements aside). */
+const SIDECAR_KINDS: Array<[string, StoredStatement['kind']]> = [
+  [SIDECAR_SUFFIX, 'record'],
+  [SBOM_SUFFIX['cyclonedx-json'], 'sbom'],
+  [SBOM_SUFFIX['spdx-json'], 'sbom'],
+  [AUDIT_SIDECAR_SUFFIX, 'audit'],
+];
+
+/**
+ * Everything stored with the artifact: for an OCI layout or oci-archive the attachments whose
+ * subject is this image's manifest, for a registry image its referrers of the types waybill knows
+ * (the referrers API is asked per type), for anything else the sidecar files beside it (regular
+ * files only). Sorted by kind, then location.
+ */
+export async function listStored(artifact: Artifact): Promise<StoredStatement[]> {
+  const out: StoredStatement[] = [];
+  const repository = registryOf(artifact);
+  if (repository) {
+    for (const [type, kind] of Object.entries(KIND_OF_TYPE)) {
+      for (const a of await findRegistryAttachments(repository, artifact.digest, type))
+        out.push({ kind, location: `${OCI_LOCATION}${a.descriptor.digest}`, type });
+    }
+  } else if (usesLayout(artifact)) {
+    for (const a of await layoutAttachments(artifact)) {
+      out.push({
+        kind: KIND_OF_TYPE[a.artifactType] ?? 'other',
+        location: `${OCI_LOCATION}${a.descriptor.digest}`,
+        type: a.artifactType,
+      });
+    }
+  } else {
+    const [home, name] = sidecarHome(artifact.path, '');
+    const entries = await readdir(home, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile() || !e.name.startsWith(`${name}.`)) continue;
+      const suffix = e.name.slice(name.length);
+      const kind = SIDECAR_KINDS.find(([s]) => s === suffix)?.[1];
+      if (kind) out.push({ kind, location: e.name, type: suffix });
+      else if (isSidecarOf(name, e.name))
+        out.push({ kind: 'signed statement', location: e.name, type: suffix });
+    }
+  }
+  const rank = (k: StoredStatement['kind']) =>
+    ['record', 'sbom', 'signed statement', 'audit', 'other'].indexOf(k);
+  return out.sort(
+    (a, b) => rank(a.kind) - rank(b.kind) || (a.location < b.location ? -1 : a.location > b.location ? 1 : 0),
+  );
+}
+
+/** A stored document, as stored: its bytes and where they were read. */
+export interface StoredDocument {
+  bytes: Buffer;
+  location: string;
+}
+
+/** The release record stored with the artifact, its bytes as stored; undefined when there is none. */
+export async function loadStoredRecord(artifact: Artifact): Promise<StoredDocument | undefined> {
+  const repository = registryOf(artifact);
+  if (repository) return findReferrer(artifact, repository, ARTIFACT_TYPE.record);
+  if (usesLayout(artifact)) return findAttached(artifact, ARTIFACT_TYPE.record);
+  const path = sidecarPath(artifact.path);
+  const bytes = await readRegularFileIfPresent(path, { code: 'MALFORMED' });
+  return bytes ? { bytes, location: path } : undefined;
+}
+
+/**
+ * The SBOM stored with the artifact, as stored: the one its record names when there is a record
+ * (the SBOM the record pins), else an SBOM attachment or referrer (CycloneDX before SPDX), else the
+ * sidecar `NAME.cdx.json` or `NAME.spdx.json`. Undefined when nothing is stored.
+ */
+export async function loadStoredSbom(
+  artifact: Artifact,
+): Promise<(StoredDocument & { format: SbomFormat; pinned?: string }) | undefined> {
+  const loaded = await loadRecord(artifact);
+  const manifest = loaded?.record.predicate.manifest;
+  if (manifest) {
+    const bytes = await loadSbom(artifact, manifest.location);
+    if (bytes)
+      return { bytes, location: manifest.location, format: manifest.format, pinned: manifest.digest.sha256 };
+  }
+  const repository = registryOf(artifact);
+  for (const format of ['cyclonedx-json', 'spdx-json'] as const) {
+    if (repository) {
+      const referrer = await findReferrer(artifact, repository, SBOM_MEDIA[format]);
+      if (referrer) return { ...referrer, format };
+    } else if (usesLayout(artifact)) {
+      const attached = await findAttached(artifact, SBOM_MEDIA[format]);
+      if (attached) return { ...attached, format };
+    } else {
+      const [home, name] = sidecarHome(artifact.path, SBOM_SUFFIX[format]);
+      const bytes = await readRegularFileIfPresent(join(home, name), { code: 'MALFORMED' });
+      if (bytes) return { bytes, location: name, format };
+    }
+  }
+  return undefined;
 }

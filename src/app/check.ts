@@ -5,7 +5,9 @@
  * consumer's trust, and run the seven rules. Pure orchestration; the rules live in policy/.
  */
 
+import { basename } from 'node:path';
 import { describeError } from '../errors.ts';
+import { WAYBILL_RECORD_ANNOTATION } from '../oci/types.ts';
 import { runCheck } from '../policy/check.ts';
 import type { CheckReport, Policy, RecordSignatureStatus, SbomOutcome } from '../policy/types.ts';
 import {
@@ -63,6 +65,28 @@ export function sbomOutcome(sbom: RecordedSbom | undefined): SbomOutcome | undef
 }
 
 /**
+ * An image without a record that carries waybill's record mark (oci/types.ts) was stamped: its
+ * record and SBOM were left behind when the image was copied. Says where they went and how to carry
+ * them; undefined for anything else (never stamped, or not an image).
+ */
+export function missingRecordHint(artifact: Artifact): string | undefined {
+  const image = artifact.image;
+  if (!image) return undefined;
+  const marked = image.platforms.some(
+    (p) =>
+      p.manifest.annotations?.[WAYBILL_RECORD_ANNOTATION] !== undefined ||
+      p.config.config?.Labels?.[WAYBILL_RECORD_ANNOTATION] !== undefined,
+  );
+  if (!marked) return undefined;
+  if (artifact.kind === 'oci' || artifact.kind === 'oci-archive')
+    return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is attached to it in this layout: its attachments were probably not copied (skopeo copy copies the image only); copy image and attachments with waybill copy SRC DST`;
+  if (artifact.kind === 'registry')
+    return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but the registry has no record referring to it: its attachments were probably not pushed with it (skopeo copy copies the image only); copy image and attachments with waybill copy SRC DST`;
+  const name = basename(artifact.path);
+  return `the image was stamped (${WAYBILL_RECORD_ANNOTATION}) but no record is beside this archive: copy its sidecars (${name}.waybill.json, ${name}.cdx.json) with it, or use waybill copy SRC DST`;
+}
+
+/**
  * Runs the rules on an opened artifact, after checking the integrity of every byte they rely on:
  * a changed blob, file, tree or SBOM is DIGEST_MISMATCH (exit 2), never a rule verdict.
  */
@@ -96,7 +120,9 @@ export async function checkLoadedRecord(
   const source = options.sourceVerification ?? (await verifyRecordSource(record, trust, now));
   const recordSignature =
     options.recordSignature ?? (await recordSignatureStatus(artifact, loaded, options.keys ?? []));
+  const missingRecord = record ? undefined : missingRecordHint(artifact);
   return runCheck({
+    ...(missingRecord ? { missingRecord } : {}),
     artifact: artifact.ref,
     digest: artifact.digest,
     facts: await nativeFactsOf(artifact),

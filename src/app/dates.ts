@@ -1,9 +1,14 @@
 /**
  * The build date a record carries, from the most trustworthy source available, never the wall clock
- * when something better exists: an explicit flag, the image's own `created`, SOURCE_DATE_EPOCH (the
- * reproducible-builds convention), the commit date of the source, and only then the current time.
+ * when something better exists: an explicit flag; the artifact's own build date (an image's config
+ * `created`, a deb's member date, an rpm's BUILDTIME… — the native `created` fact, which `check`
+ * compares the record with); SOURCE_DATE_EPOCH (the reproducible-builds convention); the commit date
+ * of the source; and only then the current time. A package stamped long after it was built (a
+ * third-party .deb re-released by a team) keeps the date it was built, not the tag's.
  */
 import { WaybillError } from '../errors.ts';
+import type { NativeFacts } from '../formats/facts.ts';
+import { parseLooseDate } from '../policy/rfc3339.ts';
 import { headCommitDate } from '../provenance/commit-date.ts';
 import type { Artifact } from '../sources/types.ts';
 
@@ -20,8 +25,13 @@ export function sourceDateEpoch(): Date | undefined {
   return new Date(Number(epoch) * 1000);
 }
 
+function iso(date: Date): string {
+  return date.toISOString().replace(/\.000Z$/, 'Z');
+}
+
 export async function buildDate(
   artifact: Artifact,
+  native: NativeFacts,
   flag: string | undefined,
   sourceDir: string | null,
   now: Date,
@@ -29,6 +39,8 @@ export async function buildDate(
   if (flag) return flag;
   const created = artifact.image?.selected?.config.created ?? artifact.image?.platforms[0]?.config.created;
   if (created) return created;
-  const date = sourceDateEpoch() ?? (sourceDir ? await headCommitDate(sourceDir) : undefined) ?? now;
-  return date.toISOString().replace(/\.000Z$/, 'Z');
+  // A native date that does not parse is for `check` to report, not the record to carry.
+  const own = artifact.image ? undefined : parseLooseDate(native.created?.value ?? '');
+  if (own) return iso(own);
+  return iso(sourceDateEpoch() ?? (sourceDir ? await headCommitDate(sourceDir) : undefined) ?? now);
 }

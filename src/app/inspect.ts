@@ -7,11 +7,12 @@
 import type { Fact, NativeFacts } from '../formats/facts.ts';
 import { hasTrust } from '../policy/trust.ts';
 import { type ConsumerTrust, type SourceVerification, trustHowTo } from '../provenance/source-evidence.ts';
-import type { ReleaseRecord, SignatureVerdict } from '../record/types.ts';
+import type { ReleaseRecord, SignatureVerdict, UpstreamField } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, IntegrityCheck, IntegrityOptions } from '../sources/types.ts';
-import { sbomOutcome, verifyRecordSource } from './check.ts';
+import { listStored, type StoredStatement } from './attachments.ts';
+import { missingRecordHint, sbomOutcome, verifyRecordSource } from './check.ts';
 import { readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 
@@ -49,6 +50,12 @@ export interface InspectView {
   } | null;
   manifest: { format: string; location: string; components: number | null; error?: string } | null;
   record: { location: string } | null;
+  /** With no record: why an image that was stamped has none here, and how to carry it (check.ts). */
+  missingRecord: string | null;
+  /** Every statement stored with the artifact (OCI attachments, referrers or sidecars), as `sbom --stored` and `inspect --record` read them. */
+  stored: StoredStatement[];
+  /** What the artifact's own metadata said before stamp replaced it (record `upstream`). */
+  upstream: UpstreamField[];
   /** What was hashed before anything was shown, and against which digest (all passed). */
   integrity: IntegrityCheck[];
   /** For each fact, where its value was read: `record` and/or native fields. */
@@ -190,6 +197,9 @@ export async function inspectOpenedArtifact(
         : null,
     manifest,
     record: loaded ? { location: loaded.location } : null,
+    missingRecord: loaded ? null : (missingRecordHint(artifact) ?? null),
+    stored: await listStored(artifact),
+    upstream: p?.upstream ?? [],
     integrity: integrity.checks,
     fields,
   };

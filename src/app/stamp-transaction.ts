@@ -36,7 +36,7 @@
  * (`.NAME.waybill.lock`), never inside a `dir:` artifact.
  */
 import { rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import type { NativeStampFacts } from '../formats/native.ts';
 import { OciArchiveLayout } from '../oci/archive-layout.ts';
@@ -45,7 +45,8 @@ import { OciLayout } from '../oci/layout.ts';
 import { StagedLayout } from '../oci/staged-layout.ts';
 import { type StampFacts, stampLayout } from '../oci/stamp.ts';
 import { SIDECAR_SUFFIX } from '../record/sidecar.ts';
-import { bundleSuffix } from '../sign/bundle-files.ts';
+import type { UpstreamField } from '../record/types.ts';
+import { bundleSuffix, isSidecarOf } from '../sign/bundle-files.ts';
 import { DirectoryBlobStore, OverlayBlobStore } from '../sources/blob-store.ts';
 import { openDockerArchive } from '../sources/docker-archive.ts';
 import { openFile } from '../sources/file.ts';
@@ -58,7 +59,13 @@ import { crashPoint } from '../util/crash-point.ts';
 import { FileLock } from '../util/lock.ts';
 import { type Recovery, recoverStaging, StagingArea } from '../util/staging.ts';
 import { lockName, removeOrphanedTemps } from '../util/temp-names.ts';
-import { layoutRecordStore, type RecordStore, SBOM_SUFFIX, sidecarRecordStore } from './attachments.ts';
+import {
+  AUDIT_SIDECAR_SUFFIX,
+  layoutRecordStore,
+  type RecordStore,
+  SBOM_SUFFIX,
+  sidecarRecordStore,
+} from './attachments.ts';
 import { nativeFormatOf } from './native-facts.ts';
 
 /** Where a stamp of an artifact keeps its lock, journal and staging directory. */
@@ -97,6 +104,35 @@ export function stampHome(location: ArtifactLocation): StampHome {
 }
 
 /**
+ * Whether an absolute path is the artifact at `location` (an OCI layout: anything in it), one of its
+ * sidecars (record, SBOM, signed statements, audit) or a transient file of its stamp (lock, journal,
+ * temp files, staging directories): what the build and waybill write next to the source, which the
+ * signed-source check must not count as uncommitted changes. A `dir:` artifact's contents are not
+ * claimed (the tree could be the checkout itself); only its sidecars beside it are.
+ */
+export function isStampOutput(location: ArtifactLocation): (absolutePath: string) => boolean {
+  if (location.kind === 'oci') {
+    const layout = resolve(location.path);
+    return (p) => p === layout || p.startsWith(`${layout}${sep}`);
+  }
+  const home = stampHome(location);
+  const claimsItself = location.kind !== 'dir';
+  return (p) => {
+    const rel = relative(home.dir, p);
+    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return false;
+    const [first = ''] = rel.split(sep);
+    if (first === home.base) return claimsItself && rel === first;
+    return (
+      (rel === first &&
+        (home.allowed(first) ||
+          isSidecarOf(home.base, first) ||
+          first === `${home.base}${AUDIT_SIDECAR_SUFFIX}`)) ||
+      first.startsWith(`.${home.base}.waybill`)
+    );
+  };
+}
+
+/**
  * Runs `fn` holding the stamp lock of the artifact at `location`, after finishing or cleaning up an
  * earlier interrupted stamp of it (what was done is passed to `fn`, for the user).
  */
@@ -131,6 +167,8 @@ export interface StampTransaction extends RecordStore {
   readonly artifact: Artifact;
   /** Native fields written (`deb Bugs`, `manifest annotations`…); empty when none changed. */
   readonly fields: string[];
+  /** Fields whose own value the stamp replaced, with that value (the upstream trail); often empty. */
+  readonly replaced: UpstreamField[];
   /** One platform of the staged image, as stamped (before any attachment); for per-platform records. */
   platform(platform: string): Promise<Artifact>;
   /** Publishes everything staged, in the order above. */
@@ -187,6 +225,7 @@ async function beginImageStamp(
   return {
     artifact: await open(platform),
     fields: ['manifest annotations', 'image config labels'],
+    replaced: [],
     platform: (p) => open(p),
     saveSbom: records.saveSbom,
     saveRecord: records.saveRecord,
@@ -208,6 +247,7 @@ async function beginSidecarStamp(
 ): Promise<StampTransaction> {
   let artifact = opened;
   let fields: string[] = [];
+  let replaced: UpstreamField[] = [];
   let rewritten = false;
   if (opened.kind === 'docker-archive' && opened.image) {
     await checkWriteTarget(location.path);
@@ -226,6 +266,7 @@ async function beginSidecarStamp(
       // the original is replaced only at commit, after its SBOM and record.
       const copy = await staging.copyIn(location.path, name);
       const result = await format.stamp(copy, nativeFacts);
+      replaced = result.replaced ?? [];
       if (result.changed) {
         artifact = await openFile(ref, copy);
         fields = result.fields;
@@ -237,6 +278,7 @@ async function beginSidecarStamp(
   return {
     artifact,
     fields,
+    replaced,
     platform: async () => artifact,
     saveSbom: records.saveSbom,
     saveRecord: records.saveRecord,

@@ -10,6 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import type { Settings } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
 import type { NativeFacts } from '../formats/facts.ts';
+import { parseImageReference } from '../formats/image/image-reference.ts';
 import type { StampFacts } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
 import type { CheckReport } from '../policy/types.ts';
@@ -18,7 +19,7 @@ import { verifySourceTag } from '../provenance/git-tag.ts';
 import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
 import type { SourceVerification } from '../provenance/source-evidence.ts';
 import { buildRecord } from '../record/build.ts';
-import type { ReleaseRecord, SourceFact } from '../record/types.ts';
+import type { ForcedManifest, ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import type { Signer } from '../sign/signer.ts';
@@ -32,11 +33,19 @@ import type { SbomFormat } from './attachments.ts';
 import { checkOpenedArtifact } from './check.ts';
 import { buildDate } from './dates.ts';
 import { type CatalogedContents, catalogForSbom, encodeSbom } from './generate-sbom.ts';
+import { type IdentityChoice, resolveIdentity } from './identity.ts';
 import { intactLayers } from './integrity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
-import { nativeFactsOf } from './native-facts.ts';
+import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
+import { type SbomTarget, sbomSubjectMismatch, sbomTarget } from './sbom-subject.ts';
 import { signRelease } from './sign-release.ts';
-import { beginStamp, type StampTransaction, stampHome, withStampLock } from './stamp-transaction.ts';
+import {
+  beginStamp,
+  isStampOutput,
+  type StampTransaction,
+  stampHome,
+  withStampLock,
+} from './stamp-transaction.ts';
 
 export interface StampOptions {
   settings: Settings;
@@ -49,6 +58,11 @@ export interface StampOptions {
   workers?: number;
   /** Signs the record and the SBOM attestation (`--key FILE` / WAYBILL_KEY); unsigned without. */
   signer?: Signer;
+  /**
+   * Publish the SBOM given with `settings.sbom` even when its subject is not this artifact
+   * (sbom-subject.ts); the record says so in `manifest.forced`.
+   */
+  forceSbom?: boolean;
   /**
    * The source fact when the caller has already verified the tag (`build` does, before building);
    * without it the tag is verified here from `settings.sourceDir`.
@@ -72,15 +86,24 @@ export interface StampOutcome {
   warnings: Array<{ path: string; reason: string }>;
 }
 
-async function sourceFact(settings: Settings, now: Date): Promise<SourceFact | null> {
+async function sourceFact(
+  settings: Settings,
+  location: ArtifactLocation,
+  now: Date,
+): Promise<SourceFact | null> {
   if (!settings.sourceDir) return null;
-  return verifySourceTag(settings.sourceDir, {
-    allowedSignersFile: settings.allowedSigners ?? undefined,
-    sshRevocationFile: settings.sshRevocationFile ?? undefined,
-    trustedGpgKeys: settings.trustedGpgKeys,
-    // Signer validity is judged now, never at the date the tag claims for itself.
-    verifyTime: now,
-  });
+  return verifySourceTag(
+    settings.sourceDir,
+    {
+      allowedSignersFile: settings.allowedSigners ?? undefined,
+      sshRevocationFile: settings.sshRevocationFile ?? undefined,
+      trustedGpgKeys: settings.trustedGpgKeys,
+      // Signer validity is judged now, never at the date the tag claims for itself.
+      verifyTime: now,
+    },
+    // The artifact, its sidecars and the stamp's lock may sit in the checkout: they are outputs.
+    { isOwnOutput: isStampOutput(location) },
+  );
 }
 
 function architecturesOf(
@@ -102,8 +125,13 @@ function architecturesOf(
   return { architectures: fallback };
 }
 
+/** The record subject's name: a file's name; an image's repository (`ghcr.io/acme/hello`), else its name. */
 function subjectName(artifact: Artifact, name: string | null): string {
-  if (artifact.image) return name ?? artifact.image.refName ?? basename(resolve(artifact.path));
+  const image = artifact.image;
+  if (image) {
+    const named = [...(image.repoTags ?? []), image.refName ?? ''].map(parseImageReference).find(Boolean);
+    return named?.repository ?? name ?? image.refName ?? basename(resolve(artifact.path));
+  }
   // resolve: `dir:.` is named by its real name.
   return basename(resolve(artifact.path));
 }
@@ -124,13 +152,36 @@ async function fileArchitectures(
   return machineArchitectures(artifact);
 }
 
-/** An SBOM given with --sbom: read and parsed up front, so a broken one is refused before any write. */
+interface GivenSbom {
+  bytes: Buffer;
+  format: SbomFormat;
+  components: number;
+  /** Set when its subject is not this artifact and --force-sbom published it anyway. */
+  forced?: ForcedManifest;
+}
+
+/**
+ * An SBOM given with --sbom: read, parsed and matched against the artifact up front, so a broken
+ * one, or one about something else (unless forced), is refused before any write.
+ */
 async function readGivenSbom(
   path: string,
-): Promise<{ bytes: Buffer; format: SbomFormat; components: number }> {
+  target: SbomTarget,
+  force: boolean,
+): Promise<{ sbom: GivenSbom; warning?: { path: string; reason: string } }> {
   const bytes = await readRegularFile(path, { maxBytes: MAX_GIVEN_SBOM_BYTES });
   const parsed = readSbom(bytes, path);
-  return { bytes, format: parsed.format, components: componentCount(parsed) };
+  const sbom: GivenSbom = { bytes, format: parsed.format, components: componentCount(parsed) };
+  const mismatch = sbomSubjectMismatch(parsed, target);
+  if (mismatch === undefined) return { sbom };
+  if (!force)
+    throw new WaybillError(
+      'USAGE',
+      path,
+      `${mismatch}; give this artifact's SBOM, or pass --force-sbom to publish it anyway`,
+    );
+  sbom.forced = { reason: mismatch };
+  return { sbom, warning: { path, reason: `published with --force-sbom: ${mismatch}` } };
 }
 
 /**
@@ -183,13 +234,19 @@ async function stampLocked(
   requirePublishableLinks(settings);
   const now = options.now ?? new Date();
   const opened = await openLocated(ref, location, { platform: options.platform });
-  const source = options.source ?? (await sourceFact(settings, now));
+  const source = options.source ?? (await sourceFact(settings, location, now));
+  const ownFacts = await nativeFactsOf(opened);
+  const identity = resolveIdentity({
+    settings,
+    native: ownFacts,
+    writesIdentity: opened.image !== undefined || (await nativeFormatOf(opened))?.writesIdentity === true,
+  });
   // A control character in anything stamp would write is refused before anything is written.
   assertRecordTexts({
     subject: [],
     identity: {
-      name: settings.name,
-      version: settings.version,
+      name: identity.name,
+      version: identity.version,
       architectures: [settings.architecture ?? ''],
     },
     source,
@@ -197,11 +254,11 @@ async function stampLocked(
     help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
     support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
   });
-  const built = await buildDate(opened, options.built, settings.sourceDir, now);
+  const built = await buildDate(opened, ownFacts, options.built, settings.sourceDir, now);
 
   const facts: StampFacts = {
-    name: settings.name,
-    version: settings.version,
+    name: identity.name,
+    version: identity.version,
     created: built,
     team: settings.team,
     authors: settings.contact,
@@ -214,7 +271,14 @@ async function stampLocked(
   };
   // Everything that reads the artifact runs before anything is written: the SBOM walk reads (and so
   // verifies) every layer and entry, so hostile or corrupt input is refused with the artifact untouched.
-  const given = settings.sbom ? await readGivenSbom(settings.sbom) : undefined;
+  const read = settings.sbom
+    ? await readGivenSbom(
+        settings.sbom,
+        sbomTarget([opened], identity, ownFacts.format),
+        options.forceSbom === true,
+      )
+    : undefined;
+  const given = read?.sbom;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
   // Every layer is now known intact: the walk checked them, or (an SBOM given) they are hashed here.
@@ -227,8 +291,8 @@ async function stampLocked(
     facts,
     platform: options.platform,
     nativeFacts: {
-      name: settings.name,
-      version: settings.version,
+      name: identity.name,
+      version: identity.version,
       architecture: settings.architecture,
       created: facts.created,
       team: settings.team,
@@ -246,6 +310,7 @@ async function stampLocked(
       opened,
       contents,
       given,
+      identity,
       settings,
       sbomFormat: options.sbomFormat,
       walkOptions,
@@ -280,7 +345,7 @@ async function stampLocked(
     previousDigest: artifact.digest !== opened.digest ? opened.digest : undefined,
     nativeFields: tx.fields,
     report,
-    warnings: prepared.warnings,
+    warnings: [...identity.warnings, ...(read?.warning ? [read.warning] : []), ...prepared.warnings],
   };
 }
 
@@ -288,7 +353,8 @@ interface PrepareInput {
   opened: Artifact;
   /** What the catalogers found in the artifact as opened; absent with --sbom. */
   contents: CatalogedContents | undefined;
-  given: { bytes: Buffer; format: SbomFormat; components: number } | undefined;
+  given: GivenSbom | undefined;
+  identity: IdentityChoice;
   settings: Settings;
   sbomFormat: SbomFormat | undefined;
   walkOptions: { onProgress?: (done: number, total: number) => void; workers?: number };
@@ -308,7 +374,7 @@ interface Prepared {
 
 /** The SBOM and record(s) of the staged artifact, saved into the transaction (not yet published). */
 async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promise<Prepared> {
-  const { settings, given, built, source } = input;
+  const { settings, given, built, source, identity } = input;
   const artifact = tx.artifact;
   let contents = input.contents;
   // Image stamping rewrites only the config and manifests, so the layers' contents are unchanged. A
@@ -317,10 +383,10 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
   if (contents && artifact.digest !== input.opened.digest && !artifact.image)
     contents = await catalogForSbom(artifact, input.walkOptions);
 
-  // A package, wheel or executable names itself: what the flags and config leave out is taken from
-  // the artifact's own metadata, so the record and the native fields agree by construction.
+  // Architectures come from the staged artifact (a stamped ELF note may name one); name and version
+  // were chosen before staging (identity.ts), so the record and the native fields agree.
   const native = await nativeFactsOf(artifact);
-  const name = settings.name ?? native.name?.value ?? subjectName(artifact, null);
+  const name = identity.name ?? subjectName(artifact, null);
   let sbomBytes: Buffer;
   let format: SbomFormat;
   let components: number;
@@ -332,7 +398,7 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
     const generated = encodeSbom(artifact, contents!, {
       format,
       name,
-      version: settings.version ?? native.version?.value,
+      version: identity.version ?? undefined,
     });
     sbomBytes = generated.bytes;
     components = generated.componentCount;
@@ -351,22 +417,24 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
     if (!/^[0-9a-f]{64}$/.test(hex))
       throw new WaybillError('UNSUPPORTED', target.ref, `digest ${target.digest} is not sha256`);
     const record = buildRecord({
-      subject: [{ name: subjectName(target, settings.name), digest: { sha256: hex } }],
+      subject: [{ name: subjectName(target, identity.name), digest: { sha256: hex } }],
       identity: {
-        name: settings.name ?? native.name?.value ?? null,
-        version: settings.version ?? native.version?.value ?? null,
+        name: identity.name,
+        version: identity.version,
         ...architecturesOf(target, await fileArchitectures(target, settings.architecture, native)),
       },
       manifest: {
         format,
         digest: { sha256: sha256Digest(sbomBytes).slice('sha256:'.length) },
         location: sbomLocation,
+        ...(given?.forced ? { forced: given.forced } : {}),
       },
       dates: { built, published: null },
       source,
       team: { name: settings.team, contact: settings.contact },
       help: { bugTracker: settings.bugTracker, docs: settings.docsUrl },
       support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
+      upstream: tx.replaced,
     });
     const recordLocation = await tx.saveRecord(target, record);
     const bundles = await signRelease(tx, target, record, { bytes: sbomBytes, format }, input.signer);

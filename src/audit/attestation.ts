@@ -15,8 +15,9 @@
  * cosign uses, so `verify` finds and judges it like any other signed statement.
  */
 import { basename } from 'node:path';
-import { attach } from '../app/attachments.ts';
+import { AUDIT_SIDECAR_SUFFIX, attach } from '../app/attachments.ts';
 import { WaybillError } from '../errors.ts';
+import { ARTIFACT_TYPE } from '../oci/types.ts';
 import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION, bundleSuffix } from '../sign/bundle-files.ts';
 import { serializeBundle, signStatement } from '../sign/sign-statement.ts';
 import type { Signer } from '../sign/signer.ts';
@@ -27,9 +28,9 @@ import type { AuditReport } from './report.ts';
 export const STATEMENT_TYPE_V1 = 'https://in-toto.io/Statement/v1';
 export const VULN_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/vuln/v1';
 /** OCI artifactType of an attached audit statement. */
-export const AUDIT_ARTIFACT_TYPE = 'application/vnd.waybill.audit.v1+json';
+export const AUDIT_ARTIFACT_TYPE = ARTIFACT_TYPE.audit;
 export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
-export const AUDIT_SIDECAR_SUFFIX = '.audit.json';
+export { AUDIT_SIDECAR_SUFFIX };
 
 /** What a signer returns: the bytes to store in place of the plain statement. */
 export interface SignedStatement {

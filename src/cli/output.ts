@@ -38,7 +38,7 @@ export function toJson(value: unknown): string {
  * rejects with one line (`standard output: cannot write (EPIPE)`), which the command reports with
  * exit code 2 like any unwritable output, never as a stack trace.
  */
-export function out(text: string): Promise<void> {
+export function out(text: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => {
     if (outputFailed) {
       reject(outputError(outputFailed));
@@ -82,6 +82,16 @@ export function guardOutputStreams(): void {
   process.stderr.on('error', () => {
     process.exitCode = EXIT_BAD_INPUT;
   });
+}
+
+/**
+ * A stored JSON document (a record, an SBOM) read from an artifact: to a pipe or file its bytes
+ * exactly as stored, so they can be hashed against the digest a record pins; to a terminal the same
+ * JSON value re-rendered by `toJson`, whose invisible characters are spelled as \u escapes (the
+ * document came from an artifact and may hold anything JSON allows raw).
+ */
+export function outStoredDocument(bytes: Buffer, value: unknown): Promise<void> {
+  return process.stdout.isTTY ? out(toJson(value)) : out(bytes);
 }
 
 /**

@@ -166,6 +166,9 @@ test('init: the generated file loads, and every top-level key is explained', asy
   const config = await loadConfig(path);
   assert.equal(config.team.name, 'Example Release Team');
   assert.equal(config.policy?.rules?.['signed-source'], 'fail');
+  // No placeholder name that would contradict the first package stamped (a package names itself).
+  assert.equal(config.name, undefined);
+  assert.equal(parseConfigText(initConfigText({ name: 'hello' }), 'waybill.yaml').name, 'hello');
   const text = await readFile(path, 'utf8');
   for (const key of [
     'version',

@@ -36,7 +36,7 @@ export function yamlScalar(value: string): string {
 }
 
 export function initConfigText(opts: InitOptions = {}): string {
-  const name = yamlScalar(opts.name ?? 'hello');
+  const name = opts.name;
   const team = yamlScalar(opts.team ?? 'Example Release Team');
   const contact = yamlScalar(opts.contact ?? 'release-team@example.org');
   const bugTracker = yamlScalar(opts.bugTracker ?? 'https://github.com/example/hello/issues');
@@ -48,8 +48,10 @@ export function initConfigText(opts: InitOptions = {}): string {
 # Config format version. Always 1.
 version: 1
 
-# Name of the released software, used when the artifact itself does not say (a plain tarball).
-name: ${name}
+# Name of the released software, only for artifacts that do not name themselves (a plain
+# tarball, a directory). Packages and images carry their own name and version (deb Package, wheel
+# Name, an image's tag…), which always win: leave this unset unless you stamp such artifacts.
+${name === undefined ? `# name: hello` : `name: ${yamlScalar(name)}`}
 
 # Who releases the artifacts: the team that builds, signs and answers for them.
 # Name the team, not the whole community or a foundation.
@@ -81,7 +83,9 @@ license: ${license}
 source:
   # The checkout directory. Default: the current directory.
   dir: .
-  # OpenSSH allowed_signers file naming who may sign release tags (for SSH-signed tags).
+  # Who may sign release tags; stamp records a tag as verified only when its signer is named here
+  # (or with --allowed-signers / --trusted-gpg-key). Set one of the two.
+  # OpenSSH allowed_signers file (for SSH-signed tags): lines of "principal key-type key".
   # allowedSigners: .github/allowed_signers
   # OpenPGP fingerprints of keys trusted to sign release tags (for GPG-signed tags).
   # trustedGpgKeys:

@@ -32,8 +32,20 @@ export interface SettingsFlags {
 }
 
 export interface Settings {
+  /** Name and version given by a flag or (name only) waybill.yaml; see `nameFrom`. */
   name: string | null;
   version: string | null;
+  /**
+   * Where `name` came from. A flag is an explicit instruction for this run; the config's `name` only
+   * fills in for an artifact that does not name itself (app/identity.ts decides).
+   */
+  nameFrom: 'flag' | 'config' | null;
+  /**
+   * Where `version` came from: a flag, or (`default`) a caller's guess such as `build`'s tag without
+   * its `v`, which, like the config's name, only fills in for an artifact that does not say.
+   * Absent: a flag when `version` is set.
+   */
+  versionFrom?: 'flag' | 'default';
   architecture: string | null;
   team: string | null;
   contact: string | null;
@@ -91,8 +103,10 @@ export function resolveSettings(config: Config | undefined, flags: SettingsFlags
   const configRevocations = config?.source?.sshRevocationFile;
   const flagKeys = (flags.trustedGpgKey ?? []).filter((k) => k.trim() !== '');
   const phrases = config?.policy?.communityPhrases;
+  const name = pick(flags.name, config?.name);
   return {
-    name: pick(flags.name, config?.name),
+    name,
+    nameFrom: name === null ? null : given(flags.name) !== undefined ? 'flag' : 'config',
     version: pick(flags.version, undefined),
     architecture: pick(flags.architecture, config?.architecture),
     team,

@@ -8,6 +8,12 @@ export interface Fact {
   value: string;
   /** Human-readable origin, e.g. `OCI annotation org.opencontainers.image.version`, `deb Bugs field`. */
   field: string;
+  /**
+   * Read from somewhere other than the format's own identity field — the Go build info of an ELF file
+   * without a package note — so a name or version given to `stamp` may take its place (the stamp
+   * then writes the identity field). Absent for facts the artifact states outright.
+   */
+  inferred?: true;
 }
 
 export interface NativeFacts {

@@ -32,6 +32,12 @@ export interface NativeStampResult {
   fields: string[];
   /** Tool used, when an external one was (e.g. `objcopy` for ELF notes). */
   tool?: string;
+  /**
+   * The upstream trail: for each field the stamp set in place of the artifact's own value, that
+   * original value (as the artifact keeps it: a deb's `Original-Maintainer`), e.g.
+   * `{field: 'deb Maintainer', value: 'Jane <jane@debian.org>'}`. Recorded in the release record.
+   */
+  replaced?: Array<{ field: string; value: string }>;
 }
 
 export interface NativeFormat {
@@ -44,6 +50,12 @@ export interface NativeFormat {
    * one streaming pass over the headers confirms what `detect` only suspected from the first bytes.
    */
   confirm?(path: string): Promise<boolean>;
+  /**
+   * Whether `stamp` writes the name and version into the artifact (an ELF package note, a Vagrant
+   * catalog), so a name given for the stamp can replace what the artifact said. Absent: the
+   * artifact's own name and version are its identity and are never rewritten (deb, rpm, wheel…).
+   */
+  writesIdentity?: boolean;
   /** Read the native fields. Bad input → WaybillError (MALFORMED naming the file and field). */
   readFacts(path: string): Promise<NativeFacts>;
   /**

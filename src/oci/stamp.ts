@@ -18,6 +18,7 @@
  * Docker schema 2 manifests and manifest lists have no annotations field: they get labels only.
  */
 import { WaybillError } from '../errors.ts';
+import { PREDICATE_TYPE as RECORD_PREDICATE_TYPE } from '../record/types.ts';
 import {
   isIndexMediaType,
   isManifestMediaType,
@@ -36,6 +37,7 @@ import {
   MEDIA_TYPE,
   OCI_ANNOTATION,
   platformString,
+  WAYBILL_RECORD_ANNOTATION,
 } from './types.ts';
 
 /**
@@ -84,7 +86,7 @@ export interface StampResult {
 // RFC 3339 section 5.6 date-time (the `T` and `Z` may be lower case; seconds fraction optional).
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-/** The annotation/label key-value pairs for some facts, keys sorted. */
+/** The annotation/label key-value pairs for some facts, plus waybill's record mark; keys sorted. */
 export function stampAnnotations(facts: StampFacts): Record<string, string> {
   const pairs: Array<[string, string | null | undefined]> = [
     [OCI_ANNOTATION.created, facts.created],
@@ -99,7 +101,7 @@ export function stampAnnotations(facts: StampFacts): Record<string, string> {
     [OCI_ANNOTATION.title, facts.title ?? facts.name],
     [OCI_ANNOTATION.description, facts.description],
   ];
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = { [WAYBILL_RECORD_ANNOTATION]: RECORD_PREDICATE_TYPE };
   for (const [key, value] of pairs) {
     if (value === undefined || value === null || value === '') continue;
     if (typeof value !== 'string')

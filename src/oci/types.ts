@@ -24,6 +24,8 @@ export const ARTIFACT_TYPE = {
   record: 'application/vnd.waybill.release-record.v1+json',
   cyclonedx: 'application/vnd.cyclonedx+json',
   spdx: 'application/spdx+json',
+  /** `waybill audit --attach`: an in-toto statement of the vulnerability findings. */
+  audit: 'application/vnd.waybill.audit.v1+json',
 } as const;
 
 export interface Platform {
@@ -80,6 +82,15 @@ export interface ImageConfig {
 }
 
 /** The pre-defined annotation keys of image-spec annotations.md that carry the guideline facts. */
+/**
+ * The mark `stamp` leaves in a stamped image's manifest annotations and config labels: the type of
+ * the release record stored with it (as an OCI attachment, or a sidecar of a docker-archive). It
+ * travels with the image wherever the image goes — `skopeo copy`, `docker save`, a registry push —
+ * while the attachments may not, so `check` can tell "never stamped" from "stamped, but its record
+ * was left behind" (app/check.ts).
+ */
+export const WAYBILL_RECORD_ANNOTATION = 'vnd.waybill.record';
+
 export const OCI_ANNOTATION = {
   created: 'org.opencontainers.image.created',
   authors: 'org.opencontainers.image.authors',

@@ -68,7 +68,7 @@ test('failing and warning findings become results with levels; info findings do 
     results[1]!.locations[0].physicalLocation.artifactLocation.uri,
     'dist/kolla-keystone_1.2.3_amd64.deb',
   );
-  assert.match(results[1]!.message.text, /Fix: set support\.disclaimer/);
+  assert.match(results[1]!.message.text, /Fix: set disclaimer in waybill\.yaml or pass --disclaimer/);
   // Serializes to JSON deterministically.
   assert.equal(JSON.stringify(renderSarif(runCheck(input))), JSON.stringify(log));
 });

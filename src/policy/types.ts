@@ -91,6 +91,12 @@ export interface CheckInput {
   now: Date;
   /** True when the artifact is (being) published, so a publication date is required. */
   published?: boolean;
+  /**
+   * When there is no record but the artifact shows it once had one (an image carrying waybill's
+   * record mark): where it probably went and how to bring it back. Becomes the fix of the
+   * "no release record" findings.
+   */
+  missingRecord?: string;
   policy: Policy;
   /**
    * The consumer's own verification of the record's source evidence (provenance/source-evidence.ts),

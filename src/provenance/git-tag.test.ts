@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -231,6 +231,34 @@ describe('verifySourceTag: tags and checkout state', () => {
     assert.equal(fact.signature.reason, 'worktree has uncommitted changes: README.md, new.txt (untracked)');
     // The signer is still recorded: the tag itself is fine.
     assert.equal(fact.signature.format, 'ssh');
+  });
+
+  test("the stamp's own outputs in the checkout do not make it dirty; anything else still does", async () => {
+    const repo = await newRepo({ 'README.md': 'hello\n', 'dist/tracked.deb': 'as committed\n' });
+    await signedTag(repo, 'v1.0.0', ssh);
+    const trust = { allowedSignersFile: ssh.allowedSignersFile };
+    for (const name of ['app.deb', 'app.deb.waybill.json', '.app.deb.waybill.lock', 'other.deb'])
+      await writeFile(path.join(repo, 'dist', name), 'x\n');
+    await mkdir(path.join(repo, 'image', 'blobs'), { recursive: true });
+    await writeFile(path.join(repo, 'image', 'index.json'), '{}\n');
+    // A committed artifact the stamp rewrote is an output too.
+    await writeFile(path.join(repo, 'dist', 'tracked.deb'), 'stamped\n');
+    const ours = new Set(
+      ['app.deb', 'app.deb.waybill.json', '.app.deb.waybill.lock', 'tracked.deb'].map((n) =>
+        path.join(repo, 'dist', n),
+      ),
+    );
+    const layout = path.join(repo, 'image');
+    const isOwnOutput = (p: string) => ours.has(p) || p === layout || p.startsWith(`${layout}/`);
+    const fact = await verifySourceTag(repo, trust, { isOwnOutput });
+    assert.equal(fact.signature.reason, 'worktree has uncommitted changes: dist/other.deb (untracked)');
+    await rm(path.join(repo, 'dist', 'other.deb'));
+    assert.equal((await verifySourceTag(repo, trust, { isOwnOutput })).signature.verified, true);
+    // Without the predicate the same outputs are uncommitted changes, as before.
+    assert.match(
+      (await verifySourceTag(repo, trust)).signature.reason,
+      /^worktree has uncommitted changes: dist\/\.app\.deb\.waybill\.lock \(untracked\), .*dist\/tracked\.deb/,
+    );
   });
 
   test('a change hidden with assume-unchanged still counts as dirty', async () => {

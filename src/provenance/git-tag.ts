@@ -10,6 +10,7 @@
 import { lstat, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { WaybillError } from '../errors.ts';
+import { UNCOMMITTED_PREFIX } from '../record/source-reasons.ts';
 import type { SignatureVerdict, SourceFact } from '../record/types.ts';
 import { firstLine, type GitRunner, gitOk, gitRunner, gitTimeoutMs } from './git-exec.ts';
 import { parseCommitObject } from './git-object.ts';
@@ -42,6 +43,12 @@ export interface TrustPolicy {
 export interface VerifySourceTagOptions {
   /** The tag the release is supposed to be built from (`v1.2.3` or `refs/tags/v1.2.3`). */
   tag?: string;
+  /**
+   * Paths (absolute) that are outputs of the build or of waybill itself — the artifact being stamped
+   * inside the checkout, its sidecars, its lock and staging files — and so do not make the worktree
+   * dirty: they are what the tagged source produced, not changes to it.
+   */
+  isOwnOutput?: (absolutePath: string) => boolean;
 }
 
 interface TagRef {
@@ -94,8 +101,12 @@ export async function verifySourceTag(
   if ('reason' in choice) return fact(choice.tag, head, choice.tagObject, unverified(choice.reason));
   const { ref, others } = choice;
 
-  const dirty = (await worktreeChanges(git, head, { openRunner })).map(displayBytes);
-  const dirtyReason = dirty.length > 0 ? `worktree has uncommitted changes: ${summarizePaths(dirty)}` : null;
+  const isOwnOutput = opts.isOwnOutput;
+  const own = isOwnOutput ? (p: string) => isOwnOutput(path.join(git.dir, displayBytes(p))) : undefined;
+  const dirty = (await worktreeChanges(git, head, { openRunner, ...(own ? { isOwnOutput: own } : {}) })).map(
+    displayBytes,
+  );
+  const dirtyReason = dirty.length > 0 ? `${UNCOMMITTED_PREFIX}${summarizePaths(dirty)}` : null;
   const alsoAtHead = others.length > 0 ? `; HEAD also carries ${others.map(displayBytes).join(', ')}` : '';
 
   if (ref.objectType === 'commit') {

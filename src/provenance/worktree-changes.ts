@@ -28,6 +28,12 @@ export interface WorktreeOptions {
   openRunner: (dir: string) => GitRunner;
   /** How deep submodules are followed; deeper ones count as changed. */
   maxSubmoduleDepth?: number;
+  /**
+   * Paths (byte strings relative to the worktree top) that are the caller's own outputs — the
+   * artifact a stamp writes inside the checkout, its sidecars and lock — and never count as changes;
+   * a directory it claims is not entered. Not applied inside submodules.
+   */
+  isOwnOutput?: (path: string) => boolean;
 }
 
 interface TreeEntry {
@@ -64,8 +70,9 @@ export async function worktreeChanges(
   const algorithm = commit.length === 64 ? 'sha256' : 'sha1';
   const entries = parseTree(await gitOk(git, ['ls-tree', '-r', '-z', '--full-tree', commit]), git.dir);
   const changes: string[] = [];
+  const own = options.isOwnOutput ?? (() => false);
   const note = (path: string, why?: string): void => {
-    changes.push(why ? `${path} (${why})` : path);
+    if (!own(path)) changes.push(why ? `${path} (${why})` : path);
   };
 
   let next = 0;
@@ -85,7 +92,7 @@ export async function worktreeChanges(
     if (st !== null && !st.isDirectory()) note(dir, 'type');
   }
   if (changes.length < MAX_CHANGES) {
-    for (const path of await untrackedPaths(git, top, entries, dirs, MAX_CHANGES - changes.length)) {
+    for (const path of await untrackedPaths(git, top, entries, dirs, MAX_CHANGES - changes.length, own)) {
       note(path, 'untracked');
     }
   }
@@ -225,12 +232,13 @@ async function compareSubmodule(
   if (!names.includes('.git')) return 'submodule directory is not a checkout';
   if (depth + 1 > (options.maxSubmoduleDepth ?? 8)) return 'submodules nested too deep';
   const sub = options.openRunner(dir.toString('utf8'));
+  const { isOwnOutput: _paths, ...inSubmodule } = options;
   const head = await sub.run(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   const at = head.code === 0 ? head.stdout.toString('latin1').trim() : null;
   if (at !== entry.id) {
     return `submodule at ${at ? at.slice(0, 12) : 'no commit'}, tree records ${entry.id.slice(0, 12)}`;
   }
-  const inner = await worktreeChanges(sub, entry.id, options, depth + 1);
+  const inner = await worktreeChanges(sub, entry.id, inSubmodule, depth + 1);
   return inner.length === 0 ? null : `submodule changed: ${inner.slice(0, 3).join(', ')}`;
 }
 
@@ -245,6 +253,7 @@ async function untrackedPaths(
   entries: readonly TreeEntry[],
   trackedDirs: ReadonlySet<string>,
   limit: number,
+  own: (path: string) => boolean,
 ): Promise<string[]> {
   const tracked = new Set(entries.map((e) => e.path));
   const found: string[] = [];
@@ -260,7 +269,7 @@ async function untrackedPaths(
         const name = entry.name.toString('latin1');
         if (name === '.git') continue;
         const path = dir === '' ? name : `${dir}/${name}`;
-        if (tracked.has(path)) continue;
+        if (tracked.has(path) || own(path)) continue;
         if (trackedDirs.has(path) && entry.isDirectory()) nextLevel.push(path);
         else candidates.push({ path, entry });
       }

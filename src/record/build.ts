@@ -101,6 +101,11 @@ export function buildRecord(input: RecordInput): ReleaseRecord {
       generator: { name: 'waybill', version: toolVersion() },
     },
   };
+  if (input.upstream && input.upstream.length > 0) {
+    record.predicate.upstream = [...input.upstream]
+      .map((u) => ({ field: u.field, value: u.value }))
+      .sort((a, b) => compareCodeUnits(a.field, b.field) || compareCodeUnits(a.value, b.value));
+  }
   // A record that its own schema rejects must never be written: readers would refuse it later.
   const problem = recordProblem(JSON.parse(JSON.stringify(record)));
   if (problem !== undefined) throw new WaybillError('USAGE', 'release record', problem);
@@ -125,6 +130,7 @@ const KEY_ORDER: readonly string[] = [
   'team',
   'help',
   'support',
+  'upstream',
   'generator',
   'name',
   'version',
@@ -135,6 +141,7 @@ const KEY_ORDER: readonly string[] = [
   'digest',
   'sha256',
   'location',
+  'forced',
   'downloadLocation',
   'mediaType',
   'built',
@@ -157,6 +164,8 @@ const KEY_ORDER: readonly string[] = [
   'license',
   'disclaimer',
   'statement',
+  'field',
+  'value',
 ];
 const KEY_RANK = new Map(KEY_ORDER.map((k, i) => [k, i]));
 

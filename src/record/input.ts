@@ -3,7 +3,7 @@
  * the record. Its own module so that the checks on written text can name it without importing the
  * builder.
  */
-import type { ReleasePredicate, ResourceDescriptor, SourceFact } from './types.ts';
+import type { ReleasePredicate, ResourceDescriptor, SourceFact, UpstreamField } from './types.ts';
 
 type Text = string | null | undefined;
 
@@ -23,4 +23,6 @@ export interface RecordInput {
   team?: { name?: Text; contact?: Text };
   help?: { bugTracker?: Text; docs?: Text };
   support?: { license?: Text; disclaimer?: Text; statement?: Text };
+  /** Fields of the artifact's own metadata the stamp replaced, with their original values. */
+  upstream?: readonly UpstreamField[];
 }

@@ -65,6 +65,22 @@ export interface SourceFact {
   evidence?: SourceEvidence;
 }
 
+/**
+ * One field of the artifact's own metadata that `stamp` replaced, with the value it had before: the
+ * upstream trail of a re-released package (`deb Maintainer` → the Debian maintainer).
+ */
+export interface UpstreamField {
+  /** Where, as NativeFacts name fields: `deb Maintainer`, `deb Homepage`. */
+  field: string;
+  value: string;
+}
+
+/** Set on a manifest published with `stamp --force-sbom` although its subject is not this artifact. */
+export interface ForcedManifest {
+  /** The one line `stamp` would have refused with: what the SBOM describes, and what the artifact is. */
+  reason: string;
+}
+
 export interface ReleasePredicate {
   identity: {
     name: string | null;
@@ -79,6 +95,8 @@ export interface ReleasePredicate {
     digest: { sha256: string };
     /** Where the SBOM is stored: a file name next to the artifact, or `oci:sha256:<manifest digest>`. */
     location: string;
+    /** Present only when the SBOM's subject did not match and `--force-sbom` published it anyway. */
+    forced?: ForcedManifest;
   } | null;
   dates: {
     /** RFC 3339, UTC. */
@@ -94,6 +112,8 @@ export interface ReleasePredicate {
     disclaimer: string | null;
     statement: string | null;
   };
+  /** Present only when stamp replaced fields of the artifact's own metadata; sorted by field. */
+  upstream?: UpstreamField[];
   generator: { name: 'waybill'; version: string };
 }
 

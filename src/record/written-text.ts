@@ -57,5 +57,10 @@ export function assertRecordTexts(input: RecordInput): void {
   assertWritableText('support.disclaimer', input.support?.disclaimer, { multiline: true });
   assertWritableText('support.statement', input.support?.statement, { multiline: true });
   one('source.repository', input.source?.repository);
+  for (const u of input.upstream ?? []) {
+    one('upstream.field', u.field);
+    // Copied from the artifact's own metadata, where a value may be folded over several lines.
+    assertWritableText(`upstream ${u.field}`, u.value, { multiline: true });
+  }
   one('source.tag', input.source?.tag);
 }

@@ -169,3 +169,63 @@ test('property: random bytes and random JSON never throw anything but WaybillErr
     { numRuns: 500 },
   );
 });
+
+test('the subject other tools write is read: trivy image ids, syft file digests, SPDX documentDescribes', {
+  skip,
+}, () => {
+  const read = (path: string) => readSbom(readFileSync(join(SBOMS, path)), path);
+  const trivy = read('trivy/integration/testdata/fixtures/sbom/centos-7-cyclonedx.json');
+  assert.deepEqual(trivy.subjects, [
+    {
+      name: 'integration/testdata/fixtures/images/centos-7.tar.gz',
+      // aquasecurity:trivy:ImageID: the image config digest.
+      sha256: ['f1cb7c7d58b73eac859c395882eec49d50651244e342cd6c68a5c7809785f427'],
+      where: 'metadata.component',
+    },
+  ]);
+  const syft = read('syft/format/cyclonedxjson/testdata/identify/1.6.json');
+  assert.equal(syft.subjects[0]?.name, 'go.mod');
+  assert.match(syft.subjects[0]?.version ?? '', /^sha256:sha256:[0-9a-f]{64}$/);
+  const spdx = read('trivy/integration/testdata/fixtures/sbom/centos-7-spdx.json');
+  assert.deepEqual(
+    spdx.subjects.map((s) => [s.name, s.where]),
+    [
+      [
+        'integration/testdata/fixtures/images/centos-7.tar.gz',
+        'SPDXRef-ContainerImage-dd5cad897c6263 (documentDescribes)',
+      ],
+    ],
+  );
+  const bin = read('syft/format/spdxjson/testdata/spdx/example7-bin.spdx.json');
+  assert.deepEqual(
+    bin.subjects.map((s) => s.name),
+    ['hello'],
+  );
+  // No subject at all: an empty list, not an error.
+  assert.deepEqual(readSbom('{"bomFormat":"CycloneDX","specVersion":"1.6"}', 'x').subjects, []);
+});
+
+test('subject hashes: only well-formed SHA-256 values count, lower-cased', () => {
+  const doc = (hashes: unknown) =>
+    JSON.stringify({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.6',
+      metadata: { component: { type: 'file', name: 'a', group: 'g', hashes } },
+    });
+  const upper = 'AB'.repeat(32);
+  const s = readSbom(
+    doc([
+      { alg: 'SHA-256', content: upper },
+      { alg: 'SHA-1', content: 'a'.repeat(40) },
+      { alg: 'SHA-256', content: 'nothex' },
+    ]),
+    'x',
+  ).subjects[0];
+  assert.deepEqual(s, { name: 'g/a', sha256: [upper.toLowerCase()], where: 'metadata.component' });
+  fc.assert(
+    fc.property(fc.anything(), (hashes) => {
+      const subject = readSbom(doc(hashes), 'x').subjects[0];
+      for (const h of subject?.sha256 ?? []) assert.match(h, /^[0-9a-f]{64}$/);
+    }),
+  );
+});

@@ -14,12 +14,28 @@ export interface SbomComponentRef {
   purl?: string;
 }
 
+/** What a document says it describes: CycloneDX `metadata.component`, SPDX `documentDescribes`. */
+export interface SbomSubjectRef {
+  name?: string;
+  version?: string;
+  purl?: string;
+  /** SHA-256 hashes the document gives for it, lowercase hex. */
+  sha256: string[];
+  /** Where in the document: `metadata.component`, `SPDXRef-Package-x (documentDescribes)`. */
+  where: string;
+}
+
 export interface ReadSbom {
   format: SbomFormat;
   /** `1.6` for CycloneDX, `2.3` for SPDX. */
   specVersion: string;
   /** Every component except the document's subject, sorted by name, version, purl. */
   components: SbomComponentRef[];
+  /**
+   * Everything the document says it describes, with the hashes it gives (to match an SBOM with an
+   * artifact, app/sbom-subject.ts); empty when it does not say.
+   */
+  subjects: SbomSubjectRef[];
   /**
    * What the document describes (CycloneDX `metadata.component`, the SPDX package it DESCRIBES) when
    * it is one package; an SBOM of a package names the package here and may list no components.
@@ -84,12 +100,70 @@ function readCycloneDx(doc: Json, input: string): ReadSbom {
   }
   const components: SbomComponentRef[] = [];
   cycloneDxComponents(doc.components, components);
-  const result: ReadSbom = { format: 'cyclonedx-json', specVersion, components };
-  const metadata = isObject(doc.metadata) ? doc.metadata : undefined;
+  const subjects: SbomSubjectRef[] = [];
+  const meta = isObject(doc.metadata) ? doc.metadata : undefined;
+  if (meta && isObject(meta.component)) {
+    const c = meta.component;
+    const name = str(c.name);
+    const group = str(c.group);
+    subjects.push(
+      subjectRef(
+        name && group && !name.startsWith(`${group}/`) ? `${group}/${name}` : name,
+        str(c.version),
+        str(c.purl),
+        [...hashValues(c.hashes, 'alg', 'content', 'SHA-256'), ...imageIdProperties(c.properties)],
+        'metadata.component',
+      ),
+    );
+  }
+  const result: ReadSbom = { format: 'cyclonedx-json', specVersion, components, subjects };
   const described: SbomComponentRef[] = [];
-  cycloneDxComponents(metadata?.component ? [metadata.component] : [], described);
+  cycloneDxComponents(meta?.component ? [meta.component] : [], described);
   if (described[0]) result.subject = described[0];
   return result;
+}
+
+/**
+ * Trivy names the image it scanned by properties, not hashes: `aquasecurity:trivy:ImageID` (the
+ * config digest) and `aquasecurity:trivy:RepoDigest` (`repo@sha256:…`, the manifest digest).
+ */
+const IMAGE_ID_PROPERTIES = new Set(['aquasecurity:trivy:ImageID', 'aquasecurity:trivy:RepoDigest']);
+
+function imageIdProperties(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const p of list) {
+    if (!isObject(p) || !IMAGE_ID_PROPERTIES.has(String(p.name))) continue;
+    const hex = /(?:^|@)sha256:([0-9a-f]{64})$/.exec(str(p.value)?.toLowerCase() ?? '')?.[1];
+    if (hex) out.push(hex);
+  }
+  return out;
+}
+
+/** SHA-256 values of a CycloneDX `hashes` or SPDX `checksums` list, lowercase hex. */
+function hashValues(list: unknown, algKey: string, valueKey: string, sha256Name: string): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const h of list) {
+    if (!isObject(h) || h[algKey] !== sha256Name) continue;
+    const value = str(h[valueKey])?.toLowerCase();
+    if (value && /^[0-9a-f]{64}$/.test(value)) out.push(value);
+  }
+  return out;
+}
+
+function subjectRef(
+  name: string | undefined,
+  version: string | undefined,
+  purl: string | undefined,
+  sha256: string[],
+  where: string,
+): SbomSubjectRef {
+  const r: SbomSubjectRef = { sha256, where };
+  if (name !== undefined) r.name = name;
+  if (version !== undefined) r.version = version;
+  if (purl !== undefined) r.purl = purl;
+  return r;
 }
 
 function purlOf(pkg: Json): string | undefined {
@@ -148,7 +222,40 @@ function readSpdx(doc: Json, input: string): ReadSbom {
     const found = ref(name, pkgVersion === 'NOASSERTION' ? undefined : pkgVersion, purlOf(p));
     (subject.has(String(p.SPDXID)) ? subjects : components).push(found);
   }
-  const result: ReadSbom = { format: 'spdx-json', specVersion: version, components };
+  // The subject: every package (or file, as syft writes for a single file) the document describes.
+  const subjectRefs: SbomSubjectRef[] = [];
+  const files = Array.isArray(doc.files) ? doc.files.filter(isObject) : [];
+  for (const id of [...described].sort()) {
+    const where = `${id} (documentDescribes)`;
+    const pkg = packages.find((p) => p.SPDXID === id);
+    if (pkg) {
+      const v = str(pkg.versionInfo);
+      subjectRefs.push(
+        subjectRef(
+          str(pkg.name),
+          v === 'NOASSERTION' ? undefined : v,
+          purlOf(pkg),
+          hashValues(pkg.checksums, 'algorithm', 'checksumValue', 'SHA256'),
+          where,
+        ),
+      );
+      continue;
+    }
+    const file = files.find((f) => f.SPDXID === id);
+    if (file) {
+      const fileName = str(file.fileName)?.replace(/^.*\//, '');
+      subjectRefs.push(
+        subjectRef(
+          fileName,
+          undefined,
+          undefined,
+          hashValues(file.checksums, 'algorithm', 'checksumValue', 'SHA256'),
+          where,
+        ),
+      );
+    }
+  }
+  const result: ReadSbom = { format: 'spdx-json', specVersion: version, components, subjects: subjectRefs };
   if (subjects.length === 1) result.subject = subjects[0];
   return result;
 }

@@ -1,6 +1,6 @@
 /** `waybill init`: write a commented waybill.yaml in the current (or given) directory. */
 import type { Command } from 'commander';
-import { writeInitConfig } from '../../config/init.ts';
+import { initProject } from '../../app/init-project.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
@@ -16,12 +16,12 @@ export function registerInit(program: Command): void {
   addFormatOption(command, FORMATS);
   command.action(async (dir: string, opts: { force?: boolean; format?: string }) => {
     const format = parseFormat(opts.format, FORMATS);
-    const path = await writeInitConfig(dir, { force: opts.force });
-    if (format === 'json') await out(toJson({ written: path }));
-    else
-      await outText(
-        `wrote ${esc(path)}\nedit the team, help and license entries, then run: waybill stamp ARTIFACT\n`,
-        { color: false },
-      );
+    const outcome = await initProject(dir, { force: opts.force });
+    if (format === 'json') {
+      await out(toJson({ written: outcome.path, gitWorkTree: outcome.inGitWorkTree, next: outcome.steps }));
+      return;
+    }
+    const steps = outcome.steps.map((s, i) => `  ${i + 1}. ${esc(s)}`).join('\n');
+    await outText(`wrote ${esc(outcome.path)}\nnext:\n${steps}\n`, { color: false });
   });
 }

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
+import { readStoredRecord } from '../../app/stored.ts';
 import type { TrustFlags } from '../../policy/trust.ts';
 import type { IntegrityCheck } from '../../sources/types.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
@@ -16,7 +17,7 @@ import {
   consumerPolicy,
   consumerTrust,
 } from '../common.ts';
-import { out, outText, parseFormat, toJson } from '../output.ts';
+import { out, outStoredDocument, outText, parseFormat, toJson } from '../output.ts';
 import { createProgress, formatBytes } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
@@ -86,7 +87,9 @@ export function renderInspect(v: InspectView): string {
   } else {
     text += line('manifest', null);
   }
-  text += line('record', v.record ? v.record.location : 'none: run waybill stamp');
+  text += line('record', v.record ? v.record.location : `none: ${v.missingRecord ?? 'run waybill stamp'}`);
+  for (const u of v.upstream) text += line('upstream', u.value, [u.field]);
+  if (v.stored.length > 0) text += line('stored', v.stored.map((s) => `${s.kind} ${s.location}`).join(', '));
   text += line('integrity', integritySummary(v.integrity));
   if (v.disclaimer) text += `\n  ${escapeLinesForTerminal(v.disclaimer).join('\n  ')}\n`;
   return text;
@@ -97,7 +100,11 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description("the consumer's view of an artifact: identity, team, help, license, dates, source, manifest")
     .argument('<artifact>', 'artifact reference')
-    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+    .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
+    .option(
+      '--record',
+      'print the release record stored with the artifact (attached, a referrer, or beside it), as stored',
+    );
   addTrustOptions(command);
   addConsumerPolicyOptions(command);
   addRegistryOptions(command);
@@ -106,16 +113,29 @@ export function registerInspect(program: Command): void {
     async (
       ref: string,
       opts: TrustFlags &
-        RegistryFlags & { platform?: string; format?: string; policy?: string; config?: string },
+        RegistryFlags & {
+          platform?: string;
+          format?: string;
+          policy?: string;
+          config?: string;
+          record?: boolean;
+        },
     ) => {
       const format = parseFormat(opts.format, FORMATS);
+      const registry = await registryOptionsFrom(ref, opts);
+      if (opts.record) {
+        // The record is JSON whatever the format: as stored to a pipe, re-escaped to a terminal.
+        const stored = await readStoredRecord(ref, { platform: opts.platform, registry });
+        await outStoredDocument(stored.bytes, stored.record);
+        return;
+      }
       // Only the trust section of the consumer's policy is used: inspect judges nothing else.
       const trust = await consumerTrust(await consumerPolicy(opts), opts);
       const progress = createProgress('hashing');
       const view = await inspectArtifact(ref, {
         platform: opts.platform,
         trust,
-        registry: await registryOptionsFrom(ref, opts),
+        registry,
         integrity: { onProgress: (done, total) => progress.update(done, total) },
       }).finally(() => progress.done());
       if (format === 'json') await out(toJson(view));

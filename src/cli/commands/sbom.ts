@@ -2,11 +2,14 @@
 import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
+import { readStoredSbom } from '../../app/stored.ts';
+import { WaybillError } from '../../errors.ts';
+import type { RegistryOptions } from '../../registry/client.ts';
 import { openArtifact } from '../../sources/open.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
-import { errText, out, parseFormat, warningLine } from '../output.ts';
+import { errText, out, outStoredDocument, parseFormat, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
@@ -26,6 +29,10 @@ export function registerSbom(program: Command): void {
       '--workers <n>',
       'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 4 cores)',
     )
+    .option(
+      '--stored',
+      "print the SBOM stored with the artifact (its record's, an attachment, a sidecar) instead of generating one",
+    )
     .option('-q, --quiet', 'no progress bar or warnings on stderr');
   addRegistryOptions(command).action(
     async (
@@ -38,14 +45,19 @@ export function registerSbom(program: Command): void {
         version?: string;
         quiet?: boolean;
         workers?: string;
+        stored?: boolean;
       } & RegistryFlags,
+      self: Command,
     ) => {
       const format = parseFormat(opts.format, FORMATS) as SbomFormat;
+      const registry = await registryOptionsFrom(ref, opts);
+      if (opts.stored) {
+        const asked = self.getOptionValueSource('format') === 'cli' ? format : undefined;
+        await printStored(ref, { ...opts, registry }, asked);
+        return;
+      }
       const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
-      const artifact = await openArtifact(ref, {
-        platform: opts.platform,
-        registry: await registryOptionsFrom(ref, opts),
-      });
+      const artifact = await openArtifact(ref, { platform: opts.platform, registry });
       const progress = createProgress('cataloging', { quiet: opts.quiet });
       // A package file names itself (the SBOM takes its own name then); others their path.
       const name = opts.name ?? artifact.image?.refName;
@@ -66,4 +78,28 @@ export function registerSbom(program: Command): void {
       }
     },
   );
+}
+
+/** `--stored`: the SBOM as stored, never regenerated; a --format that is not its format is refused. */
+async function printStored(
+  ref: string,
+  opts: { output?: string; platform?: string; quiet?: boolean; registry?: RegistryOptions },
+  askedFormat: SbomFormat | undefined,
+): Promise<void> {
+  const stored = await readStoredSbom(ref, { platform: opts.platform, registry: opts.registry });
+  if (askedFormat !== undefined && askedFormat !== stored.format) {
+    throw new WaybillError(
+      'USAGE',
+      '--format',
+      `the SBOM stored with ${ref} is ${stored.format}, not ${askedFormat}: leave out --format, or leave out --stored to generate a ${askedFormat} one`,
+    );
+  }
+  if (stored.notPinned && !opts.quiet)
+    errText(warningLine({ path: stored.location, reason: stored.notPinned }));
+  if (opts.output && opts.output !== '-') {
+    await writeFileAtomic(opts.output, stored.bytes, { explicit: true });
+    if (!opts.quiet) errText(`wrote ${esc(opts.output)}: the SBOM stored at ${esc(stored.location)}\n`);
+    return;
+  }
+  await outStoredDocument(stored.bytes, JSON.parse(stored.bytes.toString('utf8')));
 }

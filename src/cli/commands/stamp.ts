@@ -35,6 +35,7 @@ interface StampFlags {
   sshRevocationFile?: string;
   trustedGpgKey?: string[];
   sbom?: string;
+  forceSbom?: boolean;
   sbomFormat?: string;
   built?: string;
   platform?: string;
@@ -51,8 +52,8 @@ export function registerStamp(program: Command): void {
       '<artifact>',
       'artifact reference (file:, dir:, oci:, oci-archive:, docker-archive:, or a path)',
     )
-    .option('--name <name>', 'name of the principal component')
-    .option('--version <version>', 'version being released')
+    .option('--name <name>', "name to record (default: the artifact's own, else name in waybill.yaml)")
+    .option('--version <version>', "version to record (default: the artifact's own, or an image's tag)")
     .option('--arch <arch>', 'architecture, for artifacts whose format does not say (plain files)')
     .option('--team <name>', 'the team that produced the artifact')
     .option('--contact <contact>', "the team's contact (email or URL)")
@@ -69,6 +70,10 @@ export function registerStamp(program: Command): void {
     )
     .option('--trusted-gpg-key <fingerprint>', 'OpenPGP key trusted for tag signatures (repeatable)', collect)
     .option('--sbom <file>', 'use this CycloneDX or SPDX JSON SBOM instead of generating one')
+    .option(
+      '--force-sbom',
+      'publish the --sbom file even if its subject is not this artifact (recorded in the record)',
+    )
     .option(
       '--sbom-format <format>',
       'format of the generated SBOM: cyclonedx-json, spdx-json',
@@ -118,6 +123,7 @@ export function registerStamp(program: Command): void {
       built: opts.built,
       sbomFormat,
       workers,
+      forceSbom: opts.forceSbom,
       onProgress: (done, total) => progress.update(done, total),
     }).finally(() => progress.done());
     if (!opts.quiet) for (const w of result.warnings) errText(warningLine(w));

@@ -45,9 +45,15 @@ test('editing keeps every other line and puts new fields before Description', ()
     DEB_CONTROL.replace('Homepage: https://example.org/waybill-demo\n', ''),
     updates,
   );
-  assert.deepEqual(changed, ['Homepage', 'Bugs', 'Maintainer']);
+  assert.deepEqual(changed, ['Homepage', 'Original-Bugs', 'Bugs', 'Original-Maintainer', 'Maintainer']);
   const lines = text.split('\n');
   assert.equal(lines[3], 'Maintainer: Example Release Team <releases@example.org>');
+  // The upstream trail, as Debian derivatives keep it: right after the field it replaced.
+  assert.equal(lines[4], 'Original-Maintainer: Demo Release Team <team@example.org>');
+  assert.equal(
+    lines[lines.indexOf(`Bugs: ${STAMP.bugTracker}`) + 1],
+    'Original-Bugs: debbugs://bugs.example.org',
+  );
   assert.equal(
     lines[lines.indexOf('Description: demo package for waybill tests') - 1],
     `Homepage: ${STAMP.docs}`,
@@ -69,10 +75,17 @@ test('stamped packages pass dpkg-deb, show the new fields, and keep data and con
     const dataBefore = await memberHash(path, 'data.tar');
     const ctrlBefore = (await reference('sh', ['-c', `dpkg-deb --ctrl-tarfile "${path}" | tar tv`])).trim();
     const contentsBefore = await reference('dpkg-deb', ['-c', path]);
+    const upstream = await reference('dpkg-deb', ['-f', original, 'Maintainer', 'Homepage']);
     const result = await debFormat.stamp?.(path, STAMP);
-    assert.deepEqual(
-      result,
-      { changed: true, fields: ['deb Homepage', 'deb Bugs', 'deb Maintainer'] },
+    assert.equal(result?.changed, true, label);
+    for (const field of ['deb Homepage', 'deb Bugs', 'deb Maintainer', 'deb Original-Maintainer'])
+      assert.ok(result?.fields.includes(field), `${label}: ${field}`);
+    // The originals stay in the package (dpkg-deb reads them) and come back for the record.
+    const originals = await reference('dpkg-deb', ['-f', path, 'Original-Maintainer', 'Original-Homepage']);
+    assert.equal(originals.replaceAll('Original-', ''), upstream, label);
+    const maintainer = /^Maintainer: (.*)$/m.exec(upstream)?.[1];
+    assert.ok(
+      result?.replaced?.some((r) => r.field === 'deb Maintainer' && r.value === maintainer),
       label,
     );
 
@@ -147,8 +160,22 @@ test('stamping is deterministic and idempotent; nothing to change leaves the fil
   await stampDeb(b, STAMP);
   const bytes = await readFile(a);
   assert.ok(bytes.equals(await readFile(b)));
-  assert.deepEqual(await stampDeb(a, STAMP), { changed: false, fields: [] });
+  // Stamped again: nothing changes, the originals are still reported (the record keeps the trail).
+  const again = await stampDeb(a, STAMP);
+  assert.equal(again.changed, false);
+  assert.deepEqual(again.fields, []);
+  assert.deepEqual(
+    again.replaced?.map((r) => r.field),
+    ['deb Homepage', 'deb Bugs', 'deb Maintainer'],
+  );
   assert.ok((await readFile(a)).equals(bytes));
+  // A second team re-releasing it keeps the FIRST upstream, never the previous team's values.
+  const other = await stampDeb(a, { ...STAMP, team: 'Other Team' });
+  assert.ok(other.changed);
+  assert.equal(
+    (await reference('dpkg-deb', ['-f', a, 'Original-Maintainer'])).trim(),
+    'Demo Release Team <team@example.org>',
+  );
   assert.deepEqual(await stampDeb(a, {}), { changed: false, fields: [] });
 });
 

@@ -14,6 +14,15 @@
  *   get dpkg-deb's fixed owner and mode (0/0, 100644).
  * - Name, Version and Architecture are never rewritten: they are the package's identity in the
  *   archive and in dpkg's database, so a mismatch is for `check` to report, not for stamp to hide.
+ * - The upstream trail is kept. A field stamp replaces keeps its old value in `Original-<Field>`,
+ *   just after it: `Original-Maintainer` is what Debian derivatives write when they take over a
+ *   package (Ubuntu's `XSBC-Original-Maintainer` in debian/control becomes `Original-Maintainer` in
+ *   the .deb, Debian Policy 5.7 user-defined fields), and `Original-Homepage` / `Original-Bugs`
+ *   follow the same convention — derivatives usually leave Homepage alone, but the `help` rule asks
+ *   the package and the record to name the same docs URL, so waybill moves the upstream's aside
+ *   rather than losing it. An `Original-<Field>` already present (a package already re-released) is
+ *   never overwritten: it holds the first upstream. The originals are also returned (`replaced`)
+ *   for the release record.
  *
  * A package with debsig signature members (`_gpg…`) is refused: rewriting control would break them.
  * The new file is written next to the old one and renamed over it.
@@ -83,18 +92,55 @@ export function controlUpdates(
   return updates;
 }
 
-/** Applies updates to the control text; returns the new text and the fields that changed. */
+/** The fields whose replaced values are kept as `Original-<Field>` (see the top of this file). */
+const KEEPS_ORIGINAL = new Set(['maintainer', 'homepage', 'bugs']);
+
+function findField(fields: RawField[], name: string): RawField | undefined {
+  return fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
+}
+
+/** A raw field's value: the first line after the colon and any continuation lines, trimmed. */
+function rawValue(field: RawField): string {
+  const [first = '', ...rest] = field.lines;
+  return [first.slice(first.indexOf(':') + 1), ...rest]
+    .map((l) => l.trim())
+    .join('\n')
+    .trim();
+}
+
+/**
+ * Applies updates to the control text. Returns the new text, the fields that changed, and for each
+ * field stamp sets that keeps its original, the upstream value as the package now records it
+ * (`Original-<Field>`, whether added now or by an earlier re-release).
+ */
 export function editControlText(
   text: string,
   updates: Array<[string, string]>,
-): { text: string; changed: string[] } {
+): { text: string; changed: string[]; originals: Array<{ name: string; value: string }> } {
   const { fields, trailing } = splitControlFields(text);
   const changed: string[] = [];
+  const originals: Array<{ name: string; value: string }> = [];
   for (const [name, value] of updates) {
-    const existing = fields.find((f) => f.name.toLowerCase() === name.toLowerCase());
+    const existing = findField(fields, name);
+    const keeps = KEEPS_ORIGINAL.has(name.toLowerCase());
     if (existing) {
       const line = `${existing.name}: ${value}`;
-      if (existing.lines.length === 1 && existing.lines[0] === line) continue;
+      const unchanged = existing.lines.length === 1 && existing.lines[0] === line;
+      const originalName = `Original-${name}`;
+      if (keeps && !unchanged && !findField(fields, originalName)) {
+        if (rawValue(existing) !== '') {
+          // The old field's lines, renamed: its value and any continuation lines byte for byte.
+          const [first = '', ...rest] = existing.lines;
+          fields.splice(fields.indexOf(existing) + 1, 0, {
+            name: originalName,
+            lines: [`${originalName}${first.slice(first.indexOf(':'))}`, ...rest],
+          });
+          changed.push(originalName);
+        }
+      }
+      const original = keeps ? findField(fields, originalName) : undefined;
+      if (original) originals.push({ name, value: rawValue(original) });
+      if (unchanged) continue;
       // A changed value replaces the whole field (a folded old value included).
       existing.lines = [line];
     } else {
@@ -105,7 +151,7 @@ export function editControlText(
     }
     changed.push(name);
   }
-  return { text: fields.flatMap((f) => f.lines).join('\n') + trailing, changed };
+  return { text: fields.flatMap((f) => f.lines).join('\n') + trailing, changed, originals };
 }
 
 interface ControlTarEntry {
@@ -237,8 +283,9 @@ export async function stampDeb(path: string, facts: NativeStampFacts): Promise<N
     );
   }
   const maintainer = control.fields.find((f) => f.name.toLowerCase() === 'maintainer')?.value;
-  const { text, changed } = editControlText(control.text, controlUpdates(facts, maintainer));
-  if (changed.length === 0) return { changed: false, fields: [] };
+  const { text, changed, originals } = editControlText(control.text, controlUpdates(facts, maintainer));
+  const replaced = originals.map((o) => ({ field: `deb ${o.name}`, value: o.value }));
+  if (changed.length === 0) return { changed: false, fields: [], ...(replaced.length ? { replaced } : {}) };
   // The edited file must still be a valid control file (one stanza, no duplicates).
   const controlBytes = Buffer.from(text, 'utf8');
   parseDebControlFile(controlBytes, path);
@@ -260,5 +307,9 @@ export async function stampDeb(path: string, facts: NativeStampFacts): Promise<N
     throw error;
   }
   await file.commit();
-  return { changed: true, fields: changed.map((name) => `deb ${name}`) };
+  return {
+    changed: true,
+    fields: changed.map((name) => `deb ${name}`),
+    ...(replaced.length ? { replaced } : {}),
+  };
 }

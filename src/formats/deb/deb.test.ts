@@ -10,7 +10,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { buildPackages, reference } from '../../../test/fixtures/build-packages.ts';
 import { expectError } from '../../../test/helpers/assertions.ts';
-import { arBuffer } from '../../archive/ar.ts';
+import { arBuffer, bufferSource, indexAr } from '../../archive/ar.ts';
 import { tarBuffer } from '../../archive/tar-writer.ts';
 import { WaybillError } from '../../errors.ts';
 import { findContainerWalker, HEAD_BYTES } from '../../sources/container-walkers.ts';
@@ -266,3 +266,36 @@ for (const variant of ['gzip', 'xz'] as const)
       { numRuns: variant === 'xz' ? 80 : 150 },
     );
   });
+
+test('build date: the data member date dpkg-deb wrote; with ar dates zeroed, the newest file in data.tar', async (t) => {
+  const deb = fixtures.deb.xz;
+  if (!deb) return t.skip(fixtures.debSkip ?? 'no deb fixture');
+  // The reference: the newest mtime dpkg-deb's own data.tar holds.
+  const listing = await reference('sh', ['-c', `dpkg-deb --fsys-tarfile "${deb}" | tar tv --full-time`]);
+  const newest = listing
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(/\s+/).slice(3, 5).join('T'))
+    .sort()
+    .at(-1);
+  const facts = await debFormat.readFacts(deb);
+  assert.deepEqual(facts.created, { value: '2023-11-14T22:13:20Z', field: 'deb data.tar.xz member date' });
+  assert.equal(`${newest}Z`, facts.created?.value);
+  // `ar D` (deterministic) writes every member date as 0: the data.tar files still say when.
+  const bytes = await readFile(deb);
+  const members = await indexAr(bufferSource(bytes), deb);
+  const zeroed = join(tmp, 'zero-dates.deb');
+  await writeFile(
+    zeroed,
+    await arBuffer(
+      members.map((m) => ({
+        name: m.name,
+        mtime: 0,
+        data: bytes.subarray(m.dataOffset, m.dataOffset + m.size),
+      })),
+    ),
+  );
+  await reference('dpkg-deb', ['--info', zeroed]);
+  const fromData = await debFormat.readFacts(zeroed);
+  assert.deepEqual(fromData.created, { value: `${newest}Z`, field: 'deb data.tar.xz newest file date' });
+});

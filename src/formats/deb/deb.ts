@@ -247,8 +247,8 @@ function fact(value: string, name: string): Fact {
   return { value, field: `deb ${name} field` };
 }
 
-/** Maps a parsed control stanza (and the archive's own date) onto NativeFacts. */
-export function debFactsFromControl(fields: DebControlField[], archiveMtime?: number): NativeFacts {
+/** Maps a parsed control stanza (and the package's own build date, see `debBuildDate`) onto NativeFacts. */
+export function debFactsFromControl(fields: DebControlField[], created?: Fact): NativeFacts {
   const facts: NativeFacts = { format: 'deb', hasIdentityFields: true, architectures: [], texts: [] };
   const get = (name: string): Fact | undefined => {
     const f = fields.find((x) => x.name.toLowerCase() === name.toLowerCase());
@@ -269,12 +269,7 @@ export function debFactsFromControl(fields: DebControlField[], archiveMtime?: nu
   // A `debbugs://host` URL is kept as written: it names the tracker, reportbug knows how to use it.
   assign('bugTracker', get('Bugs'));
   assign('sourceRepository', get('Vcs-Git') ?? get('Vcs-Browser'));
-  if (archiveMtime !== undefined && archiveMtime > 0) {
-    facts.created = {
-      value: new Date(archiveMtime * 1000).toISOString().replace('.000Z', 'Z'),
-      field: 'deb ar member date (debian-binary)',
-    };
-  }
+  if (created) facts.created = created;
   const description = get('Description');
   if (description) {
     const synopsis = description.value.split('\n')[0] as string;
@@ -292,7 +287,47 @@ export async function readDebFacts(path: string): Promise<NativeFacts> {
       throw new WaybillError('MALFORMED', path, `deb control has no ${required} field`);
     }
   }
-  return debFactsFromControl(control.fields, control.layout.debianBinary.mtime);
+  return debFactsFromControl(control.fields, await debBuildDate(path, control.layout));
+}
+
+function isoSeconds(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * When the package was built, from the package itself. dpkg-deb dates every ar member with
+ * SOURCE_DATE_EPOCH when the build sets it (every Debian build since reproducible builds does) and
+ * with the time it assembled the package otherwise, and clamps the files' mtimes in data.tar to
+ * the same value: so the data member's ar date is the build date, read without decompressing
+ * anything. Tools that write deterministic ar archives (`ar D`) date members 0; then the newest
+ * mtime in data.tar is the evidence left (one pass over its headers). Undefined when both are 0.
+ */
+export async function debBuildDate(path: string, layout: DebLayout): Promise<Fact | undefined> {
+  if (layout.data.mtime > 0)
+    return { value: isoSeconds(layout.data.mtime), field: `deb ${layout.data.name} member date` };
+  const newest = await newestDataMtime(path, layout);
+  return newest > 0
+    ? { value: isoSeconds(newest), field: `deb ${layout.data.name} newest file date` }
+    : undefined;
+}
+
+async function newestDataMtime(path: string, layout: DebLayout): Promise<number> {
+  const { data } = layout;
+  const input = `${path} (${data.name})`;
+  const stream = await decompressFileRange(
+    path,
+    data.dataOffset,
+    data.dataOffset + data.size,
+    layout.dataCompression,
+    { input },
+  );
+  let newest = 0;
+  try {
+    for await (const entry of readTar(stream, { input })) newest = Math.max(newest, entry.header.mtime);
+  } finally {
+    stream.destroy();
+  }
+  return newest;
 }
 
 // ---------------------------------------------------------------------------------------------

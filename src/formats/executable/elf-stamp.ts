@@ -6,15 +6,39 @@
  *           --set-section-flags .note.package=noload,readonly  IN TMP1
  *   objcopy --set-section-alignment .note.package=4 TMP1 TMP2
  *
- * Why these flags: the systemd spec asks for an allocated, read-only, 4-byte-aligned note, which a
- * linker can place (`ld --package-metadata`) because it lays out the segments. objcopy cannot add an
- * allocated section to a linked executable without a segment to put it in, so the note is added
- * *not allocated* (`noload`, no SHF_ALLOC) and read-only: it is in the file — `readelf -n`,
- * `systemd-analyze inspect-elf` and waybill read it from the section table — and the loaded image
- * is byte-for-byte unchanged, so the program runs as before. The cost: a non-allocated note is not
- * in core dumps. objcopy gives the sections it adds byte alignment and ignores
- * `--set-section-alignment` for them in the same run, hence the second pass. A linker-made
- * (allocated) note is removed and replaced the same way; objcopy shrinks its PT_NOTE segment.
+ * Why the note is not allocated, and so not in core dumps. A reader of a core dump (systemd-coredump
+ * through elfutils) sees only the memory the kernel dumped: of a file-backed mapping, by default
+ * (coredump_filter 0x33, bit 4) just its first page, holding the ELF and program headers. It walks
+ * those program headers and reads the PT_NOTE segments that lie in dumped memory. So a note a core
+ * dump carries must be (1) allocated inside a PT_LOAD, (2) named by a PT_NOTE program header and
+ * (3) in practice within the first page, right after the headers — which is where a linker puts it
+ * (`ld --package-metadata`: `.note.package` at 0x39c, inside the PT_NOTE of the build-id).
+ * Post-link, none of the three can be had without relinking:
+ * - the program header table has no spare entry and cannot grow in place: /usr/bin/true here has 13
+ *   entries at 0x40–0x318 and `.interp` starts at 0x318; adding one means moving the table (to a new
+ *   PT_LOAD at the end of the file, as patchelf does), a rewrite of the load layout that a release
+ *   stamp has no business doing to a program it did not build;
+ * - an existing PT_NOTE covers exactly its notes (`.note.gnu.build-id`, `.note.ABI-tag`), and the
+ *   bytes after them are `.gnu.hash` and the symbol tables, whose addresses the code uses: no room;
+ * - the first page is full (headers, `.interp`, notes, `.gnu.hash`…); the slack before the next
+ *   PT_LOAD (0x1290–0x2000 in /usr/bin/true) is in a page the kernel does not dump by default.
+ * objcopy itself confirms it: an added section with `--set-section-flags …=alloc` gets address 0 and
+ * "allocated section not in segment", no PT_NOTE. So the note is added *not allocated* (`noload`,
+ * no SHF_ALLOC), read-only, 4-byte aligned: it is in the file — `readelf -n`,
+ * `systemd-analyze inspect-elf` and waybill read it from the section table — and the loaded image is
+ * byte-for-byte unchanged, so the program runs as before. Measured: a core of an aborting program
+ * linked with `--package-metadata` holds the JSON, the same program stamped here does not.
+ *
+ * To have the note in core dumps, link it in, with the same JSON (`stampedNoteJson` below):
+ * `-Xlinker --package-metadata='{"type":"generic","name":"hello","version":"1.2.3"}'` with GNU ld
+ * 2.39+ or LLVM lld 15+ (gcc and clang; not `-Wl,`, which splits the JSON at its commas — binutils
+ * 2.40 has no escape for them); Go: `-ldflags '-linkmode=external -extldflags "-Xlinker
+ * --package-metadata=…"'`; Rust: `-C link-arg=-Xlinker -C link-arg=--package-metadata=…`. A build
+ * recipe that passes it gets a note `stamp` keeps as it is: a linker-made (allocated) note is only
+ * replaced when its name, version or architecture must change — then by a non-allocated one —
+ * never just to add waybill's `maintainer` (the team is in the release record anyway).
+ * objcopy gives the sections it adds byte alignment and ignores `--set-section-alignment` for them in
+ * the same run, hence the second pass.
  *
  * The JSON keeps every key of an existing note (`osCpe`, `debugInfoUrl`…: the spec leaves the set
  * open) and sets `name`, `version`, `architecture` (default: the header's) and waybill's
@@ -30,6 +54,7 @@ import { StagingArea } from '../../util/staging.ts';
 import type { NativeStampFacts, NativeStampResult } from '../native.ts';
 import { encodePackageNote, PACKAGE_NOTE_SECTION, readPackageNote } from './elf-note.ts';
 import { parseExecutable } from './executable.ts';
+import { findSection } from './sections.ts';
 
 const exec = promisify(execFile);
 
@@ -63,6 +88,25 @@ export function stampedNoteJson(
   return meta;
 }
 
+/** ELF section flag: occupies memory during execution (the note is in a PT_LOAD, and in core dumps). */
+const SHF_ALLOC = 0x2;
+
+/**
+ * A linker-made note after stamping: only name, version and (when given) architecture, so a note
+ * that already says them stays allocated; nothing is added to it.
+ */
+export function linkedNoteJson(
+  existing: Record<string, string>,
+  facts: NativeStampFacts,
+  input: string,
+): Record<string, string> {
+  const meta: Record<string, string> = { ...existing };
+  if (facts.name) meta.name = noteValue(facts.name, 'name', input);
+  if (facts.version) meta.version = noteValue(facts.version, 'version', input);
+  if (facts.architecture) meta.architecture = noteValue(facts.architecture, 'architecture', input);
+  return meta;
+}
+
 async function objcopy(args: string[], input: string, objcopyPath: string): Promise<void> {
   try {
     await exec(objcopyPath, args, { maxBuffer: 16 * 1024 * 1024 });
@@ -93,7 +137,11 @@ export async function stampElf(
   if (exe.format !== 'elf')
     throw new WaybillError('UNSUPPORTED', path, 'only ELF files are stamped with a package note');
   const existing = readPackageNote(exe, path);
-  const meta = stampedNoteJson(existing, facts, exe.arch.native, path);
+  const linked = ((findSection(exe, PACKAGE_NOTE_SECTION)?.flags ?? 0) & SHF_ALLOC) !== 0;
+  const meta =
+    linked && existing
+      ? linkedNoteJson(existing, facts, path)
+      : stampedNoteJson(existing, facts, exe.arch.native, path);
   const tool = options.objcopy ?? 'objcopy';
   if (existing && JSON.stringify(sorted(existing)) === JSON.stringify(sorted(meta))) {
     return { changed: false, fields: [], tool };

@@ -89,7 +89,7 @@ test('gcc-built ELF: header architecture; stamp adds a note the binary runs with
   }
 });
 
-test('a linker-made note (ld --package-metadata) is replaced, its other keys kept', async (t) => {
+test('a linker-made note (ld --package-metadata) stays allocated unless its identity changes; then its other keys are kept', async (t) => {
   if (!(await hasTool('gcc')) || !(await hasTool('objcopy'))) return t.skip('gcc/binutils not available');
   const dir = await makeTmp();
   try {
@@ -110,11 +110,19 @@ test('a linker-made note (ld --package-metadata) is replaced, its other keys kep
     assert.deepEqual(await readelfNote(bin), linked);
     const facts = await executableFormat.readFacts(bin);
     assert.equal(facts.name?.value, 'hi');
+    const allocated = async () =>
+      /\.note\.package\s+NOTE\s+\S+\s+\S+\s+\S+\s+\S+\s+A\s/.test(await run('readelf', ['-SW', bin]));
+    assert.ok(await allocated(), 'the linker puts it in memory (a PT_NOTE), so core dumps carry it');
+    // The same identity and a team: nothing to write, the note stays where the linker put it.
+    const same = await stampElf(bin, { name: 'hi', version: '0.1', team: 'Platform Team' });
+    assert.equal(same.changed, false);
+    assert.ok(await allocated());
     await stampElf(bin, { version: '0.2' });
     const note = await readelfNote(bin);
     assert.equal(note?.version, '0.2');
     assert.equal(note?.osCpe, linked.osCpe);
     assert.equal(note?.type, 'deb');
+    assert.equal(note?.maintainer, undefined, 'nothing is added to a linker-made note');
     assert.equal((await run(bin, [])).trim(), 'hi');
   } finally {
     await removeTmp(dir);
@@ -132,7 +140,8 @@ test('Go binary: main module path as `go version -m` prints it; PE and Mach-O ar
     const mod = /^\tmod\t(\S+)\t(\S+)/m.exec(ref);
     assert.ok(mod, ref);
     const facts = await executableFormat.readFacts(linux);
-    assert.deepEqual(facts.name, { value: mod[1], field: 'Go build info main module path' });
+    // Implied, not stated: a name given to stamp may replace it (app/identity.ts).
+    assert.deepEqual(facts.name, { value: mod[1], field: 'Go build info main module path', inferred: true });
     if (mod[2] === '(devel)') assert.equal(facts.version, undefined);
     else assert.equal(facts.version?.value, mod[2]);
     assert.deepEqual(facts.architectures, [{ value: 'aarch64', field: 'ELF header e_machine' }]);

@@ -43,10 +43,11 @@ export function executableFacts(buf: Buffer, name: string): NativeFacts {
   const go = readGoBuildInfo(exe, name);
 
   if (note?.name) facts.name = { value: note.name, field: `${noteField} name` };
-  else if (go?.main?.path) facts.name = { value: go.main.path, field: 'Go build info main module path' };
+  else if (go?.main?.path)
+    facts.name = { value: go.main.path, field: 'Go build info main module path', inferred: true };
   if (note?.version) facts.version = { value: note.version, field: `${noteField} version` };
   else if (go?.main?.version && go.main.version !== '(devel)') {
-    facts.version = { value: go.main.version, field: 'Go build info main module version' };
+    facts.version = { value: go.main.version, field: 'Go build info main module version', inferred: true };
   }
   const revision = go?.settings.find((s) => s.key === 'vcs.revision')?.value;
   if (revision) facts.revision = { value: revision, field: 'Go build info vcs.revision' };
@@ -78,6 +79,8 @@ export async function readExecutableFacts(path: string): Promise<NativeFacts> {
 
 export const executableFormat: NativeFormat = {
   name: 'executable',
+  // The ELF package note's name and version are written by the stamp (PE and Mach-O: nothing is).
+  writesIdentity: true,
   detect: (head) => detectExecutable(head.subarray(0, 64)) !== undefined,
   readFacts: readExecutableFacts,
   async stamp(path, facts) {

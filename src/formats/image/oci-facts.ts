@@ -12,12 +12,16 @@
  * print them and `check` can warn), rather than mixed into `texts`, which the team rule scans for
  * wording.
  *
- * `name` comes from `title` only. `ref.name` is not used: in a layout it is usually a bare tag
- * (`1.4.2`) and only sometimes a full reference, so it cannot be trusted to be a name.
+ * `name` and `version` come from `title` and `version` first; after them from the image's references
+ * (image-reference.ts): a docker-archive's `RepoTags`, and an OCI layout's
+ * `org.opencontainers.image.ref.name` when it is a full reference (`registry/repo:tag`) — a bare tag
+ * (`1.4.2`, `latest`) names no repository and is not used. The tag is a version only when it looks
+ * like one.
  */
 import { OCI_ANNOTATION } from '../../oci/types.ts';
 import type { ImageView } from '../../sources/types.ts';
 import type { Fact, NativeFacts } from '../facts.ts';
+import { parseImageReference } from './image-reference.ts';
 
 export interface OciImagePlatformInput {
   /** The manifest's annotations (absent for a docker-archive, which has no manifest). */
@@ -38,6 +42,11 @@ export interface OciImageInput {
   indexAnnotations?: Record<string, string>;
   /** One entry per platform image (one for a single-platform image). */
   platforms: OciImagePlatformInput[];
+  /**
+   * References naming the image (`RepoTags` entries, a layout's `ref.name`), each with where it was
+   * read; only full references count (see above).
+   */
+  references?: Fact[];
 }
 
 export interface FactConflict {
@@ -99,6 +108,7 @@ export function imageFacts(image: OciImageInput): OciImageFacts {
       if (typeof value === 'string' && value.trim() !== '')
         candidates.push({ value, field: `${s.field} ${key}` });
     }
+    if (factKey === 'name' || factKey === 'version') candidates.push(...referenceFacts(image, factKey));
     if (factKey === 'created') {
       for (const p of image.platforms) {
         const created = p.config?.created;
@@ -116,6 +126,17 @@ export function imageFacts(image: OciImageInput): OciImageFacts {
 
   facts.texts = texts(sources);
   return facts;
+}
+
+/** Name (the repository's last component) or version (a version-like tag) from each full reference. */
+function referenceFacts(image: OciImageInput, key: 'name' | 'version'): Fact[] {
+  const out: Fact[] = [];
+  for (const ref of image.references ?? []) {
+    const parsed = parseImageReference(ref.value);
+    const value = key === 'name' ? parsed?.name : parsed?.version;
+    if (value) out.push({ value, field: `${ref.field} ${key === 'name' ? 'repository' : 'tag'}` });
+  }
+  return out;
 }
 
 interface Source {
@@ -176,6 +197,10 @@ function texts(sources: Source[]): Fact[] {
 
 /** Adapts the read side's `ImageView` (src/sources) to `imageFacts` input. */
 export function imageFactsFromView(view: ImageView): OciImageFacts {
+  const references: Fact[] = [
+    ...(view.repoTags ?? []).map((value) => ({ value, field: 'docker-archive RepoTags' })),
+    ...(view.refName !== undefined ? [{ value: view.refName, field: 'OCI ref.name' }] : []),
+  ];
   return imageFacts({
     indexAnnotations: view.index?.index.annotations,
     platforms: view.platforms.map((p) => ({
@@ -183,6 +208,7 @@ export function imageFactsFromView(view: ImageView): OciImageFacts {
       config: p.config,
       platform: p.platform,
     })),
+    references,
   });
 }
 

@@ -345,6 +345,7 @@ export const vagrantCatalogFormat: ConfirmableNativeFormat = {
     return text.startsWith('{') && text.includes('"versions"');
   },
   readFacts: readCatalogFacts,
+  writesIdentity: true,
   stamp: (path, facts) => stampVagrantCatalog(path, facts),
   async confirm(path) {
     try {

@@ -15,7 +15,7 @@ const RFC3339_HINT = 'use RFC 3339 in UTC, e.g. 2024-05-01T12:00:00Z';
 
 export function checkDates(ctx: RuleContext): Finding[] {
   const { record, facts, now } = ctx;
-  if (!record) return [noRecord('build date')];
+  if (!record) return [noRecord('build date', ctx.missingRecord)];
   const { built, published } = record.predicate.dates;
   const findings: Finding[] = [];
   const latest = now.getTime() + CLOCK_SKEW_MS;
@@ -26,7 +26,7 @@ export function checkDates(ctx: RuleContext): Finding[] {
       error(
         'no build date in the record',
         recordPath('dates/built'),
-        'publish again: waybill takes the build date from SOURCE_DATE_EPOCH or the artifact, or set dates.built in waybill.yaml',
+        'stamp again: waybill takes the build date from the artifact, SOURCE_DATE_EPOCH or the commit date; or give it with --built DATE',
       ),
     );
   } else {
@@ -40,7 +40,7 @@ export function checkDates(ctx: RuleContext): Finding[] {
         error(
           `build date ${built} is in the future (now ${now.toISOString()})`,
           recordPath('dates/built'),
-          'check the build machine clock and SOURCE_DATE_EPOCH, then publish again',
+          'check the build machine clock and SOURCE_DATE_EPOCH, then stamp again (or give --built DATE)',
         ),
       );
       builtAt = undefined;
@@ -72,7 +72,7 @@ export function checkDates(ctx: RuleContext): Finding[] {
         error(
           `publication date ${published} is in the future (now ${now.toISOString()})`,
           recordPath('dates/published'),
-          'check the publishing machine clock, then publish again',
+          'check the publishing machine clock, then record the publication again',
         ),
       );
     } else if (builtAt && publishedAt.getTime() < builtAt.getTime()) {
@@ -80,7 +80,7 @@ export function checkDates(ctx: RuleContext): Finding[] {
         error(
           `publication date ${published} is before the build date ${built}`,
           recordPath('dates/published'),
-          'an artifact cannot be published before it is built: fix dates.built / dates.published',
+          'an artifact cannot be published before it is built: stamp again with the right --built DATE, then record the publication',
         ),
       );
     }
@@ -102,7 +102,7 @@ export function checkDates(ctx: RuleContext): Finding[] {
         warning(
           `${created.field} says ${createdAt.toISOString()}, the record says built ${built}`,
           created.field,
-          'build with SOURCE_DATE_EPOCH set to the release date so the artifact and the record agree',
+          'stamp again without --built (stamp records the artifact’s own build date), or build with SOURCE_DATE_EPOCH set to the release date',
         ),
       );
     }

@@ -15,8 +15,9 @@ export const recordPath = (pointer: string): string => `record:/predicate/${poin
 export const NO_RECORD_FIX =
   'stamp the artifact with `waybill stamp` (it writes the release record next to it)';
 
-export function noRecord(what: string): Finding {
-  return error(`no release record, so no ${what} is recorded`, 'record', NO_RECORD_FIX);
+/** `missingRecord`: the check input's explanation of a record left behind, when there is one. */
+export function noRecord(what: string, missingRecord?: string): Finding {
+  return error(`no release record, so no ${what} is recorded`, 'record', missingRecord ?? NO_RECORD_FIX);
 }
 
 /** `value (record; deb Bugs field)`: what was found and every place it was read from. */

@@ -94,7 +94,7 @@ export function checkHelp(ctx: RuleContext): Finding[] {
       pointer: 'help/docs',
       recordValue: help?.docs,
       native: ctx.facts.docs,
-      fix: 'add help.docs to waybill.yaml or --docs',
+      fix: 'add help.docs to waybill.yaml or --docs-url',
       required: false,
     }),
   ];

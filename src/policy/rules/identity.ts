@@ -4,6 +4,7 @@
  */
 
 import { architectureSet } from '../architecture.ts';
+import { sameName, sameVersion } from '../identity-names.ts';
 import type { Finding, RuleContext } from '../types.ts';
 import { error, factValue, foundIn, info, nonEmpty, noRecord, recordPath } from './findings.ts';
 
@@ -33,12 +34,6 @@ function nativeField(format: string, what: 'name' | 'version' | 'arch'): string 
   return NATIVE_FIELDS[format]?.[what] ?? `${format} metadata (${what})`;
 }
 
-/** PEP 503: Python distribution names compare with runs of -_. folded to one hyphen. */
-function normalizeName(name: string, format: string): string {
-  const lower = name.trim().toLowerCase();
-  return format === 'wheel' || format === 'sdist' ? lower.replace(/[-_.]+/g, '-') : lower;
-}
-
 function bareDigest(d: string): string {
   return d
     .trim()
@@ -48,10 +43,11 @@ function bareDigest(d: string): string {
 
 export function checkIdentity(ctx: RuleContext): Finding[] {
   const { record, facts } = ctx;
-  if (!record) return [noRecord('name, version or architecture')];
+  if (!record) return [noRecord('name, version or architecture', ctx.missingRecord)];
   const id = record.predicate.identity;
   const findings: Finding[] = [];
-  const fixFor = (key: string, flag: string) => `set identity.${key} in waybill.yaml or pass ${flag}`;
+  const fixFor = (key: string, flag: string) =>
+    key === 'name' ? `set name in waybill.yaml or pass ${flag}` : `pass ${flag} when stamping`;
 
   const subjectDigests = record.subject.map((s) => bareDigest(s.digest?.sha256 ?? ''));
   if (nonEmpty(ctx.digest) && !subjectDigests.includes(bareDigest(ctx.digest))) {
@@ -59,7 +55,7 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
       error(
         `the record is about ${subjectDigests.map((d) => `sha256:${d.slice(0, 12)}…`).join(', ') || 'no digest'}, not this artifact (${ctx.digest})`,
         'record:/subject/0/digest/sha256',
-        'the record belongs to another artifact: publish this artifact again to get its own record',
+        'the record belongs to another artifact: stamp this artifact to give it its own record',
       ),
     );
   }
@@ -80,7 +76,7 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
       error(
         'no architecture in the record',
         recordPath('identity/architectures'),
-        'set identity.architectures in waybill.yaml or pass --arch (use noarch/all for architecture-free artifacts)',
+        'set architecture in waybill.yaml or pass --arch (noarch or all for architecture-free artifacts)',
       ),
     );
   }
@@ -96,15 +92,12 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
           `set ${nativeField(facts.format, 'name')} when building the artifact`,
         ),
       );
-    } else if (
-      nonEmpty(id.name) &&
-      normalizeName(nativeName, facts.format) !== normalizeName(id.name, facts.format)
-    ) {
+    } else if (nonEmpty(id.name) && !sameName(nativeName, id.name, facts.format)) {
       findings.push(
         error(
           `name differs: record says "${id.name}", ${facts.name!.field} says "${nativeName}"`,
           facts.name!.field,
-          'make identity.name in waybill.yaml match the artifact, or rebuild the artifact with the right name',
+          'stamp again without --name (the artifact’s own name is recorded), or rebuild the artifact with the right name',
         ),
       );
     }
@@ -117,12 +110,12 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
           `set ${nativeField(facts.format, 'version')} when building the artifact`,
         ),
       );
-    } else if (nonEmpty(id.version) && nativeVersion !== id.version.trim()) {
+    } else if (nonEmpty(id.version) && !sameVersion(nativeVersion, id.version)) {
       findings.push(
         error(
           `version differs: record says "${id.version}", ${facts.version!.field} says "${nativeVersion}"`,
           facts.version!.field,
-          'versions must match exactly: fix identity.version in waybill.yaml or rebuild the artifact',
+          'versions must match exactly: stamp again without --version (the artifact’s own version is recorded), or rebuild the artifact',
         ),
       );
     }
@@ -150,7 +143,7 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
           error(
             `architectures differ: ${parts.join('; ')} (record: ${id.architectures.join(', ')}; native: ${nativeArchs.map((a) => a.value).join(', ')})`,
             fields,
-            'list exactly the artifact’s architectures in identity.architectures (waybill.yaml) or --arch',
+            'stamp again without --arch and with no architecture in waybill.yaml (the artifact’s own architectures are recorded)',
           ),
         );
       }

@@ -17,14 +17,14 @@ function hex(d: string): string {
 
 export function checkManifest(ctx: RuleContext): Finding[] {
   const { record, sbom } = ctx;
-  if (!record) return [noRecord('SBOM')];
+  if (!record) return [noRecord('SBOM', ctx.missingRecord)];
   const manifest = record.predicate.manifest;
   if (!manifest) {
     return [
       error(
         'the record names no SBOM',
         recordPath('manifest'),
-        'publish with an SBOM: let waybill generate one (default) or pass --sbom <file>',
+        'stamp again with an SBOM: let waybill generate one (default) or pass --sbom FILE',
       ),
     ];
   }
@@ -35,7 +35,7 @@ export function checkManifest(ctx: RuleContext): Finding[] {
       error(
         `the recorded SBOM digest "${manifest.digest?.sha256 ?? ''}" is not a sha256 hex digest`,
         recordPath('manifest/digest/sha256'),
-        'publish again so waybill records the SBOM digest',
+        'stamp again so waybill records the SBOM digest',
       ),
     ];
   }
@@ -44,12 +44,18 @@ export function checkManifest(ctx: RuleContext): Finding[] {
       error(
         `the SBOM the record names (${where}) was not found`,
         where,
-        'publish the SBOM next to the artifact (or as its OCI attachment), or publish again',
+        'copy the SBOM along with the artifact (the sidecar file beside it, or its OCI attachment: waybill copy SRC DST), or stamp again',
       ),
     ];
   }
   if ('error' in sbom) {
-    return [error(`the SBOM at ${where} cannot be read: ${sbom.error}`, where, 'publish a valid SBOM again')];
+    return [
+      error(
+        `the SBOM at ${where} cannot be read: ${sbom.error}`,
+        where,
+        'stamp again (it writes a valid SBOM), or give a valid one with --sbom FILE',
+      ),
+    ];
   }
   const findings: Finding[] = [];
   if (hex(sbom.digestSha256) !== recorded) {
@@ -57,7 +63,7 @@ export function checkManifest(ctx: RuleContext): Finding[] {
       error(
         `the SBOM at ${where} is sha256:${hex(sbom.digestSha256).slice(0, 12)}…, but the record pins sha256:${recorded.slice(0, 12)}…`,
         recordPath('manifest/digest/sha256'),
-        'the SBOM was changed or replaced after publishing: restore it or publish again',
+        'the SBOM was changed or replaced after stamping: restore it or stamp again',
       ),
     );
   }
@@ -66,11 +72,20 @@ export function checkManifest(ctx: RuleContext): Finding[] {
       error(
         `the record says the SBOM is ${FORMAT_NAMES[manifest.format] ?? manifest.format}, but it is ${FORMAT_NAMES[sbom.format]}`,
         recordPath('manifest/format'),
-        'publish again so the record states the SBOM format',
+        'stamp again so the record states the SBOM format',
       ),
     );
   }
   if (findings.length) return findings;
+  if (manifest.forced) {
+    findings.push(
+      warning(
+        `the SBOM was published with --force-sbom although it does not describe this artifact: ${manifest.forced.reason}`,
+        recordPath('manifest/forced'),
+        'stamp again with this artifact’s own SBOM (--sbom FILE), or let waybill generate one',
+      ),
+    );
+  }
   // A package's own SBOM names the package (its purl) even when nothing else is bundled inside it.
   if (sbom.components === 0 && !sbom.subjectPurl) {
     findings.push(

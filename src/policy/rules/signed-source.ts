@@ -17,6 +17,14 @@
  */
 
 import { type EvidenceCheckId, trustHowTo } from '../../provenance/source-evidence.ts';
+import {
+  NOT_AT_TAG,
+  onlyConfigUncommitted,
+  TAG_MISMATCH,
+  UNCOMMITTED_PREFIX,
+  UNTRUSTED_SIGNER,
+} from '../../record/source-reasons.ts';
+import type { SignatureVerdict } from '../../record/types.ts';
 import type { Finding, RecordSignatureStatus, RuleContext } from '../types.ts';
 import { error, factValue, info, nonEmpty, noRecord, recordPath, warning } from './findings.ts';
 
@@ -36,16 +44,42 @@ function normalizeRepository(url: string): string {
   return u.replace(/^(?:https?|git|ssh):\/\/(?:[^@/]+@)?/, '');
 }
 
+const RESIGN =
+  'tag the release commit with a signed tag (git tag -s vX.Y.Z; for an SSH key first git config gpg.format ssh) and stamp again';
+
+/** The fix for an unverified tag signature, chosen by why it is not verified. */
+export function signatureFix(sig: SignatureVerdict | null | undefined): string {
+  const reason = sig?.reason ?? '';
+  const config = onlyConfigUncommitted(reason);
+  if (config)
+    return `the only uncommitted file is ${config}: commit it (git add ${config}; git commit), then tag that commit with a signed tag (git tag -s vX.Y.Z) and stamp again: the tag must come after the commit`;
+  if (reason.startsWith(UNCOMMITTED_PREFIX))
+    return 'commit the changes (or remove them; build outputs belong in .gitignore), then tag that commit with a signed tag (git tag -s vX.Y.Z) and stamp again';
+  if (NOT_AT_TAG.test(reason))
+    return 'tag the commit the artifact is built from — after the last commit, waybill.yaml included — with a signed tag (git tag -s vX.Y.Z) and stamp from that checkout';
+  if (TAG_MISMATCH.test(reason))
+    return 'check out the commit the tag points at (git checkout vX.Y.Z), under the tag’s own name, and build and stamp from it';
+  if (UNTRUSTED_SIGNER.test(reason)) {
+    if (sig?.format === 'ssh')
+      return 'name the signer when stamping: --allowed-signers FILE (or source.allowedSigners in waybill.yaml), an OpenSSH allowed_signers file listing the key; or re-sign the tag with a key it lists';
+    return 'name the signer when stamping: --trusted-gpg-key FINGERPRINT (or source.trustedGpgKeys in waybill.yaml), with the public key in the GnuPG keyring; or re-sign the tag with a trusted key';
+  }
+  if (sig?.format === 'x509')
+    return 'sign the tag with an OpenPGP or SSH key (git tag -s): X.509 tag signatures are not supported';
+  if (sig?.format) return `the signature itself does not verify: ${RESIGN}`;
+  return RESIGN;
+}
+
 export function checkSignedSource(ctx: RuleContext): Finding[] {
   const { record, facts } = ctx;
-  if (!record) return [noRecord('source')];
+  if (!record) return [noRecord('source', ctx.missingRecord)];
   const source = record.predicate.source;
   if (!source) {
     return [
       error(
         'the record names no source: repository, tag and commit are missing',
         recordPath('source'),
-        'publish from a git checkout at a signed tag (git tag -s vX.Y.Z), or pass --source <repo>',
+        'stamp from the git checkout at the signed release tag: --source DIR, or source.dir in waybill.yaml',
       ),
     ];
   }
@@ -55,7 +89,7 @@ export function checkSignedSource(ctx: RuleContext): Finding[] {
       error(
         'no source repository in the record',
         recordPath('source/repository'),
-        'set source.repository in waybill.yaml',
+        'give the checkout a remote (git remote add origin URL): the repository is read from remote.origin.url',
       ),
     );
   }
@@ -64,20 +98,24 @@ export function checkSignedSource(ctx: RuleContext): Finding[] {
       error(
         'no source tag in the record: the build was not made from a tag',
         recordPath('source/tag'),
-        'tag the release with a signed tag (git tag -s vX.Y.Z) and publish from it',
+        RESIGN,
       ),
     );
   }
   if (!nonEmpty(source.commit)) {
     findings.push(
-      error('no source commit in the record', recordPath('source/commit'), 'publish from a git checkout'),
+      error(
+        'no source commit in the record',
+        recordPath('source/commit'),
+        'stamp from a git checkout with at least one commit (--source DIR)',
+      ),
     );
   } else if (!FULL_COMMIT.test(source.commit.trim().toLowerCase())) {
     findings.push(
       error(
         `source commit "${source.commit}" is not a full commit id`,
         recordPath('source/commit'),
-        'record the full 40 (or 64) hex digit commit id',
+        'stamp again with this version of waybill: it records the full 40 (or 64) hex digit commit id',
       ),
     );
   }
@@ -92,9 +130,7 @@ export function checkSignedSource(ctx: RuleContext): Finding[] {
       error(
         `the producer's own check of the source tag failed when it stamped: ${reason}`,
         recordPath('source/signature'),
-        sig?.format
-          ? 'stamp again from a clean checkout at the signed tag, naming its signer (--allowed-signers FILE for SSH, --trusted-gpg-key FINGERPRINT for OpenPGP), or re-sign the tag with a trusted key'
-          : 'sign the tag (git tag -s; for an SSH key set git config gpg.format ssh) and stamp again',
+        signatureFix(sig),
       ),
     );
   }

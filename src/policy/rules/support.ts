@@ -28,7 +28,7 @@ function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined
       error(
         `no license in the record${hint}`,
         path,
-        'set support.license in waybill.yaml (an SPDX expression) or --license',
+        'set license in waybill.yaml (an SPDX expression) or pass --license',
       ),
     );
     return undefined;
@@ -50,7 +50,7 @@ function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined
       error(
         `license ${license.trim()} is not allowed by the policy: ${verdict.explanation}`,
         path,
-        'relicense the release, or add the license to allowedLicenses in the policy',
+        'relicense the release (license in waybill.yaml or --license), or allow the license: policy.allowedLicenses in waybill.yaml, or allowedLicenses in your policy file',
       ),
     );
   }
@@ -69,7 +69,7 @@ function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined
         error(
           `license differs: record says ${license.trim()}, ${native!.field} says ${nativeValue}`,
           native!.field,
-          'make support.license in waybill.yaml and the artifact’s license field state the same license',
+          'state the same license in both: license in waybill.yaml (or --license) and the artifact’s own license field',
         ),
       );
     }
@@ -79,7 +79,7 @@ function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined
 
 export function checkSupport(ctx: RuleContext): Finding[] {
   const { record } = ctx;
-  if (!record) return [noRecord('license, disclaimer or support statement')];
+  if (!record) return [noRecord('license, disclaimer or support statement', ctx.missingRecord)];
   const { disclaimer, statement } = record.predicate.support;
   const teamName = record.predicate.team.name;
   const findings: Finding[] = [];
@@ -91,7 +91,7 @@ export function checkSupport(ctx: RuleContext): Finding[] {
       error(
         'no warranty disclaimer in the record',
         recordPath('support/disclaimer'),
-        'set support.disclaimer in waybill.yaml, e.g. "Provided AS IS, WITHOUT WARRANTY OF ANY KIND"',
+        'set disclaimer in waybill.yaml or pass --disclaimer, e.g. "Provided AS IS, WITHOUT WARRANTY OF ANY KIND"',
       ),
     );
   } else if (!DISCLAIMS.test(disclaimer)) {

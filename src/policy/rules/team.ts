@@ -41,7 +41,7 @@ export function communityWordingFindings(ctx: RuleContext, texts: Fact[]): Findi
         error(
           `${text.field} says ${quote(m.quote)}, which presents the release as the work of a whole community, not of a team: ${quote(text.value)}`,
           text.field,
-          'name the team that made the release instead (e.g. "Kolla team"), in this field and in team.name of waybill.yaml',
+          'name the team that made the release instead (e.g. "Kolla team"), in this field and in team.name of waybill.yaml (or --team)',
         ),
       );
     }

@@ -439,7 +439,14 @@ async function publishAll(
     const target = await publishOutput(buildPath, join(outDir, name), match.kind);
     step({ step: 'stamp', output: name });
     const stamped = await stampArtifact(match.kind === 'oci-layout' ? `oci:${target}` : target, {
-      settings: { ...options.settings, version, sourceDir: null, sbom: null },
+      // The tag's version only fills in for outputs that do not carry one (a package keeps its own).
+      settings: {
+        ...options.settings,
+        version,
+        versionFrom: options.version === undefined ? 'default' : 'flag',
+        sourceDir: null,
+        sbom: null,
+      },
       source,
       built: builtDate(archive),
       sbomFormat: options.sbomFormat,

@@ -112,12 +112,18 @@ async function copyVerifiedSource(kit: OpenedKit, scratch: Scratch): Promise<voi
   }
 }
 
-/** The settings the build stamped with, rebuilt from the kit. */
+/**
+ * The settings the build stamped with, rebuilt from the kit. `build` takes the name from waybill.yaml
+ * and the version from the tag: both only fill in for outputs that do not name themselves
+ * (app/identity.ts), so the rebuild stamps the same way.
+ */
 function stampSettings(stamp: KitStamp): Settings {
   return {
     ...resolveSettings(undefined, {}),
     name: stamp.name,
+    nameFrom: stamp.name === null ? null : 'config',
     version: stamp.version,
+    versionFrom: 'default',
     architecture: stamp.architecture,
     team: stamp.team,
     contact: stamp.contact,
