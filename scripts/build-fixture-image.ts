@@ -55,7 +55,11 @@ const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
 
 export type Log = (line: string) => void;
 
-async function run(cmd: string, args: string[], opts: { cwd?: string; log?: Log } = {}): Promise<string> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; log?: Log } = {},
+): Promise<string> {
   opts.log?.(`$ ${cmd} ${args.join(' ')}`);
   try {
     const { stdout } = await execFileAsync(cmd, args, {
@@ -72,7 +76,7 @@ async function run(cmd: string, args: string[], opts: { cwd?: string; log?: Log 
 }
 
 /** Runs a long command with its output streamed to the log (debootstrap takes minutes). */
-function runStreaming(cmd: string, args: string[], log: Log): Promise<void> {
+export function runStreaming(cmd: string, args: string[], log: Log): Promise<void> {
   log(`$ ${cmd} ${args.join(' ')}`);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -94,7 +98,7 @@ function runStreaming(cmd: string, args: string[], log: Log): Promise<void> {
   });
 }
 
-async function hasCommand(name: string): Promise<boolean> {
+export async function hasCommand(name: string): Promise<boolean> {
   try {
     await execFileAsync('sh', ['-c', `command -v ${name}`]);
     return true;
@@ -104,7 +108,7 @@ async function hasCommand(name: string): Promise<boolean> {
 }
 
 /** Runs `build` into `final.partial` and renames it to `final` — unless `final` already exists. */
-async function step(final: string, build: (partial: string) => Promise<void>): Promise<void> {
+export async function step(final: string, build: (partial: string) => Promise<void>): Promise<void> {
   if (existsSync(final)) return;
   const partial = `${final}.partial`;
   await build(partial);
@@ -124,7 +128,7 @@ async function buildRootfs(rootfs: string, log: Log): Promise<void> {
   });
 }
 
-async function removeDownloadedDebs(rootfs: string): Promise<void> {
+export async function removeDownloadedDebs(rootfs: string): Promise<void> {
   const archives = join(rootfs, 'var/cache/apt/archives');
   for (const name of await readdir(archives).catch(() => [] as string[]))
     if (name.endsWith('.deb')) await rm(join(archives, name));
@@ -158,15 +162,25 @@ async function buildAppLayer(layer: string, log: Log): Promise<void> {
   });
 }
 
-async function buildOciLayout(ociDir: string, rootfs: string, layer: string, log: Log): Promise<void> {
+/**
+ * An OCI layout (tag `latest`, linux/amd64, gzip layers) with one layer per directory, each inserted
+ * at `/`, then a whiteout layer for each of `whiteouts`.
+ */
+export async function buildOciLayout(
+  ociDir: string,
+  layers: string[],
+  log: Log,
+  whiteouts: string[] = [],
+): Promise<void> {
   await step(ociDir, async (partial) => {
     await rm(partial, { recursive: true, force: true });
     const image = `${partial}:latest`;
     await run('umoci', ['init', '--layout', partial], { log });
     await run('umoci', ['new', '--image', image], { log });
     await run('umoci', ['config', '--image', image, '--architecture', 'amd64', '--os', 'linux'], { log });
-    await run('umoci', ['insert', '--image', image, rootfs, '/'], { log });
-    await run('umoci', ['insert', '--image', image, layer, '/'], { log });
+    for (const layer of layers) await run('umoci', ['insert', '--image', image, layer, '/'], { log });
+    for (const path of whiteouts)
+      await run('umoci', ['insert', '--image', image, '--whiteout', path], { log });
     await run('umoci', ['gc', '--layout', partial], { log });
   });
 }
@@ -328,7 +342,7 @@ async function buildFixtureImageLocked(cacheDir: string, log: Log): Promise<Fixt
   } catch (e) {
     return { skip: `npm layer failed (no npm registry?): ${(e as Error).message}` };
   }
-  await buildOciLayout(paths.ociDir, paths.rootfs, layer, log);
+  await buildOciLayout(paths.ociDir, [paths.rootfs, layer], log);
   await buildDockerArchive(paths.dockerArchive, paths.ociDir, log);
   if (!existsSync(paths.truth)) {
     const truth = await computeTruth(paths.rootfs, layer);

@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'SIGNATURE'
   /** Another waybill run holds the lock on the artifact (util/lock.ts). */
   | 'BUSY'
+  /** The target already holds something different under the same name (a published release). */
+  | 'CONFLICT'
   /** A registry or server that cannot be reached or keeps failing (after bounded retries). */
   | 'NETWORK'
   /** Credentials missing, refused, or not to be sent where a server asks (registries). */

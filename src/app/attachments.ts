@@ -27,7 +27,14 @@ import { type LayoutStore, OciLayout, resolveRef } from '../oci/layout.ts';
 import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
 import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
-import { readSidecar, SIDECAR_SUFFIX, sidecarBytes, sidecarHome, sidecarPath } from '../record/sidecar.ts';
+import {
+  parseRecordSidecar,
+  readSidecar,
+  SIDECAR_SUFFIX,
+  sidecarBytes,
+  sidecarHome,
+  sidecarPath,
+} from '../record/sidecar.ts';
 import { RECORD_PREDICATE_TYPES, type ReleaseRecord } from '../record/types.ts';
 import {
   findRegistryAttachments,
@@ -44,6 +51,7 @@ import {
 } from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
 import { registryWriteError } from '../sources/registry.ts';
+import { releaseWriteError } from '../sources/release.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { parseSha256Digest } from '../util/digest.ts';
@@ -273,9 +281,13 @@ async function findReferrer(
   return { bytes, location: `${OCI_LOCATION}${newest.descriptor.digest}` };
 }
 
-/** Writing to a registry is `publish`'s job: nothing is written there behind the user's back. */
+/**
+ * Writing to a registry or a release directory is `publish`'s job: nothing is written there behind
+ * the user's back (and nothing next to a release's cached copy, where no reader would look).
+ */
 function refuseRegistryWrite(artifact: Artifact): void {
   if (artifact.kind === 'registry') throw registryWriteError(artifact.ref);
+  if (artifact.kind === 'release') throw releaseWriteError(artifact.ref);
 }
 
 /** The repository and digest of a registry image, when the artifact is one. */
@@ -311,6 +323,9 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
       'an SBOM sidecar location must be a file name next to the artifact',
     );
   }
+  // A published release's sidecars are the ones read and checked against its SHA256SUMS.
+  const release = artifact.release;
+  if (release) return release.sidecars.get(location)?.bytes ?? (await release.readFile(location));
   // Beside the artifact, as the stamp wrote it (a `dir:.` artifact's in its parent). Only a regular
   // file is read: a FIFO there is refused at once (the manifest rule reports it), never waited on.
   const [home] = sidecarHome(artifact.path, '');
@@ -333,6 +348,14 @@ export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | und
       record: parseRecord(bytes.toString('utf8'), where),
       location: `referrer ${newest.descriptor.digest} in docker://${repository.reference.registry}/${repository.name}`,
     };
+  }
+  const release = artifact.release;
+  if (release) {
+    const name = `${release.location.file}${SIDECAR_SUFFIX}`;
+    const sidecar = release.sidecars.get(name);
+    if (!sidecar) return undefined;
+    const where = release.locate(name);
+    return { record: parseRecordSidecar(sidecar.bytes, where), location: where };
   }
   if (usesLayout(artifact)) {
     const bytes = (await findAttached(artifact, ARTIFACT_TYPE.record))?.bytes;
@@ -369,11 +392,18 @@ export async function saveStatementBundle(
 
 /**
  * Bundles attached to an image in its layout or its registry (every attachment with the bundle
- * media type).
+ * media type), or published beside a release-directory file.
  */
 export async function loadAttachedBundles(
   artifact: Artifact,
 ): Promise<Array<{ source: string; bytes: Buffer }>> {
+  const release = artifact.release;
+  if (release) {
+    // Its sidecar bundles and `.intoto.jsonl`, checked against SHA256SUMS when the release was read.
+    return [...release.sidecars.values()]
+      .filter((s) => isSidecarOf(release.location.file, s.name))
+      .map((s) => ({ source: release.locate(s.name), bytes: s.bytes }));
+  }
   const repository = registryOf(artifact);
   if (repository) {
     const found = await findRegistryAttachments(repository, artifact.digest, BUNDLE_MEDIA_TYPE);

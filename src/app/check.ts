@@ -137,6 +137,11 @@ export async function checkLoadedRecord(
 }
 
 export async function checkArtifact(ref: string, options: CheckOptions): Promise<CheckReport> {
-  const artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+  const artifact = await openArtifact(ref, {
+    platform: options.platform,
+    registry: options.registry,
+    // A release URL's file is hashed as it downloads: that is this command's hashing progress.
+    onDownload: options.integrity?.onProgress,
+  });
   return checkOpenedArtifact(artifact, options);
 }

@@ -17,7 +17,7 @@ import { componentCount, readSbom } from '../sbom/read.ts';
 import { writeSpdx } from '../sbom/spdx.ts';
 import type { SbomInput } from '../sbom/subject.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact } from '../sources/types.ts';
+import { type Artifact, isSingleFile } from '../sources/types.ts';
 import { toolVersion } from '../version.ts';
 import type { SbomFormat } from './attachments.ts';
 import { packageIdentity, separateSubject } from './package-subject.ts';
@@ -33,7 +33,7 @@ export interface GenerateSbomOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * Worker threads for image layers (WalkOptions.workers): 0 or 1 = in-process. Default: the walk's
-   * policy ($WAYBILL_WORKERS, else threads with >= 4 cores and >= 2 layers). Same bytes either way.
+   * policy ($WAYBILL_WORKERS, else threads when >= 2 cores and >= 2 layers of >= 16 MiB compressed, 64 MiB uncompressed). Same bytes either way.
    */
   workers?: number;
 }
@@ -118,7 +118,8 @@ export function encodeSbom(
   const input: SbomInput = {
     subject: {
       digest: artifact.digest,
-      kind: artifact.kind,
+      // A published release's copy is a file: its SBOM is the file's, whatever URL it came from.
+      kind: isSingleFile(artifact.kind) ? 'file' : artifact.kind,
       name: options.name ?? contents.subject?.name ?? basename(artifact.path.replace(/\/+$/, '')),
       version: options.version ?? contents.subject?.version,
       created,

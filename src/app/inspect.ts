@@ -216,7 +216,12 @@ export async function inspectArtifact(
   } = {},
 ): Promise<InspectView> {
   return inspectOpenedArtifact(
-    await openArtifact(ref, { platform: options.platform, registry: options.registry }),
+    await openArtifact(ref, {
+      platform: options.platform,
+      registry: options.registry,
+      // A release URL's file is hashed as it downloads: that is this command's hashing progress.
+      onDownload: options.integrity?.onProgress,
+    }),
     options.now,
     options.integrity,
     options.trust,

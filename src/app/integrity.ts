@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { describeError } from '../errors.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import { mismatchCheck } from '../sources/integrity.ts';
-import type { Artifact, IntegrityCheck, IntegrityOptions } from '../sources/types.ts';
+import { type Artifact, type IntegrityCheck, type IntegrityOptions, isSingleFile } from '../sources/types.ts';
 import {
   type DigestFacts,
   DigestMismatchError,
@@ -70,7 +70,7 @@ export async function readRecordedSbom(
 
 /** What the record's subject names, in words: the thing whose digest the artifact digest is. */
 function subjectWhat(artifact: Artifact): string {
-  if (artifact.kind === 'file') return 'file';
+  if (isSingleFile(artifact.kind)) return 'file';
   if (artifact.kind === 'dir') return 'directory tree (canonical tree digest)';
   if (artifact.kind === 'docker-archive') return 'image config (the image ID)';
   return artifact.image?.selected ? 'image manifest' : 'image index';
@@ -107,6 +107,7 @@ function subjectCheck(artifact: Artifact, record: ReleaseRecord): IntegrityCheck
 
 /** Where an SBOM was read, for people: the sidecar's path, or the layout and attachment. */
 function sbomName(artifact: Artifact, location: string): string {
+  if (artifact.release) return artifact.release.locate(location);
   return location.startsWith('oci:')
     ? `${artifact.path} (${location})`
     : join(dirname(artifact.path), location);

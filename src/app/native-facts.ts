@@ -8,12 +8,12 @@ import { emptyFacts, type NativeFacts } from '../formats/facts.ts';
 import { imageFactsFromView } from '../formats/image/oci-facts.ts';
 import type { NativeFormat } from '../formats/native.ts';
 import { detectNativeFormat } from '../formats/registry.ts';
-import type { Artifact } from '../sources/types.ts';
+import { type Artifact, isSingleFile } from '../sources/types.ts';
 
 /** The native format of a file or directory artifact; undefined for images and plain files. */
 export async function nativeFormatOf(artifact: Artifact): Promise<NativeFormat | undefined> {
   if (artifact.image) return undefined;
-  if (artifact.kind !== 'file' && artifact.kind !== 'dir') return undefined;
+  if (!isSingleFile(artifact.kind) && artifact.kind !== 'dir') return undefined;
   return detectNativeFormat(artifact.path);
 }
 

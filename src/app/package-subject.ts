@@ -15,7 +15,7 @@ import { type Component, componentKey, type Distro } from '../catalog/types.ts';
 import type { NativeFacts } from '../formats/facts.ts';
 import { rpmPackageInfo } from '../formats/rpm/rpm-header.ts';
 import { readRpmPackage } from '../formats/rpm/rpm-package.ts';
-import type { Artifact } from '../sources/types.ts';
+import { type Artifact, isSingleFile } from '../sources/types.ts';
 import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
 
 /** rpm Vendor → the purl namespace distros use for their packages (purl-spec types: rpm). */
@@ -66,7 +66,7 @@ function fromFacts(
  * package file (an image, a directory, a tarball, an executable).
  */
 export async function packageIdentity(artifact: Artifact): Promise<Component | undefined> {
-  if (artifact.kind !== 'file') return undefined;
+  if (!isSingleFile(artifact.kind)) return undefined;
   const format = await nativeFormatOf(artifact);
   if (!format) return undefined;
   if (format.name === 'rpm') {

@@ -38,7 +38,13 @@ import { loadTrustedRoot, type TrustedRootInfo } from '../sign/trusted-root.ts';
 import { type SignatureCheck, type SignatureTrust, verifySignedItem } from '../sign/verify-signature.ts';
 import { mismatchCheck } from '../sources/integrity.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact, IntegrityCheck, IntegrityOptions, SourceKind } from '../sources/types.ts';
+import {
+  type Artifact,
+  type IntegrityCheck,
+  type IntegrityOptions,
+  isSingleFile,
+  type SourceKind,
+} from '../sources/types.ts';
 import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
 import { loadAttachedBundles } from './attachments.ts';
 import { checkLoadedRecord, sbomOutcome, verifyRecordSource } from './check.ts';
@@ -267,7 +273,7 @@ async function isLocalFile(artifact: Artifact): Promise<boolean> {
 async function digestCandidates(artifact: Artifact): Promise<DigestCandidate[]> {
   const own = artifact.digest.replace(/^sha256:/, '');
   const isFile = await isLocalFile(artifact);
-  if (artifact.kind === 'file') return [{ label: 'file', digests: await fileDigests(artifact.path) }];
+  if (isSingleFile(artifact.kind)) return [{ label: 'file', digests: await fileDigests(artifact.path) }];
   const label =
     artifact.kind === 'dir'
       ? 'directory tree'
@@ -297,7 +303,8 @@ async function gatherItems(
     items.push(...(await readSignedFile(path)));
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
-  if (artifact.kind !== 'registry')
+  // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
+  if (artifact.kind !== 'registry' && artifact.kind !== 'release')
     for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
   let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
   try {
@@ -560,7 +567,12 @@ async function unopenedReport(
 export async function verifyArtifact(ref: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   let artifact: Artifact;
   try {
-    artifact = await openArtifact(ref, { platform: options.platform, registry: options.registry });
+    artifact = await openArtifact(ref, {
+      platform: options.platform,
+      registry: options.registry,
+      // A release URL's file is hashed as it downloads: that is this command's hashing progress.
+      onDownload: options.integrity?.onProgress,
+    });
   } catch (e) {
     if (isDigestMismatch(e)) return unopenedReport(ref, e, options);
     throw e;

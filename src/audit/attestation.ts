@@ -103,7 +103,8 @@ export async function attachAuditStatement(
   const signed = options.signAuditStatement ? await options.signAuditStatement(plain) : undefined;
   const bytes = signed?.bytes ?? plain;
   const mediaType = signed?.mediaType ?? IN_TOTO_MEDIA_TYPE;
-  if (artifact.kind === 'oci' || artifact.kind === 'oci-archive') {
+  // A registry image or a published release is not written in place: `attach` refuses them.
+  if (['oci', 'oci-archive', 'registry', 'release'].includes(artifact.kind)) {
     return attach(
       artifact,
       signed?.artifactType ?? AUDIT_ARTIFACT_TYPE,

@@ -13,8 +13,9 @@ import { sourceDateEpoch } from '../app/dates.ts';
 import { generateSbom } from '../app/generate-sbom.ts';
 import { WaybillError } from '../errors.ts';
 import type { ReleaseRecord } from '../record/types.ts';
+import type { RegistryOptions } from '../registry/client.ts';
 import { openArtifact } from '../sources/open.ts';
-import type { Artifact } from '../sources/types.ts';
+import type { Artifact, OpenOptions } from '../sources/types.ts';
 import { dependencyPaths } from './dependency-paths.ts';
 import { buildFindings } from './findings.ts';
 import {
@@ -28,7 +29,13 @@ import {
 } from './freshness.ts';
 import { type Inventory, readInventory } from './inventory.ts';
 import { AdvisoryCache, matchInventory } from './match.ts';
-import type { ReleaseLister } from './release-lister.ts';
+import { registryTagLister } from './registry-lister.ts';
+import {
+  indexFileLister,
+  publishedReleaseLister,
+  type ReleaseLister,
+  releaseDirectoryLister,
+} from './release-lister.ts';
 import type { AuditReport, AuditSubject, ReportedFinding } from './report.ts';
 import type { SeverityRating } from './severity.ts';
 import type { AdvisoryStore } from './store.ts';
@@ -165,7 +172,14 @@ async function isDocument(path: string): Promise<boolean> {
 /** Load an SBOM file or an artifact (with its record and SBOM) for an audit. */
 export async function loadTarget(
   ref: string,
-  options: { platform?: string; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    platform?: string;
+    onProgress?: (done: number, total: number) => void;
+    /** `docker://` references: transport and credentials. */
+    registry?: RegistryOptions;
+    /** Release URLs: download progress of the file. */
+    onDownload?: OpenOptions['onDownload'];
+  } = {},
 ): Promise<LoadedTarget> {
   if (await isDocument(ref)) {
     const inventory = readInventory(await readFile(ref), ref);
@@ -178,7 +192,11 @@ export async function loadTarget(
     if (inventory.subject?.digest) subject.digest = inventory.subject.digest;
     return { inventory, subject };
   }
-  const artifact = await openArtifact(ref, options.platform ? { platform: options.platform } : {});
+  const artifact = await openArtifact(ref, {
+    ...(options.platform ? { platform: options.platform } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.onDownload ? { onDownload: options.onDownload } : {}),
+  });
   const record = (await loadRecord(artifact))?.record;
   const identity = record?.predicate.identity;
   const name = identity?.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
@@ -228,4 +246,19 @@ export function auditTime(now: string | undefined): Date {
     return d;
   }
   return sourceDateEpoch() ?? new Date();
+}
+
+/**
+ * Where `audit` looks for newer releases of `artifact`, in order: the index given (`--releases`, a
+ * path or URL), then where the artifact was published — the index.json of its release URL, its
+ * registry repository's tags, or the `NAME/index.json` above a local `NAME/VERSION/FILE`.
+ */
+export function releaseListers(artifact: Artifact | undefined, releases?: string): ReleaseLister[] {
+  const listers: ReleaseLister[] = [];
+  if (releases) listers.push(indexFileLister(releases));
+  if (!artifact) return listers;
+  if (artifact.release) listers.push(publishedReleaseLister(artifact.release));
+  else if (artifact.registry) listers.push(registryTagLister(artifact.registry.repository));
+  else listers.push(releaseDirectoryLister(artifact.path));
+  return listers;
 }

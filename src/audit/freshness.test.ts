@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import {
+  emptyReleaseIndex,
+  parseReleaseIndex,
+  serializeReleaseIndex,
+  withIndexedArtifact,
+} from '../publish/release-index.ts';
 import { ageFields, libyear, newerReleases, osFreshness } from './freshness.ts';
-import { parseReleaseIndex } from './release-lister.ts';
+import { listingOf } from './release-lister.ts';
 import { pep440Scheme } from './versions/pep440.ts';
 
 describe('freshness', () => {
@@ -53,32 +59,49 @@ describe('freshness', () => {
     );
   });
   test('newer releases in a release-directory index, compared by the version scheme', () => {
-    const listing = parseReleaseIndex(
-      JSON.stringify({
-        name: 'hello',
-        versions: [
-          { version: '1.9.0' },
-          { version: '1.10.0', published: '2026-01-01T00:00:00Z' },
-          { version: '1.2.0' },
-          { version: '2.0.0-rc.1' },
-        ],
-      }),
-      'index.json',
-    );
+    const artifact = (file: string, published: string) => ({
+      file,
+      digest: `sha256:${'a'.repeat(64)}`,
+      size: 1,
+      built: null,
+      published,
+      files: [],
+    });
+    let index = emptyReleaseIndex('hello');
+    for (const version of ['1.9.0', '1.10.0', '1.2.0', '2.0.0-rc.1'])
+      index = withIndexedArtifact(index, version, artifact(`hello-${version}.tar`, '2026-01-01T00:00:00Z'));
+    index = withIndexedArtifact(index, '1.10.0', artifact('hello-1.10.0-arm64.tar', '2025-12-01T00:00:00Z'));
+    const listing = listingOf(parseReleaseIndex(serializeReleaseIndex(index), 'index.json'), 'index.json');
+    assert.deepEqual(listing.releases[1], { version: '1.10.0', published: '2025-12-01T00:00:00Z' });
+    assert.deepEqual(listing.releases[0]?.digest, `sha256:${'a'.repeat(64)}`);
     assert.deepEqual(newerReleases('1.9.0', listing), {
       source: 'index.json',
       newer: ['2.0.0-rc.1', '1.10.0'],
       scheme: 'semver',
       latest: '2.0.0-rc.1',
     });
-    assert.deepEqual(
-      newerReleases('v2.0.0', parseReleaseIndex('{"versions": {"v1.0.0": {}}}', 'i')).newer,
-      [],
-    );
+    assert.deepEqual(newerReleases('v2.0.0', { source: 'i', releases: [{ version: 'v1.0.0' }] }).newer, []);
+    // A release index has one schema: the shapes of other tools are refused by name.
     assert.throws(
-      () => parseReleaseIndex('{"name": "x"}', 'i.json'),
-      /i\.json: a release index needs a `versions` list/,
+      () => parseReleaseIndex('{"versions": {"v1.0.0": {}}}', 'i.json'),
+      /i\.json: is not a release index of kind waybill\.dev\/release-index\/v1 \(no kind\)/,
     );
+  });
+  test('a tag list: only the tags the current version scheme accepts are releases', () => {
+    const tags = ['latest', 'main', '1', '1.2', '1.2.3', 'v1.3.0', '1.10.0-rc.1', 'sha256-x'];
+    const listing = {
+      source: 'docker://r/hello (tags)',
+      releases: tags.map((version) => ({ version })),
+      mixed: true,
+    };
+    assert.deepEqual(newerReleases('1.2.3', listing), {
+      source: 'docker://r/hello (tags)',
+      newer: ['1.10.0-rc.1', 'v1.3.0'],
+      scheme: 'semver',
+      latest: '1.10.0-rc.1',
+    });
+    // Without the flag a list with a non-version compares nothing rather than guessing.
+    assert.deepEqual(newerReleases('1.2.3', { ...listing, mixed: false }).newer, []);
   });
   test('libyear: newest known release date minus the date of the release in use', () => {
     const dates = new Map([

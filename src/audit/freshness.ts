@@ -82,9 +82,12 @@ export function schemeForVersions(
 }
 
 export function newerReleases(current: string, listing: ReleaseListing): NewerRelease {
-  const versions = [...new Set(listing.releases.map((r) => r.version))];
-  const chosen = schemeForVersions([current, ...versions]);
+  let versions = [...new Set(listing.releases.map((r) => r.version))];
+  // A tag list also holds names that are no versions (`latest`, `main`, referrer tags): the current
+  // version's scheme decides which tags are versions at all.
+  const chosen = listing.mixed ? schemeForVersions([current]) : schemeForVersions([current, ...versions]);
   if (!chosen) return { source: listing.source, newer: [] };
+  if (listing.mixed) versions = versions.filter((v) => chosen.scheme.valid(chosen.normalize(v)));
   const cmp = (a: string, b: string) => chosen.scheme.compare(chosen.normalize(a), chosen.normalize(b));
   const newer = versions.filter((v) => cmp(v, current) > 0).sort((a, b) => cmp(b, a));
   const latest = [...versions, current].sort((a, b) => cmp(b, a))[0];

@@ -1,27 +1,36 @@
 /**
- * Where a newer release of the same artifact might be listed. `ReleaseLister` is the seam: the
- * registry client (OCI tag lists) plugs in here; this module provides the release-directory reader.
- *
- * A release directory (download site layout `NAME/VERSION/FILE`) keeps `NAME/index.json` listing the
- * versions. Its shape, as read here: `{"name": "hello", "versions": [{"version": "1.2.3",
- * "digest": "sha256:…", "built": "…", "published": "…"}]}`; `versions` may also be an object keyed by
- * version, or a list of version strings.
+ * Where a newer release of the same artifact might be listed. `ReleaseLister` is the seam: a release
+ * directory's `NAME/index.json` (the one schema and reader of src/publish/release-index.ts, the index
+ * `publishToReleaseDirectory` writes; docs/publish-directory.md), read from a local directory, a file
+ * given with `--releases`, a URL, or the index a release URL was opened with; and a registry
+ * repository's tag list (registry-lister.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { WaybillError } from '../errors.ts';
+import { MAX_INDEX_BYTES, parseReleaseIndex, type ReleaseIndex } from '../publish/release-index.ts';
+import type { OpenedRelease } from '../publish/release-read.ts';
+import { type SiteOptions, siteRead } from '../publish/site-http.ts';
+import { describeUrl } from '../registry/http.ts';
 
 export interface ListedRelease {
   version: string;
+  /** The artifact's digest, when the version holds one artifact. */
   digest?: string;
+  /** The earliest build and publication dates of the version's artifacts. */
   built?: string;
   published?: string;
 }
 
 export interface ReleaseListing {
-  /** Where the list came from (a file path, a registry repository). */
+  /** Where the list came from (a file path, a URL, a registry repository). */
   source: string;
   releases: ListedRelease[];
+  /**
+   * The list holds names that are not all versions (a registry's tags: `latest`, `main`,
+   * `sha256-…` referrer tags): compare only those the current version's scheme accepts.
+   */
+  mixed?: boolean;
 }
 
 export interface ReleaseLister {
@@ -29,64 +38,67 @@ export interface ReleaseLister {
   list(name: string): Promise<ReleaseListing | undefined>;
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const earliest = (dates: Array<string | null>): string | undefined =>
+  dates.filter((d): d is string => d !== null).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
 
-function release(version: string, v: unknown): ListedRelease {
-  const r: ListedRelease = { version };
-  if (isObject(v)) {
-    for (const key of ['digest', 'built', 'published'] as const) {
-      const value = str(v[key]);
-      if (value !== undefined) r[key] = value;
-    }
-  }
-  return r;
+/** The versions of a release index, as a listing. */
+export function listingOf(index: ReleaseIndex, source: string): ReleaseListing {
+  return {
+    source,
+    releases: index.versions.map((v) => {
+      const r: ListedRelease = { version: v.version };
+      const only = v.artifacts.length === 1 ? v.artifacts[0] : undefined;
+      if (only) r.digest = only.digest;
+      const built = earliest(v.artifacts.map((a) => a.built));
+      const published = earliest(v.artifacts.map((a) => a.published));
+      if (built) r.built = built;
+      if (published) r.published = published;
+      return r;
+    }),
+  };
 }
 
-/** Parse a release-directory `index.json`. Throws MALFORMED naming `input`. */
-export function parseReleaseIndex(text: string, input: string): ReleaseListing {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new WaybillError('MALFORMED', input, `not JSON: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (!isObject(doc)) throw new WaybillError('MALFORMED', input, 'a release index is a JSON object');
-  const versions = doc.versions ?? doc.releases;
-  const releases: ListedRelease[] = [];
-  if (Array.isArray(versions)) {
-    for (const v of versions) {
-      if (typeof v === 'string') releases.push({ version: v });
-      else if (isObject(v) && str(v.version)) releases.push(release(v.version as string, v));
-    }
-  } else if (isObject(versions)) {
-    for (const [version, v] of Object.entries(versions)) releases.push(release(version, v));
-  } else {
-    throw new WaybillError('MALFORMED', input, 'a release index needs a `versions` list');
-  }
-  return { source: input, releases };
+function isUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
 }
 
-/** Reads one given index file, whatever the name. */
-export function indexFileLister(path: string): ReleaseLister {
+/**
+ * The index at `location` — a file path or an http(s) URL (same transport rules as release URLs) —
+ * whatever its name. Missing is NOT_FOUND, malformed MALFORMED, naming the location.
+ */
+export function indexFileLister(location: string, site: SiteOptions = {}): ReleaseLister {
   return {
     async list() {
-      const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (isUrl(location)) {
+        let url: URL;
+        try {
+          url = new URL(location);
+        } catch {
+          throw new WaybillError('USAGE', '--releases', 'is not a valid URL');
+        }
+        const where = describeUrl(url);
+        const bytes = await siteRead(url, where, 'release index', MAX_INDEX_BYTES, site);
+        if (!bytes) throw new WaybillError('NOT_FOUND', where, 'not found');
+        return listingOf(parseReleaseIndex(bytes.toString('utf8'), where), where);
+      }
+      const info = await stat(location).catch(() => undefined);
+      if (info && info.size > MAX_INDEX_BYTES)
+        throw new WaybillError('LIMIT', location, `is larger than ${MAX_INDEX_BYTES} bytes`);
+      const text = await readFile(location, 'utf8').catch((e: NodeJS.ErrnoException) => {
         throw new WaybillError(
           'NOT_FOUND',
-          path,
+          location,
           e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code})`,
         );
       });
-      return parseReleaseIndex(text, path);
+      return listingOf(parseReleaseIndex(text, location), location);
     },
   };
 }
 
 /**
- * The release directory an artifact file sits in, when it has the `NAME/VERSION/FILE` layout with a
- * `NAME/index.json`: lists NAME's releases.
+ * The release directory a local artifact file sits in, when it has the `NAME/VERSION/FILE` layout
+ * with a `NAME/index.json`: lists NAME's releases.
  */
 export function releaseDirectoryLister(artifactPath: string): ReleaseLister {
   return {
@@ -96,7 +108,22 @@ export function releaseDirectoryLister(artifactPath: string): ReleaseLister {
       const index = join(nameDir, 'index.json');
       const info = await stat(index).catch(() => undefined);
       if (!info?.isFile()) return undefined;
-      return parseReleaseIndex(await readFile(index, 'utf8'), index);
+      return indexFileLister(index).list(name);
+    },
+  };
+}
+
+/** The index a published release was read with (`https://HOST/NAME/VERSION/FILE`): NAME's releases. */
+export function publishedReleaseLister(release: OpenedRelease): ReleaseLister {
+  return {
+    async list(name) {
+      const { index, location } = release;
+      if (!index || index.name !== name) return undefined;
+      const source =
+        location.site.kind === 'http'
+          ? describeUrl(new URL(`${encodeURIComponent(location.name)}/index.json`, location.site.root))
+          : join(location.site.root, location.name, 'index.json');
+      return listingOf(index, source);
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
+import { condenseExecutable } from '../formats/executable/condense.ts';
 import {
   PACKAGE_NOTE_OWNER,
   PACKAGE_NOTE_PE_SECTION,
@@ -45,6 +46,7 @@ export const elfPackageNoteCataloger: Required<Pick<Cataloger, 'keep'>> & Catalo
   want: wantExecutable,
   sniff: (_entry, head) => sniffExecutable(head),
   keep: (_entry, data) => containsAnyBytes(data, NOTE_PATTERNS),
+  condense: condenseExecutable,
   catalog(files, ctx) {
     const out: Component[] = [];
     for (const file of files) {

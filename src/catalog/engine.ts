@@ -107,6 +107,20 @@ export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: 
       if (withOsRelease && isOsRelease(entry)) return true;
       return catalogers.some((c) => takes(c, entry, data));
     },
+    // Condensed only when every cataloger that wants the file reads it through the same condenser
+    // (the executable catalogers share one); any other needs the whole bytes. Decided on the head
+    // alone, as a file too large to read whole is condensed before its content is looked at.
+    condense(entry, source) {
+      if (withOsRelease && isOsRelease(entry)) return undefined;
+      const head = source.read(0, Math.min(SNIFF_BYTES, source.size));
+      let condense: Cataloger['condense'];
+      for (const c of catalogers) {
+        if (!wants(c, entry, head)) continue;
+        if (!c.condense || (condense && condense !== c.condense)) return undefined;
+        condense = c.condense;
+      }
+      return condense?.(entry, source);
+    },
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
+import { condenseExecutable } from '../formats/executable/condense.ts';
 import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable/executable.ts';
 import {
   GO_BUILDINFO_MAGIC,
@@ -30,6 +31,7 @@ export const goCataloger: Required<Pick<Cataloger, 'keep'>> & Cataloger = {
   // the walk drops it instead of holding every ELF file of an image until the catalogers run.
   // Searched from "Go buil": the leading 0xff is too common in machine code to scan for quickly.
   keep: (_entry, data) => containsBytes(data, GO_BUILDINFO_MAGIC, 2),
+  condense: condenseExecutable,
   catalog(files, ctx) {
     const out: Component[] = [];
     for (const file of files) {

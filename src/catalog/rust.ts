@@ -6,6 +6,7 @@
 import { PackageURL } from 'packageurl-js';
 import { isWaybillError } from '../errors.ts';
 import { CARGO_AUDITABLE_SECTION, readCargoAudit } from '../formats/executable/cargo-auditable.ts';
+import { condenseExecutable } from '../formats/executable/condense.ts';
 import { parseExecutable, sniffExecutable, wantExecutable } from '../formats/executable/executable.ts';
 import { containsBytes } from '../sources/content-match.ts';
 import type { Cataloger, Component } from './types.ts';
@@ -18,6 +19,7 @@ export const rustCataloger: Required<Pick<Cataloger, 'keep'>> & Cataloger = {
   want: wantExecutable,
   sniff: (_entry, head) => sniffExecutable(head),
   keep: (_entry, data) => containsBytes(data, SECTION_NAME),
+  condense: condenseExecutable,
   catalog(files, ctx) {
     const out: Component[] = [];
     for (const file of files) {

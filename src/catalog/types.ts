@@ -4,6 +4,7 @@
  * merges what they return.
  */
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import type { ByteSource } from '../util/byte-source.ts';
 
 export type Ecosystem = 'deb' | 'apk' | 'rpm' | 'pypi' | 'npm' | 'golang' | 'cargo' | 'maven' | 'generic';
 
@@ -82,6 +83,12 @@ export interface Cataloger {
    * cataloger that must look at every executable keep only those that carry what it reads.
    */
   keep?(entry: FileEntry, data: Buffer): boolean;
+  /**
+   * A smaller copy of a kept file that `catalog` reads exactly as it reads the whole file (see
+   * FileFilter.condense). The walk uses it only when every cataloger taking the file has the same
+   * `condense`, so catalogers that read the same parts of a file share one function.
+   */
+  condense?(entry: FileEntry, source: ByteSource): Buffer | undefined;
   /** Parse every file this cataloger wanted. Bad input is reported with ctx.warn, never thrown. */
   catalog(files: WalkedFile[], ctx: CatalogContext): Component[] | Promise<Component[]>;
 }

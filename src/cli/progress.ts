@@ -45,3 +45,12 @@ export function formatBytes(n: number): string {
   }
   return unit === 0 ? `${value} ${units[unit]}` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** Runs `work` with a progress bar for a download it may start (a release URL fetches its file first). */
+export async function withDownloadProgress<T>(
+  work: (onDownload: (done: number, total: number) => void) => Promise<T>,
+  opts: { quiet?: boolean } = {},
+): Promise<T> {
+  const progress = createProgress('downloading', opts);
+  return work((done, total) => progress.update(done, total)).finally(() => progress.done());
+}

@@ -73,7 +73,14 @@ export async function readSidecar(artifactPath: string): Promise<ReleaseRecord |
     },
   );
   if (!bytes) return undefined;
-  return parseRecord(decodeUtf8(bytes, path), path);
+  return parseRecordSidecar(bytes, path);
+}
+
+/** A record sidecar's bytes (read from anywhere: a file, a download) parsed; `where` names it in errors. */
+export function parseRecordSidecar(bytes: Uint8Array, where: string): ReleaseRecord {
+  if (bytes.length > MAX_RECORD_BYTES)
+    throw new WaybillError('LIMIT', where, `release record is larger than ${MAX_RECORD_BYTES} bytes`);
+  return parseRecord(decodeUtf8(bytes, where), where);
 }
 
 function decodeUtf8(bytes: Uint8Array, path: string): string {

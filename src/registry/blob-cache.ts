@@ -104,29 +104,8 @@ export class BlobCache {
     await this.prepare();
     const path = this.path(descriptor.digest);
     await dropNonRegularEntry(path);
-    for (let attempt = 1; ; attempt++) {
-      let received = 0;
-      const counted = async function* (stream: Readable): AsyncGenerator<Buffer> {
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          received += chunk.length;
-          onBytes?.(chunk.length);
-          yield chunk;
-        }
-      };
-      try {
-        const stream = await openVerified();
-        // An error before the write starts reading (a small blob arriving whole) stays in the
-        // stream for the read to throw; it must not also be an unhandled 'error' event.
-        stream.on('error', () => {});
-        await writeFileAtomic(path, counted(stream), { mode: 0o600 });
-        return path;
-      } catch (e) {
-        if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
-        // Progress goes back by what this attempt had counted.
-        if (received > 0) onBytes?.(-received);
-        await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_RETRY_POLICY)));
-      }
-    }
+    await downloadToFile(path, openVerified, onBytes);
+    return path;
   }
 
   /** Puts bytes already in memory (a manifest fetched by tag) into the cache, verified. */
@@ -139,6 +118,42 @@ export class BlobCache {
     await dropNonRegularEntry(path);
     await writeFileAtomic(path, bytes, { mode: 0o600 });
     return path;
+  }
+}
+
+/**
+ * Writes what `openVerified` streams to `path` through the one writer, whole or not at all. The
+ * stream must verify its bytes as they flow (a digest check) and fail on a mismatch: the file is
+ * renamed into place only after it ended cleanly. A connection broken midway is retried, the whole
+ * download again (`DOWNLOAD_ATTEMPTS` in all), with progress taken back by what the failed attempt
+ * had counted.
+ */
+export async function downloadToFile(
+  path: string,
+  openVerified: () => Promise<Readable>,
+  onBytes?: (n: number) => void,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    let received = 0;
+    const counted = async function* (stream: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      for await (const chunk of stream) {
+        received += chunk.length;
+        onBytes?.(chunk.length);
+        yield chunk;
+      }
+    };
+    try {
+      const stream = await openVerified();
+      // An error before the write starts reading (a small blob arriving whole) stays in the
+      // stream for the read to throw; it must not also be an unhandled 'error' event.
+      stream.on('error', () => {});
+      await writeFileAtomic(path, counted(stream), { mode: 0o600 });
+      return;
+    } catch (e) {
+      if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;
+      if (received > 0) onBytes?.(-received);
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, DEFAULT_RETRY_POLICY)));
+    }
   }
 }
 

@@ -17,9 +17,9 @@ import {
   header,
   readBody,
   type StreamBody,
-  sendOnce,
 } from './http.ts';
-import { AUTH_HOSTS_ENV, checkTransport, parseTrustedHosts, redirectTarget } from './origin-policy.ts';
+import { AUTH_HOSTS_ENV, checkTransport, parseTrustedHosts } from './origin-policy.ts';
+import { sendFollowingRedirects } from './redirects.ts';
 import { apiHost, isLoopbackHost } from './reference.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from './retry.ts';
 import { sanitizeServerText } from './server-text.ts';
@@ -58,7 +58,6 @@ export interface RegistryRequest {
   what: string;
 }
 
-const MAX_REDIRECTS = 5;
 const MAX_ERROR_BODY = 64 * 1024;
 
 export function pullScope(repository: string): string {
@@ -170,34 +169,18 @@ export class RegistryClient {
     }
   }
 
-  private async sendFollowing(
+  private sendFollowing(
     request: RegistryRequest,
-    start: URL,
+    url: URL,
     authorization: string | undefined,
   ): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...request.headers };
     if (authorization) headers.authorization = authorization;
-    let url = start;
-    const follow = request.redirects === true && (request.method === 'GET' || request.method === 'HEAD');
-    for (let hops = 0; ; hops++) {
-      const response = await sendOnce(
-        { method: request.method, url, headers, body: request.body },
-        { timeoutMs: this.timeoutMs },
-      );
-      const location = header(response, 'location');
-      if (!follow || ![301, 302, 303, 307, 308].includes(response.status) || !location) return response;
-      drainResponse(response);
-      if (hops >= MAX_REDIRECTS)
-        throw new WaybillError(
-          'NETWORK',
-          request.input,
-          `more than ${MAX_REDIRECTS} redirects for ${request.what}`,
-        );
-      const next = redirectTarget(url, location, request.input);
-      // Credentials never follow a redirect to another origin (object stores sign their URLs instead).
-      if (!next.keepAuthorization) delete headers.authorization;
-      url = next.url;
-    }
+    return sendFollowingRedirects(
+      { method: request.method, url, headers, body: request.body },
+      { timeoutMs: this.timeoutMs },
+      { follow: request.redirects === true, input: request.input, what: request.what },
+    );
   }
 
   private async statusError(

@@ -21,149 +21,108 @@
  * `<major>,<minor>` (decimal) for char and block devices, empty otherwise. Paths cannot contain NUL,
  * so records are unambiguous.
  */
-import { createHash } from 'node:crypto';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { escapeBytes } from '../archive/tar-reader.ts';
+import { createHash, type Hash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
-import { sha256File } from '../util/digest.ts';
-import { readFileHead } from '../util/read-head.ts';
-import { type FileType, fileTypeOf, readRegularFile } from '../util/regular-file.ts';
-import { isTransientName } from '../util/temp-names.ts';
-import { type Artifact, type FileEntry, type FileFilter, SNIFF_BYTES, type WalkResult } from './types.ts';
+import { openRegularFile } from '../util/regular-file.ts';
+import { condenseFromFile, SPILL_MIN_BYTES } from './spill.ts';
+import { entryAt, HEAD_BYTES, nodeOf, type TreeEntry } from './tree-list.ts';
+import { type ScannedTree, scanTree } from './tree-scan.ts';
+import {
+  type Artifact,
+  type FileEntry,
+  type FileFilter,
+  keptBytes,
+  SNIFF_BYTES,
+  type WalkResult,
+} from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
 
-export interface TreeEntry extends FileEntry {
-  absolute: string;
-  /** What the entry is on disk; a walk shows char, block, fifo and socket as `other`. */
-  node: FileType;
-  uid: number;
-  gid: number;
-  /** `major,minor` of a char or block device. */
-  device?: string;
+export { isWaybillFile, type TreeEntry } from './tree-list.ts';
+
+/** Every entry below `root` except waybill's own files, sorted by path (listed off the main thread). */
+export async function listTree(root: string): Promise<TreeEntry[]> {
+  const { tree } = await scanTree(root, { hash: false });
+  return tree.paths.map((_, i) => entryAt(tree, i));
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The sidecar suffixes of a file artifact (record/sidecar.ts, app/attachments.ts). */
-const SIDECAR_SUFFIXES = ['.waybill.json', '.cdx.json', '.spdx.json'];
 
 /**
- * waybill's own files inside a tree, left out of its digest and walk, so that stamping something
- * inside a tree does not change the tree:
- * - transient files of a stamp in progress or interrupted: temp files and staging directories
- *   (`.NAME.waybill-PID-RANDOM.tmp`), locks (`.NAME.waybill.lock`, `.lock.break`) and journals
- *   (`.NAME.waybill-journal.json`);
- * - sidecars of a file next to them: `X.waybill.json`, `X.cdx.json`, `X.spdx.json` when `X` itself
- *   is in the same directory (the artifact X stays covered by the digest).
+ * The canonical tree digest described at the top of this file, over a listing whose regular files
+ * carry their `sha256` (hex).
  */
-export function isWaybillFile(name: string, siblings: ReadonlySet<string>): boolean {
-  if (isTransientName(name)) return true;
-  return SIDECAR_SUFFIXES.some(
-    (suffix) =>
-      name.length > suffix.length && name.endsWith(suffix) && siblings.has(name.slice(0, -suffix.length)),
-  );
-}
-
-/** Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor), as `major,minor`. */
-function deviceNumbers(rdev: bigint): string {
-  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
-  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
-  return `${major},${minor}`;
-}
-
-/** Every entry below `root` except waybill's own files, sorted by path. */
-export async function listTree(root: string): Promise<TreeEntry[]> {
-  const out: TreeEntry[] = [];
-  const visit = async (dir: string, prefix: string) => {
-    const raw = await readdir(dir, { encoding: 'buffer' });
-    const names = raw.map((bytes) => {
-      try {
-        return utf8.decode(bytes);
-      } catch {
-        throw new WaybillError(
-          'MALFORMED',
-          join(dir, bytes.toString('latin1')),
-          `file name is not UTF-8: ${escapeBytes(bytes)}`,
-        );
-      }
-    });
-    const siblings = new Set(names);
-    for (const name of names) {
-      if (isWaybillFile(name, siblings)) continue;
-      const absolute = join(dir, name);
-      const path = prefix === '' ? name : `${prefix}/${name}`;
-      const info = await lstat(absolute, { bigint: true });
-      const node = fileTypeOf(info);
-      const base = {
-        path,
-        mode: Number(info.mode & 0o7777n),
-        absolute,
-        node,
-        uid: Number(info.uid),
-        gid: Number(info.gid),
-      };
-      if (node === 'symlink') {
-        const target = await readlink(absolute);
-        out.push({ ...base, type: 'symlink', size: Buffer.byteLength(target), linkTarget: target });
-      } else if (node === 'dir') {
-        out.push({ ...base, type: 'dir', size: 0 });
-        await visit(absolute, path);
-      } else if (node === 'file') {
-        out.push({ ...base, type: 'file', size: Number(info.size) });
-      } else {
-        const entry: TreeEntry = { ...base, type: 'other', size: 0 };
-        if (node === 'char' || node === 'block') entry.device = deviceNumbers(info.rdev);
-        out.push(entry);
-      }
-    }
-  };
-  await visit(root, '');
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** The canonical tree digest described at the top of this file. */
 export async function treeDigest(entries: TreeEntry[]): Promise<string> {
-  const hash = createHash('sha256');
-  hash.update('waybill-tree-v2\0');
+  const hash = startDigest();
   for (const entry of entries) {
-    let content = '';
-    if (entry.node === 'file')
-      content = (
-        await sha256File(entry.absolute, undefined, { noFollow: true, input: entry.absolute })
-      ).slice('sha256:'.length);
-    else if (entry.node === 'symlink')
-      content = createHash('sha256')
-        .update(entry.linkTarget ?? '')
-        .digest('hex');
-    else if (entry.device !== undefined) content = entry.device;
-    const fields = [
-      entry.path,
-      entry.node,
-      entry.mode.toString(8),
-      entry.uid,
-      entry.gid,
-      entry.size,
-      content,
-    ];
-    hash.update(`${fields.join('\0')}\0`);
+    if (entry.node === 'file' && entry.sha256 === undefined)
+      throw new Error(`treeDigest: ${entry.path} was not hashed`);
+    hash.update(digestRecord(entry, entry.sha256 ?? ''));
   }
   return `sha256:${hash.digest('hex')}`;
 }
 
-async function walkTree(root: string, filter: FileFilter, options: SourceWalkOptions): Promise<WalkResult> {
-  const entries = await listTree(root);
+/** The same digest over a scanned tree, entry by entry, without an object per entry. */
+function scannedDigest({ tree, digests }: ScannedTree): string {
+  const hash = startDigest();
+  for (let i = 0; i < tree.paths.length; i++) {
+    const node = nodeOf(tree, i);
+    const content = node === 'file' ? digests.toString('hex', i * 32, (i + 1) * 32) : '';
+    hash.update(digestRecord(entryAt(tree, i), content));
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function startDigest(): Hash {
+  return createHash('sha256').update('waybill-tree-v2\0');
+}
+
+/** One entry's record; `fileContent` is a regular file's hex SHA-256. */
+function digestRecord(entry: TreeEntry, fileContent: string): string {
+  let content = '';
+  if (entry.node === 'file') content = fileContent;
+  else if (entry.node === 'symlink')
+    content = createHash('sha256')
+      .update(entry.linkTarget ?? '')
+      .digest('hex');
+  else if (entry.device !== undefined) content = entry.device;
+  const fields = [entry.path, entry.node, entry.mode.toString(8), entry.uid, entry.gid, entry.size, content];
+  return `${fields.join('\0')}\0`;
+}
+
+/**
+ * The walk over the listing `openDir` made (one listing per artifact): a file's head for sniffing
+ * comes from its hashing, so only wanted files are opened again.
+ */
+async function walkTree(
+  { tree, heads }: ScannedTree,
+  filter: FileFilter,
+  options: SourceWalkOptions,
+): Promise<WalkResult> {
   const max = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-  const total = entries.reduce((sum, e) => sum + (e.type === 'file' ? e.size : 0), 0);
+  let total = 0;
+  for (let i = 0; i < tree.paths.length; i++)
+    if (nodeOf(tree, i) === 'file') total += tree.sizes[i] as number;
   let done = 0;
   const result: WalkResult = { files: [], skipped: [] };
-  for (const { absolute, node: _node, uid: _uid, gid: _gid, device: _device, ...entry } of entries) {
+  const scratch = { buffer: Buffer.alloc(0) };
+  for (let i = 0; i < tree.paths.length; i++) {
+    const {
+      absolute,
+      node: _node,
+      uid: _uid,
+      gid: _gid,
+      device: _device,
+      sha256: _sha256,
+      ...entry
+    } = entryAt(tree, i);
     options.signal?.throwIfAborted();
     let keep = filter.want(entry);
     if (keep === 'sniff')
       keep =
         entry.type === 'file' && filter.sniff
-          ? filter.sniff(entry, await readFileHead(absolute, SNIFF_BYTES, 0, { noFollow: true }))
+          ? filter.sniff(
+              entry,
+              heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + Math.min(entry.size, SNIFF_BYTES)),
+            )
           : false;
     if (!keep) continue;
     if (entry.type === 'file' && entry.size > max) {
@@ -174,25 +133,60 @@ async function walkTree(root: string, filter: FileFilter, options: SourceWalkOpt
       continue;
     }
     // Only regular files are read, never through a link: FIFOs and devices are listed, not opened.
-    const data =
-      entry.type === 'file' ? await readRegularFile(absolute, { noFollow: true }) : Buffer.alloc(0);
-    done += data.length;
+    const data = entry.type === 'file' ? await keptFile(absolute, entry, filter, scratch) : Buffer.alloc(0);
+    done += entry.type === 'file' ? entry.size : 0;
     options.onProgress?.(done, total);
-    if (entry.type === 'file' && filter.keep && !filter.keep(entry, data)) continue;
+    if (data === undefined) continue;
     result.files.push({ entry, data, earlier: [] });
   }
   return result;
 }
 
+/** What the walk keeps of a wanted file: a large one the filter can condense is condensed in place. */
+/**
+ * What the walk keeps of a wanted file: a large one the filter can condense is condensed in place;
+ * others are read into `scratch`, reused from file to file (most wanted files are executables the
+ * filter drops), and copied out only when kept.
+ */
+async function keptFile(
+  absolute: string,
+  entry: FileEntry,
+  filter: FileFilter,
+  scratch: { buffer: Buffer },
+): Promise<Buffer | undefined> {
+  const { handle, size } = await openRegularFile(absolute, { noFollow: true });
+  try {
+    if (filter.condense && size > SPILL_MIN_BYTES) {
+      const condensed = condenseFromFile(filter, entry, handle.fd, size);
+      if (condensed) return !filter.keep || filter.keep(entry, condensed) ? condensed : undefined;
+    }
+    const reuse = size <= SPILL_MIN_BYTES;
+    if (reuse && scratch.buffer.length < size)
+      scratch.buffer = Buffer.allocUnsafe(Math.min(SPILL_MIN_BYTES, Math.max(size, 1024 * 1024)));
+    const target = reuse ? scratch.buffer.subarray(0, size) : Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const { bytesRead } = await handle.read(target, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    if (done !== size) throw new WaybillError('MALFORMED', absolute, 'changed size while being read');
+    return keptBytes(filter, entry, target, reuse);
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function openDir(ref: string, path: string): Promise<Artifact> {
   const info = await stat(path);
   if (!info.isDirectory()) throw new WaybillError('USAGE', ref, `${path} is not a directory`);
-  const digest = await treeDigest(await listTree(path));
+  const scanned = await scanTree(path, { hash: true });
+  const digest = scannedDigest(scanned);
   return {
     ref,
     kind: 'dir',
     path,
     digest,
-    walk: (filter, options: SourceWalkOptions = {}) => walkTree(path, filter, options),
+    walk: (filter, options: SourceWalkOptions = {}) => walkTree(scanned, filter, options),
   };
 }

@@ -35,8 +35,12 @@ async function walkSingleFile(
   return { files: [{ entry, data, earlier: [] }], skipped: [] };
 }
 
-export async function openFile(ref: string, path: string): Promise<Artifact> {
-  const digest = await sha256File(path);
+/**
+ * Opens the file at `path`. `verifiedDigest` is for a caller that has just hashed the file itself (a
+ * download checked as it streamed): it is not hashed a second time.
+ */
+export async function openFile(ref: string, path: string, verifiedDigest?: string): Promise<Artifact> {
+  const digest = verifiedDigest ?? (await sha256File(path));
   return {
     ref,
     kind: 'file',

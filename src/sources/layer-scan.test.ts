@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { type LayerScan, packScan, unpackScan } from './layer-scan.ts';
+import { tarBuffer } from '../archive/tar-writer.ts';
+import { sha256Digest } from '../util/digest.ts';
+import { type LayerJob, type LayerScan, packScan, scanLayer, unpackScan } from './layer-scan.ts';
 
 function scanOf(datas: Buffer[]): LayerScan {
   return {
@@ -64,4 +70,50 @@ test('pack: files larger than a slab get their own; small ones share', () => {
     packed.slabs.map((s) => s.byteLength),
     [2, big.length, 1],
   );
+});
+
+describe('a layer whose digest is its diff_id (uncompressed: docker-archive)', () => {
+  let tar: Buffer;
+  let dir: string;
+  const job = (file: string, size: number, digest = sha256Digest(tar)): LayerJob => ({
+    location: { file, start: 0, size, name: file },
+    input: 'layer 1',
+    digest,
+    size,
+    diffId: digest,
+    layer: digest,
+    image: true,
+    maxFileSize: 1 << 20,
+  });
+  const all = { want: () => true };
+
+  test('hashed once and still verified: right bytes pass; other bytes, sizes or compression fail', async () => {
+    tar = await tarBuffer([{ path: 'etc/os-release', data: 'ID=debian\n' }]);
+    dir = await mkdtemp(join(tmpdir(), 'waybill-scan-'));
+    try {
+      const good = join(dir, 'good.tar');
+      await writeFile(good, tar);
+      const scan = await scanLayer(job(good, tar.length), all);
+      assert.deepEqual(
+        scan.files.map((f) => f.entry.path),
+        ['etc/os-release'],
+      );
+      const changed = Buffer.from(tar);
+      changed[changed.indexOf('debian')] = 0x44;
+      const bad = join(dir, 'bad.tar');
+      await writeFile(bad, changed);
+      await assert.rejects(scanLayer(job(bad, tar.length), all), { code: 'DIGEST_MISMATCH' });
+      await assert.rejects(scanLayer(job(good, tar.length - 512), all), { code: 'DIGEST_MISMATCH' });
+      await assert.rejects(
+        scanLayer({ ...job(good, tar.length), size: tar.length + 1 }, all),
+        /size mismatch/,
+      );
+      const gz = join(dir, 'layer.tar.gz');
+      const compressed = gzipSync(tar);
+      await writeFile(gz, compressed);
+      await assert.rejects(scanLayer(job(gz, compressed.length), all), /gzip-compressed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

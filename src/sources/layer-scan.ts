@@ -7,9 +7,11 @@ import { pipeline, type Readable, Transform } from 'node:stream';
 import { ArtifactBudget, type BudgetState } from '../archive/artifact-budget.ts';
 import { openDecompressed, STREAM_BUFFER_BYTES } from '../archive/decompress.ts';
 import { readTar } from '../archive/tar-reader.ts';
+import { WaybillError } from '../errors.ts';
 import { DigestCheck } from '../util/digest.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
-import { type FileEntry, type FileFilter, SNIFF_BYTES } from './types.ts';
+import { keptBytesSpilled, SPILL_MIN_BYTES } from './spill.ts';
+import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
 
 export interface LayerJob {
@@ -59,8 +61,39 @@ export interface ScanHooks {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
-/** Files up to this size are read into the reused buffer when the filter has a content predicate. */
-const SCRATCH_MAX_BYTES = 64 * 1024 * 1024;
+
+/** DigestCheck's size half, for bytes whose digest is checked elsewhere. */
+class SizeCheck {
+  private seen = 0;
+  private readonly options: { input: string; size?: number };
+
+  constructor(options: { input: string; size?: number }) {
+    this.options = options;
+  }
+
+  update(chunk: Uint8Array): void {
+    this.seen += chunk.length;
+    const size = this.options.size;
+    if (size !== undefined && this.seen > size)
+      throw new WaybillError('DIGEST_MISMATCH', this.options.input, `more than the declared ${size} bytes`);
+  }
+
+  finish(): void {
+    const size = this.options.size;
+    if (size !== undefined && this.seen !== size)
+      throw new WaybillError(
+        'DIGEST_MISMATCH',
+        this.options.input,
+        `size mismatch: ${this.seen} bytes, descriptor says ${size}`,
+      );
+  }
+}
+/**
+ * Files up to this size are read into the reused buffer when the filter has a content predicate;
+ * larger ones a filter can condense are condensed from disk (spill.ts), so neither this buffer nor
+ * any one file costs more memory than this.
+ */
+const SCRATCH_MAX_BYTES = SPILL_MIN_BYTES;
 
 /** Grows in powers of two from 1 MiB, so a run of slightly larger files does not reallocate each time. */
 function scratchSizeFor(size: number): number {
@@ -79,9 +112,15 @@ export async function scanLayer(
 ): Promise<LayerScan> {
   hooks.signal?.throwIfAborted();
   const raw = openLocation(job.location);
-  // One stage on the compressed side: progress and the blob digest.
+  // One stage on the compressed side: progress and the blob digest. An uncompressed layer (every
+  // docker-archive layer skopeo or docker writes) has its diff_id for a digest: the same bytes, hashed
+  // once where the tar reader reads them (below); here only the declared size is checked.
+  const sameBytes = job.digest !== undefined && job.digest === job.diffId;
+  const declared = { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) };
   const compressedCheck = job.digest
-    ? new DigestCheck(job.digest, { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) })
+    ? sameBytes
+      ? new SizeCheck(declared)
+      : new DigestCheck(job.digest, declared)
     : undefined;
   const meter = new Transform({
     highWaterMark: STREAM_BUFFER_BYTES,
@@ -107,7 +146,7 @@ export async function scanLayer(
   });
   pipeline(raw, meter, () => {});
   const budget = job.budget ? ArtifactBudget.attach(job.budget) : undefined;
-  const { stream: decompressed } = await openDecompressed(meter, {
+  const { stream: decompressed, compression } = await openDecompressed(meter, {
     ...job.decompress,
     input: job.input,
     ...(budget ? { budget } : {}),
@@ -134,6 +173,14 @@ export async function scanLayer(
     scan.bytes += n;
   });
   try {
+    if (sameBytes && compression !== 'none') {
+      // Compressed bytes cannot hash to the digest of what they decompress to.
+      throw new WaybillError(
+        'DIGEST_MISMATCH',
+        job.input,
+        `the blob is ${compression}-compressed, but its digest is its uncompressed diff_id ${job.diffId}`,
+      );
+    }
     for await (const tarEntry of readTar(tarStream, { input: job.input })) {
       hooks.signal?.throwIfAborted();
       scan.entries++;
@@ -161,7 +208,7 @@ export async function scanLayer(
       if (job.layer) entry.layer = job.layer;
       // Hard links: the content is the target's, found earlier in this same archive when kept.
       const linked = header.type === 'hardlink' ? files.get(header.linkTarget as string) : undefined;
-      if (linked) entry.size = linked.data.length;
+      if (linked) entry.size = linked.entry.size;
 
       let keep = filter.want(entry);
       if (keep === 'sniff') {
@@ -180,34 +227,27 @@ export async function scanLayer(
         continue;
       }
       files.delete(path); // keep archive order of the last occurrence
-      let data: Buffer = EMPTY;
-      if (linked) data = linked.data;
-      else if (header.type === 'file') {
-        if (filter.keep && entry.size <= SCRATCH_MAX_BYTES) {
-          // Most files a content predicate sees are dropped (executables without Go build info):
-          // read them into one reused buffer and copy out only those kept, instead of allocating
-          // each (external memory that drives V8 into a mark-compact every few MiB).
-          if (scratch.length < entry.size) scratch = Buffer.allocUnsafe(scratchSizeFor(entry.size));
-          const view = await tarEntry.readInto(scratch);
-          if (!filter.keep(entry, view)) {
-            scan.hidden.push(path);
-            continue;
-          }
-          files.set(path, { entry, data: Buffer.from(view) });
-          continue;
-        }
-        data = await tarEntry.readAll();
+      if (header.type !== 'file' && header.type !== 'hardlink') {
+        files.set(path, { entry, data: EMPTY });
+        continue;
       }
-      if (
-        filter.keep &&
-        (header.type === 'file' || header.type === 'hardlink') &&
-        !filter.keep(entry, data)
-      ) {
+      let kept: Buffer | undefined;
+      if (linked) kept = keptBytes(filter, entry, linked.data, false);
+      else if (filter.condense && entry.size > SPILL_MIN_BYTES)
+        kept = await keptBytesSpilled(filter, entry, tarEntry.body());
+      else if ((filter.keep || filter.condense) && entry.size <= SCRATCH_MAX_BYTES) {
+        // Most files a content predicate sees are dropped (executables without Go build info) or
+        // condensed: read them into one reused buffer and copy out only what is kept, instead of
+        // allocating each (external memory that drives V8 into a mark-compact every few MiB).
+        if (scratch.length < entry.size) scratch = Buffer.allocUnsafe(scratchSizeFor(entry.size));
+        kept = keptBytes(filter, entry, await tarEntry.readInto(scratch), true);
+      } else kept = keptBytes(filter, entry, await tarEntry.readAll(), false);
+      if (kept === undefined) {
         // Dropped on content: like an unwanted entry, it still replaces lower versions of its path.
         scan.hidden.push(path);
         continue;
       }
-      files.set(path, { entry, data });
+      files.set(path, { entry, data: kept });
     }
   } finally {
     // On error, stop reading the blob (pipeline destroys the other stages).

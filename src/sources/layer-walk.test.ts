@@ -228,10 +228,16 @@ test('workers: the same view as in-process, for any number of threads', async ()
   const filter: FileFilter = { want: (e) => e.type === 'file' };
   const inProcess = JSON.stringify(summary(await oci.walk(filter, { workers: 0 })));
   for (const workers of [2, 3, 16]) {
-    // The in-process filter keeps nothing: any file in the result came from a worker.
-    const threaded = await oci.walk({ want: () => false }, { workers, filterModule } as SourceWalkOptions);
+    // The main thread is one lane (with `filter`), workers the others (with the module's filter).
+    const threaded = await oci.walk(filter, { workers, filterModule } as SourceWalkOptions);
     assert.equal(JSON.stringify(summary(threaded)), inProcess);
   }
+  // A module that keeps nothing: the files left are the main thread's layers, so workers ran too.
+  const none = { url: filterModule.url.replace('files-filter', 'none-filter'), export: 'none' };
+  await writeFile(new URL(none.url), 'export const none = { want: () => false };\n');
+  const mixed = summary(await oci.walk(filter, { workers: 2, filterModule: none } as SourceWalkOptions));
+  const all = JSON.parse(inProcess) as Record<string, string>;
+  assert.ok(Object.keys(mixed).length > 0 && Object.keys(mixed).length < Object.keys(all).length);
 });
 
 test('workers: the lowest broken layer is reported, as in-process; a pre-aborted walk rejects', async () => {
@@ -265,16 +271,27 @@ test('workers: the lowest broken layer is reported, as in-process; a pre-aborted
 });
 
 test('resolveWorkerCount: explicit, environment, default policy; capped at the layer count', () => {
-  assert.equal(resolveWorkerCount(1, 10, {}), 0);
-  assert.equal(resolveWorkerCount(0, 10, {}), 0);
-  assert.equal(resolveWorkerCount(4, 3, {}), 3);
-  assert.equal(resolveWorkerCount(4, 1, {}), 0);
-  assert.equal(resolveWorkerCount(undefined, 5, { WAYBILL_WORKERS: '3' }), 3);
-  assert.equal(resolveWorkerCount(1, 5, { WAYBILL_WORKERS: '3' }), 0, 'the option beats the environment');
-  assert.throws(() => resolveWorkerCount(undefined, 5, { WAYBILL_WORKERS: 'many' }), { code: 'USAGE' });
+  const MiB = 1024 * 1024;
+  const layers = (n: number, bytes = 100 * MiB) => new Array<number>(n).fill(bytes);
+  assert.equal(resolveWorkerCount(1, layers(10), {}), 0);
+  assert.equal(resolveWorkerCount(0, layers(10), {}), 0);
+  assert.equal(resolveWorkerCount(4, layers(3), {}), 3);
+  assert.equal(resolveWorkerCount(4, layers(1), {}), 0);
+  assert.equal(resolveWorkerCount(undefined, layers(5), { WAYBILL_WORKERS: '3' }), 3);
+  assert.equal(
+    resolveWorkerCount(1, layers(5), { WAYBILL_WORKERS: '3' }),
+    0,
+    'the option beats the environment',
+  );
+  assert.throws(() => resolveWorkerCount(undefined, layers(5), { WAYBILL_WORKERS: 'many' }), {
+    code: 'USAGE',
+  });
   const cores = availableParallelism();
-  assert.equal(resolveWorkerCount(undefined, 8, {}), cores >= 4 ? Math.min(cores, 8) : 0);
-  assert.equal(resolveWorkerCount(undefined, 1, {}), 0);
+  assert.equal(resolveWorkerCount(undefined, layers(8), {}), cores >= 2 ? Math.min(cores, 8) : 0);
+  assert.equal(resolveWorkerCount(undefined, layers(1), {}), 0);
+  // One big layer and small ones (the SBOM fixture: 82 + 7 MiB): nothing for a second thread to do.
+  assert.equal(resolveWorkerCount(undefined, [82 * MiB, 7 * MiB, 1 * MiB], {}), 0);
+  assert.equal(resolveWorkerCount(undefined, [82 * MiB, 16 * MiB], {}), cores >= 2 ? 2 : 0);
   assert.throws(() => parseWorkerCount('-1', '--workers'), { code: 'USAGE' });
   assert.equal(parseWorkerCount(' 2 ', '--workers'), 2);
 });

@@ -22,6 +22,8 @@ import type { WorkerReply, WorkerRequest } from './layer-worker.ts';
 import type { FileFilter, WalkResult } from './types.ts';
 import { type FilterModuleSpec, resolveWorkerCount, type SourceWalkOptions } from './walk-options.ts';
 
+const WORKER_YOUNG_GENERATION_MB = 4;
+
 export async function walkLayers(
   jobs: LayerJob[],
   filter: FileFilter,
@@ -41,9 +43,25 @@ export async function walkLayers(
   };
   const view = new OverlayView();
   const applyDistinct = stackInOrder(plan, budget, (scan) => view.apply(scan));
-  const workers = options.filterModule ? resolveWorkerCount(options.workers, plan.distinct.length) : 0;
+  const workers = options.filterModule
+    ? resolveWorkerCount(
+        options.workers,
+        // A layer whose digest is its diff_id is uncompressed: a quarter of the work per byte.
+        plan.distinct.map((job) =>
+          job.digest !== undefined && job.digest === job.diffId ? job.location.size / 4 : job.location.size,
+        ),
+      )
+    : 0;
   if (options.filterModule && workers > 1) {
-    await scanOnWorkers(plan.distinct, options.filterModule, workers, onBytes, options.signal, applyDistinct);
+    await scanOnWorkers(
+      plan.distinct,
+      filter,
+      options.filterModule,
+      workers,
+      onBytes,
+      options.signal,
+      applyDistinct,
+    );
   } else {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? availableParallelism()));
     await scanInProcess(plan.distinct, filter, concurrency, onBytes, options.signal, applyDistinct);
@@ -174,13 +192,15 @@ async function scanInProcess(
 }
 
 /**
- * Scans layers on `count` worker threads, each taking the next layer when it finishes one. Scans are
- * applied in layer order as they arrive. Errors are the in-process walk's: a failed layer is
+ * Scans layers in `count` lanes — the main thread and `count - 1` worker threads — each taking the
+ * next layer when it finishes one (the main thread with `filter`, workers with the same filter
+ * rebuilt from `filterModule`). Scans are applied in layer order as they arrive. Errors are the in-process walk's: a failed layer is
  * reported only once every layer below it has been applied (a lower failure wins), and no layer
  * above a failed one is started. Every worker is terminated when the walk settles, however it ends.
  */
 function scanOnWorkers(
   jobs: LayerJob[],
+  filter: FileFilter,
   filterModule: FilterModuleSpec,
   count: number,
   onBytes: (n: number) => void,
@@ -189,6 +209,8 @@ function scanOnWorkers(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const pool: Worker[] = [];
+    /** Stops the main thread's own scan when the walk settles early. */
+    const mainLane = new AbortController();
     const results = new Map<number, LayerScan>();
     const failures = new Map<number, Error>();
     /** Lowest layer known to have failed; no layer above it is started. */
@@ -202,6 +224,7 @@ function scanOnWorkers(
       finished = true;
       signal?.removeEventListener('abort', onAbort);
       for (const worker of pool) void worker.terminate();
+      mainLane.abort(new Error('walk settled'));
       if (error === undefined) resolve();
       else reject(error);
     };
@@ -235,8 +258,44 @@ function scanOnWorkers(
       else if (nextApply === jobs.length) finish();
     };
 
-    for (let i = 0; i < count; i++) {
-      const worker = new Worker(siblingModule(import.meta.url, 'layer-worker'));
+    const settle = (id: number, outcome: { scan: LayerScan } | { error: Error }) => {
+      if ('scan' in outcome) results.set(id, outcome.scan);
+      else {
+        failures.set(id, outcome.error);
+        lowestFailure = Math.min(lowestFailure, id);
+      }
+      advance();
+    };
+
+    // The main thread is one of the `count` lanes: it would otherwise only wait, and each worker it
+    // replaces is an isolate with the catalogers loaded (tens of MiB).
+    const scanHere = () => {
+      if (finished || nextJob >= jobs.length || nextJob > lowestFailure) return;
+      const id = nextJob++;
+      const lane = signal ? AbortSignal.any([signal, mainLane.signal]) : mainLane.signal;
+      scanLayer(jobs[id] as LayerJob, filter, { onBytes, signal: lane })
+        .then(
+          (scan) => ({ scan }),
+          (error: Error) => ({ error }),
+        )
+        .then((outcome) => {
+          if (finished) return;
+          try {
+            settle(id, outcome);
+          } catch (e) {
+            finish(e);
+            return;
+          }
+          scanHere();
+        });
+    };
+
+    for (let i = 1; i < count; i++) {
+      // A small young generation: a worker's garbage is short-lived chunks and headers, and the
+      // default (tens of MiB per isolate) is resident memory each worker adds for nothing.
+      const worker = new Worker(siblingModule(import.meta.url, 'layer-worker'), {
+        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      });
       pool.push(worker);
       worker.on('message', (reply: WorkerReply) => {
         if (finished) return;
@@ -245,13 +304,10 @@ function scanOnWorkers(
             onBytes(reply.bytes);
             return;
           }
-          if (reply.type === 'error') {
-            failures.set(reply.id, rebuildError(reply.error));
-            lowestFailure = Math.min(lowestFailure, reply.id);
-          } else {
-            results.set(reply.id, unpackScan(reply.scan));
-          }
-          advance();
+          settle(
+            reply.id,
+            reply.type === 'error' ? { error: rebuildError(reply.error) } : { scan: unpackScan(reply.scan) },
+          );
         } catch (e) {
           finish(e);
           return;
@@ -264,6 +320,7 @@ function scanOnWorkers(
       });
       dispatch(worker);
     }
+    scanHere();
   });
 }
 

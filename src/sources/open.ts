@@ -1,7 +1,8 @@
 /**
  * `openArtifact(ref)`: the one entry point from a reference string to an Artifact. References use
  * the containers-transports(5) spelling (`oci:DIR:TAG`, `oci-archive:TAR`, `docker-archive:TAR`,
- * `docker://HOST/REPO:TAG`) plus waybill's `file:` and `dir:`; without a prefix, the kind is
+ * `docker://HOST/REPO:TAG`) plus waybill's `file:` and `dir:`, and release-directory URLs
+ * (`https://HOST/NAME/VERSION/FILE`, `file:///ROOT/NAME/VERSION/FILE`); without a prefix, the kind is
  * detected from the content.
  */
 import { stat } from 'node:fs/promises';
@@ -15,10 +16,11 @@ import { openFile } from './file.ts';
 import { openOciLayout } from './oci.ts';
 import { openOciArchive } from './oci-archive.ts';
 import { isRegistryReference, openRegistryImage } from './registry.ts';
+import { isReleaseReference, openReleaseArtifact, releaseWriteError } from './release.ts';
 import type { Artifact, OpenOptions, SourceKind } from './types.ts';
 
-/** Transports naming a local path (`docker://` is handled before these). */
-type PathKind = Exclude<SourceKind, 'registry'>;
+/** Transports naming a local path (`docker://` and release URLs are handled before these). */
+type PathKind = Exclude<SourceKind, 'registry' | 'release'>;
 const TRANSPORTS: readonly PathKind[] = ['file', 'dir', 'oci', 'oci-archive', 'docker-archive'];
 /** Transports whose path may be followed by `:REFERENCE`. */
 const WITH_REFERENCE: ReadonlySet<PathKind> = new Set(['oci', 'oci-archive', 'docker-archive']);
@@ -79,6 +81,7 @@ export async function locateArtifact(ref: string): Promise<ArtifactLocation> {
   if (isRegistryReference(ref)) {
     throw new WaybillError('USAGE', ref, 'a registry reference has no local path to lock or write');
   }
+  if (isReleaseReference(ref)) throw releaseWriteError(ref);
   const prefixed = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (prefixed) {
     const transport = prefixed[1] as string;
@@ -110,7 +113,9 @@ async function locateWithTransport(ref: string, kind: PathKind, rest: string): P
 export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
   const artifact = isRegistryReference(ref)
     ? await openRegistryImage(ref, options)
-    : await openLocated(ref, await locateArtifact(ref), options);
+    : isReleaseReference(ref)
+      ? await openReleaseArtifact(ref, options)
+      : await openLocated(ref, await locateArtifact(ref), options);
   // Kept so a multi-platform walk can reopen the same reference per platform with the same options.
   artifact.options ??= options;
   return artifact;

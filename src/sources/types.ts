@@ -5,16 +5,24 @@
  * only the bytes of the files a filter asks for.
  */
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.ts';
+import type { OpenedRelease } from '../publish/release-read.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import type { ImageReference } from '../registry/reference.ts';
 import type { Repository } from '../registry/repository.ts';
+import { type ByteSource, bufferSource } from '../util/byte-source.ts';
 
 /**
  * Transport names, as containers-transports(5) spells them where skopeo has the same one;
- * `registry` is skopeo's `docker://` (an image in a registry).
+ * `registry` is skopeo's `docker://` (an image in a registry); `release` is one file of a release
+ * directory (`https://HOST/NAME/VERSION/FILE`, `file:///ROOT/NAME/VERSION/FILE`), read as a file.
  */
-export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'registry';
+export type SourceKind = 'file' | 'dir' | 'oci' | 'oci-archive' | 'docker-archive' | 'registry' | 'release';
+
+/** Kinds whose artifact is one file on this machine (`path`): a file, or a published release's copy. */
+export function isSingleFile(kind: SourceKind): boolean {
+  return kind === 'file' || kind === 'release';
+}
 
 export interface FileEntry {
   /** Relative POSIX path inside the artifact: no leading `/` or `./`, no `..`, no empty segments. */
@@ -57,6 +65,29 @@ export interface FileFilter {
   want(entry: FileEntry): boolean | 'sniff';
   sniff?(entry: FileEntry, head: Buffer): boolean;
   keep?(entry: FileEntry, data: Buffer): boolean;
+  /**
+   * A smaller copy of a wanted file's bytes that every consumer of the file reads exactly as it
+   * reads the whole (an executable's metadata sections without its code), or undefined to keep the
+   * bytes as they are. The walk holds the copy. Called after `keep` on a file read whole; on a file
+   * too large to read whole (read from disk through `source`), before `keep`, which then sees the copy.
+   */
+  condense?(entry: FileEntry, source: ByteSource): Buffer | undefined;
+}
+
+/**
+ * What a walk holds of a wanted file's bytes: undefined when `keep` drops it, else the filter's
+ * condensed copy, else the bytes themselves — copied when `data` is a buffer the walk reuses.
+ */
+export function keptBytes(
+  filter: FileFilter,
+  entry: FileEntry,
+  data: Buffer,
+  reused: boolean,
+): Buffer | undefined {
+  if (filter.keep && !filter.keep(entry, data)) return undefined;
+  const condensed = filter.condense?.(entry, bufferSource(data));
+  if (condensed) return condensed;
+  return reused ? Buffer.from(data) : data;
 }
 
 export const SNIFF_BYTES = 64;
@@ -66,7 +97,7 @@ export interface WalkOptions {
   maxFileSize?: number;
   /** Called with compressed bytes read so far and the total, for progress bars. */
   onProgress?: (done: number, total: number) => void;
-  /** Image layers on worker threads: 0 or 1 = in-process; default $WAYBILL_WORKERS, else threads only with >= 4 cores and >= 2 layers. */
+  /** Image layers on worker threads: 0 or 1 = in-process; default $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB. */
   workers?: number;
   signal?: AbortSignal;
 }
@@ -122,6 +153,11 @@ export interface Artifact {
   image?: ImageView;
   /** Registry images only: the repository the image was read from (for its referrers). */
   registry?: { repository: Repository; reference: ImageReference };
+  /**
+   * Release-directory files only: what was published with it (SHA256SUMS, index.json entry, the
+   * statement sidecars read and checked). `path` is the checked local copy of the file.
+   */
+  release?: OpenedRelease;
   /** The options the artifact was opened with, so a caller reopening it keeps them (registry access). */
   options?: OpenOptions;
   walk(filter: FileFilter, options?: WalkOptions): Promise<WalkResult>;
@@ -171,4 +207,6 @@ export interface OpenOptions {
   registry?: RegistryOptions;
   /** `docker://` references: where pulled blobs are cached (default: the user cache directory). */
   blobCache?: BlobCache;
+  /** Release URLs: the download of the file, bytes so far and the total (0 when not known). */
+  onDownload?: (done: number, total: number) => void;
 }

@@ -62,14 +62,22 @@ export function parseWorkerCount(text: string, input: string): number {
 }
 
 /**
- * How many worker threads scan `layers` layers: `requested` (or $WAYBILL_WORKERS), capped at the
- * number of layers; by default threads only with >= 4 cores and >= 2 layers. Below that the
- * in-process walk is as fast or faster (measured on 2 cores, docs/bench.md): worker start-up and
- * the copy of kept bytes cost more than the main thread they free. 0 = scan in-process.
+ * A layer worth a thread of its own: below this many compressed bytes (or four times as many
+ * uncompressed ones, which cost only hashing and tar parsing, no inflate), a worker's start-up (an
+ * isolate, the catalogers' modules) and memory cost more than the layer's scan.
+ */
+export const WORKER_LAYER_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * How many worker threads scan layers of these compressed sizes: `requested` (or $WAYBILL_WORKERS),
+ * capped at the number of layers; by default one per core (at most one per layer) when there are
+ * >= 2 cores and at least two layers of WORKER_LAYER_MIN_BYTES or more, so that two threads each have
+ * real work. Below that the in-process walk is as fast: worker start-up and the copy of kept bytes
+ * cost more than the main thread they free (measured on 2 cores, docs/bench.md). 0 = in-process.
  */
 export function resolveWorkerCount(
   requested: number | undefined,
-  layers: number,
+  layerBytes: readonly number[],
   env: NodeJS.ProcessEnv = process.env,
 ): number {
   let wanted = requested;
@@ -78,8 +86,9 @@ export function resolveWorkerCount(
     wanted = parseWorkerCount(fromEnv, WORKERS_ENV);
   if (wanted === undefined) {
     const cores = availableParallelism();
-    wanted = cores >= 4 && layers >= 2 ? cores : 0;
+    const big = layerBytes.filter((n) => n >= WORKER_LAYER_MIN_BYTES).length;
+    wanted = cores >= 2 && big >= 2 ? cores : 0;
   }
-  const count = Math.min(Math.floor(wanted), layers);
+  const count = Math.min(Math.floor(wanted), layerBytes.length);
   return count > 1 ? count : 0;
 }

@@ -22,6 +22,10 @@ const EXCEPTIONS: Record<string, { calls: RegExp; why: string }> = {
     calls: /\b(mkdtempSync|writeFileSync)\(/,
     why: 'SQLite reads a file: a copy goes into a fresh private mkdtemp directory (0700), removed after',
   },
+  'sources/spill.ts': {
+    calls: /\b(mkdtemp|open)\(/,
+    why: 'a wanted file too large to hold is streamed into a fresh private mkdtemp directory (0700), exclusive create (wx, 0600), condensed from there and removed after',
+  },
   'provenance/build/scratch.ts': {
     calls: /\bmkdtemp\(/,
     why: 'the private build root of a recipe: a fresh mkdtemp directory (0700), removed after',

@@ -13,7 +13,7 @@
  *
  * O_NONBLOCK has no effect on reads from regular files (POSIX), so the handle reads as usual.
  */
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open, stat } from 'node:fs/promises';
 import { type ErrorCode, WaybillError } from '../errors.ts';
 
@@ -94,6 +94,16 @@ export async function statRegularFile(path: string, options: RegularFileOptions 
   return info;
 }
 
+/** Step 2's flags: never block on a FIFO, never take a terminal, and no link when refused. */
+function openFlags(options: RegularFileOptions): number {
+  return (
+    constants.O_RDONLY |
+    constants.O_NONBLOCK |
+    constants.O_NOCTTY |
+    (options.noFollow ? constants.O_NOFOLLOW : 0)
+  );
+}
+
 export interface OpenedRegularFile {
   handle: FileHandle;
   /** The size fstat reported on the open descriptor. */
@@ -106,11 +116,7 @@ export async function openRegularFile(
   options: RegularFileOptions = {},
 ): Promise<OpenedRegularFile> {
   const before = await statRegularFile(path, options);
-  const flags =
-    constants.O_RDONLY |
-    constants.O_NONBLOCK |
-    constants.O_NOCTTY |
-    (options.noFollow ? constants.O_NOFOLLOW : 0);
+  const flags = openFlags(options);
   let handle: FileHandle;
   try {
     handle = await open(path, flags);
@@ -172,6 +178,33 @@ export async function readRegularFileIfPresent(
     const code = ((e as Error).cause as NodeJS.ErrnoException | undefined)?.code;
     if (e instanceof WaybillError && e.code === 'NOT_FOUND' && (code === 'ENOENT' || code === 'ENOTDIR'))
       return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Steps 2–3 above, synchronously, for a thread that does nothing else (a worker hashing a tree):
+ * opens with O_NONBLOCK and O_NOFOLLOW when asked, and the descriptor must be a regular file. Step 1
+ * is the caller's own listing (an lstat that saw a regular file). Returns the descriptor and size;
+ * the caller closes it.
+ */
+export function openRegularFileSync(
+  path: string,
+  options: RegularFileOptions = {},
+): { fd: number; size: number } {
+  const flags = openFlags(options);
+  let fd: number;
+  try {
+    fd = openSync(path, flags);
+  } catch (e) {
+    throw openFailed(e, path, options);
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) throw notRegular(info, options, path);
+    return { fd, size: info.size };
+  } catch (e) {
+    closeSync(fd);
     throw e;
   }
 }

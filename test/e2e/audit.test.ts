@@ -10,6 +10,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import {
+  emptyReleaseIndex,
+  serializeReleaseIndex,
+  withIndexedArtifact,
+} from '../../src/publish/release-index.ts';
 import { checkStatement } from '../../src/record/intoto.ts';
 import { waybill, waybillJson } from '../helpers/cli.ts';
 import { makeTmp, npmPackageFile, removeTmp, run } from '../helpers/exec-fixtures.ts';
@@ -58,13 +63,18 @@ before(async () => {
   await writeFile(join(tmp, 'src', 'bin', 'lefthook'), binary, { mode: 0o755 });
   artifact = join(dir, 'lefthook-1.4.0.tar');
   await run('tar', ['-C', join(tmp, 'src'), '-cf', artifact, 'bin']);
-  await writeFile(
-    join(tmp, 'releases', 'lefthook', 'index.json'),
-    JSON.stringify({
-      name: 'lefthook',
-      versions: [{ version: '1.3.0' }, { version: '1.4.0' }, { version: '1.5.0' }],
-    }),
-  );
+  // The index as `publishToReleaseDirectory` writes it (docs/publish-directory.md), by its own writer.
+  let index = emptyReleaseIndex('lefthook');
+  for (const [version, published] of [
+    ['1.3.0', '2023-03-01T00:00:00Z'],
+    ['1.4.0', '2023-05-02T00:00:00Z'],
+    ['1.5.0', '2023-07-01T00:00:00Z'],
+  ] as const) {
+    const file = `lefthook-${version}.tar`;
+    const digest = `sha256:${createHash('sha256').update(file).digest('hex')}`;
+    index = withIndexedArtifact(index, version, { file, digest, size: 1, built: null, published, files: [] });
+  }
+  await writeFile(join(tmp, 'releases', 'lefthook', 'index.json'), serializeReleaseIndex(index));
   const stamped = await waybill([
     'stamp',
     artifact,

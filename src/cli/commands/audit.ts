@@ -5,9 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { attachAuditStatement, auditStatement, auditStatementSigner } from '../../audit/attestation.ts';
-import { auditInventory, auditTime, loadTarget } from '../../audit/audit.ts';
+import { auditInventory, auditTime, loadTarget, releaseListers } from '../../audit/audit.ts';
 import { defaultDatabasePath } from '../../audit/db-path.ts';
-import { indexFileLister, type ReleaseLister, releaseDirectoryLister } from '../../audit/release-lister.ts';
 import { renderOpenVex } from '../../audit/render-openvex.ts';
 import { renderAuditSarif } from '../../audit/render-sarif.ts';
 import { renderAuditText } from '../../audit/render-text.ts';
@@ -22,6 +21,7 @@ import { toolVersion } from '../../version.ts';
 import { useColor } from '../common.ts';
 import { errText, out, outText, parseFormat, toJson } from '../output.ts';
 import { createProgress } from '../progress.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['text', 'json', 'sarif', 'openvex'] as const;
 const FAIL_ON = ['low', 'medium', 'high', 'critical'] as const;
@@ -39,7 +39,7 @@ export function reachesFailOn(report: AuditReport, level: (typeof FAIL_ON)[numbe
   });
 }
 
-interface AuditFlags {
+interface AuditFlags extends RegistryFlags {
   db?: string;
   failOn?: string;
   vex?: string[];
@@ -53,7 +53,7 @@ interface AuditFlags {
 }
 
 export function registerAudit(program: Command, setExitCode: (code: number) => void): void {
-  program
+  const command = program
     .command('audit')
     .description('known vulnerabilities (OSV) and freshness of an artifact or an SBOM')
     .argument('<target>', 'artifact reference (as for check) or an SBOM file (CycloneDX / SPDX JSON)')
@@ -76,100 +76,99 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
     )
     .option(
       '--releases <index.json>',
-      'release-directory index listing published versions (default: NAME/index.json above the artifact)',
+      'release-directory index (a path or URL) listing published versions (default: where the artifact was published)',
     )
     .option(
       '--now <date>',
       'measure ages and end of life at this time (default: SOURCE_DATE_EPOCH, else now)',
     )
-    .option('-q, --quiet', 'no progress on stderr')
-    .action(async (target: string, opts: AuditFlags) => {
-      const format = parseFormat(opts.format, FORMATS);
-      if (opts.failOn !== undefined && !(FAIL_ON as readonly string[]).includes(opts.failOn)) {
+    .option('-q, --quiet', 'no progress on stderr');
+  addRegistryOptions(command).action(async (target: string, opts: AuditFlags) => {
+    const format = parseFormat(opts.format, FORMATS);
+    if (opts.failOn !== undefined && !(FAIL_ON as readonly string[]).includes(opts.failOn)) {
+      throw new WaybillError(
+        'USAGE',
+        '--fail-on',
+        `expected one of ${FAIL_ON.join(', ')}, got '${opts.failOn}'`,
+      );
+    }
+    if (opts.key !== undefined && !opts.attach) {
+      throw new WaybillError('USAGE', '--key', 'signs the attached statement: give --attach too');
+    }
+    // Read (and decrypted) before any work, so a wrong password fails at once.
+    const signer = opts.attach ? await keyFileSignerFrom(opts.key, process.env) : undefined;
+    const started = new Date();
+    const now = auditTime(opts.now);
+    const vex = [];
+    for (const file of opts.vex ?? []) {
+      const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
         throw new WaybillError(
-          'USAGE',
-          '--fail-on',
-          `expected one of ${FAIL_ON.join(', ')}, got '${opts.failOn}'`,
+          'NOT_FOUND',
+          file,
+          e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code})`,
         );
+      });
+      vex.push(parseVex(text, file));
+    }
+    const store = AdvisoryStore.open(opts.db ?? defaultDatabasePath());
+    try {
+      const progress = createProgress('cataloging', { quiet: opts.quiet });
+      const registry = await registryOptionsFrom(target, opts);
+      const loaded = await loadTarget(target, {
+        ...(opts.platform ? { platform: opts.platform } : {}),
+        ...(registry ? { registry } : {}),
+        onDownload: (done, total) => progress.update(done, total),
+        onProgress: (done, total) => progress.update(done, total),
+      }).finally(() => progress.done());
+      if (opts.attach && !loaded.artifact) {
+        throw new WaybillError('USAGE', '--attach', 'needs an artifact to attach to, not an SBOM file');
       }
-      if (opts.key !== undefined && !opts.attach) {
-        throw new WaybillError('USAGE', '--key', 'signs the attached statement: give --attach too');
+      const listers = releaseListers(loaded.artifact, opts.releases);
+      const dates = loaded.record?.predicate.dates;
+      const report = await auditInventory(loaded.inventory, store, {
+        subject: loaded.subject,
+        now,
+        vex,
+        listers,
+        ...(dates?.built ? { built: dates.built } : {}),
+        ...(dates?.published ? { published: dates.published } : {}),
+      });
+      if (format === 'json') await out(toJson(report));
+      else if (format === 'sarif')
+        await out(toJson(renderAuditSarif(report, { toolVersion: toolVersion() })));
+      else if (format === 'openvex') await out(toJson(renderOpenVex(report)));
+      else {
+        const color = useColor();
+        await outText(renderAuditText(report, { color }), { color });
       }
-      // Read (and decrypted) before any work, so a wrong password fails at once.
-      const signer = opts.attach ? await keyFileSignerFrom(opts.key, process.env) : undefined;
-      const started = new Date();
-      const now = auditTime(opts.now);
-      const vex = [];
-      for (const file of opts.vex ?? []) {
-        const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-          throw new WaybillError(
-            'NOT_FOUND',
-            file,
-            e.code === 'ENOENT' ? 'no such file' : `cannot read (${e.code})`,
+      for (const s of report.suppressed) {
+        if (!opts.quiet && format !== 'text')
+          errText(
+            `waybill: ${escapeForTerminal(s.id)} on ${escapeForTerminal(s.component.purl)} suppressed: ${escapeForTerminal(s.vex.status)} (${escapeForTerminal(s.vex.source)})\n`,
           );
-        });
-        vex.push(parseVex(text, file));
       }
-      const store = AdvisoryStore.open(opts.db ?? defaultDatabasePath());
-      try {
-        const progress = createProgress('cataloging', { quiet: opts.quiet });
-        const loaded = await loadTarget(target, {
-          ...(opts.platform ? { platform: opts.platform } : {}),
-          onProgress: (done, total) => progress.update(done, total),
-        }).finally(() => progress.done());
-        if (opts.attach && !loaded.artifact) {
-          throw new WaybillError('USAGE', '--attach', 'needs an artifact to attach to, not an SBOM file');
-        }
-        const listers: ReleaseLister[] = [];
-        if (opts.releases) listers.push(indexFileLister(opts.releases));
-        if (loaded.artifact) listers.push(releaseDirectoryLister(loaded.artifact.path));
-        const dates = loaded.record?.predicate.dates;
-        const report = await auditInventory(loaded.inventory, store, {
-          subject: loaded.subject,
-          now,
-          vex,
-          listers,
-          ...(dates?.built ? { built: dates.built } : {}),
-          ...(dates?.published ? { published: dates.published } : {}),
+      if (opts.attach && loaded.artifact) {
+        const statement = auditStatement(report, {
+          toolVersion: toolVersion(),
+          startedOn: started,
+          finishedOn: new Date(),
+          parameters: [
+            ...(opts.failOn ? [`--fail-on=${opts.failOn}`] : []),
+            ...(opts.vex ?? []).map((v) => `--vex=${v}`),
+          ],
         });
-        if (format === 'json') await out(toJson(report));
-        else if (format === 'sarif')
-          await out(toJson(renderAuditSarif(report, { toolVersion: toolVersion() })));
-        else if (format === 'openvex') await out(toJson(renderOpenVex(report)));
-        else {
-          const color = useColor();
-          await outText(renderAuditText(report, { color }), { color });
-        }
-        for (const s of report.suppressed) {
-          if (!opts.quiet && format !== 'text')
-            errText(
-              `waybill: ${escapeForTerminal(s.id)} on ${escapeForTerminal(s.component.purl)} suppressed: ${escapeForTerminal(s.vex.status)} (${escapeForTerminal(s.vex.source)})\n`,
-            );
-        }
-        if (opts.attach && loaded.artifact) {
-          const statement = auditStatement(report, {
-            toolVersion: toolVersion(),
-            startedOn: started,
-            finishedOn: new Date(),
-            parameters: [
-              ...(opts.failOn ? [`--fail-on=${opts.failOn}`] : []),
-              ...(opts.vex ?? []).map((v) => `--vex=${v}`),
-            ],
-          });
-          const where = await attachAuditStatement(
-            loaded.artifact,
-            statement,
-            signer ? { signAuditStatement: auditStatementSigner(signer) } : {},
-          );
-          if (!opts.quiet) errText(`waybill: audit attached: ${escapeForTerminal(where)}\n`);
-        }
-        setExitCode(
-          opts.failOn && reachesFailOn(report, opts.failOn as (typeof FAIL_ON)[number])
-            ? EXIT_FAILED
-            : EXIT_OK,
+        const where = await attachAuditStatement(
+          loaded.artifact,
+          statement,
+          signer ? { signAuditStatement: auditStatementSigner(signer) } : {},
         );
-      } finally {
-        store.close();
+        if (!opts.quiet) errText(`waybill: audit attached: ${escapeForTerminal(where)}\n`);
       }
-    });
+      setExitCode(
+        opts.failOn && reachesFailOn(report, opts.failOn as (typeof FAIL_ON)[number]) ? EXIT_FAILED : EXIT_OK,
+      );
+    } finally {
+      store.close();
+    }
+  });
 }

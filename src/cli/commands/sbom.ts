@@ -10,7 +10,7 @@ import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
 import { errText, out, outStoredDocument, parseFormat, warningLine } from '../output.ts';
-import { createProgress } from '../progress.ts';
+import { createProgress, withDownloadProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 
 const FORMATS = ['cyclonedx-json', 'spdx-json'] as const;
@@ -27,7 +27,7 @@ export function registerSbom(program: Command): void {
     .option('--version <version>', 'version of the artifact in the SBOM')
     .option(
       '--workers <n>',
-      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 4 cores)',
+      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB compressed or 64 MiB uncompressed)',
     )
     .option(
       '--stored',
@@ -57,7 +57,10 @@ export function registerSbom(program: Command): void {
         return;
       }
       const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
-      const artifact = await openArtifact(ref, { platform: opts.platform, registry });
+      const artifact = await withDownloadProgress(
+        (onDownload) => openArtifact(ref, { platform: opts.platform, registry, onDownload }),
+        { quiet: opts.quiet },
+      );
       const progress = createProgress('cataloging', { quiet: opts.quiet });
       // A package file names itself (the SBOM takes its own name then); others their path.
       const name = opts.name ?? artifact.image?.refName;

@@ -83,7 +83,7 @@ export function registerStamp(program: Command): void {
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index (default: all)')
     .option(
       '--workers <n>',
-      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 4 cores)',
+      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB compressed or 64 MiB uncompressed)',
     )
     .option(
       '--key <file>',

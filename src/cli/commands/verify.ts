@@ -18,6 +18,7 @@ import {
   useColor,
 } from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
+import { createProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 import { renderVerifyText } from '../render-verify.ts';
 
@@ -77,9 +78,11 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
     const format = parseFormat(opts.format, FORMATS);
     // The consumer's policy and trust, as for check: never a file that came with the artifact.
     const policy = await consumerPolicy(opts);
+    const trust = await consumerTrust(policy, opts);
+    const progress = createProgress('hashing');
     const report = await verifyArtifact(ref, {
       policy,
-      trust: await consumerTrust(policy, opts),
+      trust,
       keys: opts.key,
       trustedRoot: opts.trustedRoot,
       certificateIdentity: opts.certificateIdentity,
@@ -92,7 +95,8 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
       allowUnsigned: opts.allowUnsigned,
       platform: opts.platform,
       registry: await registryOptionsFrom(ref, opts),
-    });
+      integrity: { onProgress: (done, total) => progress.update(done, total) },
+    }).finally(() => progress.done());
     if (format === 'json') await out(toJson(report));
     else {
       const color = useColor();

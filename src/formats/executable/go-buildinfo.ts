@@ -60,7 +60,7 @@ export function readGoBuildInfo(exe: Executable, name: string): GoBuildInfo | un
 
 function readFromSlice(exe: Executable, name: string): GoBuildInfo | undefined {
   for (const region of candidateRegions(exe)) {
-    const at = findMagic(region.data);
+    const at = findGoBuildInfo(region.data);
     if (at < 0) continue;
     return decodeBlob(exe, region.data.subarray(at), name);
   }
@@ -90,7 +90,8 @@ function candidateRegions(exe: Executable): Array<{ data: Buffer }> {
   return out;
 }
 
-function findMagic(data: Buffer): number {
+/** Offset of the build info blob in `data` (the magic, 16-byte aligned, a whole header), or -1. */
+export function findGoBuildInfo(data: Buffer): number {
   let from = 0;
   for (;;) {
     const i = data.indexOf(GO_BUILDINFO_MAGIC, from);
