@@ -45,11 +45,14 @@ function recordStatementOf(content: SignatureCheck['content']) {
   return typeof statement !== 'string' && statement.kind === 'record' ? statement : undefined;
 }
 
-/** The record's bundles: its sidecar, and bundles attached to the image. */
+/** The record's bundles: its sidecar, and bundles attached to the image (or published beside a release). */
 async function recordBundleItems(artifact: Artifact): Promise<SignedItem[]> {
   const items: SignedItem[] = [];
+  // A registry image has no directory of its own, and a release's sidecars are the checked copies
+  // loadAttachedBundles gives (as verify reads them): only other kinds have a local sidecar.
   const sidecar = bundleSidecarPath(artifact.path, 'record');
-  if ((await stat(sidecar).catch(() => undefined)) !== undefined)
+  const local = artifact.kind !== 'registry' && artifact.kind !== 'release';
+  if (local && (await stat(sidecar).catch(() => undefined)) !== undefined)
     items.push(...(await readSignedFile(sidecar)));
   for (const attached of await loadAttachedBundles(artifact)) {
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
