@@ -8,9 +8,11 @@
  *   integrity  scripts/bench-integrity.ts: `waybill check` of a stamped layout against sha256sum
  *   dpkg   scripts/bench-dpkg.ts: the dpkg cataloger on a 30 MiB status file
  *   audit  scripts/bench-audit.ts: advisory import and a 10 000-component audit
+ *   registry  scripts/bench-registry.ts: pushing and pulling a 500 MiB image to and from
+ *          docker-registry on loopback, `waybill copy` against `skopeo copy` doing the same
  *
  * Options (flags or environment):
- *   --only=scale,integrity,dpkg,audit  BENCH_ONLY    sections to run (default: all)
+ *   --only=scale,integrity,dpkg,audit,registry  BENCH_ONLY    sections to run (default: all)
  *   --sizes=small,medium,large       BENCH_SIZES     scale: image sizes (default: all)
  *   --forms=oci-gzip,oci-zstd,docker-archive,dir   BENCH_FORMS
  *   --tools=waybill,floor,trivy      BENCH_TOOLS     scale: what to run on each input
@@ -32,6 +34,7 @@ import { gitRunner } from '../src/provenance/git-exec.ts';
 import { type BenchRow, benchAudit } from './bench-audit.ts';
 import { benchDpkg } from './bench-dpkg.ts';
 import { benchIntegrity } from './bench-integrity.ts';
+import { benchRegistry } from './bench-registry.ts';
 import {
   benchScale,
   FORMS,
@@ -48,7 +51,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, 'test/fixtures/cache');
 const RESULTS = join(CACHE, 'bench.json');
 const DOC = join(ROOT, 'docs/bench.md');
-const SECTIONS = ['scale', 'integrity', 'dpkg', 'audit'] as const;
+const SECTIONS = ['scale', 'integrity', 'dpkg', 'audit', 'registry'] as const;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -211,6 +214,11 @@ async function main(): Promise<void> {
     const audit = await benchAudit(log);
     results.audit = audit.results;
     printRows(audit.rows);
+  }
+  if (sections.includes('registry')) {
+    const registry = await benchRegistry(log);
+    Object.assign(results, registry.results);
+    printRows(registry.rows);
   }
   const loadAfter = loadavg()[0] ?? 0;
   results.loadAverage = { before: loadBefore, after: loadAfter };

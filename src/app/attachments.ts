@@ -25,6 +25,7 @@ import {
 } from '../oci/attach.ts';
 import { type LayoutStore, OciLayout, resolveRef } from '../oci/layout.ts';
 import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
+import { INTOTO_JSONL_ARTIFACT_TYPE } from '../publish/sidecars.ts';
 import { serializeRecord } from '../record/build.ts';
 import { parseRecord } from '../record/schema.ts';
 import {
@@ -40,6 +41,7 @@ import {
   findRegistryAttachments,
   readRegistryAttachmentAt,
   readRegistryAttachmentPayload,
+  readRegistrySidecar,
 } from '../registry/attachments.ts';
 import type { Repository } from '../registry/repository.ts';
 import {
@@ -275,7 +277,7 @@ async function findReferrer(
   repository: Repository,
   artifactType: string,
 ): Promise<{ bytes: Buffer; location: string } | undefined> {
-  const [newest] = await findRegistryAttachments(repository, artifact.digest, artifactType);
+  const [newest] = await findRegistryAttachments(repository, registrySubject(artifact), artifactType);
   if (!newest) return undefined;
   const bytes = await readRegistryAttachmentPayload(repository, newest);
   return { bytes, location: `${OCI_LOCATION}${newest.descriptor.digest}` };
@@ -286,13 +288,18 @@ async function findReferrer(
  * the user's back (and nothing next to a release's cached copy, where no reader would look).
  */
 function refuseRegistryWrite(artifact: Artifact): void {
-  if (artifact.kind === 'registry') throw registryWriteError(artifact.ref);
+  if (artifact.registry) throw registryWriteError(artifact.ref);
   if (artifact.kind === 'release') throw releaseWriteError(artifact.ref);
 }
 
-/** The repository and digest of a registry image, when the artifact is one. */
+/** The repository of an artifact read from a registry (an image, or a file published as an OCI artifact). */
 function registryOf(artifact: Artifact): Repository | undefined {
-  return artifact.kind === 'registry' ? artifact.registry?.repository : undefined;
+  return artifact.registry?.repository;
+}
+
+/** The manifest digest a registry artifact's attachments refer to. */
+export function registrySubject(artifact: Artifact): string {
+  return artifact.registry?.subject ?? artifact.digest;
 }
 
 /** The SBOM bytes a record's manifest.location points at, or undefined when it is not there. */
@@ -302,7 +309,7 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     const repository = registryOf(artifact);
     if (repository) {
       parseSha256Digest(digest, location, 'SBOM location');
-      return readRegistryAttachmentAt(repository, digest, artifact.digest);
+      return readRegistryAttachmentAt(repository, digest, registrySubject(artifact));
     }
     if (!usesLayout(artifact)) return undefined;
     const store =
@@ -314,8 +321,9 @@ export async function loadSbom(artifact: Artifact, location: string): Promise<Bu
     if (!descriptor) return undefined;
     return readAttachment(store, descriptor);
   }
-  // A registry image has no directory to hold sidecars.
-  if (artifact.kind === 'registry') return undefined;
+  // In a registry a sidecar is an attachment titled with its file name (a file published by `publish`).
+  const repository = registryOf(artifact);
+  if (repository) return readRegistrySidecar(repository, registrySubject(artifact), location);
   if (location.includes('/') || location.includes('\\') || location === '..') {
     throw new WaybillError(
       'UNSAFE_PATH',
@@ -340,7 +348,11 @@ export interface LoadedRecord {
 export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | undefined> {
   const repository = registryOf(artifact);
   if (repository) {
-    const [newest] = await findRegistryAttachments(repository, artifact.digest, ARTIFACT_TYPE.record);
+    const [newest] = await findRegistryAttachments(
+      repository,
+      registrySubject(artifact),
+      ARTIFACT_TYPE.record,
+    );
     if (!newest) return undefined;
     const bytes = await readRegistryAttachmentPayload(repository, newest);
     const where = `${artifact.ref} (record ${newest.descriptor.digest})`;
@@ -406,7 +418,12 @@ export async function loadAttachedBundles(
   }
   const repository = registryOf(artifact);
   if (repository) {
-    const found = await findRegistryAttachments(repository, artifact.digest, BUNDLE_MEDIA_TYPE);
+    const subject = registrySubject(artifact);
+    const found = [
+      ...(await findRegistryAttachments(repository, subject, BUNDLE_MEDIA_TYPE)),
+      // JSON Lines of envelopes or bundles (`NAME.intoto.jsonl` published with a file).
+      ...(await findRegistryAttachments(repository, subject, INTOTO_JSONL_ARTIFACT_TYPE)),
+    ];
     const out: Array<{ source: string; bytes: Buffer }> = [];
     for (const attachment of found) {
       const bytes = await readRegistryAttachmentPayload(repository, attachment);
@@ -475,7 +492,7 @@ export async function listStored(artifact: Artifact): Promise<StoredStatement[]>
   const repository = registryOf(artifact);
   if (repository) {
     for (const [type, kind] of Object.entries(KIND_OF_TYPE)) {
-      for (const a of await findRegistryAttachments(repository, artifact.digest, type))
+      for (const a of await findRegistryAttachments(repository, registrySubject(artifact), type))
         out.push({ kind, location: `${OCI_LOCATION}${a.descriptor.digest}`, type });
     }
   } else if (usesLayout(artifact)) {

@@ -9,7 +9,13 @@ import { basename } from 'node:path';
 import { describeError } from '../errors.ts';
 import { WAYBILL_RECORD_ANNOTATION } from '../oci/types.ts';
 import { runCheck } from '../policy/check.ts';
-import type { CheckReport, Policy, RecordSignatureStatus, SbomOutcome } from '../policy/types.ts';
+import type {
+  CheckReport,
+  Policy,
+  PublicationFact,
+  RecordSignatureStatus,
+  SbomOutcome,
+} from '../policy/types.ts';
 import {
   type ConsumerTrust,
   type SourceVerification,
@@ -24,6 +30,7 @@ import type { Artifact, IntegrityOptions } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { type RecordedSbom, readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
+import { loadPublication, publicationFact } from './publication.ts';
 import { recordSignatureStatus } from './record-signature.ts';
 
 export interface CheckOptions {
@@ -31,6 +38,8 @@ export interface CheckOptions {
   platform?: string;
   now?: Date;
   published?: boolean;
+  /** The publication to judge the dates by (publish's own, about to be written); default: the one stored with the artifact. */
+  publication?: PublicationFact;
   /** `docker://` references: transport and credentials. */
   registry?: RegistryOptions;
   /** How blobs are hashed: progress, and blobs a walk in this process already verified (`stamp`). */
@@ -133,6 +142,7 @@ export async function checkLoadedRecord(
     policy: options.policy,
     ...(source ? { source } : {}),
     ...(recordSignature ? { recordSignature } : {}),
+    publication: options.publication ?? publicationFact(await loadPublication(artifact)),
   });
 }
 

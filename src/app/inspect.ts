@@ -15,6 +15,7 @@ import { listStored, type StoredStatement } from './attachments.ts';
 import { missingRecordHint, sbomOutcome, verifyRecordSource } from './check.ts';
 import { readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
+import { loadPublication } from './publication.ts';
 
 export interface InspectView {
   artifact: string;
@@ -35,6 +36,8 @@ export interface InspectView {
   builtAge: string | null;
   published: string | null;
   publishedAge: string | null;
+  /** The publication statement the publish date came from (when the record has none), and where it was published. */
+  publication: { target: string; reference: string; location: string; forced: string[] } | null;
   source: {
     /** The producer's claim: no git object names a repository. */
     repository: string | null;
@@ -161,7 +164,8 @@ export async function inspectOpenedArtifact(
   }
   const image = artifact.image;
   const platforms = image ? (image.selected ? [image.selected] : image.platforms).map((x) => x.platform) : [];
-  const published = p?.dates.published ?? null;
+  const publication = await loadPublication(artifact);
+  const published = p?.dates.published ?? publication?.statement.predicate.published ?? null;
   const fields: Record<string, string[]> = {};
   for (const [key, value] of Object.entries(c)) fields[key] = value.from;
   return {
@@ -184,6 +188,14 @@ export async function inspectOpenedArtifact(
     builtAge: ageOf(c.built.value, now),
     published,
     publishedAge: ageOf(published, now),
+    publication: publication
+      ? {
+          target: publication.statement.predicate.target,
+          reference: publication.statement.predicate.reference,
+          location: publication.location,
+          forced: publication.statement.predicate.forced.map((f) => f.rule),
+        }
+      : null,
     source:
       p?.source || c.repository.value
         ? {

@@ -266,6 +266,7 @@ async function regularFile(path: string): Promise<boolean> {
 
 /** The artifact's file on this machine; none for a registry image (its `path` names no file). */
 async function isLocalFile(artifact: Artifact): Promise<boolean> {
+  // A registry image's `path` names no file; a file read from a registry is its cached copy.
   return artifact.kind !== 'registry' && (await regularFile(artifact.path));
 }
 
@@ -304,7 +305,7 @@ async function gatherItems(
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
   // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
-  if (artifact.kind !== 'registry' && artifact.kind !== 'release')
+  if (!artifact.registry && artifact.kind !== 'release')
     for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
   let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
   try {

@@ -22,6 +22,8 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['inspect', async () => (await import('./commands/inspect.ts')).registerInspect],
   ['sbom', async () => (await import('./commands/sbom.ts')).registerSbom],
   ['verify', async () => (await import('./commands/verify.ts')).registerVerify],
+  ['publish', async () => (await import('./commands/publish.ts')).registerPublish],
+  ['copy', async () => (await import('./commands/copy.ts')).registerCopy],
   ['keygen', async () => (await import('./commands/keygen.ts')).registerKeygen],
   ['audit', async () => (await import('./commands/audit.ts')).registerAudit],
   ['db', async () => (await import('./commands/db.ts')).registerDb],

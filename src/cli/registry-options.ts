@@ -79,3 +79,23 @@ export async function registryOptionsFrom(
     }),
   };
 }
+
+/**
+ * The registry options of a command with two references (copy, publish): the flags apply when
+ * either is `docker://`; `--username` names the user of `credentialRef`'s registry (the
+ * destination's when it is a registry, else the source's). Credentials for the other registry come
+ * from the auth files.
+ */
+export async function registryOptionsForPair(
+  source: string,
+  destination: string,
+  flags: RegistryFlags,
+): Promise<RegistryOptions | undefined> {
+  const credentialRef = destination.startsWith(DOCKER_TRANSPORT)
+    ? destination
+    : source.startsWith(DOCKER_TRANSPORT)
+      ? source
+      : undefined;
+  if (credentialRef === undefined) return registryOptionsFrom(source, flags);
+  return registryOptionsFrom(credentialRef, flags);
+}

@@ -14,6 +14,7 @@
  */
 import { WaybillError } from '../errors.ts';
 import { OciArchiveLayout } from './archive-layout.ts';
+import { artifactManifest, EMPTY_CONFIG, subjectReference } from './artifact-manifest.ts';
 import {
   jsonBytes,
   type LayoutStore,
@@ -24,14 +25,9 @@ import {
 } from './layout.ts';
 import { parseImageManifest, parseJsonValue } from './parse.ts';
 import type { CommitOptions } from './tar-edit.ts';
-import { type Descriptor, type ImageIndex, type ImageManifest, MEDIA_TYPE, OCI_ANNOTATION } from './types.ts';
+import { type Descriptor, type ImageIndex, MEDIA_TYPE, OCI_ANNOTATION } from './types.ts';
 
-/** The empty JSON object blob every artifact manifest without a config uses (manifest.md, "Guidance for an Empty Descriptor"). */
-export const EMPTY_CONFIG: Descriptor = {
-  mediaType: MEDIA_TYPE.ociEmpty,
-  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
-  size: 2,
-};
+export { EMPTY_CONFIG } from './artifact-manifest.ts';
 
 /**
  * The caller's annotations (all but `created`) tell attachments of one type apart: Sigstore bundles
@@ -89,22 +85,18 @@ export async function attachArtifact(
     throw new WaybillError('USAGE', store.name, 'artifactType and payload media type are required');
   // The subject must be here: an attachment to nothing would be listed but never found by tag.
   await readDescribedBlob(store, subject, MAX_BLOB);
-  const subjectRef: Descriptor = { mediaType: subject.mediaType, digest: subject.digest, size: subject.size };
-  if (subject.artifactType) subjectRef.artifactType = subject.artifactType;
+  const subjectRef = subjectReference(subject);
 
   const created = annotations[OCI_ANNOTATION.created] ?? (await defaultCreated(store, subjectRef));
   const emptyConfig = await store.writeBlob(Buffer.from('{}'), MEDIA_TYPE.ociEmpty);
   if (emptyConfig.digest !== EMPTY_CONFIG.digest) throw new Error('unreachable: sha256("{}") changed');
   const layer = await store.writeBlob(payload, payloadMediaType);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE.ociManifest,
+  const manifest = artifactManifest({
     artifactType,
-    config: EMPTY_CONFIG,
     layers: [layer],
     subject: subjectRef,
     annotations: sortedCopy({ ...annotations, [OCI_ANNOTATION.created]: created }),
-  };
+  });
   const written = await store.writeBlob(jsonBytes(manifest), MEDIA_TYPE.ociManifest);
   const slot = slotOf(annotations);
   const descriptor: Descriptor = {

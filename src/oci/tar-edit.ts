@@ -17,7 +17,7 @@ import {
   type TarIndex,
   type TarIndexEntry,
 } from '../archive/tar-reader.ts';
-import { type TarEntryInput, tarStream } from '../archive/tar-writer.ts';
+import { type TarEntryInput, type TarStreamSource, tarStream } from '../archive/tar-writer.ts';
 import { WaybillError } from '../errors.ts';
 import { AtomicFile } from '../util/atomic-write.ts';
 
@@ -36,6 +36,8 @@ export class TarFileEditor {
   /** Later entries with the same path win, as when tar extracts (see `indexTarFile`). */
   private readonly original: TarIndex;
   private readonly replaced = new Map<string, Buffer>();
+  /** Large new entries (image layers copied in), streamed from their source when the archive is written. */
+  private readonly streamed = new Map<string, TarStreamSource>();
   private readonly removed = new Set<string>();
 
   private constructor(path: string, original: TarIndex) {
@@ -47,19 +49,24 @@ export class TarFileEditor {
     return new TarFileEditor(path, await indexTarFile(path));
   }
 
+  /** An archive that does not exist yet: every entry is added, `commit` creates it. */
+  static empty(path: string): TarFileEditor {
+    return new TarFileEditor(path, new Map());
+  }
+
   get changed(): boolean {
-    return this.replaced.size > 0 || this.removed.size > 0;
+    return this.replaced.size > 0 || this.streamed.size > 0 || this.removed.size > 0;
   }
 
   has(path: string): boolean {
     const p = this.norm(path);
-    if (this.replaced.has(p)) return true;
+    if (this.replaced.has(p) || this.streamed.has(p)) return true;
     return !this.removed.has(p) && this.original.get(p)?.type === 'file';
   }
 
   /** Regular file paths currently in the archive. */
   files(): string[] {
-    const out = new Set<string>(this.replaced.keys());
+    const out = new Set<string>([...this.replaced.keys(), ...this.streamed.keys()]);
     for (const [p, e] of this.original) if (e.type === 'file' && !this.removed.has(p)) out.add(p);
     return [...out].sort();
   }
@@ -68,6 +75,8 @@ export class TarFileEditor {
     const p = this.norm(path);
     const r = this.replaced.get(p);
     if (r) return r.length;
+    const streamed = this.streamed.get(p);
+    if (streamed) return streamed.size;
     const e = this.removed.has(p) ? undefined : this.original.get(p);
     return e?.type === 'file' ? e.size : undefined;
   }
@@ -76,6 +85,8 @@ export class TarFileEditor {
     const p = this.norm(path);
     const r = this.replaced.get(p);
     if (r) return r;
+    if (this.streamed.has(p))
+      throw new WaybillError('USAGE', `${this.path}:${p}`, 'a streamed entry is read only from its source');
     const e = this.removed.has(p) ? undefined : this.original.get(p);
     if (e?.type !== 'file')
       throw new WaybillError('NOT_FOUND', `${this.path}:${p}`, 'no such file in the archive');
@@ -95,12 +106,22 @@ export class TarFileEditor {
   put(path: string, bytes: Buffer): void {
     const p = this.norm(path);
     this.removed.delete(p);
+    this.streamed.delete(p);
     this.replaced.set(p, bytes);
+  }
+
+  /** Adds or replaces an entry whose bytes are read from `source` only while the new archive is written. */
+  putSource(path: string, source: TarStreamSource): void {
+    const p = this.norm(path);
+    this.removed.delete(p);
+    this.replaced.delete(p);
+    this.streamed.set(p, source);
   }
 
   remove(path: string): void {
     const p = this.norm(path);
     this.replaced.delete(p);
+    this.streamed.delete(p);
     this.removed.add(p);
   }
 
@@ -153,6 +174,8 @@ export class TarFileEditor {
   private fileEntry(path: string): TarEntryInput {
     const replaced = this.replaced.get(path);
     if (replaced) return { path, data: replaced };
+    const streamed = this.streamed.get(path);
+    if (streamed) return { path, data: streamed };
     const e = this.original.get(path)!;
     return { path, data: { size: e.size, open: () => openIndexedEntry(this.path, e) } };
   }

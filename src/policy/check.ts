@@ -4,6 +4,7 @@
  */
 
 import { createCommunityMatcher } from './community-wording.ts';
+import { withPublicationDate } from './publication-date.ts';
 import { checkDates } from './rules/dates.ts';
 import { checkHelp } from './rules/help.ts';
 import { checkIdentity } from './rules/identity.ts';
@@ -54,9 +55,12 @@ function applyLevel(findings: Finding[], level: Level): { status: RuleStatus; fi
 }
 
 export function runCheck(input: CheckInput): CheckReport {
+  const record = withPublicationDate(input.record, input.publication);
   const ctx: RuleContext = {
     ...input,
+    record,
     communityMatcher: createCommunityMatcher(input.policy.communityPhrases ?? {}),
+    ...(record !== input.record && input.publication ? { publishedBy: input.publication } : {}),
   };
   const rules: RuleResult[] = RULES.map((rule) => {
     const level = input.policy.levels[rule.id] ?? 'fail';

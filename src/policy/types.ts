@@ -86,6 +86,11 @@ export interface CheckInput {
   digest: string;
   facts: NativeFacts;
   record: ReleaseRecord | undefined;
+  /**
+   * The publication statement stored with the artifact (written by `publish`): the publish date
+   * when the record has none (see publication-date.ts).
+   */
+  publication?: PublicationFact;
   /** Absent when the record names no SBOM or the caller did not look for one. */
   sbom?: SbomOutcome;
   now: Date;
@@ -120,9 +125,19 @@ export interface RecordSignatureStatus {
   detail: string;
 }
 
+/** A publication: when and where the artifact was published, and where that statement was read. */
+export interface PublicationFact {
+  /** RFC 3339 in UTC. */
+  published: string;
+  target: string;
+  location: string;
+}
+
 /** What each rule function gets: the check input with the phrase model already compiled. */
 export interface RuleContext extends CheckInput {
   communityMatcher: CommunityMatcher;
+  /** Set when `record.predicate.dates.published` was taken from this publication statement. */
+  publishedBy?: PublicationFact;
 }
 
 /** A rule reports findings only; its status follows from their severities and the policy level. */

@@ -57,7 +57,7 @@ const PATTERN_MEANING: Readonly<Record<string, string>> = {
 };
 
 /** Turns an ajv error into `<pointer>: <reason>` naming the offending field itself. */
-function describeSchemaError(e: ErrorObject): string {
+export function describeSchemaError(e: ErrorObject): string {
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'required':

@@ -98,3 +98,23 @@ export async function readRegistryAttachmentAt(
   }
   return attachment ? readRegistryAttachmentPayload(repository, attachment) : undefined;
 }
+
+/**
+ * The payload of the attachment of `subject` titled `fileName` (`org.opencontainers.image.title`):
+ * a sidecar of a file published as an OCI artifact (`NAME.cdx.json`), found by the name a record's
+ * `manifest.location` gives. Undefined when none has that title.
+ */
+export async function readRegistrySidecar(
+  repository: Repository,
+  subject: string,
+  fileName: string,
+): Promise<Buffer | undefined> {
+  const { referrers } = await repository.listReferrers(subject);
+  for (const descriptor of referrers.slice(0, MAX_REFERRERS_READ)) {
+    if (descriptor.mediaType !== MEDIA_TYPE.ociManifest) continue;
+    const attachment = await readAttachmentManifest(repository, descriptor.digest, subject);
+    if (attachment?.annotations[OCI_ANNOTATION.title] === fileName)
+      return readRegistryAttachmentPayload(repository, attachment);
+  }
+  return undefined;
+}

@@ -108,6 +108,28 @@ export class BlobCache {
     return path;
   }
 
+  /**
+   * A blob cached under a file name of its own, `files/sha256/<hex>/<name>`: a file published as an
+   * OCI artifact, whose kind the native formats tell partly by its name (`.whl`, `.tar.gz`). `name`
+   * must be a plain file name (the caller checks it).
+   */
+  async fetchNamed(
+    descriptor: Descriptor,
+    name: string,
+    openVerified: () => Promise<Readable>,
+    onBytes?: (n: number) => void,
+  ): Promise<string> {
+    const dir = join(this.root, 'files', 'sha256', digestHex(descriptor.digest));
+    const path = join(dir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (info?.isFile() && info.size === descriptor.size) return path;
+    await this.prepare();
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await dropNonRegularEntry(path);
+    await downloadToFile(path, openVerified, onBytes);
+    return path;
+  }
+
   /** Puts bytes already in memory (a manifest fetched by tag) into the cache, verified. */
   async store(descriptor: Descriptor, bytes: Buffer): Promise<string> {
     verifyBlob(bytes, descriptor.digest, { input: descriptor.digest, size: descriptor.size });
@@ -132,6 +154,8 @@ export async function downloadToFile(
   path: string,
   openVerified: () => Promise<Readable>,
   onBytes?: (n: number) => void,
+  /** 0600 in the user's cache; a layout's blobs are readable by others, like every other file of it. */
+  mode = 0o600,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     let received = 0;
@@ -147,7 +171,7 @@ export async function downloadToFile(
       // An error before the write starts reading (a small blob arriving whole) stays in the
       // stream for the read to throw; it must not also be an unhandled 'error' event.
       stream.on('error', () => {});
-      await writeFileAtomic(path, counted(stream), { mode: 0o600 });
+      await writeFileAtomic(path, counted(stream), { mode });
       return;
     } catch (e) {
       if (!isRetryableFailure(e) || attempt >= DOWNLOAD_ATTEMPTS) throw e;

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import { type Descriptor, MEDIA_TYPE } from '../oci/types.ts';
 import { sha256Digest } from '../util/digest.ts';
+import { referrerDescriptor } from './referrers.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -94,4 +95,74 @@ export function testManifest(
   return Buffer.from(
     JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociManifest, config, layers: [] }),
   );
+}
+
+/**
+ * TEST ONLY: an in-memory registry with the referrers API: it stores manifests and blobs (monolithic
+ * uploads only), answers `OCI-Subject` on pushes with a subject, and lists referrers two per page
+ * with `Link` headers, without applying the artifactType filter (so the client must).
+ */
+export async function startFakeReferrersRegistry(): Promise<{
+  server: TestServer;
+  tags: Map<string, string>;
+}> {
+  const manifests = new Map<string, { bytes: Buffer; type: string }>();
+  const blobs = new Map<string, Buffer>();
+  const tags = new Map<string, string>();
+  const s = await startTestServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const m = /^\/v2\/(.+?)\/(manifests|blobs|referrers)\/([^/]+)$/.exec(url.pathname);
+    const uploads = /^\/v2\/(.+?)\/blobs\/uploads\/(.*)$/.exec(url.pathname);
+    if (uploads) {
+      if (req.method === 'POST')
+        return reply(res, 202, '', { location: `/v2/${uploads[1]}/blobs/uploads/session` });
+      const digest = url.searchParams.get('digest') ?? '';
+      blobs.set(digest, req.body);
+      return reply(res, 201, '', { 'docker-content-digest': digest });
+    }
+    if (!m) return reply(res, 404);
+    const [, , kind, ref] = m as unknown as [string, string, string, string];
+    if (kind === 'blobs') {
+      const blob = blobs.get(ref);
+      return blob
+        ? reply(res, 200, req.method === 'HEAD' ? '' : blob, { 'content-length': String(blob.length) })
+        : reply(res, 404);
+    }
+    if (kind === 'manifests') {
+      if (req.method === 'PUT') {
+        const digest = sha256Digest(req.body);
+        manifests.set(digest, { bytes: req.body, type: String(req.headers['content-type']) });
+        if (!ref.startsWith('sha256:')) tags.set(ref, digest);
+        const subject = (JSON.parse(req.body.toString()) as { subject?: { digest: string } }).subject;
+        return reply(res, 201, '', {
+          'docker-content-digest': digest,
+          ...(subject ? { 'oci-subject': subject.digest } : {}),
+        });
+      }
+      const found = manifests.get(tags.get(ref) ?? ref);
+      if (!found) return reply(res, 404);
+      return reply(res, 200, found.bytes, {
+        'content-type': found.type,
+        'docker-content-digest': sha256Digest(found.bytes),
+      });
+    }
+    // referrers: every manifest whose subject is `ref`, two per page.
+    const all: Descriptor[] = [];
+    for (const [digest, { bytes, type }] of manifests) {
+      const doc = JSON.parse(bytes.toString()) as { subject?: { digest: string } };
+      if (doc.subject?.digest === ref) all.push(referrerDescriptor(bytes, type, digest, 'fake'));
+    }
+    all.sort((a, b) => (a.digest < b.digest ? -1 : 1));
+    const start = Number(url.searchParams.get('page') ?? '0');
+    const page = all.slice(start, start + 2);
+    const headers: Record<string, string> = { 'content-type': MEDIA_TYPE.ociIndex };
+    if (start + 2 < all.length) headers.link = `<${url.pathname}?page=${start + 2}>; rel="next"`;
+    reply(
+      res,
+      200,
+      JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests: page }),
+      headers,
+    );
+  });
+  return { server: s, tags };
 }

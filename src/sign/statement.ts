@@ -8,7 +8,14 @@ import { PREDICATE_TYPE } from '../record/types.ts';
 export const STATEMENT_TYPES = ['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1'];
 
 /** waybill's own statements have sidecar kinds; other predicates are `attestation`. */
-export type StatementKind = 'record' | 'sbom' | 'provenance' | 'rebuild' | 'vsa' | 'attestation';
+export type StatementKind =
+  | 'record'
+  | 'sbom'
+  | 'provenance'
+  | 'rebuild'
+  | 'vsa'
+  | 'publication'
+  | 'attestation';
 
 export interface Subject {
   name?: string;
@@ -32,6 +39,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 const KIND_BY_PREFIX: Array<[string, StatementKind]> = [
   ['https://waybill.dev/release-record/', 'record'],
   ['https://waybill.dev/rebuild', 'rebuild'],
+  ['https://waybill.dev/publication/', 'publication'],
   ['https://slsa.dev/provenance/', 'provenance'],
   ['https://slsa.dev/verification_summary/', 'vsa'],
   ['https://cyclonedx.org/bom', 'sbom'],

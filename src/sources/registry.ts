@@ -7,13 +7,22 @@
  * twice: a second command on the same image reads the cache.
  */
 import { WaybillError } from '../errors.ts';
-import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from '../oci/parse.ts';
-import type { Descriptor } from '../oci/types.ts';
+import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, parseImageManifest } from '../oci/parse.ts';
+import { type Descriptor, MEDIA_TYPE } from '../oci/types.ts';
 import { BlobCache } from '../registry/blob-cache.ts';
-import { DOCKER_TRANSPORT, formatReference, parseDockerReference } from '../registry/reference.ts';
+import type { FetchedManifest } from '../registry/manifests.ts';
+import {
+  DOCKER_TRANSPORT,
+  formatReference,
+  type ImageReference,
+  parseDockerReference,
+} from '../registry/reference.ts';
 import { openRepository, type Repository } from '../registry/repository.ts';
+import { eachLimited } from '../util/each-limited.ts';
 import type { BlobLocation, BlobStore } from './blob-store.ts';
+import { openFile } from './file.ts';
 import { imageDigest, requireSelected, resolveImage, walkImage } from './image.ts';
+import { publishedFileName, singleFileLayer } from './registry-file.ts';
 import type { Artifact, OpenOptions } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
 
@@ -60,20 +69,9 @@ export class RegistryBlobStore implements BlobStore {
    * no download is left writing behind the caller's back).
    */
   async prefetch(descriptors: Descriptor[], onBytes?: (n: number) => void): Promise<void> {
-    let next = 0;
-    let failure: { error: unknown } | undefined;
-    const worker = async () => {
-      while (next < descriptors.length && !failure) {
-        const descriptor = descriptors[next++] as Descriptor;
-        try {
-          await this.locateBlob(descriptor, onBytes);
-        } catch (error) {
-          failure ??= { error };
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_DOWNLOADS, descriptors.length) }, worker));
-    if (failure) throw failure.error;
+    await eachLimited(descriptors, PARALLEL_DOWNLOADS, async (descriptor) => {
+      await this.locateBlob(descriptor, onBytes);
+    });
   }
 }
 
@@ -84,6 +82,8 @@ export async function openRegistryImage(ref: string, options: OpenOptions = {}):
   const store = new RegistryBlobStore(repository, cache);
   const root = await repository.getManifest();
   await cache.store(root.descriptor, root.bytes);
+  const file = await openRegistryFile(ref, root, repository, reference, cache, options);
+  if (file) return file;
   const image = await resolveImage(store, root.descriptor, reference.tag, options, ref);
 
   const walk = async (filter: Parameters<Artifact['walk']>[0], walkOptions: SourceWalkOptions = {}) => {
@@ -119,10 +119,30 @@ export async function openRegistryImage(ref: string, options: OpenOptions = {}):
     path: formatReference(reference),
     digest: imageDigest(image, ref),
     image,
-    registry: { repository, reference },
+    registry: { repository, reference, subject: imageDigest(image, ref) },
     options,
     walk,
   };
+}
+
+/**
+ * A file published as an OCI artifact (registry-file.ts): pulled into the blob cache under its own
+ * name and opened as that file; undefined when `root` is not one.
+ */
+async function openRegistryFile(
+  ref: string,
+  root: FetchedManifest,
+  repository: Repository,
+  reference: ImageReference,
+  cache: BlobCache,
+  options: OpenOptions,
+): Promise<Artifact | undefined> {
+  if (root.mediaType !== MEDIA_TYPE.ociManifest) return undefined;
+  const layer = singleFileLayer(parseImageManifest(root.bytes, `${ref}@${root.digest}`));
+  if (!layer) return undefined;
+  const path = await cache.fetchNamed(layer, publishedFileName(layer), () => repository.openBlob(layer));
+  const file = await openFile(ref, path);
+  return { ...file, registry: { repository, reference, subject: root.digest }, options };
 }
 
 export function isRegistryReference(ref: string): boolean {

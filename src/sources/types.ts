@@ -151,8 +151,12 @@ export interface Artifact {
   digest: string;
   /** Images only. */
   image?: ImageView;
-  /** Registry images only: the repository the image was read from (for its referrers). */
-  registry?: { repository: Repository; reference: ImageReference };
+  /**
+   * Artifacts read from a registry: the repository (for its referrers) and `subject`, the manifest
+   * digest attachments refer to — the artifact's own digest for an image; for a file published as an
+   * OCI artifact (`kind: 'file'`, `path` its copy in the blob cache), the artifact manifest's.
+   */
+  registry?: { repository: Repository; reference: ImageReference; subject: string };
   /**
    * Release-directory files only: what was published with it (SHA256SUMS, index.json entry, the
    * statement sidecars read and checked). `path` is the checked local copy of the file.

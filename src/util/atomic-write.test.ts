@@ -117,3 +117,30 @@ test('a link planted at the target while writing is still refused at commit', ()
     await assert.rejects(file.commit(), /is a symbolic link/);
     assert.deepEqual(await readdir(dir), ['rec.json']);
   }));
+
+test('a stream is written whole and in order, read ahead in batches; a failing source leaves nothing', () =>
+  withTempDir('atomic-stream', async (dir) => {
+    // Chunks of many sizes, about 3 MiB in all: several batches, each one writev.
+    const sizes = Array.from({ length: 300 }, (_, i) => ((i * 7919) % 20_000) + 1);
+    const chunks = sizes.map((n, i) => Buffer.alloc(n, i % 251));
+    const target = join(dir, 'blob');
+    await writeFileAtomic(
+      target,
+      (async function* () {
+        for (const c of chunks) yield c;
+      })(),
+    );
+    assert.deepEqual(await readFile(target), Buffer.concat(chunks));
+    const broken = join(dir, 'broken');
+    await assert.rejects(
+      writeFileAtomic(
+        broken,
+        (async function* () {
+          for (const c of chunks) yield c;
+          throw new Error('the download broke off');
+        })(),
+      ),
+      /broke off/,
+    );
+    assert.deepEqual((await readdir(dir)).sort(), ['blob']);
+  }));

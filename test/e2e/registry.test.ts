@@ -14,12 +14,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadRecord, saveStatementBundle } from '../../src/app/attachments.ts';
-import { EMPTY_CONFIG } from '../../src/oci/attach.ts';
-import { ARTIFACT_TYPE, MEDIA_TYPE, OCI_ANNOTATION } from '../../src/oci/types.ts';
-import { serializeRecord } from '../../src/record/build.ts';
-import { bufferSource } from '../../src/registry/blobs.ts';
+import { MEDIA_TYPE } from '../../src/oci/types.ts';
 import { MAX_MANIFEST_BYTES } from '../../src/registry/manifests.ts';
-import { openRepository } from '../../src/registry/repository.ts';
 import { reply, startTestServer, type TestServer } from '../../src/registry/test-server.ts';
 import { validateCycloneDx } from '../../src/sbom/validate.ts';
 import { generateKeyPair } from '../../src/sign/keys.ts';
@@ -31,7 +27,15 @@ import { sha256Digest } from '../../src/util/digest.ts';
 import { type CliResult, waybill, waybillJson } from '../helpers/cli.ts';
 import { ensureFixtureImage } from '../helpers/fixture-image.ts';
 import { makeSshSigner, makeTmp, removeTmp, type SshSigner } from '../helpers/git-fixtures.ts';
-import { hasSkopeo, pushLayout, skopeo, startRegistry, type TestRegistry } from '../helpers/registry.ts';
+import {
+  hasSkopeo,
+  isolatedRegistryEnv,
+  pushLayout,
+  pushNewerRecord,
+  skopeo,
+  startRegistry,
+  type TestRegistry,
+} from '../helpers/registry.ts';
 import { helloStampFlags, realFiles, signedHelloRepo } from '../helpers/release-fixture.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../../shared/fixtures/schemas', import.meta.url));
@@ -80,12 +84,7 @@ function assertOneLine(result: CliResult, pattern: RegExp): void {
 before(async () => {
   tmp = await makeTmp('waybill-e2e-registry-');
   // The user's own Docker configuration and cache are never used by the tests.
-  mkdirSync(join(tmp, 'docker-config'));
-  env = {
-    XDG_CACHE_HOME: join(tmp, 'cache'),
-    DOCKER_CONFIG: join(tmp, 'docker-config'),
-    REGISTRY_AUTH_FILE: '',
-  };
+  env = isolatedRegistryEnv(tmp);
   const plain = await startRegistry();
   if ('skip' in plain) skip = plain.skip;
   else registry = plain;
@@ -219,30 +218,7 @@ describe('docker:// through the CLI', () => {
     // A newer record pushed next to it, edited after signing: it is the one read, and it fails.
     const edited = structuredClone(record);
     edited.predicate.team.name = 'Someone Else';
-    const repo = openRepository(ref, { insecure: true });
-    const payload = Buffer.from(serializeRecord(edited));
-    await repo.pushBlob(bufferSource(payload));
-    const subject = await repo.headManifest();
-    assert.ok(subject);
-    await repo.pushReferrer(
-      Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MEDIA_TYPE.ociManifest,
-          artifactType: ARTIFACT_TYPE.record,
-          config: EMPTY_CONFIG,
-          layers: [
-            {
-              mediaType: 'application/vnd.in-toto+json',
-              digest: sha256Digest(payload),
-              size: payload.length,
-            },
-          ],
-          subject,
-          annotations: { [OCI_ANNOTATION.created]: '2999-01-01T00:00:00Z' },
-        }),
-      ),
-    );
+    await pushNewerRecord(ref, { insecure: true }, edited);
     const tampered = await waybillJson<{ passed: boolean; statements: Array<{ reason?: string }> }>(
       ['verify', ref, '--insecure', '--key', publicKey],
       { env },

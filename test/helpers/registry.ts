@@ -10,17 +10,22 @@
  *   await registry.stop();
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { artifactManifestBytes } from '../../src/oci/artifact-manifest.ts';
 import { WAYBILL_REFERRER_ANNOTATION } from '../../src/oci/layout.ts';
 import { parseImageIndex, parseImageManifest } from '../../src/oci/parse.ts';
-import { type Descriptor, OCI_ANNOTATION } from '../../src/oci/types.ts';
-import { fileSource } from '../../src/registry/blobs.ts';
+import { ARTIFACT_TYPE, type Descriptor, OCI_ANNOTATION } from '../../src/oci/types.ts';
+import { serializeRecord } from '../../src/record/build.ts';
+import type { ReleaseRecord } from '../../src/record/types.ts';
+import { bufferSource, fileSource } from '../../src/registry/blobs.ts';
 import type { RegistryOptions as ClientOptions } from '../../src/registry/client.ts';
 import { openRepository } from '../../src/registry/repository.ts';
+import { sha256Digest } from '../../src/util/digest.ts';
 
 export interface TestRegistry {
   /** `127.0.0.1:PORT` */
@@ -192,6 +197,19 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   return registry;
 }
 
+/**
+ * The environment of a CLI run that must not use the user's Docker configuration, credentials or
+ * blob cache: an empty DOCKER_CONFIG (created here) and a cache under `tmp`.
+ */
+export function isolatedRegistryEnv(tmp: string): NodeJS.ProcessEnv {
+  mkdirSync(join(tmp, 'docker-config'), { recursive: true });
+  return {
+    XDG_CACHE_HOME: join(tmp, 'cache'),
+    DOCKER_CONFIG: join(tmp, 'docker-config'),
+    REGISTRY_AUTH_FILE: '',
+  };
+}
+
 /** `skopeo` with arguments, returning stdout; throws with its stderr on failure. */
 export function skopeo(args: string[]): string {
   try {
@@ -241,4 +259,31 @@ export async function pushLayout(
     attached.push((await repo.pushReferrer(await pushManifestBlobs(d), d.mediaType)).descriptor.digest);
   }
   return attached;
+}
+
+/**
+ * Pushes `record` as the newest record attachment (created 2999) of the image `ref` names, beside
+ * what is there: what someone who can push to the repository, but not sign, could do.
+ */
+export async function pushNewerRecord(
+  ref: string,
+  options: ClientOptions,
+  record: ReleaseRecord,
+): Promise<void> {
+  const repo = openRepository(ref, options);
+  const payload = Buffer.from(serializeRecord(record));
+  await repo.pushBlob(bufferSource(payload));
+  await repo.pushBlob(bufferSource(Buffer.from('{}')));
+  const subject = await repo.headManifest();
+  if (!subject) throw new Error(`${ref}: no image to attach to`);
+  await repo.pushReferrer(
+    artifactManifestBytes({
+      artifactType: ARTIFACT_TYPE.record,
+      layers: [
+        { mediaType: 'application/vnd.in-toto+json', digest: sha256Digest(payload), size: payload.length },
+      ],
+      subject,
+      annotations: { [OCI_ANNOTATION.created]: '2999-01-01T00:00:00Z' },
+    }),
+  );
 }

@@ -55,7 +55,10 @@ export function renderInspect(v: InspectView): string {
   text += line(
     'published',
     v.published ? `${v.published}${v.publishedAge ? ` (${v.publishedAge})` : ''}` : 'not yet',
+    v.publication ? [`publication statement: ${v.publication.target}`] : undefined,
   );
+  if (v.publication && v.publication.forced.length > 0)
+    text += line('forced', `published despite failing rules: ${v.publication.forced.join(', ')}`);
   if (v.source) {
     const sig = v.source.signature;
     const claim = sig

@@ -12,9 +12,13 @@ import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
 import type { KitManifest } from '../../provenance/build/kit.ts';
 import { locateRebuildTarget } from '../../provenance/rebuild/locate.ts';
 import { type RebuildResult, type RebuildStep, rebuildRelease } from '../../provenance/rebuild/rebuild.ts';
+import { rebuildInputFrom } from '../../publish/rebuild-input.ts';
+import { BlobCache } from '../../registry/blob-cache.ts';
+import { isRegistryReference } from '../../sources/registry.ts';
 import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addFormatOption } from '../common.ts';
 import { errText, out, outText, parseFormat, toJson } from '../output.ts';
+import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
 import { signerFromFlags } from './build.ts';
 
 const FORMATS = ['text', 'json'] as const;
@@ -112,7 +116,7 @@ export function registerRebuild(program: Command, setExitCode: (code: number) =>
     .description('rebuild a release from its rebuild kit and compare the outputs bit for bit')
     .argument(
       '<artifact-or-kit>',
-      'a published artifact (its kit is found next to it) or a NAME-VERSION.rebuild.tar kit',
+      'a published artifact (its kit is found next to it, or attached to it in a registry: docker://…) or a NAME-VERSION.rebuild.tar kit',
     )
     .option('--out <dir>', 'keep the rebuilt outputs, the log, diffoscope reports and the verdict here')
     .option(
@@ -124,8 +128,16 @@ export function registerRebuild(program: Command, setExitCode: (code: number) =>
     .option('--key <file>', 'sign the verdict with this key (default: $WAYBILL_KEY)')
     .option('--max-differences <n>', 'differences reported per output', '10')
     .option('-q, --quiet', 'no progress lines');
+  addRegistryOptions(command);
   addFormatOption(command, FORMATS);
-  command.action(async (input: string, opts: RebuildFlags) => {
+  command.action(async (given: string, opts: RebuildFlags & RegistryFlags) => {
+    // A published reference: the artifact and its attached kit are brought to disk first.
+    const input = isRegistryReference(given)
+      ? await rebuildInputFrom(given, {
+          registry: await registryOptionsFrom(given, opts),
+          cache: new BlobCache(),
+        })
+      : given;
     const format = parseFormat(opts.format, FORMATS);
     const max = Number(opts.maxDifferences ?? '10');
     if (!Number.isSafeInteger(max) || max < 1) {

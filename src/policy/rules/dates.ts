@@ -4,6 +4,7 @@
  * artifact's own creation date, if the format has one, agrees with the recorded build date.
  */
 
+import { publishedFrom } from '../publication-date.ts';
 import { parseLooseDate, parseRfc3339 } from '../rfc3339.ts';
 import type { Finding, RuleContext } from '../types.ts';
 import { error, info, nonEmpty, noRecord, recordPath, warning } from './findings.ts';
@@ -112,7 +113,12 @@ export function checkDates(ctx: RuleContext): Finding[] {
     const places = created && nonEmpty(created.value) ? `record; ${created.field}` : 'record';
     findings.push(info(`built ${built} (${places})`, recordPath('dates/built')));
     if (nonEmpty(published))
-      findings.push(info(`published ${published} (record)`, recordPath('dates/published')));
+      findings.push(
+        info(
+          `published ${published} (${publishedFrom(ctx.publishedBy).label})`,
+          publishedFrom(ctx.publishedBy).path,
+        ),
+      );
   }
   return findings;
 }

@@ -17,6 +17,7 @@ import {
   serializeKitManifest,
   writeKit,
 } from './kit.ts';
+import { sampleKitManifest } from './testing.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: the mutations reach into arbitrary JSON fields
 type Json = any;
@@ -31,66 +32,15 @@ before(async () => {
 after(() => rm(dir, { recursive: true, force: true }));
 
 async function manifest(): Promise<KitManifest> {
-  const bytes = await readFile(source);
-  return {
-    kitType: 'https://waybill.dev/rebuild-kit/v1',
-    name: 'hello',
-    version: '1.2.3',
-    repository: 'https://github.com/example/hello',
-    tag: 'v1.2.3',
-    commit: 'c'.repeat(40),
-    tagObject: 'd'.repeat(40),
-    tree: 'e'.repeat(40),
-    configPath: 'waybill.yaml',
-    recipe: {
-      commands: ['make dist'],
-      outputs: ['dist/*.tar.gz'],
-      env: ['GOFLAGS'],
-      timeout: 600,
-      tools: ['make'],
+  return sampleKitManifest(await readFile(source), [
+    {
+      path: 'dist/hello.tar.gz',
+      name: 'hello.tar.gz',
+      kind: 'file',
+      built: 'a'.repeat(64),
+      published: 'b'.repeat(64),
     },
-    environment: { LC_ALL: 'C', SOURCE_DATE_EPOCH: '1704164645', TZ: 'UTC', GOFLAGS: '-trimpath' },
-    tools: [
-      { spec: 'make', name: 'make', path: '/usr/bin/make', sha256: 'f'.repeat(64), version: 'GNU Make 4.3' },
-    ],
-    sourceArchive: { sha256: sha256Hex(bytes), size: bytes.length },
-    outputs: [
-      {
-        path: 'dist/hello.tar.gz',
-        name: 'hello.tar.gz',
-        kind: 'file',
-        built: 'a'.repeat(64),
-        published: 'b'.repeat(64),
-      },
-    ],
-    stamp: {
-      name: 'hello',
-      version: '1.2.3',
-      architecture: null,
-      team: 'Example Release Team',
-      contact: null,
-      bugTracker: 'https://bugs.example.org',
-      docsUrl: null,
-      license: 'Apache-2.0',
-      disclaimer: null,
-      support: null,
-      sbomFormat: 'cyclonedx-json',
-      built: '2024-01-02T03:04:05Z',
-      source: {
-        repository: 'https://github.com/example/hello',
-        tag: 'v1.2.3',
-        commit: 'c'.repeat(40),
-        tagObject: 'd'.repeat(40),
-        signature: {
-          verified: true,
-          format: 'ssh',
-          signer: 'release@example.org',
-          reason: 'good SSH signature',
-        },
-      },
-    },
-    builder: { id: 'https://waybill.dev/builder/local', waybill: '0.1.0' },
-  };
+  ]);
 }
 
 test('a kit round-trips, and the same inputs give the same bytes', async () => {

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { git, makeRepo, type Signer, signedTag } from '../../../test/helpers/git-fixtures.ts';
 import { parseConfigText } from '../../config/load.ts';
 import { resolveSettings } from '../../config/merge.ts';
+import { sha256Hex } from '../../util/digest.ts';
 import type { BuildOptions } from './build.ts';
+import type { KitManifest, KitOutput } from './kit.ts';
 
 export const PROJECT_CONFIG = `version: 1
 name: hello
@@ -98,5 +100,60 @@ export async function buildOptions(
     build: config.build,
     env: { PATH: process.env.PATH, HOME: home },
     tmpDir,
+  };
+}
+
+/** A valid kit manifest for `sourceArchive` (the bytes of source.tar) listing `outputs`, for tests of kits. */
+export function sampleKitManifest(sourceArchive: Buffer, outputs: KitOutput[]): KitManifest {
+  return {
+    kitType: 'https://waybill.dev/rebuild-kit/v1',
+    name: 'hello',
+    version: '1.2.3',
+    repository: 'https://github.com/example/hello',
+    tag: 'v1.2.3',
+    commit: 'c'.repeat(40),
+    tagObject: 'd'.repeat(40),
+    tree: 'e'.repeat(40),
+    configPath: 'waybill.yaml',
+    recipe: {
+      commands: ['make dist'],
+      outputs: ['dist/*.tar.gz'],
+      env: ['GOFLAGS'],
+      timeout: 600,
+      tools: ['make'],
+    },
+    environment: { LC_ALL: 'C', SOURCE_DATE_EPOCH: '1704164645', TZ: 'UTC', GOFLAGS: '-trimpath' },
+    tools: [
+      { spec: 'make', name: 'make', path: '/usr/bin/make', sha256: 'f'.repeat(64), version: 'GNU Make 4.3' },
+    ],
+    sourceArchive: { sha256: sha256Hex(sourceArchive), size: sourceArchive.length },
+    outputs,
+    stamp: {
+      name: 'hello',
+      version: '1.2.3',
+      architecture: null,
+      team: 'Example Release Team',
+      contact: null,
+      bugTracker: 'https://bugs.example.org',
+      docsUrl: null,
+      license: 'Apache-2.0',
+      disclaimer: null,
+      support: null,
+      sbomFormat: 'cyclonedx-json',
+      built: '2024-01-02T03:04:05Z',
+      source: {
+        repository: 'https://github.com/example/hello',
+        tag: 'v1.2.3',
+        commit: 'c'.repeat(40),
+        tagObject: 'd'.repeat(40),
+        signature: {
+          verified: true,
+          format: 'ssh',
+          signer: 'release@example.org',
+          reason: 'good SSH signature',
+        },
+      },
+    },
+    builder: { id: 'https://waybill.dev/builder/local', waybill: '0.1.0' },
   };
 }
