@@ -9,7 +9,13 @@ import { loadConsumerPolicy, overlayPolicy, readPolicyFile } from '../config/con
 import { findConfig, loadConfig } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
 import type { Config } from '../config/schema.ts';
-import { assertTrustFiles, type ConsumerTrust, overlayTrustFlags, type TrustFlags } from '../policy/trust.ts';
+import {
+  assertTrustFiles,
+  type ConsumerTrust,
+  hasTrust,
+  overlayTrustFlags,
+  type TrustFlags,
+} from '../policy/trust.ts';
 import { BUILT_IN_POLICY, type Policy } from '../policy/types.ts';
 import { escapeForTerminal } from '../util/terminal-escape.ts';
 
@@ -60,6 +66,26 @@ export async function consumerTrust(policy: Policy, flags: TrustFlags): Promise<
   const trust = overlayTrustFlags(policy.trust, flags, policy.source);
   await assertTrustFiles(trust);
   return trust;
+}
+
+/**
+ * A producer command's trust in its own release tags (`publish` re-checks what `stamp` recorded): the
+ * trust flags over the project's `trust:` section, and failing both, the signers `stamp --source`
+ * verifies the tag with (`source.allowedSigners`, `source.sshRevocationFile`, `source.trustedGpgKeys`).
+ */
+export async function publisherTrust(settings: Settings, flags: TrustFlags): Promise<ConsumerTrust> {
+  const trust = overlayTrustFlags(settings.policy.trust, flags, settings.policy.source);
+  if (hasTrust(trust) || settings.allowedSigners === null) {
+    await assertTrustFiles(trust);
+    return trust;
+  }
+  const fromSource: ConsumerTrust = {
+    allowedSigners: settings.allowedSigners,
+    ...(settings.sshRevocationFile ? { sshRevocationFile: settings.sshRevocationFile } : {}),
+    source: 'source.allowedSigners of the project config',
+  };
+  await assertTrustFiles(fromSource);
+  return fromSource;
 }
 
 export function addFormatOption(command: Command, formats: readonly string[]): Command {
