@@ -3,9 +3,10 @@
  *
  * 1. a temporary git repository whose release tag is signed with a throwaway SSH key;
  * 2. two real artifacts built from it: an OCI image layout (one gzip layer) and a tarball;
- * 3. `waybill stamp` on both, then `waybill check` (all seven rules pass);
+ * 3. `waybill stamp --key` on both (record and SBOM attestation signed), then `waybill check` with
+ *    the consumer's trust (all seven rules pass: the tag is re-verified from the record's evidence);
  * 4. a failing twin (vendor "the OpenStack community", no bug tracker, GPL-3.0-only) and its findings;
- * 5. `waybill inspect`, the consumer's view.
+ * 5. `waybill inspect` and `waybill verify`, the consumer's view; a hand-edited record is caught.
  *
  * Every step runs the real `waybill` executable. Nothing is left behind but the output folder printed
  * at the start.
@@ -179,16 +180,31 @@ process.stdout.write(`${relative(out, tarball)}\n`);
 // -------------------------------------------------------------------------------------------------
 step('3. Stamp both: the release record, the SBOM, and the image labels and annotations');
 
+waybill(['keygen', '--out', join(out, 'keys', 'release')], 0);
+const releaseKey = join(out, 'keys', 'release.key');
+const releasePub = join(out, 'keys', 'release.pub');
 const config_ = join(repo, 'waybill.yaml');
-const common = ['--config', config_, '--source', repo, '--allowed-signers', allowedSigners, '--quiet'];
+const common = [
+  '--config',
+  config_,
+  '--source',
+  repo,
+  '--allowed-signers',
+  allowedSigners,
+  '--key',
+  releaseKey,
+  '--quiet',
+];
+/** What a consumer brings: the release team's tag signers and public key, never the artifact's. */
+const consumer = ['--allowed-signers', allowedSigners, '--key', releasePub];
 waybill(['stamp', `oci:${imageDir}:1.0.0`, '--version', '1.0.0', ...common], 0);
 waybill(['stamp', `file:${tarball}`, '--version', '1.0.0', ...common], 0);
 
 // -------------------------------------------------------------------------------------------------
 step('4. Check both against the seven guidelines');
 
-waybill(['check', `oci:${imageDir}:1.0.0`, '--config', config_], 0);
-waybill(['check', `file:${tarball}`, '--config', config_], 0);
+waybill(['check', `oci:${imageDir}:1.0.0`, '--config', config_, ...consumer], 0);
+waybill(['check', `file:${tarball}`, '--config', config_, ...consumer], 0);
 
 // -------------------------------------------------------------------------------------------------
 step('5. A failing twin: community wording, no bug tracker, a license the policy does not allow');
@@ -216,11 +232,25 @@ waybill(
   ],
   0,
 );
-waybill(['check', `file:${twin}`], 1);
+waybill(['check', `file:${twin}`, '--allowed-signers', allowedSigners], 1);
 
 // -------------------------------------------------------------------------------------------------
 step('6. What a consumer sees');
 
-waybill(['inspect', `oci:${imageDir}:1.0.0`], 0);
+waybill(['inspect', `oci:${imageDir}:1.0.0`, '--allowed-signers', allowedSigners], 0);
+waybill(['verify', `file:${tarball}`, '--config', config_, ...consumer], 0);
+
+// -------------------------------------------------------------------------------------------------
+step('7. A forged record: the release tag renamed by hand in the record');
+
+const forged = join(out, 'forged');
+mkdirSync(forged);
+const forgedTarball = join(forged, 'hello-1.0.0.tar.gz');
+copyFileSync(tarball, forgedTarball);
+copyFileSync(`${tarball}.cdx.json`, `${forgedTarball}.cdx.json`);
+const record = JSON.parse(readFileSync(`${tarball}.waybill.json`, 'utf8'));
+record.predicate.source.tag = 'v9.9.9';
+writeFileSync(`${forgedTarball}.waybill.json`, JSON.stringify(record, null, 2));
+waybill(['verify', `file:${forgedTarball}`, '--config', config_, '--allow-unsigned', ...consumer], 1);
 
 process.stdout.write(`\n${bold('Done.')} Everything the demo made is in ${out}\n`);
