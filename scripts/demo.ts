@@ -53,8 +53,8 @@ function outputFolder(): string {
 
 /** What a consumer trusts, from the release team, never from the artifact: who may sign its tags… */
 const tagTrust = ['--allowed-signers', 'keys/allowed_signers'];
-/** …and the key that signs its statements. */
-const consumerTrust = ['--key', 'keys/release.pub'];
+/** …and the key that signs its statements: check and verify re-verify the tag and the signatures with them. */
+const consumerTrust = [...tagTrust, '--key', 'keys/release.pub'];
 /** What the consumer expects the provenance to say. */
 const provenancePolicy = [
   '--source-uri',
@@ -96,7 +96,15 @@ async function main(): Promise<void> {
   demo.step('4. Publish the tarball, its statements and its rebuild kit to a release directory');
   mkdirSync(join(out, 'releases'));
   demo.waybill(
-    ['publish', 'dist/hello-1.0.0.tar.gz', 'dir:releases', '--key', 'keys/release.key', '--quiet'],
+    [
+      'publish',
+      'dist/hello-1.0.0.tar.gz',
+      'dir:releases',
+      ...tagTrust,
+      '--key',
+      'keys/release.key',
+      '--quiet',
+    ],
     {
       exit: 0,
       shows: [/hello-1\.0\.0\.tar\.gz\.rebuild\.tar/, /SHA256SUMS/],
@@ -107,7 +115,10 @@ async function main(): Promise<void> {
   demo.step('5. A consumer checks and verifies what they downloaded, with their own trust');
   const image = 'oci:dist/hello-image:1.0.0';
   const downloaded = 'releases/hello/1.0.0/hello-1.0.0.tar.gz';
-  demo.waybill(['check', downloaded, '--published'], { exit: 0, shows: [/^7 passed, 0 failed$/m] });
+  demo.waybill(['check', downloaded, '--published', ...consumerTrust], {
+    exit: 0,
+    shows: [/^7 passed, 0 failed$/m],
+  });
   demo.waybill(['verify', downloaded, ...consumerTrust, ...provenancePolicy], {
     exit: 0,
     shows: [/^✔ record /m, /^✔ provenance /m, /^✔ publication /m],
@@ -116,7 +127,7 @@ async function main(): Promise<void> {
     exit: 0,
     shows: [/^✔ record /m, /^✔ provenance /m],
   });
-  demo.waybill(['inspect', image], { exit: 0 });
+  demo.waybill(['inspect', image, ...tagTrust], { exit: 0 });
 
   // -----------------------------------------------------------------------------------------------
   demo.step('6. Anyone can rebuild the release from the kit published with it, and compare bit for bit');
@@ -141,7 +152,7 @@ async function main(): Promise<void> {
     { exit: 0 },
     { lines: 5 },
   );
-  demo.waybill(['check', 'file:twin/hello-1.0.0.tar.gz'], {
+  demo.waybill(['check', 'file:twin/hello-1.0.0.tar.gz', ...tagTrust], {
     exit: 1,
     shows: [/^✘ 5 team/m, /^✘ 6 help/m, /^✘ 7 support/m, /^4 passed, 3 failed$/m],
   });
