@@ -95,6 +95,8 @@ export interface PublishedOutput {
   publishedSha256: string;
   record: string;
   sbom: string;
+  /** The record and SBOM attestation bundles, when a signer was given. */
+  bundles?: { record: string; sbom: string };
   provenance: StoredStatement;
   check: CheckReport;
 }
@@ -467,6 +469,7 @@ async function publishAll(
         publishedSha256: publishedSha,
         record: stamped.recordLocation,
         sbom: stamped.sbomLocation,
+        ...(stamped.bundles ? { bundles: stamped.bundles } : {}),
         check: stamped.report,
       },
       kit: { path: match.path, name, kind: match.kind, built, published: publishedSha },
