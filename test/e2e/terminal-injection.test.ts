@@ -250,6 +250,16 @@ describe('text output escapes what artifacts, records and names say', { concurre
     assert.equal(missing.stderr.trimEnd().split('\n').length, 1, missing.stderr);
   });
 
+  test("commander's usage errors quote the command line escaped: an unknown option, an extra argument", async () => {
+    const option = await waybill(['check', `--x${NASTY}${FORGED}`]);
+    assert.equal(option.code, 2);
+    assertInert(option, 'unknown option');
+    assert.match(option.stderr, /unknown option '--x\\x1b/);
+    const extra = await waybill(['inspect', 'a.tar', `b${NASTY}.tar`]);
+    assert.equal(extra.code, 2);
+    assertInert(extra, 'too many arguments');
+  });
+
   test('an OCI layout whose image names hold escape sequences (quoted in the error)', async () => {
     const dir = caseDir('layout');
     await buildOciLayout(dir, [{ 'etc/os-release': 'ID=demo\n' }], { tag: `latest${NASTY}${FORGED}` });
