@@ -10,13 +10,14 @@
  * Writing goes through a `RecordStore`, which stages (app/stamp-transaction.ts): nothing is visible
  * until the stamp commits the artifact, its SBOM and its record together.
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { OciArchiveLayout } from '../oci/archive-layout.ts';
 import {
   attachArtifact,
   attachToOciArchive,
+  detachArtifacts,
   findAttachments,
   findAttachmentsInOciArchive,
   readAttachment,
@@ -35,7 +36,7 @@ import {
   sidecarHome,
   sidecarPath,
 } from '../record/sidecar.ts';
-import type { ReleaseRecord } from '../record/types.ts';
+import { RECORD_PREDICATE_TYPES, type ReleaseRecord } from '../record/types.ts';
 import {
   findRegistryAttachments,
   readRegistryAttachmentAt,
@@ -47,6 +48,7 @@ import {
   BUNDLE_MEDIA_TYPE,
   BUNDLE_PREDICATE_ANNOTATION,
   bundleSidecarPath,
+  bundleSuffix,
   isSidecarOf,
 } from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
@@ -70,6 +72,11 @@ export const SBOM_SUFFIX: Record<SbomFormat, string> = {
   'spdx-json': '.spdx.json',
 };
 
+/** in-toto predicate types of an SBOM attestation (attestation spec, predicates cyclonedx / spdx). */
+export const SBOM_PREDICATE_TYPES: Record<SbomFormat, string> = {
+  'cyclonedx-json': 'https://cyclonedx.org/bom',
+  'spdx-json': 'https://spdx.dev/Document',
+};
 /** `waybill audit --attach` beside a file artifact: `NAME.audit.json`. */
 export const AUDIT_SIDECAR_SUFFIX = '.audit.json';
 
@@ -126,17 +133,44 @@ export async function attach(
   return `${OCI_LOCATION}${attachment.descriptor.digest}`;
 }
 
+/** The statements a stamp signs: the record itself and the SBOM attestation. */
+export type StampedStatementKind = 'record' | 'sbom';
+
+/** Predicate types of every statement a stamp may have signed earlier (old record versions too). */
+const STAMPED_PREDICATE_TYPES: Record<StampedStatementKind, readonly string[]> = {
+  record: RECORD_PREDICATE_TYPES,
+  sbom: Object.values(SBOM_PREDICATE_TYPES),
+};
+
 /** Where a stamp puts an artifact's SBOM and record; returns the locations the record and user see. */
 export interface RecordStore {
   saveSbom(target: Artifact, bytes: Buffer, format: SbomFormat): Promise<string>;
   saveRecord(target: Artifact, record: ReleaseRecord): Promise<string>;
+  /** A signed statement (a serialized Sigstore bundle) about `target`, published with the rest. */
+  saveBundle(
+    target: Artifact,
+    kind: StampedStatementKind,
+    predicateType: string,
+    json: string,
+  ): Promise<string>;
+  /**
+   * Drops the bundles an earlier stamp signed for `target` (of these kinds): they sign a record that
+   * is being replaced, and a stale signature must not sit beside the new record.
+   */
+  dropBundles(target: Artifact, kinds: readonly StampedStatementKind[]): Promise<void>;
 }
 
 /** Attachments in a layout store (a StagedLayout during a stamp): `oci:sha256:<manifest digest>`. */
 export function layoutRecordStore(store: LayoutStore): RecordStore {
-  const attach = async (target: Artifact, type: string, payload: Buffer, mediaType: string) => {
+  const attach = async (
+    target: Artifact,
+    type: string,
+    payload: Buffer,
+    mediaType: string,
+    annotations: Record<string, string> = {},
+  ) => {
     const subject = await subjectDescriptor(store, target);
-    const attachment = await attachArtifact(store, subject, type, payload, mediaType);
+    const attachment = await attachArtifact(store, subject, type, payload, mediaType, annotations);
     return `${OCI_LOCATION}${attachment.descriptor.digest}`;
   };
   return {
@@ -148,13 +182,28 @@ export function layoutRecordStore(store: LayoutStore): RecordStore {
         Buffer.from(serializeRecord(record)),
         'application/vnd.in-toto+json',
       ),
+    saveBundle: (target, _kind, predicateType, json) =>
+      attach(target, BUNDLE_MEDIA_TYPE, Buffer.from(json, 'utf8'), BUNDLE_MEDIA_TYPE, {
+        [BUNDLE_PREDICATE_ANNOTATION]: predicateType,
+      }),
+    async dropBundles(target, kinds) {
+      const subject = await subjectDescriptor(store, target);
+      for (const predicateType of kinds.flatMap((k) => STAMPED_PREDICATE_TYPES[k])) {
+        await detachArtifacts(store, subject.digest, BUNDLE_MEDIA_TYPE, {
+          [BUNDLE_PREDICATE_ANNOTATION]: predicateType,
+        });
+      }
+    },
   };
 }
 
 /** Sidecars staged for a stamp, published by `publishSidecars` in the order that keeps them consistent. */
 export interface SidecarRecordStore extends RecordStore {
-  /** Plans the renames: the record first, then the SBOM (see stamp-transaction.ts for why). */
-  publishSidecars(): void;
+  /**
+   * Removes the stale bundles `dropBundles` named, then plans the renames: the record and its
+   * bundle, then the SBOM and its bundle (see stamp-transaction.ts for why).
+   */
+  publishSidecars(): Promise<void>;
 }
 
 /**
@@ -162,24 +211,44 @@ export interface SidecarRecordStore extends RecordStore {
  * go in); nothing is visible until the staging area commits.
  */
 export function sidecarRecordStore(staging: StagingArea, artifactPath: string): SidecarRecordStore {
-  const records: string[] = [];
-  const sboms: string[] = [];
+  const staged: Record<'record' | 'recordBundle' | 'sbom' | 'sbomBundle', string[]> = {
+    record: [],
+    recordBundle: [],
+    sbom: [],
+    sbomBundle: [],
+  };
+  const stale = new Set<string>();
   return {
     async saveSbom(_target, bytes, format) {
       const [, name] = sidecarHome(artifactPath, SBOM_SUFFIX[format]);
       await staging.write(name, bytes);
-      sboms.push(name);
+      staged.sbom.push(name);
       return name;
     },
     async saveRecord(_target, record) {
       const [, name] = sidecarHome(artifactPath, SIDECAR_SUFFIX);
       const target = sidecarPath(artifactPath);
       await staging.write(name, sidecarBytes(record, target));
-      records.push(name);
+      staged.record.push(name);
       return target;
     },
-    publishSidecars() {
-      for (const name of [...records, ...sboms]) staging.publish(name, name);
+    async saveBundle(_target, kind, _predicateType, json) {
+      const [dir, name] = sidecarHome(artifactPath, bundleSuffix(kind));
+      await staging.write(name, json);
+      staged[kind === 'record' ? 'recordBundle' : 'sbomBundle'].push(name);
+      stale.delete(name);
+      return join(dir, name);
+    },
+    async dropBundles(_target, kinds) {
+      for (const kind of kinds) stale.add(sidecarHome(artifactPath, bundleSuffix(kind))[1]);
+    },
+    async publishSidecars() {
+      // Before any rename: a crash after this leaves the old record unsigned, which verify and a
+      // policy requiring signatures refuse — never a signature beside a record it does not sign.
+      const [dir] = sidecarHome(artifactPath, '');
+      for (const name of stale) await rm(join(dir, name), { force: true });
+      for (const name of [...staged.record, ...staged.recordBundle, ...staged.sbom, ...staged.sbomBundle])
+        staging.publish(name, name);
     },
   };
 }

@@ -36,7 +36,7 @@ test('a stamped image without its record: the fix says the attachments were left
   const stamped = await openArtifact(`oci:${layout}:latest`);
   assert.equal(
     stamped.image?.selected?.manifest.annotations?.[WAYBILL_RECORD_ANNOTATION],
-    'https://waybill.dev/release-record/v1',
+    'https://waybill.dev/release-record/v2',
   );
   const report = await checkOpenedArtifact(stamped, { policy: defaultPolicy() });
   const noRecord = report.rules.filter((r) => r.findings[0]?.message.startsWith('no release record'));

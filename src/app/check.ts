@@ -1,22 +1,37 @@
 /**
  * `check`: gather what the policy rules need — the artifact's native facts, its release record, the
  * SBOM the record points at — check that every byte of them is what the record and descriptors
- * name (app/integrity.ts), and run the seven rules. Pure orchestration; the rules live in policy/.
+ * name (app/integrity.ts), verify the record's source evidence and the record's signature with the
+ * consumer's trust, and run the seven rules. Pure orchestration; the rules live in policy/.
  */
 
 import { basename } from 'node:path';
 import { describeError } from '../errors.ts';
 import { WAYBILL_RECORD_ANNOTATION } from '../oci/types.ts';
 import { runCheck } from '../policy/check.ts';
-import type { CheckReport, Policy, PublicationFact, SbomOutcome } from '../policy/types.ts';
+import type {
+  CheckReport,
+  Policy,
+  PublicationFact,
+  RecordSignatureStatus,
+  SbomOutcome,
+} from '../policy/types.ts';
+import {
+  type ConsumerTrust,
+  type SourceVerification,
+  verifySourceEvidence,
+} from '../provenance/source-evidence.ts';
+import type { ReleaseRecord } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
+import type { TrustedKey } from '../sign/verify-signature.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, IntegrityOptions } from '../sources/types.ts';
 import { sha256Digest } from '../util/digest.ts';
 import { type RecordedSbom, readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 import { loadPublication, publicationFact } from './publication.ts';
+import { recordSignatureStatus } from './record-signature.ts';
 
 export interface CheckOptions {
   policy: Policy;
@@ -29,6 +44,14 @@ export interface CheckOptions {
   registry?: RegistryOptions;
   /** How blobs are hashed: progress, and blobs a walk in this process already verified (`stamp`). */
   integrity?: IntegrityOptions;
+  /** Whom the consumer trusts to sign release tags; default the policy's `trust`. */
+  trust?: ConsumerTrust;
+  /** Public keys the consumer trusts for the record's own signature (`--key PUB`). */
+  keys?: TrustedKey[];
+  /** A verification of the source evidence already made (stamp's own, verify's); skips re-running it. */
+  sourceVerification?: SourceVerification;
+  /** The record signature's status already found (verify judges record bundles itself). */
+  recordSignature?: RecordSignatureStatus;
 }
 
 /** What the manifest rule needs to know about the SBOM the record names: what it is, or why it is unusable. */
@@ -79,7 +102,33 @@ export function missingRecordHint(artifact: Artifact): string | undefined {
 export async function checkOpenedArtifact(artifact: Artifact, options: CheckOptions): Promise<CheckReport> {
   const { loaded, sbom, integrity } = await readBoundFacts(artifact, options.integrity);
   requireIntact(integrity);
+  return checkLoadedRecord(artifact, loaded, sbomOutcome(sbom), options);
+}
+
+/** The consumer's verification of a record's source evidence; undefined when it names no source. */
+export async function verifyRecordSource(
+  record: ReleaseRecord | undefined,
+  trust: ConsumerTrust,
+  now: Date,
+): Promise<SourceVerification | undefined> {
+  const source = record?.predicate.source;
+  if (!record || !source) return undefined;
+  return verifySourceEvidence(source, record.predicateType, trust, { now });
+}
+
+/** The rules over a record (and its SBOM outcome) the caller has already loaded. */
+export async function checkLoadedRecord(
+  artifact: Artifact,
+  loaded: { record: ReleaseRecord; location: string } | undefined,
+  sbom: SbomOutcome | undefined,
+  options: CheckOptions,
+): Promise<CheckReport> {
   const record = loaded?.record;
+  const now = options.now ?? new Date();
+  const trust = options.trust ?? options.policy.trust ?? {};
+  const source = options.sourceVerification ?? (await verifyRecordSource(record, trust, now));
+  const recordSignature =
+    options.recordSignature ?? (await recordSignatureStatus(artifact, loaded, options.keys ?? []));
   const missingRecord = record ? undefined : missingRecordHint(artifact);
   return runCheck({
     ...(missingRecord ? { missingRecord } : {}),
@@ -87,10 +136,12 @@ export async function checkOpenedArtifact(artifact: Artifact, options: CheckOpti
     digest: artifact.digest,
     facts: await nativeFactsOf(artifact),
     record,
-    sbom: sbomOutcome(sbom),
-    now: options.now ?? new Date(),
+    sbom,
+    now,
     published: options.published,
     policy: options.policy,
+    ...(source ? { source } : {}),
+    ...(recordSignature ? { recordSignature } : {}),
     publication: options.publication ?? publicationFact(await loadPublication(artifact)),
   });
 }

@@ -1,15 +1,18 @@
 /**
  * `inspect`: the consumer's view of an artifact. Each fact is taken from the release record and the
  * artifact's own metadata, and carries the places it was read from, so a user can see why `check`
- * said what it said.
+ * said what it said. For the source it shows the producer's verdict as what it is — a claim — and,
+ * when the consumer gives trust, the consumer's own verification of the record's evidence.
  */
 import type { Fact, NativeFacts } from '../formats/facts.ts';
+import { hasTrust } from '../policy/trust.ts';
+import { type ConsumerTrust, type SourceVerification, trustHowTo } from '../provenance/source-evidence.ts';
 import type { ReleaseRecord, SignatureVerdict, UpstreamField } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { openArtifact } from '../sources/open.ts';
 import type { Artifact, IntegrityCheck, IntegrityOptions } from '../sources/types.ts';
 import { listStored, type StoredStatement } from './attachments.ts';
-import { missingRecordHint, sbomOutcome } from './check.ts';
+import { missingRecordHint, sbomOutcome, verifyRecordSource } from './check.ts';
 import { readBoundFacts, requireIntact } from './integrity.ts';
 import { nativeFactsOf } from './native-facts.ts';
 import { loadPublication } from './publication.ts';
@@ -36,10 +39,17 @@ export interface InspectView {
   /** The publication statement the publish date came from (when the record has none), and where it was published. */
   publication: { target: string; reference: string; location: string; forced: string[] } | null;
   source: {
+    /** The producer's claim: no git object names a repository. */
     repository: string | null;
     tag: string | null;
     commit: string | null;
+    tree: string | null;
+    /** The producer's verdict when it stamped: a claim, not evidence. */
     signature: SignatureVerdict | null;
+    /** The consumer's verification of the record's evidence; null when no trust was given. */
+    verification: SourceVerification | null;
+    /** Why there is no verification, and how to get one. */
+    unverified?: string;
   } | null;
   manifest: { format: string; location: string; components: number | null; error?: string } | null;
   record: { location: string } | null;
@@ -112,14 +122,31 @@ function collect(record: ReleaseRecord | undefined, facts: NativeFacts) {
   };
 }
 
+/** The consumer's verification of the source evidence, or why there is none (no trust given). */
+async function sourceVerdict(
+  record: ReleaseRecord | undefined,
+  trust: ConsumerTrust | undefined,
+  now: Date,
+): Promise<{ verification: SourceVerification | null; unverified?: string }> {
+  const source = record?.predicate.source;
+  if (!record || !source) return { verification: null };
+  if (!hasTrust(trust)) {
+    const how = trustHowTo(source.signature.format);
+    return { verification: null, unverified: `not checked: no trust given (${how})` };
+  }
+  return { verification: (await verifyRecordSource(record, trust!, now)) ?? null };
+}
+
 /**
  * The consumer's view, shown only for intact bytes: a blob, file, tree or SBOM that does not match
  * the digest naming it is refused (DIGEST_MISMATCH, exit 2) rather than shown beside the facts.
+ * With `trust`, the record's source evidence is verified with it.
  */
 export async function inspectOpenedArtifact(
   artifact: Artifact,
   now = new Date(),
   integrityOptions: IntegrityOptions = {},
+  trust?: ConsumerTrust,
 ): Promise<InspectView> {
   const { loaded, sbom, integrity } = await readBoundFacts(artifact, integrityOptions);
   requireIntact(integrity);
@@ -175,7 +202,9 @@ export async function inspectOpenedArtifact(
             repository: c.repository.value,
             tag: p?.source?.tag ?? null,
             commit: c.commit.value,
+            tree: p?.source?.tree ?? null,
             signature: p?.source?.signature ?? null,
+            ...(await sourceVerdict(record, trust, now)),
           }
         : null,
     manifest,
@@ -190,7 +219,13 @@ export async function inspectOpenedArtifact(
 
 export async function inspectArtifact(
   ref: string,
-  options: { platform?: string; now?: Date; integrity?: IntegrityOptions; registry?: RegistryOptions } = {},
+  options: {
+    platform?: string;
+    now?: Date;
+    integrity?: IntegrityOptions;
+    registry?: RegistryOptions;
+    trust?: ConsumerTrust;
+  } = {},
 ): Promise<InspectView> {
   return inspectOpenedArtifact(
     await openArtifact(ref, {
@@ -201,5 +236,6 @@ export async function inspectArtifact(
     }),
     options.now,
     options.integrity,
+    options.trust,
   );
 }

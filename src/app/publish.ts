@@ -18,6 +18,7 @@
 import { join, resolve } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { OCI_ANNOTATION } from '../oci/types.ts';
+import type { ConsumerTrust } from '../policy/trust.ts';
 import type { CheckReport, Policy } from '../policy/types.ts';
 import { withGraphSink } from '../publish/destination.ts';
 import { collectGraph, type Graph } from '../publish/graph.ts';
@@ -62,6 +63,11 @@ import { checkOpenedArtifact } from './check.ts';
 export interface PublishOptions {
   /** The publisher's policy (the project's `waybill.yaml`), which `check` applies first. */
   policy: Policy;
+  /**
+   * Whom the publisher trusts to have signed the release tag, for `check`'s re-verification of the
+   * record's source evidence (default: the policy's `trust:` section).
+   */
+  trust?: ConsumerTrust;
   /** Signs the publication statement and every statement not yet signed. */
   signer?: Signer;
   /** Publish despite failing rules (named in the publication statement). */
@@ -154,9 +160,18 @@ export async function publishArtifact(
   );
   const published = earlier?.statement.predicate.published ?? utcSeconds(now);
 
+  // A missing key under requireSignatures is a usage error, said before any work is judged.
+  if (!options.signer && options.policy.requireSignatures)
+    throw new WaybillError(
+      'USAGE',
+      ref,
+      'policy.requireSignatures is set: publish signs its statements; give the key with --key FILE or WAYBILL_KEY',
+    );
+
   // 1. check, by the publisher's policy, with the publish date about to be recorded.
   const report = await checkOpenedArtifact(artifact, {
     policy: options.policy,
+    ...(options.trust ? { trust: options.trust } : {}),
     now,
     published: true,
     publication: { published, target, location: 'this publish' },
@@ -181,12 +196,6 @@ export async function publishArtifact(
       message: `not published: ${failing.map((f) => f.rule).join(', ')} failed (fix them, or publish with --force to record them in the publication statement)`,
     };
   }
-  if (!options.signer && options.policy.requireSignatures)
-    throw new WaybillError(
-      'USAGE',
-      ref,
-      'policy.requireSignatures is set: publish signs its statements; give the key with --key FILE or WAYBILL_KEY',
-    );
 
   // The publication statement, new or the earlier one.
   const statement =

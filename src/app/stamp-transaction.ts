@@ -16,7 +16,7 @@
  *    |---|---|---|
  *    | OCI layout | new blobs (config, manifest, attachments), then `index.json` | the old tag and records: new blobs are unreferenced |
  *    | oci-archive | the whole new archive, one rename | the old archive |
- *    | file, docker-archive, dir | `NAME.waybill.json`, `NAME.cdx.json`, then `NAME` itself | see below |
+ *    | file, docker-archive, dir | `NAME.waybill.json` (+ `.record.sigstore.json`), `NAME.cdx.json` (+ `.sbom.sigstore.json`), then `NAME` itself | see below |
  *
  *    Three files cannot be replaced in one step, so for the sidecar kinds the order is chosen so
  *    that no window shows a half-released artifact as good: the new record first (it binds the NEW
@@ -26,7 +26,10 @@
  *    rewritten (rpm, tarball, dir) keeps its digest, so in the window its new record may name an
  *    SBOM not yet renamed: `check` fails the manifest rule until the rename. A journal written before
  *    the first rename lets the next stamp finish the renames (roll forward), so the window closes
- *    at the next run even after a kill -9.
+ *    at the next run even after a kill -9. With a signing key, each bundle is renamed right after the
+ *    file it signs; without one, bundles an earlier stamp signed are removed before the first rename
+ *    (they sign the record being replaced): a crash in between leaves an unsigned record, which is
+ *    refused where signatures are required — never a signature beside a record it does not sign.
  *
  * Where the lock, journal and staging directory live: inside an OCI layout directory
  * (`.waybill.lock`, beside blobs/); for everything else beside the artifact in its directory
@@ -43,7 +46,7 @@ import { StagedLayout } from '../oci/staged-layout.ts';
 import { type StampFacts, stampLayout } from '../oci/stamp.ts';
 import { SIDECAR_SUFFIX } from '../record/sidecar.ts';
 import type { UpstreamField } from '../record/types.ts';
-import { isSidecarOf } from '../sign/bundle-files.ts';
+import { bundleSuffix, isSidecarOf } from '../sign/bundle-files.ts';
 import { DirectoryBlobStore, OverlayBlobStore } from '../sources/blob-store.ts';
 import { openDockerArchive } from '../sources/docker-archive.ts';
 import { openFile } from '../sources/file.ts';
@@ -94,6 +97,8 @@ export function stampHome(location: ArtifactLocation): StampHome {
     base,
     `${base}${SIDECAR_SUFFIX}`,
     ...Object.values(SBOM_SUFFIX).map((s) => `${base}${s}`),
+    `${base}${bundleSuffix('record')}`,
+    `${base}${bundleSuffix('sbom')}`,
   ]);
   return { dir: dirname(absolute), base, allowed: (to) => targets.has(to) };
 }
@@ -224,6 +229,8 @@ async function beginImageStamp(
     platform: (p) => open(p),
     saveSbom: records.saveSbom,
     saveRecord: records.saveRecord,
+    saveBundle: records.saveBundle,
+    dropBundles: records.dropBundles,
     async commit() {
       await store.publish(basename(location.path));
       await staging.commit();
@@ -275,10 +282,12 @@ async function beginSidecarStamp(
     platform: async () => artifact,
     saveSbom: records.saveSbom,
     saveRecord: records.saveRecord,
+    saveBundle: records.saveBundle,
+    dropBundles: records.dropBundles,
     async commit() {
-      // The record first (an SBOM never appears without the record naming it), the artifact last (it
-      // never appears without its record and SBOM).
-      records.publishSidecars();
+      // The record first (an SBOM never appears without the record naming it), each signature right
+      // after what it signs, the artifact last (it never appears without its record and SBOM).
+      await records.publishSidecars();
       if (rewritten) staging.publish(name, name);
       await staging.commit();
     },

@@ -5,6 +5,7 @@
  * (stamp-transaction.ts). It records what it is given even when a guideline is not met; refusing to
  * ship is `check`'s job, so stamp refuses only unreadable input.
  */
+import { createPublicKey } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import type { Settings } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
@@ -16,10 +17,12 @@ import type { CheckReport } from '../policy/types.ts';
 import { requirePublishableUrl } from '../policy/url-check.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
 import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
+import type { SourceVerification } from '../provenance/source-evidence.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ForcedManifest, ReleaseRecord, SourceFact } from '../record/types.ts';
 import { assertRecordTexts } from '../record/written-text.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
+import type { Signer } from '../sign/signer.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
 import { isRegistryReference, registryWriteError } from '../sources/registry.ts';
 import type { Artifact } from '../sources/types.ts';
@@ -35,6 +38,7 @@ import { intactLayers } from './integrity.ts';
 import { machineArchitectures } from './machine-architecture.ts';
 import { nativeFactsOf, nativeFormatOf } from './native-facts.ts';
 import { type SbomTarget, sbomSubjectMismatch, sbomTarget } from './sbom-subject.ts';
+import { signRelease } from './sign-release.ts';
 import {
   beginStamp,
   isStampOutput,
@@ -52,6 +56,8 @@ export interface StampOptions {
   onProgress?: (done: number, total: number) => void;
   /** Worker threads for image layers (see WalkOptions.workers); default: the walk's own choice. */
   workers?: number;
+  /** Signs the record and the SBOM attestation (`--key FILE` / WAYBILL_KEY); unsigned without. */
+  signer?: Signer;
   /**
    * Publish the SBOM given with `settings.sbom` even when its subject is not this artifact
    * (sbom-subject.ts); the record says so in `manifest.forced`.
@@ -69,6 +75,8 @@ export interface StampOutcome {
   record: ReleaseRecord;
   recordLocation: string;
   sbomLocation: string;
+  /** Where the record and SBOM attestation bundles went, when a signer was given. */
+  bundles?: { record: string; sbom: string };
   components: number;
   /** Set when the artifact's own metadata was rewritten (images): the digest before. */
   previousDigest?: string;
@@ -308,6 +316,7 @@ async function stampLocked(
       walkOptions,
       source,
       built,
+      signer: options.signer,
     });
     await crashPoint('stamp:prepared');
     await tx.commit();
@@ -317,16 +326,21 @@ async function stampLocked(
   }
   // The artifact as published (the staged view is gone with the staging directory).
   const artifact = await openLocated(ref, location, { platform: options.platform });
+  // The producer's verdict: its own fresh verification of the tag, and its own key for the record.
+  const signerKey = options.signer?.publicKeyPem;
   const report = await checkOpenedArtifact(artifact, {
     policy: settings.policy,
     now,
     integrity: { verified: intact },
+    ...(source ? { sourceVerification: producerVerification(source) } : {}),
+    keys: signerKey ? [{ source: options.signer!.description, key: createPublicKey(signerKey) }] : [],
   });
   return {
     artifact,
     record: prepared.record,
     recordLocation: prepared.recordLocation,
     sbomLocation: prepared.sbomLocation,
+    ...(prepared.bundles ? { bundles: prepared.bundles } : {}),
     components: prepared.components,
     previousDigest: artifact.digest !== opened.digest ? opened.digest : undefined,
     nativeFields: tx.fields,
@@ -346,12 +360,14 @@ interface PrepareInput {
   walkOptions: { onProgress?: (done: number, total: number) => void; workers?: number };
   source: SourceFact | null;
   built: string | null;
+  signer: Signer | undefined;
 }
 
 interface Prepared {
   record: ReleaseRecord;
   recordLocation: string;
   sbomLocation: string;
+  bundles?: { record: string; sbom: string };
   components: number;
   warnings: Array<{ path: string; reason: string }>;
 }
@@ -390,7 +406,12 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
   }
   const recordFor = async (
     target: Artifact,
-  ): Promise<{ record: ReleaseRecord; recordLocation: string; sbomLocation: string }> => {
+  ): Promise<{
+    record: ReleaseRecord;
+    recordLocation: string;
+    sbomLocation: string;
+    bundles?: { record: string; sbom: string };
+  }> => {
     const sbomLocation = await tx.saveSbom(target, sbomBytes, format);
     const hex = target.digest.replace(/^sha256:/, '');
     if (!/^[0-9a-f]{64}$/.test(hex))
@@ -415,14 +436,33 @@ async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promis
       support: { license: settings.license, disclaimer: settings.disclaimer, statement: settings.support },
       upstream: tx.replaced,
     });
-    return { record, recordLocation: await tx.saveRecord(target, record), sbomLocation };
+    const recordLocation = await tx.saveRecord(target, record);
+    const bundles = await signRelease(tx, target, record, { bytes: sbomBytes, format }, input.signer);
+    return { record, recordLocation, sbomLocation, ...(bundles ? { bundles } : {}) };
   };
-  const { record, recordLocation, sbomLocation } = await recordFor(artifact);
+  const { record, recordLocation, sbomLocation, bundles } = await recordFor(artifact);
   // A multi-platform image stamped as a whole: each platform's manifest gets its own record too
   // (same facts, its own digest and architecture), so `check --platform` finds one bound to it.
   const image = artifact.image;
   if (image && !image.selected && image.platforms.length > 1) {
     for (const p of image.platforms) await recordFor(await tx.platform(platformString(p.platform)));
   }
-  return { record, recordLocation, sbomLocation, components, warnings };
+  return { record, recordLocation, sbomLocation, ...(bundles ? { bundles } : {}), components, warnings };
+}
+
+/**
+ * Stamp's own verdict on the source: the verification it just made with the producer's trust (a
+ * GnuPG home, not a keyring file, for OpenPGP), in the shape `check` takes from a consumer.
+ */
+function producerVerification(source: SourceFact): SourceVerification {
+  const sig = source.signature;
+  return {
+    verified: sig.verified,
+    reason: sig.reason,
+    format: sig.format,
+    signer: sig.signer,
+    committedAt: null,
+    trust: "stamp's own check of the tag (--allowed-signers, --trusted-gpg-key)",
+    checks: [{ id: 'signature', passed: sig.verified, detail: sig.reason }],
+  };
 }

@@ -1,7 +1,9 @@
 /**
  * verifyArtifact with a release record next to the artifact: unsigned it fails unless
  * --allow-unsigned; signed it verifies; a sidecar edited after signing fails record-match; an OCI
- * layout's attached bundle is found and judged against the image digest.
+ * layout's attached bundle is found and judged against the image digest. A record also gets a
+ * `source` verdict (its evidence re-verified) and a `check` verdict (the rules): the sample record's
+ * evidence is made up, so those fail here; test/e2e/evidence.test.ts verifies real evidence.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,10 +43,24 @@ test('an unsigned record fails verify unless --allow-unsigned', async () => {
   const strict = await verifyArtifact(artifact, { keys: [pub] });
   assert.equal(strict.passed, false);
   assert.equal(strict.record.found, true);
-  assert.match(strict.statements[0]?.reason ?? '', /release record is not signed/);
+  assert.match(verdict(strict, 'record').reason ?? '', /release record is not signed/);
   const lenient = await verifyArtifact(artifact, { keys: [pub], allowUnsigned: true });
-  assert.equal(lenient.passed, true);
+  assert.equal(verdict(lenient, 'record').passed, true);
+  // Accepting an unsigned record does not accept its evidence: the made-up tag object fails.
+  assert.equal(lenient.passed, false);
+  assert.match(
+    verdict(lenient, 'source').reason ?? '',
+    /hashes to [0-9a-f]{12}, not to the recorded tagObject/,
+  );
+  assert.equal(verdict(lenient, 'check').passed, false);
+  assert.equal(lenient.check?.rules.find((r) => r.id === 'signed-source')?.status, 'fail');
 });
+
+function verdict(report: Awaited<ReturnType<typeof verifyArtifact>>, kind: string) {
+  const found = report.statements.find((s) => s.kind === kind);
+  assert.ok(found, `no ${kind} verdict in ${JSON.stringify(report.statements.map((s) => s.kind))}`);
+  return found;
+}
 
 test('a signed record verifies; the sidecar edited after signing does not', async () => {
   const artifact = join(dir, 'signed.tar.gz');
@@ -60,9 +76,9 @@ test('a signed record verifies; the sidecar edited after signing does not', asyn
   );
   assert.equal(where, `${artifact}.record.sigstore.json`);
   const good = await verifyArtifact(artifact, { keys: [pub] });
-  assert.equal(good.passed, true, JSON.stringify(good.statements));
+  assert.equal(verdict(good, 'record').passed, true, JSON.stringify(good.statements));
   assert.deepEqual(
-    good.statements[0]?.checks.map((c) => c.id),
+    verdict(good, 'record').checks.map((c) => c.id),
     ['signature', 'subject', 'record-match'],
   );
   const edited = JSON.parse(readFileSync(`${artifact}.waybill.json`, 'utf8'));
@@ -71,8 +87,13 @@ test('a signed record verifies; the sidecar edited after signing does not', asyn
   const bad = await verifyArtifact(artifact, { keys: [pub] });
   assert.equal(bad.passed, false);
   assert.match(
-    bad.statements[0]?.reason ?? '',
+    verdict(bad, 'record').reason ?? '',
     /differs from the signed record: it was edited after signing/,
+  );
+  // check sees the same: the record's signature does not sign this record.
+  assert.match(
+    JSON.stringify(bad.check?.rules.find((r) => r.id === 'signed-source')?.findings),
+    /record's signature does not verify: .*edited after signing/,
   );
 });
 

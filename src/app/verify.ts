@@ -1,19 +1,30 @@
 /**
  * `verify`: the consumer's one command. Recomputes the artifact's digests, gathers every signed
  * statement stored with it (sidecars, OCI attachments) or given (`--bundle`), and judges each one with
- * the consumer's own trust (keys, trusted root, identity, provenance policy), offline.
+ * the consumer's own trust (keys, trusted root, identity, provenance policy), offline. When there is
+ * a release record it also re-verifies the record's source tag from the evidence it carries (the
+ * `source` verdict) and runs `check` with the consumer's policy (the `check` verdict).
  *
  * The result is one verdict per statement, each a list of named checks, so later work adds checks
- * (record v2 evidence, blob integrity, `check`'s rules) and statement kinds without changing the
- * shape: add a checker to STATEMENT_CHECKERS, or a verdict in `verifyOpenedArtifact`.
+ * and statement kinds without changing the shape: add a checker to STATEMENT_CHECKERS, or a verdict
+ * in `verifyOpenedArtifact`.
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
+import {
+  BUILT_IN_POLICY,
+  type CheckReport,
+  defaultPolicy,
+  type Policy,
+  type RecordSignatureStatus,
+} from '../policy/types.ts';
+import type { ConsumerTrust, SourceVerification } from '../provenance/source-evidence.ts';
+import type { ReleaseRecord } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { findSidecarBundles } from '../sign/bundle-files.ts';
 import { fileDigests } from '../sign/file-digests.ts';
 import { identityPolicyFrom } from '../sign/identity-policy.ts';
-import { loadPublicKey } from '../sign/keys.ts';
+import { loadPublicKeyFiles } from '../sign/public-key-files.ts';
 import { parseSignedText, readSignedFile, type SignedItem } from '../sign/signed-input.ts';
 import {
   checkProvenancePolicy,
@@ -24,12 +35,7 @@ import {
 import { type ParsedStatement, parseStatement, type StatementKind, type Subject } from '../sign/statement.ts';
 import { type DigestCandidate, matchSubjects } from '../sign/subject-match.ts';
 import { loadTrustedRoot, type TrustedRootInfo } from '../sign/trusted-root.ts';
-import {
-  type SignatureCheck,
-  type SignatureTrust,
-  type TrustedKey,
-  verifySignedItem,
-} from '../sign/verify-signature.ts';
+import { type SignatureCheck, type SignatureTrust, verifySignedItem } from '../sign/verify-signature.ts';
 import { mismatchCheck } from '../sources/integrity.ts';
 import { openArtifact } from '../sources/open.ts';
 import {
@@ -39,10 +45,11 @@ import {
   isSingleFile,
   type SourceKind,
 } from '../sources/types.ts';
-import { canonicalJson } from '../util/canonical-json.ts';
 import { type DigestMismatchError, isDigestMismatch } from '../util/digest.ts';
 import { loadAttachedBundles } from './attachments.ts';
+import { checkLoadedRecord, sbomOutcome, verifyRecordSource } from './check.ts';
 import { readBoundFacts } from './integrity.ts';
+import { recordMatch } from './record-signature.ts';
 
 export interface VerifyOptions {
   /** Public key files (PEM) the consumer trusts for key-signed statements. */
@@ -64,6 +71,12 @@ export interface VerifyOptions {
   registry?: RegistryOptions;
   /** How blobs are hashed (progress). */
   integrity?: IntegrityOptions;
+  /** The consumer's policy `check` applies (default: the built-in policy). */
+  policy?: Policy;
+  /** Whom the consumer trusts to sign release tags; default the policy's `trust`. */
+  trust?: ConsumerTrust;
+  /** The time signer keys must be valid at; default now. */
+  now?: Date;
 }
 
 export type CheckId =
@@ -77,7 +90,9 @@ export type CheckId =
   | 'record-signed'
   | 'provenance-present'
   | 'found'
-  | 'integrity';
+  | 'integrity'
+  | 'evidence'
+  | 'rule';
 
 export interface VerdictCheck {
   id: CheckId;
@@ -85,7 +100,11 @@ export interface VerdictCheck {
   detail: string;
 }
 
-export type VerdictKind = StatementKind | 'artifact-signature' | 'integrity' | 'unknown';
+/**
+ * `integrity`: every digest checked; `source`: the record's tag evidence re-verified; `check`: the
+ * seven rules by the consumer's policy.
+ */
+export type VerdictKind = StatementKind | 'artifact-signature' | 'integrity' | 'source' | 'check' | 'unknown';
 
 export interface StatementVerdict {
   /** Where the statement came from: a file (`:line` for JSON Lines), an attachment, or the record. */
@@ -101,6 +120,10 @@ export interface StatementVerdict {
   signature?: Omit<SignatureCheck, 'content' | 'passed' | 'reason'>;
   subjects?: Subject[];
   provenance?: ProvenanceSummary;
+  /** What the statement claims that this verdict did not (and could not) verify. */
+  claims?: string[];
+  /** How to fix a failure, when the verdict knows (flags and keys that exist). */
+  fix?: string;
 }
 
 export interface VerifyReport {
@@ -118,6 +141,10 @@ export interface VerifyReport {
    * SBOM): the `integrity` verdict summarizes them.
    */
   integrity: IntegrityCheck[];
+  /** The consumer's verification of the record's source evidence (with a record naming a source). */
+  source?: SourceVerification;
+  /** `check` of the artifact by the consumer's policy (with a record). */
+  check?: CheckReport;
   /** Facts about the run a reader needs ("no release record found"). */
   notes: string[];
   passed: boolean;
@@ -128,7 +155,7 @@ export interface StatementContext {
   statement: ParsedStatement;
   signature: SignatureCheck;
   options: VerifyOptions;
-  record?: { record: unknown; location: string };
+  record?: { record: ReleaseRecord; location: string };
 }
 
 type StatementChecker = (ctx: StatementContext) => VerdictCheck[];
@@ -146,20 +173,7 @@ function provenanceChecks(ctx: StatementContext): VerdictCheck[] {
 
 function recordChecks(ctx: StatementContext): VerdictCheck[] {
   if (!ctx.record) return [];
-  const same = canonicalJson(ctx.record.record) === canonicalJson(ctx.statement.raw);
-  return [
-    same
-      ? {
-          id: 'record-match',
-          passed: true,
-          detail: `the signed record is the record in ${ctx.record.location}`,
-        }
-      : {
-          id: 'record-match',
-          passed: false,
-          detail: `the record in ${ctx.record.location} differs from the signed record: it was edited after signing`,
-        },
-  ];
+  return [{ id: 'record-match', ...recordMatch(ctx.record.record, ctx.statement.raw, ctx.record.location) }];
 }
 
 /** Checks per statement kind, run after the signature and subject checks pass. */
@@ -246,21 +260,6 @@ function signatureDetail(signature: SignatureCheck): string {
   return `signed by ${cert?.subjectAlternativeName ?? '(unknown identity)'} (issuer ${cert?.issuer ?? 'unknown'}${when})`;
 }
 
-async function loadKeys(paths: string[]): Promise<TrustedKey[]> {
-  const keys: TrustedKey[] = [];
-  for (const path of paths) {
-    const pem = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new WaybillError(
-        'NOT_FOUND',
-        path,
-        e.code === 'ENOENT' ? 'no such key file' : `cannot read (${e.code})`,
-      );
-    });
-    keys.push({ source: path, key: loadPublicKey(pem, path) });
-  }
-  return keys;
-}
-
 async function regularFile(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isFile() ?? false;
 }
@@ -333,7 +332,7 @@ export async function verifyOpenedArtifact(
     builderId: options.builderId,
     sourceUri: options.sourceUri,
   });
-  const keys = await loadKeys(options.keys ?? []);
+  const keys = await loadPublicKeyFiles(options.keys ?? []);
   const trustedRoot = await loadTrustedRoot(options.trustedRoot);
   const candidates = await digestCandidates(artifact);
   const bound = await readBoundFacts(artifact, options.integrity);
@@ -392,6 +391,24 @@ export async function verifyOpenedArtifact(
       );
     }
   }
+  let sourceVerification: SourceVerification | undefined;
+  let check: CheckReport | undefined;
+  if (record) {
+    // The record's claims re-verified from its evidence with the consumer's trust, then the rules.
+    const now = options.now ?? new Date();
+    const policy = options.policy ?? { ...defaultPolicy(), source: BUILT_IN_POLICY };
+    const consumerTrust = options.trust ?? policy.trust ?? {};
+    sourceVerification = await verifyRecordSource(record.record, consumerTrust, now);
+    if (sourceVerification) statements.push(sourceVerdict(record, sourceVerification));
+    check = await checkLoadedRecord(artifact, record, sbomOutcome(bound.sbom), {
+      policy,
+      now,
+      trust: consumerTrust,
+      ...(sourceVerification ? { sourceVerification } : {}),
+      recordSignature: recordSignatureFrom(statements),
+    });
+    statements.push(checkVerdict(check));
+  }
   const wantsProvenance =
     options.sourceUri !== undefined || options.sourceTag !== undefined || options.builderId !== undefined;
   if (wantsProvenance && !statements.some((s) => s.kind === 'provenance')) {
@@ -444,9 +461,59 @@ export async function verifyOpenedArtifact(
     trustedRoot: trustedRoot.info,
     statements,
     integrity,
+    ...(sourceVerification ? { source: sourceVerification } : {}),
+    ...(check ? { check } : {}),
     notes,
     passed: statements.every((s) => !s.required || s.passed),
   };
+}
+
+/** The record's tag evidence, as the consumer verified it; what it cannot prove listed as claims. */
+function sourceVerdict(
+  record: NonNullable<StatementContext['record']>,
+  verification: SourceVerification,
+): StatementVerdict {
+  const source = record.record.predicate.source!;
+  const claim = source.signature;
+  return finish({
+    source: `${record.location} (source evidence)`,
+    kind: 'source',
+    required: true,
+    checks: verification.checks.map((c) => ({ id: 'evidence', passed: c.passed, detail: c.detail })),
+    ...(verification.fix ? { fix: verification.fix } : {}),
+    claims: [
+      `repository ${source.repository ?? '(none)'}: no git object names a repository`,
+      `the producer's verdict when it stamped: ${claim.verified ? 'verified' : 'NOT verified'} (${claim.reason})`,
+    ],
+  });
+}
+
+/** `check`'s seven rules as one verdict: a rule that fails fails it; off and warn do not. */
+function checkVerdict(report: CheckReport): StatementVerdict {
+  return finish({
+    source: `policy: ${report.policy.source}`,
+    kind: 'check',
+    required: true,
+    checks: report.rules.map((rule) => {
+      const error = rule.findings.find((f) => f.severity === 'error' || f.severity === 'warning');
+      const why = rule.status === 'pass' || rule.status === 'off' || !error ? '' : `: ${error.message}`;
+      return {
+        id: 'rule',
+        passed: rule.status !== 'fail',
+        detail: `${rule.guideline} ${rule.id} ${rule.status}${rule.status === 'off' ? ' (by policy)' : ''}${why}`,
+      };
+    }),
+  });
+}
+
+/** What verify's own record verdicts say about the record's signature, for `check`. */
+function recordSignatureFrom(statements: StatementVerdict[]): RecordSignatureStatus {
+  const signed = statements.filter((s) => s.kind === 'record' && s.checks.some((c) => c.id === 'signature'));
+  const good = signed.find((s) => s.passed);
+  if (good) return { state: 'verified', detail: good.source };
+  const bad = signed[0];
+  if (bad) return { state: 'failed', detail: `${bad.source}: ${bad.reason ?? 'does not verify'}` };
+  return { state: 'unsigned', detail: 'no record bundle' };
 }
 
 /**

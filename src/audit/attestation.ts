@@ -7,14 +7,20 @@
  * Stored like waybill's other statements: for an OCI layout or oci-archive, an OCI 1.1 artifact whose
  * subject is the image; for anything else, a sidecar `NAME.audit.json` next to the artifact.
  *
- * Signing: `signAuditStatement` is the hook the signing work plugs into. When given, it receives the
- * serialized statement and returns what to store instead (a DSSE envelope / Sigstore bundle) with its
- * media type and sidecar suffix; without it the statement is stored unsigned.
+ * Signing: `signAuditStatement` is the hook signing plugs into. When given, it receives the serialized
+ * statement and returns what to store instead (a Sigstore bundle) with its media type, sidecar suffix
+ * and OCI artifact type; without it the statement is stored unsigned. `auditStatementSigner(signer)`
+ * is the hook for a waybill Signer (`audit --attach --key FILE`): a Sigstore bundle v0.3 stored as
+ * `NAME.audit.sigstore.json`, or attached with the bundle media type and predicate-type annotation
+ * cosign uses, so `verify` finds and judges it like any other signed statement.
  */
 import { basename } from 'node:path';
 import { AUDIT_SIDECAR_SUFFIX, attach } from '../app/attachments.ts';
 import { WaybillError } from '../errors.ts';
 import { ARTIFACT_TYPE } from '../oci/types.ts';
+import { BUNDLE_MEDIA_TYPE, BUNDLE_PREDICATE_ANNOTATION, bundleSuffix } from '../sign/bundle-files.ts';
+import { serializeBundle, signStatement } from '../sign/sign-statement.ts';
+import type { Signer } from '../sign/signer.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import type { AuditReport } from './report.ts';
@@ -32,6 +38,9 @@ export interface SignedStatement {
   mediaType: string;
   /** Sidecar file suffix, e.g. `.audit.sigstore.json`. */
   sidecarSuffix: string;
+  /** OCI artifactType of the attachment (default AUDIT_ARTIFACT_TYPE) and its annotations. */
+  artifactType?: string;
+  annotations?: Record<string, string>;
 }
 
 /** The signing hook: statement bytes in, signed form out. */
@@ -96,7 +105,13 @@ export async function attachAuditStatement(
   const mediaType = signed?.mediaType ?? IN_TOTO_MEDIA_TYPE;
   // A registry image or a published release is not written in place: `attach` refuses them.
   if (['oci', 'oci-archive', 'registry', 'release'].includes(artifact.kind)) {
-    return attach(artifact, AUDIT_ARTIFACT_TYPE, bytes, mediaType);
+    return attach(
+      artifact,
+      signed?.artifactType ?? AUDIT_ARTIFACT_TYPE,
+      bytes,
+      mediaType,
+      signed?.annotations,
+    );
   }
   const base = artifact.path.replace(/[/\\]+$/, '');
   if (basename(base) === '' || basename(base) === '.' || basename(base) === '..') {
@@ -105,4 +120,18 @@ export async function attachAuditStatement(
   const path = base + (signed?.sidecarSuffix ?? AUDIT_SIDECAR_SUFFIX);
   await writeFileAtomic(path, bytes);
   return path;
+}
+
+/** The signing hook for a waybill Signer: the statement as a Sigstore bundle v0.3 (sign-statement.ts). */
+export function auditStatementSigner(signer: Signer): StatementSigner {
+  return async (statement) => {
+    const bundle = await signStatement(JSON.parse(statement.toString('utf8')), signer);
+    return {
+      bytes: Buffer.from(serializeBundle(bundle), 'utf8'),
+      mediaType: BUNDLE_MEDIA_TYPE,
+      sidecarSuffix: bundleSuffix('audit'),
+      artifactType: BUNDLE_MEDIA_TYPE,
+      annotations: { [BUNDLE_PREDICATE_ANNOTATION]: VULN_PREDICATE_TYPE },
+    };
+  };
 }

@@ -9,6 +9,13 @@ import { loadConsumerPolicy, overlayPolicy, readPolicyFile } from '../config/con
 import { findConfig, loadConfig } from '../config/load.ts';
 import { resolveSettings, type Settings, type SettingsFlags } from '../config/merge.ts';
 import type { Config } from '../config/schema.ts';
+import {
+  assertTrustFiles,
+  type ConsumerTrust,
+  hasTrust,
+  overlayTrustFlags,
+  type TrustFlags,
+} from '../policy/trust.ts';
 import { BUILT_IN_POLICY, type Policy } from '../policy/types.ts';
 import { escapeForTerminal } from '../util/terminal-escape.ts';
 
@@ -32,6 +39,53 @@ export function addConsumerPolicyOptions(command: Command): Command {
       'policy file (YAML; default: $WAYBILL_POLICY, else ~/.config/waybill/policy.yaml, else built-in)',
     )
     .option('-c, --config <file>', "judge by this project config's policy section (never read implicitly)");
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * The consumer's trust in release-tag signers, for commands that re-verify a record's source
+ * evidence (check, verify, inspect). Flags override the policy file's `trust:` key by key.
+ */
+export function addTrustOptions(command: Command): Command {
+  return command
+    .option('--allowed-signers <file>', 'SSH allowed signers you trust to sign release tags (OpenSSH format)')
+    .option('--ssh-revocation-file <file>', 'revoked SSH signing keys (KRL or public keys)')
+    .option('--gpg-keyring <file>', 'OpenPGP public keys you trust (gpg --export FINGERPRINT > FILE)')
+    .option(
+      '--trusted-gpg-key <fingerprint>',
+      'full fingerprint of an OpenPGP primary key you trust to sign release tags (repeatable)',
+      collect,
+    );
+}
+
+/** The trust flags over the policy's `trust:` section; a named trust file that is not there is an error. */
+export async function consumerTrust(policy: Policy, flags: TrustFlags): Promise<ConsumerTrust> {
+  const trust = overlayTrustFlags(policy.trust, flags, policy.source);
+  await assertTrustFiles(trust);
+  return trust;
+}
+
+/**
+ * A producer command's trust in its own release tags (`publish` re-checks what `stamp` recorded): the
+ * trust flags over the project's `trust:` section, and failing both, the signers `stamp --source`
+ * verifies the tag with (`source.allowedSigners`, `source.sshRevocationFile`, `source.trustedGpgKeys`).
+ */
+export async function publisherTrust(settings: Settings, flags: TrustFlags): Promise<ConsumerTrust> {
+  const trust = overlayTrustFlags(settings.policy.trust, flags, settings.policy.source);
+  if (hasTrust(trust) || settings.allowedSigners === null) {
+    await assertTrustFiles(trust);
+    return trust;
+  }
+  const fromSource: ConsumerTrust = {
+    allowedSigners: settings.allowedSigners,
+    ...(settings.sshRevocationFile ? { sshRevocationFile: settings.sshRevocationFile } : {}),
+    source: 'source.allowedSigners of the project config',
+  };
+  await assertTrustFiles(fromSource);
+  return fromSource;
 }
 
 export function addFormatOption(command: Command, formats: readonly string[]): Command {

@@ -32,6 +32,15 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
 ];
 
 /**
+ * Commander's own errors quote the command line (`unknown option '…'`, `too many arguments …`), which
+ * may hold a pasted file name with escape sequences: escaped like every other line waybill prints.
+ */
+function writeEscaped(text: string, write: (text: string) => void): void {
+  const lines = escapeLinesForTerminal(text.replace(/\n$/, ''));
+  write(`${lines.join('\n')}\n`);
+}
+
+/**
  * The program with every command, or only `only` (the command being run: the others' options and
  * help are not needed to parse it).
  */
@@ -43,10 +52,12 @@ export async function buildProgram(setExitCode: (code: number) => void, only?: s
     .version(toolVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
+    .configureOutput({ outputError: writeEscaped })
     .exitOverride();
   const chosen = COMMANDS.filter(([name]) => name === only);
   for (const [, load] of chosen.length > 0 ? chosen : COMMANDS) (await load())(program, setExitCode);
-  for (const command of program.commands) command.exitOverride();
+  for (const command of program.commands)
+    command.configureOutput({ outputError: writeEscaped }).exitOverride();
   return program;
 }
 

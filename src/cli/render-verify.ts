@@ -18,8 +18,12 @@ function verdictLine(v: StatementVerdict, color: boolean): string[] {
   if (v.passed) {
     for (const c of v.checks) detail(c.detail);
   } else {
-    lines.push(`    ${paint('failed:', '31', color)} ${terminalSafe(v.reason ?? 'not verified')}`);
+    const failed = v.checks.filter((c) => !c.passed).map((c) => c.detail);
+    for (const reason of failed.length > 0 ? failed : [v.reason ?? 'not verified'])
+      lines.push(`    ${paint('failed:', '31', color)} ${terminalSafe(reason)}`);
+    if (v.fix) lines.push(`    fix: ${terminalSafe(v.fix)}`);
   }
+  for (const claim of v.claims ?? []) detail(`claim (not verified): ${claim}`);
   const cert = v.signature?.certificate;
   if (cert && !v.passed) {
     detail(

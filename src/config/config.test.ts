@@ -110,11 +110,11 @@ help:
   );
   configError(
     `${MINIMAL}colour: blue\n`,
-    'waybill.yaml:6:1: colour: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, build, policy)',
+    'waybill.yaml:6:1: colour: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, trust, build, policy)',
   );
   configError(
     `${MINIMAL}__proto__: {}\n`,
-    'waybill.yaml:6:1: __proto__: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, build, policy)',
+    'waybill.yaml:6:1: __proto__: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, trust, build, policy)',
   );
 });
 
@@ -137,7 +137,7 @@ test('YAML syntax errors give the parser position', () => {
   );
   configError(
     'a: &x 1\nb: *x\n',
-    'waybill.yaml:1:1: a: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, build, policy)',
+    'waybill.yaml:1:1: a: unknown key (known keys: version, name, architecture, team, help, license, disclaimer, support, source, artifacts, trust, build, policy)',
   );
   configError(
     `${MINIMAL}name: &n hello\ndisclaimer: *n\n`,

@@ -55,3 +55,64 @@ test('loadConsumerPolicy: never the cwd; first of --policy, -c, $WAYBILL_POLICY,
   assert.deepEqual(layered.levels, { identity: 'off', help: 'off' });
   assert.equal(layered.source, `${join(dir, 'env.yaml')} (over ${join(dir, 'waybill.yaml')})`);
 });
+
+const FPR = '0123456789ABCDEF0123456789ABCDEF01234567';
+
+test('trust: from a policy file or -c waybill.yaml, paths relative to that file; --policy over -c key by key', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-consumer-trust-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'etc'));
+  await writeFile(
+    join(dir, 'etc', 'policy.yaml'),
+    `trust:\n  allowedSigners: keys/allowed_signers\n  trustedGpgKeys: ["${FPR.toLowerCase()
+      .replace(/(.{4})/g, '$1 ')
+      .trim()}"]\n`,
+  );
+  const env = { XDG_CONFIG_HOME: join(dir, 'none') };
+  const file = await loadConsumerPolicy({ env, policyFile: join(dir, 'etc', 'policy.yaml') });
+  assert.deepEqual(file.trust, {
+    allowedSigners: join(dir, 'etc', 'keys', 'allowed_signers'),
+    trustedGpgKeys: [FPR],
+  });
+
+  await writeFile(
+    join(dir, 'waybill.yaml'),
+    `version: 1\nteam: {name: T}\nhelp: {bugTracker: https://b.example/}\ntrust:\n  gpgKeyring: release.gpg\n  allowedSigners: /abs/signers\n`,
+  );
+  const config = await loadConsumerPolicy({ env, configFile: join(dir, 'waybill.yaml') });
+  assert.deepEqual(config.trust, { gpgKeyring: join(dir, 'release.gpg'), allowedSigners: '/abs/signers' });
+  const both = await loadConsumerPolicy({
+    env,
+    configFile: join(dir, 'waybill.yaml'),
+    policyFile: join(dir, 'etc', 'policy.yaml'),
+  });
+  assert.deepEqual(both.trust, {
+    gpgKeyring: join(dir, 'release.gpg'),
+    allowedSigners: join(dir, 'etc', 'keys', 'allowed_signers'),
+    trustedGpgKeys: [FPR],
+  });
+});
+
+test('trust: a key id is not a fingerprint; unknown keys are named', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-consumer-trust-bad-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const env = { XDG_CONFIG_HOME: join(dir, 'none') };
+  await writeFile(join(dir, 'short.yaml'), `trust:\n  trustedGpgKeys: [${FPR.slice(-16)}]\n`);
+  await assert.rejects(
+    loadConsumerPolicy({ env, policyFile: join(dir, 'short.yaml') }),
+    /trust\.trustedGpgKeys\[0\] must be a full OpenPGP key fingerprint/,
+  );
+  await writeFile(join(dir, 'typo.yaml'), 'trust:\n  allowedSigner: x\n');
+  await assert.rejects(
+    loadConsumerPolicy({ env, policyFile: join(dir, 'typo.yaml') }),
+    /unknown key trust\.allowedSigner \(expected one of: allowedSigners/,
+  );
+  await writeFile(
+    join(dir, 'waybill.yaml'),
+    `version: 1\nteam: {name: T}\nhelp: {bugTracker: https://b.example/}\ntrust:\n  trustedGpgKeys: [ABCD]\n`,
+  );
+  await assert.rejects(
+    loadConsumerPolicy({ env, configFile: join(dir, 'waybill.yaml') }),
+    /trust\.trustedGpgKeys\[0\]: expected a full OpenPGP key fingerprint/,
+  );
+});

@@ -19,7 +19,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { WaybillError } from '../errors.ts';
 import { parsePolicy } from '../policy/policy-file.ts';
@@ -57,18 +57,23 @@ export async function readPolicyFile(path: string): Promise<Policy> {
   } catch (e) {
     throw new WaybillError('CONFIG', path, `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
-  return { ...parsePolicy(raw, path), source: resolve(path) };
+  return { ...parsePolicy(raw, path, '', dirname(resolve(path))), source: resolve(path) };
 }
 
-/** `override`'s keys on top of `base`: rule levels merged, the other keys replaced when given. */
+/**
+ * `override`'s keys on top of `base`: rule levels and trust keys merged, the other keys replaced
+ * when given.
+ */
 export function overlayPolicy(base: Policy, override: Policy, source: string): Policy {
   const phrases = override.communityPhrases ?? base.communityPhrases;
   const requireSignatures = override.requireSignatures ?? base.requireSignatures;
+  const trust = base.trust || override.trust ? { ...base.trust, ...override.trust } : undefined;
   return {
     levels: { ...base.levels, ...override.levels },
     allowedLicenses: override.allowedLicenses,
     ...(phrases ? { communityPhrases: phrases } : {}),
     ...(requireSignatures !== undefined ? { requireSignatures } : {}),
+    ...(trust ? { trust } : {}),
     source,
   };
 }

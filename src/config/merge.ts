@@ -5,7 +5,9 @@
  * or a license allowed is the policy's call, so `check` can report it rather than refuse to start.
  */
 import { isAbsolute, resolve } from 'node:path';
+import type { ConsumerTrust } from '../policy/trust.ts';
 import { DEFAULT_ALLOWED_LICENSES, type Policy } from '../policy/types.ts';
+import { normalizeKeyId } from '../provenance/gpg-status.ts';
 import { defaultDisclaimer, defaultSupportStatement } from '../record/disclaimer.ts';
 import { type Config, DEFAULT_LICENSE } from './schema.ts';
 
@@ -81,6 +83,16 @@ function configPath(path: string, baseDir: string | undefined): string {
   return resolve(baseDir, path);
 }
 
+/** The `trust:` section with its paths resolved against the config file's directory. */
+function configTrust(trust: NonNullable<Config['trust']>, base: string | undefined): ConsumerTrust {
+  const out: ConsumerTrust = {};
+  if (trust.allowedSigners) out.allowedSigners = configPath(trust.allowedSigners, base);
+  if (trust.sshRevocationFile) out.sshRevocationFile = configPath(trust.sshRevocationFile, base);
+  if (trust.gpgKeyring) out.gpgKeyring = configPath(trust.gpgKeyring, base);
+  if (trust.trustedGpgKeys) out.trustedGpgKeys = trust.trustedGpgKeys.map(normalizeKeyId);
+  return out;
+}
+
 export function resolveSettings(config: Config | undefined, flags: SettingsFlags = {}): Settings {
   const base = config?.baseDir;
   const team = pick(flags.team, config?.team.name);
@@ -124,6 +136,7 @@ export function resolveSettings(config: Config | undefined, flags: SettingsFlags
       ...(config?.policy?.requireSignatures !== undefined
         ? { requireSignatures: config.policy.requireSignatures }
         : {}),
+      ...(config?.trust ? { trust: configTrust(config.trust, base) } : {}),
     },
   };
 }

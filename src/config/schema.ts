@@ -4,6 +4,7 @@
  * docs/config.md; keep the two in step.
  */
 import { parseLicenseExpression } from '../policy/spdx-license.ts';
+import { isFullFingerprint } from '../policy/trust.ts';
 import { LEVELS, type Level, RULE_IDS, type RuleId } from '../policy/types.ts';
 import {
   envNameProblem,
@@ -54,6 +55,16 @@ export interface Config {
   disclaimer?: string;
   support?: string;
   source?: { dir?: string; allowedSigners?: string; trustedGpgKeys?: string[]; sshRevocationFile?: string };
+  /**
+   * Whom `check -c`, `verify -c` and `inspect -c` trust to sign release tags (policy/trust.ts): the
+   * consumer side of `source`, read only when the file is named explicitly.
+   */
+  trust?: {
+    allowedSigners?: string;
+    sshRevocationFile?: string;
+    gpgKeyring?: string;
+    trustedGpgKeys?: string[];
+  };
   artifacts?: ArtifactEntry[];
   policy?: PolicyConfig;
   build?: BuildConfig;
@@ -111,6 +122,20 @@ export const CONFIG_SPEC: FieldSpec = map(
       item: map({ path: text, name: text, version: text }, ['path']),
       expected: 'a list of artifacts ({path, name?, version?})',
     },
+    trust: map({
+      allowedSigners: text,
+      sshRevocationFile: text,
+      gpgKeyring: text,
+      trustedGpgKeys: {
+        kind: 'list',
+        item: {
+          kind: 'string',
+          expected: 'a full OpenPGP key fingerprint (40 or 64 hex digits, as gpg --fingerprint prints it)',
+          check: isFullFingerprint,
+        },
+        expected: 'a list of full OpenPGP key fingerprints',
+      },
+    }),
     build: map(
       {
         commands: { kind: 'list', item: text, expected: 'a list of shell command lines' },

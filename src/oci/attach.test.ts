@@ -9,6 +9,7 @@ import { stampOciArchive } from './archive-stamp.ts';
 import {
   attachArtifact,
   attachToOciArchive,
+  detachArtifacts,
   EMPTY_CONFIG,
   findAttachments,
   findAttachmentsInOciArchive,
@@ -158,6 +159,40 @@ test('attachments of one type with different annotations (bundles of different s
   const found = await findAttachments(layout, subject.digest, bundle);
   const payloads = await Promise.all(found.map(async (a) => (await readAttachment(layout, a)).toString()));
   assert.deepEqual(payloads.sort(), ['{"provenance":2}', '{"record":1}']);
+});
+
+test('detachArtifacts empties one slot: the other bundles stay', { skip: missing }, async () => {
+  using tmp = tempDir();
+  const { layout, subject } = await taggedImage(tmp.dir);
+  const bundle = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const kind = (predicateType: string) => ({
+    ...CREATED,
+    'dev.sigstore.bundle.predicateType': predicateType,
+  });
+  await attachArtifact(
+    layout,
+    subject,
+    bundle,
+    Buffer.from('{"r":1}'),
+    bundle,
+    kind('https://waybill.dev/release-record/v2'),
+  );
+  await attachArtifact(
+    layout,
+    subject,
+    bundle,
+    Buffer.from('{"s":1}'),
+    bundle,
+    kind('https://cyclonedx.org/bom'),
+  );
+  // The created time is not part of the slot: a drop names the kind alone.
+  const removed = await detachArtifacts(layout, subject.digest, bundle, {
+    'dev.sigstore.bundle.predicateType': 'https://waybill.dev/release-record/v2',
+  });
+  assert.equal(removed, 1);
+  const left = await findAttachments(layout, subject.digest, bundle);
+  assert.deepEqual((await Promise.all(left.map((f) => readAttachment(layout, f)))).map(String), ['{"s":1}']);
+  assert.equal(await detachArtifacts(layout, subject.digest, ARTIFACT_TYPE.record), 0);
 });
 
 test('tampered payload is a DIGEST_MISMATCH; a subject not in the layout is refused', {

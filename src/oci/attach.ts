@@ -7,9 +7,10 @@
  * An OCI layout has no referrers API, so the artifact manifest is listed in index.json WITHOUT
  * `org.opencontainers.image.ref.name` (it is not a tag; `oci:DIR:TAG` still resolves to the image)
  * and WITH `vnd.waybill.referrer` = subject digest plus the descriptor's `artifactType`, which is how
- * `findAttachments` finds it again. Attaching replaces an earlier attachment of the same artifactType
- * to the same subject. Note that an `oci:DIR` reference without a tag then no longer resolves in
- * tools that expect exactly one index entry (skopeo): use a tag.
+ * `findAttachments` finds it again. Attaching replaces an earlier attachment in the same slot — the
+ * same subject, artifactType and annotations (but `created`) — and `detachArtifacts` empties a slot.
+ * Note that an `oci:DIR` reference without a tag then no longer resolves in tools that expect
+ * exactly one index entry (skopeo): use a tag.
  */
 import { WaybillError } from '../errors.ts';
 import { OciArchiveLayout } from './archive-layout.ts';
@@ -27,6 +28,23 @@ import type { CommitOptions } from './tar-edit.ts';
 import { type Descriptor, type ImageIndex, MEDIA_TYPE, OCI_ANNOTATION } from './types.ts';
 
 export { EMPTY_CONFIG } from './artifact-manifest.ts';
+
+/**
+ * The caller's annotations (all but `created`) tell attachments of one type apart: Sigstore bundles
+ * share one artifactType and differ by the predicate type they carry, so a provenance bundle must
+ * not replace the record's bundle. They are listed on the index entry too, where replacement looks.
+ */
+function slotOf(annotations: Record<string, string>): Record<string, string> {
+  return sortedCopy(
+    Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== OCI_ANNOTATION.created)),
+  );
+}
+
+/** Whether index entry `d` is the attachment in this slot (subject, artifactType, annotations). */
+function inSlot(d: Descriptor, subject: string, artifactType: string, slot: Record<string, string>): boolean {
+  const { [WAYBILL_REFERRER_ANNOTATION]: referrer, ...rest } = d.annotations ?? {};
+  return referrer === subject && d.artifactType === artifactType && sameMap(rest, slot);
+}
 
 export interface Attachment {
   /** The artifact manifest's descriptor (as listed in index.json). */
@@ -80,24 +98,15 @@ export async function attachArtifact(
     annotations: sortedCopy({ ...annotations, [OCI_ANNOTATION.created]: created }),
   });
   const written = await store.writeBlob(jsonBytes(manifest), MEDIA_TYPE.ociManifest);
-  // The caller's annotations (all but `created`) tell attachments of one type apart: Sigstore bundles
-  // share one artifactType and differ by the predicate type they carry, so a provenance bundle must
-  // not replace the record's bundle. They are listed on the index entry too, where replacement looks.
-  const slot = sortedCopy(
-    Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== OCI_ANNOTATION.created)),
-  );
+  const slot = slotOf(annotations);
   const descriptor: Descriptor = {
     ...written,
     artifactType,
     annotations: { [WAYBILL_REFERRER_ANNOTATION]: subject.digest, ...slot },
   };
-  const sameSlot = (d: Descriptor): boolean => {
-    const { [WAYBILL_REFERRER_ANNOTATION]: referrer, ...rest } = d.annotations ?? {};
-    return referrer === subject.digest && d.artifactType === artifactType && sameMap(rest, slot);
-  };
 
   const index = await store.readIndex();
-  const kept = index.manifests.filter((d) => !sameSlot(d));
+  const kept = index.manifests.filter((d) => !inSlot(d, subject.digest, artifactType, slot));
   const newIndex: ImageIndex = { ...index, manifests: [...kept, descriptor] };
   await store.writeIndex(newIndex);
   return {
@@ -107,6 +116,25 @@ export async function attachArtifact(
     payload: layer,
     annotations: manifest.annotations ?? {},
   };
+}
+
+/**
+ * Removes from index.json the attachment in one slot (subject, artifactType and annotations, as
+ * `attachArtifact` replaces them); returns how many. Their blobs stay (unreferenced).
+ */
+export async function detachArtifacts(
+  layout: LayoutArg,
+  subjectDigest: string,
+  artifactType: string,
+  annotations: Record<string, string> = {},
+): Promise<number> {
+  const store = await storeFor(layout);
+  const index = await store.readIndex();
+  const slot = slotOf(annotations);
+  const kept = index.manifests.filter((d) => !inSlot(d, subjectDigest, artifactType, slot));
+  const removed = index.manifests.length - kept.length;
+  if (removed > 0) await store.writeIndex({ ...index, manifests: kept });
+  return removed;
 }
 
 /**

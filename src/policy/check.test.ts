@@ -241,7 +241,16 @@ describe('rule 1 identity', () => {
       i.facts = emptyFacts('none');
     });
     assert.equal(r.status, 'pass');
-    assert.ok(r.findings.some((f) => /no identity fields of their own/.test(f.message)));
+    assert.ok(
+      r.findings.some((f) =>
+        f.message.startsWith('a plain file (a tarball, say) has no metadata of its own'),
+      ),
+      JSON.stringify(r.findings),
+    );
+    const box = check('identity', (i) => {
+      i.facts = emptyFacts('vagrant');
+    });
+    assert.ok(box.findings.some((f) => f.message.startsWith('vagrant artifacts have no identity fields')));
   });
 });
 
@@ -360,10 +369,15 @@ describe('rule 3 dates', () => {
 });
 
 describe('rule 4 signed source', () => {
-  test('pass names tag, commit, signer', () => {
+  test('pass names tag, commit, signer, whose trust; the repository is the producer’s claim', () => {
+    const r = check('signed-source', () => {});
     assert.match(
-      check('signed-source', () => {}).findings[0]!.message,
-      /tag v1\.2\.3 at 0123456789abcdef.* signed \(openpgp\) by ABCD/,
+      r.findings[0]!.message,
+      /^tag v1\.2\.3 at 0123456789abcdef.* signed \(openpgp\) by ABCD.*: verified by your trust \(\/home\/consumer/,
+    );
+    assert.match(
+      r.findings[1]!.message,
+      /^repository https:\/\/opendev\.org\/openstack\/kolla: the producer's claim/,
     );
   });
   test('no source; missing repository, tag, commit; abbreviated commit', () => {
@@ -398,6 +412,59 @@ describe('rule 4 signed source', () => {
       /not a full commit id/,
     );
   });
+  test('the consumer’s verification: missing or failed fails, with its fix; a good one passes', () => {
+    const missing = check('signed-source', (i) => {
+      delete i.source;
+    });
+    assertFails(missing, /not verified with your trust/, 'record:/predicate/source/evidence');
+    assert.match(missing.findings.find((f) => f.severity === 'error')!.fix!, /--gpg-keyring FILE/);
+    const renamed = check('signed-source', (i) => {
+      i.source = {
+        ...i.source!,
+        verified: false,
+        reason: "the tag object names tag 'v1.2.3', the record says 'v9'",
+        fix: 're-stamp',
+        checks: [{ id: 'tag-name', passed: false, detail: 'x' }],
+      };
+    });
+    assertFails(
+      renamed,
+      /does not verify with your trust: the tag object names tag/,
+      'record:/predicate/source/tag',
+    );
+    const noTrust = check('signed-source', (i) => {
+      i.source = {
+        ...i.source!,
+        verified: false,
+        reason: 'the tag is SSH-signed and no SSH trust was given',
+        format: 'ssh',
+        checks: [{ id: 'signature', passed: false, detail: 'x' }],
+      };
+    });
+    assertFails(noTrust, /no SSH trust was given/, 'record:/predicate/source/evidence/rawTag');
+    assert.match(noTrust.findings.find((f) => f.severity === 'error')!.fix!, /--allowed-signers FILE/);
+  });
+
+  test('the record’s signature: a bad one fails; unsigned or unchecked fails only when required', () => {
+    const failed = check('signed-source', (i) => {
+      i.recordSignature = { state: 'failed', detail: 'the record differs from the signed record' };
+    });
+    assertFails(failed, /record's signature does not verify: the record differs/, 'record signature');
+    assert.equal(check('signed-source', () => {}).status, 'pass', 'unsigned, not required');
+    const required = (state: 'unsigned' | 'unchecked' | 'verified') =>
+      check('signed-source', (i) => {
+        i.policy.requireSignatures = true;
+        i.recordSignature = { state, detail: 'x.record.sigstore.json' };
+      });
+    assertFails(required('unsigned'), /not signed, and your policy requires signatures/);
+    assert.match(required('unsigned').findings.at(-1)!.fix!, /--key FILE or WAYBILL_KEY/);
+    assertFails(required('unchecked'), /signed but its signature was not checked/);
+    assert.match(required('unchecked').findings.at(-1)!.fix!, /--key PUB/);
+    const ok = required('verified');
+    assert.equal(ok.status, 'pass');
+    assert.ok(ok.findings.some((f) => /the release record is signed: x\.record/.test(f.message)));
+  });
+
   test('signature not verified: the recorded reason is reported', () => {
     const r = check('signed-source', (i) => {
       i.record!.predicate.source!.signature = {
@@ -409,7 +476,7 @@ describe('rule 4 signed source', () => {
     });
     assertFails(
       r,
-      /not verified: signer SHA256:xyz is not in allowed_signers/,
+      /producer's own check of the source tag failed when it stamped: signer SHA256:xyz is not in allowed_signers/,
       'record:/predicate/source/signature',
     );
     const unsigned = check('signed-source', (i) => {

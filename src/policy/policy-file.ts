@@ -4,6 +4,8 @@
  *   levels: { dates: warn, signed-source: off }
  *   allowedLicenses: [Apache-2.0, MIT]
  *   communityPhrases: { add: ["the Acme collective"] }
+ *   requireSignatures: true
+ *   trust: { allowedSigners: ./allowed_signers }      (trust.ts)
  *
  * Parsed into a Policy; anything else is a CONFIG error naming the key.
  */
@@ -11,11 +13,12 @@
 import { WaybillError } from '../errors.ts';
 import { compilePhrase } from './community-wording.ts';
 import { parseLicenseExpression } from './spdx-license.ts';
+import { parseTrust } from './trust.ts';
 import { DEFAULT_ALLOWED_LICENSES, LEVELS, type Level, type Policy, RULE_IDS, type RuleId } from './types.ts';
 
 // `rules` is the spelling of waybill.yaml's policy section; `levels` is kept as its synonym, so the
 // `policy:` section of waybill.yaml can be copied into a policy file as it is.
-const TOP_KEYS = ['rules', 'levels', 'allowedLicenses', 'communityPhrases', 'requireSignatures'];
+const TOP_KEYS = ['rules', 'levels', 'allowedLicenses', 'communityPhrases', 'requireSignatures', 'trust'];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -61,8 +64,9 @@ function stringList(v: unknown, where: string, fail: (reason: string) => Waybill
  * @param raw the parsed YAML value (undefined/null: the default policy)
  * @param source the file it came from, for error messages
  * @param keyPrefix where the policy sits in that file (`policy` for the waybill.yaml section)
+ * @param baseDir what relative paths in `trust` are relative to (the file's directory)
  */
-export function parsePolicy(raw: unknown, source = 'policy', keyPrefix = ''): Policy {
+export function parsePolicy(raw: unknown, source = 'policy', keyPrefix = '', baseDir = '.'): Policy {
   const key = (k: string) => (keyPrefix ? `${keyPrefix}.${k}` : k);
   const fail = (reason: string) => new WaybillError('CONFIG', source, reason);
   const policy: Policy = { levels: {}, allowedLicenses: [...DEFAULT_ALLOWED_LICENSES] };
@@ -110,6 +114,10 @@ export function parsePolicy(raw: unknown, source = 'policy', keyPrefix = ''): Po
       throw fail(`${key('requireSignatures')} must be true or false, not ${describe(raw.requireSignatures)}`);
     }
     policy.requireSignatures = raw.requireSignatures;
+  }
+
+  if (raw.trust !== undefined && raw.trust !== null) {
+    policy.trust = parseTrust(raw.trust, key('trust'), baseDir, fail);
   }
 
   const phrases = raw.communityPhrases;

@@ -4,6 +4,7 @@
  */
 
 import type { NativeFacts } from '../formats/facts.ts';
+import type { SourceVerification } from '../provenance/source-evidence.ts';
 import { PREDICATE_TYPE, type ReleaseRecord, STATEMENT_TYPE } from '../record/types.ts';
 import type { CheckInput, SbomOutcome } from './types.ts';
 import { defaultPolicy } from './types.ts';
@@ -29,6 +30,7 @@ export function goodRecord(): ReleaseRecord {
         repository: 'https://opendev.org/openstack/kolla',
         tag: 'v1.2.3',
         commit: '0123456789abcdef0123456789abcdef01234567',
+        tree: '89abcdef0123456789abcdef0123456789abcdef',
         tagObject: 'fedcba9876543210fedcba9876543210fedcba98',
         signature: {
           verified: true,
@@ -36,6 +38,8 @@ export function goodRecord(): ReleaseRecord {
           signer: 'ABCD 1234 (Kolla Release <release@example.org>)',
           reason: 'good signature from a trusted key',
         },
+        // The rules do not read the evidence: the caller verifies it and passes goodVerification().
+        evidence: { rawTag: null, rawCommit: null },
       },
       team: { name: 'Kolla team', contact: 'kolla-release@example.org' },
       help: { bugTracker: 'https://bugs.example.org/kolla', docs: 'https://docs.example.org/kolla/' },
@@ -68,6 +72,19 @@ export function goodSbom(): SbomOutcome {
   return { format: 'cyclonedx-json', digestSha256: SBOM_DIGEST, components: 42 };
 }
 
+/** What the consumer's verification of goodRecord()'s evidence says when it passes. */
+export function goodVerification(): SourceVerification {
+  return {
+    verified: true,
+    reason: "tag 'v1.2.3' at commit 0123456789ab: good OpenPGP signature by trusted key ABCD1234",
+    format: 'openpgp',
+    signer: 'ABCD1234 (Kolla Release <release@example.org>)',
+    committedAt: '2024-05-01T09:00:00Z',
+    trust: 'your trust (/home/consumer/.config/waybill/policy.yaml)',
+    checks: [{ id: 'signature', passed: true, detail: 'good OpenPGP signature by trusted key ABCD1234' }],
+  };
+}
+
 export function goodInput(): CheckInput {
   return {
     artifact: 'dist/kolla-keystone_1.2.3_amd64.deb',
@@ -78,5 +95,6 @@ export function goodInput(): CheckInput {
     now: NOW,
     published: true,
     policy: defaultPolicy(),
+    source: goodVerification(),
   };
 }

@@ -5,6 +5,7 @@
  */
 
 import type { NativeFacts } from '../formats/facts.ts';
+import type { ConsumerTrust, SourceVerification } from '../provenance/source-evidence.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import type { CommunityMatcher } from './community-wording.ts';
 
@@ -18,10 +19,16 @@ export interface Policy {
   /** Phrases in the community-wording model (see community-wording.ts for the phrase syntax). */
   communityPhrases?: { add?: string[]; replace?: string[] };
   /**
-   * Release records must carry a verified signature (`NAME.record.sigstore.json` or an attached
-   * bundle). Parsed and documented now; enforced once stamp signs records (docs/signing.md).
+   * Release records must carry a signature that verifies with the consumer's keys
+   * (`NAME.record.sigstore.json` or an attached bundle): the signed-source rule fails an unsigned
+   * record (docs/policy.md).
    */
   requireSignatures?: boolean;
+  /**
+   * Whom the consumer trusts to sign release tags (policy/trust.ts). Not read by the rules: the
+   * caller verifies the record's source evidence with it and passes the verdict (CheckInput.source).
+   */
+  trust?: ConsumerTrust;
   /**
    * Where this policy came from, for the report: a file path, or `built-in defaults`. A consumer's
    * policy is the consumer's own (see consumer-policy.ts); the report says which one judged.
@@ -96,6 +103,26 @@ export interface CheckInput {
    */
   missingRecord?: string;
   policy: Policy;
+  /**
+   * The consumer's own verification of the record's source evidence (provenance/source-evidence.ts),
+   * made by the caller with the consumer's trust. Absent: nobody verified it, and signed-source fails.
+   */
+  source?: SourceVerification;
+  /** Whether the record is signed and whether that signature verified (app/record-signature.ts). */
+  recordSignature?: RecordSignatureStatus;
+}
+
+/**
+ * The record's own signature, as the caller found it:
+ * - `unsigned`: no bundle of the record was found;
+ * - `verified`: a bundle's signature verified with a key the consumer gave and it signs this record;
+ * - `failed`: a bundle was found and its signature or content does not check out (`detail` says why);
+ * - `unchecked`: signed, but no key was given to verify it with.
+ */
+export interface RecordSignatureStatus {
+  state: 'unsigned' | 'verified' | 'failed' | 'unchecked';
+  /** One line: which bundle, which key, or why it failed. */
+  detail: string;
 }
 
 /** A publication: when and where the artifact was published, and where that statement was read. */

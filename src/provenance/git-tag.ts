@@ -13,9 +13,10 @@ import { WaybillError } from '../errors.ts';
 import { UNCOMMITTED_PREFIX } from '../record/source-reasons.ts';
 import type { SignatureVerdict, SourceFact } from '../record/types.ts';
 import { firstLine, type GitRunner, gitOk, gitRunner, gitTimeoutMs } from './git-exec.ts';
-import { isTrustedGpgKey, parseGpgStatus } from './gpg-status.ts';
+import { parseCommitObject } from './git-object.ts';
+import { gpgFailureReason, gpgSigner, isTrustedGpgKey, parseGpgStatus } from './gpg-status.ts';
 import { localRepositoryUrl, redactRemoteUrl } from './remote-url.ts';
-import { verifySshSignature } from './ssh-signature.ts';
+import { sshSignatureVerdict, verifySshSignature } from './ssh-signature.ts';
 import { displayBytes, parseTagObject, type TagObject } from './tag-object.ts';
 import { worktreeChanges } from './worktree-changes.ts';
 
@@ -72,17 +73,26 @@ export async function verifySourceTag(
   const { git, openRunner } = await openWorkTree(root, trust);
   const repository = await repositoryUrl(git);
   const head = await headCommit(git);
+  // The tagged commit as git stores it (record v2 evidence): a consumer checks its id and tree offline.
+  const commitObject = head === null ? null : await readObject(git, 'commit', head);
+  const tree = commitObject === null ? null : parseCommitObject(commitObject.toString('latin1'), head!).tree;
+  let rawTag: Buffer | null = null;
   const fact = (
     tag: string | null,
     commit: string | null,
     tagObject: string | null,
     sig: SignatureVerdict,
-  ) => ({
+  ): SourceFact => ({
     repository,
     tag: tag === null ? null : displayBytes(tag),
     commit,
+    tree,
     tagObject,
     signature: sig,
+    evidence: {
+      rawTag: rawTag === null ? null : rawTag.toString('base64'),
+      rawCommit: commitObject === null ? null : commitObject.toString('base64'),
+    },
   });
   if (head === null) return fact(null, null, null, unverified('repository has no commits (HEAD is unborn)'));
 
@@ -108,8 +118,8 @@ export async function verifySourceTag(
 
   let tagObject: TagObject;
   try {
-    const bytes = await gitOk(git, ['cat-file', 'tag', ref.objectId]);
-    tagObject = parseTagObject(bytes.toString('latin1'), ref.objectId);
+    rawTag = await readObject(git, 'tag', ref.objectId);
+    tagObject = parseTagObject(rawTag.toString('latin1'), ref.objectId);
   } catch (e) {
     if (e instanceof WaybillError && e.code === 'MALFORMED') {
       return fact(ref.name, head, ref.objectId, unverified(dirtyReason ?? `${e.reason} (${ref.objectId})`));
@@ -199,6 +209,25 @@ async function openWorkTree(
     );
   }
   return { git: top === root ? git : openRunner(top), openRunner };
+}
+
+/**
+ * Largest git object embedded as evidence: a tag message or a commit is a few kilobytes; a record
+ * (at most 4 MiB) must hold both, base64.
+ */
+export const MAX_EVIDENCE_OBJECT_BYTES = 1024 * 1024;
+
+/** An object's exact bytes (`git cat-file <type> <id>`), refused past MAX_EVIDENCE_OBJECT_BYTES. */
+async function readObject(git: GitRunner, type: 'tag' | 'commit', id: string): Promise<Buffer> {
+  const bytes = await gitOk(git, ['cat-file', type, id]);
+  if (bytes.length > MAX_EVIDENCE_OBJECT_BYTES) {
+    throw new WaybillError(
+      'LIMIT',
+      `${type} object ${id}`,
+      `is ${bytes.length} bytes: a release record embeds at most ${MAX_EVIDENCE_OBJECT_BYTES} bytes of it as evidence`,
+    );
+  }
+  return bytes;
 }
 
 async function requireExisting(p: string, kind: 'file' | 'directory', what: string): Promise<void> {
@@ -329,39 +358,7 @@ async function verifySsh(
     input: `tag object ${tagObjectId}`,
     timeoutMs: gitTimeoutMs(),
   });
-  const key = (v: { keyType: string; fingerprint: string }) => `${v.keyType} key ${v.fingerprint}`;
-  switch (verdict.kind) {
-    case 'good':
-      return {
-        verified: true,
-        format,
-        signer: `${verdict.principal} (${key(verdict)})`,
-        reason: `good SSH signature by allowed signer ${verdict.principal}`,
-      };
-    case 'unknown-key':
-      return {
-        verified: false,
-        format,
-        signer: key(verdict),
-        reason: `SSH signature is valid but key ${verdict.fingerprint} is not in the allowed signers file`,
-      };
-    case 'not-valid-now':
-      return {
-        verified: false,
-        format,
-        signer: key(verdict),
-        reason: `SSH key ${verdict.fingerprint} is not valid at the time of verification per the allowed signers file (${verdict.detail}); the tag's own date is not trusted`,
-      };
-    case 'revoked':
-      return {
-        verified: false,
-        format,
-        signer: key(verdict),
-        reason: `SSH key ${verdict.fingerprint} is revoked (${revocationFile})`,
-      };
-    default:
-      return { verified: false, format, signer: null, reason: `bad SSH signature: ${verdict.detail}` };
-  }
+  return sshSignatureVerdict(verdict, revocationFile);
 }
 
 /**
@@ -390,49 +387,28 @@ async function verifyOpenPgp(
   const format = 'openpgp';
   const result = await git.run(['verify-tag', '--raw', tagObjectId]);
   const outcome = parseGpgStatus(`${result.stderr}\n${result.stdout.toString('utf8')}`);
-  const no = (reason: string): SignatureVerdict => ({ verified: false, format, signer: null, reason });
-  switch (outcome.kind) {
-    case 'good': {
-      const signer = outcome.userId
-        ? `${outcome.primaryFingerprint} (${outcome.userId})`
-        : outcome.primaryFingerprint;
-      const trusted = trust.trustedGpgKeys ?? [];
-      if (isTrustedGpgKey(trusted, outcome)) {
-        return {
-          verified: true,
-          format,
-          signer,
-          reason: `good OpenPGP signature by trusted key ${outcome.primaryFingerprint}`,
-        };
-      }
-      const why =
-        trusted.length === 0 ? 'no trusted OpenPGP keys were given' : 'that key is not in the trusted keys';
-      return {
-        verified: false,
-        format,
-        signer,
-        reason: `good OpenPGP signature by ${outcome.primaryFingerprint} but ${why}`,
-      };
-    }
-    case 'bad':
-      return no(
-        `bad OpenPGP signature (key ${outcome.keyId}): the tag object does not match what was signed`,
-      );
-    case 'expired-signature':
-      return no(`OpenPGP signature by key ${outcome.keyId} has expired`);
-    case 'expired-key':
-      return no(`OpenPGP signature was made by key ${outcome.keyId}, which has expired`);
-    case 'revoked-key':
-      return no(`OpenPGP signature was made by key ${outcome.keyId}, which is revoked`);
-    case 'missing-key':
-      return no(`OpenPGP signature by key ${outcome.keyId}, whose public key is not in the keyring`);
-    case 'multiple':
-      return no(`tag carries ${outcome.count} OpenPGP signatures; expected exactly one`);
-    case 'error':
-      return no(`OpenPGP signature could not be checked: ${outcome.detail}`);
-    default:
-      return no(
-        `OpenPGP signature could not be checked: ${firstLine(result.stderr) || 'gpg printed no status'}`,
-      );
+  if (outcome.kind !== 'good') {
+    const reason =
+      gpgFailureReason(outcome) ??
+      `OpenPGP signature could not be checked: ${firstLine(result.stderr) || 'gpg printed no status'}`;
+    return { verified: false, format, signer: null, reason };
   }
+  const signer = gpgSigner(outcome);
+  const trusted = trust.trustedGpgKeys ?? [];
+  if (isTrustedGpgKey(trusted, outcome)) {
+    return {
+      verified: true,
+      format,
+      signer,
+      reason: `good OpenPGP signature by trusted key ${outcome.primaryFingerprint}`,
+    };
+  }
+  const why =
+    trusted.length === 0 ? 'no trusted OpenPGP keys were given' : 'that key is not in the trusted keys';
+  return {
+    verified: false,
+    format,
+    signer,
+    reason: `good OpenPGP signature by ${outcome.primaryFingerprint} but ${why}`,
+  };
 }

@@ -134,3 +134,33 @@ export function isTrustedGpgKey(
   }
   return null;
 }
+
+/** `FPR (user id)`, the signer as records and reports name it. */
+export function gpgSigner(outcome: Extract<GpgOutcome, { kind: 'good' }>): string {
+  return outcome.userId ? `${outcome.primaryFingerprint} (${outcome.userId})` : outcome.primaryFingerprint;
+}
+
+/**
+ * One line saying why a signature is not good, or undefined for a good one and for `none` (gpg said
+ * nothing: the caller names what it ran).
+ */
+export function gpgFailureReason(outcome: GpgOutcome): string | undefined {
+  switch (outcome.kind) {
+    case 'bad':
+      return `bad OpenPGP signature (key ${outcome.keyId}): the tag object does not match what was signed`;
+    case 'expired-signature':
+      return `OpenPGP signature by key ${outcome.keyId} has expired`;
+    case 'expired-key':
+      return `OpenPGP signature was made by key ${outcome.keyId}, which has expired`;
+    case 'revoked-key':
+      return `OpenPGP signature was made by key ${outcome.keyId}, which is revoked`;
+    case 'missing-key':
+      return `OpenPGP signature by key ${outcome.keyId}, whose public key is not in the keyring`;
+    case 'multiple':
+      return `tag carries ${outcome.count} OpenPGP signatures; expected exactly one`;
+    case 'error':
+      return `OpenPGP signature could not be checked: ${outcome.detail}`;
+    default:
+      return undefined;
+  }
+}

@@ -11,9 +11,8 @@
  * and `check-novalidate` tells "valid signature by an unknown key" from "bad signature".
  */
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import type { SignatureVerdict } from '../record/types.ts';
+import { withPrivateTempDir } from '../util/private-temp.ts';
 import { runProgram } from '../util/run-program.ts';
 import { parseSshVerifyOutput } from './ssh-verify-output.ts';
 
@@ -56,14 +55,9 @@ export function sshVerifyTime(date: Date): string {
 }
 
 export async function verifySshSignature(request: SshVerifyRequest): Promise<SshVerdict> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'waybill-sshsig-'));
-  try {
-    const signatureFile = path.join(dir, 'tag.sig');
-    await writeFile(signatureFile, request.armor, { flag: 'wx', mode: 0o600 });
-    return await verifyWithFile(request, signatureFile);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return withPrivateTempDir('waybill-sshsig-', async (dir) =>
+    verifyWithFile(request, await dir.write('tag.sig', request.armor)),
+  );
 }
 
 async function verifyWithFile(request: SshVerifyRequest, signatureFile: string): Promise<SshVerdict> {
@@ -142,4 +136,45 @@ function keyOf(outcome: { keyType: string; fingerprint: string }): { keyType: st
 function badDetail(outcome: ReturnType<typeof parseSshVerifyOutput>, stderr: string): string {
   if (outcome.kind === 'bad') return outcome.detail;
   return stderr.trim().split('\n')[0] || 'signature does not verify';
+}
+
+/**
+ * A verdict in the words records and reports use: who signed (`principal (TYPE key SHA256:…)`) and
+ * one line saying why the signature is (not) accepted.
+ */
+export function sshSignatureVerdict(verdict: SshVerdict, revocationFile: string | null): SignatureVerdict {
+  const format = 'ssh';
+  const key = (v: { keyType: string; fingerprint: string }) => `${v.keyType} key ${v.fingerprint}`;
+  switch (verdict.kind) {
+    case 'good':
+      return {
+        verified: true,
+        format,
+        signer: `${verdict.principal} (${key(verdict)})`,
+        reason: `good SSH signature by allowed signer ${verdict.principal}`,
+      };
+    case 'unknown-key':
+      return {
+        verified: false,
+        format,
+        signer: key(verdict),
+        reason: `SSH signature is valid but key ${verdict.fingerprint} is not in the allowed signers file`,
+      };
+    case 'not-valid-now':
+      return {
+        verified: false,
+        format,
+        signer: key(verdict),
+        reason: `SSH key ${verdict.fingerprint} is not valid at the time of verification per the allowed signers file (${verdict.detail}); the tag's own date is not trusted`,
+      };
+    case 'revoked':
+      return {
+        verified: false,
+        format,
+        signer: key(verdict),
+        reason: `SSH key ${verdict.fingerprint} is revoked (${revocationFile})`,
+      };
+    default:
+      return { verified: false, format, signer: null, reason: `bad SSH signature: ${verdict.detail}` };
+  }
 }

@@ -8,6 +8,7 @@
 import { WaybillError } from '../errors.ts';
 import { parseImageManifest } from '../oci/parse.ts';
 import { ARTIFACT_TYPE, OCI_ANNOTATION } from '../oci/types.ts';
+import { KIT_SUFFIX } from '../provenance/build/kit.ts';
 import { parseRecord } from '../record/schema.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import type { BlobCache } from '../registry/blob-cache.ts';
@@ -16,7 +17,7 @@ import { attachmentParts, type Graph, type GraphSource, readSmallBlob } from './
 import { PUBLICATION_ARTIFACT_TYPE, parsePublication } from './publication.ts';
 import { sidecarKind } from './release-bundle.ts';
 import type { ReleaseBundle } from './release-dir.ts';
-import { sidecarNameFor, sidecarRoleOf } from './sidecars.ts';
+import { REBUILD_KIT_ARTIFACT_TYPE, sidecarNameFor, sidecarRoleOf } from './sidecars.ts';
 
 /** Attachments up to this size are carried as bytes (a rebuild kit holds a source archive). */
 const MAX_BUNDLE_FILE_BYTES = 1024 * 1024 * 1024;
@@ -27,6 +28,22 @@ function kindOf(file: string, sidecar: string, artifactType: string): string {
   if (kind !== 'file') return kind;
   const role = sidecarRoleOf(artifactType);
   return role === 'bundles' ? 'intoto' : role;
+}
+
+/**
+ * The name an attachment is filed under next to `file` in a release directory, where every sidecar is
+ * `FILE.<suffix>` (publish-directory.md). A rebuild kit is named for the release it rebuilds
+ * (`PROJECT-VERSION.rebuild.tar`, build.md) and may list several outputs; beside one file there it
+ * is `FILE.rebuild.tar`, which `rebuild FILE` finds as it finds any `*.rebuild.tar` next to an artifact.
+ */
+export function releaseSidecarName(
+  file: string,
+  artifactType: string,
+  title: string | undefined,
+): string | undefined {
+  const name = sidecarNameFor(file, artifactType, title);
+  if (artifactType !== REBUILD_KIT_ARTIFACT_TYPE || name?.startsWith(`${file}.`)) return name;
+  return `${file}${KIT_SUFFIX}`;
 }
 
 /** The name and version a release directory files the artifact under: the record's. */
@@ -74,7 +91,7 @@ export async function releaseBundleFromGraph(
   for (const referrer of graph.referrers) {
     if (referrer.subject.digest !== graph.root.digest) continue;
     const parts = attachmentParts(referrer, source.name);
-    const name = sidecarNameFor(fileName, parts.artifactType, parts.annotations[OCI_ANNOTATION.title]);
+    const name = releaseSidecarName(fileName, parts.artifactType, parts.annotations[OCI_ANNOTATION.title]);
     if (!name || !parts.payload) continue;
     const bytes = await readSmallBlob(source, parts.payload, MAX_BUNDLE_FILE_BYTES);
     if (parts.artifactType === ARTIFACT_TYPE.record)

@@ -10,7 +10,9 @@ import { parseRecord } from './schema.ts';
 test('buildRecord fills every fact, normalises order and dates', () => {
   const r = buildRecord(sampleRecordInput());
   assert.equal(r._type, 'https://in-toto.io/Statement/v1');
-  assert.equal(r.predicateType, 'https://waybill.dev/release-record/v1');
+  assert.equal(r.predicateType, 'https://waybill.dev/release-record/v2');
+  assert.equal(r.predicate.source?.tree, 'e'.repeat(40));
+  assert.match(r.predicate.source?.evidence?.rawTag ?? '', /^b2JqZWN0I/);
   assert.deepEqual(
     r.subject.map((s) => s.name),
     ['hello_1.2.3_amd64.deb', 'hello_1.2.3_arm64.deb'],
@@ -48,6 +50,17 @@ test('buildRecord: missing facts are null, never omitted', () => {
   ]) {
     assert.match(json, new RegExp(`"${key}": null`), key);
   }
+});
+
+test('buildRecord: a source without evidence says so with nulls (never a missing key)', () => {
+  const input = sampleRecordInput();
+  const { tree: _t, evidence: _e, ...bare } = input.source!;
+  const r = buildRecord({ ...input, source: bare });
+  assert.equal(r.predicate.source?.tree, null);
+  assert.deepEqual(r.predicate.source?.evidence, { rawTag: null, rawCommit: null });
+  const json = serializeRecord(r);
+  assert.ok(json.indexOf('"tree"') < json.indexOf('"tagObject"'), 'tree follows commit');
+  assert.ok(json.indexOf('"reason"') < json.indexOf('"evidence"'), 'evidence follows the signature');
 });
 
 test('round trip: build → serialize → parse → serialize is byte-identical', () => {

@@ -11,6 +11,7 @@ import {
   type ReleasePredicate,
   type ReleaseRecord,
   type ResourceDescriptor,
+  type SourceFact,
   STATEMENT_TYPE,
 } from './types.ts';
 import { assertRecordTexts } from './written-text.ts';
@@ -52,6 +53,22 @@ function sortSubjects(subject: readonly ResourceDescriptor[]): ResourceDescripto
 }
 
 /**
+ * A v2 source always has `tree` and `evidence` (null where there is nothing to embed): a record says
+ * explicitly that it carries no tag object rather than leaving the reader to guess.
+ */
+function sourceWithEvidence(source: SourceFact | null | undefined): SourceFact | null {
+  if (!source) return null;
+  return {
+    ...source,
+    tree: source.tree ?? null,
+    evidence: {
+      rawTag: source.evidence?.rawTag ?? null,
+      rawCommit: source.evidence?.rawCommit ?? null,
+    },
+  };
+}
+
+/**
  * Assembles a record, fills defaults, and checks it against the schema before anyone writes it. A
  * name, version or URL with a control character is refused (written-text.ts).
  */
@@ -73,7 +90,7 @@ export function buildRecord(input: RecordInput): ReleaseRecord {
       identity,
       manifest: input.manifest ?? null,
       dates: { built: utcTimestamp(input.dates?.built), published: utcTimestamp(input.dates?.published) },
-      source: input.source ?? null,
+      source: sourceWithEvidence(input.source),
       team: { name: text(input.team?.name), contact: text(input.team?.contact) },
       help: { bugTracker: text(input.help?.bugTracker), docs: text(input.help?.docs) },
       support: {
@@ -132,11 +149,15 @@ const KEY_ORDER: readonly string[] = [
   'repository',
   'tag',
   'commit',
+  'tree',
   'tagObject',
   'signature',
   'verified',
   'signer',
   'reason',
+  'evidence',
+  'rawTag',
+  'rawCommit',
   'contact',
   'bugTracker',
   'docs',

@@ -25,8 +25,16 @@ export function sampleRecordInput(): RecordInput {
       repository: 'https://git.example.org/hello.git',
       tag: 'v1.2.3',
       commit: 'c'.repeat(40),
+      tree: 'e'.repeat(40),
       tagObject: 'd'.repeat(40),
       signature: { verified: true, format: 'openpgp', signer: 'ABCDEF0123456789', reason: 'good signature' },
+      // Shaped like git objects; they do not hash to the ids above (schema tests only).
+      evidence: {
+        rawTag: Buffer.from(`object ${'c'.repeat(40)}\ntype commit\ntag v1.2.3\n\nrelease 1.2.3\n`).toString(
+          'base64',
+        ),
+        rawCommit: Buffer.from(`tree ${'e'.repeat(40)}\n\ninitial\n`).toString('base64'),
+      },
     },
     team: { name: 'Example Release Team', contact: 'release@example.org' },
     help: { bugTracker: 'https://bugs.example.org/hello', docs: 'https://docs.example.org/hello' },

@@ -9,7 +9,7 @@ import { WaybillError } from '../errors.ts';
 import { buildRecord, serializeRecord } from './build.ts';
 import { checkStatement } from './intoto.ts';
 import { sampleRecordInput } from './sample-input.ts';
-import { parseRecord, RECORD_SCHEMA } from './schema.ts';
+import { parseRecord, RECORD_SCHEMA, RECORD_SCHEMA_V1 } from './schema.ts';
 
 function validJson(): Record<string, unknown> {
   return JSON.parse(serializeRecord(buildRecord(sampleRecordInput())));
@@ -73,7 +73,22 @@ test('the schema rejects each broken field with its path', () => {
     [
       '/predicateType',
       'https://slsa.dev/provenance/v1',
-      '/predicateType: must be "https://waybill.dev/release-record/v1"',
+      '/predicateType: must be "https://waybill.dev/release-record/v2" or "https://waybill.dev/release-record/v1" (a waybill release record)',
+    ],
+    [
+      '/predicate/source/tree',
+      'abc',
+      '/predicate/source/tree: must be a full object id (40 or 64 lowercase hex characters)',
+    ],
+    [
+      '/predicate/source/evidence/rawTag',
+      'not base64!',
+      '/predicate/source/evidence/rawTag: must be base64 (RFC 4648, padded)',
+    ],
+    [
+      '/predicate/source/evidence/forged',
+      'x',
+      '/predicate/source/evidence/forged: is not a field of this record',
     ],
     ['/predicate/identity/name', '', '/predicate/identity/name: must NOT have fewer than 1 characters'],
     [
@@ -115,6 +130,30 @@ test('the schema rejects each broken field with its path', () => {
   for (const [pointer, value, expected] of cases) rejects(mutate(pointer, value), expected);
 });
 
+test('a v1 record (no tree, no evidence) is still read; v1 does not accept the v2 fields', () => {
+  const v1 = validJson();
+  v1.predicateType = 'https://waybill.dev/release-record/v1';
+  const source = (v1.predicate as { source: Record<string, unknown> }).source;
+  delete source.tree;
+  delete source.evidence;
+  const parsed = parseRecord(JSON.stringify(v1), 'old.json');
+  assert.equal(parsed.predicateType, 'https://waybill.dev/release-record/v1');
+  assert.equal(parsed.predicate.source?.evidence, undefined);
+  source.tree = null;
+  rejects(JSON.stringify(v1), '/predicate/source/tree: is not a field of this record');
+});
+
+test('a v2 record without its evidence is refused: the evidence is a fact like the others', () => {
+  rejects(
+    mutate('/predicate/source/evidence', undefined, true),
+    '/predicate/source/evidence: is required (use null when not known)',
+  );
+  rejects(
+    mutate('/predicate/source/tree', undefined, true),
+    '/predicate/source/tree: is required (use null when not known)',
+  );
+});
+
 test('the schema rejects a missing fact instead of treating it as null', () => {
   rejects(
     mutate('/predicate/manifest', undefined, true),
@@ -132,7 +171,7 @@ test('bad JSON and non-objects are MALFORMED', () => {
   rejects('null', '/: must be a JSON object (in-toto Statement)');
 });
 
-test('every schema property has a description', () => {
+test('every schema property has a description (v2 and v1)', () => {
   const missing: string[] = [];
   const walk = (node: unknown, path: string): void => {
     if (typeof node !== 'object' || node === null) return;
@@ -145,6 +184,7 @@ test('every schema property has a description', () => {
     for (const [k, v] of Object.entries(obj)) walk(v, `${path}/${k}`);
   };
   walk(RECORD_SCHEMA, '');
+  walk(RECORD_SCHEMA_V1, 'v1');
   assert.deepEqual(missing, []);
 });
 

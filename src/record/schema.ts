@@ -1,8 +1,9 @@
 /**
  * Reading a release record from untrusted JSON: in-toto Statement checks first (so a foreign statement
- * gets an in-toto message), then the waybill JSON Schema (schemas/release-record-v1.schema.json,
- * draft 2020-12) for the predicate. The first problem is reported with its JSON Pointer, e.g.
- * `record.json: /predicate/dates/built: must match format date-time`.
+ * gets an in-toto message), then the waybill JSON Schema of the record's version
+ * (schemas/release-record-v2.schema.json, or -v1 for records written before the evidence was
+ * embedded; draft 2020-12) for the predicate. The first problem is reported with its JSON Pointer,
+ * e.g. `record.json: /predicate/dates/built: must match format date-time`.
  */
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -10,7 +11,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { WaybillError } from '../errors.ts';
 import { checkStatement, pointerToken } from './intoto.ts';
-import type { ReleaseRecord } from './types.ts';
+import { PREDICATE_TYPE, PREDICATE_TYPE_V1, RECORD_PREDICATE_TYPES, type ReleaseRecord } from './types.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the plugin function itself.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -19,19 +20,31 @@ const addFormats = addFormatsModule as unknown as typeof addFormatsModule.defaul
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
 
 const require = createRequire(import.meta.url);
-/** The schema document itself, for tools that want to publish or embed it. */
-export const RECORD_SCHEMA: Record<string, unknown> = require('../../schemas/release-record-v1.schema.json');
+/** The schema of the records waybill writes (v2), for tools that want to publish or embed it. */
+export const RECORD_SCHEMA: Record<string, unknown> = require('../../schemas/release-record-v2.schema.json');
+/** The schema of v1 records, still read. */
+export const RECORD_SCHEMA_V1: Record<
+  string,
+  unknown
+> = require('../../schemas/release-record-v1.schema.json');
 
-let compiled: ValidateFunction | undefined;
+const SCHEMAS: Readonly<Record<string, Record<string, unknown>>> = {
+  [PREDICATE_TYPE]: RECORD_SCHEMA,
+  [PREDICATE_TYPE_V1]: RECORD_SCHEMA_V1,
+};
+const compiled = new Map<string, ValidateFunction>();
 
-function validator(): ValidateFunction {
-  if (compiled === undefined) {
+/** The validator of the record version `type` names (a key of SCHEMAS). */
+function validator(type: string): ValidateFunction {
+  let validate = compiled.get(type);
+  if (validate === undefined) {
     // allErrors off: we report the first problem only, and ajv stops early on hostile input.
     const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true });
     addFormats(ajv, ['date-time', 'uri']);
-    compiled = ajv.compile(RECORD_SCHEMA);
+    validate = ajv.compile(SCHEMAS[type]!);
+    compiled.set(type, validate);
   }
-  return compiled;
+  return validate;
 }
 
 /** Plain words for the schema's patterns; a regex is a poor error message. */
@@ -40,6 +53,7 @@ const PATTERN_MEANING: Readonly<Record<string, string>> = {
   '^[0-9a-f]{64}$': 'must be 64 lowercase hex characters',
   '^([0-9a-f]{40}|[0-9a-f]{64})$': 'must be a full object id (40 or 64 lowercase hex characters)',
   '^[^/]+/[^/]+(/[^/]+)?$': 'must be os/arch or os/arch/variant',
+  '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$': 'must be base64 (RFC 4648, padded)',
 };
 
 /** Turns an ajv error into `<pointer>: <reason>` naming the offending field itself. */
@@ -74,7 +88,12 @@ export function describeSchemaError(e: ErrorObject): string {
 export function recordProblem(value: unknown): string | undefined {
   const issue = checkStatement(value);
   if (issue) return `${issue.pointer || '/'}: ${issue.reason}`;
-  const validate = validator();
+  const predicateType = (value as { predicateType?: unknown }).predicateType;
+  if (typeof predicateType !== 'string' || SCHEMAS[predicateType] === undefined) {
+    const known = RECORD_PREDICATE_TYPES.map((t) => JSON.stringify(t)).join(' or ');
+    return `/predicateType: must be ${known} (a waybill release record)`;
+  }
+  const validate = validator(predicateType);
   if (validate(value)) return undefined;
   const first = validate.errors?.[0];
   return first ? describeSchemaError(first) : '/: is not a valid release record';
@@ -87,7 +106,8 @@ export function isReleaseRecord(value: unknown): value is ReleaseRecord {
 
 /**
  * Parses and validates a release record. `source` names where the JSON came from (a file path, an
- * OCI reference) and prefixes every error. Throws MALFORMED for anything that is not a valid v1 record.
+ * OCI reference) and prefixes every error. Throws MALFORMED for anything that is not a valid v1 or v2
+ * record.
  */
 export function parseRecord(json: string, source: string): ReleaseRecord {
   if (json.length > MAX_RECORD_BYTES) {

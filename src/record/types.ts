@@ -2,11 +2,21 @@
  * The release record: an in-toto Statement v1 whose subject is the artifact digest and whose
  * predicate carries the seven guideline facts. A missing fact is `null`, never omitted, so that a
  * record says explicitly what the release team did not provide.
- * The JSON Schema is `schemas/release-record-v1.schema.json`; fields are documented in docs/record.md.
+ *
+ * waybill writes v2 (`schemas/release-record-v2.schema.json`), whose `source` carries the evidence
+ * itself — the raw tag and commit objects — so a consumer re-verifies the tag signature with their
+ * own trust instead of believing `signature.verified`. v1 records (no evidence) are still read; their
+ * source verdict is a claim nobody can re-check. Fields are documented in docs/record.md.
  */
 
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
-export const PREDICATE_TYPE = 'https://waybill.dev/release-record/v1';
+/** The predicate type waybill writes. */
+export const PREDICATE_TYPE = 'https://waybill.dev/release-record/v2';
+/** The first version: read, never written. Its `source` has no evidence. */
+export const PREDICATE_TYPE_V1 = 'https://waybill.dev/release-record/v1';
+/** Every predicate type `parseRecord` accepts. */
+export const RECORD_PREDICATE_TYPES = [PREDICATE_TYPE, PREDICATE_TYPE_V1] as const;
+export type RecordPredicateType = (typeof RECORD_PREDICATE_TYPES)[number];
 
 export interface ResourceDescriptor {
   name: string;
@@ -25,14 +35,34 @@ export interface SignatureVerdict {
   reason: string;
 }
 
+/**
+ * The git objects themselves, as git stores them (the bytes `git cat-file <type> <id>` prints),
+ * base64-encoded because a tag message or a committer name need not be UTF-8. With them a consumer
+ * checks offline that the tag object hashes to `tagObject`, names `tag` and `commit`, carries a
+ * signature that verifies with the consumer's keys, and that the commit hashes to `commit` and names
+ * `tree`. The hash algorithm follows from the id length: 40 hex SHA-1, 64 hex SHA-256.
+ */
+export interface SourceEvidence {
+  /** The annotated tag object, signature included; null for a lightweight tag or no tag. */
+  rawTag: string | null;
+  /** The tagged commit object; null when there is no commit (an unborn HEAD). */
+  rawCommit: string | null;
+}
+
 export interface SourceFact {
+  /** The producer's claim: a tag object cannot prove where the repository lives. */
   repository: string | null;
   tag: string | null;
   /** Full commit id the tag points at. */
   commit: string | null;
+  /** v2: the tree id of that commit (read from the commit object, so the evidence checks it). */
+  tree?: string | null;
   /** The tag object's id, so a moved tag can be detected later. */
   tagObject: string | null;
+  /** The producer's verdict when it stamped: a claim, re-verified by consumers from `evidence`. */
   signature: SignatureVerdict;
+  /** v2: the raw objects the claims above can be checked against. Absent in v1 records. */
+  evidence?: SourceEvidence;
 }
 
 /**
@@ -90,6 +120,6 @@ export interface ReleasePredicate {
 export interface ReleaseRecord {
   _type: typeof STATEMENT_TYPE;
   subject: ResourceDescriptor[];
-  predicateType: typeof PREDICATE_TYPE;
+  predicateType: RecordPredicateType;
   predicate: ReleasePredicate;
 }

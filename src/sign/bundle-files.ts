@@ -21,10 +21,18 @@ function trimmed(artifactPath: string): string {
   return artifactPath.replace(/[/\\]+$/, '');
 }
 
+/**
+ * `.provenance.sigstore.json`: what follows the artifact's name in a bundle sidecar's. `kind` is a
+ * statement kind, or `audit` for `audit --attach`'s vulnerability statement.
+ */
+export function bundleSuffix(kind: StatementKind | 'audit'): string {
+  return `.${kind}${BUNDLE_SUFFIX}`;
+}
+
 /** `dist/app.deb` + `provenance` → `dist/app.deb.provenance.sigstore.json`. */
 export function bundleSidecarPath(artifactPath: string, kind: StatementKind): string {
   const path = trimmed(artifactPath);
-  return join(dirname(path), `${basename(path)}.${kind}${BUNDLE_SUFFIX}`);
+  return join(dirname(path), `${basename(path)}${bundleSuffix(kind)}`);
 }
 
 /** Does `file` (a name in the artifact's directory) hold signed statements about artifact `name`? */

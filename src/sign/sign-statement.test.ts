@@ -4,18 +4,14 @@
  * one changed byte in the payload or the signature makes that independent verification fail.
  */
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { bundleFromJSON, type SerializedBundle } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { Ajv } from 'ajv';
+import type { SerializedBundle } from '@sigstore/bundle';
 import { generateKeyPair, type KeyAlgorithm } from './keys.ts';
 import { serializeBundle, signStatement, statementPayload } from './sign-statement.ts';
 import { KeyFileSigner } from './signer.ts';
-import { BUNDLE_SCHEMAS, needsFixtures } from './test-support.ts';
+import { BUNDLE_SCHEMAS, bundleValidator, independentVerify, needsFixtures } from './test-support.ts';
 
 const STATEMENT = {
   _type: 'https://in-toto.io/Statement/v1',
@@ -23,53 +19,6 @@ const STATEMENT = {
   predicateType: 'https://waybill.dev/release-record/v1',
   predicate: { note: 'x' },
 };
-
-function independentVerify(json: unknown, publicKeyPem: string): void {
-  const bundle = bundleFromJSON(json);
-  const empty = TrustedRoot.fromJSON({
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [],
-    certificateAuthorities: [],
-    ctlogs: [],
-    timestampAuthorities: [],
-  });
-  const key = createPublicKey(publicKeyPem);
-  const material = toTrustMaterial(empty, () => ({ publicKey: key, validFor: () => true }));
-  new Verifier(material, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(
-    toSignedEntity(bundle),
-  );
-}
-
-/**
- * The official generated Bundle schema, read under its own draft-04 rules: keywords beside a `$ref`
- * are ignored (ajv would apply them), and its `oneOf` lists name fields in proto spelling
- * (`dsse_envelope`) while the JSON mapping the properties use is lowerCamelCase (`dsseEnvelope`), a
- * defect of protoc-gen-jsonschema; both are normalized here, and real public bundles must pass too.
- */
-function bundleValidator() {
-  const schema = JSON.parse(readFileSync(join(BUNDLE_SCHEMAS, 'Bundle.schema.json'), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-  delete schema.$schema;
-  const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-  const normalize = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(normalize);
-    if (typeof node !== 'object' || node === null) return node;
-    const object = node as Record<string, unknown>;
-    if (typeof object.$ref === 'string') return { $ref: object.$ref };
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(object)) {
-      out[key] =
-        key === 'required' && Array.isArray(value) ? value.map((v) => camel(String(v))) : normalize(value);
-    }
-    return out;
-  };
-  return new Ajv({ strict: false, allErrors: true }).compile({
-    $ref: schema.$ref,
-    definitions: normalize(schema.definitions),
-  });
-}
 
 /** Flips one base64 character to another valid one, so the JSON still parses but a byte differs. */
 function flipBase64(value: string, at: number): string {

@@ -42,6 +42,11 @@ export interface Signer {
   sign(data: Buffer): Promise<SignatureResult>;
   /** Transparency log / timestamp witnesses whose evidence goes into the bundle (none for a key). */
   witnesses(): Witness[];
+  /**
+   * The public key (SPKI PEM) verifiers are given, for signers that sign with a key (key file, KMS);
+   * undefined for keyless signers, whose bundles carry a certificate instead.
+   */
+  readonly publicKeyPem?: string;
 }
 
 /** Signs with a private key read from a file or from the environment. */
@@ -50,6 +55,7 @@ export class KeyFileSigner implements Signer {
   readonly algorithm: KeyAlgorithm;
   /** The hint bundles carry (see keyHint in keys.ts). */
   readonly keyHint: string;
+  readonly publicKeyPem: string;
   readonly #key: KeyObject;
   readonly #material: SignerKeyMaterial;
 
@@ -62,11 +68,8 @@ export class KeyFileSigner implements Signer {
     this.algorithm = algorithm;
     this.description = `key file ${source} (${algorithm})`;
     this.keyHint = keyHint(privateKey);
-    this.#material = {
-      kind: 'public-key',
-      hint: this.keyHint,
-      publicKeyPem: publicKeyPem(privateKey),
-    };
+    this.publicKeyPem = publicKeyPem(privateKey);
+    this.#material = { kind: 'public-key', hint: this.keyHint, publicKeyPem: this.publicKeyPem };
   }
 
   /** From PEM text; `source` names it in errors. */

@@ -144,3 +144,14 @@ test('a stream is written whole and in order, read ahead in batches; a failing s
     );
     assert.deepEqual((await readdir(dir)).sort(), ['blob']);
   }));
+
+test('a write into a missing directory says so in words, with the code', () =>
+  withDir(async (dir) => {
+    const target = join(dir, 'missing', 'out.json');
+    await assert.rejects(writeFileAtomic(target, 'x'), (e: unknown) => {
+      assert.ok(e instanceof WaybillError);
+      assert.equal(e.input, target);
+      assert.match(e.message, /cannot write: its directory does not exist \(ENOENT\)/);
+      return true;
+    });
+  }));

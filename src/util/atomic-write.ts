@@ -24,11 +24,25 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), tempName(basename(path)));
 }
 
-/** The one-line error for a write that failed: `PATH: cannot write (ENOSPC)`. */
+/** What the usual errno codes of a failed write mean, in the words a user needs to fix it. */
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: 'its directory does not exist',
+  ENOTDIR: 'a part of the path is not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EISDIR: 'it is a directory',
+};
+
+/** The one-line error for a write that failed: `PATH: cannot write: no space left on the device (ENOSPC)`. */
 export function writeFailed(e: unknown, path: string): WaybillError {
   if (e instanceof WaybillError) return e;
   const code = (e as NodeJS.ErrnoException).code;
-  return new WaybillError('NOT_FOUND', path, `cannot write${code ? ` (${code})` : ''}`, { cause: e });
+  const why = WRITE_ERRORS[code ?? ''];
+  const reason = why ? `cannot write: ${why} (${code})` : `cannot write${code ? ` (${code})` : ''}`;
+  return new WaybillError('NOT_FOUND', path, reason, { cause: e });
 }
 
 /**

@@ -38,9 +38,9 @@ const EXCEPTIONS: Record<string, { calls: RegExp; why: string }> = {
     calls: /\brename\(/,
     why: 'an OCI layout output is copied file by file through the one writer into a fresh temp directory, which is then renamed into place whole',
   },
-  'provenance/ssh-signature.ts': {
+  'util/private-temp.ts': {
     calls: /\b(mkdtemp|writeFile)\(/,
-    why: 'ssh-keygen -Y reads the signature from a file: a fresh private mkdtemp directory (0700), exclusive create, removed after',
+    why: 'ssh-keygen -Y and gpg --verify read signatures from files: a fresh private mkdtemp directory (0700), exclusive create, removed after',
   },
 };
 

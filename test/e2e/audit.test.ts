@@ -264,6 +264,53 @@ describe('waybill audit', () => {
     assert.equal(statement.predicate.scanner.result.database.sources.length, 2);
   });
 
+  test('--attach --key signs the statement: NAME.audit.sigstore.json that verify judges with the key', async (t) => {
+    if (!artifact || !existsSync(db)) return t.skip('npm registry or ../shared/fixtures unavailable');
+    const key = join(tmp, 'audit-signing');
+    assert.equal((await waybill(['keygen', '--out', key])).code, 0);
+    const r = await waybill([
+      'audit',
+      artifact,
+      '--db',
+      db,
+      '--attach',
+      '--key',
+      `${key}.key`,
+      '--format',
+      'json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /audit attached: \S+\.audit\.sigstore\.json/);
+    const bundle = JSON.parse(await readFile(`${artifact}.audit.sigstore.json`, 'utf8')) as {
+      mediaType: string;
+      dsseEnvelope: { payload: string };
+    };
+    assert.equal(bundle.mediaType, 'application/vnd.dev.sigstore.bundle.v0.3+json');
+    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
+    assert.equal(checkStatement(statement), undefined);
+    assert.equal(statement.predicateType, 'https://cosign.sigstore.dev/attestation/vuln/v1');
+    const verified = await waybillJson<{
+      statements: Array<{ kind: string; predicateType?: string; passed: boolean; reason?: string }>;
+    }>(['verify', artifact, '--key', `${key}.pub`, '--allow-unsigned']);
+    const audit = verified.json.statements.find(
+      (s) => s.predicateType === 'https://cosign.sigstore.dev/attestation/vuln/v1',
+    );
+    assert.equal(audit?.passed, true, JSON.stringify(verified.json.statements, null, 1));
+    const other = join(tmp, 'audit-other');
+    assert.equal((await waybill(['keygen', '--out', other])).code, 0);
+    const wrong = await waybillJson<{ statements: Array<{ predicateType?: string; passed: boolean }> }>([
+      'verify',
+      artifact,
+      '--key',
+      `${other}.pub`,
+      '--allow-unsigned',
+    ]);
+    assert.equal(wrong.code, 1);
+    const noAttach = await waybill(['audit', artifact, '--db', db, '--key', `${key}.key`]);
+    assert.equal(noAttach.code, 2);
+    oneLine(noAttach.stderr, /--key: signs the attached statement: give --attach too/);
+  });
+
   test('bad input: not an SBOM, a missing database, a bad --fail-on: one line, exit 2', async (t) => {
     if (!existsSync(db)) return t.skip('no database');
     const notSbom = join(tmp, 'package.json');

@@ -281,7 +281,9 @@ test('with --key the record, the provenance and the verdict are signed, and veri
     /provenance \S+hello\.tar\.gz\.provenance\.json \(signed: \S+hello\.tar\.gz\.provenance\.sigstore\.json\)/,
   );
   assert.match(built.stdout, /provenance \S+image\.provenance\.json \(signed: oci:sha256:[0-9a-f]{64}\)/);
+  // The consumer's trust too: verify re-verifies the tag from the record's evidence and runs check.
   const verifyFlags = [
+    ...trustFlags(ssh),
     '--key',
     `${key}.pub`,
     '--source-tag',

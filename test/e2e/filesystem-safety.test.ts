@@ -336,7 +336,7 @@ describe('writes never go through links or into devices', { concurrency: true },
     assert.match(readFileSync(join(dir, 'target.json'), 'utf8'), /CycloneDX/);
     assertOneLine(
       await run(['sbom', 'app.txt', '-o', '/dev/full', '--quiet'], dir),
-      /\/dev\/full: cannot write \(ENOSPC\)/,
+      /\/dev\/full: cannot write: no space left on the device \(ENOSPC\)/,
       '-o /dev/full',
     );
   });
@@ -555,7 +555,7 @@ describe('stamp is one operation', { concurrency: true }, () => {
       execFileSync('tar', ['-C', tree, '-cf', archive, '.']);
       const before = sha(archive);
       const result = await run(['stamp', `oci-archive:${archive}:1.0`, ...stampFlags('1.0')], mount);
-      assertOneLine(result, /cannot write \(ENOSPC\)/, 'stamp on a full disk');
+      assertOneLine(result, /cannot write: no space left on the device \(ENOSPC\)/, 'stamp on a full disk');
       assert.equal(sha(archive), before);
       assert.deepEqual(readdirSync(mount), ['image.tar']);
     } finally {

@@ -129,7 +129,8 @@ describe('a first release of a third-party .deb', () => {
     );
     assert.equal(stamped.code, 0, stamped.stderr);
     assertReleaseReady(stamped.json.check);
-    const checked = await waybillJson<Report>(['check', deb]);
+    // A consumer's check: the tag is re-verified from the record with the consumer's trust.
+    const checked = await waybillJson<Report>(['check', deb, '--allowed-signers', signer.allowedSignersFile]);
     assert.equal(checked.code, 0, JSON.stringify(checked.json, null, 2));
     assertReleaseReady(checked.json);
 

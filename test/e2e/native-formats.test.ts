@@ -74,7 +74,8 @@ async function stamp(ref: string, extra: string[] = []): Promise<{ nativeFields:
 }
 
 async function check(ref: string): Promise<Report> {
-  const r = await waybillJson<Report>(['check', ref]);
+  // The consumer trusts the release signer: check re-verifies the tag from the record's evidence.
+  const r = await waybillJson<Report>(['check', ref, '--allowed-signers', signer.allowedSignersFile]);
   assert.equal(r.code, r.json.passed ? 0 : 1);
   return r.json;
 }
@@ -200,7 +201,8 @@ test('sdist and root filesystem tarballs are recognised and read; they are not r
   await stamp(`file:${sdist}`, ['--license', 'MIT']);
   const policy = join(tmp, 'mit-policy.yaml');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(policy, 'allowedLicenses: [MIT]\n');
+  // The consumer's trust can live in the policy file too.
+  writeFileSync(policy, `allowedLicenses: [MIT]\ntrust:\n  allowedSigners: ${signer.allowedSignersFile}\n`);
   const allowed = await waybillJson<Report>(['check', `file:${sdist}`, '--policy', policy]);
   assert.deepEqual(failing(allowed.json), [], JSON.stringify(allowed.json, null, 2));
 });

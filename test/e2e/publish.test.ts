@@ -98,6 +98,11 @@ async function stampedLayout(name: string): Promise<string> {
   return dir;
 }
 
+/** The publisher's trust in its release tag, which publish's check re-verifies (the stamp used it too). */
+function tagTrust(): string[] {
+  return ['--allowed-signers', signer.allowedSignersFile];
+}
+
 function referrersIndex(host: string, repo: string, digest: string): { manifests: Descriptor[] } {
   return JSON.parse(
     skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${host}/${repo}:${referrersTag(digest)}`]),
@@ -141,6 +146,7 @@ describe('publish an image to a registry', () => {
     const result = await waybillJson<PublishJson>(
       [
         'publish',
+        ...tagTrust(),
         `oci:${dir}:latest`,
         `docker://${host}/hello`,
         '--insecure',
@@ -209,24 +215,27 @@ describe('publish an image to a registry', () => {
     const verified = await waybillJson<{
       passed: boolean;
       statements: Array<{ kind: string; passed: boolean }>;
-    }>(['verify', ref, '--insecure', '--key', publicKey], { env });
+    }>(['verify', ...tagTrust(), ref, '--insecure', '--key', publicKey], { env });
     assert.equal(verified.code, 0, JSON.stringify(verified.json, null, 2));
-    // The integrity verdict (every blob hashed), the signed record and the signed publication statement.
+    // The integrity verdict (every blob hashed), the signed record and the signed publication
+    // statement, the source tag re-verified with the consumer's trust, and check's rules.
     assert.deepEqual(verified.json.statements.map((s) => s.kind).sort(), [
+      'check',
       'integrity',
       'publication',
       'record',
+      'source',
     ]);
 
     const checked = await waybillJson<{
       passed: boolean;
       rules: Array<{ id: string; findings: Array<{ message: string; path: string }> }>;
-    }>(['check', ref, '--insecure', '--published'], { env });
+    }>(['check', ...tagTrust(), ref, '--insecure', '--published'], { env });
     assert.equal(checked.code, 0, JSON.stringify(checked.json, null, 2));
     const dates = checked.json.rules.find((r) => r.id === 'dates');
     const published = dates?.findings.find((f) => f.message.startsWith('published'));
     assert.equal(published?.message, `published ${first.published} (publication statement, ${ref})`);
-    const text = await waybill(['check', ref, '--insecure'], { env });
+    const text = await waybill(['check', ...tagTrust(), ref, '--insecure'], { env });
     assert.match(text.stdout, new RegExp(`published ${first.published}`));
 
     const view = await waybillJson<{ published: string; publication: { target: string } }>(
@@ -257,7 +266,15 @@ describe('publish an image to a registry', () => {
     const host = (registry as TestRegistry).host;
     const before = referrersIndex(host, 'hello', first.digest);
     const again = await waybillJson<PublishJson>(
-      ['publish', `oci:${dir}:latest`, `docker://${host}/hello`, '--insecure', '--key', keyFile],
+      [
+        'publish',
+        ...tagTrust(),
+        `oci:${dir}:latest`,
+        `docker://${host}/hello`,
+        '--insecure',
+        '--key',
+        keyFile,
+      ],
       { env },
     );
     assert.equal(again.code, 0, again.stderr);
@@ -267,7 +284,15 @@ describe('publish an image to a registry', () => {
     assert.match(again.json.message, /nothing done/);
     assert.deepEqual(referrersIndex(host, 'hello', first.digest), before);
     const text = await waybill(
-      ['publish', `oci:${dir}:latest`, `docker://${host}/hello`, '--insecure', '--key', keyFile],
+      [
+        'publish',
+        ...tagTrust(),
+        `oci:${dir}:latest`,
+        `docker://${host}/hello`,
+        '--insecure',
+        '--key',
+        keyFile,
+      ],
       {
         env,
       },
@@ -284,7 +309,7 @@ describe('publish an image to a registry', () => {
     edited.predicate.team.name = 'Someone Else';
     await pushNewerRecord(ref, { insecure: true }, edited);
     const verified = await waybillJson<{ statements: Array<{ kind: string; reason?: string }> }>(
-      ['verify', ref, '--insecure', '--key', publicKey],
+      ['verify', ...tagTrust(), ref, '--insecure', '--key', publicKey],
       { env },
     );
     assert.equal(verified.code, 1, verified.stderr);
@@ -328,7 +353,7 @@ describe('interrupted publishes', () => {
     assert.equal(await repo.headManifest(), undefined);
     // The next publish finishes what the first began.
     const resumed = await waybillJson<PublishJson>(
-      ['publish', `oci:${big}:latest`, target, '--insecure', '--force', '--key', keyFile],
+      ['publish', ...tagTrust(), `oci:${big}:latest`, target, '--insecure', '--force', '--key', keyFile],
       { env },
     );
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -336,9 +361,12 @@ describe('interrupted publishes', () => {
     assert.ok((resumed.json.transfer?.blobs.existing ?? 0) >= 1, JSON.stringify(resumed.json.transfer));
     const inspected = JSON.parse(skopeo(['inspect', '--tls-verify=false', target])) as { Digest: string };
     assert.equal(inspected.Digest, resumed.json.digest);
-    const verified = await waybill(['verify', target, '--insecure', '--key', publicKey, '--allow-unsigned'], {
-      env,
-    });
+    const verified = await waybill(
+      ['verify', ...tagTrust(), target, '--insecure', '--key', publicKey, '--allow-unsigned'],
+      {
+        env,
+      },
+    );
     assert.equal(verified.code, 0, verified.stdout);
   });
 });
@@ -363,7 +391,7 @@ describe('files as OCI artifacts', () => {
     assert.equal(stamped.code, 0, stamped.stderr);
     const target = `docker://${host}/debs/waybill-demo:1.2.3`;
     const result = await waybillJson<PublishJson>(
-      ['publish', file, target, '--insecure', '--key', keyFile, '--force'],
+      ['publish', ...tagTrust(), file, target, '--insecure', '--key', keyFile, '--force'],
       {
         env,
       },
@@ -398,11 +426,14 @@ describe('files as OCI artifacts', () => {
     assert.equal(view.json.published, result.json.published);
     const localView = await waybillJson<{ manifest: { components: number } }>(['inspect', file], { env });
     assert.deepEqual(view.json.manifest, localView.json.manifest);
-    const local = await waybillJson<{ rules: Array<{ id: string; status: string }> }>(['check', file], {
-      env,
-    });
+    const local = await waybillJson<{ rules: Array<{ id: string; status: string }> }>(
+      ['check', ...tagTrust(), file],
+      {
+        env,
+      },
+    );
     const remote = await waybillJson<{ rules: Array<{ id: string; status: string }> }>(
-      ['check', target, '--insecure'],
+      ['check', ...tagTrust(), target, '--insecure'],
       {
         env,
       },
@@ -414,7 +445,9 @@ describe('files as OCI artifacts', () => {
     const sbom = await waybill(['sbom', target, '--insecure'], { env });
     assert.equal(sbom.code, 0, sbom.stderr);
     assert.match(sbom.stdout, /waybill-demo/);
-    const verified = await waybill(['verify', target, '--insecure', '--key', publicKey], { env });
+    const verified = await waybill(['verify', ...tagTrust(), target, '--insecure', '--key', publicKey], {
+      env,
+    });
     assert.equal(verified.code, 0, verified.stdout);
 
     // copy to a layout and back to another repository: the attachments come along.
@@ -424,7 +457,9 @@ describe('files as OCI artifacts', () => {
     const target2 = `docker://${host}/mirror/waybill-demo:1.2.3`;
     const back = await waybill(['copy', `oci:${copied}:1.2.3`, target2, '--insecure'], { env });
     assert.equal(back.code, 0, back.stderr);
-    const mirrored = await waybill(['verify', target2, '--insecure', '--key', publicKey], { env });
+    const mirrored = await waybill(['verify', ...tagTrust(), target2, '--insecure', '--key', publicKey], {
+      env,
+    });
     assert.equal(mirrored.code, 0, mirrored.stdout);
   });
 });
@@ -448,7 +483,7 @@ describe('release directories', () => {
     const root = join(tmp, 'releases');
     mkdirSync(root);
     const published = await waybillJson<PublishJson & { written: string[] }>(
-      ['publish', file, `dir:${root}`, '--key', keyFile],
+      ['publish', ...tagTrust(), file, `dir:${root}`, '--key', keyFile],
       { env },
     );
     assert.equal(
@@ -469,7 +504,10 @@ describe('release directories', () => {
     ])
       assert.ok(existsSync(join(version, name)), name);
     assert.ok(existsSync(join(root, 'hello', 'index.json')));
-    const again = await waybillJson<PublishJson>(['publish', file, `dir:${root}`, '--key', keyFile], { env });
+    const again = await waybillJson<PublishJson>(
+      ['publish', ...tagTrust(), file, `dir:${root}`, '--key', keyFile],
+      { env },
+    );
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.json.status, 'unchanged');
     assert.equal(again.json.published, published.json.published);
@@ -481,16 +519,20 @@ describe('release directories', () => {
     assert.equal(view.code, 0, view.stderr);
     assert.equal(view.json.published, published.json.published);
     assert.equal(view.json.publication.target, `dir:${root}`);
-    const checked = await waybillJson<{ passed: boolean }>(['check', url, '--published'], { env });
+    const checked = await waybillJson<{ passed: boolean }>(['check', ...tagTrust(), url, '--published'], {
+      env,
+    });
     assert.equal(checked.json.passed, true, JSON.stringify(checked.json));
-    const verified = await waybill(['verify', url, '--key', publicKey], { env });
+    const verified = await waybill(['verify', ...tagTrust(), url, '--key', publicKey], { env });
     assert.equal(verified.code, 0, verified.stdout);
 
     // From the release directory to a registry, and from there into another release directory.
     const target = `docker://${host}/reldir/hello:1.2.3`;
     const toRegistry = await waybill(['copy', url, target, '--insecure'], { env });
     assert.equal(toRegistry.code, 0, toRegistry.stderr);
-    const fromRegistry = await waybill(['verify', target, '--insecure', '--key', publicKey], { env });
+    const fromRegistry = await waybill(['verify', ...tagTrust(), target, '--insecure', '--key', publicKey], {
+      env,
+    });
     assert.equal(fromRegistry.code, 0, fromRegistry.stdout);
     const mirror = join(tmp, 'mirror-releases');
     mkdirSync(mirror);
@@ -500,6 +542,7 @@ describe('release directories', () => {
     const mirrored = await waybill(
       [
         'verify',
+        ...tagTrust(),
         pathToFileURL(join(mirror, 'hello', '1.2.3', 'hello-1.2.3.tar.gz')).href,
         '--key',
         publicKey,
@@ -531,9 +574,12 @@ describe('rebuild from a registry', () => {
     });
     assert.equal(built.code, 0, built.stdout + built.stderr);
     const target = `docker://${host}/built/hello:1.2.3`;
-    const published = await waybill(['publish', join(out, 'hello.tar.gz'), target, '--insecure', '--force'], {
-      env: buildEnv,
-    });
+    const published = await waybill(
+      ['publish', ...tagTrust(), join(out, 'hello.tar.gz'), target, '--insecure', '--force'],
+      {
+        env: buildEnv,
+      },
+    );
     assert.equal(published.code, 0, published.stdout + published.stderr);
     const rebuilt = await waybillJson<{
       reproduced: boolean;
@@ -560,7 +606,15 @@ describe('copy', () => {
     const host = (registry as TestRegistry).host;
     const dir = await stampedLayout('copy-src');
     const published = await waybill(
-      ['publish', `oci:${dir}:latest`, `docker://${host}/copy/hello:1`, '--insecure', '--key', keyFile],
+      [
+        'publish',
+        ...tagTrust(),
+        `oci:${dir}:latest`,
+        `docker://${host}/copy/hello:1`,
+        '--insecure',
+        '--key',
+        keyFile,
+      ],
       { env },
     );
     assert.equal(published.code, 0, published.stderr);
@@ -583,14 +637,14 @@ describe('copy', () => {
     }
     for (const ref of [`oci:${pulled}:1`, `oci-archive:${archive}:1`, `docker://${host}/copy/again:1`]) {
       const verified = await waybill(
-        ['verify', ref, '--insecure', '--key', publicKey].filter(
+        ['verify', ...tagTrust(), ref, '--insecure', '--key', publicKey].filter(
           (a) => a !== '--insecure' || ref.startsWith('docker'),
         ),
         { env },
       );
       assert.equal(verified.code, 0, `${ref}: ${verified.stdout}`);
       const checked = await waybillJson<{ passed: boolean }>(
-        ['check', ref, '--published', ...(ref.startsWith('docker') ? ['--insecure'] : [])],
+        ['check', ...tagTrust(), ref, '--published', ...(ref.startsWith('docker') ? ['--insecure'] : [])],
         { env },
       );
       assert.equal(checked.json.passed, true, ref);
@@ -636,7 +690,7 @@ describe('refusals', () => {
     const plain = join(tmp, 'unstamped');
     cpSync(layout, plain, { recursive: true });
     const refused = await waybill(
-      ['publish', `oci:${plain}:latest`, `docker://${host}/refused/x:1`, '--insecure'],
+      ['publish', ...tagTrust(), `oci:${plain}:latest`, `docker://${host}/refused/x:1`, '--insecure'],
       { env },
     );
     assert.equal(refused.code, 1, refused.stderr);
@@ -646,7 +700,14 @@ describe('refusals', () => {
       undefined,
     );
     const forced = await waybillJson<PublishJson>(
-      ['publish', `oci:${plain}:latest`, `docker://${host}/refused/x:1`, '--insecure', '--force'],
+      [
+        'publish',
+        ...tagTrust(),
+        `oci:${plain}:latest`,
+        `docker://${host}/refused/x:1`,
+        '--insecure',
+        '--force',
+      ],
       { env },
     );
     assert.equal(forced.code, 0, forced.stderr);
@@ -668,7 +729,15 @@ describe('refusals', () => {
       'version: 1\nteam:\n  name: Example Release Team\nhelp:\n  bugTracker: https://bugs.example.org/hello\npolicy:\n  requireSignatures: true\n',
     );
     const result = await waybill(
-      ['publish', `oci:${dir}:latest`, `docker://${host}/unsigned/x:1`, '--insecure', '-c', config],
+      [
+        'publish',
+        ...tagTrust(),
+        `oci:${dir}:latest`,
+        `docker://${host}/unsigned/x:1`,
+        '--insecure',
+        '-c',
+        config,
+      ],
       {
         env: { ...env, WAYBILL_KEY: '' },
       },
@@ -685,7 +754,10 @@ describe('refusals', () => {
     const host = (registry as TestRegistry).host;
     const dir = await stampedLayout('bad-refs');
     assertOneLine(
-      await waybill(['publish', `oci:${dir}:latest`, `docker://${host}/Bad/Name:1`, '--insecure'], { env }),
+      await waybill(
+        ['publish', ...tagTrust(), `oci:${dir}:latest`, `docker://${host}/Bad/Name:1`, '--insecure'],
+        { env },
+      ),
       /"B" at position 1/,
     );
     assertOneLine(

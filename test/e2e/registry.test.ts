@@ -174,12 +174,12 @@ describe('docker:// through the CLI', () => {
       passed: boolean;
       digest: string;
       rules: Array<{ id: string; status: string }>;
-    }>(['check', `oci:${dir}:latest`], { env });
+    }>(['check', `oci:${dir}:latest`, '--allowed-signers', signer.allowedSignersFile], { env });
     const remote = await waybillJson<{
       passed: boolean;
       digest: string;
       rules: Array<{ id: string; status: string }>;
-    }>(['check', ref, '--insecure'], { env });
+    }>(['check', ref, '--insecure', '--allowed-signers', signer.allowedSignersFile], { env });
     assert.equal(remote.code, 0, JSON.stringify(remote.json, null, 2));
     assert.equal(remote.json.passed, true);
     assert.equal(remote.json.digest, local.json.digest);
@@ -210,7 +210,9 @@ describe('docker:// through the CLI', () => {
     const verified = await waybillJson<{
       passed: boolean;
       statements: Array<{ source: string; passed: boolean }>;
-    }>(['verify', ref, '--insecure', '--key', publicKey], { env });
+    }>(['verify', ref, '--insecure', '--key', publicKey, '--allowed-signers', signer.allowedSignersFile], {
+      env,
+    });
     assert.equal(verified.code, 0, JSON.stringify(verified.json, null, 2));
     assert.match(verified.json.statements[0]?.source ?? '', /@sha256:[0-9a-f]{64} \(referrer bundle\)$/);
     // A newer record pushed next to it, edited after signing: it is the one read, and it fails.

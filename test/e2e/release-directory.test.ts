@@ -160,8 +160,9 @@ describe('a release directory over http', () => {
     const text = await waybill(['inspect', url()], { env });
     assert.match(text.stdout, new RegExp(`artifact +${url().replace(/[.]/g, '\\.')} \\(release\\)`));
 
+    // The consumer's trust in the release signer and key: the tag and the record are verified.
     const checked = await waybillJson<{ passed: boolean; rules: Array<{ id: string; status: string }> }>(
-      ['check', url()],
+      ['check', url(), '--allowed-signers', signer.allowedSignersFile, '--key', publicKey],
       { env },
     );
     assert.equal(checked.code, 0, JSON.stringify(checked.json.rules));
@@ -184,7 +185,7 @@ describe('a release directory over http', () => {
     const verified = await waybillJson<{
       passed: boolean;
       statements: Array<{ kind: string; passed: boolean; source: string }>;
-    }>(['verify', url(), '--key', publicKey], { env });
+    }>(['verify', url(), '--key', publicKey, '--allowed-signers', signer.allowedSignersFile], { env });
     assert.equal(verified.code, 0, JSON.stringify(verified.json));
     const record = verified.json.statements.find((s) => s.kind === 'record');
     assert.equal(record?.passed, true);
@@ -251,7 +252,13 @@ describe('a release directory over http', () => {
     assert.equal(inspected.code, 0, inspected.stderr);
     assert.equal(inspected.json.kind, 'release');
     assert.equal(inspected.json.record.location, `${join(versionDir(), FILE)}.waybill.json`);
-    assert.equal((await waybill(['verify', ref, '--key', publicKey], { env })).code, 0);
+    const verified = await waybill(
+      ['verify', ref, '--key', publicKey, '--allowed-signers', signer.allowedSignersFile],
+      {
+        env,
+      },
+    );
+    assert.equal(verified.code, 0, verified.stdout);
     // A published release is read, never changed in place.
     oneLine(await waybill(['stamp', ref, '--quiet'], { env }), 2, /is not changed in place/);
   });

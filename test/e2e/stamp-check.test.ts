@@ -48,6 +48,11 @@ function baseFlags(repo = signedRepo): string[] {
   return helloStampFlags(repo, signer.allowedSignersFile);
 }
 
+/** The consumer's trust in the release signer: check re-verifies the tag from the record. */
+function consumerTrust(): string[] {
+  return ['--allowed-signers', signer.allowedSignersFile];
+}
+
 /** Flags with one replaced or removed (value undefined). */
 function withFlag(flags: string[], name: string, value: string | undefined): string[] {
   const out = [...flags];
@@ -77,7 +82,7 @@ function freshCopy(kind: 'oci' | 'file'): string {
 async function stampThenCheck(ref: string, flags: string[]): Promise<Report> {
   const stamped = await waybillJson<{ check: Report }>(['stamp', ref, ...flags]);
   assert.equal(stamped.code, 0, `stamp failed: ${stamped.stderr}`);
-  const checked = await waybillJson<Report>(['check', ref]);
+  const checked = await waybillJson<Report>(['check', ref, ...consumerTrust()]);
   assert.equal(checked.code, checked.json.passed ? 0 : 1);
   return checked.json;
 }
@@ -197,7 +202,7 @@ describe('a multi-platform image', () => {
     const whole = await stampThenCheck(ref, baseFlags());
     assert.deepEqual(failing(whole), [], JSON.stringify(whole, null, 2));
     for (const platform of ['linux/amd64', 'linux/arm64/v8']) {
-      const one = await waybillJson<Report>(['check', ref, '--platform', platform]);
+      const one = await waybillJson<Report>(['check', ref, '--platform', platform, ...consumerTrust()]);
       assert.deepEqual(failing(one.json), [], `${platform}: ${JSON.stringify(one.json, null, 2)}`);
       assert.notEqual(one.json.digest, whole.digest);
     }
@@ -243,7 +248,7 @@ describe('one fact altered fails exactly its rule', () => {
     const path = freshCopy('file');
     await stampThenCheck(`file:${path}`, [...baseFlags(), '--arch', 'noarch']);
     rmSync(`${path}.cdx.json`);
-    const checked = await waybillJson<Report>(['check', `file:${path}`]);
+    const checked = await waybillJson<Report>(['check', `file:${path}`, ...consumerTrust()]);
     assert.equal(checked.code, 1);
     assert.deepEqual(failing(checked.json), ['manifest']);
   });
@@ -268,10 +273,16 @@ describe('policy levels and output formats', () => {
     ]);
     const policy = join(tmp, 'policy.yaml');
     writeFileSync(policy, 'rules:\n  help: warn\n');
-    const lowered = await waybillJson<Report>(['check', `file:${path}`, '--policy', policy]);
+    const lowered = await waybillJson<Report>([
+      'check',
+      `file:${path}`,
+      '--policy',
+      policy,
+      ...consumerTrust(),
+    ]);
     assert.equal(lowered.code, 0);
     assert.equal(statuses(lowered.json).help, 'warn');
-    const sarif = await waybill(['check', `file:${path}`, '--format', 'sarif']);
+    const sarif = await waybill(['check', `file:${path}`, '--format', 'sarif', ...consumerTrust()]);
     assert.equal(sarif.code, 1);
     const doc = JSON.parse(sarif.stdout) as {
       version: string;

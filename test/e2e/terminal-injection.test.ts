@@ -194,8 +194,17 @@ describe('text output escapes what artifacts, records and names say', { concurre
       repository: `https://git.example.org/app${NASTY}`,
       tag: `v1.0${FORGED}`,
       commit: 'b'.repeat(40),
+      tree: 'd'.repeat(40),
       tagObject: 'c'.repeat(40),
       signature: { verified: false, format: 'ssh', signer: `mallory${NASTY}`, reason: `bad${FORGED}` },
+      // A tag object whose name and message are hostile: what the evidence check quotes back.
+      evidence: {
+        rawTag: Buffer.from(
+          `object ${'b'.repeat(40)}\ntype commit\ntag v1.0${FORGED}\ntagger M <m@x> 1 +0000\n\n${NASTY}\n`,
+          'latin1',
+        ).toString('base64'),
+        rawCommit: null,
+      },
     };
     writeFileSync(`${artifact}.waybill.json`, serializeRecord(record));
 
@@ -203,7 +212,10 @@ describe('text output escapes what artifacts, records and names say', { concurre
     assert.equal(inspect.code, 0, inspect.stderr);
     assertInert(inspect, 'inspect');
     assert.equal(linesStartingWith(inspect.stdout, 'signature').length, 1, inspect.stdout);
-    assert.match(inspect.stdout, /^ {2}signature {4}NOT verified, ssh signer mallory\\x1b\[2J/m);
+    assert.match(
+      inspect.stdout,
+      /^ {2}signature {4}producer's claim: NOT verified, ssh signer mallory\\x1b\[2J/m,
+    );
     // The disclaimer keeps its own lines; the carriage return cannot rewrite the first one.
     assert.match(inspect.stdout, /^ {2}PROVIDED AS IS, WITHOUT WARRANTY\\r\\x1b\[2KFULL WARRANTY$/m);
     assert.match(inspect.stdout, /^ {2}line two \\x1b\[2J/m);
@@ -236,6 +248,16 @@ describe('text output escapes what artifacts, records and names say', { concurre
     assert.equal(missing.code, 2);
     assertInert(missing, 'missing file');
     assert.equal(missing.stderr.trimEnd().split('\n').length, 1, missing.stderr);
+  });
+
+  test("commander's usage errors quote the command line escaped: an unknown option, an extra argument", async () => {
+    const option = await waybill(['check', `--x${NASTY}${FORGED}`]);
+    assert.equal(option.code, 2);
+    assertInert(option, 'unknown option');
+    assert.match(option.stderr, /unknown option '--x\\x1b/);
+    const extra = await waybill(['inspect', 'a.tar', `b${NASTY}.tar`]);
+    assert.equal(extra.code, 2);
+    assertInert(extra, 'too many arguments');
   });
 
   test('an OCI layout whose image names hold escape sequences (quoted in the error)', async () => {

@@ -148,6 +148,29 @@ export async function git(
   return out.trim();
 }
 
+/** The exact bytes git prints (object contents need not be UTF-8 and end in newlines `git` trims). */
+export async function gitBytes(repo: string, args: readonly string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd: repo,
+      env: isolatedEnv(tmpOf(repo)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(out))
+        : reject(
+            new Error(`git ${args.join(' ')} failed (${code}): ${Buffer.concat(err).toString().trim()}`),
+          ),
+    );
+  });
+}
+
 /** An ed25519 SSH key and an allowed signers file naming it for `principal`. */
 export async function makeSshSigner(
   tmp: string,
@@ -202,6 +225,41 @@ export async function makeGpgSigner(
   const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]{40}):/m.exec(listing)?.[1];
   if (!fingerprint) throw new Error(`could not read the fingerprint of the new key:\n${listing}`);
   return { kind: 'gpg', gnupgHome, fingerprint, userId };
+}
+
+/**
+ * Writes the signer's public key as an exported keyring (what a consumer is handed to trust a
+ * release key), binary by default or ASCII-armored; returns the file's path.
+ */
+export async function exportGpgPublicKey(
+  signer: GpgSigner,
+  file: string,
+  opts: { armor?: boolean } = {},
+): Promise<string> {
+  const tmp = path.dirname(signer.gnupgHome);
+  const args = [
+    '--batch',
+    '--homedir',
+    signer.gnupgHome,
+    ...(opts.armor ? ['--armor'] : []),
+    '--export',
+    signer.fingerprint,
+  ];
+  const child = spawn('gpg', args, {
+    env: isolatedEnv(tmp, { GNUPGHOME: signer.gnupgHome }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  const bytes = Buffer.concat(out);
+  if (code !== 0 || bytes.length === 0)
+    throw new Error(`gpg --export ${signer.fingerprint} failed (${code})`);
+  await writeFile(file, bytes);
+  return file;
 }
 
 /** A new repository `tmp/<name>` with one commit holding `files` (paths may contain '/'). */

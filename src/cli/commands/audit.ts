@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { attachAuditStatement, auditStatement } from '../../audit/attestation.ts';
+import { attachAuditStatement, auditStatement, auditStatementSigner } from '../../audit/attestation.ts';
 import { auditInventory, auditTime, loadTarget, releaseListers } from '../../audit/audit.ts';
 import { defaultDatabasePath } from '../../audit/db-path.ts';
 import { renderOpenVex } from '../../audit/render-openvex.ts';
@@ -15,6 +15,7 @@ import { ratingRank, type SeverityRating } from '../../audit/severity.ts';
 import { AdvisoryStore } from '../../audit/store.ts';
 import { parseVex } from '../../audit/vex.ts';
 import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
+import { keyFileSignerFrom } from '../../sign/signer.ts';
 import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { toolVersion } from '../../version.ts';
 import { useColor } from '../common.ts';
@@ -48,6 +49,7 @@ interface AuditFlags extends RegistryFlags {
   releases?: string;
   now?: string;
   quiet?: boolean;
+  key?: string;
 }
 
 export function registerAudit(program: Command, setExitCode: (code: number) => void): void {
@@ -66,7 +68,11 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
     .option(
       '--attach',
-      'store the audit with the artifact as an in-toto statement (sidecar NAME.audit.json or OCI attachment)',
+      'store the audit with the artifact as an in-toto statement (sidecar NAME.audit.json, signed NAME.audit.sigstore.json, or OCI attachment)',
+    )
+    .option(
+      '--key <file>',
+      'sign the attached statement with this private key (default with --attach: $WAYBILL_KEY)',
     )
     .option(
       '--releases <index.json>',
@@ -86,6 +92,11 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
         `expected one of ${FAIL_ON.join(', ')}, got '${opts.failOn}'`,
       );
     }
+    if (opts.key !== undefined && !opts.attach) {
+      throw new WaybillError('USAGE', '--key', 'signs the attached statement: give --attach too');
+    }
+    // Read (and decrypted) before any work, so a wrong password fails at once.
+    const signer = opts.attach ? await keyFileSignerFrom(opts.key, process.env) : undefined;
     const started = new Date();
     const now = auditTime(opts.now);
     const vex = [];
@@ -146,7 +157,11 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
             ...(opts.vex ?? []).map((v) => `--vex=${v}`),
           ],
         });
-        const where = await attachAuditStatement(loaded.artifact, statement);
+        const where = await attachAuditStatement(
+          loaded.artifact,
+          statement,
+          signer ? { signAuditStatement: auditStatementSigner(signer) } : {},
+        );
         if (!opts.quiet) errText(`waybill: audit attached: ${escapeForTerminal(where)}\n`);
       }
       setExitCode(

@@ -3,12 +3,17 @@
  * provenance and the rebuild kit next to them. Exit 0 built; 1 refused (the tag does not verify) or
  * failed (the recipe failed, hung, wrote outside its directory, or an output is missing); 2 bad input.
  */
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { findConfig } from '../../config/load.ts';
 import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
-import { type BuildResult, type BuildStep, buildRelease } from '../../provenance/build/build.ts';
+import {
+  type BuildResult,
+  type BuildStep,
+  buildRelease,
+  type PublishedOutput,
+} from '../../provenance/build/build.ts';
 import { keyFileSignerFrom, type Signer } from '../../sign/signer.ts';
 import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addConfigOptions, addFormatOption, loadProject } from '../common.ts';
@@ -70,6 +75,16 @@ function describeStep(s: BuildStep): string {
   }
 }
 
+/** ` (signed: BUNDLE)` when the statement was signed. */
+function signedBy(bundle: string | undefined): string {
+  return bundle ? ` (signed: ${escapeForTerminal(bundle)})` : '';
+}
+
+/** The SBOM as a path beside the output; the record names it relative to the file (or as a blob). */
+function sbomShown(o: PublishedOutput): string {
+  return o.kind === 'file' && !o.sbom.includes(':') ? join(dirname(o.path), o.sbom) : o.sbom;
+}
+
 function renderBuild(result: BuildResult): string {
   if (!result.ok) {
     const lines = [`build refused: ${escapeForTerminal(result.reason)}`];
@@ -86,9 +101,9 @@ function renderBuild(result: BuildResult): string {
     lines.push(
       `  output      ${escapeForTerminal(o.path)}`,
       `    sha256    ${o.publishedSha256}${o.builtSha256 !== o.publishedSha256 ? ` (built ${o.builtSha256}, then stamped)` : ''}`,
-      `    record    ${escapeForTerminal(o.record)}`,
-      `    sbom      ${escapeForTerminal(o.sbom)}`,
-      `    provenance ${escapeForTerminal(o.provenance.path)}${o.provenance.bundle ? ` (signed: ${escapeForTerminal(o.provenance.bundle)})` : ''}`,
+      `    record    ${escapeForTerminal(o.record)}${signedBy(o.bundles?.record)}`,
+      `    sbom      ${escapeForTerminal(sbomShown(o))}${signedBy(o.bundles?.sbom)}`,
+      `    provenance ${escapeForTerminal(o.provenance.path)}${signedBy(o.provenance.bundle)}`,
       `    check     ${
         o.check.passed
           ? 'all rules pass'

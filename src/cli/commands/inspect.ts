@@ -7,9 +7,16 @@
 import type { Command } from 'commander';
 import { type InspectView, inspectArtifact } from '../../app/inspect.ts';
 import { readStoredRecord } from '../../app/stored.ts';
+import type { TrustFlags } from '../../policy/trust.ts';
 import type { IntegrityCheck } from '../../sources/types.ts';
 import { escapeForTerminal as esc, escapeLinesForTerminal } from '../../util/terminal-escape.ts';
-import { addFormatOption } from '../common.ts';
+import {
+  addConsumerPolicyOptions,
+  addFormatOption,
+  addTrustOptions,
+  consumerPolicy,
+  consumerTrust,
+} from '../common.ts';
 import { out, outStoredDocument, outText, parseFormat, toJson } from '../output.ts';
 import { createProgress, formatBytes } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
@@ -54,12 +61,23 @@ export function renderInspect(v: InspectView): string {
     text += line('forced', `published despite failing rules: ${v.publication.forced.join(', ')}`);
   if (v.source) {
     const sig = v.source.signature;
-    const verdict = sig
+    const claim = sig
       ? `${sig.verified ? 'verified' : 'NOT verified'}${sig.signer ? `, ${sig.format} signer ${sig.signer}` : ''}: ${sig.reason}`
       : null;
-    text += line('source', v.source.repository, f.repository);
+    const check = v.source.verification;
+    const yours = check
+      ? `${check.verified ? 'verified' : 'NOT verified'} by ${check.trust ?? 'your trust'}${check.signer ? `, ${check.format} signer ${check.signer}` : ''}: ${check.reason}`
+      : (v.source.unverified ?? null);
+    text += line(
+      'source',
+      v.source.repository ? `${v.source.repository} (producer's claim)` : null,
+      f.repository,
+    );
     text += line('tag', v.source.tag ? `${v.source.tag} at ${v.source.commit ?? '?'}` : null);
-    text += line('signature', verdict);
+    if (v.source.tree) text += line('tree', v.source.tree);
+    text += line('signature', claim ? `producer's claim: ${claim}` : null);
+    text += line('your check', yours);
+    if (check && !check.verified && check.fix) text += line('fix', check.fix);
   } else {
     text += line('source', null);
   }
@@ -90,10 +108,22 @@ export function registerInspect(program: Command): void {
       '--record',
       'print the release record stored with the artifact (attached, a referrer, or beside it), as stored',
     );
+  addTrustOptions(command);
+  addConsumerPolicyOptions(command);
   addRegistryOptions(command);
   addFormatOption(command, FORMATS);
   command.action(
-    async (ref: string, opts: { platform?: string; format?: string; record?: boolean } & RegistryFlags) => {
+    async (
+      ref: string,
+      opts: TrustFlags &
+        RegistryFlags & {
+          platform?: string;
+          format?: string;
+          policy?: string;
+          config?: string;
+          record?: boolean;
+        },
+    ) => {
       const format = parseFormat(opts.format, FORMATS);
       const registry = await registryOptionsFrom(ref, opts);
       if (opts.record) {
@@ -102,9 +132,12 @@ export function registerInspect(program: Command): void {
         await outStoredDocument(stored.bytes, stored.record);
         return;
       }
+      // Only the trust section of the consumer's policy is used: inspect judges nothing else.
+      const trust = await consumerTrust(await consumerPolicy(opts), opts);
       const progress = createProgress('hashing');
       const view = await inspectArtifact(ref, {
         platform: opts.platform,
+        trust,
         registry,
         integrity: { onProgress: (done, total) => progress.update(done, total) },
       }).finally(() => progress.done());

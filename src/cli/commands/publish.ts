@@ -8,16 +8,25 @@ import type { Command } from 'commander';
 import { type PublishResult, publishArtifact } from '../../app/publish.ts';
 import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
 import { renderText } from '../../policy/render-text.ts';
+import type { TrustFlags } from '../../policy/trust.ts';
 import { keyFileSignerFrom } from '../../sign/signer.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
-import { addConfigOptions, addFormatOption, loadSettings, policyLine, useColor } from '../common.ts';
+import {
+  addConfigOptions,
+  addFormatOption,
+  addTrustOptions,
+  loadSettings,
+  policyLine,
+  publisherTrust,
+  useColor,
+} from '../common.ts';
 import { errText, out, outText, parseFormat, toJson } from '../output.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsForPair } from '../registry-options.ts';
 import { createTransferProgress, transferSummary } from '../transfer-progress.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
-interface PublishFlags extends RegistryFlags {
+interface PublishFlags extends RegistryFlags, TrustFlags {
   config?: string;
   policy?: string;
   key?: string;
@@ -61,16 +70,19 @@ export function registerPublish(program: Command, setExitCode: (code: number) =>
     .option('--force', 'publish even when a rule fails; the failures are named in the publication statement')
     .option('-q, --quiet', 'no progress on stderr');
   addConfigOptions(command);
+  addTrustOptions(command);
   addRegistryOptions(command);
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, target: string, opts: PublishFlags) => {
     const format = parseFormat(opts.format, FORMATS);
     // The publisher's own policy: the project's waybill.yaml (as for stamp).
     const settings = await loadSettings(opts);
+    const trust = await publisherTrust(settings, opts);
     const signer = await keyFileSignerFrom(opts.key);
     const progress = createTransferProgress({ quiet: opts.quiet || format === 'json' });
     const result = await publishArtifact(ref, target, {
       policy: settings.policy,
+      trust,
       ...(signer ? { signer } : {}),
       ...(opts.force ? { force: true } : {}),
       registry: await registryOptionsForPair(ref, target, opts),

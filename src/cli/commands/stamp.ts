@@ -7,9 +7,10 @@ import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { stampArtifact } from '../../app/stamp.ts';
 import { renderText } from '../../policy/render-text.ts';
+import { keyFileSignerFrom } from '../../sign/signer.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { escapeForTerminal as esc } from '../../util/terminal-escape.ts';
-import { addConfigOptions, addFormatOption, loadSettings, policyLine, useColor } from '../common.ts';
+import { addConfigOptions, addFormatOption, collect, loadSettings, policyLine, useColor } from '../common.ts';
 import { errText, out, outText, parseFormat, toJson, warningLine } from '../output.ts';
 import { createProgress } from '../progress.ts';
 
@@ -40,10 +41,7 @@ interface StampFlags {
   platform?: string;
   quiet?: boolean;
   workers?: string;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
+  key?: string;
 }
 
 export function registerStamp(program: Command): void {
@@ -87,6 +85,10 @@ export function registerStamp(program: Command): void {
       '--workers <n>',
       'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB compressed or 64 MiB uncompressed)',
     )
+    .option(
+      '--key <file>',
+      'sign the record and the SBOM attestation with this private key (default: $WAYBILL_KEY; unsigned without)',
+    )
     .option('-q, --quiet', 'no progress bar');
   addConfigOptions(command);
   addFormatOption(command, FORMATS);
@@ -111,8 +113,11 @@ export function registerStamp(program: Command): void {
       trustedGpgKey: opts.trustedGpgKey,
       sbom: opts.sbom,
     });
+    // Read (and decrypted) before any work: a wrong password must not leave a half-done stamp.
+    const signer = await keyFileSignerFrom(opts.key, process.env);
     const progress = createProgress('stamping', { quiet: opts.quiet });
     const result = await stampArtifact(ref, {
+      ...(signer ? { signer } : {}),
       settings,
       platform: opts.platform,
       built: opts.built,
@@ -131,6 +136,7 @@ export function registerStamp(program: Command): void {
           nativeFields: result.nativeFields,
           record: result.recordLocation,
           sbom: { location: result.sbomLocation, components: result.components },
+          signed: result.bundles ?? null,
           check: result.report,
         }),
       );
@@ -144,6 +150,11 @@ export function registerStamp(program: Command): void {
       ...(result.nativeFields.length > 0 ? [`  wrote   ${result.nativeFields.map(esc).join(', ')}`] : []),
       `  record  ${esc(result.recordLocation)}`,
       `  sbom    ${esc(result.sbomLocation)} (${result.components} components)`,
+      ...(result.bundles
+        ? [
+            `  signed  ${esc(result.bundles.record)}, ${esc(result.bundles.sbom)} (${esc(signer!.description)})`,
+          ]
+        : []),
       '',
     ];
     errText(policyLine(settings.policy));

@@ -1,12 +1,22 @@
 /**
  * `waybill verify ARTIFACT`: judge every signed statement about an artifact with the consumer's own
- * trust, offline. Exit 0 when every required statement verifies, 1 when any fails, 2 on unreadable
- * input or bad usage.
+ * trust, offline; re-verify the record's source tag from its evidence and run `check` by the
+ * consumer's policy. Exit 0 when every required statement verifies, 1 when any fails, 2 on
+ * unreadable input or bad usage.
  */
 import type { Command } from 'commander';
 import { verifyArtifact } from '../../app/verify.ts';
 import { EXIT_FAILED, EXIT_OK } from '../../errors.ts';
-import { addFormatOption, useColor } from '../common.ts';
+import type { TrustFlags } from '../../policy/trust.ts';
+import {
+  addConsumerPolicyOptions,
+  addFormatOption,
+  addTrustOptions,
+  collect,
+  consumerPolicy,
+  consumerTrust,
+  useColor,
+} from '../common.ts';
 import { out, outText, parseFormat, toJson } from '../output.ts';
 import { createProgress } from '../progress.ts';
 import { addRegistryOptions, type RegistryFlags, registryOptionsFrom } from '../registry-options.ts';
@@ -14,11 +24,7 @@ import { renderVerifyText } from '../render-verify.ts';
 
 const FORMATS = ['text', 'json'] as const;
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-interface VerifyFlags {
+interface VerifyFlags extends TrustFlags {
   key?: string[];
   trustedRoot?: string;
   certificateIdentity?: string;
@@ -31,6 +37,8 @@ interface VerifyFlags {
   allowUnsigned?: boolean;
   platform?: string;
   format?: string;
+  config?: string;
+  policy?: string;
 }
 
 export function registerVerify(program: Command, setExitCode: (code: number) => void): void {
@@ -62,12 +70,19 @@ export function registerVerify(program: Command, setExitCode: (code: number) => 
     .option('--builder-id <id>', 'provenance (and the certificate) must name this builder')
     .option('--allow-unsigned', 'accept an unsigned release record')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index');
+  addTrustOptions(command);
+  addConsumerPolicyOptions(command);
   addRegistryOptions(command);
   addFormatOption(command, FORMATS);
   command.action(async (ref: string, opts: VerifyFlags & RegistryFlags) => {
     const format = parseFormat(opts.format, FORMATS);
+    // The consumer's policy and trust, as for check: never a file that came with the artifact.
+    const policy = await consumerPolicy(opts);
+    const trust = await consumerTrust(policy, opts);
     const progress = createProgress('hashing');
     const report = await verifyArtifact(ref, {
+      policy,
+      trust,
       keys: opts.key,
       trustedRoot: opts.trustedRoot,
       certificateIdentity: opts.certificateIdentity,

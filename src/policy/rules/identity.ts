@@ -173,7 +173,9 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
     if (!facts.hasIdentityFields) {
       findings.push(
         info(
-          `${facts.format} artifacts have no identity fields of their own; the record alone names it`,
+          facts.format === 'none'
+            ? 'a plain file (a tarball, say) has no metadata of its own for identity; the record alone names it'
+            : `${facts.format} artifacts have no identity fields of their own; the record alone names it`,
           facts.format,
         ),
       );

@@ -1,10 +1,22 @@
 /**
  * Guideline 4, signed source: the record names the source repository, the tag and the full commit it
- * was built from, and the tag's signature verified against a trusted signer. Where the artifact's own
- * metadata names a repository or revision (OCI org.opencontainers.image.source / .revision), a
- * disagreement is reported as a warning.
+ * was built from, and the tag's signature verifies — checked by the consumer, not believed:
+ *
+ * - the producer's own verdict (`source.signature`) must say verified: a false one is an admission
+ *   the evidence cannot overturn (a changed checkout, an untrusted signer when it stamped);
+ * - the consumer's verification of the embedded evidence (`ctx.source`, made by the caller with the
+ *   consumer's trust: provenance/source-evidence.ts) must pass; without it the rule fails and says
+ *   how to give trust. A v1 record has no evidence and cannot pass;
+ * - the record's own signature (`ctx.recordSignature`): a signature that does not verify fails;
+ *   with `requireSignatures` an unsigned (or unchecked) record fails too. The policy has seven rules,
+ *   one per guideline; signing the record is part of proving where it came from, so it is judged here.
+ *
+ * The repository URL is the producer's claim (no git object names it) and is reported as such.
+ * Where the artifact's own metadata names a repository or revision (OCI
+ * org.opencontainers.image.source / .revision), a disagreement is a warning.
  */
 
+import { type EvidenceCheckId, trustHowTo } from '../../provenance/source-evidence.ts';
 import {
   NOT_AT_TAG,
   onlyConfigUncommitted,
@@ -13,7 +25,7 @@ import {
   UNTRUSTED_SIGNER,
 } from '../../record/source-reasons.ts';
 import type { SignatureVerdict } from '../../record/types.ts';
-import type { Finding, RuleContext } from '../types.ts';
+import type { Finding, RecordSignatureStatus, RuleContext } from '../types.ts';
 import { error, factValue, info, nonEmpty, noRecord, recordPath, warning } from './findings.ts';
 
 const FULL_COMMIT = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -116,12 +128,32 @@ export function checkSignedSource(ctx: RuleContext): Finding[] {
         : 'the tag is not signed';
     findings.push(
       error(
-        `the source tag's signature is not verified: ${reason}`,
+        `the producer's own check of the source tag failed when it stamped: ${reason}`,
         recordPath('source/signature'),
         signatureFix(sig),
       ),
     );
   }
+  const verification = ctx.source;
+  if (verification === undefined) {
+    findings.push(
+      error(
+        'the source evidence was not verified with your trust',
+        recordPath('source/evidence'),
+        trustHowTo(sig?.format ?? null),
+      ),
+    );
+  } else if (!verification.verified) {
+    const failed = verification.checks.at(-1)?.id ?? 'evidence';
+    findings.push(
+      error(
+        `the source tag does not verify with your trust: ${verification.reason}`,
+        recordPath(EVIDENCE_PATHS[failed]),
+        verification.fix ?? trustHowTo(verification.format),
+      ),
+    );
+  }
+  findings.push(...recordSignatureFindings(ctx.recordSignature, ctx.policy.requireSignatures === true));
 
   // The artifact's own word on where it came from.
   const nativeRevision = factValue(facts.revision);
@@ -154,14 +186,76 @@ export function checkSignedSource(ctx: RuleContext): Finding[] {
     );
   }
 
-  if (!findings.some((f) => f.severity === 'error')) {
-    const signer = nonEmpty(sig.signer) ? ` by ${sig.signer}` : '';
-    findings.push(
+  if (!findings.some((f) => f.severity === 'error') && verification?.verified) {
+    const signer = verification.signer ? ` by ${verification.signer}` : '';
+    findings.unshift(
       info(
-        `tag ${source.tag} at ${source.commit} in ${source.repository}, signed (${sig.format ?? 'unknown format'})${signer} (record)`,
-        recordPath('source'),
+        `tag ${source.tag} at ${source.commit}, signed (${verification.format ?? 'unknown format'})${signer}: verified by ${verification.trust ?? 'your trust'}`,
+        recordPath('source/evidence'),
+      ),
+      info(
+        `repository ${source.repository}: the producer's claim (no git object names a repository)`,
+        recordPath('source/repository'),
       ),
     );
   }
   return findings;
+}
+
+/** Where a failed evidence check points in the record. */
+const EVIDENCE_PATHS: Readonly<Record<EvidenceCheckId, string>> = {
+  evidence: 'source/evidence',
+  'tag-object': 'source/evidence/rawTag',
+  'tag-name': 'source/tag',
+  'tag-commit': 'source/commit',
+  'commit-object': 'source/evidence/rawCommit',
+  tree: 'source/tree',
+  signature: 'source/evidence/rawTag',
+};
+
+const SIGN_RECORD_FIX =
+  'stamp with a signing key (--key FILE or WAYBILL_KEY; waybill keygen makes a pair): the record is then signed as NAME.record.sigstore.json, or a bundle attached to the image';
+
+/** The record's own signature: a bad one always fails; a missing or unchecked one when required. */
+function recordSignatureFindings(status: RecordSignatureStatus | undefined, required: boolean): Finding[] {
+  const where = 'record signature';
+  const state = status?.state ?? 'unsigned';
+  const detail = status?.detail;
+  switch (state) {
+    case 'failed':
+      return [
+        error(
+          `the release record's signature does not verify: ${detail ?? 'unknown reason'}`,
+          where,
+          'the record or its bundle was changed after signing, or another key signed it: do not trust this record; get the published record and bundle from the producer',
+        ),
+      ];
+    case 'verified':
+      return [info(`the release record is signed: ${detail ?? 'verified'}`, where)];
+    case 'unchecked':
+      return required
+        ? [
+            error(
+              `the release record is signed but its signature was not checked: ${detail ?? 'no key given'}`,
+              where,
+              "give the producer's public key: --key PUB (repeatable)",
+            ),
+          ]
+        : [
+            info(
+              `the release record is signed; not verified (give --key PUB to check it): ${detail ?? ''}`.trim(),
+              where,
+            ),
+          ];
+    default:
+      return required
+        ? [
+            error(
+              'the release record is not signed, and your policy requires signatures (requireSignatures)',
+              where,
+              SIGN_RECORD_FIX,
+            ),
+          ]
+        : [];
+  }
 }

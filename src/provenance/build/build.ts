@@ -19,15 +19,12 @@ import { lstat, mkdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { SbomFormat } from '../../app/attachments.ts';
-import { saveStatementBundle } from '../../app/attachments.ts';
 import { stampArtifact } from '../../app/stamp.ts';
 import type { Settings } from '../../config/merge.ts';
 import type { BuildConfig } from '../../config/schema.ts';
 import { WaybillError } from '../../errors.ts';
 import type { CheckReport } from '../../policy/types.ts';
 import type { SourceFact } from '../../record/types.ts';
-import { PREDICATE_TYPE } from '../../record/types.ts';
-import { serializeBundle, signStatement } from '../../sign/sign-statement.ts';
 import type { Signer } from '../../sign/signer.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { sha256File, sha256Hex } from '../../util/digest.ts';
@@ -98,6 +95,8 @@ export interface PublishedOutput {
   publishedSha256: string;
   record: string;
   sbom: string;
+  /** The record and SBOM attestation bundles, when a signer was given. */
+  bundles?: { record: string; sbom: string };
   provenance: StoredStatement;
   check: CheckReport;
 }
@@ -454,12 +453,9 @@ async function publishAll(
       built: builtDate(archive),
       sbomFormat: options.sbomFormat,
       now: (options.now ?? (() => new Date()))(),
+      // stamp signs the record and the SBOM attestation inside its transaction.
+      ...(options.signer ? { signer: options.signer } : {}),
     });
-    // Signing the record belongs with stamp; until stamp takes a signer, build signs what stamp wrote.
-    if (options.signer) {
-      const bundle = serializeBundle(await signStatement(stamped.record, options.signer));
-      await saveStatementBundle(stamped.artifact, 'record', PREDICATE_TYPE, bundle);
-    }
     // A file's subject is its own bytes (what sha256sum says), even when the record binds to an image
     // inside it (oci-archive); a layout's is its image manifest, as for the record.
     const publishedSha = await outputDigest(target, match.kind);
@@ -473,6 +469,7 @@ async function publishAll(
         publishedSha256: publishedSha,
         record: stamped.recordLocation,
         sbom: stamped.sbomLocation,
+        ...(stamped.bundles ? { bundles: stamped.bundles } : {}),
         check: stamped.report,
       },
       kit: { path: match.path, name, kind: match.kind, built, published: publishedSha },

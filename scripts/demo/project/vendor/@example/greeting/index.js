@@ -1,0 +1,2 @@
+const shout = require('@example/shout');
+module.exports = (name, loud) => (loud ? shout : String)(`hello, ${name}`);
