@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import v8 from 'node:v8';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 // zlib decodes zstd (zstd layers and packages) from 22.15 and 23.8; node:sqlite (rpm databases)
@@ -22,11 +23,24 @@ if (!supported) {
 // V8's code cache for waybill's own modules cuts start-up CPU by more than half (0.6 s → 0.25 s on
 // the development machine). It lives in the user's own cache directory, never a shared /tmp one that
 // another user could fill first; NODE_COMPILE_CACHE, when set, is the user's choice and wins.
+// Worker threads (layer scans, tree listing) do not inherit enableCompileCache(), but each reads
+// NODE_COMPILE_CACHE from the environment when it starts: set there too, a worker loads its modules
+// from the cache instead of type-stripping and compiling them again (~30 MiB and ~0.1 s CPU each).
 if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE_CACHE) {
   const xdg = process.env.XDG_CACHE_HOME;
   const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache');
-  module.enableCompileCache(join(base, 'waybill', 'compile-cache'));
+  const dir = join(base, 'waybill', 'compile-cache');
+  module.enableCompileCache(dir);
+  process.env.NODE_COMPILE_CACHE = dir;
 }
+// A young generation that stays at its initial size (1 MiB semi-spaces, V8's default start): V8
+// otherwise doubles it up to 16 MiB semi-spaces (48 MiB with the large-object space) as soon as a
+// walk or a cataloger keeps objects alive across collections, and that space stays resident for
+// the rest of the command. waybill's short-lived garbage is collected as cheaply in the small one
+// (large image: 238 -> 174 MiB peak, CPU unchanged). The growth factor is read each time V8 would
+// grow the space, so setting it here, before any work, takes effect (a V8 flag such as
+// --max-semi-space-size is only read when the heap is set up, before this file runs).
+v8.setFlagsFromString('--semi-space-growth-factor=1');
 if (!existsSync(new URL('../src/cli/run.ts', import.meta.url))) {
   await import('../dist/cli/run.js');
 } else if (process.features.typescript) {

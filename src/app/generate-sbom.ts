@@ -17,7 +17,7 @@ import { componentCount, readSbom } from '../sbom/read.ts';
 import { writeSpdx } from '../sbom/spdx.ts';
 import type { SbomInput } from '../sbom/subject.ts';
 import { openArtifact } from '../sources/open.ts';
-import { type Artifact, isSingleFile } from '../sources/types.ts';
+import { type Artifact, isSingleFile, type ListedArtifact } from '../sources/types.ts';
 import { toolVersion } from '../version.ts';
 import type { SbomFormat } from './attachments.ts';
 import { packageIdentity, separateSubject } from './package-subject.ts';
@@ -49,7 +49,7 @@ export interface GeneratedSbom {
 }
 
 async function catalogEach(
-  artifact: Artifact,
+  artifact: ListedArtifact,
   onProgress: GenerateSbomOptions['onProgress'],
   workers: number | undefined,
   subject: Component | undefined,
@@ -87,15 +87,18 @@ export interface CatalogedContents {
  * what the catalogers found. This is the step that reads — and so validates — every layer.
  */
 export async function catalogForSbom(
-  artifact: Artifact,
+  artifact: ListedArtifact,
   options: Pick<GenerateSbomOptions, 'onProgress' | 'workers'> = {},
 ): Promise<CatalogedContents> {
-  const identity = await packageIdentity(artifact);
+  // Only a tree is listed without a digest, and a tree is no package.
+  const identity = hasDigest(artifact) ? await packageIdentity(artifact) : undefined;
   const results = await catalogEach(artifact, options.onProgress, options.workers, identity);
   const byKey = new Map<string, Component>();
   for (const result of results)
     for (const c of result.components) if (!byKey.has(componentKey(c))) byKey.set(componentKey(c), c);
-  const { subject, components } = separateSubject(artifact, identity, [...byKey.values()]);
+  const { subject, components } = hasDigest(artifact)
+    ? separateSubject(artifact, identity, [...byKey.values()])
+    : { subject: undefined, components: [...byKey.values()] };
   const warnings = results.flatMap((r) => r.warnings);
   const distro = results.find((r) => r.distro)?.distro;
   const contents: CatalogedContents = { components: closeGraph(components), warnings };
@@ -110,7 +113,7 @@ export async function catalogForSbom(
  * describe the rewritten one.
  */
 export function encodeSbom(
-  artifact: Artifact,
+  artifact: ListedArtifact,
   contents: CatalogedContents,
   options: Pick<GenerateSbomOptions, 'format' | 'name' | 'version'>,
 ): GeneratedSbom {
@@ -136,6 +139,19 @@ export function encodeSbom(
   return { bytes, format: options.format, ...contents, componentCount: componentCountOf };
 }
 
-export async function generateSbom(artifact: Artifact, options: GenerateSbomOptions): Promise<GeneratedSbom> {
+/** An artifact opened with its digest (every one but a tree opened only to be listed). */
+function hasDigest(artifact: ListedArtifact): artifact is Artifact {
+  return artifact.digest !== undefined;
+}
+
+/**
+ * Walks and encodes. `artifact` may be one opened only to be listed (`openArtifact(ref, { digest:
+ * false })`): a `dir:` tree is then not hashed, and the SBOM names it without a digest, its UUID
+ * taken from its own content (sbom/subject.ts `withDocumentUuid`).
+ */
+export async function generateSbom(
+  artifact: ListedArtifact,
+  options: GenerateSbomOptions,
+): Promise<GeneratedSbom> {
   return encodeSbom(artifact, await catalogForSbom(artifact, options), options);
 }

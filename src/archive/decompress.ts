@@ -88,12 +88,12 @@ export async function openDecompressed(
 
 /** Decompresses `source` as the given compression, enforcing the limits. */
 export function decompressAs(compression: Compression, source: Readable, limits: DecompressLimits): Readable {
-  const counts = { input: 0, output: 0 };
-  const limiter = new OutputLimiter(counts, limits);
+  const caps = new OutputCaps(limits);
+  const limiter = new OutputLimiter(caps);
   const inputCounter = new Transform({
     highWaterMark: STREAM_BUFFER_BYTES,
     transform(chunk: Buffer, _enc, callback) {
-      counts.input += chunk.length;
+      caps.consumed(chunk.length);
       callback(null, chunk);
     },
   });
@@ -149,49 +149,66 @@ function wrapZlibErrors(stream: Transform, input: string, name: string): Transfo
   return stream;
 }
 
-class OutputLimiter extends Transform {
-  private readonly counts: { input: number; output: number };
+/**
+ * The caps of `DecompressLimits` over one stream: told how many bytes went in and came out, throws
+ * LIMIT as soon as the output passes the absolute cap, the ratio cap (past the grace bytes) or the
+ * artifact's budget. Shared by the stream pipeline here and the synchronous layer scan.
+ */
+export class OutputCaps {
+  private input = 0;
+  private output = 0;
   private readonly maxOutput: number;
   private readonly maxRatio: number;
   private readonly grace: number;
-  private readonly input: string;
+  private readonly name: string;
   private readonly budget: ArtifactBudget | undefined;
 
-  constructor(counts: { input: number; output: number }, limits: DecompressLimits) {
-    super({ highWaterMark: STREAM_BUFFER_BYTES });
-    this.counts = counts;
+  constructor(limits: DecompressLimits) {
     this.maxOutput = limits.maxOutputBytes ?? maxOutputBytes();
     this.maxRatio = limits.maxRatio ?? DEFAULT_MAX_RATIO;
     this.grace = limits.ratioGraceBytes ?? DEFAULT_RATIO_GRACE_BYTES;
-    this.input = limits.input;
+    this.name = limits.input;
     this.budget = limits.budget;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    const output = this.counts.output + chunk.length;
-    this.counts.output = output;
+  /** `n` more compressed bytes went in. */
+  consumed(n: number): void {
+    this.input += n;
+  }
+
+  /** `n` more bytes came out; throws LIMIT when a cap is passed. */
+  produced(n: number): void {
+    const output = this.output + n;
+    this.output = output;
     if (output > this.maxOutput) {
-      callback(
-        new WaybillError(
-          'LIMIT',
-          this.input,
-          `decompressed size passes the limit of ${this.maxOutput} bytes`,
-        ),
+      throw new WaybillError(
+        'LIMIT',
+        this.name,
+        `decompressed size passes the limit of ${this.maxOutput} bytes`,
       );
-      return;
     }
-    if (output > this.grace && output > this.maxRatio * Math.max(this.counts.input, 1)) {
-      callback(
-        new WaybillError(
-          'LIMIT',
-          this.input,
-          `decompression ratio passes ${this.maxRatio}:1 (${output} bytes from ${this.counts.input}): a decompression bomb?`,
-        ),
+    if (output > this.grace && output > this.maxRatio * Math.max(this.input, 1)) {
+      throw new WaybillError(
+        'LIMIT',
+        this.name,
+        `decompression ratio passes ${this.maxRatio}:1 (${output} bytes from ${this.input}): a decompression bomb?`,
       );
-      return;
     }
+    this.budget?.chargeBytes(n);
+  }
+}
+
+class OutputLimiter extends Transform {
+  private readonly caps: OutputCaps;
+
+  constructor(caps: OutputCaps) {
+    super({ highWaterMark: STREAM_BUFFER_BYTES });
+    this.caps = caps;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.budget?.chargeBytes(chunk.length);
+      this.caps.produced(chunk.length);
     } catch (e) {
       callback(e as Error);
       return;

@@ -14,6 +14,7 @@
  * random access to blobs inside oci-archive and docker-archive tarballs and for rewriting such an
  * archive without buffering its layers (src/oci/tar-edit.ts).
  */
+import { isAscii } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -93,6 +94,19 @@ const UNAME = [265, 32] as const;
 const GNAME = [297, 32] as const;
 const PREFIX = [345, 155] as const;
 
+/** POSIX ustar magic `ustar\0` (GNU's old format has `ustar  \0` and no prefix field). */
+function isUstar(block: Buffer): boolean {
+  const m = MAGIC[0];
+  return (
+    block[m] === 0x75 &&
+    block[m + 1] === 0x73 &&
+    block[m + 2] === 0x74 &&
+    block[m + 3] === 0x61 &&
+    block[m + 4] === 0x72 &&
+    block[m + 5] === 0
+  );
+}
+
 /** Typeflags whose size field does not describe content (Go's archive/tar does the same). */
 const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
@@ -105,16 +119,33 @@ function field(block: Buffer, [offset, length]: readonly [number, number]): Buff
 /** Octal (NUL/space padded) or, when the high bit is set, GNU base-256 big-endian. */
 function parseNumber(block: Buffer, spec: readonly [number, number], what: string, input: string): number {
   const [offset, length] = spec;
-  const raw = block.subarray(offset, offset + length);
-  if (raw[0] !== undefined && (raw[0] & 0x80) !== 0) {
-    if (raw[0] === 0xff) throw new WaybillError('MALFORMED', input, `negative ${what} in tar header`);
-    let value = raw[0] & 0x7f;
-    for (let i = 1; i < raw.length; i++) {
-      value = value * 256 + (raw[i] as number);
+  const end = offset + length;
+  const first = block[offset] as number;
+  if ((first & 0x80) !== 0) {
+    if (first === 0xff) throw new WaybillError('MALFORMED', input, `negative ${what} in tar header`);
+    let value = first & 0x7f;
+    for (let i = offset + 1; i < end; i++) {
+      value = value * 256 + (block[i] as number);
       if (value > Number.MAX_SAFE_INTEGER) {
         throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
       }
     }
+    return value;
+  }
+  // The usual field, read in place: spaces, octal digits, spaces, then a NUL or the field's end.
+  // Anything else (other whitespace, stray characters) takes the general path below.
+  let i = offset;
+  while (i < end && block[i] === 0x20) i++;
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = (block[i] as number) - 0x30;
+    if (digit < 0 || digit > 7) break;
+    value = value * 8 + digit;
+  }
+  while (i < end && block[i] === 0x20) i++;
+  if (i === end || block[i] === 0) {
+    if (!Number.isSafeInteger(value))
+      throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
     return value;
   }
   const text = field(block, spec).toString('latin1').trim();
@@ -126,27 +157,28 @@ function parseNumber(block: Buffer, spec: readonly [number, number], what: strin
       `bad ${what} field in tar header: ${escapeBytes(Buffer.from(text, 'latin1'))}`,
     );
   }
-  const value = Number.parseInt(text, 8);
-  if (!Number.isSafeInteger(value))
+  const parsed = Number.parseInt(text, 8);
+  if (!Number.isSafeInteger(parsed))
     throw new WaybillError('LIMIT', input, `${what} in tar header is too large`);
-  return value;
+  return parsed;
 }
 
 /** The checksum is the sum of the header bytes with the checksum field read as spaces. */
 function checksumMatches(block: Buffer, input: string): boolean {
   const stored = parseNumber(block, CHKSUM, 'checksum', input);
+  const [from, length] = CHKSUM;
   let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK_SIZE; i++) {
-    const byte = i >= CHKSUM[0] && i < CHKSUM[0] + CHKSUM[1] ? 0x20 : (block[i] as number);
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
+  for (let i = 0; i < BLOCK_SIZE; i++) unsigned += block[i] as number;
+  for (let i = from; i < from + length; i++) unsigned += 0x20 - (block[i] as number);
+  if (stored === unsigned) return true;
   // Some historic writers summed signed chars; POSIX says unsigned. Accept either, like GNU tar.
-  return stored === unsigned || stored === signed;
+  let high = 0;
+  for (let i = 0; i < BLOCK_SIZE; i++)
+    if ((i < from || i >= from + length) && (block[i] as number) > 127) high++;
+  return stored === unsigned - 256 * high;
 }
 
-function isZeroBlock(block: Buffer): boolean {
+export function isZeroBlock(block: Buffer): boolean {
   for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
   return true;
 }
@@ -178,13 +210,38 @@ export function escapeBytes(bytes: Uint8Array): string {
   return `"${out}"`;
 }
 
-function decodeName(bytes: Uint8Array, what: string, input: string): string {
+/** `what` names the bytes in the error; a function when building the name costs (most never fail). */
+function decodeName(bytes: Buffer, what: string | (() => string), input: string): string {
+  // ASCII (nearly every name) is valid UTF-8 and reads the same as Latin-1, which decodes faster.
+  if (isAscii(bytes)) return bytes.toString('latin1');
   try {
     return utf8.decode(bytes);
   } catch {
-    throw new WaybillError('MALFORMED', input, `${what} is not UTF-8: ${escapeBytes(bytes)}`);
+    const name = typeof what === 'string' ? what : what();
+    throw new WaybillError('MALFORMED', input, `${name} is not UTF-8: ${escapeBytes(bytes)}`);
   }
 }
+
+/** A NUL-terminated text field of a header block, decoded as `decodeName` does, read in place. */
+function fieldText(
+  block: Buffer,
+  [offset, length]: readonly [number, number],
+  what: string | (() => string),
+  input: string,
+): string {
+  let end = offset;
+  let ascii = true;
+  for (const max = offset + length; end < max; end++) {
+    const byte = block[end] as number;
+    if (byte === 0) break;
+    if (byte > 0x7f) ascii = false;
+  }
+  if (ascii) return block.toString('latin1', offset, end);
+  return decodeName(block.subarray(offset, end), what, input);
+}
+
+/** A leading slash, an empty, `.` or `..` segment, or two trailing slashes: the general path. */
+const NOT_NORMAL = /^\/|\/\/|(^|\/)\.\.?(\/|$)|^$/;
 
 /**
  * Normalizes an entry name to a relative POSIX path. Leading `./`, `.` segments, repeated and
@@ -192,6 +249,8 @@ function decodeName(bytes: Uint8Array, what: string, input: string): string {
  * "fixed", because an archive that tries them is hostile or broken. An empty result is the root.
  */
 export function normalizeEntryPath(raw: string, input: string, what = 'entry'): string {
+  // Already normal (the usual case): nothing to take away but a directory's trailing slash.
+  if (!NOT_NORMAL.test(raw)) return raw.endsWith('/') ? raw.slice(0, -1) : raw;
   // `/` alone (umoci writes it for the root of an inserted tree) is the root, not an escape.
   if (raw.startsWith('/') && !/^[/.]*$/.test(raw)) {
     throw new WaybillError('UNSAFE_PATH', input, `${what} ${JSON.stringify(raw)} is an absolute path`);
@@ -234,7 +293,7 @@ interface BlockSource {
   skip(n: number): Promise<void>;
 }
 
-function truncated(input: string, position: number, what: string): WaybillError {
+export function truncated(input: string, position: number, what: string): WaybillError {
   return new WaybillError(
     'MALFORMED',
     input,
@@ -242,7 +301,8 @@ function truncated(input: string, position: number, what: string): WaybillError 
   );
 }
 
-function padding(size: number): number {
+/** Bytes of padding after `size` bytes of content, to the next 512-byte block. */
+export function padding(size: number): number {
   return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
 }
 
@@ -252,11 +312,8 @@ interface Overrides {
   size?: number;
 }
 
-/** Reads a metadata body (pax record set, GNU long name) with its padding. */
+/** Reads a metadata body (pax record set, GNU long name; its size checked by HeaderSequence) with its padding. */
 async function readMetadata(source: BlockSource, size: number, kind: string, input: string): Promise<Buffer> {
-  if (size > MAX_METADATA_BYTES) {
-    throw new WaybillError('LIMIT', input, `${kind} of ${size} bytes is larger than ${MAX_METADATA_BYTES}`);
-  }
   const at = source.position;
   const body = await source.read(size);
   if (body === null && size > 0) throw truncated(input, at, kind);
@@ -323,25 +380,35 @@ function entryType(typeflag: string): TarEntryType {
   }
 }
 
+/** What follows a header block, as `HeaderSequence.block` sees it. */
+export type HeaderStep =
+  /** A metadata body (pax records, GNU long name) of `size` bytes and its padding: hand it to `metadata`. */
+  | { kind: 'metadata'; size: number; what: string }
+  /** The archive root (`./`): not an entry of the tree; skip its `size` bytes and padding. */
+  | { kind: 'root'; size: number }
+  /** An entry: its `size` bytes of content and their padding follow. */
+  | { kind: 'entry'; header: TarHeader };
+
 /**
- * Yields one header per entry; the caller must advance `source` past the entry's content and
- * padding (`size` + `padding(size)`) before asking for the next.
+ * The header logic of a tar archive, one 512-byte block at a time, shared by the pulling reader
+ * (`parseHeaders`) and the pushing one (tar-push.ts): checksums, typeflags, pax and GNU long-name
+ * records applying to the next entry, and entry paths. The caller reads the blocks and bodies and
+ * recognizes the zero blocks that end the archive.
  */
-async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator<TarHeader> {
-  let overrides: Overrides = {};
-  let longName: Buffer | undefined;
-  let longLink: Buffer | undefined;
-  while (true) {
-    const headerOffset = source.position;
-    const block = await source.read(BLOCK_SIZE);
-    // A stream that ends cleanly at a header boundary is accepted without the end marker, as Go's
-    // archive/tar does; a partial block is truncation (thrown by `read`).
-    if (block === null) return;
-    if (isZeroBlock(block)) {
-      const second = await source.read(BLOCK_SIZE);
-      if (second === null || isZeroBlock(second)) return;
-      throw new WaybillError('MALFORMED', input, `stray zero block at offset ${headerOffset}`);
-    }
+export class HeaderSequence {
+  private overrides: Overrides = {};
+  private longName: Buffer | undefined;
+  private longLink: Buffer | undefined;
+  private pending: string | undefined;
+  private readonly input: string;
+
+  constructor(input: string) {
+    this.input = input;
+  }
+
+  /** A non-zero header block that starts at `headerOffset`; `dataOffset` is where its body starts. */
+  block(block: Buffer, headerOffset: number, dataOffset: number): HeaderStep {
+    const input = this.input;
     if (!checksumMatches(block, input)) {
       throw new WaybillError('MALFORMED', input, `tar header checksum mismatch at offset ${headerOffset}`);
     }
@@ -349,19 +416,17 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
     const typeflag = flagByte === 0 ? '0' : String.fromCharCode(flagByte);
     const headerSize = parseNumber(block, SIZE, 'size', input);
 
-    if (typeflag === 'x' || typeflag === 'g') {
-      const body = await readMetadata(source, headerSize, 'pax header', input);
-      const records = parsePaxRecords(body, input);
-      if (typeflag === 'x') applyPax(records, overrides, input);
-      continue;
-    }
-    if (typeflag === 'L') {
-      longName = stripNuls(await readMetadata(source, headerSize, 'GNU long name', input));
-      continue;
-    }
-    if (typeflag === 'K') {
-      longLink = stripNuls(await readMetadata(source, headerSize, 'GNU long link name', input));
-      continue;
+    const metadata = METADATA_KINDS[typeflag];
+    if (metadata !== undefined) {
+      if (headerSize > MAX_METADATA_BYTES) {
+        throw new WaybillError(
+          'LIMIT',
+          input,
+          `${metadata} of ${headerSize} bytes is larger than ${MAX_METADATA_BYTES}`,
+        );
+      }
+      this.pending = typeflag;
+      return { kind: 'metadata', size: headerSize, what: metadata };
     }
     if (typeflag === 'S') {
       throw new WaybillError(
@@ -371,24 +436,21 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
       );
     }
 
-    const ustar = block.toString('latin1', MAGIC[0], MAGIC[0] + MAGIC[1]) === 'ustar\0';
     let rawName: string;
-    if (overrides.path !== undefined) rawName = overrides.path;
-    else if (longName !== undefined) rawName = decodeName(longName, 'entry name', input);
-    else {
-      const name = field(block, NAME);
-      const prefix = ustar ? field(block, PREFIX) : Buffer.alloc(0);
-      const joined = prefix.length > 0 ? Buffer.concat([prefix, Buffer.from('/'), name]) : name;
+    if (this.overrides.path !== undefined) rawName = this.overrides.path;
+    else if (this.longName !== undefined) rawName = decodeName(this.longName, 'entry name', input);
+    else if (isUstar(block) && block[PREFIX[0]] !== 0) {
+      const joined = Buffer.concat([field(block, PREFIX), Buffer.from('/'), field(block, NAME)]);
       rawName = decodeName(joined, 'entry name', input);
-    }
+    } else rawName = fieldText(block, NAME, 'entry name', input);
+    const linkWhat = () => `link target of ${JSON.stringify(rawName)}`;
     let rawLink: string;
-    if (overrides.linkpath !== undefined) rawLink = overrides.linkpath;
-    else if (longLink !== undefined)
-      rawLink = decodeName(longLink, `link target of ${JSON.stringify(rawName)}`, input);
-    else rawLink = decodeName(field(block, LINKNAME), `link target of ${JSON.stringify(rawName)}`, input);
+    if (this.overrides.linkpath !== undefined) rawLink = this.overrides.linkpath;
+    else if (this.longLink !== undefined) rawLink = decodeName(this.longLink, linkWhat, input);
+    else rawLink = fieldText(block, LINKNAME, linkWhat, input);
 
     const type = entryType(typeflag);
-    const size = HEADER_ONLY.has(typeflag) ? 0 : (overrides.size ?? headerSize);
+    const size = HEADER_ONLY.has(typeflag) ? 0 : (this.overrides.size ?? headerSize);
     const path = normalizeEntryPath(rawName, input);
     const header: TarHeader = {
       path,
@@ -399,10 +461,10 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
       uid: parseNumber(block, UID, 'uid', input),
       gid: parseNumber(block, GID, 'gid', input),
       mtime: parseNumber(block, MTIME, 'mtime', input),
-      uname: decodeName(field(block, UNAME), 'user name', input),
-      gname: decodeName(field(block, GNAME), 'group name', input),
+      uname: fieldText(block, UNAME, 'user name', input),
+      gname: fieldText(block, GNAME, 'group name', input),
       headerOffset,
-      dataOffset: source.position,
+      dataOffset,
     };
     if (type === 'hardlink') {
       if (rawLink === '')
@@ -415,17 +477,66 @@ async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator
     } else if (type === 'symlink') {
       header.linkTarget = rawLink;
     }
-    overrides = {};
-    longName = undefined;
-    longLink = undefined;
+    this.overrides = {};
+    this.longName = undefined;
+    this.longLink = undefined;
     if (path === '') {
       // The archive root (`./`): not an entry of the tree. Anything but a directory there is broken.
       if (type !== 'dir')
         throw new WaybillError('MALFORMED', input, `entry with an empty name at offset ${headerOffset}`);
-      await source.skip(size + padding(size));
+      return { kind: 'root', size };
+    }
+    return { kind: 'entry', header };
+  }
+
+  /** The body of the metadata record the last `block` announced. */
+  metadata(body: Buffer): void {
+    const typeflag = this.pending;
+    this.pending = undefined;
+    if (typeflag === 'x' || typeflag === 'g') {
+      const records = parsePaxRecords(body, this.input);
+      // `g` global headers are read (so a broken one is still refused) and ignored.
+      if (typeflag === 'x') applyPax(records, this.overrides, this.input);
+    } else if (typeflag === 'L') this.longName = stripNuls(body);
+    else if (typeflag === 'K') this.longLink = stripNuls(body);
+  }
+}
+
+/** Typeflags whose body is metadata for the next entry, and what errors call each. */
+const METADATA_KINDS: Readonly<Record<string, string>> = {
+  x: 'pax header',
+  g: 'pax header',
+  L: 'GNU long name',
+  K: 'GNU long link name',
+};
+
+/**
+ * Yields one header per entry; the caller must advance `source` past the entry's content and
+ * padding (`size` + `padding(size)`) before asking for the next.
+ */
+async function* parseHeaders(source: BlockSource, input: string): AsyncGenerator<TarHeader> {
+  const headers = new HeaderSequence(input);
+  while (true) {
+    const headerOffset = source.position;
+    const block = await source.read(BLOCK_SIZE);
+    // A stream that ends cleanly at a header boundary is accepted without the end marker, as Go's
+    // archive/tar does; a partial block is truncation (thrown by `read`).
+    if (block === null) return;
+    if (isZeroBlock(block)) {
+      const second = await source.read(BLOCK_SIZE);
+      if (second === null || isZeroBlock(second)) return;
+      throw new WaybillError('MALFORMED', input, `stray zero block at offset ${headerOffset}`);
+    }
+    const step = headers.block(block, headerOffset, source.position);
+    if (step.kind === 'metadata') {
+      headers.metadata(await readMetadata(source, step.size, step.what, input));
       continue;
     }
-    yield header;
+    if (step.kind === 'root') {
+      await source.skip(step.size + padding(step.size));
+      continue;
+    }
+    yield step.header;
   }
 }
 

@@ -86,19 +86,28 @@ function isOsRelease(entry: FileEntry): boolean {
 
 /** The union of every cataloger's filter: a file is kept when any cataloger wants it. */
 export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: boolean): FileFilter {
+  // The catalogers that answered 'sniff' for the entry last shown to `want`: a walk calls `sniff` for
+  // that same entry next, which then asks only them (their `want` ran once per entry, not twice).
+  let wanted: FileEntry | undefined;
+  let sniffers: Cataloger[] = [];
+  const sniffersOf = (entry: FileEntry) =>
+    entry === wanted ? sniffers : catalogers.filter((c) => c.want(entry) === 'sniff' && c.sniff);
   return {
     want(entry) {
       if (withOsRelease && isOsRelease(entry)) return true;
-      let sniff = false;
+      const sniffing: Cataloger[] = [];
       for (const c of catalogers) {
         const d = c.want(entry);
         if (d === true) return true;
-        if (d === 'sniff' && c.sniff) sniff = true;
+        if (d === 'sniff' && c.sniff) sniffing.push(c);
       }
-      return sniff ? 'sniff' : false;
+      if (sniffing.length === 0) return false;
+      wanted = entry;
+      sniffers = sniffing;
+      return 'sniff';
     },
     sniff(entry, head) {
-      return catalogers.some((c) => c.want(entry) === 'sniff' && c.sniff?.(entry, head) === true);
+      return sniffersOf(entry).some((c) => c.sniff?.(entry, head) === true);
     },
     // Kept when any cataloger that wanted the file keeps it. A version dropped here is, for every
     // cataloger, no version at all: the walk treats it as replacing the path, so it never shows up in
@@ -228,7 +237,11 @@ function stripSlash(p: string): string {
   return p.replace(/^\/+/, '');
 }
 
-export async function catalogArtifact(artifact: Artifact, opts: CatalogOptions = {}): Promise<CatalogResult> {
+/** Catalogs what a walk of the artifact finds (its digest plays no part: a listed tree has none). */
+export async function catalogArtifact(
+  artifact: Pick<Artifact, 'walk' | 'image'>,
+  opts: CatalogOptions = {},
+): Promise<CatalogResult> {
   const catalogers = opts.catalogers ?? defaultCatalogers();
   const distroReader =
     opts.distroReader === undefined ? defaultDistroReader : (opts.distroReader ?? undefined);

@@ -330,6 +330,8 @@ export const npmCataloger: Cataloger = {
   want(entry) {
     if (!isRegularFile(entry)) return false;
     const p = entry.path;
+    // Every name below ends in .json: most entries of an image are out after one comparison.
+    if (!p.endsWith('.json')) return false;
     if (isInstalledPackageJson(p) || isProjectLockfile(p)) return true;
     return isNestedPackageJson(p) && entry.size <= MAX_NESTED_MANIFEST;
   },

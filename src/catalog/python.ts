@@ -26,12 +26,18 @@ function parentName(path: string): string {
 export function wantPython(entry: FileEntry): boolean {
   if (entry.type !== 'file') return false;
   const p = entry.path;
-  const base = baseName(p);
-  if (base === 'METADATA') return parentName(p).toLowerCase().endsWith('dist-info');
-  if (base === 'PKG-INFO' || base === 'requires.txt') return parentName(p).toLowerCase().endsWith('egg-info');
-  const lower = base.toLowerCase();
-  return lower.endsWith('.egg-info') || lower.endsWith('.whl');
+  // Asked of every file of an image: names are cut apart only for the three metadata names.
+  if (p.endsWith('METADATA') || p.endsWith('PKG-INFO') || p.endsWith('requires.txt')) {
+    const base = baseName(p);
+    if (base === 'METADATA') return parentName(p).toLowerCase().endsWith('dist-info');
+    if (base === 'PKG-INFO' || base === 'requires.txt')
+      return parentName(p).toLowerCase().endsWith('egg-info');
+  }
+  return EGG_INFO_OR_WHEEL.test(p);
 }
+
+/** `*.egg-info` (a file, for distutils installs) or `*.whl`, in any case. */
+const EGG_INFO_OR_WHEEL = /\.(?:egg-info|whl)$/i;
 
 export { normalizePythonName } from './python-names.ts';
 

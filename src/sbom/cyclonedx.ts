@@ -4,7 +4,8 @@
  * document, and re-sorts every list in code-unit order so the bytes do not depend on the locale the
  * library's `localeCompare` sorting would use.
  */
-import * as CDX from '@cyclonedx/cyclonedx-library';
+import { createRequire } from 'node:module';
+import type * as CDX from '@cyclonedx/cyclonedx-library';
 import { type Component, componentKey } from '../catalog/types.ts';
 import { dependencyGraph } from './graph.ts';
 import { type CycloneDxLicense, cycloneDxLicenses } from './license.ts';
@@ -18,23 +19,47 @@ import {
   sha256Hex,
   TOOL_NAME,
   warningTexts,
+  withDocumentUuid,
 } from './subject.ts';
 
-const { Models, Enums } = CDX;
+type Library = Pick<typeof CDX, 'Models' | 'Enums' | 'Serialize' | 'Spec'>;
+let library: Library | undefined;
+
+/**
+ * The library's parts this writer uses, loaded on first use: the package's main entry also loads
+ * its validators (ajv and every schema, ~200 modules), and a walk of a large image should not carry
+ * any of it in memory until it is done. The library is CommonJS, so a synchronous require keeps the
+ * writer synchronous.
+ */
+function cdx(): Library {
+  if (!library) {
+    const require = createRequire(import.meta.url);
+    library = {
+      Models: require('@cyclonedx/cyclonedx-library/Models'),
+      Enums: require('@cyclonedx/cyclonedx-library/Enums'),
+      Serialize: require('@cyclonedx/cyclonedx-library/Serialize'),
+      Spec: require('@cyclonedx/cyclonedx-library/Spec'),
+    };
+  }
+  return library;
+}
 
 function licenseModel(
   l: CycloneDxLicense,
-): InstanceType<typeof Models.SpdxLicense | typeof Models.NamedLicense | typeof Models.LicenseExpression> {
+): CDX.Models.SpdxLicense | CDX.Models.NamedLicense | CDX.Models.LicenseExpression {
+  const { Models } = cdx();
   if ('id' in l) return new Models.SpdxLicense(l.id);
   if ('expression' in l) return new Models.LicenseExpression(l.expression);
   return new Models.NamedLicense(l.name);
 }
 
 function properties(list: Array<{ name: string; value: string }>): CDX.Models.PropertyRepository {
+  const { Models } = cdx();
   return new Models.PropertyRepository(list.map((p) => new Models.Property(p.name, p.value)));
 }
 
 function componentModel(c: Component): CDX.Models.Component {
+  const { Models, Enums } = cdx();
   const hashes = new Models.HashDictionary();
   for (const h of c.hashes ?? []) hashes.set(h.alg as CDX.Enums.HashAlgorithm, h.content);
   return new Models.Component(c.type as CDX.Enums.ComponentType, c.name, {
@@ -54,17 +79,18 @@ function componentModel(c: Component): CDX.Models.Component {
 function rootModel(input: SbomInput): CDX.Models.Component {
   const { subject } = input;
   const pkg = subject.package;
+  const { Models, Enums } = cdx();
   const hashes = new Models.HashDictionary();
   const hex = sha256Hex(subject.digest);
   if (hex) hashes.set(Enums.HashAlgorithm['SHA-256'], hex);
   const artifactProps = [
-    { name: 'waybill:artifact:digest', value: subject.digest },
+    ...(subject.digest !== undefined ? [{ name: 'waybill:artifact:digest', value: subject.digest }] : []),
     { name: 'waybill:artifact:kind', value: subject.kind },
   ];
   // A package file's root is the package itself: its purl, licenses and supplier (issue: a package's
   // own SBOM names the package, so it can be matched against vulnerability data).
   return new Models.Component(rootType(subject) as CDX.Enums.ComponentType, subject.name, {
-    bomRef: `waybill:artifact:${subject.digest}`,
+    bomRef: subject.digest !== undefined ? `waybill:artifact:${subject.digest}` : 'waybill:artifact',
     version: subject.version,
     hashes,
     purl: pkg ? (pkg.purl as never) : undefined,
@@ -81,6 +107,7 @@ function rootModel(input: SbomInput): CDX.Models.Component {
 function osModel(input: SbomInput): CDX.Models.Component | undefined {
   const d = input.distro;
   if (!d) return undefined;
+  const { Models, Enums } = cdx();
   return new Models.Component(Enums.ComponentType.OperatingSystem, d.id, {
     bomRef: `waybill:os:${d.id}@${d.versionId ?? ''}`,
     version: d.versionId,
@@ -96,6 +123,7 @@ function osModel(input: SbomInput): CDX.Models.Component | undefined {
 
 /** The library's model of the document (exported for callers that want to extend it). */
 export function cycloneDxBom(input: SbomInput): CDX.Models.Bom {
+  const { Models, Enums } = cdx();
   const root = rootModel(input);
   const bom = new Models.Bom({ serialNumber: `urn:uuid:${documentUuid(input)}` });
   bom.metadata.timestamp = documentTime(input);
@@ -171,12 +199,19 @@ function resort(doc: Json, occurrences: Map<string, string[]>): void {
 
 /** The CycloneDX 1.6 JSON document as a plain object, every list sorted. */
 export function cycloneDxDocument(input: SbomInput): Json {
-  const serializer = new CDX.Serialize.JsonSerializer(
-    new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6),
+  const { Serialize, Spec } = cdx();
+  const serializer = new Serialize.JsonSerializer(new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6));
+  return withDocumentUuid(
+    input,
+    () => {
+      const doc = JSON.parse(serializer.serialize(cycloneDxBom(input), { sortLists: true })) as Json;
+      resort(doc, new Map(input.components.map((c) => [componentKey(c), [...c.foundAt].sort(byString)])));
+      return doc;
+    },
+    (doc, uuid) => {
+      doc.serialNumber = `urn:uuid:${uuid}`;
+    },
   );
-  const doc = JSON.parse(serializer.serialize(cycloneDxBom(input), { sortLists: true })) as Json;
-  resort(doc, new Map(input.components.map((c) => [componentKey(c), [...c.foundAt].sort(byString)])));
-  return doc;
 }
 
 /** CycloneDX 1.6 JSON text: same input, same bytes. */

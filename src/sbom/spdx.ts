@@ -17,6 +17,7 @@ import {
   sha256Hex,
   TOOL_NAME,
   warningTexts,
+  withDocumentUuid,
 } from './subject.ts';
 
 type Json = Record<string, unknown>;
@@ -118,7 +119,7 @@ function rootPackage(input: SbomInput, extracted: Map<string, string>): Json {
     copyrightText: 'NOASSERTION',
     description: pkg?.description,
     comment: [
-      `waybill:artifact:digest=${subject.digest}`,
+      ...(subject.digest !== undefined ? [`waybill:artifact:digest=${subject.digest}`] : []),
       `waybill:artifact:kind=${subject.kind}`,
       ...props.map((p) => `${p.name}=${p.value}`),
     ].join('\n'),
@@ -193,12 +194,13 @@ export function spdxDocument(input: SbomInput): Json {
   const docName = input.subject.version
     ? `${input.subject.name}-${input.subject.version}`
     : input.subject.name;
+  const namespace = (uuid: string) => `https://waybill.dev/spdx/${urlSafe(docName)}-${uuid}`;
   const doc: Json = {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
     name: docName,
-    documentNamespace: `https://waybill.dev/spdx/${urlSafe(docName)}-${documentUuid(input)}`,
+    documentNamespace: namespace(documentUuid(input)),
     creationInfo: {
       created: spdxTime(time),
       creators: [`Tool: ${TOOL_NAME}-${input.toolVersion}`],
@@ -214,7 +216,13 @@ export function spdxDocument(input: SbomInput): Json {
         : undefined,
   };
   // JSON round trip drops the undefined members, so the object equals what is written.
-  return JSON.parse(JSON.stringify(doc)) as Json;
+  return withDocumentUuid(
+    input,
+    () => JSON.parse(JSON.stringify(doc)) as Json,
+    (written, uuid) => {
+      written.documentNamespace = namespace(uuid);
+    },
+  );
 }
 
 /** SPDX 2.3 JSON text: same input, same bytes. */

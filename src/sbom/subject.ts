@@ -4,14 +4,19 @@
  * from content, never a random UUID or the wall clock).
  */
 
+import { createHash } from 'node:crypto';
 import type { Component, Distro } from '../catalog/types.ts';
 import { WaybillError } from '../errors.ts';
 import type { SourceKind } from '../sources/types.ts';
 import { uuidV5 } from '../util/uuid.ts';
 
 export interface SbomSubject {
-  /** `sha256:<hex>`: the digest the release record binds to (Artifact.digest). */
-  digest: string;
+  /**
+   * `sha256:<hex>`: the digest the release record binds to (Artifact.digest). Absent for a tree
+   * listed without hashing it (`sbom dir:`): the document then names it by kind and name only, and
+   * its UUID comes from its own content (`withDocumentUuid`).
+   */
+  digest?: string;
   kind: SourceKind;
   /** Name and version to show for the artifact (from the caller: waybill.yaml, flags, or the ref). */
   name: string;
@@ -52,9 +57,9 @@ export function rootType(subject: SbomSubject): 'container' | 'application' | 'f
   );
 }
 
-/** The hex of a `sha256:` digest, or undefined for other algorithms. */
-export function sha256Hex(digest: string): string | undefined {
-  const m = /^sha256:([0-9a-f]{64})$/.exec(digest);
+/** The hex of a `sha256:` digest, or undefined for other algorithms (or no digest). */
+export function sha256Hex(digest: string | undefined): string | undefined {
+  const m = /^sha256:([0-9a-f]{64})$/.exec(digest ?? '');
   return m?.[1];
 }
 
@@ -86,9 +91,34 @@ export function documentTime(input: SbomInput): Date | undefined {
   return new Date(Math.floor(date.getTime() / 1000) * 1000);
 }
 
-/** One UUID per (artifact, waybill version): the SBOM serial number and the SPDX namespace suffix. */
+/** The UUID a document is first built with when its own content decides the real one. */
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * One UUID per (artifact, waybill version), from the artifact's digest: the CycloneDX serial number
+ * and the SPDX namespace suffix. Without a digest, the nil UUID (see `withDocumentUuid`).
+ */
 export function documentUuid(input: SbomInput): string {
-  return uuidV5(`sbom\n${input.subject.digest}\n${TOOL_NAME}@${input.toolVersion}`);
+  const digest = input.subject.digest;
+  return digest === undefined ? NIL_UUID : uuidV5(`sbom\n${digest}\n${TOOL_NAME}@${input.toolVersion}`);
+}
+
+/**
+ * A document with its UUID: `build` makes it with `documentUuid`. A subject without a digest (a
+ * tree listed without hashing it) then has the nil UUID, replaced here (`set`) by one from the
+ * document itself: the SHA-256 of the document written compactly with the nil UUID, so the same
+ * tree and waybill still give the same bytes, and other content another UUID.
+ */
+export function withDocumentUuid<T>(
+  input: SbomInput,
+  build: () => T,
+  set: (doc: T, uuid: string) => void,
+): T {
+  const doc = build();
+  if (input.subject.digest !== undefined) return doc;
+  const content = createHash('sha256').update(JSON.stringify(doc)).digest('hex');
+  set(doc, uuidV5(`sbom-content\nsha256:${content}\n${TOOL_NAME}@${input.toolVersion}`));
+  return doc;
 }
 
 /** Code-unit order, independent of the machine's locale. */

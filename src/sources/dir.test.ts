@@ -157,3 +157,39 @@ test('treeDigest of no entries is the header alone', async () => {
     `sha256:${createHash('sha256').update('waybill-tree-v2\0').digest('hex')}`,
   );
 });
+
+test('digest false: the tree is listed, not hashed, and walks exactly as a hashed one', async () => {
+  const root = await tree({
+    'bin/elf': '\x7fELF and then some bytes',
+    'bin/script': '#!/bin/sh\n',
+    'etc/os-release': 'ID=debian\n',
+    'usr/share/big': 'x'.repeat(5000),
+  });
+  await symlink('elf', join(root, 'bin/link'));
+  execFileSync('mkfifo', [join(root, 'bin/pipe')]);
+  const listed = await openDir(root, root, { digest: false });
+  const hashed = await openDir(root, root);
+  assert.equal(listed.digest, undefined);
+  assert.match(hashed.digest, /^sha256:[0-9a-f]{64}$/);
+  const filters: FileFilter[] = [
+    { want: () => true },
+    { want: (e) => (e.path.startsWith('bin/') ? 'sniff' : false), sniff: (_e, head) => head[0] === 0x7f },
+    { want: (e) => e.path === 'usr/share/big' },
+  ];
+  for (const filter of filters) {
+    const view = (w: Awaited<ReturnType<typeof listed.walk>>) => ({
+      files: w.files.map((f) => [f.entry, f.data.toString('latin1')]),
+      skipped: w.skipped,
+    });
+    assert.deepEqual(view(await listed.walk(filter)), view(await hashed.walk(filter)));
+    assert.deepEqual(
+      view(await listed.walk(filter, { maxFileSize: 100 })),
+      view(await hashed.walk(filter, { maxFileSize: 100 })),
+    );
+  }
+  const sniffed = await listed.walk(filters[1] as FileFilter);
+  assert.deepEqual(
+    sniffed.files.map((f) => f.entry.path),
+    ['bin/elf'],
+  );
+});

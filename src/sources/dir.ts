@@ -24,15 +24,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
-import { openRegularFile } from '../util/regular-file.ts';
-import { condenseFromFile, SPILL_MIN_BYTES } from './spill.ts';
-import { entryAt, HEAD_BYTES, nodeOf, type TreeEntry } from './tree-list.ts';
+import { entryAt, fileEntryAt, HEAD_BYTES, nodeOf, type TreeEntry } from './tree-list.ts';
+import { readBuffers, readWantedSync } from './tree-read.ts';
 import { type ScannedTree, scanTree } from './tree-scan.ts';
 import {
   type Artifact,
-  type FileEntry,
   type FileFilter,
-  keptBytes,
+  type ListedArtifact,
   SNIFF_BYTES,
   type WalkResult,
 } from './types.ts';
@@ -89,8 +87,10 @@ function digestRecord(entry: TreeEntry, fileContent: string): string {
 }
 
 /**
- * The walk over the listing `openDir` made (one listing per artifact): a file's head for sniffing
- * comes from its hashing, so only wanted files are opened again.
+ * The walk over the listing `openDir` made (one listing per artifact): the filter sees every entry;
+ * the regular files it wants, or wants to sniff, are then read (tree-read.ts). A tree that was
+ * hashed has every file's first bytes already, so sniffing opens nothing: only wanted files are
+ * opened again.
  */
 async function walkTree(
   { tree, heads }: ScannedTree,
@@ -98,95 +98,65 @@ async function walkTree(
   options: SourceWalkOptions,
 ): Promise<WalkResult> {
   const max = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+  const hashed = heads.length > 0;
   let total = 0;
   for (let i = 0; i < tree.paths.length; i++)
     if (nodeOf(tree, i) === 'file') total += tree.sizes[i] as number;
   let done = 0;
+  const onRead = (bytes: number) => {
+    done += bytes;
+    options.onProgress?.(done, total);
+  };
   const result: WalkResult = { files: [], skipped: [] };
-  const scratch = { buffer: Buffer.alloc(0) };
+  const buffers = readBuffers();
   for (let i = 0; i < tree.paths.length; i++) {
-    const {
-      absolute,
-      node: _node,
-      uid: _uid,
-      gid: _gid,
-      device: _device,
-      sha256: _sha256,
-      ...entry
-    } = entryAt(tree, i);
-    options.signal?.throwIfAborted();
+    if ((i & 0x3ff) === 0) options.signal?.throwIfAborted();
+    const entry = fileEntryAt(tree, i);
     let keep = filter.want(entry);
-    if (keep === 'sniff')
-      keep =
-        entry.type === 'file' && filter.sniff
-          ? filter.sniff(
-              entry,
-              heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + Math.min(entry.size, SNIFF_BYTES)),
-            )
-          : false;
+    // Only regular files are read or sniffed, never through a link: FIFOs and devices are listed.
+    if (keep === 'sniff' && !(entry.type === 'file' && filter.sniff)) keep = false;
+    else if (keep === 'sniff' && hashed) {
+      const head = heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + Math.min(entry.size, SNIFF_BYTES));
+      keep = (filter.sniff as NonNullable<FileFilter['sniff']>)(entry, head);
+    }
     if (!keep) continue;
-    if (entry.type === 'file' && entry.size > max) {
-      result.skipped.push({
-        path: entry.path,
-        reason: `${entry.size} bytes is larger than maxFileSize ${max}`,
-      });
+    if (entry.type !== 'file') {
+      result.files.push({ entry, data: Buffer.alloc(0), earlier: [] });
       continue;
     }
-    // Only regular files are read, never through a link: FIFOs and devices are listed, not opened.
-    const data = entry.type === 'file' ? await keptFile(absolute, entry, filter, scratch) : Buffer.alloc(0);
-    done += entry.type === 'file' ? entry.size : 0;
-    options.onProgress?.(done, total);
-    if (data === undefined) continue;
-    result.files.push({ entry, data, earlier: [] });
+    const { kept, skipped } = readWantedSync(
+      tree.root,
+      entry,
+      keep === 'sniff',
+      filter,
+      max,
+      buffers,
+      onRead,
+    );
+    if (skipped !== undefined) result.skipped.push({ path: entry.path, reason: skipped });
+    if (kept !== undefined) result.files.push({ entry, data: kept, earlier: [] });
   }
   return result;
 }
 
-/** What the walk keeps of a wanted file: a large one the filter can condense is condensed in place. */
 /**
- * What the walk keeps of a wanted file: a large one the filter can condense is condensed in place;
- * others are read into `scratch`, reused from file to file (most wanted files are executables the
- * filter drops), and copied out only when kept.
+ * Opens a tree: listed, and every regular file hashed for the tree digest, unless `digest` is false
+ * (a command that only lists what is inside, `sbom`): then nothing is read but what a walk wants,
+ * and the artifact has no digest.
  */
-async function keptFile(
-  absolute: string,
-  entry: FileEntry,
-  filter: FileFilter,
-  scratch: { buffer: Buffer },
-): Promise<Buffer | undefined> {
-  const { handle, size } = await openRegularFile(absolute, { noFollow: true });
-  try {
-    if (filter.condense && size > SPILL_MIN_BYTES) {
-      const condensed = condenseFromFile(filter, entry, handle.fd, size);
-      if (condensed) return !filter.keep || filter.keep(entry, condensed) ? condensed : undefined;
-    }
-    const reuse = size <= SPILL_MIN_BYTES;
-    if (reuse && scratch.buffer.length < size)
-      scratch.buffer = Buffer.allocUnsafe(Math.min(SPILL_MIN_BYTES, Math.max(size, 1024 * 1024)));
-    const target = reuse ? scratch.buffer.subarray(0, size) : Buffer.allocUnsafe(size);
-    let done = 0;
-    while (done < size) {
-      const { bytesRead } = await handle.read(target, done, size - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    if (done !== size) throw new WaybillError('MALFORMED', absolute, 'changed size while being read');
-    return keptBytes(filter, entry, target, reuse);
-  } finally {
-    await handle.close();
-  }
-}
-
-export async function openDir(ref: string, path: string): Promise<Artifact> {
+export async function openDir(ref: string, path: string): Promise<Artifact>;
+export async function openDir(ref: string, path: string, options: { digest: false }): Promise<ListedArtifact>;
+export async function openDir(
+  ref: string,
+  path: string,
+  options: { digest?: boolean } = {},
+): Promise<Artifact | ListedArtifact> {
   const info = await stat(path);
   if (!info.isDirectory()) throw new WaybillError('USAGE', ref, `${path} is not a directory`);
-  const scanned = await scanTree(path, { hash: true });
-  const digest = scannedDigest(scanned);
-  return {
-    ref,
-    kind: 'dir',
-    path,
-    digest,
-    walk: (filter, options: SourceWalkOptions = {}) => walkTree(scanned, filter, options),
-  };
+  const hash = options.digest !== false;
+  const scanned = await scanTree(path, { hash });
+  const walk = (filter: FileFilter, walkOptions: SourceWalkOptions = {}) =>
+    walkTree(scanned, filter, walkOptions);
+  if (!hash) return { ref, kind: 'dir', path, walk };
+  return { ref, kind: 'dir', path, digest: scannedDigest(scanned), walk };
 }

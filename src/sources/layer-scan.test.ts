@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { gzipSync } from 'node:zlib';
+import { gzipSync, zstdCompressSync } from 'node:zlib';
 import fc from 'fast-check';
 import { tarBuffer } from '../archive/tar-writer.ts';
 import { sha256Digest } from '../util/digest.ts';
@@ -112,6 +113,80 @@ describe('a layer whose digest is its diff_id (uncompressed: docker-archive)', (
       const compressed = gzipSync(tar);
       await writeFile(gz, compressed);
       await assert.rejects(scanLayer(job(gz, compressed.length), all), /gzip-compressed/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('synchronous decoding and the zlib-stream fallback', () => {
+  /** Keeps a.txt and sniffed files starting with "KEEP"; dirs and links as they come. */
+  const filter = {
+    want: (e: { path: string; type: string }) => (e.path.endsWith('.bin') ? ('sniff' as const) : true),
+    sniff: (_e: unknown, head: Buffer) => head.subarray(0, 4).toString() === 'KEEP',
+  };
+  const outcome = async (job: LayerJob, streams: boolean) => {
+    try {
+      const scan = await scanLayer(job, filter, { streams });
+      return {
+        ...scan,
+        files: scan.files.map((f) => ({ ...f.entry, data: f.data.toString('hex') })),
+      };
+    } catch (e) {
+      const w = e as { code?: string; message: string };
+      return { error: `${w.code} ${w.message}` };
+    }
+  };
+
+  test('the same scan and the same errors, for gzip, multi-frame zstd and plain layers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'waybill-scan-'));
+    try {
+      const tar = await tarBuffer([
+        { path: 'etc/', type: 'dir' },
+        { path: 'etc/a.txt', data: 'alpha' },
+        { path: 'usr/keep.bin', data: Buffer.concat([Buffer.from('KEEP'), randomBytes(200_000)]) },
+        { path: 'usr/drop.bin', data: randomBytes(300_000) },
+        { path: 'usr/.wh.old', data: '' },
+        { path: 'usr/link', type: 'symlink', linkTarget: 'keep.bin' },
+      ]);
+      const zstdFrames = Buffer.concat([
+        zstdCompressSync(tar.subarray(0, 100_000)),
+        zstdCompressSync(tar.subarray(100_000)),
+      ]);
+      const cut = gzipSync(tar);
+      const layers: Array<[string, Buffer, Partial<LayerJob>]> = [
+        ['gzip', gzipSync(tar), {}],
+        ['zstd', zstdFrames, {}],
+        ['plain', tar, {}],
+        ['cut gzip', cut.subarray(0, cut.length - 50), {}],
+        ['wrong diff_id', gzipSync(tar), { diffId: sha256Digest(Buffer.from('other')) }],
+        ['bomb cap', gzipSync(tar), { decompress: { maxOutputBytes: 100_000 } }],
+      ];
+      for (const [name, bytes, extra] of layers) {
+        const file = join(dir, name);
+        await writeFile(file, bytes);
+        const job: LayerJob = {
+          location: { file, start: 0, size: bytes.length, name: file },
+          input: name,
+          digest: sha256Digest(bytes),
+          size: bytes.length,
+          diffId: sha256Digest(tar),
+          image: true,
+          maxFileSize: 1 << 30,
+          ...extra,
+        };
+        const sync = await outcome(job, false);
+        assert.deepEqual(sync, await outcome(job, true), name);
+        if (name === 'gzip') {
+          assert.ok('files' in sync);
+          assert.deepEqual(
+            sync.files.map((f) => f.path),
+            ['etc', 'etc/a.txt', 'usr/keep.bin', 'usr/link'],
+          );
+          assert.deepEqual(sync.whiteouts, ['usr/old']);
+          assert.deepEqual(sync.hidden, ['usr/drop.bin']);
+        } else if (name !== 'zstd' && name !== 'plain') assert.ok('error' in sync, name);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,18 +1,44 @@
 /**
- * Reads one layer (or one plain tarball) once, as a stream: blob digest checked on the compressed
- * bytes, decompressed under limits, uncompressed digest (the config's diff_id) checked, tar headers
- * read, and only the files the filter wants kept in memory. Runs in-process or inside a worker.
+ * Reads one layer (or one plain tarball) once: blob digest checked on the compressed bytes,
+ * decompressed under limits, uncompressed digest (the config's diff_id) checked, tar headers read,
+ * and only the files the filter wants kept in memory (layer-entries.ts). Runs in-process or inside a
+ * worker.
+ *
+ * The bytes are read synchronously into one reused buffer, decompressed into another
+ * (archive/sync-decompress.ts) and handed piece by piece to a pushing tar parser (archive/tar-push.ts):
+ * no stream stages, no promise per entry, and no buffer per chunk for the garbage collector, which on
+ * zlib's streams cost a full collection every few tens of MiB and as much memory again in garbage.
+ * Between two input chunks the scan yields to the event loop, so the thread it runs on still answers
+ * (the main thread is one of the walk's lanes). Where a Node release lacks the synchronous decoder,
+ * the bytes come through zlib's streams instead, into the same parser.
  */
-import { pipeline, type Readable, Transform } from 'node:stream';
+import { closeSync, readSync } from 'node:fs';
+import { pipeline, Transform } from 'node:stream';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ArtifactBudget, type BudgetState } from '../archive/artifact-budget.ts';
-import { openDecompressed, STREAM_BUFFER_BYTES } from '../archive/decompress.ts';
-import { readTar } from '../archive/tar-reader.ts';
+import {
+  type Compression,
+  detectCompression,
+  OutputCaps,
+  openDecompressed,
+  STREAM_BUFFER_BYTES,
+} from '../archive/decompress.ts';
+import {
+  createSyncDecompressor,
+  type SyncDecompressor,
+  syncDecompression,
+} from '../archive/sync-decompress.ts';
+import { TarPushParser } from '../archive/tar-push.ts';
 import { WaybillError } from '../errors.ts';
 import { DigestCheck } from '../util/digest.ts';
+import { openRegularFileSync } from '../util/regular-file.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
-import { keptBytesSpilled, SPILL_MIN_BYTES } from './spill.ts';
-import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
+import { LayerEntries, type LayerScan } from './layer-entries.ts';
+import { packBuffers, type SlabPlace, unpackBuffer } from './slabs.ts';
+import type { FileEntry, FileFilter } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
+
+export type { LayerScan, ScannedFile } from './layer-entries.ts';
 
 export interface LayerJob {
   location: BlobLocation;
@@ -33,34 +59,15 @@ export interface LayerJob {
   budget?: BudgetState;
 }
 
-export interface ScannedFile {
-  entry: FileEntry;
-  data: Buffer;
-}
-
-export interface LayerScan {
-  /** Wanted entries in this layer (the last one wins when a path repeats). */
-  files: ScannedFile[];
-  /** Paths deleted from lower layers (`.wh.NAME` → NAME). */
-  whiteouts: string[];
-  /** Directories whose lower-layer contents are hidden (`.wh..wh..opq`), '' for the root. */
-  opaqueDirs: string[];
-  /** Non-directory entries not kept: they still replace lower versions of their path. */
-  hidden: string[];
-  /** Directory entries not kept: they replace a lower non-directory at the same path. */
-  hiddenDirs: string[];
-  skipped: Array<{ path: string; reason: string }>;
-  /** Uncompressed bytes and archive entries read: what applying this layer again costs the budget. */
-  bytes: number;
-  entries: number;
-}
-
 export interface ScanHooks {
   onBytes?: (n: number) => void;
   signal?: AbortSignal;
+  /** Decompress through zlib's streams even where the synchronous decoder works (tests of the fallback). */
+  streams?: boolean;
 }
 
-const EMPTY: Buffer = Buffer.alloc(0);
+/** Compressed bytes read at a time, into one buffer; the scan yields to the event loop after each. */
+const READ_BYTES = 1024 * 1024;
 
 /** DigestCheck's size half, for bytes whose digest is checked elsewhere. */
 class SizeCheck {
@@ -88,22 +95,32 @@ class SizeCheck {
       );
   }
 }
-/**
- * Files up to this size are read into the reused buffer when the filter has a content predicate;
- * larger ones a filter can condense are condensed from disk (spill.ts), so neither this buffer nor
- * any one file costs more memory than this.
- */
-const SCRATCH_MAX_BYTES = SPILL_MIN_BYTES;
 
-/** Grows in powers of two from 1 MiB, so a run of slightly larger files does not reallocate each time. */
-function scratchSizeFor(size: number): number {
-  let n = 1024 * 1024;
-  while (n < size) n *= 2;
-  return Math.min(n, SCRATCH_MAX_BYTES);
+/**
+ * The check of the stored (compressed) bytes: their digest and size. An uncompressed layer (every
+ * docker-archive layer skopeo or docker writes) has its diff_id for a digest: the same bytes, hashed
+ * once as the uncompressed side; here only the declared size is checked.
+ */
+function storedBytesCheck(job: LayerJob): SizeCheck | DigestCheck | undefined {
+  if (!job.digest) return undefined;
+  const declared = { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) };
+  return sameBytes(job) ? new SizeCheck(declared) : new DigestCheck(job.digest, declared);
 }
-/** AUFS whiteout prefix (image-spec layer.md "Whiteouts"). */
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
+
+function sameBytes(job: LayerJob): boolean {
+  return job.digest !== undefined && job.digest === job.diffId;
+}
+
+/** Compressed bytes cannot hash to the digest of what they decompress to. */
+function refuseCompressedDiffId(job: LayerJob, compression: Compression): void {
+  if (sameBytes(job) && compression !== 'none') {
+    throw new WaybillError(
+      'DIGEST_MISMATCH',
+      job.input,
+      `the blob is ${compression}-compressed, but its digest is its uncompressed diff_id ${job.diffId}`,
+    );
+  }
+}
 
 export async function scanLayer(
   job: LayerJob,
@@ -111,22 +128,103 @@ export async function scanLayer(
   hooks: ScanHooks = {},
 ): Promise<LayerScan> {
   hooks.signal?.throwIfAborted();
-  const raw = openLocation(job.location);
-  // One stage on the compressed side: progress and the blob digest. An uncompressed layer (every
-  // docker-archive layer skopeo or docker writes) has its diff_id for a digest: the same bytes, hashed
-  // once where the tar reader reads them (below); here only the declared size is checked.
-  const sameBytes = job.digest !== undefined && job.digest === job.diffId;
-  const declared = { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) };
-  const compressedCheck = job.digest
-    ? sameBytes
-      ? new SizeCheck(declared)
-      : new DigestCheck(job.digest, declared)
+  const budget = job.budget ? ArtifactBudget.attach(job.budget) : undefined;
+  const entries = new LayerEntries(job, filter, budget);
+  const tar = new TarPushParser(job.input, entries);
+  const diffIdCheck = job.diffId
+    ? new DigestCheck(job.diffId, { input: `${job.input} (uncompressed, diff_id)` })
     : undefined;
+  const uncompressed = (piece: Buffer) => {
+    entries.scan.bytes += piece.length;
+    diffIdCheck?.update(piece);
+    tar.push(piece);
+  };
+  try {
+    if (hooks.streams || !syncDecompression()) await pumpStreams(job, budget, uncompressed, hooks);
+    else await pumpSync(job, budget, uncompressed, hooks);
+    diffIdCheck?.finish();
+    tar.finish();
+  } catch (e) {
+    entries.discard();
+    throw e;
+  }
+  return entries.result();
+}
+
+/** Reads, checks and decompresses the blob into `onOutput`, synchronously chunk by chunk. */
+async function pumpSync(
+  job: LayerJob,
+  budget: ArtifactBudget | undefined,
+  onOutput: (piece: Buffer) => void,
+  hooks: ScanHooks,
+): Promise<void> {
+  const { location } = job;
+  const stored = storedBytesCheck(job);
+  const caps = new OutputCaps({ ...job.decompress, input: job.input, ...(budget ? { budget } : {}) });
+  const output = (piece: Buffer) => {
+    caps.produced(piece.length);
+    onOutput(piece);
+  };
+  const fd =
+    location.size > 0
+      ? openRegularFileSync(location.file, { input: location.name, code: 'MALFORMED' }).fd
+      : undefined;
+  let decoder: SyncDecompressor | undefined;
+  let compression: Compression | undefined;
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(location.size, 1)));
+    let position = location.start;
+    let left = location.size;
+    while (left > 0 && fd !== undefined) {
+      const n = readSync(fd, buffer, 0, Math.min(buffer.length, left), position);
+      if (n === 0) break;
+      position += n;
+      left -= n;
+      const chunk = buffer.subarray(0, n);
+      stored?.update(chunk);
+      hooks.onBytes?.(n);
+      caps.consumed(n);
+      if (compression === undefined) {
+        compression = detectCompression(chunk);
+        refuseCompressedDiffId(job, compression);
+        decoder = syncDecoderFor(compression, job.input);
+      }
+      if (decoder) decoder.write(chunk, output);
+      else output(chunk);
+      hooks.signal?.throwIfAborted();
+      await yieldToEventLoop();
+    }
+    stored?.finish();
+    decoder?.end(output);
+  } finally {
+    decoder?.close();
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+function syncDecoderFor(compression: Compression, input: string): SyncDecompressor | undefined {
+  if (compression === 'none') return undefined;
+  if (compression !== 'gzip' && compression !== 'zstd')
+    throw new WaybillError('UNSUPPORTED', input, `${compression} compression is not supported`);
+  const decoder = createSyncDecompressor(compression, input);
+  if (!decoder) throw new Error('synchronous zlib decoder unavailable');
+  return decoder;
+}
+
+/** The same through zlib's streams (decompress.ts), for a Node without the synchronous decoder. */
+async function pumpStreams(
+  job: LayerJob,
+  budget: ArtifactBudget | undefined,
+  onOutput: (piece: Buffer) => void,
+  hooks: ScanHooks,
+): Promise<void> {
+  const raw = openLocation(job.location);
+  const stored = storedBytesCheck(job);
   const meter = new Transform({
     highWaterMark: STREAM_BUFFER_BYTES,
     transform(chunk: Buffer, _enc, callback) {
       try {
-        compressedCheck?.update(chunk);
+        stored?.update(chunk);
       } catch (e) {
         callback(e as Error);
         return;
@@ -136,7 +234,7 @@ export async function scanLayer(
     },
     flush(callback) {
       try {
-        compressedCheck?.finish();
+        stored?.finish();
       } catch (e) {
         callback(e as Error);
         return;
@@ -145,127 +243,29 @@ export async function scanLayer(
     },
   });
   pipeline(raw, meter, () => {});
-  const budget = job.budget ? ArtifactBudget.attach(job.budget) : undefined;
-  const { stream: decompressed, compression } = await openDecompressed(meter, {
+  const { stream, compression } = await openDecompressed(meter, {
     ...job.decompress,
     input: job.input,
     ...(budget ? { budget } : {}),
   });
-
-  const files = new Map<string, ScannedFile>();
-  let scratch: Buffer = EMPTY;
-  const scan: LayerScan = {
-    files: [],
-    whiteouts: [],
-    opaqueDirs: [],
-    hidden: [],
-    hiddenDirs: [],
-    skipped: [],
-    bytes: 0,
-    entries: 0,
-  };
-  // The diff_id is hashed where the tar reader pulls the bytes, not in a piped stage: a piped stage
-  // would run inside zlib's completion callback, holding back the next inflate on the threadpool.
-  const diffIdCheck = job.diffId
-    ? new DigestCheck(job.diffId, { input: `${job.input} (uncompressed, diff_id)` })
-    : undefined;
-  const tarStream = countedChunks(decompressed, diffIdCheck, (n) => {
-    scan.bytes += n;
-  });
   try {
-    if (sameBytes && compression !== 'none') {
-      // Compressed bytes cannot hash to the digest of what they decompress to.
-      throw new WaybillError(
-        'DIGEST_MISMATCH',
-        job.input,
-        `the blob is ${compression}-compressed, but its digest is its uncompressed diff_id ${job.diffId}`,
-      );
-    }
-    for await (const tarEntry of readTar(tarStream, { input: job.input })) {
+    refuseCompressedDiffId(job, compression);
+    for await (const piece of stream) {
+      onOutput(piece as Buffer);
       hooks.signal?.throwIfAborted();
-      scan.entries++;
-      budget?.chargeEntries(1);
-      const header = tarEntry.header;
-      const path = header.path;
-      if (job.image) {
-        const slash = path.lastIndexOf('/');
-        const dir = slash < 0 ? '' : path.slice(0, slash);
-        const base = path.slice(slash + 1);
-        if (base === OPAQUE) {
-          scan.opaqueDirs.push(dir);
-          continue;
-        }
-        // Other `.wh..wh.` names are AUFS bookkeeping (hard-link directory `.wh..wh.plnk`), not files.
-        if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) continue;
-        if (base.startsWith(WHITEOUT)) {
-          const name = base.slice(WHITEOUT.length);
-          scan.whiteouts.push(dir === '' ? name : `${dir}/${name}`);
-          continue;
-        }
-      }
-      const entry: FileEntry = { path, type: header.type, size: header.size, mode: header.mode };
-      if (header.linkTarget !== undefined) entry.linkTarget = header.linkTarget;
-      if (job.layer) entry.layer = job.layer;
-      // Hard links: the content is the target's, found earlier in this same archive when kept.
-      const linked = header.type === 'hardlink' ? files.get(header.linkTarget as string) : undefined;
-      if (linked) entry.size = linked.entry.size;
-
-      let keep = filter.want(entry);
-      if (keep === 'sniff') {
-        const head = linked ? linked.data.subarray(0, SNIFF_BYTES) : await tarEntry.peek(SNIFF_BYTES);
-        keep = filter.sniff ? filter.sniff(entry, head) : false;
-      }
-      if (!keep || (header.type === 'file' && entry.size > job.maxFileSize)) {
-        if (keep)
-          scan.skipped.push({
-            path,
-            reason: `${entry.size} bytes is larger than maxFileSize ${job.maxFileSize}`,
-          });
-        files.delete(path);
-        if (header.type === 'dir') scan.hiddenDirs.push(path);
-        else scan.hidden.push(path);
-        continue;
-      }
-      files.delete(path); // keep archive order of the last occurrence
-      if (header.type !== 'file' && header.type !== 'hardlink') {
-        files.set(path, { entry, data: EMPTY });
-        continue;
-      }
-      let kept: Buffer | undefined;
-      if (linked) kept = keptBytes(filter, entry, linked.data, false);
-      else if (filter.condense && entry.size > SPILL_MIN_BYTES)
-        kept = await keptBytesSpilled(filter, entry, tarEntry.body());
-      else if ((filter.keep || filter.condense) && entry.size <= SCRATCH_MAX_BYTES) {
-        // Most files a content predicate sees are dropped (executables without Go build info) or
-        // condensed: read them into one reused buffer and copy out only what is kept, instead of
-        // allocating each (external memory that drives V8 into a mark-compact every few MiB).
-        if (scratch.length < entry.size) scratch = Buffer.allocUnsafe(scratchSizeFor(entry.size));
-        kept = keptBytes(filter, entry, await tarEntry.readInto(scratch), true);
-      } else kept = keptBytes(filter, entry, await tarEntry.readAll(), false);
-      if (kept === undefined) {
-        // Dropped on content: like an unwanted entry, it still replaces lower versions of its path.
-        scan.hidden.push(path);
-        continue;
-      }
-      files.set(path, { entry, data: kept });
     }
   } finally {
     // On error, stop reading the blob (pipeline destroys the other stages).
-    decompressed.destroy();
+    stream.destroy();
     raw.destroy();
   }
-  scan.files = [...files.values()];
-  return scan;
 }
 
 // ---- handing a scan from a worker thread to the main thread ------------------------------------
 
 /** Where a kept file's bytes are in the transferred slabs. */
-export interface PackedFile {
+export interface PackedFile extends SlabPlace {
   entry: FileEntry;
-  slab: number;
-  offset: number;
-  length: number;
 }
 
 export interface PackedScan extends Omit<LayerScan, 'files'> {
@@ -273,60 +273,14 @@ export interface PackedScan extends Omit<LayerScan, 'files'> {
   slabs: ArrayBuffer[];
 }
 
-/**
- * Slab size: small files share a slab (one transfer, one allocation); one file larger than this gets
- * its own. Bounded so a layer with many kept bytes is not one huge allocation.
- */
-const SLAB_BYTES = 16 * 1024 * 1024;
-
-/**
- * Copies every kept file's bytes into fresh, unshared ArrayBuffers. The scan's own Buffers cannot be
- * transferred: they may be views into Node's shared allocation pool or into a larger read chunk, and
- * transferring would detach memory other Buffers in this worker still use. Hard links that share
- * their target's Buffer share its bytes in the slab too.
- */
+/** The scan with its kept bytes copied into slabs for transfer (slabs.ts). */
 export function packScan(scan: LayerScan): { packed: PackedScan; transfer: ArrayBuffer[] } {
-  const slabs: ArrayBuffer[] = [];
-  const placed = new Map<Buffer, { slab: number; offset: number }>();
-  const files: PackedFile[] = [];
-  // Group into slabs first (sizes only), then allocate each slab once at its exact size.
-  const groups: Buffer[][] = [];
-  let current: Buffer[] = [];
-  let currentBytes = 0;
-  const unique: Buffer[] = [];
-  for (const f of scan.files) {
-    if (placed.has(f.data)) continue;
-    placed.set(f.data, { slab: -1, offset: 0 });
-    unique.push(f.data);
-  }
-  for (const data of unique) {
-    if (currentBytes > 0 && currentBytes + data.length > SLAB_BYTES) {
-      groups.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(data);
-    currentBytes += data.length;
-  }
-  if (current.length > 0) groups.push(current);
-  for (const group of groups) {
-    const size = group.reduce((n, b) => n + b.length, 0);
-    const slab = new ArrayBuffer(size);
-    const view = new Uint8Array(slab);
-    let offset = 0;
-    for (const data of group) {
-      view.set(data, offset);
-      placed.set(data, { slab: slabs.length, offset });
-      offset += data.length;
-    }
-    slabs.push(slab);
-  }
-  for (const f of scan.files) {
-    const at = placed.get(f.data) as { slab: number; offset: number };
-    files.push({ entry: f.entry, slab: at.slab, offset: at.offset, length: f.data.length });
-  }
-  const { files: _files, ...rest } = scan;
-  return { packed: { ...rest, files, slabs }, transfer: slabs };
+  const { slabs, places } = packBuffers(scan.files.map((f) => f.data));
+  const { files, ...rest } = scan;
+  return {
+    packed: { ...rest, files: files.map((f, i) => ({ entry: f.entry, ...(places[i] as SlabPlace) })), slabs },
+    transfer: slabs,
+  };
 }
 
 /** The main thread's side of `packScan`: Buffers over the transferred slabs, no copy. */
@@ -334,26 +288,6 @@ export function unpackScan(packed: PackedScan): LayerScan {
   const { slabs, files, ...rest } = packed;
   return {
     ...rest,
-    files: files.map((f) => ({
-      entry: f.entry,
-      data: f.slab < 0 ? Buffer.alloc(0) : Buffer.from(slabs[f.slab] as ArrayBuffer, f.offset, f.length),
-    })),
+    files: files.map(({ entry, ...place }) => ({ entry, data: unpackBuffer(slabs, place) })),
   };
-}
-
-/**
- * Yields the stream's chunks, counting and hashing each; the check ends (and may throw) after the
- * last one.
- */
-async function* countedChunks(
-  source: Readable,
-  check: DigestCheck | undefined,
-  count: (n: number) => void,
-): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    count((chunk as Buffer).length);
-    check?.update(chunk as Buffer);
-    yield chunk as Buffer;
-  }
-  check?.finish();
 }

@@ -11,7 +11,6 @@
  * every position, as an image runtime would extract it each time: ten thousand copies of a 1 GiB
  * layer are refused with LIMIT after one inflate, instead of taking hours.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ArtifactBudget, artifactLimits, checkLayerCount } from '../archive/artifact-budget.ts';
 import { type ErrorCode, WaybillError } from '../errors.ts';
@@ -63,7 +62,7 @@ export async function walkLayers(
       applyDistinct,
     );
   } else {
-    const concurrency = Math.max(1, Math.floor(options.concurrency ?? availableParallelism()));
+    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
     await scanInProcess(plan.distinct, filter, concurrency, onBytes, options.signal, applyDistinct);
   }
   return view.result();
@@ -147,10 +146,9 @@ function stackInOrder(
 }
 
 /**
- * Scans up to `concurrency` layers at once on the main thread: each layer's inflate runs on libuv's
- * threadpool, so several layers decompress side by side while the main thread hashes and reads tar
- * headers. Scans are applied strictly in layer order; a window of `concurrency` layers bounds how
- * many finished scans wait for a slower lower layer. Errors are those a one-by-one walk would give:
+ * Scans up to `concurrency` layers at once on this thread, their chunks interleaved (each scan
+ * yields between chunks). Scans are applied strictly in layer order; a window of `concurrency`
+ * layers bounds how many finished scans wait for a slower lower layer. Errors are those a one-by-one walk would give:
  * the lowest failing layer's; a failure cancels only the layers above it.
  */
 async function scanInProcess(

@@ -8,6 +8,7 @@
 import { stat } from 'node:fs/promises';
 import { BLOCK_SIZE, indexTarFile, isTarHeader } from '../archive/tar-reader.ts';
 import { isWaybillError, WaybillError } from '../errors.ts';
+import { isReleaseReference } from '../publish/release-location.ts';
 import { readFileHead } from '../util/read-head.ts';
 import { describeFileType } from '../util/regular-file.ts';
 import { openDir } from './dir.ts';
@@ -15,9 +16,8 @@ import { openDockerArchive } from './docker-archive.ts';
 import { openFile } from './file.ts';
 import { openOciLayout } from './oci.ts';
 import { openOciArchive } from './oci-archive.ts';
-import { isRegistryReference, openRegistryImage } from './registry.ts';
-import { isReleaseReference, openReleaseArtifact, releaseWriteError } from './release.ts';
-import type { Artifact, OpenOptions, SourceKind } from './types.ts';
+import { isRegistryReference } from './registry-reference.ts';
+import type { Artifact, ListedArtifact, OpenOptions, SourceKind } from './types.ts';
 
 /** Transports naming a local path (`docker://` and release URLs are handled before these). */
 type PathKind = Exclude<SourceKind, 'registry' | 'release'>;
@@ -81,7 +81,7 @@ export async function locateArtifact(ref: string): Promise<ArtifactLocation> {
   if (isRegistryReference(ref)) {
     throw new WaybillError('USAGE', ref, 'a registry reference has no local path to lock or write');
   }
-  if (isReleaseReference(ref)) throw releaseWriteError(ref);
+  if (isReleaseReference(ref)) throw (await import('./release.ts')).releaseWriteError(ref);
   const prefixed = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (prefixed) {
     const transport = prefixed[1] as string;
@@ -110,11 +110,21 @@ async function locateWithTransport(ref: string, kind: PathKind, rest: string): P
   return reference === undefined ? { kind, path } : { kind, path, reference };
 }
 
-export async function openArtifact(ref: string, options: OpenOptions = {}): Promise<Artifact> {
+export async function openArtifact(
+  ref: string,
+  options: OpenOptions & { digest: false },
+): Promise<ListedArtifact>;
+export async function openArtifact(ref: string, options?: OpenOptions): Promise<Artifact>;
+export async function openArtifact(
+  ref: string,
+  options: OpenOptions = {},
+): Promise<Artifact | ListedArtifact> {
+  // The registry client is loaded for `docker://` references only, the release reader for release
+  // URLs only.
   const artifact = isRegistryReference(ref)
-    ? await openRegistryImage(ref, options)
+    ? await (await import('./registry.ts')).openRegistryImage(ref, options)
     : isReleaseReference(ref)
-      ? await openReleaseArtifact(ref, options)
+      ? await (await import('./release.ts')).openReleaseArtifact(ref, options)
       : await openLocated(ref, await locateArtifact(ref), options);
   // Kept so a multi-platform walk can reopen the same reference per platform with the same options.
   artifact.options ??= options;
@@ -124,14 +134,24 @@ export async function openArtifact(ref: string, options: OpenOptions = {}): Prom
 /** Opens what `locateArtifact` found. */
 export async function openLocated(
   ref: string,
+  location: ArtifactLocation,
+  options: OpenOptions & { digest: false },
+): Promise<Artifact | ListedArtifact>;
+export async function openLocated(
+  ref: string,
+  location: ArtifactLocation,
+  options?: OpenOptions,
+): Promise<Artifact>;
+export async function openLocated(
+  ref: string,
   { kind, path, reference }: ArtifactLocation,
   options: OpenOptions = {},
-): Promise<Artifact> {
+): Promise<Artifact | ListedArtifact> {
   switch (kind) {
     case 'file':
       return openFile(ref, path);
     case 'dir':
-      return openDir(ref, path);
+      return options.digest === false ? openDir(ref, path, { digest: false }) : openDir(ref, path);
     case 'oci':
       return openOciLayout(ref, path, reference === '' ? undefined : reference, options);
     case 'oci-archive':

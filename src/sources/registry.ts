@@ -11,12 +11,7 @@ import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, parseImageManifest } from '../
 import { type Descriptor, MEDIA_TYPE } from '../oci/types.ts';
 import { BlobCache } from '../registry/blob-cache.ts';
 import type { FetchedManifest } from '../registry/manifests.ts';
-import {
-  DOCKER_TRANSPORT,
-  formatReference,
-  type ImageReference,
-  parseDockerReference,
-} from '../registry/reference.ts';
+import { formatReference, type ImageReference, parseDockerReference } from '../registry/reference.ts';
 import { openRepository, type Repository } from '../registry/repository.ts';
 import { eachLimited } from '../util/each-limited.ts';
 import type { BlobLocation, BlobStore } from './blob-store.ts';
@@ -145,9 +140,7 @@ async function openRegistryFile(
   return { ...file, registry: { repository, reference, subject: root.digest }, options };
 }
 
-export function isRegistryReference(ref: string): boolean {
-  return ref.startsWith(DOCKER_TRANSPORT);
-}
+export { isRegistryReference } from './registry-reference.ts';
 
 /** Registry images are read here; writing them is `publish`'s job, never a side effect. */
 export function registryWriteError(ref: string): WaybillError {

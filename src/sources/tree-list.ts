@@ -104,6 +104,40 @@ export function entryAt(tree: PackedTree, i: number): TreeEntry {
   return entry;
 }
 
+/**
+ * The names in a directory, refusing one that is not UTF-8 (MALFORMED). Read as strings, which
+ * decode faster; only a directory where one came out with a replacement character is read again as
+ * bytes, to tell a real U+FFFD from bytes that were not UTF-8.
+ */
+function entryNames(dir: string): string[] {
+  const names = readdirSync(dir);
+  if (!names.some((name) => name.includes('\uFFFD'))) return names;
+  return readdirSync(dir, { encoding: 'buffer' }).map((bytes) => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      throw new WaybillError(
+        'MALFORMED',
+        join(dir, bytes.toString('latin1')),
+        `file name is not UTF-8: ${escapeBytes(bytes)}`,
+      );
+    }
+  });
+}
+
+/** Entry i as a walk shows it (char, block, fifo and socket as `other`): nothing else is built. */
+export function fileEntryAt(tree: PackedTree, i: number): FileEntry {
+  const node = nodeOf(tree, i);
+  const entry: FileEntry = {
+    path: tree.paths[i] as string,
+    type: node === 'file' || node === 'dir' || node === 'symlink' ? node : 'other',
+    size: tree.sizes[i] as number,
+    mode: tree.modes[i] as number,
+  };
+  if (node === 'symlink') entry.linkTarget = tree.extras.get(i) ?? '';
+  return entry;
+}
+
 /** Every entry below `root` except waybill's own files, sorted by path. */
 export function listTreeSync(root: string): PackedTree {
   // Columns from the start (no object per entry), in the order found; sorted by path at the end.
@@ -115,37 +149,30 @@ export function listTreeSync(root: string): PackedTree {
   const sizes: number[] = [];
   const extras = new Map<number, string>();
   const visit = (dir: string, prefix: string) => {
-    const names = readdirSync(dir, { encoding: 'buffer' }).map((bytes) => {
-      try {
-        return utf8.decode(bytes);
-      } catch {
-        throw new WaybillError(
-          'MALFORMED',
-          join(dir, bytes.toString('latin1')),
-          `file name is not UTF-8: ${escapeBytes(bytes)}`,
-        );
-      }
-    });
+    const names = entryNames(dir);
     const siblings = new Set(names);
     for (const name of names) {
       if (isWaybillFile(name, siblings)) continue;
-      const absolute = join(dir, name);
+      const absolute = `${dir}/${name}`;
       const path = prefix === '' ? name : `${prefix}/${name}`;
-      const info = lstatSync(absolute, { bigint: true });
+      // Plain numbers (a bigint Stats costs twice as much, on every entry); a device's number is
+      // read again as a bigint, as all 64 bits of dev_t count.
+      const info = lstatSync(absolute);
       const node = fileTypeOf(info);
       const i = paths.length;
       paths.push(path);
       nodes.push(NODE_TYPES.indexOf(node));
-      modes.push(Number(info.mode & 0o7777n));
-      uids.push(Number(info.uid));
-      gids.push(Number(info.gid));
+      modes.push(info.mode & 0o7777);
+      uids.push(info.uid);
+      gids.push(info.gid);
       let size = 0;
       if (node === 'symlink') {
         const target = readlinkSync(absolute, 'utf8');
         extras.set(i, target);
         size = Buffer.byteLength(target);
-      } else if (node === 'file') size = Number(info.size);
-      else if (node === 'char' || node === 'block') extras.set(i, deviceNumbers(info.rdev));
+      } else if (node === 'file') size = info.size;
+      else if (node === 'char' || node === 'block')
+        extras.set(i, deviceNumbers(lstatSync(absolute, { bigint: true }).rdev));
       sizes.push(size);
       if (node === 'dir') visit(absolute, path);
     }

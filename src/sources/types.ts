@@ -173,6 +173,12 @@ export interface Artifact {
   verifyBlobs?(options?: IntegrityOptions): Promise<IntegrityCheck[]>;
 }
 
+/**
+ * An artifact opened only to list what it holds (`OpenOptions.digest` false): a `dir:` tree then
+ * has no digest, as nothing but the files a walk wants is read. Every other kind has its digest.
+ */
+export type ListedArtifact = Omit<Artifact, 'digest'> & { digest?: string };
+
 /** One thing hashed against the digest that names it. */
 export interface IntegrityCheck {
   /** What it is, for people: `image manifest`, `image config`, `layer 2 of 3`, `image index`, `SBOM`. */
@@ -207,6 +213,11 @@ export interface IntegrityOptions {
 export interface OpenOptions {
   /** `os/arch[/variant]`, to choose one image of an index. */
   platform?: string;
+  /**
+   * false: the artifact will only be listed (`sbom`), so a `dir:` tree is not hashed for its digest
+   * (the other kinds cost nothing to name and have theirs). Default: every artifact has its digest.
+   */
+  digest?: boolean;
   /** `docker://` references: transport and credentials (src/registry/client.ts). */
   registry?: RegistryOptions;
   /** `docker://` references: where pulled blobs are cached (default: the user cache directory). */

@@ -22,8 +22,9 @@ export interface FilterModuleSpec {
 export interface SourceWalkOptions extends WalkOptions {
   filterModule?: FilterModuleSpec;
   /**
-   * Without worker threads: how many layers are scanned at once in-process (their inflate overlaps
-   * on libuv's threadpool). Default `os.availableParallelism()`; 1 = one after the other.
+   * Without worker threads: how many layers are scanned at once in-process. A scan decodes
+   * synchronously and yields between chunks (layer-scan.ts), so several share this thread rather
+   * than run side by side: default 1, one after the other.
    */
   concurrency?: number;
   /** Decompression caps for layers and tarballs (defaults in archive/decompress.ts). */

@@ -23,8 +23,8 @@ const EXCEPTIONS: Record<string, { calls: RegExp; why: string }> = {
     why: 'SQLite reads a file: a copy goes into a fresh private mkdtemp directory (0700), removed after',
   },
   'sources/spill.ts': {
-    calls: /\b(mkdtemp|open)\(/,
-    why: 'a wanted file too large to hold is streamed into a fresh private mkdtemp directory (0700), exclusive create (wx, 0600), condensed from there and removed after',
+    calls: /\b(mkdtempSync|openSync)\(/,
+    why: 'a wanted file too large to hold is written into a fresh private mkdtemp directory (0700), exclusive create (wx+, 0600), condensed from there and removed after',
   },
   'provenance/build/scratch.ts': {
     calls: /\bmkdtemp\(/,

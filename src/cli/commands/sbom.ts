@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
-import { readStoredSbom } from '../../app/stored.ts';
 import { WaybillError } from '../../errors.ts';
 import type { RegistryOptions } from '../../registry/client.ts';
 import { openArtifact } from '../../sources/open.ts';
@@ -57,8 +56,9 @@ export function registerSbom(program: Command): void {
         return;
       }
       const workers = opts.workers === undefined ? undefined : parseWorkerCount(opts.workers, '--workers');
+      // Listed, not bound to anything: a `dir:` tree is not hashed for a digest (docs/sbom.md).
       const artifact = await withDownloadProgress(
-        (onDownload) => openArtifact(ref, { platform: opts.platform, registry, onDownload }),
+        (onDownload) => openArtifact(ref, { platform: opts.platform, registry, onDownload, digest: false }),
         { quiet: opts.quiet },
       );
       const progress = createProgress('cataloging', { quiet: opts.quiet });
@@ -89,6 +89,8 @@ async function printStored(
   opts: { output?: string; platform?: string; quiet?: boolean; registry?: RegistryOptions },
   askedFormat: SbomFormat | undefined,
 ): Promise<void> {
+  // Loaded for --stored only: record, attachment and registry-referrer reading is not needed to generate.
+  const { readStoredSbom } = await import('../../app/stored.ts');
   const stored = await readStoredSbom(ref, { platform: opts.platform, registry: opts.registry });
   if (askedFormat !== undefined && askedFormat !== stored.format) {
     throw new WaybillError(

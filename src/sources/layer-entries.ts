@@ -1,0 +1,255 @@
+/**
+ * What a layer scan does with each tar entry, as the entries go by (a `TarPushHandler`): whiteouts
+ * and opaque-directory markers noted, each entry shown to the filter (from its header, then from its
+ * first bytes when the filter sniffs), and the content of the files it keeps collected — into one
+ * reused buffer when a content predicate will drop most of them, to disk for large files the filter
+ * condenses, else into a buffer of their own. Unwanted content is passed over without a copy.
+ */
+import type { ArtifactBudget } from '../archive/artifact-budget.ts';
+import type { TarPushHandler } from '../archive/tar-push.ts';
+import type { TarHeader } from '../archive/tar-reader.ts';
+import { SPILL_MIN_BYTES, SpilledFile } from './spill.ts';
+import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
+
+export interface ScannedFile {
+  entry: FileEntry;
+  data: Buffer;
+}
+
+export interface LayerScan {
+  /** Wanted entries in this layer (the last one wins when a path repeats). */
+  files: ScannedFile[];
+  /** Paths deleted from lower layers (`.wh.NAME` → NAME). */
+  whiteouts: string[];
+  /** Directories whose lower-layer contents are hidden (`.wh..wh..opq`), '' for the root. */
+  opaqueDirs: string[];
+  /** Non-directory entries not kept: they still replace lower versions of their path. */
+  hidden: string[];
+  /** Directory entries not kept: they replace a lower non-directory at the same path. */
+  hiddenDirs: string[];
+  skipped: Array<{ path: string; reason: string }>;
+  /** Uncompressed bytes and archive entries read: what applying this layer again costs the budget. */
+  bytes: number;
+  entries: number;
+}
+
+/** What the entries of a layer are read as. */
+export interface EntryOptions {
+  /** Interpret `.wh.` whiteouts and opaque-dir markers (image layers only). */
+  image: boolean;
+  /** Recorded as FileEntry.layer. */
+  layer?: string;
+  /** Wanted files larger than this are skipped with a reason. */
+  maxFileSize: number;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/**
+ * Files up to this size are read into the reused buffer when the filter has a content predicate;
+ * larger ones a filter can condense are condensed from disk (spill.ts), so neither this buffer nor
+ * any one file costs more memory than this.
+ */
+const SCRATCH_MAX_BYTES = SPILL_MIN_BYTES;
+
+/** Grows in powers of two from 1 MiB, so a run of slightly larger files does not reallocate each time. */
+function scratchSizeFor(size: number): number {
+  let n = 1024 * 1024;
+  while (n < size) n *= 2;
+  return Math.min(n, SCRATCH_MAX_BYTES);
+}
+
+/** AUFS whiteout prefix (image-spec layer.md "Whiteouts"). */
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+/** Where a kept file's content goes while it arrives. */
+interface Collector {
+  write(piece: Buffer): void;
+  /** The bytes the walk keeps (`keptBytes`), or undefined when the filter drops them. */
+  finish(): Buffer | undefined;
+  /** Stops early (the scan failed): releases what it holds. */
+  discard(): void;
+}
+
+/** Into `target` (exactly the content's size); `reused`: a buffer the next file overwrites. */
+function bufferCollector(filter: FileFilter, entry: FileEntry, target: Buffer, reused: boolean): Collector {
+  let at = 0;
+  return {
+    write(piece) {
+      at += piece.copy(target, at);
+    },
+    finish: () => keptBytes(filter, entry, target, reused),
+    discard() {},
+  };
+}
+
+function spillCollector(filter: FileFilter, entry: FileEntry): Collector {
+  const spilled = new SpilledFile();
+  return {
+    write: (piece) => spilled.write(piece),
+    finish: () => spilled.kept(filter, entry),
+    discard: () => spilled.discard(),
+  };
+}
+
+/** The entry whose content is arriving, when anything is done with it. */
+type Current =
+  /** Its first bytes are being gathered for the filter's `sniff`. */
+  | { kind: 'sniff'; entry: FileEntry; header: TarHeader; head: Buffer; got: number }
+  | { kind: 'collect'; entry: FileEntry; collector: Collector };
+
+export class LayerEntries implements TarPushHandler {
+  readonly scan: LayerScan = {
+    files: [],
+    whiteouts: [],
+    opaqueDirs: [],
+    hidden: [],
+    hiddenDirs: [],
+    skipped: [],
+    bytes: 0,
+    entries: 0,
+  };
+  /** Wanted entries by path; the last occurrence of a path wins, in archive order. */
+  private readonly files = new Map<string, ScannedFile>();
+  private scratch: Buffer = EMPTY;
+  private current: Current | undefined;
+  private readonly job: EntryOptions;
+  private readonly filter: FileFilter;
+  private readonly budget: ArtifactBudget | undefined;
+
+  constructor(job: EntryOptions, filter: FileFilter, budget: ArtifactBudget | undefined) {
+    this.job = job;
+    this.filter = filter;
+    this.budget = budget;
+  }
+
+  entry(header: TarHeader): void {
+    this.current = undefined;
+    const scan = this.scan;
+    scan.entries++;
+    this.budget?.chargeEntries(1);
+    const path = header.path;
+    const slash = path.lastIndexOf('/');
+    // Names are cut apart only for the rare whiteouts: this runs for every entry of every layer.
+    if (this.job.image && path.startsWith(WHITEOUT, slash + 1)) {
+      const dir = slash < 0 ? '' : path.slice(0, slash);
+      const base = path.slice(slash + 1);
+      if (base === OPAQUE) {
+        scan.opaqueDirs.push(dir);
+        return;
+      }
+      // Other `.wh..wh.` names are AUFS bookkeeping (hard-link directory `.wh..wh.plnk`), not files.
+      if (base.startsWith(`${WHITEOUT}${WHITEOUT}`)) return;
+      if (base.startsWith(WHITEOUT)) {
+        const name = base.slice(WHITEOUT.length);
+        scan.whiteouts.push(dir === '' ? name : `${dir}/${name}`);
+        return;
+      }
+    }
+    const entry: FileEntry = { path, type: header.type, size: header.size, mode: header.mode };
+    if (header.linkTarget !== undefined) entry.linkTarget = header.linkTarget;
+    if (this.job.layer) entry.layer = this.job.layer;
+    // Hard links: the content is the target's, found earlier in this same archive when kept.
+    const linked = header.type === 'hardlink' ? this.files.get(header.linkTarget as string) : undefined;
+    if (linked) entry.size = linked.entry.size;
+
+    const keep = this.filter.want(entry);
+    if (keep !== 'sniff') {
+      this.decide(entry, header, keep, linked);
+      return;
+    }
+    const sniffed = linked ? linked.data : header.size === 0 ? EMPTY : undefined;
+    if (sniffed) this.decide(entry, header, this.sniff(entry, sniffed.subarray(0, SNIFF_BYTES)), linked);
+    else {
+      const head = Buffer.allocUnsafe(Math.min(SNIFF_BYTES, header.size));
+      this.current = { kind: 'sniff', entry, header, head, got: 0 };
+    }
+  }
+
+  content(piece: Buffer): void {
+    const current = this.current;
+    if (!current) return;
+    if (current.kind === 'collect') {
+      current.collector.write(piece);
+      return;
+    }
+    const n = piece.copy(current.head, current.got);
+    current.got += n;
+    if (current.got < current.head.length) return;
+    const { entry, header, head } = current;
+    this.current = undefined;
+    this.decide(entry, header, this.sniff(entry, head), undefined);
+    const collecting = this.current as Current | undefined;
+    if (collecting?.kind !== 'collect') return;
+    collecting.collector.write(head);
+    if (n < piece.length) collecting.collector.write(piece.subarray(n));
+  }
+
+  end(): void {
+    const current = this.current;
+    this.current = undefined;
+    if (current?.kind !== 'collect') return;
+    const kept = current.collector.finish();
+    const { path } = current.entry;
+    // Dropped on content: like an unwanted entry, it still replaces lower versions of its path.
+    if (kept === undefined) this.scan.hidden.push(path);
+    else this.files.set(path, { entry: current.entry, data: kept });
+  }
+
+  /** The scan, once the archive has ended. */
+  result(): LayerScan {
+    this.scan.files = [...this.files.values()];
+    return this.scan;
+  }
+
+  /** The scan stopped early: temporary files go. */
+  discard(): void {
+    if (this.current?.kind === 'collect') this.current.collector.discard();
+    this.current = undefined;
+  }
+
+  private sniff(entry: FileEntry, head: Buffer): boolean {
+    return this.filter.sniff ? this.filter.sniff(entry, head) : false;
+  }
+
+  /** Acts on the filter's decision for an entry: hidden, kept without content, or collected. */
+  private decide(entry: FileEntry, header: TarHeader, keep: boolean, linked: ScannedFile | undefined): void {
+    const { path } = entry;
+    const scan = this.scan;
+    const max = this.job.maxFileSize;
+    if (!keep || (header.type === 'file' && entry.size > max)) {
+      if (keep) scan.skipped.push({ path, reason: `${entry.size} bytes is larger than maxFileSize ${max}` });
+      this.files.delete(path);
+      if (header.type === 'dir') scan.hiddenDirs.push(path);
+      else scan.hidden.push(path);
+      return;
+    }
+    this.files.delete(path); // keep archive order of the last occurrence
+    if (header.type !== 'file' && header.type !== 'hardlink') {
+      this.files.set(path, { entry, data: EMPTY });
+      return;
+    }
+    if (linked) {
+      const kept = keptBytes(this.filter, entry, linked.data, false);
+      if (kept === undefined) scan.hidden.push(path);
+      else this.files.set(path, { entry, data: kept });
+      return;
+    }
+    this.current = { kind: 'collect', entry, collector: this.collector(entry) };
+  }
+
+  private collector(entry: FileEntry): Collector {
+    const filter = this.filter;
+    const size = entry.size;
+    if (filter.condense && size > SPILL_MIN_BYTES) return spillCollector(filter, entry);
+    if ((filter.keep || filter.condense) && size <= SCRATCH_MAX_BYTES) {
+      // Most files a content predicate sees are dropped (executables without Go build info) or
+      // condensed: read them into one reused buffer and copy out only what is kept, instead of
+      // allocating each (external memory that drives V8 into a mark-compact every few MiB).
+      if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(scratchSizeFor(size));
+      return bufferCollector(filter, entry, this.scratch.subarray(0, size), true);
+    }
+    return bufferCollector(filter, entry, Buffer.allocUnsafe(size), false);
+  }
+}
