@@ -119,3 +119,122 @@ test('an OCI layout: the bundle is attached to the image and matched with its ma
   assert.equal(report.statements[0]?.kind, 'sbom');
   assert.match(report.statements[0]?.source ?? '', /attached bundle/);
 });
+
+test('a plain statement copy beside its signed bundle must be the signed statement', async () => {
+  const { storeStatement } = await import('../provenance/statement-store.ts');
+  const artifact = join(dir, 'copied.tar.gz');
+  writeFileSync(artifact, 'copied bytes');
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'copied.tar.gz', digest: { sha256: sha256Hex('copied bytes') } }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {
+      buildDefinition: { buildType: 'https://waybill.dev/build/v1', externalParameters: {} },
+      runDetails: { builder: { id: 'https://waybill.dev/builder/local' } },
+    },
+  };
+  const stored = await storeStatement({ path: artifact, kind: 'file' }, 'provenance', statement, signer);
+  assert.equal(stored.bundle, `${artifact}.provenance.sigstore.json`);
+  const good = await verifyArtifact(artifact, { keys: [pub] });
+  assert.equal(good.passed, true, JSON.stringify(good.statements));
+  assert.ok(verdict(good, 'provenance').checks.some((c) => c.id === 'copy-match' && c.passed));
+
+  const edited = JSON.parse(readFileSync(stored.path, 'utf8'));
+  edited.predicate.runDetails.builder.id = 'https://evil.example/builder';
+  writeFileSync(stored.path, JSON.stringify(edited));
+  const bad = await verifyArtifact(artifact, { keys: [pub] });
+  assert.equal(bad.passed, false);
+  assert.match(
+    verdict(bad, 'provenance').reason ?? '',
+    /differs from the signed statement: it was edited after signing/,
+  );
+
+  writeFileSync(stored.path, '{"_type": ');
+  const broken = await verifyArtifact(artifact, { keys: [pub] });
+  assert.equal(broken.passed, false);
+  assert.match(
+    verdict(broken, 'provenance').reason ?? '',
+    /copied\.tar\.gz\.provenance\.json is unreadable: not valid JSON/,
+  );
+
+  // Written again without a key: the bundle signing the old copy goes, and nothing stale is judged.
+  await storeStatement({ path: artifact, kind: 'file' }, 'provenance', edited);
+  assert.throws(() => readFileSync(`${artifact}.provenance.sigstore.json`), { code: 'ENOENT' });
+});
+
+test('a signed rebuild verdict says what it reports: reproduced or NOT', async () => {
+  const artifact = join(dir, 'rebuilt.tar.gz');
+  writeFileSync(artifact, 'rebuilt bytes');
+  const verdictOf = (reproduced: boolean) => ({
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'rebuilt.tar.gz', digest: { sha256: sha256Hex('rebuilt bytes') } }],
+    predicateType: 'https://waybill.dev/rebuild/v1',
+    predicate: {
+      reproduced,
+      reason: reproduced ? 'every output reproduced' : 'not reproduced: rebuilt.tar.gz',
+    },
+  });
+  const opened = await openArtifact(artifact);
+  for (const reproduced of [true, false]) {
+    const statement = verdictOf(reproduced);
+    await saveStatementBundle(
+      opened,
+      'rebuild',
+      statement.predicateType,
+      serializeBundle(await signStatement(statement, signer)),
+    );
+    const report = await verifyArtifact(artifact, { keys: [pub] });
+    const outcome = verdict(report, 'rebuild').checks.find((c) => c.id === 'rebuild-outcome');
+    assert.ok(outcome, JSON.stringify(report.statements));
+    assert.match(
+      outcome.detail,
+      reproduced
+        ? /reproduced every output bit for bit/
+        : /did NOT reproduce the outputs: not reproduced: rebuilt\.tar\.gz/,
+    );
+  }
+});
+
+test('a release directory: the published plain copy of a signed statement is checked against SHA256SUMS', async () => {
+  const { publishToReleaseDirectory } = await import('../publish/release-dir.ts');
+  const { sampleReleaseBundle } = await import('../publish/testing.ts');
+  const { mkdirSync } = await import('node:fs');
+  const work = join(dir, 'release-work');
+  const root = join(dir, 'releases');
+  mkdirSync(work, { recursive: true });
+  mkdirSync(root, { recursive: true });
+  const content = 'the hello 1.2.3 release\n';
+  const statement = {
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: 'hello-1.2.3.tar', digest: { sha256: sha256Hex(content) } }],
+    predicateType: 'https://waybill.dev/rebuild/v1',
+    predicate: { reproduced: true, reason: 'every output reproduced' },
+  };
+  const copy = Buffer.from(`${JSON.stringify(statement, null, 2)}\n`);
+  const bundle = Buffer.from(serializeBundle(await signStatement(statement, signer)));
+  await publishToReleaseDirectory(
+    root,
+    sampleReleaseBundle(work, {
+      content,
+      extra: [
+        { fileName: 'hello-1.2.3.tar.rebuild.json', bytes: copy, kind: 'rebuild' },
+        { fileName: 'hello-1.2.3.tar.rebuild.sigstore.json', bytes: bundle, kind: 'bundle' },
+      ],
+    }),
+  );
+  const ref = `file://${root}/hello/1.2.3/hello-1.2.3.tar`;
+  const good = await verifyArtifact(ref, { keys: [pub], allowUnsigned: true });
+  assert.ok(
+    verdict(good, 'rebuild').checks.some((c) => c.id === 'copy-match' && c.passed),
+    JSON.stringify(good.statements),
+  );
+  // One byte changed in the published copy: SHA256SUMS no longer lists it.
+  const published = join(root, 'hello', '1.2.3', 'hello-1.2.3.tar.rebuild.json');
+  writeFileSync(published, readFileSync(published, 'utf8').replace('every output', 'every Output'));
+  const bad = await verifyArtifact(ref, { keys: [pub], allowUnsigned: true });
+  assert.equal(bad.passed, false);
+  assert.match(
+    verdict(bad, 'integrity').reason ?? '',
+    /hello-1\.2\.3\.tar\.rebuild\.json is sha256:[0-9a-f]{64}, but SHA256SUMS says sha256:[0-9a-f]{64}/,
+  );
+});

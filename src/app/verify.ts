@@ -50,6 +50,7 @@ import { loadAttachedBundles } from './attachments.ts';
 import { checkLoadedRecord, sbomOutcome, verifyRecordSource } from './check.ts';
 import { readBoundFacts } from './integrity.ts';
 import { recordMatch } from './record-signature.ts';
+import { copyMatch, readLocalCopy, readStatementCopies, type StatementCopy } from './statement-copies.ts';
 
 export interface VerifyOptions {
   /** Public key files (PEM) the consumer trusts for key-signed statements. */
@@ -88,6 +89,8 @@ export type CheckId =
   | 'builder-id'
   | 'record-match'
   | 'record-signed'
+  | 'copy-match'
+  | 'rebuild-outcome'
   | 'provenance-present'
   | 'found'
   | 'integrity'
@@ -158,6 +161,24 @@ export interface StatementContext {
   record?: { record: ReleaseRecord; location: string };
 }
 
+/** What a signed rebuild verdict reports: shown, so a signed "not reproduced" is never just a tick. */
+function rebuildChecks(ctx: StatementContext): VerdictCheck[] {
+  const predicate = ctx.statement.predicate as { reproduced?: unknown; reason?: unknown } | null;
+  if (typeof predicate !== 'object' || predicate === null || typeof predicate.reproduced !== 'boolean')
+    return [];
+  const why = typeof predicate.reason === 'string' && predicate.reason !== '' ? `: ${predicate.reason}` : '';
+  return [
+    {
+      id: 'rebuild-outcome',
+      // The statement verifies either way; what it reports is the rebuilder's finding, shown as such.
+      passed: true,
+      detail: predicate.reproduced
+        ? 'it reports the rebuild reproduced every output bit for bit'
+        : `it reports the rebuild did NOT reproduce the outputs${why}`,
+    },
+  ];
+}
+
 type StatementChecker = (ctx: StatementContext) => VerdictCheck[];
 
 function provenanceChecks(ctx: StatementContext): VerdictCheck[] {
@@ -180,6 +201,7 @@ function recordChecks(ctx: StatementContext): VerdictCheck[] {
 export const STATEMENT_CHECKERS: Partial<Record<StatementKind, StatementChecker>> = {
   provenance: provenanceChecks,
   record: recordChecks,
+  rebuild: rebuildChecks,
 };
 
 const MESSAGE_ALGORITHMS: Record<string, string> = { '1': 'sha256', '2': 'sha384', '3': 'sha512' };
@@ -201,6 +223,7 @@ async function judge(
   candidates: DigestCandidate[],
   options: VerifyOptions,
   record: StatementContext['record'],
+  copy: StatementCopy | undefined,
 ): Promise<StatementVerdict> {
   const signature = await verifySignedItem(item, trust);
   const { content, passed: _p, reason: _r, ...signer } = signature;
@@ -245,6 +268,7 @@ async function judge(
   checks.push({ id: 'subject', ...matchSubjects(statement.subjects, candidates) });
   const checker = STATEMENT_CHECKERS[statement.kind];
   if (checker) checks.push(...checker({ statement, signature, options, record }));
+  if (copy) checks.push({ id: 'copy-match', ...copyMatch(copy, statement.raw) });
   return finish(verdict);
 }
 
@@ -294,8 +318,9 @@ async function gatherItems(
   artifact: Artifact,
   given: string[],
   broken: IntegrityCheck[],
-): Promise<SignedItem[]> {
+): Promise<{ items: SignedItem[]; sidecars: string[] }> {
   const items: SignedItem[] = [];
+  const sidecars: string[] = [];
   const seen = new Set<string>();
   const addFile = async (path: string) => {
     const real = await realpath(path).catch(() => path);
@@ -306,7 +331,10 @@ async function gatherItems(
   // A registry image has no directory of its own: nothing next to it is a sidecar.
   // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
   if (!artifact.registry && artifact.kind !== 'release')
-    for (const path of await findSidecarBundles(artifact.path)) await addFile(path);
+    for (const path of await findSidecarBundles(artifact.path)) {
+      sidecars.push(path);
+      await addFile(path);
+    }
   let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
   try {
     attachedBundles = await loadAttachedBundles(artifact);
@@ -318,7 +346,41 @@ async function gatherItems(
     items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
   }
   for (const path of given) await addFile(path);
-  return items;
+  return { items, sidecars };
+}
+
+/**
+ * The plain copies of the signed statements stored with the artifact: beside its sidecar bundles,
+ * or in its release directory (read there with the release's SHA256SUMS check). Only those: a
+ * --bundle file's neighbours are not the producer's.
+ */
+async function statementCopies(
+  artifact: Artifact,
+  sidecars: string[],
+  broken: IntegrityCheck[],
+): Promise<Map<string, StatementCopy>> {
+  const release = artifact.release;
+  if (!release)
+    return readStatementCopies(
+      sidecars.map((path) => ({ source: path, bundle: path })),
+      readLocalCopy,
+    );
+  const bundles = [...release.sidecars.keys()].map((name) => ({
+    source: release.locate(name),
+    bundle: name,
+    describe: (copy: string) => release.locate(copy),
+  }));
+  return readStatementCopies(bundles, async (name) => {
+    if (!release.sidecarNames.includes(name)) return undefined;
+    try {
+      return await release.readFile(name);
+    } catch (e) {
+      // A copy that is not what SHA256SUMS lists: a failed integrity check, like any published file.
+      if (!isDigestMismatch(e)) throw e;
+      broken.push(mismatchCheck('published statement', e));
+      return undefined;
+    }
+  });
 }
 
 export async function verifyOpenedArtifact(
@@ -337,7 +399,8 @@ export async function verifyOpenedArtifact(
   const candidates = await digestCandidates(artifact);
   const bound = await readBoundFacts(artifact, options.integrity);
   const integrity = bound.integrity.checks;
-  const items = await gatherItems(artifact, options.bundles ?? [], integrity);
+  const { items, sidecars } = await gatherItems(artifact, options.bundles ?? [], integrity);
+  const copies = await statementCopies(artifact, sidecars, integrity);
   const loaded = bound.loaded;
   const record = loaded ? { record: loaded.record, location: loaded.location } : undefined;
 
@@ -360,7 +423,8 @@ export async function verifyOpenedArtifact(
     },
   };
   const statements: StatementVerdict[] = [];
-  for (const item of items) statements.push(await judge(item, trust, candidates, options, record));
+  for (const item of items)
+    statements.push(await judge(item, trust, candidates, options, record, copies.get(item.source)));
 
   const notes: string[] = [];
   if (bound.brokenRecord) notes.push('the release record attachment does not match its digest: not read');

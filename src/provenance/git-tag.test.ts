@@ -371,6 +371,19 @@ describe('verifySourceTag: SSH signer lifetime and revocation', () => {
     assert.equal(then.signature.verified, true, then.signature.reason);
   });
 
+  test('a listed key on a line ssh-keygen cannot read: the reason names that line, not just "not in the file"', async () => {
+    const repo = await newRepo();
+    await signedTag(repo, 'v1.0.0', ssh);
+    // valid-before needs quotes: without them ssh-keygen skips the whole line.
+    const unquoted = await allowedWith(ssh, 'valid-before=20250101', 'allowed-unquoted');
+    const fact = await verifySourceTag(repo, { allowedSignersFile: unquoted });
+    assert.equal(fact.signature.verified, false);
+    assert.match(
+      fact.signature.reason,
+      /not in the allowed signers file \(ssh-keygen skipped a line it could not read: \S*allowed-unquoted:1: bad options/,
+    );
+  });
+
   test('a key that is not valid yet (valid-after in the future) is refused', async () => {
     const repo = await newRepo();
     await signedTag(repo, 'v1.0.0', ssh);

@@ -33,7 +33,13 @@ export interface SshVerifyRequest {
 
 export type SshVerdict =
   | { kind: 'good'; principal: string; keyType: string; fingerprint: string }
-  | { kind: 'unknown-key'; keyType: string; fingerprint: string }
+  | {
+      kind: 'unknown-key';
+      keyType: string;
+      fingerprint: string;
+      /** A line of the allowed signers file ssh-keygen could not read (`FILE:N: bad options: …`). */
+      unreadLine?: string;
+    }
   | { kind: 'not-valid-now'; keyType: string; fingerprint: string; detail: string }
   | { kind: 'revoked'; keyType: string; fingerprint: string }
   | { kind: 'bad'; detail: string };
@@ -103,7 +109,10 @@ async function verifyWithFile(request: SshVerifyRequest, signatureFile: string):
     if (expiry) {
       return { ...keyOf(outcome), kind: 'not-valid-now', detail: expiry.replace(/^.*?:\d+: /, '').trim() };
     }
-    return outcome;
+    // ssh-keygen skips a line it cannot parse (an unquoted valid-before=…) and says so only on
+    // stderr: the key may be listed on exactly that line, so "not in the file" alone would mislead.
+    const unread = find.stderr.split('\n').find((l) => l.startsWith(`${request.allowedSignersFile}:`));
+    return unread ? { ...outcome, unreadLine: unread.trim() } : outcome;
   }
 
   const verify = (principal: string, revocation: boolean) => {
@@ -158,7 +167,9 @@ export function sshSignatureVerdict(verdict: SshVerdict, revocationFile: string 
         verified: false,
         format,
         signer: key(verdict),
-        reason: `SSH signature is valid but key ${verdict.fingerprint} is not in the allowed signers file`,
+        reason: `SSH signature is valid but key ${verdict.fingerprint} is not in the allowed signers file${
+          verdict.unreadLine ? ` (ssh-keygen skipped a line it could not read: ${verdict.unreadLine})` : ''
+        }`,
       };
     case 'not-valid-now':
       return {

@@ -8,6 +8,7 @@
  * whose subject is the image, as `stamp` attaches bundles), so a push carries it along. An invalid
  * Statement is never written or signed.
  */
+import { unlink } from 'node:fs/promises';
 import { saveStatementBundle } from '../app/attachments.ts';
 import { WaybillError } from '../errors.ts';
 import { checkStatement } from '../record/intoto.ts';
@@ -67,7 +68,14 @@ export async function storeStatement(
     );
   }
   await writeFileAtomic(sidecar, serializeStatement(statement));
-  if (!signer) return { path: sidecar };
+  if (!signer) {
+    // A bundle left by an earlier signed run signs a statement that no longer exists (as `stamp`
+    // without a key removes its bundles): `verify` would judge the new copy edited after signing.
+    await unlink(bundlePathFor(sidecar)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    return { path: sidecar };
+  }
   const bundleJson = serializeBundle(await signStatement(statement, signer));
   if (target.kind === 'oci-layout' && target.attach) {
     const image = await openArtifact(await imageReference(target.path));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter } from './retry.ts';
@@ -28,4 +29,26 @@ test('property: backoff grows exponentially, stays within [half, full] of its ca
       },
     ),
   );
+});
+
+test('the real backoff sleep keeps the process alive: a refused connection ends in one NETWORK error', () => {
+  // An unref'd timer let Node exit mid-backoff (exit 13, "unsettled top-level await") when nothing
+  // else was pending, as in `waybill inspect docker://` against a registry that is down. The test
+  // runner keeps its own loop alive, so this runs in a process of its own.
+  const script = `
+    import { NetworkFailure } from ${JSON.stringify(new URL('./http.ts', import.meta.url).href)};
+    import { withRetries } from ${JSON.stringify(new URL('./retry.ts', import.meta.url).href)};
+    let calls = 0;
+    const refused = () => {
+      calls++;
+      return Promise.reject(new NetworkFailure('ECONNREFUSED', 'cannot connect (connection refused)'));
+    };
+    try {
+      await withRetries(refused, { attempts: 3, baseDelayMs: 20, maxDelayMs: 100, maxRetryAfterMs: 0 }, 'x');
+    } catch (e) {
+      console.log(calls, e.message);
+    }`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  assert.match(child.stdout, /^3 .*connection refused\) \(after 3 attempts\)$/m);
 });

@@ -68,7 +68,9 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
   return Math.round(exp / 2 + random() * (exp / 2));
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+// A referenced timer: the backoff is what the command is waiting for, so it must keep Node alive (an
+// unref'd one let the process exit mid-retry with nothing else pending: exit 13, no message).
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface RetryOutcome {
   response: HttpResponse;

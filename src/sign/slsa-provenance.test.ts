@@ -57,6 +57,15 @@ test('v0.2: builder, source, ref, commit and entry point', () => {
     pass.map((c) => c.passed),
     [true, true, true],
   );
+  // A passed check says what it matched, not only what the provenance claims (shown again below it).
+  assert.deepEqual(
+    pass.map((c) => c.detail),
+    [
+      'source https://github.com/example/hello matches --source-uri github.com/example/hello',
+      'ref refs/tags/v1.2.3 matches --source-tag v1.2.3',
+      `builder ${V02.builder.id} matches --builder-id https://github.com/slsa-framework/slsa-github-generator/.github/workflows/generator_generic_slsa3.yml`,
+    ],
+  );
   const fail = checkProvenancePolicy(s!, {
     sourceUri: 'https://github.com/example/other',
     sourceTag: 'v1.2.4',

@@ -179,14 +179,22 @@ export function checkProvenancePolicy(
         detail: `the signing certificate's source repository ${certificateSourceUri} is not ${policy.sourceUri}`,
       });
     } else {
-      checks.push({ id: 'source-uri', passed: true, detail: `source ${summary.repository}` });
+      checks.push({
+        id: 'source-uri',
+        passed: true,
+        detail: `source ${summary.repository} matches --source-uri ${policy.sourceUri}`,
+      });
     }
   }
   if (policy.sourceTag !== undefined) {
     const wanted = tagRef(policy.sourceTag);
     checks.push(
       summary.ref === wanted
-        ? { id: 'source-tag', passed: true, detail: `ref ${summary.ref}` }
+        ? {
+            id: 'source-tag',
+            passed: true,
+            detail: `ref ${summary.ref} matches --source-tag ${policy.sourceTag}`,
+          }
         : {
             id: 'source-tag',
             passed: false,
@@ -197,7 +205,11 @@ export function checkProvenancePolicy(
   if (policy.builderId !== undefined) {
     checks.push(
       builderIdMatches(policy.builderId, summary.builderId)
-        ? { id: 'builder-id', passed: true, detail: `builder ${summary.builderId}` }
+        ? {
+            id: 'builder-id',
+            passed: true,
+            detail: `builder ${summary.builderId} matches --builder-id ${policy.builderId}`,
+          }
         : {
             id: 'builder-id',
             passed: false,

@@ -248,6 +248,25 @@ test('an untrusted or unsigned tag is refused: exit 1 with the reason, nothing b
   assert.match(none.stderr, /no allowed signers file given \(--allowed-signers\)/);
 });
 
+test('a tag signed by a revoked SSH key is refused: --ssh-revocation-file, or source.sshRevocationFile', async () => {
+  // The signer's own public key is a valid revocation list (ssh-keygen -r accepts plain public keys).
+  const revoked = ssh.publicKey;
+  const section = `${buildSection({ commands: TARBALL_COMMANDS, outputs: ['dist/hello.tar.gz'], tools: ['tar', 'gzip'] })}source:\n  sshRevocationFile: ${revoked}\n`;
+  const flagged = await project(TARBALL_COMMANDS, ['dist/hello.tar.gz'], ssh);
+  const configured = await makeProject(tmp, `e${++n}`, section, ssh);
+  const cases: Array<[string, string[]]> = [
+    [flagged.repo, ['--ssh-revocation-file', revoked]],
+    [configured.repo, []],
+  ];
+  for (const [repo, flags] of cases) {
+    const out = join(tmp, `out-revoked-${++n}`);
+    const r = await waybill(['build', '--out', out, ...trustFlags(ssh), ...flags], { cwd: repo, env });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^waybill: build refused: tag not verified: SSH key SHA256:\S+ is revoked \(/m);
+    assert.equal(existsSync(join(out, 'hello.tar.gz')), false);
+  }
+});
+
 test('a recipe writing outside its build directory fails the build: exit 1 naming the path', async () => {
   const p = await project([...TARBALL_COMMANDS, 'echo planted > ../../outside'], ['dist/hello.tar.gz'], ssh);
   const r = await waybill(['build', '--out', join(tmp, 'out-outside'), ...trustFlags(ssh)], {

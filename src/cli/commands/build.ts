@@ -27,6 +27,7 @@ interface BuildFlags {
   key?: string;
   source?: string;
   allowedSigners?: string;
+  sshRevocationFile?: string;
   trustedGpgKey?: string[];
   version?: string;
   builderId?: string;
@@ -141,6 +142,10 @@ export function registerBuild(program: Command, setExitCode: (code: number) => v
       'the git checkout (default: source.dir of waybill.yaml, else the current directory)',
     )
     .option('--allowed-signers <file>', 'SSH allowed-signers file trusted for tag signatures')
+    .option(
+      '--ssh-revocation-file <file>',
+      'revoked SSH signing keys (KRL or public keys; default: source.sshRevocationFile, else gpg.ssh.revocationFile of your global git config)',
+    )
     .option('--trusted-gpg-key <fingerprint>', 'OpenPGP key trusted for tag signatures (repeatable)', collect)
     .option('--version <version>', 'release version (default: the tag without a leading v)')
     .option(
@@ -172,7 +177,12 @@ export function registerBuild(program: Command, setExitCode: (code: number) => v
       );
     const { settings, config: parsed } = await loadProject(
       { config, policy: opts.policy },
-      { source: opts.source, allowedSigners: opts.allowedSigners, trustedGpgKey: opts.trustedGpgKey },
+      {
+        source: opts.source,
+        allowedSigners: opts.allowedSigners,
+        sshRevocationFile: opts.sshRevocationFile,
+        trustedGpgKey: opts.trustedGpgKey,
+      },
     );
     const result = await buildRelease({
       checkout: resolve(settings.sourceDir ?? process.cwd()),
@@ -180,6 +190,8 @@ export function registerBuild(program: Command, setExitCode: (code: number) => v
       outDir: opts.out ?? 'dist',
       trust: {
         allowedSignersFile: settings.allowedSigners ?? undefined,
+        // As stamp --source does: the flag, else source.sshRevocationFile; neither, the global git config.
+        sshRevocationFile: settings.sshRevocationFile ?? undefined,
         trustedGpgKeys: settings.trustedGpgKeys,
       },
       settings,
