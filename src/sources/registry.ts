@@ -17,6 +17,7 @@ import { eachLimited } from '../util/each-limited.ts';
 import type { BlobLocation, BlobStore } from './blob-store.ts';
 import { openFile } from './file.ts';
 import { imageDigest, requireSelected, resolveImage, walkImage } from './image.ts';
+import { verifyImageBlobs } from './integrity.ts';
 import { publishedFileName, singleFileLayer } from './registry-file.ts';
 import type { Artifact, OpenOptions } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
@@ -117,6 +118,10 @@ export async function openRegistryImage(ref: string, options: OpenOptions = {}):
     registry: { repository, reference, subject: imageDigest(image, ref) },
     options,
     walk,
+    // Every blob the record is bound to, layers included: fetched into the cache (verified on the way
+    // in) when missing, then hashed where it lies, so a changed byte in the registry's storage or in
+    // the local cache fails as it does in a layout.
+    verifyBlobs: (integrityOptions) => verifyImageBlobs(store, image, integrityOptions),
   };
 }
 

@@ -316,6 +316,37 @@ describe('publish an image to a registry', () => {
     const recordVerdict = verified.json.statements.find((s) => s.kind === 'record');
     assert.match(recordVerdict?.reason ?? '', /edited after signing/);
   });
+
+  test('a layer blob changed in the registry’s storage: verify (with an empty cache) fails naming it', async (t) => {
+    if (skip || !first) return t.skip(skip ?? 'needs the publish test');
+    const reg = registry as TestRegistry;
+    const manifest = JSON.parse(skopeo(['inspect', '--raw', '--tls-verify=false', ref])) as {
+      layers: Array<{ digest: string; size: number }>;
+    };
+    const largest = [...manifest.layers].sort((a, b) => b.size - a.size)[0];
+    assert.ok(largest);
+    const hex = largest.digest.slice('sha256:'.length);
+    const stored = join(reg.root, 'data/docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    const original = readFileSync(stored);
+    const changed = Buffer.from(original);
+    changed[changed.length >> 1] = (changed[changed.length >> 1] as number) ^ 0x01;
+    writeFileSync(stored, changed);
+    try {
+      const fresh = { ...env, XDG_CACHE_HOME: join(tmp, 'cache-tampered-layer') };
+      const verified = await waybillJson<{
+        statements: Array<{ kind: string; passed: boolean; reason?: string }>;
+      }>(['verify', ...tagTrust(), ref, '--insecure', '--key', publicKey], { env: fresh });
+      assert.equal(verified.code, 1, verified.stderr);
+      const integrity = verified.json.statements.find((s) => s.kind === 'integrity');
+      assert.equal(integrity?.passed, false, JSON.stringify(verified.json.statements));
+      assert.ok(
+        JSON.stringify(verified.json).includes(largest.digest),
+        'the verdict names the changed layer by its digest',
+      );
+    } finally {
+      writeFileSync(stored, original);
+    }
+  });
 });
 
 describe('interrupted publishes', () => {
