@@ -32,12 +32,16 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
 ];
 
 /**
- * Commander's own errors quote the command line (`unknown option '…'`, `too many arguments …`), which
- * may hold a pasted file name with escape sequences: escaped like every other line waybill prints.
+ * Commander's own usage errors, as one line like every other error (`waybill: unknown option '--x'
+ * (run waybill --help for usage)`). They quote the command line, which may hold a pasted file name
+ * with escape sequences: escaped like every other line waybill prints.
  */
-function writeEscaped(text: string, write: (text: string) => void): void {
-  const lines = escapeLinesForTerminal(text.replace(/\n$/, ''));
-  write(`${lines.join('\n')}\n`);
+function writeUsageError(text: string, write: (text: string) => void): void {
+  const message = text
+    .trim()
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ');
+  write(`waybill: ${escapeForTerminal(message)} (run waybill --help for usage)\n`);
 }
 
 /**
@@ -50,14 +54,13 @@ export async function buildProgram(setExitCode: (code: number) => void, only?: s
       'Publish binary artifacts that tell consumers exactly what they are, and check them against a release policy',
     )
     .version(toolVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .enablePositionalOptions()
-    .configureOutput({ outputError: writeEscaped })
+    .configureOutput({ outputError: writeUsageError })
     .exitOverride();
   const chosen = COMMANDS.filter(([name]) => name === only);
   for (const [, load] of chosen.length > 0 ? chosen : COMMANDS) (await load())(program, setExitCode);
   for (const command of program.commands)
-    command.configureOutput({ outputError: writeEscaped }).exitOverride();
+    command.configureOutput({ outputError: writeUsageError }).exitOverride();
   return program;
 }
 

@@ -254,6 +254,7 @@ describe('text output escapes what artifacts, records and names say', { concurre
     const option = await waybill(['check', `--x${NASTY}${FORGED}`]);
     assert.equal(option.code, 2);
     assertInert(option, 'unknown option');
+    assert.equal(option.stderr.trimEnd().split('\n').length, 1, option.stderr);
     assert.match(option.stderr, /unknown option '--x\\x1b/);
     const extra = await waybill(['inspect', 'a.tar', `b${NASTY}.tar`]);
     assert.equal(extra.code, 2);
