@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -28,6 +28,7 @@ async function layout(name: string) {
   const bin = join(shared, 'tools', 'bin');
   const home = join(dir, `${name}-home`);
   for (const d of [join(root, 'src'), checkout, bin, home]) await mkdir(d, { recursive: true });
+  await chmod(shared, 0o1777);
   await writeFile(join(bin, 'hello'), '#!/bin/sh\necho hello from a tool\n', { mode: 0o755 });
   await writeFile(join(shared, 'neighbour-before'), 'x');
   const plan = await planIsolation({ root, shared: [shared, home], visible: [checkout], readOnly: [bin] });
@@ -51,6 +52,7 @@ test('writes into isolated places are reported by the path the recipe saw, and n
   const l = await layout('writes');
   const result = await run(
     [
+      'test "$(stat -c %a "$SHARED")" = 1777',
       'echo x > "$SHARED/planted"',
       // Relative to the working directory too: it is entered again inside the new view.
       'echo x > ../../relative',

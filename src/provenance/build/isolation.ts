@@ -21,7 +21,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 
 /** How writes outside the build directory were checked. */
@@ -206,6 +206,8 @@ export async function planIsolation(input: IsolationInput): Promise<IsolationPla
   for (const [i, seen] of top.entries()) {
     const fresh = join(root, 'outside', `${i}-${basename(seen)}`);
     await mkdir(fresh, { recursive: true, mode: 0o755 });
+    // The same permissions as the place it stands for (/tmp is world-writable and sticky).
+    await chmod(fresh, (await stat(seen)).mode & 0o7777);
     const chain = new Set<string>();
     const placeholder = async (path: string): Promise<string> => {
       const rel = relative(seen, path);
