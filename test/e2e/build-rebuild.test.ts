@@ -7,8 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { indexTarFile } from '../../src/archive/tar-reader.ts';
@@ -275,6 +276,89 @@ test('a recipe writing outside its build directory fails the build: exit 1 namin
   });
   assert.equal(r.code, 1, r.stdout + r.stderr);
   assert.match(r.stderr, /build refused: recipe wrote outside its build directory: \S+\/outside/);
+});
+
+/** A project whose recipe may read REAL_HOME (the invoking user's home, passed by the test). */
+async function realHomeProject(commands: string[]) {
+  return makeProject(
+    tmp,
+    `e${++n}`,
+    buildSection({
+      commands: [...TARBALL_COMMANDS, ...commands],
+      outputs: ['dist/hello.tar.gz'],
+      env: ['REAL_HOME'],
+    }),
+    ssh,
+  );
+}
+
+test('a recipe writing /tmp/NAME or $HOME/NAME by absolute path is refused naming both; nothing reaches /tmp', async () => {
+  const name = `waybill-e2e-planted-${randomBytes(6).toString('hex')}`;
+  const p = await realHomeProject([`echo x > /tmp/${name}`, `echo y > "$REAL_HOME/${name}"`]);
+  const r = await waybill(['build', '--out', join(tmp, `out-planted-${n}`), ...trustFlags(ssh)], {
+    cwd: p.repo,
+    env: { ...env, REAL_HOME: env.HOME },
+  });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  const text = r.stdout + r.stderr;
+  assert.match(text, new RegExp(`written outside the build directory: /tmp/${name}$`, 'm'));
+  assert.ok(text.includes(`written outside the build directory: ${join(env.HOME as string, name)}\n`), text);
+  assert.match(text, /outside writes checked by isolation \(/);
+  assert.equal(existsSync(`/tmp/${name}`), false, 'the write reached the real /tmp');
+  assert.equal(existsSync(join(env.HOME as string, name)), false, 'the write reached the real home');
+});
+
+test('another process creating entries in the real /tmp during build and rebuild is not blamed on the recipe', async () => {
+  const p = await project([...TARBALL_COMMANDS, 'sleep 1'], ['dist/hello.tar.gz'], ssh);
+  // The build's temp directory is the system one, as for a user with no TMPDIR.
+  const systemTmp = { ...env, TMPDIR: '/tmp' };
+  const made: string[] = [];
+  let busy = true;
+  const neighbour = (async () => {
+    for (let i = 0; busy; i++) {
+      const path = `/tmp/waybill-fs-safety-${randomBytes(4).toString('hex')}-${i}`;
+      await writeFile(path, 'another process');
+      made.push(path);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    const built = await waybillJson<BuildJson & { outsideWriteCheck: string }>(
+      ['build', '--out', join(tmp, 'out-busy'), ...trustFlags(ssh)],
+      { cwd: p.repo, env: systemTmp },
+    );
+    assert.equal(built.code, 0, JSON.stringify(built.json, null, 1) + built.stderr);
+    assert.equal(built.json.outsideWriteCheck, 'isolated');
+    const rebuilt = await waybillJson<RebuildJson & { outsideWriteCheck: string }>(
+      ['rebuild', built.json.kit.path, '--trust-recipe'],
+      { env: systemTmp },
+    );
+    assert.equal(rebuilt.code, 0, JSON.stringify(rebuilt.json, null, 1) + rebuilt.stderr);
+    assert.equal(rebuilt.json.reproduced, true);
+    assert.equal(rebuilt.json.outsideWriteCheck, 'isolated');
+    const verdict = JSON.parse(await readFile(rebuilt.json.verdict.path, 'utf8'));
+    assert.deepEqual(verdict.predicate.recipe, {
+      failure: null,
+      outsideWrites: [],
+      outsideWriteCheck: 'isolated',
+    });
+  } finally {
+    busy = false;
+    await neighbour;
+    await Promise.all(made.map((path) => rm(path, { force: true })));
+  }
+  assert.ok(made.length >= 10, `the neighbour made only ${made.length} entries`);
+});
+
+test('the snapshot fallback (forced for tests) still refuses outside writes and says which check ran', async () => {
+  const p = await realHomeProject(['echo y > "$REAL_HOME/planted-by-fallback"']);
+  const r = await waybillJson<{ ok: boolean; outsideWrites: string[]; outsideWriteCheck: string }>(
+    ['build', '--out', join(tmp, 'out-fallback'), ...trustFlags(ssh)],
+    { cwd: p.repo, env: { ...env, REAL_HOME: env.HOME, WAYBILL_TEST_SNAPSHOT_ONLY: '1' } },
+  );
+  assert.equal(r.code, 1, JSON.stringify(r.json));
+  assert.equal(r.json.outsideWriteCheck, 'snapshot');
+  assert.deepEqual(r.json.outsideWrites, [join(env.HOME as string, 'planted-by-fallback')]);
 });
 
 test('with --key the record, the provenance and the verdict are signed, and verify accepts them', async () => {

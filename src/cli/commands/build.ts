@@ -14,6 +14,7 @@ import {
   buildRelease,
   type PublishedOutput,
 } from '../../provenance/build/build.ts';
+import { describeOutsideWriteCheck } from '../../provenance/build/isolation.ts';
 import { keyFileSignerFrom, type Signer } from '../../sign/signer.ts';
 import { escapeForTerminal } from '../../util/terminal-escape.ts';
 import { addConfigOptions, addFormatOption, loadProject } from '../common.ts';
@@ -90,6 +91,8 @@ function renderBuild(result: BuildResult): string {
   if (!result.ok) {
     const lines = [`build refused: ${escapeForTerminal(result.reason)}`];
     if (result.log) lines.push(`  log  ${escapeForTerminal(result.log)}`);
+    if (result.outsideWriteCheck)
+      lines.push(`  outside writes checked by ${describeOutsideWriteCheck(result.outsideWriteCheck)}`);
     for (const path of result.outsideWrites ?? [])
       lines.push(`  written outside the build directory: ${escapeForTerminal(path)}`);
     return `${lines.join('\n')}\n`;
@@ -119,6 +122,7 @@ function renderBuild(result: BuildResult): string {
     `  rebuild kit ${escapeForTerminal(result.kit.path)}`,
     `    sha256    ${result.kit.sha256}`,
     `  log         ${escapeForTerminal(result.log)}`,
+    `  outside writes checked by ${describeOutsideWriteCheck(result.outsideWriteCheck)}`,
   );
   if (result.leftovers.length > 0) {
     lines.push(

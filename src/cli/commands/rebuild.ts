@@ -9,6 +9,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
+import { describeOutsideWriteCheck } from '../../provenance/build/isolation.ts';
 import type { KitManifest } from '../../provenance/build/kit.ts';
 import { locateRebuildTarget } from '../../provenance/rebuild/locate.ts';
 import { type RebuildResult, type RebuildStep, rebuildRelease } from '../../provenance/rebuild/rebuild.ts';
@@ -104,6 +105,7 @@ function renderRebuild(r: RebuildResult): string {
     );
   }
   for (const p of r.outsideWrites) lines.push(`written outside the build directory: ${escapeForTerminal(p)}`);
+  lines.push(`outside writes checked by ${describeOutsideWriteCheck(r.outsideWriteCheck)}`);
   lines.push(escapeForTerminal(r.reason));
   lines.push(`verdict ${escapeForTerminal(r.verdict.path)}`);
   if (r.log) lines.push(`log     ${escapeForTerminal(r.log)}`);

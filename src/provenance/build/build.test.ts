@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { expectError } from '../../../test/helpers/assertions.ts';
@@ -20,8 +20,16 @@ import { checkStatement } from '../../record/intoto.ts';
 import { sha256Hex } from '../../util/digest.ts';
 import { type BuildOptions, buildRelease } from './build.ts';
 import { openKit } from './kit.ts';
+import { SNAPSHOT_ONLY_ENV } from './scratch.ts';
 import { checkSlsaProvenance } from './slsa.ts';
-import { buildOptions, buildSection, makeProject, type Project, TARBALL_COMMANDS } from './testing.ts';
+import {
+  buildOptions,
+  buildSection,
+  makeProject,
+  type Project,
+  survivorsOf,
+  TARBALL_COMMANDS,
+} from './testing.ts';
 
 let tmp: string;
 let ssh: SshSigner;
@@ -183,16 +191,7 @@ test('a hanging recipe is killed at its timeout with its whole process group', a
   assert.ok(!result.ok && result.stage === 'recipe', JSON.stringify(result));
   assert.match(result.reason, /still running at the 1s timeout; its process group was killed/);
   assert.ok(Date.now() - started < 15_000);
-  await new Promise((r) => setTimeout(r, 200));
-  const survivors: string[] = [];
-  for (const pid of await readdir('/proc')) {
-    if (
-      /^\d+$/.test(pid) &&
-      (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes(marker)
-    )
-      survivors.push(pid);
-  }
-  assert.deepEqual(survivors, []);
+  assert.deepEqual(await survivorsOf(marker), []);
 });
 
 test('a recipe that writes outside its build directory is refused, naming what it wrote', async () => {
@@ -213,6 +212,75 @@ test('a recipe that writes outside its build directory is refused, naming what i
   assert.ok(result.outsideWrites?.includes(join(p.repo, 'planted')), JSON.stringify(result.outsideWrites));
   assert.match(result.reason, /recipe wrote outside its build directory: /);
   assert.equal(existsSync(join(o.outDir, 'hello.tar.gz')), false, 'nothing is published');
+});
+
+test('writes to /tmp and to the real home (by absolute path) are refused by name and never reach them', async () => {
+  const name = `waybill-planted-${randomBytes(6).toString('hex')}`;
+  const p = await project(
+    buildSection({
+      commands: [...TARBALL_COMMANDS, `echo x > /tmp/${name}`, `echo y > "$REAL_HOME/${name}"`],
+      outputs: ['dist/hello.tar.gz'],
+      env: ['REAL_HOME'],
+    }),
+  );
+  const o = await options(p);
+  const home = o.env?.HOME as string;
+  const result = await buildRelease({ ...o, env: { ...o.env, REAL_HOME: home } });
+  assert.ok(!result.ok && result.stage === 'outside-writes', JSON.stringify(result));
+  assert.equal(result.outsideWriteCheck, 'isolated');
+  assert.deepEqual(result.outsideWrites, [join(home, name), `/tmp/${name}`].sort());
+  assert.match(result.reason, new RegExp(`recipe wrote outside its build directory: .*/tmp/${name}`));
+  assert.equal(existsSync(`/tmp/${name}`), false, 'the write reached the real /tmp');
+  assert.equal(existsSync(join(home, name)), false, 'the write reached the real home');
+});
+
+/** Builds a recipe that sleeps while this process creates an entry in the build's temp directory. */
+async function buildBesideBusyNeighbour(extraEnv: Record<string, string> = {}) {
+  const p = await project(
+    buildSection({ commands: [...TARBALL_COMMANDS, 'sleep 1'], outputs: ['dist/hello.tar.gz'] }),
+  );
+  const o = await options(p);
+  const neighbour = join(o.tmpDir as string, `waybill-fs-safety-${randomBytes(4).toString('hex')}`);
+  const pending = buildRelease({ ...o, env: { ...o.env, ...extraEnv } });
+  await new Promise((r) => setTimeout(r, 600));
+  await writeFile(neighbour, 'another process');
+  return { result: await pending, neighbour };
+}
+
+test('another process creating an entry in the shared temp directory during the build is not the recipe’s', async () => {
+  const { result } = await buildBesideBusyNeighbour();
+  assert.ok(result.ok, JSON.stringify(result));
+  assert.equal(result.outsideWriteCheck, 'isolated');
+  assert.match(await readFile(result.log, 'utf8'), /^\[waybill: outside writes checked by isolation/);
+});
+
+test('without a private mount namespace the snapshot fallback still refuses outside writes, and says so', async () => {
+  const p = await project(
+    buildSection({
+      commands: [...TARBALL_COMMANDS, 'echo x > ../../escaped', 'echo y > "$REAL_HOME/planted"'],
+      outputs: ['dist/hello.tar.gz'],
+      env: ['REAL_HOME'],
+    }),
+  );
+  const o = await options(p);
+  const home = o.env?.HOME as string;
+  const result = await buildRelease({
+    ...o,
+    env: { ...o.env, REAL_HOME: home, [SNAPSHOT_ONLY_ENV]: '1' },
+  });
+  assert.ok(!result.ok && result.stage === 'outside-writes', JSON.stringify(result));
+  assert.equal(result.outsideWriteCheck, 'snapshot');
+  assert.deepEqual(result.outsideWrites, [join(o.tmpDir as string, 'escaped'), join(home, 'planted')].sort());
+  assert.match(
+    await readFile(result.log as string, 'utf8'),
+    /^\[waybill: outside writes checked by a snapshot of shared places/,
+  );
+  // The fallback's known limit: a neighbour's new file in the shared temp directory counts.
+  const busy = await buildBesideBusyNeighbour({ [SNAPSHOT_ONLY_ENV]: '1' });
+  assert.ok(
+    !busy.result.ok && busy.result.outsideWrites?.includes(busy.neighbour),
+    JSON.stringify(busy.result),
+  );
 });
 
 test('outputs that are missing fail the build', async () => {

@@ -36,13 +36,14 @@ import { displayBytes } from '../tag-object.ts';
 import { worktreeChanges } from '../worktree-changes.ts';
 import { recipeEnvironment } from './environment.ts';
 import { extractSourceArchive } from './extract.ts';
+import type { OutsideWriteCheck } from './isolation.ts';
 import { type KitManifest, type KitOutput, kitFileName, writeKit } from './kit.ts';
 import { outputDigest } from './output-digest.ts';
 import { matchOutputs, type OutputMatch } from './output-glob.ts';
 import { publishedName, publishOutput } from './publish.ts';
 import { type BuildRecipe, DEFAULT_TIMEOUT_SECONDS } from './recipe.ts';
 import { describeRecipeFailure, type RecipeFailure } from './run-recipe.ts';
-import { makeScratch, runWatched } from './scratch.ts';
+import { makeScratch, runWatched, SNAPSHOT_ONLY_ENV } from './scratch.ts';
 import { buildProvenance, checkSlsaProvenance, DEFAULT_BUILDER_ID, type SlsaProvenance } from './slsa.ts';
 import { exportSourceArchive, type SourceArchive } from './source-archive.ts';
 import { recordTools, type ToolRecord } from './tools.ts';
@@ -113,6 +114,8 @@ export interface BuildSuccess {
   tools: ToolRecord[];
   provenance: SlsaProvenance;
   leftovers: number[];
+  /** How writes outside the build directory were checked: a private mount namespace, or a snapshot. */
+  outsideWriteCheck: OutsideWriteCheck;
   buildDir?: string;
 }
 
@@ -125,6 +128,8 @@ export interface BuildRefusal {
   /** The build log, when the recipe ran. */
   log?: string;
   outsideWrites?: string[];
+  /** When the recipe ran: how writes outside the build directory were checked. */
+  outsideWriteCheck?: OutsideWriteCheck;
   recipeFailure?: RecipeFailure;
   buildDir?: string;
 }
@@ -240,12 +245,13 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
     if (missing)
       throw new WaybillError('NOT_FOUND', `build.tools: ${missing.spec}`, `${missing.name} is not on PATH`);
 
-    const { run, outsideWrites, startedOn, finishedOn } = await runWatched({
+    const { run, outsideWrites, outsideWriteCheck, startedOn, finishedOn } = await runWatched({
       scratch,
       commands: recipe.commands,
       timeoutSeconds: recipe.timeout,
       env: environment.run,
       realHome: env.HOME,
+      snapshotOnly: env[SNAPSHOT_ONLY_ENV] === '1',
       places: [{ dir: outDir }, { dir: repoRoot }, { dir: join(repoRoot, '.git') }],
       onCommand: (index, command) => step({ step: 'command', index, total: recipe.commands.length, command }),
       // The tag check found the checkout identical to the commit, by content: anything that differs
@@ -268,6 +274,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
       reason,
       source,
       log: logPath,
+      outsideWriteCheck,
       ...extra,
       ...(options.keepBuildDir ? { buildDir: scratch.root } : {}),
     });
@@ -398,6 +405,7 @@ export async function buildRelease(options: BuildOptions): Promise<BuildResult> 
       tools,
       provenance,
       leftovers: run.leftovers,
+      outsideWriteCheck,
       ...(options.keepBuildDir ? { buildDir: scratch.root } : {}),
     };
   } finally {

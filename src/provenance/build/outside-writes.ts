@@ -10,7 +10,8 @@
  * checkout; and, for new entries only, the shared temp directory and the real home directory); it
  * cannot see a write deeper inside an existing directory that leaves the watched entry's own times
  * alone (overwriting an existing file two levels down), and in a shared directory it cannot tell the
- * recipe's new entries from another process's.
+ * recipe's new entries from another process's. Where a private mount namespace is available the
+ * shared places are isolated instead (isolation.ts) and only the non-shared places are snapshotted.
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';

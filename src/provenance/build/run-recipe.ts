@@ -6,7 +6,8 @@
  * in the background are killed when it ends, and that is reported: a build step must finish its work.
  *
  * Limits (docs/build.md, "Security model"): a process that calls setsid(2) leaves the group and
- * escapes the kill; nothing here confines what the commands can read or write.
+ * escapes the kill; nothing here confines what the commands can read or write (`launch` can: the
+ * private mount namespace of isolation.ts).
  */
 import { spawn } from 'node:child_process';
 
@@ -21,6 +22,11 @@ export interface RunRecipeOptions {
   onCommand?: (index: number, command: string) => void;
   /** Grace between SIGTERM and SIGKILL at the deadline; default 2 s. */
   killGraceMs?: number;
+  /**
+   * A program and arguments put in front of the command's shell (the isolation wrapper). It must
+   * exec that shell in its own process, so the process group and the timeout kill stay the same.
+   */
+  launch?: readonly string[];
 }
 
 export type RecipeFailure =
@@ -94,7 +100,15 @@ function runOne(
   log: LogBuffer,
 ): Promise<CommandOutcome> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', WRAPPER, 'waybill-recipe', command], {
+    const [program, ...args] = [
+      ...(options.launch ?? []),
+      '/bin/sh',
+      '-c',
+      WRAPPER,
+      'waybill-recipe',
+      command,
+    ];
+    const child = spawn(program as string, args, {
       cwd: options.cwd,
       env: { ...options.env },
       // A new session: the shell leads its own process group, so -pid reaches everything it starts.

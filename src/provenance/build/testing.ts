@@ -3,7 +3,7 @@
  * signed tag, and the options `buildRelease` needs to build it with a private HOME and TMPDIR (so the
  * outside-write watch sees only the test's own directories).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, makeRepo, type Signer, signedTag } from '../../../test/helpers/git-fixtures.ts';
 import { parseConfigText } from '../../config/load.ts';
@@ -156,4 +156,18 @@ export function sampleKitManifest(sourceArchive: Buffer, outputs: KitOutput[]): 
     },
     builder: { id: 'https://waybill.dev/builder/local', waybill: '0.1.0' },
   };
+}
+
+/** Processes still alive whose command line contains `marker` (a unique `sleep` duration), after a short settle. */
+export async function survivorsOf(marker: string): Promise<string[]> {
+  await new Promise((r) => setTimeout(r, 200));
+  const found: string[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (
+      /^\d+$/.test(pid) &&
+      (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes(marker)
+    )
+      found.push(pid);
+  }
+  return found;
 }

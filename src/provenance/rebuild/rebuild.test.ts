@@ -10,6 +10,7 @@ import { indexTarFile } from '../../archive/tar-reader.ts';
 import { tarBuffer } from '../../archive/tar-writer.ts';
 import { checkStatement } from '../../record/intoto.ts';
 import { type BuildSuccess, buildRelease } from '../build/build.ts';
+import { SNAPSHOT_ONLY_ENV } from '../build/scratch.ts';
 import { buildOptions, buildSection, makeProject, TARBALL_COMMANDS } from '../build/testing.ts';
 import { type RebuildOptions, rebuildRelease } from './rebuild.ts';
 import { REBUILD_PREDICATE_TYPE } from './verdict.ts';
@@ -31,7 +32,11 @@ before(async () => {
 after(() => removeTmp(tmp));
 
 /** Builds a project with `commands` (tarball outputs) and returns the successful build. */
-async function built(commands: string[], files: Record<string, string> = {}): Promise<BuildSuccess> {
+async function built(
+  commands: string[],
+  files: Record<string, string> = {},
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<BuildSuccess> {
   n++;
   const p = await makeProject(
     tmp,
@@ -40,7 +45,8 @@ async function built(commands: string[], files: Record<string, string> = {}): Pr
     signer,
     files,
   );
-  const result = await buildRelease(await buildOptions(tmp, p, signer, join(tmp, `out${n}`)));
+  const o = await buildOptions(tmp, p, signer, join(tmp, `out${n}`));
+  const result = await buildRelease({ ...o, env: { ...o.env, ...extraEnv } });
   assert.ok(result.ok, JSON.stringify(result));
   return result;
 }
@@ -49,7 +55,7 @@ function rebuild(input: string, extra: Partial<RebuildOptions> = {}) {
   return rebuildRelease({
     input,
     trustRecipe: true,
-    env: { PATH: process.env.PATH, HOME: home },
+    env: { PATH: process.env.PATH, HOME: home, ...extra.env },
     tmpDir,
     ...extra,
   });
@@ -112,9 +118,17 @@ test('an artifact changed after publication: the source rebuilds the kit’s out
   assert.ok(r.outputs[0]?.differences.some((d) => d.path === 'hello.tar.gz!/src/hello.sh'));
 });
 
+/**
+ * The "did the recipe run?" markers below lie outside the build directory (in this test's temp
+ * directory). Isolation would keep them from ever appearing there (and report them), so these tests
+ * use the snapshot check, which does not watch that directory; the refusals they test come before
+ * the recipe runs either way.
+ */
+const MARKER_ENV = { [SNAPSHOT_ONLY_ENV]: '1' };
+
 test('a kit whose source archive does not match its record is refused before anything runs', async () => {
   const marker = join(tmp, 'recipe-ran');
-  const b = await built([`touch ${marker}`, ...TARBALL_COMMANDS]);
+  const b = await built([`touch ${marker}`, ...TARBALL_COMMANDS], {}, MARKER_ENV);
   await rm(marker);
   const source = (await indexTarFile(b.kit.path)).get('source.tar');
   assert.ok(source);
@@ -143,7 +157,7 @@ test('a kit whose source archive does not match its record is refused before any
 
 test('the recipe runs only when trusted; the user is shown it first', async () => {
   const marker = join(tmp, 'untrusted-ran');
-  const b = await built([`touch ${marker}`, ...TARBALL_COMMANDS]);
+  const b = await built([`touch ${marker}`, ...TARBALL_COMMANDS], {}, MARKER_ENV);
   await rm(marker);
   let shown: string[] = [];
   await expectError(
@@ -159,7 +173,11 @@ test('the recipe runs only when trusted; the user is shown it first', async () =
   );
   assert.equal(shown[0], `touch ${marker}`);
   assert.equal(existsSync(marker), false);
-  const approved = await rebuild(b.kit.path, { trustRecipe: false, approveRecipe: async () => true });
+  const approved = await rebuild(b.kit.path, {
+    trustRecipe: false,
+    approveRecipe: async () => true,
+    env: { PATH: process.env.PATH, HOME: home, ...MARKER_ENV },
+  });
   assert.equal(approved.reproduced, true);
 });
 

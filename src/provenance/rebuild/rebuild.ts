@@ -26,6 +26,7 @@ import { writeStreamAtomic } from '../../util/atomic-write.ts';
 import { sha256File } from '../../util/digest.ts';
 import { rebuildEnvironment } from '../build/environment.ts';
 import { extractSourceArchive } from '../build/extract.ts';
+import type { OutsideWriteCheck } from '../build/isolation.ts';
 import {
   KIT_SUFFIX,
   type KitManifest,
@@ -37,7 +38,7 @@ import {
 import { outputDigest } from '../build/output-digest.ts';
 import { publishOutput } from '../build/publish.ts';
 import { describeRecipeFailure } from '../build/run-recipe.ts';
-import { makeScratch, runWatched, type Scratch } from '../build/scratch.ts';
+import { makeScratch, runWatched, type Scratch, SNAPSHOT_ONLY_ENV } from '../build/scratch.ts';
 import { recordTools, type ToolRecord } from '../build/tools.ts';
 import { compareOutputs } from '../compare/compare.ts';
 import { runDiffoscope } from '../compare/diffoscope.ts';
@@ -82,6 +83,8 @@ export interface RebuildResult {
   tools: ToolVerdict[];
   recipeFailure: string | null;
   outsideWrites: string[];
+  /** How writes outside the build directory were checked: a private mount namespace, or a snapshot. */
+  outsideWriteCheck: OutsideWriteCheck;
   log: string | null;
   verdict: StoredStatement;
   statement: RebuildVerdictStatement;
@@ -271,12 +274,13 @@ export async function rebuildRelease(options: RebuildOptions): Promise<RebuildRe
     const tools = compareTools(manifest.tools, await recordTools(manifest.recipe.tools, environment.run));
     const workDir = outDir ?? join(scratch.root, 'out');
     await mkdir(workDir, { recursive: true });
-    const { run, outsideWrites, startedOn, finishedOn } = await runWatched({
+    const { run, outsideWrites, outsideWriteCheck, startedOn, finishedOn } = await runWatched({
       scratch,
       commands: manifest.recipe.commands,
       timeoutSeconds: manifest.recipe.timeout,
       env: environment.run,
       realHome: env.HOME,
+      snapshotOnly: env[SNAPSHOT_ONLY_ENV] === '1',
       places: [{ dir: dirname(kit.path) }, ...(outDir ? [{ dir: outDir }] : [])],
       onCommand: (index, command) =>
         step({ step: 'command', index, total: manifest.recipe.commands.length, command }),
@@ -346,7 +350,7 @@ export async function rebuildRelease(options: RebuildOptions): Promise<RebuildRe
           sourceArchive: { digest: { sha256: manifest.sourceArchive.sha256 } },
         },
         outputs,
-        recipe: { failure: recipeFailure, outsideWrites },
+        recipe: { failure: recipeFailure, outsideWrites, outsideWriteCheck },
         tools,
       },
       startedOn,
@@ -369,6 +373,7 @@ export async function rebuildRelease(options: RebuildOptions): Promise<RebuildRe
       tools,
       recipeFailure,
       outsideWrites,
+      outsideWriteCheck,
       log,
       verdict,
       statement,

@@ -5,9 +5,11 @@
  * differences. It is written for negative outcomes as well as positive ones: a consumer (or `verify`)
  * reads `reproduced`, never the mere presence of the file.
  */
+
 import type { SourceFact } from '../../record/types.ts';
 import { STATEMENT_TYPE } from '../../record/types.ts';
 import { toolVersion } from '../../version.ts';
+import type { OutsideWriteCheck } from '../build/isolation.ts';
 import { slsaTimestamp } from '../build/slsa.ts';
 import type { Difference } from '../compare/types.ts';
 
@@ -50,7 +52,8 @@ export interface RebuildPredicate {
     sourceArchive: { digest: { sha256: string } };
   };
   outputs: OutputVerdict[];
-  recipe: { failure: string | null; outsideWrites: string[] };
+  /** `outsideWriteCheck`: whether the shared places were isolated or only snapshotted (a weaker check). */
+  recipe: { failure: string | null; outsideWrites: string[]; outsideWriteCheck: OutsideWriteCheck };
   tools: ToolVerdict[];
   rebuilder: { waybill: string };
   startedOn: string;
