@@ -30,6 +30,10 @@ const EXCEPTIONS: Record<string, { calls: RegExp; why: string }> = {
     calls: /\bmkdtemp\(/,
     why: 'the private build root of a recipe: a fresh mkdtemp directory (0700), removed after',
   },
+  'provenance/build/isolation.ts': {
+    calls: /\bmkdtemp\(/,
+    why: 'the namespace probe binds a fresh private mkdtemp directory (0700) onto itself, removed after',
+  },
   'provenance/build/extract.ts': {
     calls: /\bsymlink\(/,
     why: 'unpacks a source archive into the fresh private build root only; files are created O_EXCL|O_NOFOLLOW, nothing is written under a link the archive made',
