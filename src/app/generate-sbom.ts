@@ -20,7 +20,6 @@ import { openArtifact } from '../sources/open.ts';
 import { type Artifact, isSingleFile, type ListedArtifact } from '../sources/types.ts';
 import { toolVersion } from '../version.ts';
 import type { SbomFormat } from './attachments.ts';
-import { packageIdentity, separateSubject } from './package-subject.ts';
 
 export interface GenerateSbomOptions {
   format: SbomFormat;
@@ -90,15 +89,19 @@ export async function catalogForSbom(
   artifact: ListedArtifact,
   options: Pick<GenerateSbomOptions, 'onProgress' | 'workers'> = {},
 ): Promise<CatalogedContents> {
-  // Only a tree is listed without a digest, and a tree is no package.
-  const identity = hasDigest(artifact) ? await packageIdentity(artifact) : undefined;
+  // Only a tree is listed without a digest, and a tree is no package; nor is an image: only a single
+  // file is read for its own identity, so an image or a tree loads none of the package readers.
+  const own =
+    hasDigest(artifact) && isSingleFile(artifact.kind) ? await import('./package-subject.ts') : undefined;
+  const identity = own && hasDigest(artifact) ? await own.packageIdentity(artifact) : undefined;
   const results = await catalogEach(artifact, options.onProgress, options.workers, identity);
   const byKey = new Map<string, Component>();
   for (const result of results)
     for (const c of result.components) if (!byKey.has(componentKey(c))) byKey.set(componentKey(c), c);
-  const { subject, components } = hasDigest(artifact)
-    ? separateSubject(artifact, identity, [...byKey.values()])
-    : { subject: undefined, components: [...byKey.values()] };
+  const { subject, components } =
+    own && hasDigest(artifact)
+      ? own.separateSubject(artifact, identity, [...byKey.values()])
+      : { subject: undefined, components: [...byKey.values()] };
   const warnings = results.flatMap((r) => r.warnings);
   const distro = results.find((r) => r.distro)?.distro;
   const contents: CatalogedContents = { components: closeGraph(components), warnings };

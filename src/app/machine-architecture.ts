@@ -5,7 +5,7 @@
  * tar headers and no buffering. A tree with no machine code at all is architecture-independent.
  */
 import { archFromElfMachine, archFromMachOCpu } from '../formats/executable/arch-names.ts';
-import { wantExecutable } from '../formats/executable/executable.ts';
+import { mayHoldExecutable } from '../formats/executable/executable.ts';
 import type { Artifact } from '../sources/types.ts';
 
 /** Debian's and rpm's word for "runs anywhere"; the identity rule accepts it for such artifacts. */
@@ -32,7 +32,9 @@ export function architectureFromHead(head: Buffer): string | undefined {
 export async function machineArchitectures(artifact: Artifact): Promise<string[]> {
   const found = new Set<string>();
   await artifact.walk({
-    want: (entry) => wantExecutable(entry),
+    // Every file that could be one, mode and name aside: a tarball packed without modes still
+    // tells its machine (cheap here: an archive's bytes are read anyway).
+    want: (entry) => (mayHoldExecutable(entry) ? 'sniff' : false),
     sniff: (_entry, head) => {
       const arch = architectureFromHead(head);
       if (arch && !arch.startsWith('unknown-')) found.add(arch);

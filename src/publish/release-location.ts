@@ -13,7 +13,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WaybillError } from '../errors.ts';
-import { describeUrl } from '../registry/http.ts';
+import { describeUrl } from '../registry/server-text.ts';
 import { requireSegment } from './release-names.ts';
 
 /** Where a release directory's files are read from. */

@@ -10,3 +10,8 @@ export function sanitizeServerText(text: string, max = 200): string {
     .trim();
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
+
+/** `https://host:port/v2/…` without the query string (it can hold signatures) or user info. */
+export function describeUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}

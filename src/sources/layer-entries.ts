@@ -8,7 +8,7 @@
 import type { ArtifactBudget } from '../archive/artifact-budget.ts';
 import type { TarPushHandler } from '../archive/tar-push.ts';
 import type { TarHeader } from '../archive/tar-reader.ts';
-import { SPILL_MIN_BYTES, SpilledFile } from './spill.ts';
+import { keptFromFile, SPILL_MIN_BYTES, SpilledFile } from './spill.ts';
 import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
 
 export interface ScannedFile {
@@ -84,6 +84,21 @@ function bufferCollector(filter: FileFilter, entry: FileEntry, target: Buffer, r
   };
 }
 
+/**
+ * Content that stays where it is: an entry of a layer stored uncompressed in a file (a
+ * docker-archive's layers), whose bytes are at `start` in `fd`, is condensed from there once it has
+ * gone by (read, hashed and parsed), instead of being copied to a spill file first: a large image's
+ * Go programs are hundreds of MiB written, read back and deleted for nothing. The bytes read back are
+ * the archive's own, at the same place as those just hashed.
+ */
+function inPlaceCollector(filter: FileFilter, entry: FileEntry, fd: number, start: number): Collector {
+  return {
+    write() {},
+    finish: () => keptFromFile(filter, entry, fd, entry.size, start),
+    discard() {},
+  };
+}
+
 function spillCollector(filter: FileFilter, entry: FileEntry): Collector {
   const spilled = new SpilledFile();
   return {
@@ -117,6 +132,10 @@ export class LayerEntries implements TarPushHandler {
   private readonly job: EntryOptions;
   private readonly filter: FileFilter;
   private readonly budget: ArtifactBudget | undefined;
+  /** The layer's bytes as stored in a file, uncompressed (`storedAt`). */
+  private stored: { fd: number; start: number; position: () => number } | undefined;
+  /** Where the current entry's content starts in that file. */
+  private contentAt = 0;
 
   constructor(job: EntryOptions, filter: FileFilter, budget: ArtifactBudget | undefined) {
     this.job = job;
@@ -124,8 +143,18 @@ export class LayerEntries implements TarPushHandler {
     this.budget = budget;
   }
 
+  /**
+   * The layer is stored uncompressed in the open file `fd` from `start`, and `position` tells how
+   * many of its bytes the tar parser has taken: large entries are then condensed where they lie.
+   */
+  storedAt(fd: number, start: number, position: () => number): void {
+    this.stored = { fd, start, position };
+  }
+
   entry(header: TarHeader): void {
     this.current = undefined;
+    // Called right after the header: the content starts at the parser's position.
+    if (this.stored) this.contentAt = this.stored.start + this.stored.position();
     const scan = this.scan;
     scan.entries++;
     this.budget?.chargeEntries(1);
@@ -242,7 +271,10 @@ export class LayerEntries implements TarPushHandler {
   private collector(entry: FileEntry): Collector {
     const filter = this.filter;
     const size = entry.size;
-    if (filter.condense && size > SPILL_MIN_BYTES) return spillCollector(filter, entry);
+    if (filter.condense && size > SPILL_MIN_BYTES)
+      return this.stored
+        ? inPlaceCollector(filter, entry, this.stored.fd, this.contentAt)
+        : spillCollector(filter, entry);
     if ((filter.keep || filter.condense) && size <= SCRATCH_MAX_BYTES) {
       // Most files a content predicate sees are dropped (executables without Go build info) or
       // condensed: read them into one reused buffer and copy out only what is kept, instead of

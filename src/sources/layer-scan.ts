@@ -141,7 +141,10 @@ export async function scanLayer(
   };
   try {
     if (hooks.streams || !syncDecompression()) await pumpStreams(job, budget, uncompressed, hooks);
-    else await pumpSync(job, budget, uncompressed, hooks);
+    else
+      await pumpSync(job, budget, uncompressed, hooks, (fd, start) =>
+        entries.storedAt(fd, start, () => tar.position),
+      );
     diffIdCheck?.finish();
     tar.finish();
   } catch (e) {
@@ -151,12 +154,17 @@ export async function scanLayer(
   return entries.result();
 }
 
-/** Reads, checks and decompresses the blob into `onOutput`, synchronously chunk by chunk. */
+/**
+ * Reads, checks and decompresses the blob into `onOutput`, synchronously chunk by chunk.
+ * `onUncompressed`: the blob is not compressed, so its bytes are at `start` in `fd` (open until this
+ * returns) as they reach `onOutput`.
+ */
 async function pumpSync(
   job: LayerJob,
   budget: ArtifactBudget | undefined,
   onOutput: (piece: Buffer) => void,
   hooks: ScanHooks,
+  onUncompressed?: (fd: number, start: number) => void,
 ): Promise<void> {
   const { location } = job;
   const stored = storedBytesCheck(job);
@@ -188,6 +196,7 @@ async function pumpSync(
         compression = detectCompression(chunk);
         refuseCompressedDiffId(job, compression);
         decoder = syncDecoderFor(compression, job.input);
+        if (!decoder) onUncompressed?.(fd, location.start);
       }
       if (decoder) decoder.write(chunk, output);
       else output(chunk);

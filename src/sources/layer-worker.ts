@@ -18,6 +18,11 @@ export type WorkerReply =
   | { type: 'error'; id: number; error: { code?: string; input?: string; reason?: string; message: string } };
 
 const port = parentPort;
+/**
+ * Progress goes back in batches: a message costs both threads tens of microseconds, and one per MiB
+ * read was thousands on a large image; at 8 MiB a progress bar still moves several times a second.
+ */
+const PROGRESS_BATCH_BYTES = 8 * 1024 * 1024;
 let filterPromise: Promise<FileFilter> | undefined;
 let filterKey = '';
 
@@ -37,9 +42,8 @@ port?.on('message', async (request: WorkerRequest) => {
     let pending = 0;
     const scan = await scanLayer(request.job, filter, {
       onBytes(n) {
-        // Batch progress messages: one per MiB is plenty for a progress bar.
         pending += n;
-        if (pending >= 1024 * 1024) {
+        if (pending >= PROGRESS_BATCH_BYTES) {
           port.postMessage({ type: 'progress', id, bytes: pending } satisfies WorkerReply);
           pending = 0;
         }

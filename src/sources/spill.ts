@@ -5,7 +5,7 @@
  * filter cannot condense is read back whole, as a walk always did, so nothing is lost but the memory.
  * Synchronous: the layer scan that feeds it hands over pieces of a reused buffer (layer-scan.ts).
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileSource } from '../util/byte-source.ts';
@@ -42,9 +42,7 @@ export class SpilledFile {
   /** `keptBytes` of the whole content: condensed from the file, else the file read back whole. */
   kept(filter: FileFilter, entry: FileEntry): Buffer | undefined {
     try {
-      const condensed = condenseFromFile(filter, entry, this.fd as number, this.size);
-      if (condensed) return !filter.keep || filter.keep(entry, condensed) ? condensed : undefined;
-      return keptBytes(filter, entry, readFileSync(this.path), false);
+      return keptFromFile(filter, entry, this.fd as number, this.size);
     } finally {
       this.discard();
     }
@@ -58,15 +56,37 @@ export class SpilledFile {
   }
 }
 
-/** The filter's condensed copy of a file on disk (a path or an open descriptor), or undefined. */
+/**
+ * What a walk keeps of `size` bytes on disk at `start` in the open file `fd` (a spilled entry, or an
+ * entry stored uncompressed inside an archive): `keptBytes` of its condensed copy, else of the whole
+ * content read back.
+ */
+export function keptFromFile(
+  filter: FileFilter,
+  entry: FileEntry,
+  fd: number,
+  size: number,
+  start = 0,
+): Buffer | undefined {
+  const condensed = condenseFromFile(filter, entry, fd, size, start);
+  if (condensed) return !filter.keep || filter.keep(entry, condensed) ? condensed : undefined;
+  const source = fileSource(fd, size, start);
+  return keptBytes(filter, entry, size === 0 ? Buffer.alloc(0) : source.read(0, size), false);
+}
+
+/**
+ * The filter's condensed copy of a file on disk (a path or an open descriptor; `start`: where its
+ * bytes begin in that file), or undefined.
+ */
 export function condenseFromFile(
   filter: FileFilter,
   entry: FileEntry,
   file: string | number,
   size: number,
+  start = 0,
 ): Buffer | undefined {
   if (!filter.condense) return undefined;
-  const source = fileSource(file, size);
+  const source = fileSource(file, size, start);
   try {
     return filter.condense(entry, source);
   } finally {

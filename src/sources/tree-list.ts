@@ -32,8 +32,9 @@ const READ_BYTES = 1024 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The sidecar suffixes of a file artifact (record/sidecar.ts, app/attachments.ts). */
+/** The sidecar suffixes of a file artifact (record/sidecar.ts, app/attachments.ts): all end in .json. */
 const SIDECAR_SUFFIXES = ['.waybill.json', '.cdx.json', '.spdx.json'];
+const NO_NAMES: ReadonlySet<string> = new Set();
 
 /**
  * waybill's own files inside a tree, left out of its digest and walk, so that stamping something
@@ -150,7 +151,9 @@ export function listTreeSync(root: string): PackedTree {
   const extras = new Map<number, string>();
   const visit = (dir: string, prefix: string) => {
     const names = entryNames(dir);
-    const siblings = new Set(names);
+    // Only a sidecar (every suffix ends in .json) asks about its siblings: most directories of a
+    // root filesystem have none, and a set per directory is garbage on every one of them.
+    const siblings = names.some((name) => name.endsWith('.json')) ? new Set(names) : NO_NAMES;
     for (const name of names) {
       if (isWaybillFile(name, siblings)) continue;
       const absolute = `${dir}/${name}`;

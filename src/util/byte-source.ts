@@ -36,9 +36,10 @@ export function bufferSource(buf: Buffer): ByteSource {
 
 /**
  * A file on disk as a ByteSource (synchronous positional reads): a path, opened here and released by
- * `close`, or a descriptor the caller opened (and closes).
+ * `close`, or a descriptor the caller opened (and closes). `start`: where the source's bytes begin in
+ * the file (an entry stored inside an archive).
  */
-export function fileSource(file: string | number, size: number): ByteSource & { close(): void } {
+export function fileSource(file: string | number, size: number, start = 0): ByteSource & { close(): void } {
   const owned = typeof file === 'string';
   const fd = owned ? openSync(file, 'r') : file;
   return {
@@ -48,7 +49,7 @@ export function fileSource(file: string | number, size: number): ByteSource & { 
       const out = Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
-        const n = readSync(fd, out, done, length - done, offset + done);
+        const n = readSync(fd, out, done, length - done, start + offset + done);
         if (n === 0) throw new RangeError(`file ends at ${offset + done}, before ${offset + length}`);
         done += n;
       }

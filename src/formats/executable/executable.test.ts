@@ -13,7 +13,14 @@ import {
   run,
 } from '../../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../../errors.ts';
-import { detectExecutable, executableInfo, parseExecutable, readExecutableMetadata } from './executable.ts';
+import {
+  detectExecutable,
+  executableInfo,
+  mayHoldExecutable,
+  parseExecutable,
+  readExecutableMetadata,
+  wantExecutable,
+} from './executable.ts';
 import { findSection, readVirtual } from './sections.ts';
 
 let tmp: string;
@@ -276,4 +283,44 @@ describe('parsers never throw anything but WaybillError', () => {
       );
     });
   }
+});
+
+describe('which files the executable catalogers sniff', () => {
+  const file = (path: string, mode: number, size = 4096) => ({ type: 'file', path, mode, size });
+  test('any execute bit, or a loaded library name, is sniffed', () => {
+    for (const mode of [0o755, 0o700, 0o744, 0o710, 0o701, 0o4755])
+      assert.equal(wantExecutable(file('usr/bin/tool', mode)), 'sniff');
+    for (const name of [
+      'usr/lib/x86_64-linux-gnu/libz.so.1.2.13',
+      'usr/lib/libx.so',
+      'usr/lib/python3/dist-packages/_cffi_backend.cpython-311-x86_64-linux-gnu.so',
+      'opt/app/node_modules/x/build/Release/addon.node',
+      'Library/libfoo.dylib',
+      'Plugins/x.bundle',
+      'Windows/x.DLL',
+      'tools/x.exe',
+      'lib/_x.pyd',
+    ])
+      assert.equal(wantExecutable({ ...file(name, 0o644), type: 'hardlink' }), 'sniff', name);
+  });
+  test('data, sources and documentation without an execute bit are never opened for it', () => {
+    for (const name of [
+      'usr/share/doc/x/copyright',
+      'usr/lib/go/src/x.go',
+      'etc/x.so.conf',
+      'a/libx.so.old',
+      'x.node.js',
+    ])
+      assert.equal(wantExecutable(file(name, 0o644)), false, name);
+  });
+  test('too small, or not a regular file: never, whatever the mode', () => {
+    assert.equal(wantExecutable(file('usr/bin/tiny', 0o755, 127)), false);
+    assert.equal(wantExecutable({ ...file('usr/bin/x', 0o777), type: 'symlink' }), false);
+    assert.equal(wantExecutable({ ...file('usr/lib', 0o755), type: 'dir' }), false);
+  });
+  test('mayHoldExecutable (a machine architecture) goes by type and size alone', () => {
+    assert.equal(mayHoldExecutable(file('README', 0o644)), true);
+    assert.equal(mayHoldExecutable(file('README', 0o644, 127)), false);
+    assert.equal(mayHoldExecutable({ ...file('x', 0o755), type: 'symlink' }), false);
+  });
 });
