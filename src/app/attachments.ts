@@ -52,8 +52,7 @@ import {
   isSidecarOf,
 } from '../sign/bundle-files.ts';
 import type { StatementKind } from '../sign/statement.ts';
-import { registryWriteError } from '../sources/registry.ts';
-import { releaseWriteError } from '../sources/release.ts';
+import { registryWriteError, releaseWriteError } from '../sources/published-read-only.ts';
 import type { Artifact } from '../sources/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { parseSha256Digest } from '../util/digest.ts';

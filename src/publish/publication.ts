@@ -12,19 +12,13 @@
  * It is stored with the artifact like the record: an OCI attachment (artifactType below) or the
  * sidecar `NAME.publication.json`, and signed like any statement (`NAME.publication.sigstore.json`).
  */
-import { createRequire } from 'node:module';
-import type { ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { WaybillError } from '../errors.ts';
 import type { RuleId } from '../policy/types.ts';
 import { checkStatement } from '../record/intoto.ts';
 import { describeSchemaError } from '../record/schema.ts';
 import { STATEMENT_TYPE } from '../record/types.ts';
+import { precompiledValidator } from '../record/validators.ts';
 import { toolVersion } from '../version.ts';
-
-// ajv-formats is CommonJS; under NodeNext its default import is the plugin function itself.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
 export const PUBLICATION_PREDICATE_TYPE = 'https://waybill.dev/publication/v1';
 /** OCI artifactType of an attached publication statement (its payload is `application/vnd.in-toto+json`). */
@@ -105,21 +99,13 @@ export function serializePublication(statement: PublicationStatement): Buffer {
   return Buffer.from(`${JSON.stringify(statement)}\n`, 'utf8');
 }
 
-const require = createRequire(import.meta.url);
-const SCHEMA: Record<string, unknown> = require('../../schemas/publication-v1.schema.json');
-let compiled: ValidateFunction | undefined;
-
 /** `<pointer>: <reason>` for the first problem, or undefined when `value` is a valid publication statement. */
 export function publicationProblem(value: unknown): string | undefined {
   const issue = checkStatement(value);
   if (issue) return `${issue.pointer || '/'}: ${issue.reason}`;
-  if (compiled === undefined) {
-    const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true });
-    addFormats(ajv, ['date-time']);
-    compiled = ajv.compile(SCHEMA);
-  }
-  if (compiled(value)) return undefined;
-  const first = compiled.errors?.[0];
+  const validate = precompiledValidator('publication_v1');
+  if (validate(value)) return undefined;
+  const first = validate.errors?.[0];
   return first ? describeSchemaError(first) : '/: is not a publication statement';
 }
 

@@ -7,14 +7,11 @@
  */
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { WaybillError } from '../errors.ts';
 import { checkStatement, pointerToken } from './intoto.ts';
 import { PREDICATE_TYPE, PREDICATE_TYPE_V1, RECORD_PREDICATE_TYPES, type ReleaseRecord } from './types.ts';
-
-// ajv-formats is CommonJS; under NodeNext its default import is the plugin function itself.
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+import type { ValidatorName } from './validator-source.ts';
+import { precompiledValidator } from './validators.ts';
 
 /** A record is a few kilobytes; anything this large is not one (and JSON.parse of it would be slow). */
 export const MAX_RECORD_BYTES = 4 * 1024 * 1024;
@@ -32,19 +29,15 @@ const SCHEMAS: Readonly<Record<string, Record<string, unknown>>> = {
   [PREDICATE_TYPE]: RECORD_SCHEMA,
   [PREDICATE_TYPE_V1]: RECORD_SCHEMA_V1,
 };
-const compiled = new Map<string, ValidateFunction>();
+/** The compiled validator of each record version (schemas/validators.cjs). */
+const VALIDATORS: Readonly<Record<string, ValidatorName>> = {
+  [PREDICATE_TYPE]: 'record_v2',
+  [PREDICATE_TYPE_V1]: 'record_v1',
+};
 
 /** The validator of the record version `type` names (a key of SCHEMAS). */
 function validator(type: string): ValidateFunction {
-  let validate = compiled.get(type);
-  if (validate === undefined) {
-    // allErrors off: we report the first problem only, and ajv stops early on hostile input.
-    const ajv = new Ajv2020({ allErrors: false, strict: true, allowUnionTypes: true });
-    addFormats(ajv, ['date-time', 'uri']);
-    validate = ajv.compile(SCHEMAS[type]!);
-    compiled.set(type, validate);
-  }
-  return validate;
+  return precompiledValidator(VALIDATORS[type] as ValidatorName);
 }
 
 /** Plain words for the schema's patterns; a regex is a poor error message. */

@@ -9,7 +9,7 @@
  * signature is randomized (a fresh nonce each time), so ECDSA bundles differ in `sig` only.
  */
 import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
-import { DSSEBundleBuilder, type Signer as SigstoreSigner } from '@sigstore/sign';
+import type { Signer as SigstoreSigner } from '@sigstore/sign';
 import { WaybillError } from '../errors.ts';
 import { checkStatement } from '../record/intoto.ts';
 import type { Signer } from './signer.ts';
@@ -48,6 +48,9 @@ export function statementPayload(statement: unknown): Buffer {
  */
 export async function signStatement(statement: unknown, signer: Signer): Promise<SerializedBundle> {
   const payload = statementPayload(statement);
+  // Loaded on first use: @sigstore/sign brings an HTTP stack (for Fulcio and Rekor) that the
+  // commands which only read statements (check, inspect) should not pay for at start-up.
+  const { DSSEBundleBuilder } = await import('@sigstore/sign');
   const builder = new DSSEBundleBuilder({ signer: sigstoreSigner(signer), witnesses: signer.witnesses() });
   const bundle = await builder.create({ data: payload, type: INTOTO_PAYLOAD_TYPE });
   return bundleToJSON(bundle);

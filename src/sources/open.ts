@@ -16,6 +16,7 @@ import { openDockerArchive } from './docker-archive.ts';
 import { openFile } from './file.ts';
 import { openOciLayout } from './oci.ts';
 import { openOciArchive } from './oci-archive.ts';
+import { releaseWriteError } from './published-read-only.ts';
 import { isRegistryReference } from './registry-reference.ts';
 import type { Artifact, ListedArtifact, OpenOptions, SourceKind } from './types.ts';
 
@@ -81,7 +82,7 @@ export async function locateArtifact(ref: string): Promise<ArtifactLocation> {
   if (isRegistryReference(ref)) {
     throw new WaybillError('USAGE', ref, 'a registry reference has no local path to lock or write');
   }
-  if (isReleaseReference(ref)) throw (await import('./release.ts')).releaseWriteError(ref);
+  if (isReleaseReference(ref)) throw releaseWriteError(ref);
   const prefixed = /^([a-z][a-z0-9-]*):(.*)$/s.exec(ref);
   if (prefixed) {
     const transport = prefixed[1] as string;

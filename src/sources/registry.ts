@@ -6,7 +6,6 @@
  * (src/registry/blob-cache.ts), then scans them from there like any layout's. Nothing is fetched
  * twice: a second command on the same image reads the cache.
  */
-import { WaybillError } from '../errors.ts';
 import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, parseImageManifest } from '../oci/parse.ts';
 import { type Descriptor, MEDIA_TYPE } from '../oci/types.ts';
 import { BlobCache } from '../registry/blob-cache.ts';
@@ -145,13 +144,5 @@ async function openRegistryFile(
   return { ...file, registry: { repository, reference, subject: root.digest }, options };
 }
 
+export { registryWriteError } from './published-read-only.ts';
 export { isRegistryReference } from './registry-reference.ts';
-
-/** Registry images are read here; writing them is `publish`'s job, never a side effect. */
-export function registryWriteError(ref: string): WaybillError {
-  return new WaybillError(
-    'UNSUPPORTED',
-    ref,
-    'an image in a registry is not changed in place; stamp a local copy (skopeo copy docker://… oci:DIR:TAG) and publish that',
-  );
-}

@@ -35,12 +35,3 @@ export async function openReleaseArtifact(ref: string, options: OpenOptions = {}
   const file = await openFile(ref, release.artifactPath, release.digest);
   return { ...file, kind: 'release', release, options };
 }
-
-/** A published release is read, never changed in place: stamp a local copy, then publish that. */
-export function releaseWriteError(ref: string): WaybillError {
-  return new WaybillError(
-    'UNSUPPORTED',
-    ref,
-    'a file in a release directory is not changed in place; stamp a local copy and publish it as a new version',
-  );
-}
