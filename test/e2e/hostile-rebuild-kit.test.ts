@@ -127,3 +127,26 @@ describe('a hostile source archive: one line, exit 2, nothing outside the build 
     });
   }
 });
+
+test('a damaged kit given by name says what is wrong with it, not "no kit lists this artifact"', async () => {
+  await writeKitFile('neighbour', [{ path: 'README', data: 'x' }]);
+  const damaged = join(dir, 'damaged.rebuild.tar');
+  // A valid kit manifest member, then an entry whose pax header claims 64 MiB.
+  const kit = await tarBuffer([{ path: 'waybill-rebuild-kit.json', data: '{}' }]);
+  const pax = Buffer.alloc(512);
+  pax.write('PaxHeaders/x', 0);
+  pax.write('0000644\0', 100);
+  pax.write('00400000000\0', 124); // 64 MiB, octal
+  pax.write('x', 156);
+  pax.write('ustar\x0000', 257);
+  pax.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of pax) sum += b;
+  pax.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  writeFileSync(damaged, Buffer.concat([kit.subarray(0, kit.length - 1024), pax, Buffer.alloc(1024)]));
+  const r = await waybill(['rebuild', damaged, '--show-recipe']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, /^waybill: \S+damaged\.rebuild\.tar: /);
+  assert.doesNotMatch(r.stderr, /no rebuild kit next to it|neighbour/);
+});
