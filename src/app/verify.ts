@@ -326,7 +326,8 @@ async function gatherItems(
     const real = await realpath(path).catch(() => path);
     if (seen.has(real)) return;
     seen.add(real);
-    items.push(...(await readSignedFile(path)));
+    // One at a time: a spread of a file's many statements (.intoto.jsonl) overflows the stack.
+    for (const item of await readSignedFile(path)) items.push(item);
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
   // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
@@ -343,7 +344,7 @@ async function gatherItems(
     broken.push(mismatchCheck('attached statement bundle', e));
   }
   for (const attached of attachedBundles) {
-    items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
+    for (const item of parseSignedText(attached.bytes.toString('utf8'), attached.source)) items.push(item);
   }
   for (const path of given) await addFile(path);
   return { items, sidecars };
