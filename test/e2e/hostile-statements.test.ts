@@ -5,7 +5,7 @@
  * the record's signature sidecar, in `check`. Each must be judged like any other file: a verdict.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -46,4 +46,25 @@ test('check with a 200 000-line record signature sidecar: a verdict, not a stack
   const r = await waybill(['check', artifact]);
   assert.ok(r.code === 0 || r.code === 1, `exit ${r.code}: ${r.stderr}`);
   assert.doesNotMatch(r.stderr, /call stack/);
+});
+
+test('statement files beside an artifact past 512 MiB together: one line, exit 2, none read', async () => {
+  // Any number of NAME.<kind>.sigstore.json may sit beside a file, each up to 256 MiB and all held
+  // in memory: six valid 200 MB envelopes took verify to 2.3 GB. Sparse files, cheap on disk.
+  const sub = join(dir, 'many-sidecars');
+  mkdirSync(sub);
+  const file = join(sub, 'hello.txt');
+  writeFileSync(file, 'hello\n');
+  for (const kind of ['a', 'b', 'c']) {
+    const sidecar = join(sub, `hello.txt.${kind}.sigstore.json`);
+    writeFileSync(sidecar, '');
+    truncateSync(sidecar, 200 * 1024 * 1024);
+  }
+  const r = await waybill(['verify', file, '--allow-unsigned']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^waybill: \S+hello\.txt\.c\.sigstore\.json: the signed statement files read for one artifact add up to more than \d+ bytes$/m,
+  );
 });
