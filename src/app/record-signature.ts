@@ -53,9 +53,9 @@ async function recordBundleItems(artifact: Artifact): Promise<SignedItem[]> {
   const sidecar = bundleSidecarPath(artifact.path, 'record');
   const local = artifact.kind !== 'registry' && artifact.kind !== 'release';
   if (local && (await stat(sidecar).catch(() => undefined)) !== undefined)
-    items.push(...(await readSignedFile(sidecar)));
+    for (const item of await readSignedFile(sidecar)) items.push(item);
   for (const attached of await loadAttachedBundles(artifact)) {
-    items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
+    for (const item of parseSignedText(attached.bytes.toString('utf8'), attached.source)) items.push(item);
   }
   return items;
 }

@@ -25,7 +25,12 @@ import { findSidecarBundles } from '../sign/bundle-files.ts';
 import { fileDigests } from '../sign/file-digests.ts';
 import { identityPolicyFrom } from '../sign/identity-policy.ts';
 import { loadPublicKeyFiles } from '../sign/public-key-files.ts';
-import { parseSignedText, readSignedFile, type SignedItem } from '../sign/signed-input.ts';
+import {
+  parseSignedText,
+  readSignedFile,
+  requireSignedFilesTotal,
+  type SignedItem,
+} from '../sign/signed-input.ts';
 import {
   checkProvenancePolicy,
   type ProvenancePolicy,
@@ -326,15 +331,18 @@ async function gatherItems(
     const real = await realpath(path).catch(() => path);
     if (seen.has(real)) return;
     seen.add(real);
-    items.push(...(await readSignedFile(path)));
+    // One at a time: a spread of a file's many statements (.intoto.jsonl) overflows the stack.
+    for (const item of await readSignedFile(path)) items.push(item);
   };
   // A registry image has no directory of its own: nothing next to it is a sidecar.
   // A release's sidecars are the checked ones loadAttachedBundles gives, never files beside its copy.
-  if (!artifact.registry && artifact.kind !== 'release')
-    for (const path of await findSidecarBundles(artifact.path)) {
-      sidecars.push(path);
-      await addFile(path);
-    }
+  const local =
+    !artifact.registry && artifact.kind !== 'release' ? await findSidecarBundles(artifact.path) : [];
+  await requireSignedFilesTotal([...local, ...given]);
+  for (const path of local) {
+    sidecars.push(path);
+    await addFile(path);
+  }
   let attachedBundles: Awaited<ReturnType<typeof loadAttachedBundles>> = [];
   try {
     attachedBundles = await loadAttachedBundles(artifact);
@@ -343,7 +351,7 @@ async function gatherItems(
     broken.push(mismatchCheck('attached statement bundle', e));
   }
   for (const attached of attachedBundles) {
-    items.push(...parseSignedText(attached.bytes.toString('utf8'), attached.source));
+    for (const item of parseSignedText(attached.bytes.toString('utf8'), attached.source)) items.push(item);
   }
   for (const path of given) await addFile(path);
   return { items, sidecars };

@@ -16,6 +16,7 @@ import { join, relative, resolve } from 'node:path';
 import { maxOutputBytes } from '../archive/decompress.ts';
 import { isZipHead, openZip } from '../archive/zip-reader.ts';
 import { WaybillError } from '../errors.ts';
+import { readRegularFile } from '../util/regular-file.ts';
 
 export type SourceKind = 'osv-dir' | 'osv-zip' | 'osv-file' | 'waybill-data';
 
@@ -44,6 +45,8 @@ const ZIP_LIMITS = {
 };
 /** No advisory is this large (the biggest osv.dev records, kernel CVEs, are a few MiB). */
 const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
+/** A zip (or JSON file) argument is read whole into memory; Node reads no single file past 2 GiB. */
+const MAX_SOURCE_FILE_BYTES = 2 * 1024 ** 3 - 1;
 
 function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -71,7 +74,8 @@ async function directorySource(path: string): Promise<ImportSource> {
     kind: 'osv-dir',
     async *entries() {
       for (const file of files) {
-        const bytes = await readFile(file);
+        // Bounded like a zip entry, and the file read is the one listed (not a link put there since).
+        const bytes = await readRegularFile(file, { maxBytes: MAX_ENTRY_BYTES, noFollow: true });
         listing.update(`${relative(path, file)}\0${sha256(bytes)}\n`);
         yield { path: file, bytes };
       }
@@ -125,6 +129,12 @@ export async function readImportSource(arg: string): Promise<ImportSource> {
   });
   if (info.isDirectory()) return directorySource(path);
   if (!info.isFile()) throw new WaybillError('UNSUPPORTED', arg, 'not a file or directory');
+  if (info.size > MAX_SOURCE_FILE_BYTES)
+    throw new WaybillError(
+      'LIMIT',
+      arg,
+      `${info.size} bytes: larger than the ${MAX_SOURCE_FILE_BYTES}-byte limit for one file (split the advisories into a directory)`,
+    );
   const bytes = await readFile(path);
   if (isZipHead(bytes)) return zipSource(path, bytes);
   const kind: SourceKind = /"kind"\s*:\s*"waybill\.dev\//.test(bytes.subarray(0, 4096).toString('utf8'))

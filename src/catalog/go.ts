@@ -37,7 +37,7 @@ export const goCataloger: Required<Pick<Cataloger, 'keep'>> & Cataloger = {
     for (const file of files) {
       try {
         const info = readGoBuildInfo(parseExecutable(file.data, file.entry.path), file.entry.path);
-        if (info) out.push(...componentsOf(info, file));
+        if (info) for (const c of componentsOf(info, file)) out.push(c);
       } catch (e) {
         if (!isWaybillError(e)) throw e;
         ctx.warn(file.entry.path, e.reason);

@@ -146,7 +146,7 @@ function catalogArchive(
     const inside = c === own ? undefined : (ownKey ?? carrier);
     if (inside !== undefined && inside !== componentKey(c)) c.vendoredIn = inside;
   }
-  out.push(...found);
+  for (const c of found) out.push(c);
 
   for (const entry of zip.entries) {
     if (entry.isDirectory || !ARCHIVE_EXTENSIONS.test(entry.name)) continue;

@@ -44,6 +44,11 @@ import { type SiteOptions, siteGet, siteRead } from './site-http.ts';
 
 /** A sidecar is read whole into memory: past this it is not a statement or an SBOM. */
 export const MAX_SIDECAR_BYTES = 256 * 1024 * 1024;
+/**
+ * All the statement sidecars of one file together: SHA256SUMS may list any number of
+ * `FILE.<kind>.sigstore.json`, and each is held in memory, so one limit per file is no bound.
+ */
+export const MAX_SIDECARS_TOTAL_BYTES = 512 * 1024 * 1024;
 
 /** Suffixes of the sidecars read eagerly, beside the bundle names bundle-files.ts knows. */
 const STATEMENT_SUFFIXES = ['.waybill.json', '.cdx.json', '.spdx.json', '.audit.json'];
@@ -171,9 +176,19 @@ export async function openRelease(ref: string, options: ReadReleaseOptions = {})
 
   const sidecarNames = sums.map((l) => l.name).filter((n) => isSidecarName(file, n));
   const sidecars = new Map<string, ReleaseSidecar>();
+  let left = MAX_SIDECARS_TOTAL_BYTES;
   for (const sidecar of sidecarNames.filter((n) => isStatementSidecar(file, n))) {
-    const bytes = (await readChecked(sidecar, MAX_SIDECAR_BYTES)) as Buffer;
-    sidecars.set(sidecar, { name: sidecar, bytes, digest: sha256Digest(bytes) });
+    const bytes = await readChecked(sidecar, Math.min(MAX_SIDECAR_BYTES, left)).catch((e: unknown) => {
+      if (e instanceof WaybillError && e.code === 'LIMIT' && left < MAX_SIDECAR_BYTES)
+        throw new WaybillError(
+          'LIMIT',
+          input,
+          `the statement sidecars SHA256SUMS lists for ${file} add up to more than ${MAX_SIDECARS_TOTAL_BYTES} bytes`,
+        );
+      throw e;
+    });
+    left -= (bytes as Buffer).length;
+    sidecars.set(sidecar, { name: sidecar, bytes: bytes as Buffer, digest: sha256Digest(bytes as Buffer) });
   }
   const record = sidecars.get(`${file}.waybill.json`);
   if (record) {

@@ -72,7 +72,8 @@ export async function listReferrers(
       }
       const index = parseImageIndex(body, `${input}: referrers of ${subject}`);
       // A registry that did not apply the filter returns everything: filter here.
-      referrers.push(...index.manifests.filter((d) => matches(d, artifactType)));
+      // Not a spread: a hostile registry's list can be longer than the call stack allows arguments.
+      for (const d of index.manifests) if (matches(d, artifactType)) referrers.push(d);
     },
   );
   if (!missing) return { referrers, via: 'api' };

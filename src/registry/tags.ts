@@ -34,7 +34,8 @@ export async function listTags(target: Target, pageSize = DEFAULT_TAG_PAGE): Pro
       if (list === null || list === undefined) return;
       if (!Array.isArray(list) || list.some((t) => typeof t !== 'string'))
         throw new WaybillError('MALFORMED', input, 'the tag list has no array of strings');
-      tags.push(...(list as string[]));
+      // Not a spread: a hostile registry's list can be longer than the call stack allows arguments.
+      for (const t of list as string[]) tags.push(t);
     },
   );
   return [...new Set(tags)].sort();

@@ -35,6 +35,28 @@ export type SignedItem =
 
 /** Largest file read: SBOM attestations of big images run to tens of MiB. */
 export const MAX_SIGNED_FILE_BYTES = 256 * 1024 * 1024;
+/**
+ * All the files read for one artifact together: its directory may hold any number of
+ * `NAME.<kind>.sigstore.json`, each held in memory, so a limit per file is no bound.
+ */
+export const MAX_SIGNED_FILES_TOTAL_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Refuses `paths` (LIMIT, naming the first file past the total) when together they are larger than
+ * MAX_SIGNED_FILES_TOTAL_BYTES, before any is read. Missing files count nothing: reading reports them.
+ */
+export async function requireSignedFilesTotal(paths: readonly string[]): Promise<void> {
+  let total = 0;
+  for (const path of paths) {
+    total += (await stat(path).catch(() => undefined))?.size ?? 0;
+    if (total > MAX_SIGNED_FILES_TOTAL_BYTES)
+      throw new WaybillError(
+        'LIMIT',
+        path,
+        `the signed statement files read for one artifact add up to more than ${MAX_SIGNED_FILES_TOTAL_BYTES} bytes`,
+      );
+  }
+}
 
 const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle';
 

@@ -37,7 +37,7 @@ export class OverlayView {
       if (!previous) this.count(entry.path, 1);
       this.files.set(entry.path, { entry, data, earlier });
     }
-    this.skipped.push(...scan.skipped);
+    for (const s of scan.skipped) this.skipped.push(s);
   }
 
   result(): WalkResult {

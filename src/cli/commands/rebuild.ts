@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { EXIT_FAILED, EXIT_OK, WaybillError } from '../../errors.ts';
 import { describeOutsideWriteCheck } from '../../provenance/build/isolation.ts';
 import type { KitManifest } from '../../provenance/build/kit.ts';
+import { parseToolSpec } from '../../provenance/build/recipe.ts';
 import { locateRebuildTarget } from '../../provenance/rebuild/locate.ts';
 import { type RebuildResult, type RebuildStep, rebuildRelease } from '../../provenance/rebuild/rebuild.ts';
 import { rebuildInputFrom } from '../../publish/rebuild-input.ts';
@@ -46,10 +47,18 @@ export function renderRecipe(m: KitManifest, kitPath: string): string {
       .join(' ')}`,
     `  outputs: ${m.outputs.map((o) => escapeForTerminal(o.path)).join(', ')}`,
   ];
-  if (m.tools.length > 0)
-    lines.push(
-      `  tools: ${m.tools.map((t) => `${escapeForTerminal(t.name)} (${escapeForTerminal(t.version ?? '?')})`).join(', ')}`,
-    );
+  // The version commands run too (before the commands, arguments as written: `sh -c …` is code), so
+  // each is shown in full; the recorded tools list is only what the builder saw.
+  if (m.recipe.tools.length > 0) {
+    lines.push('  tool version commands (run before the commands, looked up on your PATH):');
+    for (const [i, spec] of m.recipe.tools.entries()) {
+      const { program, args } = parseToolSpec(spec);
+      const built = m.tools.find((t) => t.spec === spec)?.version;
+      lines.push(
+        `    ${i + 1}. ${[program, ...args].map(escapeForTerminal).join(' ')}${built ? ` (built with ${escapeForTerminal(built)})` : ''}`,
+      );
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -33,7 +33,10 @@ export async function locateRebuildTarget(input: string): Promise<RebuildTarget>
   const path = await pathOf(input);
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new WaybillError('NOT_FOUND', input, 'no such file or directory');
-  if (info.isFile() && (await looksLikeKit(path))) return { kit: await openKit(path) };
+  // A file named as a kit is opened as one, so a damaged kit says what is wrong with it instead of
+  // being taken for an artifact (and every other kit beside it opened in search of its name).
+  if (info.isFile() && (path.endsWith(KIT_SUFFIX) || (await looksLikeKit(path))))
+    return { kit: await openKit(path) };
   const kind = info.isDirectory() ? 'oci-layout' : 'file';
   const sha256 = await outputDigest(path, kind);
   const name = basename(path);
