@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { loadRecord, loadSbom } from '../app/attachments.ts';
 import { sourceDateEpoch } from '../app/dates.ts';
 import { generateSbom } from '../app/generate-sbom.ts';
+import { loadPublication } from '../app/publication.ts';
 import { WaybillError } from '../errors.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
@@ -148,6 +149,12 @@ export interface LoadedTarget {
   subject: AuditSubject;
   record?: ReleaseRecord;
   artifact?: Artifact;
+  /**
+   * When the artifact was built (the record) and published: the record's date, else the newest
+   * publication statement stored with it — publish writes that statement (a sidecar in a release
+   * directory, an attachment or referrer for images), never the record, which stamp wrote before.
+   */
+  dates?: { built?: string; published?: string };
 }
 
 /** True when the file looks like a document (JSON, XML, SPDX tag-value), not an artifact. */
@@ -234,7 +241,11 @@ export async function loadTarget(
     },
   };
   if (version) subject.version = version;
-  return { inventory, subject, ...(record ? { record } : {}), artifact };
+  const built = record?.predicate.dates.built ?? undefined;
+  const published =
+    record?.predicate.dates.published ?? (await loadPublication(artifact))?.statement.predicate.published;
+  const dates = { ...(built ? { built } : {}), ...(published ? { published } : {}) };
+  return { inventory, subject, ...(record ? { record } : {}), artifact, dates };
 }
 
 /** `--now`, else SOURCE_DATE_EPOCH (reproducible audits), else the clock. */

@@ -80,6 +80,31 @@ describe('OpenVEX', () => {
     assert.equal(vexVerdict([vex], finding, undefined)?.status, 'under_investigation');
   });
 
+  test("the newest statement wins (OpenVEX: statement timestamp, else the document's), not the last listed", () => {
+    const at = (status: string, timestamp?: string) => ({
+      vulnerability: { name: 'CVE-2023-29403' },
+      products: [{ '@id': 'pkg:golang/stdlib@1.19.9' }],
+      status,
+      ...(status === 'not_affected' ? { justification: 'component_not_present' } : {}),
+      ...(timestamp ? { timestamp } : {}),
+    });
+    // Inside one document (timestamp 2024-01-01): an older not_affected listed after a newer affected.
+    const one = parseVex(doc([at('affected'), at('not_affected', '2023-06-01T00:00:00Z')]), 'one.json');
+    assert.equal(vexVerdict([one], finding, undefined)?.status, 'affected');
+    // Across documents: the newer document wins whatever the order of --vex flags.
+    const newer = parseVex(
+      doc([at('not_affected', '2025-01-01T00:00:00Z')]).replace('2024-01-01', '2025-01-01'),
+      'newer.json',
+    );
+    const older = parseVex(doc([at('affected')]), 'older.json');
+    assert.equal(vexVerdict([newer, older], finding, undefined)?.source, 'newer.json');
+    assert.equal(vexVerdict([older, newer], finding, undefined)?.source, 'newer.json');
+    assert.throws(
+      () => parseVex(doc([at('fixed', 'last tuesday')]), 'x.json'),
+      /x\.json: statements\[0\]: timestamp is not a date: "last tuesday"/,
+    );
+  });
+
   test('bad documents: one line naming the file', () => {
     assert.throws(() => parseVex('{', 'x.json'), /x\.json: not JSON/);
     assert.throws(() => parseVex('{"statements": []}', 'x.json'), /not an OpenVEX document/);

@@ -3,8 +3,10 @@
  * a product. A statement applies to a finding when its vulnerability is the finding's id or one of its
  * aliases, and its product is either the component itself (its purl, with or without version and
  * qualifiers) or the audited artifact (by digest: `@id`, purl, or `hashes`) — then its
- * `subcomponents`, when it lists any, must include the component. `not_affected` and `fixed`
- * suppress the finding (the report lists it as suppressed, with the statement); `affected` and
+ * `subcomponents`, when it lists any, must include the component. Of the statements that apply, the
+ * newest decides — OpenVEX statements are a sequence in time, each overriding the ones before
+ * ("Inheritance Flow": a statement's `timestamp`, else its document's); equal or missing times keep
+ * the order given. `not_affected` and `fixed` suppress the finding (the report lists it as suppressed, with the statement); `affected` and
  * `under_investigation` keep it and carry the statement.
  *
  * A VEX document none of whose statements is about this artifact or its components is refused: it is
@@ -30,6 +32,8 @@ export interface VexStatement {
   justification?: string;
   impactStatement?: string;
   actionStatement?: string;
+  /** When the statement was made (ms since the epoch): its own timestamp, else the document's. */
+  time?: number;
 }
 
 export interface VexDocument {
@@ -63,6 +67,15 @@ function productIds(p: unknown): string[] {
   return ids;
 }
 
+/** A timestamp field as milliseconds since the epoch; absent is undefined, a non-date is bad input. */
+function timeOf(value: unknown, source: string, at: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(time))
+    throw new WaybillError('MALFORMED', source, `${at}timestamp is not a date: ${JSON.stringify(value)}`);
+  return time;
+}
+
 export function parseVex(text: string, source: string): VexDocument {
   let doc: unknown;
   try {
@@ -75,6 +88,7 @@ export function parseVex(text: string, source: string): VexDocument {
   }
   if (!Array.isArray(doc.statements))
     throw new WaybillError('MALFORMED', source, 'an OpenVEX document needs statements');
+  const documentTime = timeOf(doc.timestamp, source, '');
   const statements = doc.statements.map((s, i): VexStatement => {
     const at = `statements[${i}]`;
     if (!isObject(s)) throw new WaybillError('MALFORMED', source, `${at}: not an object`);
@@ -102,6 +116,8 @@ export function parseVex(text: string, source: string): VexDocument {
     if (str(s.justification)) out.justification = s.justification as string;
     if (str(s.impact_statement)) out.impactStatement = s.impact_statement as string;
     if (str(s.action_statement)) out.actionStatement = s.action_statement as string;
+    const time = timeOf(s.timestamp, source, `${at}: `) ?? documentTime;
+    if (time !== undefined) out.time = time;
     return out;
   });
   return {
@@ -165,16 +181,22 @@ export function vexConcerns(doc: VexDocument, subjectDigest: string | undefined,
   );
 }
 
-/** The statement that decides a finding: the last applicable one across documents, in order given. */
+/**
+ * The statement that decides a finding: the newest applicable one across documents; where either
+ * time is unknown, or both are equal, the later in the order given.
+ */
 export function vexVerdict(
   docs: VexDocument[],
   finding: Finding,
   subjectDigest: string | undefined,
 ): VexVerdict | undefined {
   let verdict: VexVerdict | undefined;
+  let decidedAt: number | undefined;
   for (const doc of docs) {
     for (const s of doc.statements) {
       if (!statementApplies(s, finding, subjectDigest)) continue;
+      if (verdict && s.time !== undefined && decidedAt !== undefined && s.time < decidedAt) continue;
+      decidedAt = s.time;
       verdict = { source: doc.source, status: s.status };
       if (s.justification) verdict.justification = s.justification;
       if (s.impactStatement) verdict.impactStatement = s.impactStatement;

@@ -124,7 +124,7 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
         throw new WaybillError('USAGE', '--attach', 'needs an artifact to attach to, not an SBOM file');
       }
       const listers = releaseListers(loaded.artifact, opts.releases);
-      const dates = loaded.record?.predicate.dates;
+      const dates = loaded.dates;
       const report = await auditInventory(loaded.inventory, store, {
         subject: loaded.subject,
         now,
