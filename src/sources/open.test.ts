@@ -106,7 +106,15 @@ test('dir: canonical tree digest; symlinks reported, never followed', async () =
 
 test('references: unknown transport is USAGE, missing path NOT_FOUND, wrong kind USAGE', async () => {
   await assert.rejects(openArtifact('ftp:somewhere'), { code: 'USAGE' });
-  await assert.rejects(openArtifact(join(work, 'missing')), { code: 'NOT_FOUND' });
+  const missing = join(work, 'missing');
+  // A plain path is named once; a transport reference names the reference, then the path in it.
+  await assert.rejects(openArtifact(missing), {
+    code: 'NOT_FOUND',
+    message: `${missing}: no such file or directory`,
+  });
+  await assert.rejects(openArtifact(`file:${missing}`), {
+    message: `file:${missing}: ${missing}: no such file or directory`,
+  });
   await assert.rejects(openArtifact(`oci:${join(work, 'missing')}:tag`), { code: 'NOT_FOUND' });
   await assert.rejects(openArtifact(`dir:${join(work, 'plain.txt')}`), { code: 'USAGE' });
   await assert.rejects(openArtifact(`file:${join(work, 'tree')}`), { code: 'USAGE' });

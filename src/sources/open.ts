@@ -45,7 +45,11 @@ async function statOrUndefined(path: string): Promise<PathInfo | undefined> {
 async function requireExisting(ref: string, path: string): Promise<PathInfo> {
   if (path === '') throw new WaybillError('USAGE', ref, 'the reference names no path');
   const info = await statOrUndefined(path);
-  if (!info) throw new WaybillError('NOT_FOUND', ref, `${path}: no such file or directory`);
+  if (!info) {
+    // The path is named once: twice when the reference is the plain path reads as a stutter.
+    const reason = path === ref ? 'no such file or directory' : `${path}: no such file or directory`;
+    throw new WaybillError('NOT_FOUND', ref, reason);
+  }
   if (!info.isFile() && !info.isDirectory())
     throw new WaybillError(
       'USAGE',
