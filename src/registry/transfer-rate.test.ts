@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
+import { type ScriptedServer, serveScripted } from '../../test/helpers/scripted-server.ts';
 import { isWaybillError } from '../errors.ts';
 import { NetworkFailure, sendOnce } from './http.ts';
 import { isRetryableFailure } from './retry.ts';
@@ -45,15 +44,12 @@ test('WAYBILL_HTTP_MIN_RATE: anything else is one USAGE error naming the variabl
     assert.throws(() => minRateFromEnv(env(bad)), /WAYBILL_HTTP_MIN_RATE/, bad);
 });
 
-let server: Server;
+let server: ScriptedServer;
 let base: string;
-const open = new Set<ServerResponse>();
 const BIG = Buffer.alloc(4 * 1024 * 1024, 1);
 
 before(async () => {
-  server = createServer((req, res) => {
-    open.add(res);
-    res.on('close', () => open.delete(res));
+  server = await serveScripted((req, res) => {
     if (req.url === '/fast') {
       res.writeHead(200, { 'content-length': String(BIG.length) });
       res.end(BIG);
@@ -64,15 +60,10 @@ before(async () => {
     const timer = setInterval(() => res.write('x'), 20);
     res.on('close', () => clearInterval(timer));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.origin;
 });
 
-after(async () => {
-  for (const res of open) res.destroy();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+after(() => server.close());
 
 const rule = { bytesPerSecond: 1024, windowMs: 300 };
 

@@ -6,13 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { sha256Digest } from '../../src/util/digest.ts';
 import { startWaybill, waybill } from '../helpers/cli.ts';
+import { type ScriptedServer, serveScripted } from '../helpers/scripted-server.ts';
 
 const SIZE = 3_000_000;
 /** Past the atomic writer's 1 MiB batch: some of it reaches the temp file. */
@@ -22,14 +21,13 @@ const sums = `${sha256Digest(artifact).slice('sha256:'.length)}  hello.txt\n`;
 
 /** How the server sends hello.txt: whole, one byte every 100 ms, or a part of it and then nothing. */
 let mode: 'whole' | 'drip' | 'part' = 'whole';
-const open = new Set<ServerResponse>();
-let server: Server;
+let server: ScriptedServer;
 let dir: string;
 let base: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'waybill-hostile-http-'));
-  server = createServer((req, res) => {
+  server = await serveScripted((req, res) => {
     if (req.url === '/hello/1.0/SHA256SUMS') {
       res.end(sums);
       return;
@@ -44,27 +42,19 @@ before(async () => {
       res.end(artifact);
       return;
     }
-    open.add(res);
-    res.on('close', () => open.delete(res));
     if (mode === 'part') {
       res.write(artifact.subarray(0, PART));
       return;
     }
     let sent = 0;
-    const timer = setInterval(() => {
-      if (res.destroyed) clearInterval(timer);
-      else res.write(artifact.subarray(sent, ++sent));
-    }, 100);
+    const timer = setInterval(() => res.write(artifact.subarray(sent, ++sent)), 100);
     res.on('close', () => clearInterval(timer));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = server.origin;
 });
 
 after(async () => {
-  for (const res of open) res.destroy();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await server.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
