@@ -107,6 +107,7 @@ export function sendOnce(request: HttpRequest, options: SendOptions): Promise<Ht
           return;
         }
         settled = true;
+        clearTimeout(headersDue);
         if (minRate) {
           const rule = minRate;
           watchTransferRate(res, res.socket, rule, (received, seconds) =>
@@ -121,6 +122,22 @@ export function sendOnce(request: HttpRequest, options: SendOptions): Promise<Ht
         resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
       },
     );
+    // The silence timeout does not stop a server that drips its status line and headers a byte at a
+    // time (Node reads up to 16 KiB of them: hours). The answer's headers must be whole within the
+    // same time once the request is sent; the body has the minimum rate (transfer-rate.ts).
+    let headersDue: NodeJS.Timeout | undefined;
+    req.on('finish', () => {
+      if (settled) return;
+      headersDue = setTimeout(() => {
+        req.destroy(
+          new NetworkFailure(
+            'ETIMEDOUT',
+            `${url.host} did not finish the headers of its answer within ${options.timeoutMs / 1000} s`,
+          ),
+        );
+      }, options.timeoutMs);
+    });
+    req.on('close', () => clearTimeout(headersDue));
     req.setTimeout(options.timeoutMs, () => {
       req.destroy(
         new NetworkFailure('ETIMEDOUT', `no answer from ${url.host} for ${options.timeoutMs / 1000} s`),
