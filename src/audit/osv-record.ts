@@ -133,8 +133,9 @@ type Json = Record<string, unknown>;
 
 class Invalid extends Error {}
 
+/** `path: what`, or `what` alone for the record itself (an empty path). */
 function fail(path: string, what: string): never {
-  throw new Invalid(`${path}: ${what}`);
+  throw new Invalid(path === '' ? what : `${path}: ${what}`);
 }
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

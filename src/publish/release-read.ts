@@ -25,6 +25,7 @@ import { artifactLimits } from '../archive/artifact-budget.ts';
 import { WaybillError } from '../errors.ts';
 import { parseRecordSidecar } from '../record/sidecar.ts';
 import { defaultCacheDir, downloadToFile } from '../registry/blob-cache.ts';
+import { removeInterruptedDownloads } from '../registry/cache-leftovers.ts';
 import { describeUrl, header, NetworkFailure } from '../registry/http.ts';
 import { isSidecarOf } from '../sign/bundle-files.ts';
 import { DigestCheck, digestHex, sha256Digest, sha256File } from '../util/digest.ts';
@@ -251,13 +252,16 @@ async function fetchArtifact(
 ): Promise<LocalArtifact> {
   if (location.site.kind !== 'http') throw new Error('fetchArtifact: not an http site');
   const { input, file } = location;
-  const path = releaseCachePath(options.cacheDir ?? defaultCacheDir(), digest, file);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const path = releaseCachePath(cacheDir, digest, file);
   const cached = await lstat(path).catch(() => undefined);
   if (cached?.isFile()) {
     // Checked again before use: the cache is the user's, but a file can be damaged or replaced.
     if ((await sha256File(path)) === digest) return { path, size: cached.size, downloaded: false };
   }
   if (cached) await rm(path, { force: true });
+  // A download of this or another release killed midway left its temp file: removed now.
+  await removeInterruptedDownloads(cacheDir);
   await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
   const url = new URL(
     [location.name, location.version, file].map(encodeURIComponent).join('/'),
@@ -316,7 +320,9 @@ async function* checkedBytes(
     try {
       next = await chunks.next();
     } catch (e) {
-      // A connection broken midway: retryable (downloadToFile starts the file again).
+      // A connection broken midway: retryable (downloadToFile starts the file again). A transfer
+      // below the minimum rate already says so.
+      if (e instanceof NetworkFailure) throw e;
       const code = (e as NodeJS.ErrnoException).code ?? 'ECONNRESET';
       throw new NetworkFailure(code, `the connection broke off while reading ${file}`, { cause: e });
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,18 +100,53 @@ test('store and lookup: verified, links and wrong sizes are not cache hits and a
   assert.equal(await cache.lookup(descriptor), undefined);
 });
 
-test('stale temp files of interrupted downloads are removed, fresh ones kept', async () => {
+test('temp files of interrupted downloads: only waybill temp names of dead writers are removed', async () => {
   const root = join(dir, 'd');
   const blobDir = join(root, 'blobs', 'sha256');
-  await mkdir(blobDir, { recursive: true });
-  const stale = join(blobDir, '.abc.123.def.tmp');
-  const fresh = join(blobDir, '.abc.456.fed.tmp');
-  await writeFile(stale, 'partial');
-  await writeFile(fresh, 'partial');
+  const releaseDir = join(root, 'releases', 'sha256', 'ab'.repeat(32));
+  const fileDir = join(root, 'files', 'sha256', 'cd'.repeat(32));
+  for (const d of [blobDir, releaseDir, fileDir]) await mkdir(d, { recursive: true });
+  const dead = await deadPid();
+  const live = process.ppid;
+  const hex = 'ef'.repeat(32);
+  const names = {
+    deadBlob: join(blobDir, `.${hex}.waybill-${dead}-0123456789abcdef.tmp`),
+    deadRelease: join(releaseDir, `.hello.txt.waybill-${dead}-0123456789abcdef.tmp`),
+    deadFile: join(fileDir, `.app.whl.waybill-${dead}-0123456789abcdef.tmp`),
+    // A download running in another process, however old its start.
+    liveBlob: join(blobDir, `.${hex}.waybill-${live}-0123456789abcdef.tmp`),
+    // Not a waybill temp name, even if old: never ours to remove.
+    foreign: join(blobDir, '.abc.tmp'),
+    foreignOld: join(releaseDir, '.hello.txt.partial.tmp'),
+  };
+  for (const path of Object.values(names)) await writeFile(path, 'partial');
   const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
-  await utimes(stale, old, old);
+  await utimes(names.foreignOld, old, old);
+  await utimes(names.liveBlob, old, old);
+  // A link in place of a directory of the cache is not followed.
+  const elsewhere = join(dir, 'elsewhere');
+  await mkdir(elsewhere, { recursive: true });
+  const outside = join(elsewhere, `.x.waybill-${dead}-0123456789abcdef.tmp`);
+  await writeFile(outside, 'not in the cache');
+  await symlink(elsewhere, join(root, 'releases', 'sha256', '12'.repeat(32)));
+
   await new BlobCache(root).store(descriptor, bytes);
-  const names = await readdir(blobDir);
-  assert.ok(!names.includes('.abc.123.def.tmp'));
-  assert.ok(names.includes('.abc.456.fed.tmp'));
+  const exists = async (p: string) => (await lstat(p).catch(() => undefined)) !== undefined;
+  assert.deepEqual(
+    [await exists(names.deadBlob), await exists(names.deadRelease), await exists(names.deadFile)],
+    [false, false, false],
+  );
+  assert.ok(await exists(names.liveBlob));
+  assert.ok(await exists(names.foreign));
+  assert.ok(await exists(names.foreignOld));
+  assert.ok(await exists(outside));
 });
+
+/** The pid of a process that has exited (a pid is not reused at once: Linux hands them out in turn). */
+function deadPid(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', '']);
+    child.on('error', reject);
+    child.on('exit', () => resolve(child.pid as number));
+  });
+}

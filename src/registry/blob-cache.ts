@@ -9,13 +9,14 @@
  * size is fetched again, and every reader verifies the digest as it reads (layer scans, manifest and
  * config parsing do). Deleting the directory at any time is safe.
  */
-import { lstat, mkdir, readdir, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/types.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { digestHex, verifyBlob } from '../util/digest.ts';
+import { removeInterruptedDownloads } from './cache-leftovers.ts';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableFailure } from './retry.ts';
 
 /** `$XDG_CACHE_HOME/waybill`, else `~/.cache/waybill` (XDG Base Directory specification). */
@@ -23,9 +24,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, home = hom
   const base = env.XDG_CACHE_HOME?.startsWith('/') ? env.XDG_CACHE_HOME : join(home, '.cache');
   return join(base, 'waybill');
 }
-
-/** Temp files older than this are leftovers of an interrupted download. */
-const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /** Downloads retried after a broken connection mid-blob (the whole blob again, re-verified). */
 const DOWNLOAD_ATTEMPTS = 3;
@@ -45,19 +43,13 @@ export class BlobCache {
   private prepared: Promise<void> | undefined;
 
   /**
-   * Creates the directory, and removes temp files an interrupted download left (a killed process
-   * cannot clean up after itself); only old ones, so a download running in another process is safe.
+   * Creates the directory, and removes the temp files interrupted downloads left in the cache (a
+   * killed process cannot clean up after itself; cache-leftovers.ts says which go).
    */
   private prepare(): Promise<void> {
     this.prepared ??= (async () => {
       await mkdir(this.dir(), { recursive: true, mode: 0o700 });
-      const cutoff = Date.now() - STALE_TEMP_MS;
-      for (const name of await readdir(this.dir())) {
-        if (!name.startsWith('.') || !name.endsWith('.tmp')) continue;
-        const path = join(this.dir(), name);
-        const info = await lstat(path).catch(() => undefined);
-        if (info?.isFile() && info.mtimeMs < cutoff) await rm(path, { force: true });
-      }
+      await removeInterruptedDownloads(this.root);
     })();
     return this.prepared;
   }

@@ -129,7 +129,9 @@ export async function openBlob(target: Target, descriptor: Descriptor): Promise<
   });
   response.body.on('error', (e: NodeJS.ErrnoException) =>
     verifier.destroy(
-      new NetworkFailure(e.code ?? 'ECONNRESET', `${response.url.host} broke off ${what}`, { cause: e }),
+      e instanceof NetworkFailure
+        ? e
+        : new NetworkFailure(e.code ?? 'ECONNRESET', `${response.url.host} broke off ${what}`, { cause: e }),
     ),
   );
   // A mismatch found before the caller starts reading (a small blob arrives whole at once) must not

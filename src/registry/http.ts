@@ -11,6 +11,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { WaybillError } from '../errors.ts';
 import { describeUrl } from './server-text.ts';
+import { MIN_RATE_VARIABLE, type MinRate, minRateFromEnv, watchTransferRate } from './transfer-rate.ts';
 
 // Kept here too for the modules that send requests; release-location.ts imports it from
 // server-text.ts, so that opening a local artifact does not load node:http (whose module facade
@@ -44,6 +45,11 @@ export interface SendOptions {
   /** Longest silence on the connection (connect, headers, or between body chunks). */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * The least a response body must average over a window (transfer-rate.ts); null for none.
+   * Default: `WAYBILL_HTTP_MIN_RATE`, else 1 KiB/s over 30 s.
+   */
+  minRate?: MinRate | null;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -78,6 +84,13 @@ export function sendOnce(request: HttpRequest, options: SendOptions): Promise<Ht
   else if (request.method === 'PUT' || request.method === 'POST' || request.method === 'PATCH')
     headers['content-length'] = '0';
 
+  let minRate: MinRate | undefined;
+  try {
+    minRate = options.minRate === undefined ? minRateFromEnv() : (options.minRate ?? undefined);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+
   return new Promise((resolve, reject) => {
     let settled = false;
     const fail = (e: Error) => {
@@ -94,9 +107,37 @@ export function sendOnce(request: HttpRequest, options: SendOptions): Promise<Ht
           return;
         }
         settled = true;
+        clearTimeout(headersDue);
+        if (minRate) {
+          const rule = minRate;
+          watchTransferRate(res, res.socket, rule, (received, seconds) =>
+            res.destroy(
+              new NetworkFailure(
+                'ESLOWTRANSFER',
+                `${describeUrl(url)} sent ${received} bytes in ${seconds.toFixed(1)} s, below the minimum of ${rule.bytesPerSecond} bytes/s (${MIN_RATE_VARIABLE})`,
+              ),
+            ),
+          );
+        }
         resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
       },
     );
+    // The silence timeout does not stop a server that drips its status line and headers a byte at a
+    // time (Node reads up to 16 KiB of them: hours). The answer's headers must be whole within the
+    // same time once the request is sent; the body has the minimum rate (transfer-rate.ts).
+    let headersDue: NodeJS.Timeout | undefined;
+    req.on('finish', () => {
+      if (settled) return;
+      headersDue = setTimeout(() => {
+        req.destroy(
+          new NetworkFailure(
+            'ETIMEDOUT',
+            `${url.host} did not finish the headers of its answer within ${options.timeoutMs / 1000} s`,
+          ),
+        );
+      }, options.timeoutMs);
+    });
+    req.on('close', () => clearTimeout(headersDue));
     req.setTimeout(options.timeoutMs, () => {
       req.destroy(
         new NetworkFailure('ETIMEDOUT', `no answer from ${url.host} for ${options.timeoutMs / 1000} s`),
@@ -193,7 +234,8 @@ export async function readBody(
       chunks.push(chunk);
     }
   } catch (e) {
-    if (e instanceof WaybillError) throw e;
+    // Ours already say what happened (a transfer below the minimum rate).
+    if (e instanceof WaybillError || e instanceof NetworkFailure) throw e;
     const code = (e as NodeJS.ErrnoException).code ?? 'ECONNRESET';
     throw new NetworkFailure(code, `${response.url.host} broke off the ${what}`, { cause: e });
   }

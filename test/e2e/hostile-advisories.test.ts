@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { writeZip } from '../../src/archive/zip-writer.ts';
 import { waybill } from '../helpers/cli.ts';
 
 let dir: string;
@@ -48,4 +49,13 @@ test('a 3 GiB file given to db import: one line naming it, exit 2', async () => 
     r.stderr,
     /^waybill: \S+all\.zip: 3221225472 bytes: larger than the \d+-byte limit for one file/m,
   );
+});
+
+test('a zip entry that is not an object: skipped with one clean reason', async () => {
+  const zip = join(dir, 'not-objects.zip');
+  writeFileSync(zip, writeZip([{ name: 'GHSA-text.json', data: Buffer.from('"an advisory"') }]));
+  const r = await waybill(['db', 'import', '--db', join(dir, 'skips.db'), zip]);
+  assert.equal(r.code, 0, r.stderr);
+  const skipped = r.stdout.split('\n').filter((l) => l.startsWith('skipped'));
+  assert.deepEqual(skipped, [`skipped (no id) in ${zip}:GHSA-text.json: an OSV record is a JSON object`]);
 });
