@@ -8,10 +8,11 @@
  * package itself (a wheel's METADATA, a jar's own pom.properties) is merged into the subject.
  */
 import { basename } from 'node:path';
-import { dpkgPurl } from '../catalog/dpkg.ts';
+import { dpkgPurl, parseSource } from '../catalog/dpkg.ts';
 import { pythonPurl } from '../catalog/python.ts';
 import { rpmComponent } from '../catalog/rpm.ts';
 import { type Component, componentKey, type Distro } from '../catalog/types.ts';
+import { controlField, readDebControl } from '../formats/deb/deb.ts';
 import type { NativeFacts } from '../formats/facts.ts';
 import { rpmPackageInfo } from '../formats/rpm/rpm-header.ts';
 import { readRpmPackage } from '../formats/rpm/rpm-package.ts';
@@ -62,6 +63,19 @@ function fromFacts(
 }
 
 /**
+ * The source package, recorded as for installed packages (catalog/dpkg.ts): Debian's advisories name
+ * source packages, so `audit` of a .deb needs it. dpkg's `${source:Version}` is the binary version
+ * unless `Source:` names its own (a binNMU: `skopeo (1.9.3+ds1-1)` for `1.9.3+ds1-1+b10`).
+ */
+async function addDebSource(c: Component, path: string): Promise<void> {
+  const value = controlField((await readDebControl(path)).fields, 'Source');
+  const source = value ? parseSource(value) : undefined;
+  if (!source) return;
+  c.properties['waybill:source-package'] = source.name;
+  c.properties['waybill:source-version'] = source.version ?? c.version;
+}
+
+/**
  * The package an artifact is, from its own metadata, or undefined for anything that is not a
  * package file (an image, a directory, a tarball, an executable).
  */
@@ -87,6 +101,7 @@ export async function packageIdentity(artifact: Artifact): Promise<Component | u
     );
     const c = fromFacts(facts, 'deb', purl, artifact.path);
     c.properties['waybill:arch'] = arch;
+    await addDebSource(c, artifact.path);
     return c;
   }
   return fromFacts(

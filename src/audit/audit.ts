@@ -28,7 +28,7 @@ import {
   newerReleases,
   osFreshness,
 } from './freshness.ts';
-import { type Inventory, readInventory } from './inventory.ts';
+import { type Inventory, type InventoryDistro, readInventory } from './inventory.ts';
 import { AdvisoryCache, matchInventory } from './match.ts';
 import { registryTagLister } from './registry-lister.ts';
 import {
@@ -51,6 +51,21 @@ export interface AuditInventoryOptions {
   published?: string;
   /** Listers asked, in order, for newer releases of `subject.name`. */
   listers?: ReleaseLister[];
+  /** `--distro`: the release of OS packages whose purl and SBOM name none (a package file). */
+  distro?: InventoryDistro;
+}
+
+/**
+ * One warning for all the OS packages looked up without a release, naming the flag that gives it:
+ * without one, advisories scoped to a release (`Debian:12`) cannot match them.
+ */
+function releaseWarning(unknown: Record<string, number>): string[] {
+  const bases = Object.entries(unknown).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (bases.length === 0) return [];
+  const what = bases.map(([base, n]) => `${n} ${base} package(s)`).join(', ');
+  return [
+    `the distribution release of ${what} is unknown (no distro in the purl, no operating system in the SBOM, none in the version): advisories for a release (such as Debian:12) cannot match; give --distro ID-VERSION (e.g. debian-12, ubuntu-24.04, alpine-3.20)`,
+  ];
 }
 
 function emptyBySeverity(): Record<SeverityRating, number> {
@@ -74,7 +89,7 @@ export async function auditInventory(
   options: AuditInventoryOptions,
 ): Promise<AuditReport> {
   const cache = new AdvisoryCache(store);
-  const { matches, queries, stats } = matchInventory(inventory, cache);
+  const { matches, queries, stats } = matchInventory(inventory, cache, options.distro);
   const all = buildFindings(matches, cache, dependencyPaths(inventory));
 
   const vexDocs = options.vex ?? [];
@@ -141,6 +156,7 @@ export async function auditInventory(
     suppressed,
     vex: vexDocs.map((d) => d.source),
     problems: stats.problems,
+    warnings: releaseWarning(stats.releaseUnknown),
   };
 }
 
@@ -206,8 +222,9 @@ export async function loadTarget(
   });
   const record = (await loadRecord(artifact))?.record;
   const identity = record?.predicate.identity;
-  const name = identity?.name ?? artifact.image?.refName ?? basename(artifact.path.replace(/\/+$/, ''));
-  const version = identity?.version ?? undefined;
+  // A package file with no record is named by its own metadata (the generated SBOM's subject).
+  const ownName = identity?.name ?? artifact.image?.refName;
+  const fileName = basename(artifact.path.replace(/\/+$/, ''));
   const manifest = record?.predicate.manifest;
   let inventory: Inventory | undefined;
   let source: AuditSubject['sbom']['source'] = 'generated';
@@ -223,12 +240,18 @@ export async function loadTarget(
   if (!inventory) {
     const sbom = await generateSbom(artifact, {
       format: 'cyclonedx-json',
-      name,
-      ...(version ? { version } : {}),
+      ...(ownName ? { name: ownName } : {}),
+      ...(identity?.version ? { version: identity.version } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     inventory = readInventory(sbom.bytes, `${ref} (generated SBOM)`);
   }
+  // The package the artifact is, audited as a component, is found at the artifact itself.
+  for (const c of inventory.components)
+    if (c.isSubject && c.locations.length === 0) c.locations = [{ path: ref }];
+  const own = inventory.subject?.purl ? inventory.subject : undefined;
+  const name = ownName ?? own?.name ?? fileName;
+  const version = identity?.version ?? own?.version;
   const subject: AuditSubject = {
     ref,
     name,

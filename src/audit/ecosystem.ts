@@ -71,6 +71,19 @@ export const SUPPORTED_BASES: readonly string[] = [
   'Maven',
 ].sort();
 
+/**
+ * Whether a base's advisories are scoped to releases (`Debian:12`, `Alpine:v3.20`, `AlmaLinux:9`):
+ * a package of it whose release is unknown matches only the unscoped ones. Wolfi and Chainguard
+ * are rolling distributions without releases.
+ */
+export function releaseScoped(base: string): boolean {
+  return (
+    DPKG_BASES.includes(base) ||
+    RPM_BASES.includes(base) ||
+    (APK_BASES.includes(base) && base !== 'Wolfi' && base !== 'Chainguard')
+  );
+}
+
 /** PEP 503: runs of `-`, `_`, `.` are one `-`, case-insensitive. */
 export function normalizePypiName(name: string): string {
   return name.toLowerCase().replace(/[-_.]+/g, '-');

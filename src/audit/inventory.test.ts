@@ -60,7 +60,7 @@ describe('SBOM inventories for audits', () => {
     assert.deepEqual(trivy.distro, { id: 'alpine', versionId: '3.16.0' });
     const musl = trivy.components.find((c) => c.name === 'musl');
     assert.ok(musl);
-    const q = packageQuery(musl, trivy.distro);
+    const q = packageQuery(musl, { sbomDistro: trivy.distro });
     assert.ok(q.ok);
     assert.deepEqual(
       { base: q.query.base, release: q.query.release, keys: q.query.keys, version: q.query.version },
@@ -71,34 +71,28 @@ describe('SBOM inventories for audits', () => {
     assert.ok(ubuntuSbom.artifacts, 'syft-json is refused by the SBOM reader, as the issue asks');
     assert.throws(() => readInventory(readFileSync(UBUNTU_SYFT), UBUNTU_SYFT), /syft-json is not supported/);
     // A syft CycloneDX component with an upstream qualifier (binary libssl3 from source openssl).
-    const q2 = packageQuery(
-      {
-        ref: 'x',
-        name: 'libssl3',
-        version: '3.0.2-0ubuntu1.10',
-        purl: 'pkg:deb/ubuntu/libssl3@3.0.2-0ubuntu1.10?arch=amd64&upstream=openssl&distro=ubuntu-22.04',
-        properties: new Map(),
-        locations: [],
-      },
-      undefined,
-    );
+    const q2 = packageQuery({
+      ref: 'x',
+      name: 'libssl3',
+      version: '3.0.2-0ubuntu1.10',
+      purl: 'pkg:deb/ubuntu/libssl3@3.0.2-0ubuntu1.10?arch=amd64&upstream=openssl&distro=ubuntu-22.04',
+      properties: new Map(),
+      locations: [],
+    });
     assert.ok(q2.ok);
     assert.deepEqual([q2.query.base, q2.query.release, q2.query.name], ['Ubuntu', '22.04', 'openssl']);
     // waybill's own properties: source name and version (a binNMU binary keeps its source version).
-    const q3 = packageQuery(
-      {
-        ref: 'y',
-        name: 'libc6',
-        version: '2.36-9+deb12u4+b1',
-        purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u4%2Bb1?arch=amd64&distro=debian-12',
-        properties: new Map([
-          ['waybill:source-package', ['glibc']],
-          ['waybill:source-version', ['2.36-9+deb12u4']],
-        ]),
-        locations: [],
-      },
-      undefined,
-    );
+    const q3 = packageQuery({
+      ref: 'y',
+      name: 'libc6',
+      version: '2.36-9+deb12u4+b1',
+      purl: 'pkg:deb/debian/libc6@2.36-9%2Bdeb12u4%2Bb1?arch=amd64&distro=debian-12',
+      properties: new Map([
+        ['waybill:source-package', ['glibc']],
+        ['waybill:source-version', ['2.36-9+deb12u4']],
+      ]),
+      locations: [],
+    });
     assert.ok(q3.ok);
     assert.deepEqual(
       [q3.query.base, q3.query.release, q3.query.name, q3.query.version],
@@ -145,5 +139,102 @@ describe('SBOM inventories for audits', () => {
     } finally {
       store.close();
     }
+  });
+
+  test("the SBOM's subject is a component when it has a purl, once, with its properties", () => {
+    const subject = {
+      type: 'library',
+      name: 'libuuid1',
+      version: '2.38.1-5+deb12u3',
+      'bom-ref': 'waybill:artifact:sha256:aa',
+      purl: 'pkg:deb/debian/libuuid1@2.38.1-5%2Bdeb12u3?arch=amd64',
+      properties: [{ name: 'waybill:source-package', value: 'util-linux' }],
+    };
+    const cdx = (components: unknown[]) =>
+      JSON.stringify({
+        bomFormat: 'CycloneDX',
+        specVersion: '1.6',
+        version: 1,
+        metadata: { component: subject },
+        components,
+      });
+    const alone = readInventory(cdx([]), 'alone.cdx.json');
+    assert.equal(alone.subject?.purl, subject.purl);
+    assert.equal(alone.components.length, 1);
+    const own = alone.components[0];
+    assert.deepEqual(
+      [
+        own?.ref,
+        own?.name,
+        own?.version,
+        own?.purl,
+        own?.isSubject,
+        own?.properties.get('waybill:source-package'),
+      ],
+      [subject['bom-ref'], 'libuuid1', '2.38.1-5+deb12u3', subject.purl, true, ['util-linux']],
+    );
+    assert.deepEqual(dependencyPaths(alone)(subject['bom-ref']), ['libuuid1@2.38.1-5+deb12u3']);
+    // Listed among the components too (other tools do): not counted twice.
+    const listed = readInventory(
+      cdx([{ type: 'library', name: 'libuuid1', version: '2.38.1-5+deb12u3', purl: subject.purl }]),
+      'listed.cdx.json',
+    );
+    assert.equal(listed.components.length, 1);
+    assert.equal(listed.components[0]?.isSubject, undefined);
+    // No purl (an image, a tarball): nothing to look up, not a component.
+    const { purl: _purl, ...image } = subject;
+    const noPurl = readInventory(
+      JSON.stringify({
+        bomFormat: 'CycloneDX',
+        specVersion: '1.6',
+        version: 1,
+        metadata: { component: image },
+      }),
+      'image.cdx.json',
+    );
+    assert.equal(noPurl.components.length, 0);
+
+    // SPDX: the package the document describes, its waybill properties from its comment (sbom/spdx.ts).
+    const pkg = (id: string, name: string, purl: string, comment?: string) => ({
+      SPDXID: id,
+      name,
+      versionInfo: '1.0-1',
+      downloadLocation: 'NOASSERTION',
+      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl }],
+      ...(comment ? { comment } : {}),
+    });
+    const spdx = readInventory(
+      JSON.stringify({
+        spdxVersion: 'SPDX-2.3',
+        dataLicense: 'CC0-1.0',
+        SPDXID: 'SPDXRef-DOCUMENT',
+        name: 'x',
+        documentNamespace: 'https://example.org/x',
+        creationInfo: { created: '2026-01-01T00:00:00Z', creators: ['Tool: t'] },
+        documentDescribes: ['SPDXRef-Artifact'],
+        packages: [
+          pkg(
+            'SPDXRef-Artifact',
+            'libfoo1',
+            'pkg:deb/debian/libfoo1@1.0-1',
+            'waybill:artifact:kind=file\nwaybill:source-package=foo\nnot a property',
+          ),
+          pkg('SPDXRef-Package-a', 'bar', 'pkg:pypi/bar@1.0', 'waybill:found-in=x'),
+        ],
+      }),
+      'doc.spdx.json',
+    );
+    assert.deepEqual(
+      spdx.components.map((c) => [c.ref, c.purl, c.isSubject ?? false, [...c.properties.keys()]]),
+      [
+        ['SPDXRef-Package-a', 'pkg:pypi/bar@1.0', false, ['waybill:found-in']],
+        [
+          'SPDXRef-Artifact',
+          'pkg:deb/debian/libfoo1@1.0-1',
+          true,
+          ['waybill:artifact:kind', 'waybill:source-package'],
+        ],
+      ],
+    );
   });
 });

@@ -24,6 +24,11 @@ export interface InventoryComponent {
   /** Property name → values, in document order. */
   properties: Map<string, string[]>;
   locations: ComponentLocation[];
+  /**
+   * The SBOM's subject (a package file's own SBOM names the package in CycloneDX
+   * `metadata.component` / the SPDX package it DESCRIBES): audited like any component.
+   */
+  isSubject?: true;
 }
 
 export interface InventoryDistro {
@@ -35,7 +40,7 @@ export interface Inventory {
   format: SbomFormat;
   specVersion: string;
   /** The artifact the SBOM describes (CycloneDX metadata.component, SPDX DESCRIBES). */
-  subject?: { ref: string; name: string; version?: string; digest?: string };
+  subject?: { ref: string; name: string; version?: string; digest?: string; purl?: string };
   distro?: InventoryDistro;
   components: InventoryComponent[];
   /** ref → the refs it depends on (or contains). */
@@ -142,6 +147,8 @@ function cycloneDx(doc: Json): Omit<Inventory, 'format' | 'specVersion'> {
     if (str(meta.version)) subject.version = meta.version as string;
     const digest = props.get('waybill:artifact:digest')?.[0];
     if (digest) subject.digest = digest;
+    if (str(meta.purl)) subject.purl = meta.purl as string;
+    addSubjectComponent(components, subject, props);
   }
   return {
     components,
@@ -182,6 +189,9 @@ function spdx(doc: Json): Omit<Inventory, 'format' | 'specVersion'> {
   // A document that "describes" every package lists components, not a subject (as sbom/read.ts).
   const allDescribed = packages.length > 0 && packages.every((p) => describedSet.has(String(p.SPDXID)));
   let subject: Inventory['subject'];
+  // The subject is added once every package is known, so a copy of it among them is not doubled.
+  const subjects: Array<{ subject: NonNullable<Inventory['subject']>; properties: Map<string, string[]> }> =
+    [];
   let distro: InventoryDistro | undefined;
   const components: InventoryComponent[] = [];
   packages.forEach((p, i) => {
@@ -189,22 +199,67 @@ function spdx(doc: Json): Omit<Inventory, 'format' | 'specVersion'> {
     if (!name) return;
     const ref = str(p.SPDXID) ?? `#${i + 1}`;
     const version = str(p.versionInfo) === 'NOASSERTION' ? undefined : str(p.versionInfo);
+    const purl = spdxPurl(p);
+    const properties = commentProperties(p.comment);
     if (!allDescribed && describedSet.has(ref) && !subject) {
-      subject = { ref, name, ...(version ? { version } : {}) };
+      subject = { ref, name, ...(version ? { version } : {}), ...(purl ? { purl } : {}) };
+      const digest = properties.get('waybill:artifact:digest')?.[0];
+      if (digest) subject.digest = digest;
+      subjects.push({ subject, properties });
       return;
     }
     if (p.primaryPackagePurpose === 'OPERATING-SYSTEM') {
       distro ??= { id: name.toLowerCase(), ...(version ? { versionId: version } : {}) };
       return;
     }
-    const component: InventoryComponent = { ref, name, properties: new Map(), locations: [] };
+    const component: InventoryComponent = { ref, name, properties, locations: [] };
     if (version) component.version = version;
-    const purl = spdxPurl(p);
     if (purl) component.purl = purl;
     components.push(component);
   });
+  for (const s of subjects) addSubjectComponent(components, s.subject, s.properties);
   const roots = subject ? [subject.ref] : rootsOf(undefined, components, edges);
   return { components, edges, roots, ...(subject ? { subject } : {}), ...(distro ? { distro } : {}) };
+}
+
+/**
+ * waybill writes a package's properties into its SPDX `comment`, one `waybill:NAME=VALUE` a line
+ * (sbom/spdx.ts); other comments are free text and give nothing.
+ */
+function commentProperties(comment: unknown): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  if (typeof comment !== 'string') return map;
+  for (const line of comment.split('\n')) {
+    const m = /^(waybill:[^=\s]+)=(.*)$/.exec(line);
+    if (!m) continue;
+    const [, name, value] = m as unknown as [string, string, string];
+    map.set(name, [...(map.get(name) ?? []), value]);
+  }
+  return map;
+}
+
+/**
+ * The subject, when it has a purl, is audited as a component too (a .deb's SBOM names the package
+ * itself there), unless the document also lists it among its components (same ref or purl).
+ */
+function addSubjectComponent(
+  components: InventoryComponent[],
+  subject: NonNullable<Inventory['subject']>,
+  properties: Map<string, string[]>,
+): void {
+  const purl = subject.purl;
+  if (!purl) return;
+  if (components.some((c) => c.ref === subject.ref || c.purl === purl)) return;
+  const component: InventoryComponent = {
+    ref: subject.ref,
+    name: subject.name,
+    purl,
+    properties,
+    locations: [],
+    isSubject: true,
+  };
+  if (subject.version) component.version = subject.version;
+  components.push(component);
 }
 
 /** The subject; else components nothing depends on (sorted, so paths are deterministic). */

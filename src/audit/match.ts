@@ -3,8 +3,8 @@
  * packages name it (same ecosystem, release covered by the ecosystem suffix, same package name) and
  * whose ranges or versions include its version. One raw match per (component, advisory).
  */
-import { suffixCovers } from './ecosystem.ts';
-import type { Inventory, InventoryComponent } from './inventory.ts';
+import { releaseScoped, suffixCovers } from './ecosystem.ts';
+import type { Inventory, InventoryComponent, InventoryDistro } from './inventory.ts';
 import type { OsvAffected } from './osv-record.ts';
 import { type PackageQuery, packageQuery } from './package-query.ts';
 import { evaluateAffected } from './ranges.ts';
@@ -37,6 +37,11 @@ export interface MatchStats {
   gitRangesSkipped: number;
   /** Range events or versions that were not versions of their scheme, with the advisory id. */
   problems: string[];
+  /**
+   * OS packages of ecosystems whose advisories name a release (`Debian:12`) that were looked up
+   * without one, by base: only the advisories for every release can match them.
+   */
+  releaseUnknown: Record<string, number>;
 }
 
 export interface MatchResult {
@@ -126,25 +131,39 @@ function severityFor(affected: OsvAffected, advisory: StoredAdvisory, compute: (
   return hit;
 }
 
-export function matchInventory(inventory: Inventory, cache: AdvisoryCache): MatchResult {
+/**
+ * `assumedDistro` (`--distro`) is the release of OS packages whose purl and SBOM name none (a
+ * package file's own SBOM).
+ */
+export function matchInventory(
+  inventory: Inventory,
+  cache: AdvisoryCache,
+  assumedDistro?: InventoryDistro,
+): MatchResult {
   const stats: MatchStats = {
     components: inventory.components.length,
     evaluated: 0,
     notEvaluated: {},
     gitRangesSkipped: 0,
     problems: [],
+    releaseUnknown: {},
   };
   const matches: RawMatch[] = [];
   const queries: MatchResult['queries'] = [];
   const problems = new Set<string>();
   for (const component of inventory.components) {
-    const q = packageQuery(component, inventory.distro);
+    const q = packageQuery(component, {
+      ...(inventory.distro ? { sbomDistro: inventory.distro } : {}),
+      ...(assumedDistro ? { assumedDistro } : {}),
+    });
     if (!q.ok) {
       stats.notEvaluated[q.reason] = (stats.notEvaluated[q.reason] ?? 0) + 1;
       continue;
     }
     stats.evaluated++;
     const query = q.query;
+    if (query.release === undefined && releaseScoped(query.base))
+      stats.releaseUnknown[query.base] = (stats.releaseUnknown[query.base] ?? 0) + 1;
     queries.push({ component, query });
     const byAdvisory = new Map<string, RawMatch>();
     for (const key of query.keys) {

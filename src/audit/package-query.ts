@@ -14,6 +14,7 @@ import { PackageURL } from 'packageurl-js';
 import { nameKey, schemeFor } from './ecosystem.ts';
 import { releaseKey } from './eol-table.ts';
 import type { InventoryComponent, InventoryDistro } from './inventory.ts';
+import { releaseFromDebVersion } from './package-release.ts';
 import type { VersionScheme } from './versions/scheme.ts';
 import { goToOsvVersion } from './versions/semver.ts';
 
@@ -29,6 +30,14 @@ export interface PackageQuery {
   /** The version compared against ranges, in the ecosystem's spelling (Go without `v`). */
   version: string;
   scheme: VersionScheme;
+}
+
+/** What the caller knows beyond the SBOM. */
+export interface QueryContext {
+  /** The SBOM's operating system. */
+  sbomDistro?: InventoryDistro;
+  /** `--distro`: the release of OS packages whose purl and SBOM name none. */
+  assumedDistro?: InventoryDistro;
 }
 
 export type QueryResult = { ok: true; query: PackageQuery } | { ok: false; reason: string };
@@ -71,6 +80,33 @@ function distroOf(
     if (/^\d/.test(qualifier)) return { id: vendor, versionId: qualifier };
   }
   return fallback;
+}
+
+/**
+ * The release of an OS package, most certain first: the purl's `distro` qualifier, the SBOM's
+ * operating system, `--distro` (which also names the vendor: an Ubuntu .deb whose version does not
+ * say `ubuntu` is written `pkg:deb/debian/…`), then what the version itself makes certain
+ * (`+deb12u3`). Gives the vendor whose advisories apply, and the distro (without a release when
+ * none is known).
+ */
+function osRelease(
+  c: InventoryComponent,
+  purl: PackageURL,
+  vendors: Record<string, string>,
+  context: QueryContext,
+): { vendor: string; distro: InventoryDistro | undefined } {
+  const vendor = (purl.namespace ?? '').toLowerCase();
+  const known = distroOf(purl.qualifiers?.distro, vendor, context.sbomDistro);
+  if (known?.versionId) return { vendor, distro: known };
+  const assumed = context.assumedDistro;
+  if (assumed && vendors[assumed.id]) return { vendor: assumed.id, distro: assumed };
+  if (purl.type === 'deb') {
+    for (const version of [purl.version, first(c, 'waybill:source-version')]) {
+      const inferred = version ? releaseFromDebVersion(vendor, version) : undefined;
+      if (inferred) return { vendor: inferred.id, distro: inferred };
+    }
+  }
+  return { vendor, distro: known };
 }
 
 /** The release suffix an OS ecosystem's advisories use for a distro version. */
@@ -117,8 +153,14 @@ function osQuery(
   return { ok: true, query: { base, keys, name, version, scheme, ...(release ? { release } : {}) } };
 }
 
+const OS_VENDORS: Record<string, Record<string, string>> = {
+  deb: DEB_VENDORS,
+  apk: APK_VENDORS,
+  rpm: RPM_VENDORS,
+};
+
 /** What to ask the database about one component, or why it cannot be asked. */
-export function packageQuery(c: InventoryComponent, sbomDistro?: InventoryDistro): QueryResult {
+export function packageQuery(c: InventoryComponent, context: QueryContext = {}): QueryResult {
   if (!c.purl) return { ok: false, reason: 'no purl' };
   let purl: PackageURL;
   try {
@@ -126,30 +168,14 @@ export function packageQuery(c: InventoryComponent, sbomDistro?: InventoryDistro
   } catch {
     return { ok: false, reason: 'not a valid purl' };
   }
-  const vendor = (purl.namespace ?? '').toLowerCase();
-  const distro = distroOf(purl.qualifiers?.distro, vendor, sbomDistro);
-  switch (purl.type) {
-    case 'deb': {
-      const base = DEB_VENDORS[vendor];
-      return base
-        ? osQuery(c, purl, base, distro, false)
-        : { ok: false, reason: `no advisories for deb/${vendor}` };
-    }
-    case 'apk': {
-      const base = APK_VENDORS[vendor];
-      return base
-        ? osQuery(c, purl, base, distro, false)
-        : { ok: false, reason: `no advisories for apk/${vendor}` };
-    }
-    case 'rpm': {
-      const base = RPM_VENDORS[vendor];
-      return base
-        ? osQuery(c, purl, base, distro, true)
-        : { ok: false, reason: `no advisories for rpm/${vendor}` };
-    }
-    default:
-      return languageQuery(purl);
-  }
+  const vendors = OS_VENDORS[purl.type];
+  if (!vendors) return languageQuery(purl);
+  const { vendor, distro } = osRelease(c, purl, vendors, context);
+  const base = vendors[vendor];
+  // Red Hat's advisories name binary or source RPMs: both are asked.
+  return base
+    ? osQuery(c, purl, base, distro, purl.type === 'rpm')
+    : { ok: false, reason: `no advisories for ${purl.type}/${vendor}` };
 }
 
 function languageQuery(purl: PackageURL): QueryResult {

@@ -108,6 +108,7 @@ export function renderAuditText(report: AuditReport, options: { color: boolean }
   const skipped = Object.entries(sum.notEvaluated);
   if (skipped.length > 0)
     lines.push(`not checked: ${skipped.map(([why, n]) => `${n} (${esc(why)})`).join(', ')}`);
+  for (const w of report.warnings) lines.push(`${paint('warning:', '33', color)} ${esc(w)}`);
   if (sum.gitRangesSkipped > 0)
     lines.push(`GIT ranges skipped (commit ranges are not evaluated): ${sum.gitRangesSkipped}`);
   const db = report.database;

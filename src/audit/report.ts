@@ -55,4 +55,6 @@ export interface AuditReport {
   vex: string[];
   /** Data problems met (range events that are not versions of their scheme), by advisory. */
   problems: string[];
+  /** What limits the answer and how to lift it (OS packages of an unknown release: `--distro`). */
+  warnings: string[];
 }

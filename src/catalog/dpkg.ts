@@ -67,7 +67,7 @@ function isInstalled(status: string | undefined, fromStatusD: boolean): boolean 
 }
 
 /** `Source: name` or `Source: name (version)` (deb-control(5)). */
-function parseSource(value: string): { name: string; version?: string } | undefined {
+export function parseSource(value: string): { name: string; version?: string } | undefined {
   const m = /^([^\s(]+)(?:\s*\(([^)]*)\))?\s*$/.exec(value);
   if (!m) return undefined;
   const version = m[2]?.trim();

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { attachAuditStatement, auditStatement, auditStatementSigner } from '../../audit/attestation.ts';
 import { auditInventory, auditTime, loadTarget, releaseListers } from '../../audit/audit.ts';
 import { defaultDatabasePath } from '../../audit/db-path.ts';
+import { parseDistroOption } from '../../audit/package-release.ts';
 import { renderOpenVex } from '../../audit/render-openvex.ts';
 import { renderAuditSarif } from '../../audit/render-sarif.ts';
 import { renderAuditText } from '../../audit/render-text.ts';
@@ -50,6 +51,7 @@ interface AuditFlags extends RegistryFlags {
   now?: string;
   quiet?: boolean;
   key?: string;
+  distro?: string;
 }
 
 export function registerAudit(program: Command, setExitCode: (code: number) => void): void {
@@ -66,6 +68,10 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
     )
     .option('-f, --format <format>', `output format: ${FORMATS.join(', ')}`, 'text')
     .option('--platform <os/arch[/variant]>', 'which image of a multi-platform index')
+    .option(
+      '--distro <id-version>',
+      'the release OS packages are for when neither their purl nor the SBOM says (a .deb file): debian-12, ubuntu-24.04, alpine-3.20',
+    )
     .option(
       '--attach',
       'store the audit with the artifact as an in-toto statement (sidecar NAME.audit.json, signed NAME.audit.sigstore.json, or OCI attachment)',
@@ -96,6 +102,7 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
       throw new WaybillError('USAGE', '--key', 'signs the attached statement: give --attach too');
     }
     // Read (and decrypted) before any work, so a wrong password fails at once.
+    const distro = opts.distro !== undefined ? parseDistroOption(opts.distro) : undefined;
     const signer = opts.attach ? await keyFileSignerFrom(opts.key, process.env) : undefined;
     const started = new Date();
     const now = auditTime(opts.now);
@@ -130,6 +137,7 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
         now,
         vex,
         listers,
+        ...(distro ? { distro } : {}),
         ...(dates?.built ? { built: dates.built } : {}),
         ...(dates?.published ? { published: dates.published } : {}),
       });
@@ -141,6 +149,9 @@ export function registerAudit(program: Command, setExitCode: (code: number) => v
         const color = useColor();
         await outText(renderAuditText(report, { color }), { color });
       }
+      // The text report shows its warnings itself; the machine formats keep stdout for the document.
+      if (format !== 'text')
+        for (const w of report.warnings) errText(`waybill: warning: ${escapeForTerminal(w)}\n`);
       for (const s of report.suppressed) {
         if (!opts.quiet && format !== 'text')
           errText(
