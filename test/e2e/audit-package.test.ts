@@ -67,6 +67,12 @@ before(async () => {
     return;
   }
   const version = await controlField(got.path, 'Version');
+  // The test's advisories are for Debian 12, read from a `+deb12uN` version; another archive's
+  // libuuid1 names another release (or none).
+  if (!/[+~]deb12(u\d+)?(\+b\d+)?$/.test(version)) {
+    skip = `libuuid1 ${version} from this machine's archive is not a Debian 12 update (+deb12uN)`;
+    return;
+  }
   // `Source: name` or `Source: name (version)`; the source version is the binary's unless given.
   const [, source, sourceVersion] =
     /^(\S+)(?:\s+\((.+)\))?$/.exec(await controlField(got.path, 'Source')) ?? [];
