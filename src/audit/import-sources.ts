@@ -16,7 +16,7 @@ import { join, relative, resolve } from 'node:path';
 import { maxOutputBytes } from '../archive/decompress.ts';
 import { isZipHead, openZip } from '../archive/zip-reader.ts';
 import { WaybillError } from '../errors.ts';
-import { readRegularFile } from '../util/regular-file.ts';
+import { readListedFileSync } from '../util/regular-file.ts';
 
 export type SourceKind = 'osv-dir' | 'osv-zip' | 'osv-file' | 'waybill-data';
 
@@ -75,7 +75,7 @@ async function directorySource(path: string): Promise<ImportSource> {
     async *entries() {
       for (const file of files) {
         // Bounded like a zip entry, and the file read is the one listed (not a link put there since).
-        const bytes = await readRegularFile(file, { maxBytes: MAX_ENTRY_BYTES, noFollow: true });
+        const bytes = readListedFileSync(file, { maxBytes: MAX_ENTRY_BYTES, noFollow: true });
         listing.update(`${relative(path, file)}\0${sha256(bytes)}\n`);
         yield { path: file, bytes };
       }

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { withTempDir } from '../../test/helpers/temp-dir.ts';
 import { WaybillError } from '../errors.ts';
-import { openRegularFile, readRegularFile, readRegularFileIfPresent } from './regular-file.ts';
+import {
+  openRegularFile,
+  readListedFileSync,
+  readRegularFile,
+  readRegularFileIfPresent,
+} from './regular-file.ts';
 
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir('regular', fn);
 
@@ -68,4 +73,26 @@ test('size limit and absence', () =>
     assert.equal(await readRegularFileIfPresent(join(dir, 'missing')), undefined);
     await assert.rejects(readRegularFile(join(dir, 'missing')), rejectsWith('NOT_FOUND', /no such file/));
     await assert.rejects(readRegularFileIfPresent(dir), rejectsWith('USAGE', /is a directory/));
+  }));
+
+test('readListedFileSync: the same rules, synchronously (a link refused, a FIFO refused, the size limit)', () =>
+  withDir(async (dir) => {
+    const file = join(dir, 'a');
+    await writeFile(file, 'hello');
+    await symlink(file, join(dir, 'link'));
+    assert.equal(readListedFileSync(file).toString(), 'hello');
+    assert.throws(
+      () => readListedFileSync(join(dir, 'link'), { noFollow: true }),
+      rejectsWith('UNSAFE_PATH', /link: is a symbolic link/),
+    );
+    assert.throws(
+      () => readListedFileSync(file, { maxBytes: 4 }),
+      rejectsWith('LIMIT', /5 bytes, over the 4-byte limit/),
+    );
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    assert.throws(
+      () => readListedFileSync(fifo, { input: 'advisory' }),
+      rejectsWith('USAGE', /^advisory: is a FIFO/),
+    );
   }));

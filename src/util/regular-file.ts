@@ -13,7 +13,7 @@
  *
  * O_NONBLOCK has no effect on reads from regular files (POSIX), so the handle reads as usual.
  */
-import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open, stat } from 'node:fs/promises';
 import { type ErrorCode, WaybillError } from '../errors.ts';
 
@@ -206,5 +206,38 @@ export function openRegularFileSync(
   } catch (e) {
     closeSync(fd);
     throw e;
+  }
+}
+
+/**
+ * As `readRegularFile`, synchronously, for a file the caller's own listing saw as a regular file
+ * (step 1): thousands of small files (an advisory directory) are read without a promise and a
+ * FileHandle each, which cost `db import` more than a second of CPU on 8 000 files.
+ */
+export function readListedFileSync(
+  path: string,
+  options: RegularFileOptions & { maxBytes?: number } = {},
+): Buffer {
+  const { fd, size } = openRegularFileSync(path, options);
+  try {
+    if (options.maxBytes !== undefined && size > options.maxBytes) {
+      throw new WaybillError(
+        'LIMIT',
+        options.input ?? path,
+        `is ${size} bytes, over the ${options.maxBytes}-byte limit`,
+      );
+    }
+    const buf = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const bytesRead = readSync(fd, buf, done, size - done, done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    if (done !== size)
+      throw new WaybillError('MALFORMED', options.input ?? path, 'changed size while being read');
+    return buf;
+  } finally {
+    closeSync(fd);
   }
 }
