@@ -9,7 +9,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { haveSchemas, SCHEMAS } from '../../src/sbom/test-support.ts';
-import { validateCycloneDx } from '../../src/sbom/validate.ts';
+import { validateCycloneDx, validateSpdx } from '../../src/sbom/validate.ts';
 import { apkToolsMissing, buildApk } from '../fixtures/build-apk.ts';
 import { buildHello, buildPythonProject } from '../fixtures/build-artifacts.ts';
 import { buildPackages, type PackageFixtures } from '../fixtures/build-packages.ts';
@@ -314,6 +314,18 @@ test('apk: the SBOM names the package from .PKGINFO and lists what its data hold
     'the data tarball is walked; the package itself is the subject, not a component',
   );
   if (haveSchemas) assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
+  const spdx = await waybill(['sbom', `file:${apk}`, '--format', 'spdx-json']);
+  assert.equal(spdx.code, 0, spdx.stderr);
+  const spdxDoc = JSON.parse(spdx.stdout);
+  const described = spdxDoc.relationships.find(
+    (r: { relationshipType: string }) => r.relationshipType === 'DESCRIBES',
+  ).relatedSpdxElement;
+  const pkg = spdxDoc.packages.find((p: { SPDXID: string }) => p.SPDXID === described);
+  assert.deepEqual(
+    [pkg.name, pkg.versionInfo, pkg.licenseDeclared, pkg.externalRefs[0].referenceLocator],
+    ['waybill-demo', '1.2.3-r0', 'Apache-2.0', root.purl],
+  );
+  if (haveSchemas) assert.deepEqual(validateSpdx(spdxDoc, SCHEMAS), []);
 
   const inspected = await waybillJson<Inspect>(['inspect', `file:${apk}`]);
   assert.equal(inspected.code, 0, inspected.stderr);

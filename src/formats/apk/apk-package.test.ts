@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { type ApkSpec, apkToolsMissing, buildApk } from '../../../test/fixtures/build-apk.ts';
 import { run } from '../../../test/helpers/exec-fixtures.ts';
 import { WaybillError } from '../../errors.ts';
@@ -121,4 +123,37 @@ test('truncated and hostile apks fail with one WaybillError naming the file', as
       return true;
     });
   }
+});
+
+/** The gzip members of a file: it ends one wherever the bytes so far gunzip whole. */
+function gzipMembers(bytes: Buffer): Buffer[] {
+  const members: Buffer[] = [];
+  let start = 0;
+  for (let at = bytes.indexOf(GZIP_MAGIC, 1); at !== -1; at = bytes.indexOf(GZIP_MAGIC, at + 1)) {
+    try {
+      gunzipSync(bytes.subarray(start, at));
+    } catch {
+      continue;
+    }
+    members.push(bytes.subarray(start, at));
+    start = at;
+  }
+  members.push(bytes.subarray(start));
+  return members;
+}
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b, 0x08]);
+
+test('the constructed fixture is a valid apk v2: the signature verifies over the control stream, datahash is the data stream', async (t) => {
+  if (skip) return t.skip(skip);
+  const members = gzipMembers(await readFile(signed));
+  assert.equal(members.length, 3);
+  const [sig, control, data] = members as [Buffer, Buffer, Buffer];
+  const sigTar = gunzipSync(sig);
+  assert.match(sigTar.toString('latin1', 0, 100), /^\.SIGN\.RSA\./);
+  const signature = sigTar.subarray(512, 512 + Number.parseInt(sigTar.toString('latin1', 124, 136), 8));
+  const key = createPublicKey(await readFile(join(tmp, 'waybill-demo-1.2.3-r0.build', 'key.pem')));
+  assert.ok(verify('sha1', control, key, signature), 'RSA SHA-1 signature of the control stream');
+  const pkginfo = gunzipSync(control).toString('utf8');
+  const datahash = /^datahash = ([0-9a-f]{64})$/m.exec(pkginfo)?.[1];
+  assert.equal(datahash, createHash('sha256').update(data).digest('hex'));
 });
