@@ -5,8 +5,9 @@
 
 import { basename } from 'node:path';
 import { type CatalogOptions, type CatalogWarning, catalogArtifact, closeGraph } from '../catalog/engine.ts';
-// The .deb and .rpm container walkers register themselves when their modules load
+// The .deb, .rpm and .apk container walkers register themselves when their modules load
 // (sources/container-walkers.ts): without them a package is cataloged as one opaque file.
+import '../formats/apk/apk-package.ts';
 import '../formats/deb/deb.ts';
 import '../formats/rpm/rpm-package.ts';
 import { defaultCatalogers, defaultDistroReader } from '../catalog/registry.ts';
@@ -77,7 +78,7 @@ export interface CatalogedContents {
   components: Component[];
   warnings: CatalogWarning[];
   distro?: Distro;
-  /** The package the artifact is (a .deb, .rpm, wheel, sdist, jar): the SBOM's subject. */
+  /** The package the artifact is (a .deb, .rpm, .apk, wheel, sdist, jar): the SBOM's subject. */
   subject?: Component;
 }
 

@@ -1,6 +1,6 @@
 /**
  * What an artifact says about itself in its own metadata mechanism. Images map labels, annotations
- * and platforms; single files are matched against the native formats (deb, rpm, wheel, sdist,
+ * and platforms; single files are matched against the native formats (deb, rpm, apk, wheel, sdist,
  * executables, system images, Vagrant boxes); anything else (a plain tarball) reports no facts of
  * its own, and `check` then relies on the record alone.
  */

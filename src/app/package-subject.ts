@@ -1,17 +1,20 @@
 /**
- * A package's own SBOM names the package: for a .deb, .rpm, wheel, sdist or jar given as the
+ * A package's own SBOM names the package: for a .deb, .rpm, .apk, wheel, sdist or jar given as the
  * artifact, the package itself (purl, version, licenses) is the SBOM's subject (CycloneDX
  * `metadata.component`, the SPDX package the document DESCRIBES) and what was found inside it are
  * its components. The identity comes from the package's own metadata (deb control, rpm header,
- * core metadata), read before the walk; what only the walk sees (a .deb's copyright file) is added
+ * .apk .PKGINFO, core metadata), read before the walk; what only the walk sees (a .deb's copyright file) is added
  * by the catalogers through `CatalogContext.subject`, and a component the catalogers found for the
  * package itself (a wheel's METADATA, a jar's own pom.properties) is merged into the subject.
  */
 import { basename } from 'node:path';
+import { type ApkPackage, apkComponent } from '../catalog/apk.ts';
 import { dpkgPurl, parseSource } from '../catalog/dpkg.ts';
 import { pythonPurl } from '../catalog/python.ts';
 import { rpmComponent } from '../catalog/rpm.ts';
 import { type Component, componentKey, type Distro } from '../catalog/types.ts';
+import { readApkPkgInfo } from '../formats/apk/apk-package.ts';
+import { type PkgInfo, pkgInfoField, pkgInfoList } from '../formats/apk/pkginfo.ts';
 import { controlField, readDebControl } from '../formats/deb/deb.ts';
 import type { NativeFacts } from '../formats/facts.ts';
 import { rpmPackageInfo } from '../formats/rpm/rpm-header.ts';
@@ -76,6 +79,40 @@ async function addDebSource(c: Component, path: string): Promise<void> {
 }
 
 /**
+ * .PKGINFO as the installed database would record the package (catalog/apk.ts): the same component,
+ * purl and `waybill:source-package` (from `origin`: Alpine's advisories name source packages). A
+ * package file names no release, so the purl has no `distro` qualifier (`audit --distro` gives it).
+ */
+function apkPackageOf(info: PkgInfo): ApkPackage | undefined {
+  const name = pkgInfoField(info, 'pkgname');
+  const version = pkgInfoField(info, 'pkgver');
+  if (!name || !version) return undefined;
+  const pkg: ApkPackage = {
+    name,
+    version,
+    files: [],
+    depends: pkgInfoList(info, 'depend'),
+    provides: pkgInfoList(info, 'provides'),
+    line: 0,
+  };
+  const optional: Array<[keyof ApkPackage, string]> = [
+    ['arch', 'arch'],
+    ['license', 'license'],
+    ['origin', 'origin'],
+    ['maintainer', 'maintainer'],
+    ['description', 'pkgdesc'],
+    ['url', 'url'],
+    ['buildTime', 'builddate'],
+    ['commit', 'commit'],
+  ];
+  for (const [prop, key] of optional) {
+    const v = pkgInfoField(info, key);
+    if (v) (pkg as unknown as Record<string, unknown>)[prop] = v;
+  }
+  return pkg;
+}
+
+/**
  * The package an artifact is, from its own metadata, or undefined for anything that is not a
  * package file (an image, a directory, a tarball, an executable).
  */
@@ -87,6 +124,13 @@ export async function packageIdentity(artifact: Artifact): Promise<Component | u
     const pkg = await readRpmPackage(artifact.path);
     const info = rpmPackageInfo(pkg.header, artifact.path);
     const c = rpmComponent(info, basename(artifact.path), rpmVendorDistro(info.vendor));
+    delete c.properties['waybill:owned-files'];
+    return c;
+  }
+  if (format.name === 'apk') {
+    const pkg = apkPackageOf(await readApkPkgInfo(artifact.path));
+    if (!pkg) return undefined;
+    const c = apkComponent(pkg, basename(artifact.path), undefined);
     delete c.properties['waybill:owned-files'];
     return c;
   }

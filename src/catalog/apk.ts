@@ -131,7 +131,8 @@ export function apkPurl(
   ).toString();
 }
 
-function toComponent(pkg: ApkPackage, path: string, distro: Distro | undefined): Component {
+/** An apk package as a component (also the subject of a .apk file's own SBOM: app/package-subject.ts). */
+export function apkComponent(pkg: ApkPackage, path: string, distro: Distro | undefined): Component {
   const properties: Record<string, string> = {};
   if (pkg.arch) properties['waybill:arch'] = pkg.arch;
   if (pkg.origin) properties['waybill:source-package'] = pkg.origin;
@@ -204,7 +205,7 @@ function catalogApk(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const byPurl = new Map<string, Component>();
   const packages: Array<{ pkg: ApkPackage; component: Component }> = [];
   for (const { pkg, file } of read(files, ctx)) {
-    const c = toComponent(pkg, file.entry.path, ctx.distro);
+    const c = apkComponent(pkg, file.entry.path, ctx.distro);
     if (byPurl.has(c.purl)) continue;
     // The engine refines `layer` to the first layer a package appeared in, from the file's history.
     if (file.entry.layer) c.layer = file.entry.layer;

@@ -17,7 +17,7 @@ export interface Fact {
 }
 
 export interface NativeFacts {
-  /** The metadata mechanism: `oci-image`, `docker-image`, `deb`, `rpm`, `wheel`, `sdist`, `elf`, `os-release`, `vagrant`, `none`. */
+  /** The metadata mechanism: `oci-image`, `docker-image`, `deb`, `rpm`, `apk`, `wheel`, `sdist`, `elf`, `os-release`, `vagrant`, `none`. */
   format: string;
   /**
    * Whether this format has a place for name, version and architecture. A plain tarball has none,

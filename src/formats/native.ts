@@ -1,5 +1,5 @@
 /**
- * Native metadata formats for single-file artifacts (deb, rpm, wheel, sdist, executables, system
+ * Native metadata formats for single-file artifacts (deb, rpm, apk, wheel, sdist, executables, system
  * images, Vagrant boxes): each one detects its kind from the file's first bytes and name, reads its
  * fields into NativeFacts, and, where the format allows it without breaking the artifact, writes the
  * release facts back into them. Images have their own path (oci/ and formats/image/oci-facts.ts).
@@ -41,7 +41,7 @@ export interface NativeStampResult {
 }
 
 export interface NativeFormat {
-  /** Short name: `deb`, `rpm`, `wheel`, `sdist`, `elf`, `pe`, `macho`, `rootfs`, `disk-image`, `vagrant-box`, `vagrant-catalog`. */
+  /** Short name: `deb`, `rpm`, `apk`, `wheel`, `sdist`, `elf`, `pe`, `macho`, `rootfs`, `disk-image`, `vagrant-box`, `vagrant-catalog`. */
   name: string;
   /** Decide from the first bytes (at least 512 given when the file has them) and the file name. */
   detect(head: Buffer, path: string): boolean;
@@ -53,7 +53,7 @@ export interface NativeFormat {
   /**
    * Whether `stamp` writes the name and version into the artifact (an ELF package note, a Vagrant
    * catalog), so a name given for the stamp can replace what the artifact said. Absent: the
-   * artifact's own name and version are its identity and are never rewritten (deb, rpm, wheel…).
+   * artifact's own name and version are its identity and are never rewritten (deb, rpm, apk, wheel…).
    */
   writesIdentity?: boolean;
   /** Read the native fields. Bad input → WaybillError (MALFORMED naming the file and field). */

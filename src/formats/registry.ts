@@ -1,11 +1,12 @@
 /**
  * Every native metadata format for single-file artifacts, in detection order: the most specific
- * signatures first (ar, rpm lead, zip, executables), tarball-content formats after them, disk images
- * last. Importing this module also registers the deb and rpm payload walkers with the sources, so
+ * signatures first (ar, rpm lead, apk's signed gzip tar, zip, executables), tarball-content formats after them, disk images
+ * last. Importing this module also registers the deb, rpm and apk payload walkers with the sources, so
  * the manifest engine sees the files inside packages.
  */
 import { stat } from 'node:fs/promises';
 import { readFileHead } from '../util/read-head.ts';
+import { apkFormat } from './apk/apk-package.ts';
 import { debFormat } from './deb/deb-format.ts';
 import { executableFormat } from './executable/executable-facts.ts';
 import type { NativeFormat } from './native.ts';
@@ -18,6 +19,7 @@ import { vagrantBoxFormat, vagrantCatalogFormat } from './vagrant/vagrant.ts';
 export const NATIVE_FORMATS: readonly NativeFormat[] = [
   debFormat,
   rpmFormat,
+  apkFormat,
   wheelFormat,
   executableFormat,
   vagrantCatalogFormat,

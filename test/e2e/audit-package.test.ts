@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { apkToolsMissing, buildApk } from '../fixtures/build-apk.ts';
 import { buildPythonProject } from '../fixtures/build-artifacts.ts';
 import { downloadDebianPackage } from '../fixtures/build-packages.ts';
 import { waybill, waybillJson } from '../helpers/cli.ts';
@@ -203,5 +204,80 @@ describe('audit of a package file audits the package', () => {
       r.json.findings.map((f) => [f.id, f.component.purl, f.fixed, f.locations[0]?.path]),
       [['PYSEC-2026-9001', 'pkg:pypi/waybill-demo@1.2.3', ['1.2.4'], built.wheel]],
     );
+  });
+});
+
+/**
+ * An Alpine package file (constructed as abuild builds one, test/fixtures/build-apk.ts, not
+ * downloaded): Alpine's advisories name the origin (source package) and a release (`Alpine:v3.20`);
+ * the package names neither release nor distro, so `--distro alpine-3.20` says which.
+ */
+describe('audit of an .apk audits the package through its origin', () => {
+  let apk: string | undefined;
+  let apkDb: string;
+  let apkSkip = 'not built';
+
+  before(async () => {
+    const missing = await apkToolsMissing();
+    if (missing) {
+      apkSkip = missing;
+      return;
+    }
+    const dir = join(tmp, 'apk');
+    await mkdir(dir, { recursive: true });
+    apk = await buildApk(dir, 'libdemo-1.2.3-r0', {
+      pkginfo: [
+        ['pkgname', 'libdemo'],
+        ['pkgver', '1.2.3-r0'],
+        ['arch', 'x86_64'],
+        ['origin', 'demo'],
+        ['license', 'MIT'],
+        ['builddate', '1700000000'],
+      ],
+      files: { 'usr/lib/libdemo.so.1': 'not really a library\n' },
+    });
+    const osv = join(dir, 'osv');
+    await mkdir(osv);
+    const records = [
+      // The origin, fixed past this build (apk: -r1 > -r0): found.
+      advisory('ALPINE-CVE-2026-0001', 'Alpine:v3.20', 'demo', [{ introduced: '0' }, { fixed: '1.2.3-r1' }]),
+      // The origin, already fixed: not found.
+      advisory('ALPINE-CVE-2026-0002', 'Alpine:v3.20', 'demo', [{ introduced: '0' }, { fixed: '1.2.2-r0' }]),
+      // Another release: not found under --distro alpine-3.20.
+      advisory('ALPINE-CVE-2026-0003', 'Alpine:v3.19', 'demo', [{ introduced: '0' }]),
+    ];
+    for (const r of records) await writeFile(join(osv, `${r.id}.json`), JSON.stringify(r));
+    apkDb = join(dir, 'advisories.db');
+    const imported = await waybill(['db', 'import', '--db', apkDb, osv]);
+    assert.equal(imported.code, 0, imported.stderr);
+  });
+
+  test('--distro alpine-3.20: the Alpine:v3.20 advisory for the origin, at the file', async (t) => {
+    if (!apk) return t.skip(apkSkip);
+    const r = await waybillJson<Report>(['audit', apk, '--db', apkDb, '--distro', 'alpine-3.20']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json.warnings, []);
+    assert.deepEqual([r.json.subject.name, r.json.subject.version], ['libdemo', '1.2.3-r0']);
+    assert.deepEqual(
+      r.json.findings.map((f) => [f.id, f.package, f.component.purl, f.fixed, f.locations[0]?.path]),
+      [
+        [
+          'ALPINE-CVE-2026-0001',
+          'Alpine:v3.20/demo',
+          'pkg:apk/alpine/libdemo@1.2.3-r0?arch=x86_64',
+          ['1.2.3-r1'],
+          apk,
+        ],
+      ],
+    );
+  });
+
+  test('without --distro: no release is guessed, one warning names --distro', async (t) => {
+    if (!apk) return t.skip(apkSkip);
+    const r = await waybillJson<Report>(['audit', apk, '--db', apkDb]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json.findings, []);
+    assert.equal(r.json.warnings.length, 1);
+    assert.match(r.json.warnings[0] as string, /--distro/);
   });
 });

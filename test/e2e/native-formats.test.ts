@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { haveSchemas, SCHEMAS } from '../../src/sbom/test-support.ts';
-import { validateCycloneDx } from '../../src/sbom/validate.ts';
+import { validateCycloneDx, validateSpdx } from '../../src/sbom/validate.ts';
+import { apkToolsMissing, buildApk } from '../fixtures/build-apk.ts';
 import { buildHello, buildPythonProject } from '../fixtures/build-artifacts.ts';
 import { buildPackages, type PackageFixtures } from '../fixtures/build-packages.ts';
 import { waybill, waybillJson } from '../helpers/cli.ts';
@@ -271,4 +272,113 @@ test('a C package with nothing bundled: its SBOM names it, and check does not ca
   const manifest = JSON.stringify((await check(`file:${deb}`)).rules.find((r) => r.id === 'manifest'));
   assert.doesNotMatch(manifest, /lists no components/);
   assert.match(manifest, /of pkg:deb\/debian\/waybill-demo@/);
+});
+
+/** Constructed as abuild builds one (test/fixtures/build-apk.ts), not downloaded. */
+const APK_PKGINFO: Array<[string, string]> = [
+  ['pkgname', 'waybill-demo'],
+  ['pkgver', '1.2.3-r0'],
+  ['pkgdesc', 'waybill demo package'],
+  ['url', 'https://docs.example.org/demo'],
+  ['builddate', '1700000000'],
+  ['arch', 'x86_64'],
+  ['origin', 'waybill-demo-src'],
+  ['maintainer', 'Example Release Team <release@example.org>'],
+  ['license', 'Apache-2.0'],
+];
+const APK_FILES = {
+  'usr/bin/waybill-demo': '#!/bin/sh\necho demo\n',
+  'usr/lib/python3.12/site-packages/demo_lib-0.4.0.dist-info/METADATA':
+    'Metadata-Version: 2.1\nName: demo-lib\nVersion: 0.4.0\nLicense-Expression: MIT\n',
+};
+
+test('apk: the SBOM names the package from .PKGINFO and lists what its data holds; inspect shows the facts', async (t) => {
+  const missing = await apkToolsMissing();
+  if (missing) return t.skip(missing);
+  const apk = await buildApk(tmp, 'sbom-demo', { pkginfo: APK_PKGINFO, files: APK_FILES });
+  const out = join(tmp, 'apk.cdx.json');
+  const sbom = await waybill(['sbom', `file:${apk}`, '-o', out]);
+  assert.equal(sbom.code, 0, sbom.stderr);
+  const doc = JSON.parse(readFileSync(out, 'utf8'));
+  const root = doc.metadata.component;
+  assert.equal(root.name, 'waybill-demo');
+  assert.equal(root.version, '1.2.3-r0');
+  assert.equal(root.purl, 'pkg:apk/alpine/waybill-demo@1.2.3-r0?arch=x86_64');
+  assert.deepEqual(root.licenses, [{ license: { id: 'Apache-2.0' } }]);
+  const prop = (name: string) =>
+    (root.properties as Array<{ name: string; value: string }>).find((p) => p.name === name)?.value;
+  assert.equal(prop('waybill:source-package'), 'waybill-demo-src');
+  assert.deepEqual(
+    doc.components.map((c: { purl: string }) => c.purl),
+    ['pkg:pypi/demo-lib@0.4.0'],
+    'the data tarball is walked; the package itself is the subject, not a component',
+  );
+  if (haveSchemas) assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
+  const spdx = await waybill(['sbom', `file:${apk}`, '--format', 'spdx-json']);
+  assert.equal(spdx.code, 0, spdx.stderr);
+  const spdxDoc = JSON.parse(spdx.stdout);
+  const described = spdxDoc.relationships.find(
+    (r: { relationshipType: string }) => r.relationshipType === 'DESCRIBES',
+  ).relatedSpdxElement;
+  const pkg = spdxDoc.packages.find((p: { SPDXID: string }) => p.SPDXID === described);
+  assert.deepEqual(
+    [pkg.name, pkg.versionInfo, pkg.licenseDeclared, pkg.externalRefs[0].referenceLocator],
+    ['waybill-demo', '1.2.3-r0', 'Apache-2.0', root.purl],
+  );
+  if (haveSchemas) assert.deepEqual(validateSpdx(spdxDoc, SCHEMAS), []);
+
+  const inspected = await waybillJson<Inspect>(['inspect', `file:${apk}`]);
+  assert.equal(inspected.code, 0, inspected.stderr);
+  assert.equal(inspected.json.name, 'waybill-demo');
+  assert.equal(inspected.json.version, '1.2.3-r0');
+  assert.equal(inspected.json.architecture, 'x86_64');
+  assert.ok(
+    Object.values(inspected.json.fields)
+      .flat()
+      .some((f) => /apk \.PKGINFO pkgname/.test(f)),
+    JSON.stringify(inspected.json.fields),
+  );
+});
+
+test('apk: never rewritten (signed); the sidecar record must agree with .PKGINFO', async (t) => {
+  const missing = await apkToolsMissing();
+  if (missing) return t.skip(missing);
+  const good = await buildApk(tmp, 'good', { pkginfo: APK_PKGINFO, files: APK_FILES });
+  const before = readFileSync(good);
+  const stamped = await stamp(`file:${good}`);
+  assert.deepEqual(stamped.nativeFields, []);
+  assert.ok(readFileSync(good).equals(before), 'the package bytes are untouched');
+  const ok = await check(`file:${good}`);
+  assert.deepEqual(failing(ok), [], JSON.stringify(ok, null, 2));
+  assert.match(
+    JSON.stringify(ok.rules.find((r) => r.id === 'manifest')),
+    /of pkg:apk\/alpine\/waybill-demo@1\.2\.3-r0/,
+  );
+
+  const bad = await buildApk(tmp, 'bad', { pkginfo: APK_PKGINFO, files: APK_FILES });
+  await stamp(`file:${bad}`, ['--version', '2.0']);
+  assert.deepEqual(failing(await check(`file:${bad}`)), ['identity']);
+});
+
+test('apk: a truncated package is one line naming it, exit 2', async (t) => {
+  const missing = await apkToolsMissing();
+  if (missing) return t.skip(missing);
+  const bytes = readFileSync(await buildApk(tmp, 'whole', { pkginfo: APK_PKGINFO, files: APK_FILES }));
+  // Inside the control stream (the second gzip member): no .PKGINFO for anyone.
+  const control = bytes.indexOf(Buffer.from([0x1f, 0x8b, 0x08]), 10);
+  const inControl = join(tmp, 'cut-control.apk');
+  writeFileSync(inControl, bytes.subarray(0, control + 30));
+  // Inside the data stream: the facts read, the walk fails.
+  const inData = join(tmp, 'cut-data.apk');
+  writeFileSync(inData, bytes.subarray(0, bytes.length - 12));
+  for (const [command, file] of [
+    ['sbom', inControl],
+    ['inspect', inControl],
+    ['sbom', inData],
+  ] as const) {
+    const r = await waybill([command, `file:${file}`]);
+    assert.equal(r.code, 2, `${command} ${file}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.ok(r.stderr.includes(file), r.stderr);
+  }
 });

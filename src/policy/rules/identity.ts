@@ -22,6 +22,7 @@ const NATIVE_FIELDS: Record<string, { name: string; version: string; arch: strin
   },
   deb: { name: 'deb Package field', version: 'deb Version field', arch: 'deb Architecture field' },
   rpm: { name: 'rpm Name tag', version: 'rpm Version tag', arch: 'rpm Arch tag' },
+  apk: { name: 'apk .PKGINFO pkgname', version: 'apk .PKGINFO pkgver', arch: 'apk .PKGINFO arch' },
   wheel: { name: 'wheel METADATA Name', version: 'wheel METADATA Version', arch: 'wheel platform tag' },
   sdist: {
     name: 'sdist PKG-INFO Name',
