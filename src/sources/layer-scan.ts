@@ -8,9 +8,9 @@
  * (archive/sync-decompress.ts) and handed piece by piece to a pushing tar parser (archive/tar-push.ts):
  * no stream stages, no promise per entry, and no buffer per chunk for the garbage collector, which on
  * zlib's streams cost a full collection every few tens of MiB and as much memory again in garbage.
- * Every MiB of compressed input (8 MiB uncompressed) the scan yields to the event loop, so the
- * thread it runs on still answers (the main thread is one of the walk's lanes). Where a Node release
- * lacks the synchronous decoder, the bytes come through zlib's streams instead, into the same parser.
+ * Between two input chunks the scan yields to the event loop, so the thread it runs on still answers
+ * (the main thread is one of the walk's lanes). Where a Node release lacks the synchronous decoder,
+ * the bytes come through zlib's streams instead, into the same parser.
  */
 import { closeSync, readSync } from 'node:fs';
 import { pipeline, Transform } from 'node:stream';
@@ -66,18 +66,8 @@ export interface ScanHooks {
   streams?: boolean;
 }
 
-/** Compressed bytes read at a time, into one buffer. */
+/** Compressed bytes read at a time, into one buffer; the scan yields to the event loop after each. */
 const READ_BYTES = 1024 * 1024;
-
-/**
- * An uncompressed layer's scan yields to the event loop after this many bytes read (a compressed
- * one after every read, each costing a few milliseconds of inflate): often enough that the thread
- * still answers within milliseconds (a worker's finished layer, a signal), rarely enough that the
- * promise and immediate of each yield cost nothing next to hashing the bytes (one per MiB was 3 000
- * on a 3 GB docker-archive). A layer's last bytes always yield, so a run of small layers does not
- * hold the thread either.
- */
-const UNCOMPRESSED_YIELD_BYTES = 8 * 1024 * 1024;
 
 /** DigestCheck's size half, for bytes whose digest is checked elsewhere. */
 class SizeCheck {
@@ -193,7 +183,6 @@ async function pumpSync(
     const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(location.size, 1)));
     let position = location.start;
     let left = location.size;
-    let sinceYield = 0;
     while (left > 0 && fd !== undefined) {
       const n = readSync(fd, buffer, 0, Math.min(buffer.length, left), position);
       if (n === 0) break;
@@ -212,11 +201,7 @@ async function pumpSync(
       if (decoder) decoder.write(chunk, output);
       else output(chunk);
       hooks.signal?.throwIfAborted();
-      sinceYield += n;
-      if (decoder || sinceYield >= UNCOMPRESSED_YIELD_BYTES || left === 0) {
-        sinceYield = 0;
-        await yieldToEventLoop();
-      }
+      await yieldToEventLoop();
     }
     stored?.finish();
     decoder?.end(output);
