@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { dpkgCataloger, dpkgOwnedFiles, parseMd5sums, wantDpkg } from './dpkg.ts';
 import { parseRelationships } from './dpkg-depends.ts';
@@ -289,4 +290,49 @@ test('licenses from usr/share/doc/<pkg>/copyright, through doc-folder and file s
     c: ['GPL-2.0-or-later'],
     d: [],
   });
+});
+
+/** md5sums as `md5sum -c` lines read with one regular expression: what the hand-written reader must match. */
+function md5sumsByRegex(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^[0-9a-fA-F]{32} [ *]?(.+)$/.exec(line.replace(/\r$/, ''));
+    if (m) out.push((m[1] as string).replace(/^\/+/, ''));
+  }
+  return out;
+}
+
+test('parseMd5sums: real lines, binary marks, CRLF, leading slashes, broken lines', () => {
+  const hash = 'd41d8cd98f00b204e9800998ecf8427E';
+  const text = [
+    `${hash}  usr/bin/true`,
+    `${hash} */usr/lib/x.so\r`,
+    `${hash} ///etc/passwd`,
+    `${hash}  `,
+    `${hash} *`,
+    `${hash}  a\rb`,
+    `${hash.slice(1)}x  usr/bin/false`,
+    `${hash}\tusr/bin/tab`,
+    '',
+  ].join('\n');
+  assert.deepEqual(parseMd5sums(text), ['usr/bin/true', 'usr/lib/x.so', 'etc/passwd', ' ', '*']);
+});
+
+test('fast-check: parseMd5sums reads every line as the regular expression does', () => {
+  const hex = fc.constantFrom(...'0123456789abcdefABCDEFg'.split(''));
+  const tail = fc.constantFrom(...' */a.\r\u2028\u2029\u00e9x'.split(''));
+  const line = fc
+    .tuple(
+      fc.array(hex, { minLength: 31, maxLength: 33 }),
+      fc.constantFrom(' ', '  ', ' *', '*', ''),
+      fc.array(tail, { maxLength: 6 }),
+    )
+    .map(([h, mark, rest]) => h.join('') + mark + rest.join(''));
+  fc.assert(
+    fc.property(fc.array(line, { maxLength: 5 }), (lines) => {
+      const text = lines.join('\n');
+      assert.deepEqual(parseMd5sums(text), md5sumsByRegex(text));
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -165,14 +165,37 @@ export function parseDpkgStatus(
   return out;
 }
 
-/** Paths listed in an md5sums file (`<md5>  <path>` per line), without leading `/`. */
+/**
+ * Paths listed in an md5sums file (`<md5>  <path>` per line), without leading `/`. A line is 32 hex
+ * digits, a space, an optional second space or `*` (binary mode) and a non-empty path; a line ending
+ * in CR is read without it, and any other CR (or U+2028/U+2029) makes the line no entry. Read by
+ * hand, not with a regular expression: a root file system's md5sums are ~100 000 lines.
+ */
 export function parseMd5sums(text: string): string[] {
   const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^[0-9a-fA-F]{32} [ *]?(.+)$/.exec(line.replace(/\r$/, ''));
-    if (m) out.push((m[1] as string).replace(/^\/+/, ''));
+  for (const raw of text.split('\n')) {
+    const path = md5sumsPath(raw.charCodeAt(raw.length - 1) === 0x0d ? raw.slice(0, -1) : raw);
+    if (path !== undefined) out.push(path);
   }
   return out;
+}
+
+function md5sumsPath(line: string): string | undefined {
+  if (line.length < 34 || line.charCodeAt(32) !== 0x20) return undefined;
+  for (let i = 0; i < 32; i++) if (!isHexDigit(line.charCodeAt(i))) return undefined;
+  if (LINE_BREAK.test(line)) return undefined;
+  const mark = line.charCodeAt(33);
+  // The path is what follows the mark; a line with nothing after it is that one character's path.
+  let start = line.length > 34 && (mark === 0x20 || mark === 0x2a) ? 34 : 33;
+  while (start < line.length && line.charCodeAt(start) === 0x2f) start++;
+  return line.slice(start);
+}
+
+/** What a regular expression's `.` does not match, other than the LF lines are split on. */
+const LINE_BREAK = /[\r\u2028\u2029]/;
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 }
 
 /** purl-spec types/deb: namespace is the vendor (distro ID); arch and distro as qualifiers. */

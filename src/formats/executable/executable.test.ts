@@ -313,6 +313,17 @@ describe('which files the executable catalogers sniff', () => {
     ])
       assert.equal(wantExecutable(file(name, 0o644)), false, name);
   });
+  test('fast-check: a name is a loaded library when it ends in one of the extensions, wherever its dots are', () => {
+    const loaded = /\.(?:so(?:\.[0-9]+)*|node|dylib|bundle|dll|exe|pyd)$/i;
+    const part = fc.constantFrom('/', '.', 'so', 'SO', '1', '12', 'node', 'dll', 'x', 'lib', '.so.', '..');
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 8 }), (parts) => {
+        const path = parts.join('');
+        assert.equal(wantExecutable(file(path, 0o644)), loaded.test(path) ? 'sniff' : false, path);
+      }),
+      { numRuns: 2000 },
+    );
+  });
   test('too small, or not a regular file: never, whatever the mode', () => {
     assert.equal(wantExecutable(file('usr/bin/tiny', 0o755, 127)), false);
     assert.equal(wantExecutable({ ...file('usr/bin/x', 0o777), type: 'symlink' }), false);
