@@ -25,17 +25,13 @@ export const RECORD_SCHEMA_V1: Record<
   unknown
 > = require('../../schemas/release-record-v1.schema.json');
 
-const SCHEMAS: Readonly<Record<string, Record<string, unknown>>> = {
-  [PREDICATE_TYPE]: RECORD_SCHEMA,
-  [PREDICATE_TYPE_V1]: RECORD_SCHEMA_V1,
-};
-/** The compiled validator of each record version (schemas/validators.cjs). */
+/** The compiled validator of each record version read (schemas/validators.cjs). */
 const VALIDATORS: Readonly<Record<string, ValidatorName>> = {
   [PREDICATE_TYPE]: 'record_v2',
   [PREDICATE_TYPE_V1]: 'record_v1',
 };
 
-/** The validator of the record version `type` names (a key of SCHEMAS). */
+/** The validator of the record version `type` names (a key of VALIDATORS). */
 function validator(type: string): ValidateFunction {
   return precompiledValidator(VALIDATORS[type] as ValidatorName);
 }
@@ -82,7 +78,7 @@ export function recordProblem(value: unknown): string | undefined {
   const issue = checkStatement(value);
   if (issue) return `${issue.pointer || '/'}: ${issue.reason}`;
   const predicateType = (value as { predicateType?: unknown }).predicateType;
-  if (typeof predicateType !== 'string' || SCHEMAS[predicateType] === undefined) {
+  if (typeof predicateType !== 'string' || VALIDATORS[predicateType] === undefined) {
     const known = RECORD_PREDICATE_TYPES.map((t) => JSON.stringify(t)).join(' or ');
     return `/predicateType: must be ${known} (a waybill release record)`;
   }

@@ -135,6 +135,26 @@ export async function openRegularFile(
   }
 }
 
+/** LIMIT before anything is read when the file is larger than `maxBytes`. */
+function requireWithinLimit(
+  path: string,
+  size: number,
+  options: RegularFileOptions & { maxBytes?: number },
+): void {
+  if (options.maxBytes !== undefined && size > options.maxBytes) {
+    throw new WaybillError(
+      'LIMIT',
+      options.input ?? path,
+      `is ${size} bytes, over the ${options.maxBytes}-byte limit`,
+    );
+  }
+}
+
+/** A file that grew or shrank between its fstat and the end of the read is not the file that was checked. */
+function changedSize(path: string, options: RegularFileOptions): WaybillError {
+  return new WaybillError('MALFORMED', options.input ?? path, 'changed size while being read');
+}
+
 /**
  * The whole content of a regular file, refused past `maxBytes` (LIMIT) before anything is read. A
  * file that changes size while being read is MALFORMED.
@@ -145,13 +165,7 @@ export async function readRegularFile(
 ): Promise<Buffer> {
   const { handle, size } = await openRegularFile(path, options);
   try {
-    if (options.maxBytes !== undefined && size > options.maxBytes) {
-      throw new WaybillError(
-        'LIMIT',
-        options.input ?? path,
-        `is ${size} bytes, over the ${options.maxBytes}-byte limit`,
-      );
-    }
+    requireWithinLimit(path, size, options);
     const buf = Buffer.alloc(size);
     let done = 0;
     while (done < size) {
@@ -159,8 +173,7 @@ export async function readRegularFile(
       if (bytesRead === 0) break;
       done += bytesRead;
     }
-    if (done !== size)
-      throw new WaybillError('MALFORMED', options.input ?? path, 'changed size while being read');
+    if (done !== size) throw changedSize(path, options);
     return buf;
   } finally {
     await handle.close();
@@ -220,13 +233,7 @@ export function readListedFileSync(
 ): Buffer {
   const { fd, size } = openRegularFileSync(path, options);
   try {
-    if (options.maxBytes !== undefined && size > options.maxBytes) {
-      throw new WaybillError(
-        'LIMIT',
-        options.input ?? path,
-        `is ${size} bytes, over the ${options.maxBytes}-byte limit`,
-      );
-    }
+    requireWithinLimit(path, size, options);
     const buf = Buffer.allocUnsafe(size);
     let done = 0;
     while (done < size) {
@@ -234,8 +241,7 @@ export function readListedFileSync(
       if (bytesRead === 0) break;
       done += bytesRead;
     }
-    if (done !== size)
-      throw new WaybillError('MALFORMED', options.input ?? path, 'changed size while being read');
+    if (done !== size) throw changedSize(path, options);
     return buf;
   } finally {
     closeSync(fd);

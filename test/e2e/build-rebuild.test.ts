@@ -10,13 +10,16 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { indexTarFile } from '../../src/archive/tar-reader.ts';
-import { namespaceRuntime } from '../../src/provenance/build/isolation.ts';
 import { checkSlsaProvenance } from '../../src/provenance/build/slsa.ts';
-import { buildSection, makeProject, TARBALL_COMMANDS } from '../../src/provenance/build/testing.ts';
+import {
+  buildSection,
+  isolationSkip,
+  makeProject,
+  TARBALL_COMMANDS,
+} from '../../src/provenance/build/testing.ts';
 import { checkStatement } from '../../src/record/intoto.ts';
 import { sha256Hex } from '../../src/util/digest.ts';
 import { waybill, waybillJson } from '../helpers/cli.ts';
@@ -295,9 +298,7 @@ async function realHomeProject(commands: string[]) {
 }
 
 /** Isolation needs a private mount namespace; machines without one use (and test) the snapshot fallback. */
-const noNamespace = (await namespaceRuntime(tmpdir()))
-  ? false
-  : 'no private mount namespace on this machine (the snapshot fallback is tested on its own)';
+const noNamespace = await isolationSkip();
 
 test('a recipe writing /tmp/NAME or $HOME/NAME by absolute path is refused naming both; nothing reaches /tmp', {
   skip: noNamespace,

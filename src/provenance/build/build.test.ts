@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { expectError } from '../../../test/helpers/assertions.ts';
@@ -20,13 +19,13 @@ import {
 import { checkStatement } from '../../record/intoto.ts';
 import { sha256Hex } from '../../util/digest.ts';
 import { type BuildOptions, buildRelease } from './build.ts';
-import { namespaceRuntime } from './isolation.ts';
 import { openKit } from './kit.ts';
 import { SNAPSHOT_ONLY_ENV } from './scratch.ts';
 import { checkSlsaProvenance } from './slsa.ts';
 import {
   buildOptions,
   buildSection,
+  isolationSkip,
   makeProject,
   type Project,
   survivorsOf,
@@ -48,9 +47,7 @@ before(async () => {
 after(() => removeTmp(tmp));
 
 /** Isolation needs a private mount namespace; machines without one use (and test) the snapshot fallback. */
-const noNamespace = (await namespaceRuntime(tmpdir()))
-  ? false
-  : 'no private mount namespace on this machine (the snapshot fallback is tested on its own)';
+const noNamespace = await isolationSkip();
 
 const TARBALL = buildSection({
   commands: TARBALL_COMMANDS,

@@ -4,12 +4,14 @@
  * outside-write watch sees only the test's own directories).
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git, makeRepo, type Signer, signedTag } from '../../../test/helpers/git-fixtures.ts';
 import { parseConfigText } from '../../config/load.ts';
 import { resolveSettings } from '../../config/merge.ts';
 import { sha256Hex } from '../../util/digest.ts';
 import type { BuildOptions } from './build.ts';
+import { namespaceRuntime } from './isolation.ts';
 import type { KitManifest, KitOutput } from './kit.ts';
 
 export const PROJECT_CONFIG = `version: 1
@@ -170,4 +172,14 @@ export async function survivorsOf(marker: string): Promise<string[]> {
       found.push(pid);
   }
   return found;
+}
+
+/**
+ * `false` when this machine can isolate a recipe in a private mount namespace, else the reason a
+ * test that needs isolation is skipped (the snapshot fallback has tests of its own).
+ */
+export async function isolationSkip(): Promise<false | string> {
+  return (await namespaceRuntime(tmpdir()))
+    ? false
+    : 'no private mount namespace on this machine (the snapshot fallback is tested on its own)';
 }
