@@ -260,6 +260,22 @@ test('Depends and Pre-Depends: alternatives, virtual packages, arch qualifiers, 
   );
 });
 
+test("a stock package's long Provides (trixie: librust-winapi-dev 75 KB) keeps the package and its edges", async () => {
+  // Debian trixie's longest installed-package fields are Provides lists: node-lodash-packages
+  // (20 755 bytes, pulled in by Debian's npm) and librust-winapi-dev (75 649 bytes).
+  const provides = Array.from({ length: 3000 }, (_, i) => `librust-winapi-feature${i}-dev (= 0.3.9-1)`);
+  const status = [
+    `Package: librust-winapi-dev\nStatus: install ok installed\nVersion: 0.3.9-1\nArchitecture: amd64\nProvides: ${provides.join(', ')}\n`,
+    'Package: app\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\nDepends: librust-winapi-feature2999-dev\n',
+  ].join('\n');
+  assert.ok(status.length > 100_000);
+  const { components, warnings } = await run([walked('var/lib/dpkg/status', status)]);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(components.map(asDpkgLine).sort(), ['app:amd64 1', 'librust-winapi-dev:amd64 0.3.9-1']);
+  const app = components.find((c) => c.name === 'app')!;
+  assert.deepEqual(app.dependsOn, ['pkg:deb/debian/librust-winapi-dev@0.3.9-1?arch=amd64&distro=debian-12']);
+});
+
 test('licenses from usr/share/doc/<pkg>/copyright, through doc-folder and file symlinks', () => {
   const status =
     'Package: a\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\nPackage: b\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\nPackage: c\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\nPackage: d\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n';

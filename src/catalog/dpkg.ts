@@ -96,10 +96,14 @@ const STATUS_FIELDS: ReadonlySet<string> = new Set([
 const FIRST_LINE_ONLY: ReadonlySet<string> = new Set(['description']);
 /**
  * Limits on one status file. A real system has a few thousand packages (Debian's whole archive has
- * about 65 000 per architecture); a kept value is a name, a version, a URL or one line of text.
+ * about 65 000 per architecture); a kept value is a name, a version, a URL, one line of text or a
+ * relationship list. Relationship lists are the long ones: in Debian trixie, Provides reaches
+ * 20 755 bytes (node-lodash-packages, which Debian's npm pulls in) and 75 649 bytes
+ * (librust-winapi-dev), so a field may hold 1 MiB; a longer one skips its stanza. Memory still
+ * follows the file: a value is never longer than the bytes it was read from.
  */
 export const MAX_STATUS_STANZAS = 50_000;
-export const MAX_STATUS_FIELD_BYTES = 16 * 1024;
+export const MAX_STATUS_FIELD_BYTES = 1024 * 1024;
 
 /**
  * Installed packages of one status file; bad stanzas are warned about and skipped. The bytes are

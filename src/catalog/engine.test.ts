@@ -371,3 +371,37 @@ test('keep: each cataloger gets only what it keeps; a dropped version interrupts
   assert.equal(g.keep?.(e('a.list'), Buffer.from('x 1')), true);
   assert.equal(g.keep?.(e('bin/q'), Buffer.from('x 1')), false);
 });
+
+test('a lockfile an OS package ships (dpkg, apk) adds no components; one in a source tree does', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const lock = (name: string, dep: string) =>
+    JSON.stringify({
+      name,
+      version: '1.0.0',
+      lockfileVersion: 3,
+      packages: { '': { name, version: '1.0.0' }, [`node_modules/${dep}`]: { version: '1.1.1' } },
+    });
+  // Debian trixie's node-lodash-packages ships usr/share/nodejs/lodash-cli/npm-shrinkwrap.json;
+  // the packages it names are not installed (Debian packages them as node-* debs, or not at all).
+  await buildOciLayout(dir, [
+    {
+      'etc/os-release': 'ID=debian\nVERSION_ID="13"\n',
+      'var/lib/dpkg/status':
+        'Package: node-lodash-packages\nStatus: install ok installed\nVersion: 4.17.21-9\nArchitecture: all\n',
+      'var/lib/dpkg/info/node-lodash-packages.md5sums': `${'0'.repeat(32)}  usr/share/nodejs/lodash-cli/npm-shrinkwrap.json\n`,
+      'usr/share/nodejs/lodash-cli/npm-shrinkwrap.json': lock('lodash-cli', 'abbrev'),
+      'lib/apk/db/installed': 'P:py3-thing\nV:1.0-r0\nA:x86_64\nF:usr/share/thing\nR:package-lock.json\n\n',
+      'usr/share/thing/package-lock.json': lock('thing', 'align-text'),
+      'src/app/package-lock.json': lock('app', 'left-pad'),
+    },
+  ]);
+  const result = await catalogArtifact(await openArtifact(`oci:${dir}`));
+  const npm = result.components.filter((c) => c.ecosystem === 'npm');
+  assert.deepEqual(
+    npm.map((c) => `${c.purl} ${c.presence}`),
+    ['pkg:npm/left-pad@1.1.1 declared'],
+  );
+  assert.ok(result.components.some((c) => c.name === 'node-lodash-packages'));
+  assert.ok(result.components.some((c) => c.name === 'py3-thing'));
+});

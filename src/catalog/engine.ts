@@ -10,8 +10,9 @@ import { OS_RELEASE_PATHS } from '../formats/system-image/os-release.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile, WalkOptions } from '../sources/types.ts';
 import { SNIFF_BYTES } from '../sources/types.ts';
 import type { SourceWalkOptions } from '../sources/walk-options.ts';
-import { dpkgCataloger, dpkgOwnedFiles } from './dpkg.ts';
+import { dpkgCataloger } from './dpkg.ts';
 import { elfPackageNoteCataloger } from './elf-package-note.ts';
+import { isDeclaredByOsPackage, osOwnedFiles, ownedByOsPackage } from './os-owned.ts';
 import { defaultCatalogers, defaultDistroReader } from './registry.ts';
 import { type CatalogContext, type Cataloger, type Component, componentKey, type Distro } from './types.ts';
 import { engineFilterModule } from './worker-filter.ts';
@@ -303,42 +304,37 @@ export async function catalogArtifact(
     }
   }
 
-  if (catalogers.includes(elfPackageNoteCataloger) && catalogers.includes(dpkgCataloger))
-    dropNotesOfOwnedFiles(byKey, walked.files, ctx);
+  dropOwnedEvidence(byKey, walked.files, ctx, catalogers);
 
   const components = closeGraph([...byKey.values()]);
   warnings.sort((a, b) => compareStrings(a.path, b.path) || compareStrings(a.reason, b.reason));
   return { components, distro, warnings: dedupeWarnings(warnings) };
 }
 
-/** Debian's merged /usr: dpkg may list `lib/x.so` while the walk sees `usr/lib/x.so`, or the reverse. */
-const MERGED_USR = /^(bin|sbin|lib|lib32|lib64|libx32)\//;
-
-function usrAliases(path: string): string[] {
-  if (MERGED_USR.test(path)) return [path, `usr/${path}`];
-  if (path.startsWith('usr/') && MERGED_USR.test(path.slice(4))) return [path, path.slice(4)];
-  return [path];
-}
-
 /**
- * A distro package note (`.note.package`, type deb) in a file that an installed dpkg package owns
- * names that package's *source* package (dh's package notes: libsystemd0's libsystemd.so says
- * "systemd"), a package that is not installed. The dpkg component already accounts for the file, so
- * the note's component is dropped (Syft removes binary-cataloger packages that overlap OS package
- * files the same way).
+ * Components whose evidence an installed OS package owns and already accounts for:
+ * - a distro package note (`.note.package`, type deb) in a file an installed dpkg package owns names
+ *   that package's *source* package (dh's package notes: libsystemd0's libsystemd.so says "systemd"),
+ *   a package that is not installed; the dpkg component already accounts for the file (Syft removes
+ *   binary-cataloger packages that overlap OS package files the same way);
+ * - declared-only components of a lockfile an OS package ships (os-owned.ts).
+ * The package databases are read again only when such a component exists.
  */
-function dropNotesOfOwnedFiles(
+function dropOwnedEvidence(
   byKey: Map<string, Component>,
   files: WalkedFile[],
   ctx: CatalogContext,
+  catalogers: readonly Cataloger[],
 ): void {
-  const dpkgFiles = files.filter((f) => wants(dpkgCataloger, f.entry, undefined));
-  if (dpkgFiles.length === 0) return;
-  const owned = dpkgOwnedFiles(dpkgFiles, ctx);
-  for (const [key, c] of byKey) {
-    if (c.ecosystem !== 'deb' || c.properties['waybill:package-note:type'] === undefined) continue;
-    if (c.foundAt.every((p) => usrAliases(p).some((alias) => owned.has(alias)))) byKey.delete(key);
-  }
+  const notes = catalogers.includes(elfPackageNoteCataloger) && catalogers.includes(dpkgCataloger);
+  const isNote = (c: Component) =>
+    notes && c.ecosystem === 'deb' && c.properties['waybill:package-note:type'] !== undefined;
+  const candidates = [...byKey].filter(([, c]) => isNote(c) || c.presence === 'declared');
+  if (candidates.length === 0) return;
+  const owned = osOwnedFiles(files, ctx);
+  if (owned.size === 0) return;
+  for (const [key, c] of candidates)
+    if (isNote(c) ? ownedByOsPackage(c, owned) : isDeclaredByOsPackage(c, owned)) byKey.delete(key);
 }
 
 /**

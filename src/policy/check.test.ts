@@ -484,6 +484,24 @@ describe('rule 4 signed source', () => {
     });
     assertFails(unsigned, /the tag is not signed/);
   });
+  test("stamp's own verdict on a dirty tree: one finding, whose fix is to commit and tag, not trust flags", () => {
+    // stamp hands its own verification of the tag to the rule (app/stamp.ts producerVerification):
+    // the same failure, already reported with its fix, must not come back with the trust flags' fix.
+    const reason = 'worktree has uncommitted changes: .gitignore (untracked)';
+    const r = check('signed-source', (i) => {
+      i.record!.predicate.source!.signature = { verified: false, format: 'ssh', signer: null, reason };
+      i.source = {
+        ...i.source!,
+        verified: false,
+        reason,
+        format: 'ssh',
+        checks: [{ id: 'signature', passed: false, detail: reason }],
+      };
+    });
+    const errors = r.findings.filter((f) => f.severity === 'error');
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0]!.fix!, /^commit the changes .*then tag that commit with a signed tag/);
+  });
   test('native revision / repository disagreement warns; abbreviations and .git agree', () => {
     assertWarns(
       check('signed-source', (i) => {

@@ -63,10 +63,18 @@ test('npm pack ships only what users need; the installed `npx waybill` works off
   const unwanted = paths.filter(
     (p) =>
       /^(?:src|test|scripts)\/|\/fixtures\//.test(p) ||
-      /\.test\.|\/(?:testing|test-support)\./.test(p) ||
+      /\.test\.|\/(?:testing|test-support|test-server)\./.test(p) ||
       (p.endsWith('.ts') && !p.endsWith('.d.ts')),
   );
   assert.deepEqual(unwanted, [], 'no TypeScript sources, tests, test helpers, fixtures or scripts');
+  // Whatever its name, a module whose header says it is for tests only is not shipped.
+  const testOnly = [];
+  for (const p of paths.filter((x) => x.endsWith('.js'))) {
+    const source = join(ROOT, 'src', p.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+    if (/^\/\*\*\s*\n\s*\*\s*TEST ONLY\b/.test(await readFile(source, 'utf8').catch(() => '')))
+      testOnly.push(p);
+  }
+  assert.deepEqual(testOnly, [], 'no module marked TEST ONLY');
 
   const project = join(work, 'project');
   await mkdir(project);

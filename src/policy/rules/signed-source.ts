@@ -120,12 +120,14 @@ export function checkSignedSource(ctx: RuleContext): Finding[] {
     );
   }
   const sig = source.signature;
+  let producerReason: string | undefined;
   if (sig?.verified !== true) {
     const reason = nonEmpty(sig?.reason)
       ? sig.reason
       : sig?.format
         ? 'the signature did not verify'
         : 'the tag is not signed';
+    producerReason = reason;
     findings.push(
       error(
         `the producer's own check of the source tag failed when it stamped: ${reason}`,
@@ -143,7 +145,9 @@ export function checkSignedSource(ctx: RuleContext): Finding[] {
         trustHowTo(sig?.format ?? null),
       ),
     );
-  } else if (!verification.verified) {
+  } else if (!verification.verified && verification.reason !== producerReason) {
+    // The same failure as the producer's own check (stamp's verdict hands that check in as the
+    // verification) is reported once, above, with the fix for its cause (a dirty tree: commit, tag).
     const failed = verification.checks.at(-1)?.id ?? 'evidence';
     findings.push(
       error(
