@@ -188,14 +188,19 @@ async function pumpSync(
   let compression: Compression | undefined;
   try {
     const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(location.size, 1)));
+    // An uncompressed layer hashed on a lane is read straight into the lane's ring: its diff_id
+    // check then hashes the bytes where they are, and the tar parser reads them there too.
+    const lane = sameBytes(job) ? hooks.hashLane : undefined;
     let position = location.start;
     let left = location.size;
     while (left > 0 && fd !== undefined) {
-      const n = readSync(fd, buffer, 0, Math.min(buffer.length, left), position);
+      const want = Math.min(buffer.length, left);
+      const target = lane ? lane.reserve(want) : buffer;
+      const n = readSync(fd, target, 0, want, position);
       if (n === 0) break;
       position += n;
       left -= n;
-      const chunk = buffer.subarray(0, n);
+      const chunk = target.subarray(0, n);
       stored?.update(chunk);
       hooks.onBytes?.(n);
       caps.consumed(n);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { isWaybillError } from '../errors.ts';
+import { sha256Digest } from '../util/digest.ts';
 import { blobName } from './blob-store.ts';
 import type { LayerJob } from './layer-scan.ts';
 import { jobOrder } from './layer-walk.ts';
@@ -289,16 +290,22 @@ test('workers: the lowest broken layer is reported, as in-process; a pre-aborted
   );
 });
 
+/** Incompressible bytes, the same for the same seed (a linear congruential generator's high bits). */
+function noiseFrom(seed: number): (n: number) => Buffer {
+  let state = seed;
+  return (n) => {
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      out[i] = state >>> 24;
+    }
+    return out;
+  };
+}
+
 /** Seven layers, each bigger than the one below: scanned top first (`jobOrder`), applied bottom first. */
 async function growingLayers(dir: string): Promise<BuiltImage> {
-  let seed = 12345;
-  const noise = (n: number) =>
-    Buffer.from(
-      Array.from({ length: n }, () => {
-        seed = (seed * 1103515245 + 12345) >>> 0;
-        return seed >>> 24;
-      }),
-    );
+  const noise = noiseFrom(12345);
   const layers: Array<Record<string, string | Buffer>> = [];
   for (let i = 0; i < 7; i++)
     layers.push({
@@ -333,6 +340,42 @@ test('workers: biggest layers first, results and failures as if scanned in layer
       (e: unknown) => isWaybillError(e) && e.message === message,
     );
   }
+});
+
+test('hashed beside: uncompressed layers read into the ring give the same files, byte for byte', async () => {
+  // Bigger than the ring (8 MiB) and than a read (1 MiB): reads wrap around the ring, and kept
+  // files straddle reads, so a kept file must own its bytes, never a view of the ring.
+  const noise = noiseFrom(7);
+  const kept = (n: number) => Buffer.concat([Buffer.from('\x7fELF KEEP'), noise(n)]);
+  const layers: TarSpec[] = [0, 1].map((i) => ({
+    [`bulk/${i}.bin`]: noise(9 * 1024 * 1024 + i),
+    [`keep/${i}-big`]: kept(2.5 * 1024 * 1024),
+    [`keep/${i}-small`]: kept(100),
+    [`more/${i}.bin`]: noise(1024 * 1024 - 7),
+    [`keep/${i}-late`]: kept(1024 * 1024 + 3),
+  }));
+  const image = await buildOciLayout(join(work, 'uncompressed'), layers, { compression: 'none' });
+  const oci = await openArtifact(image.layoutDir);
+  const filter: FileFilter = { want: (e) => e.type === 'file', keep: (_e, data) => data.includes('KEEP') };
+  const digests = (result: WalkResult) =>
+    result.files.map((f) => `${f.entry.path} ${f.data.length} ${sha256Digest(f.data)}`).join('\n');
+  const alone = digests(await oci.walk(filter, { workers: 0, hashThread: false } as SourceWalkOptions));
+  assert.equal(alone.split('\n').length, 6);
+  const beside = await oci.walk(filter, { workers: 0, hashThread: true } as SourceWalkOptions);
+  assert.equal(digests(beside), alone);
+  for (const f of beside.files)
+    assert.ok(!(f.data.buffer instanceof SharedArrayBuffer), `${f.entry.path} owns its bytes`);
+
+  // A byte of file content changed (the tar stays valid): only the diff_id check can tell.
+  const blob = join(image.layoutDir, blobName(image.layers[1]?.digest as string));
+  const bytes = await readFile(blob);
+  bytes[4096] = (bytes[4096] as number) ^ 0xff;
+  await writeFile(blob, bytes);
+  const broken = await openArtifact(image.layoutDir);
+  await assert.rejects(
+    broken.walk(filter, { workers: 0, hashThread: true } as SourceWalkOptions),
+    (e: unknown) => isWaybillError(e) && e.code === 'DIGEST_MISMATCH' && /layer 2 of 2/.test(e.input),
+  );
 });
 
 test('jobOrder: most work first (an uncompressed layer counts a quarter), ties in layer order', () => {

@@ -29,12 +29,23 @@ describe('HashLane', () => {
       stream: fc.integer({ min: 0, max: 2 }),
       size: fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 0, max: 2.5 * 1024 * 1024 })),
       fill: fc.integer({ min: 0, max: 255 }),
+      // Read straight into the ring (`reserve`), as an uncompressed layer is, or copied in.
+      inPlace: fc.boolean(),
     });
     fc.assert(
       fc.property(fc.array(chunk, { maxLength: 12 }), (chunks) => {
         const sinks = [lane.sha256(), lane.sha256(), lane.sha256()];
         const local = [createHash('sha256'), createHash('sha256'), createHash('sha256')];
-        for (const { stream, size, fill } of chunks) {
+        for (const { stream, size, fill, inPlace } of chunks) {
+          if (inPlace) {
+            const room = lane.reserve(size);
+            assert.ok(room.length <= size && room.length <= 1024 * 1024);
+            const used = Math.ceil(room.length / 2);
+            room.fill(fill, 0, used);
+            sinks[stream]?.update(room.subarray(0, used));
+            local[stream]?.update(Buffer.alloc(used, fill));
+            continue;
+          }
           const bytes = Buffer.alloc(size, fill);
           // A view into a larger buffer, as the layer scan hands over: only the view is hashed.
           const view = Buffer.concat([Buffer.from([1, 2, 3]), bytes, Buffer.from([4])]).subarray(3, 3 + size);

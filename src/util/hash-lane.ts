@@ -71,6 +71,8 @@ export class HashLane {
   private readonly header: DataView;
   private readonly results: Uint8Array;
   private tail = 0;
+  /** The view `reserve` handed out, until it is committed or dropped. */
+  private reserved: Uint8Array | undefined;
   private nextStream = 1;
   private finishesSent = 0;
   private closed = false;
@@ -130,6 +132,10 @@ export class HashLane {
     return {
       update: (chunk) => {
         if (finished) throw new Error('hash stream already finished');
+        if (this.isReserved(chunk)) {
+          this.commit(stream, chunk.length);
+          return;
+        }
         for (let at = 0; at < chunk.length; at += MAX_RECORD_PAYLOAD)
           this.put(RECORD.data, stream, chunk.subarray(at, Math.min(chunk.length, at + MAX_RECORD_PAYLOAD)));
       },
@@ -139,6 +145,22 @@ export class HashLane {
         return this.finish(stream);
       },
     };
+  }
+
+  /**
+   * Room in the ring for up to `max` bytes (at most a record's payload), to read into directly: a
+   * stream's `update` with exactly this view (or a prefix of it) then hashes it without a copy. The
+   * reader may parse the view after that too: the ring reuses it only after a later `reserve` or
+   * `update`, which the reader itself makes. Any other record written first (another stream's
+   * `update`, a `digestHex`) drops the reservation and may overwrite the view: fill it, then hash it.
+   */
+  reserve(max: number): Buffer {
+    if (this.closed) throw new Error('hash lane closed');
+    const length = Math.max(0, Math.min(max, MAX_RECORD_PAYLOAD));
+    this.makeRoom(HEADER_BYTES + paddedLength(length));
+    const view = Buffer.from(this.ring.buffer, this.tail + HEADER_BYTES, length);
+    this.reserved = view;
+    return view;
   }
 
   /** Ends the hashing thread once it has hashed what it holds. Idempotent. */
@@ -166,12 +188,38 @@ export class HashLane {
   /** Appends one record, waiting while the ring is too full for it. */
   private put(kind: number, stream: number, payload: Uint8Array | undefined): void {
     if (this.closed) throw new Error('hash lane closed');
+    this.reserved = undefined;
     const length = payload?.length ?? 0;
-    const need = HEADER_BYTES + paddedLength(length);
+    this.makeRoom(HEADER_BYTES + paddedLength(length));
+    if (payload) this.ring.set(payload, this.tail + HEADER_BYTES);
+    this.publish(kind, stream, length);
+  }
+
+  private isReserved(chunk: Uint8Array): boolean {
+    const reserved = this.reserved;
+    return (
+      reserved !== undefined &&
+      chunk.buffer === reserved.buffer &&
+      chunk.byteOffset === reserved.byteOffset &&
+      chunk.length <= reserved.length
+    );
+  }
+
+  /** Publishes the reserved view's first `length` bytes as a data record of `stream`. */
+  private commit(stream: number, length: number): void {
+    if (this.closed) throw new Error('hash lane closed');
+    this.reserved = undefined;
+    this.publish(RECORD.data, stream, length);
+  }
+
+  /**
+   * Waits until `need` contiguous bytes are free at the tail. A record never wraps: the rest of the
+   * ring is skipped with a wrap record (a header always fits, as records are 16-byte aligned and the
+   * ring's size is a multiple of 16).
+   */
+  private makeRoom(need: number): void {
     const room = this.ring.length - this.tail;
     if (room < need) {
-      // A record never wraps: the rest of the ring is skipped with a wrap record (a header always
-      // fits, as records are 16-byte aligned and the ring's size is a multiple of 16).
       this.waitForRoom(room);
       this.writeHeader(RECORD.wrap, 0, 0);
       this.tail = 0;
@@ -179,10 +227,14 @@ export class HashLane {
       Atomics.notify(this.control, CONTROL.used);
     }
     this.waitForRoom(need);
-    if (payload) this.ring.set(payload, this.tail + HEADER_BYTES);
+  }
+
+  /** Writes the header of the record whose payload is already at the tail, and hands it over. */
+  private publish(kind: number, stream: number, length: number): void {
+    const size = HEADER_BYTES + paddedLength(length);
     this.writeHeader(kind, stream, length);
-    this.tail = (this.tail + need) % this.ring.length;
-    Atomics.add(this.control, CONTROL.used, need);
+    this.tail = (this.tail + size) % this.ring.length;
+    Atomics.add(this.control, CONTROL.used, size);
     Atomics.notify(this.control, CONTROL.used);
   }
 
