@@ -97,6 +97,21 @@ describe('HashLane', () => {
     await lane.exited();
   });
 
+  it('fails at once, never hangs, when its thread is gone', async () => {
+    const lane = started();
+    const sink = lane.sha256();
+    sink.update(Buffer.alloc(1024));
+    // The thread stops as a crash would stop it; the reader sees it once it yields, as a scan does.
+    await (lane as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await new Promise((resolve) => setImmediate(resolve));
+    const since = Date.now();
+    assert.throws(() => {
+      for (let i = 0; i < 20; i++) sink.update(Buffer.alloc(1024 * 1024));
+      sink.digestHex();
+    }, /the hashing thread failed/);
+    assert.ok(Date.now() - since < 5000, 'no wait for the stall limit');
+  });
+
   it('takes only rings it can use', () => {
     assert.throws(() => HashLane.start({ ringBytes: 1024 }), RangeError);
     assert.throws(() => HashLane.start({ ringBytes: SMALL_RING + 8 }), RangeError);

@@ -120,9 +120,15 @@ export class HashLane {
       return undefined;
     }
     worker.unref();
-    // The hashing thread reports its own failure through `failed`; an event here has no one to tell.
-    worker.on('error', () => {});
-    return new HashLane(worker, memory);
+    const lane = new HashLane(worker, memory);
+    // A thread that never started (its module missing) or died: the next wait fails at once instead
+    // of after STALL_MS. Seen only between reads, as the reader yields; the stall limit covers the rest.
+    const stopped = () => {
+      if (!lane.closed) lane.fail();
+    };
+    worker.on('error', stopped);
+    worker.on('exit', stopped);
+    return lane;
   }
 
   /** A new SHA-256 stream hashed on this lane's thread. */
@@ -169,6 +175,10 @@ export class HashLane {
     this.closed = true;
     Atomics.store(this.control, CONTROL.closed, 1);
     Atomics.notify(this.control, CONTROL.used);
+  }
+
+  private fail(): void {
+    Atomics.store(this.control, CONTROL.failed, 1);
   }
 
   /** Resolves when the hashing thread has exited (tests; closing does not need to wait). */
