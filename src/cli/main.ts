@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
+import { discardPrestartedHashLane, prestartHashLane } from '../util/hash-lane.ts';
 import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-escape.ts';
 import { toolVersion } from '../version.ts';
 import { guardOutputStreams } from './output.ts';
@@ -64,8 +65,25 @@ export async function buildProgram(setExitCode: (code: number) => void, only?: s
   return program;
 }
 
+/** Commands that read every layer of an image they are given (and hash it: util/hash-lane.ts). */
+const LAYER_READERS = new Set(['sbom', 'stamp', 'audit']);
+/** How image references start (sources/open.ts); a guess, as only the command parses its arguments. */
+const IMAGE_REFERENCE = /^(?:oci|oci-archive|docker-archive):|\.tar$/;
+
+/**
+ * Whether the command line names an image for a command that reads its layers: the hashing thread
+ * a layer walk wants (util/hash-lane.ts) is then started while the command's modules load. A wrong
+ * guess costs one idle thread's start, never a result.
+ */
+export function namesImageToRead(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
+  const [command, ...rest] = argv.slice(2);
+  if (env.WAYBILL_HASH_THREAD === '0' || command === undefined || !LAYER_READERS.has(command)) return false;
+  return rest.some((a) => IMAGE_REFERENCE.test(a));
+}
+
 export async function main(argv: string[]): Promise<number> {
   guardOutputStreams();
+  if (namesImageToRead(argv)) prestartHashLane();
   let exitCode = EXIT_OK;
   try {
     const program = await buildProgram((code) => {
@@ -84,5 +102,7 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.WAYBILL_DEBUG && e instanceof Error)
       process.stderr.write(`${escapeLinesForTerminal(e.stack ?? '').join('\n')}\n`);
     return EXIT_BAD_INPUT;
+  } finally {
+    discardPrestartedHashLane();
   }
 }

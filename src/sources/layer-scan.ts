@@ -30,7 +30,8 @@ import {
 } from '../archive/sync-decompress.ts';
 import { TarPushParser } from '../archive/tar-push.ts';
 import { WaybillError } from '../errors.ts';
-import { DigestCheck } from '../util/digest.ts';
+import { DigestCheck, localSha256, type Sha256Sink } from '../util/digest.ts';
+import type { HashLane } from '../util/hash-lane.ts';
 import { openRegularFileSync } from '../util/regular-file.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
 import { LayerEntries, type LayerScan } from './layer-entries.ts';
@@ -64,6 +65,8 @@ export interface ScanHooks {
   signal?: AbortSignal;
   /** Decompress through zlib's streams even where the synchronous decoder works (tests of the fallback). */
   streams?: boolean;
+  /** Hash the layer's bytes on this lane's thread instead of the scanning one (util/hash-lane.ts). */
+  hashLane?: HashLane;
 }
 
 /** Compressed bytes read at a time, into one buffer; the scan yields to the event loop after each. */
@@ -101,10 +104,14 @@ class SizeCheck {
  * docker-archive layer skopeo or docker writes) has its diff_id for a digest: the same bytes, hashed
  * once as the uncompressed side; here only the declared size is checked.
  */
-function storedBytesCheck(job: LayerJob): SizeCheck | DigestCheck | undefined {
+function storedBytesCheck(job: LayerJob, hashLane?: HashLane): SizeCheck | DigestCheck | undefined {
   if (!job.digest) return undefined;
   const declared = { input: job.input, ...(job.size !== undefined ? { size: job.size } : {}) };
-  return sameBytes(job) ? new SizeCheck(declared) : new DigestCheck(job.digest, declared);
+  return sameBytes(job) ? new SizeCheck(declared) : new DigestCheck(job.digest, declared, sha256On(hashLane));
+}
+
+function sha256On(hashLane: HashLane | undefined): Sha256Sink {
+  return hashLane?.sha256() ?? localSha256();
 }
 
 function sameBytes(job: LayerJob): boolean {
@@ -132,7 +139,7 @@ export async function scanLayer(
   const entries = new LayerEntries(job, filter, budget);
   const tar = new TarPushParser(job.input, entries);
   const diffIdCheck = job.diffId
-    ? new DigestCheck(job.diffId, { input: `${job.input} (uncompressed, diff_id)` })
+    ? new DigestCheck(job.diffId, { input: `${job.input} (uncompressed, diff_id)` }, sha256On(hooks.hashLane))
     : undefined;
   const uncompressed = (piece: Buffer) => {
     entries.scan.bytes += piece.length;
@@ -167,7 +174,7 @@ async function pumpSync(
   onUncompressed?: (fd: number, start: number) => void,
 ): Promise<void> {
   const { location } = job;
-  const stored = storedBytesCheck(job);
+  const stored = storedBytesCheck(job, hooks.hashLane);
   const caps = new OutputCaps({ ...job.decompress, input: job.input, ...(budget ? { budget } : {}) });
   const output = (piece: Buffer) => {
     caps.produced(piece.length);
@@ -181,14 +188,19 @@ async function pumpSync(
   let compression: Compression | undefined;
   try {
     const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(location.size, 1)));
+    // An uncompressed layer hashed on a lane is read straight into the lane's ring: its diff_id
+    // check then hashes the bytes where they are, and the tar parser reads them there too.
+    const lane = sameBytes(job) ? hooks.hashLane : undefined;
     let position = location.start;
     let left = location.size;
     while (left > 0 && fd !== undefined) {
-      const n = readSync(fd, buffer, 0, Math.min(buffer.length, left), position);
+      const want = Math.min(buffer.length, left);
+      const target = lane ? lane.reserve(want) : buffer;
+      const n = readSync(fd, target, 0, want, position);
       if (n === 0) break;
       position += n;
       left -= n;
-      const chunk = buffer.subarray(0, n);
+      const chunk = target.subarray(0, n);
       stored?.update(chunk);
       hooks.onBytes?.(n);
       caps.consumed(n);
@@ -228,7 +240,7 @@ async function pumpStreams(
   hooks: ScanHooks,
 ): Promise<void> {
   const raw = openLocation(job.location);
-  const stored = storedBytesCheck(job);
+  const stored = storedBytesCheck(job, hooks.hashLane);
   const meter = new Transform({
     highWaterMark: STREAM_BUFFER_BYTES,
     transform(chunk: Buffer, _enc, callback) {

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { isWaybillError } from '../errors.ts';
+import { sha256Digest } from '../util/digest.ts';
 import { blobName } from './blob-store.ts';
+import type { LayerJob } from './layer-scan.ts';
+import { jobOrder } from './layer-walk.ts';
 import { openArtifact } from './open.ts';
 import { type BuiltImage, buildOciLayout, type TarSpec } from './testing.ts';
 import type { FileEntry, FileFilter, WalkResult } from './types.ts';
@@ -221,44 +224,61 @@ async function filesModule(dir: string): Promise<FilterModuleSpec> {
   return { url: pathToFileURL(path).href, export: 'files' };
 }
 
-test('workers: the same view as in-process, for any number of threads', async () => {
+test('workers: the same view as in-process, for any number of threads, hashed beside or not', async () => {
   const image = await manyLayers(join(work, 'many-workers'));
   const oci = await openArtifact(image.layoutDir);
   const filterModule = await filesModule(work);
   const filter: FileFilter = { want: (e) => e.type === 'file' };
   const inProcess = JSON.stringify(summary(await oci.walk(filter, { workers: 0 })));
-  for (const workers of [2, 3, 16]) {
-    // The main thread is one lane (with `filter`), workers the others (with the module's filter).
-    const threaded = await oci.walk(filter, { workers, filterModule } as SourceWalkOptions);
-    assert.equal(JSON.stringify(summary(threaded)), inProcess);
+  for (const hashThread of [false, true]) {
+    assert.equal(
+      JSON.stringify(summary(await oci.walk(filter, { workers: 0, hashThread } as SourceWalkOptions))),
+      inProcess,
+    );
+    for (const workers of [2, 3, 16]) {
+      // The main thread is one lane (with `filter`), workers the others (with the module's filter).
+      const threaded = await oci.walk(filter, { workers, filterModule, hashThread } as SourceWalkOptions);
+      assert.equal(JSON.stringify(summary(threaded)), inProcess);
+    }
   }
   // A module that keeps nothing: the files left are the main thread's layers, so workers ran too.
   const none = { url: filterModule.url.replace('files-filter', 'none-filter'), export: 'none' };
   await writeFile(new URL(none.url), 'export const none = { want: () => false };\n');
   const mixed = summary(await oci.walk(filter, { workers: 2, filterModule: none } as SourceWalkOptions));
-  const all = JSON.parse(inProcess) as Record<string, string>;
-  assert.ok(Object.keys(mixed).length > 0 && Object.keys(mixed).length < Object.keys(all).length);
+  assert.ok(Object.keys(mixed).length > 0, 'the main thread kept its layers');
+  assert.notEqual(JSON.stringify(mixed), inProcess, 'a worker scanned some layers');
 });
 
-test('workers: the lowest broken layer is reported, as in-process; a pre-aborted walk rejects', async () => {
-  const image = await manyLayers(join(work, 'broken-workers'));
-  for (const i of [2, 5]) {
+/** Flips a byte near the end of each listed layer's blob: its digest no longer matches. */
+async function breakLayers(image: BuiltImage, indexes: number[]): Promise<void> {
+  for (const i of indexes) {
     const path = join(image.layoutDir, blobName(image.layers[i]?.digest as string));
     const bytes = await readFile(path);
     bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0xff;
     await writeFile(path, bytes);
   }
+}
+
+test('workers: the lowest broken layer is reported, as in-process; a pre-aborted walk rejects', async () => {
+  const image = await manyLayers(join(work, 'broken-workers'));
+  await breakLayers(image, [2, 5]);
   const oci = await openArtifact(image.layoutDir);
   const filterModule = await filesModule(work);
   const message = await oci.walk({ want: () => true }, { workers: 0 }).then(
     () => assert.fail('should fail'),
     (e: Error) => e.message,
   );
-  for (const workers of [2, 7]) {
+  for (const hashThread of [false, true]) {
     await assert.rejects(
-      oci.walk({ want: () => true }, { workers, filterModule } as SourceWalkOptions),
-      (e: unknown) => isWaybillError(e) && /layer 3 of 7/.test(e.input) && e.message === message,
+      oci.walk({ want: () => true }, { workers: 0, hashThread } as SourceWalkOptions),
+      (e: unknown) => isWaybillError(e) && e.message === message,
     );
+    for (const workers of [2, 7]) {
+      await assert.rejects(
+        oci.walk({ want: () => true }, { workers, filterModule, hashThread } as SourceWalkOptions),
+        (e: unknown) => isWaybillError(e) && /layer 3 of 7/.test(e.input) && e.message === message,
+      );
+    }
   }
   await assert.rejects(
     oci.walk({ want: () => true }, {
@@ -268,6 +288,109 @@ test('workers: the lowest broken layer is reported, as in-process; a pre-aborted
     } as SourceWalkOptions),
     /stop/,
   );
+});
+
+/** Incompressible bytes, the same for the same seed (a linear congruential generator's high bits). */
+function noiseFrom(seed: number): (n: number) => Buffer {
+  let state = seed;
+  return (n) => {
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) {
+      state = (state * 1103515245 + 12345) >>> 0;
+      out[i] = state >>> 24;
+    }
+    return out;
+  };
+}
+
+/** Seven layers, each bigger than the one below: scanned top first (`jobOrder`), applied bottom first. */
+async function growingLayers(dir: string): Promise<BuiltImage> {
+  const noise = noiseFrom(12345);
+  const layers: Array<Record<string, string | Buffer>> = [];
+  for (let i = 0; i < 7; i++)
+    layers.push({
+      'shared/version': `v${i}`,
+      [`own/${i}.txt`]: `layer ${i}`,
+      [`bulk/${i}.bin`]: noise((i + 1) * 50_000),
+    });
+  return buildOciLayout(dir, layers);
+}
+
+test('workers: biggest layers first, results and failures as if scanned in layer order', async () => {
+  const image = await growingLayers(join(work, 'growing'));
+  const oci = await openArtifact(image.layoutDir);
+  const filterModule = await filesModule(work);
+  const filter: FileFilter = { want: (e) => e.type === 'file' };
+  const inProcess = JSON.stringify(summary(await oci.walk(filter, { workers: 0 })));
+  for (const workers of [2, 3]) {
+    const threaded = await oci.walk(filter, { workers, filterModule } as SourceWalkOptions);
+    assert.equal(JSON.stringify(summary(threaded)), inProcess);
+  }
+  // A small low layer broken and a big high one: the low one is reported, though scanned last.
+  await breakLayers(image, [1, 5]);
+  const broken = await openArtifact(image.layoutDir);
+  const message = await broken.walk(filter, { workers: 0 }).then(
+    () => assert.fail('should fail'),
+    (e: Error) => e.message,
+  );
+  assert.match(message, /layer 2 of 7/);
+  for (const workers of [2, 3]) {
+    await assert.rejects(
+      broken.walk(filter, { workers, filterModule } as SourceWalkOptions),
+      (e: unknown) => isWaybillError(e) && e.message === message,
+    );
+  }
+});
+
+test('hashed beside: uncompressed layers read into the ring give the same files, byte for byte', async () => {
+  // Bigger than the ring (8 MiB) and than a read (1 MiB): reads wrap around the ring, and kept
+  // files straddle reads, so a kept file must own its bytes, never a view of the ring.
+  const noise = noiseFrom(7);
+  const kept = (n: number) => Buffer.concat([Buffer.from('\x7fELF KEEP'), noise(n)]);
+  const layers: TarSpec[] = [0, 1].map((i) => ({
+    [`bulk/${i}.bin`]: noise(9 * 1024 * 1024 + i),
+    [`keep/${i}-big`]: kept(2.5 * 1024 * 1024),
+    [`keep/${i}-small`]: kept(100),
+    [`more/${i}.bin`]: noise(1024 * 1024 - 7),
+    [`keep/${i}-late`]: kept(1024 * 1024 + 3),
+  }));
+  const image = await buildOciLayout(join(work, 'uncompressed'), layers, { compression: 'none' });
+  const oci = await openArtifact(image.layoutDir);
+  const filter: FileFilter = { want: (e) => e.type === 'file', keep: (_e, data) => data.includes('KEEP') };
+  const digests = (result: WalkResult) =>
+    result.files.map((f) => `${f.entry.path} ${f.data.length} ${sha256Digest(f.data)}`).join('\n');
+  const alone = digests(await oci.walk(filter, { workers: 0, hashThread: false } as SourceWalkOptions));
+  assert.equal(alone.split('\n').length, 6);
+  const beside = await oci.walk(filter, { workers: 0, hashThread: true } as SourceWalkOptions);
+  assert.equal(digests(beside), alone);
+  for (const f of beside.files)
+    assert.ok(!(f.data.buffer instanceof SharedArrayBuffer), `${f.entry.path} owns its bytes`);
+
+  // A byte of file content changed (the tar stays valid): only the diff_id check can tell.
+  const blob = join(image.layoutDir, blobName(image.layers[1]?.digest as string));
+  const bytes = await readFile(blob);
+  bytes[4096] = (bytes[4096] as number) ^ 0xff;
+  await writeFile(blob, bytes);
+  const broken = await openArtifact(image.layoutDir);
+  await assert.rejects(
+    broken.walk(filter, { workers: 0, hashThread: true } as SourceWalkOptions),
+    (e: unknown) => isWaybillError(e) && e.code === 'DIGEST_MISMATCH' && /layer 2 of 2/.test(e.input),
+  );
+});
+
+test('jobOrder: most work first (an uncompressed layer counts a quarter), ties in layer order', () => {
+  const job = (size: number, uncompressed = false): LayerJob => ({
+    location: { file: 'blob', name: 'blob', start: 0, size },
+    input: 'layer',
+    ...(uncompressed
+      ? { digest: 'sha256:a', diffId: 'sha256:a' }
+      : { digest: 'sha256:b', diffId: 'sha256:c' }),
+    image: true,
+    maxFileSize: 1,
+  });
+  assert.deepEqual(jobOrder([job(10), job(30), job(20), job(30)]), [1, 3, 2, 0]);
+  assert.deepEqual(jobOrder([job(100, true), job(30)]), [1, 0]);
+  assert.deepEqual(jobOrder([]), []);
 });
 
 test('resolveWorkerCount: explicit, environment, default policy; capped at the layer count', () => {

@@ -14,12 +14,18 @@
 import { Worker } from 'node:worker_threads';
 import { ArtifactBudget, artifactLimits, checkLayerCount } from '../archive/artifact-budget.ts';
 import { type ErrorCode, WaybillError } from '../errors.ts';
+import { HashLane } from '../util/hash-lane.ts';
 import { siblingModule } from '../util/sibling-module.ts';
 import { OverlayView } from './layer-merge.ts';
 import { type LayerJob, type LayerScan, scanLayer, unpackScan } from './layer-scan.ts';
 import type { WorkerReply, WorkerRequest } from './layer-worker.ts';
 import type { FileFilter, WalkResult } from './types.ts';
-import { type FilterModuleSpec, resolveWorkerCount, type SourceWalkOptions } from './walk-options.ts';
+import {
+  type FilterModuleSpec,
+  hashThreadWanted,
+  resolveWorkerCount,
+  type SourceWalkOptions,
+} from './walk-options.ts';
 
 const WORKER_YOUNG_GENERATION_MB = 4;
 
@@ -46,24 +52,45 @@ export async function walkLayers(
     ? resolveWorkerCount(
         options.workers,
         // A layer whose digest is its diff_id is uncompressed: a quarter of the work per byte.
-        plan.distinct.map((job) =>
-          job.digest !== undefined && job.digest === job.diffId ? job.location.size / 4 : job.location.size,
-        ),
+        plan.distinct.map((job) => (sameBytes(job) ? job.location.size / 4 : job.location.size)),
       )
     : 0;
-  if (options.filterModule && workers > 1) {
-    await scanOnWorkers(
-      plan.distinct,
-      filter,
-      options.filterModule,
-      workers,
-      onBytes,
-      options.signal,
-      applyDistinct,
-    );
-  } else {
-    const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
-    await scanInProcess(plan.distinct, filter, concurrency, onBytes, options.signal, applyDistinct);
+  const onWorkers = options.filterModule !== undefined && workers > 1;
+  // The main thread's layers are hashed beside it: reading alone, it leaves a core free; with
+  // workers, it takes the biggest layer, whose hashing then overlaps the workers' shorter scans
+  // (medium images, docs/bench.md). Workers hash their own: a thread beside each only contends.
+  const hashLane = hashThreadWanted(
+    options.hashThread,
+    plan.distinct.map((job) => job.location.size),
+  )
+    ? HashLane.start()
+    : undefined;
+  try {
+    if (onWorkers && options.filterModule) {
+      await scanOnWorkers(
+        plan.distinct,
+        filter,
+        options.filterModule,
+        workers,
+        onBytes,
+        hashLane,
+        options.signal,
+        applyDistinct,
+      );
+    } else {
+      const concurrency = Math.max(1, Math.floor(options.concurrency ?? 1));
+      await scanInProcess(
+        plan.distinct,
+        filter,
+        concurrency,
+        onBytes,
+        hashLane,
+        options.signal,
+        applyDistinct,
+      );
+    }
+  } finally {
+    hashLane?.close();
   }
   return view.result();
 }
@@ -156,6 +183,7 @@ async function scanInProcess(
   filter: FileFilter,
   concurrency: number,
   onBytes: (n: number) => void,
+  hashLane: HashLane | undefined,
   signal: AbortSignal | undefined,
   applyInOrder: (scan: LayerScan) => void,
 ): Promise<void> {
@@ -169,6 +197,7 @@ async function scanInProcess(
     const scan = scanLayer(jobs[index] as LayerJob, filter, {
       onBytes,
       signal: signal ? AbortSignal.any([signal, own]) : own,
+      ...(hashLane ? { hashLane } : {}),
     });
     // Handled here so a failure while a lower layer is awaited is not an unhandled rejection.
     scan.catch(() => cancelAbove(index));
@@ -202,6 +231,7 @@ function scanOnWorkers(
   filterModule: FilterModuleSpec,
   count: number,
   onBytes: (n: number) => void,
+  hashLane: HashLane | undefined,
   signal: AbortSignal | undefined,
   applyInOrder: (scan: LayerScan) => void,
 ): Promise<void> {
@@ -213,7 +243,15 @@ function scanOnWorkers(
     const failures = new Map<number, Error>();
     /** Lowest layer known to have failed; no layer above it is started. */
     let lowestFailure = Number.POSITIVE_INFINITY;
-    let nextJob = 0;
+    // Biggest first, the main thread taking the first: it starts at once while a worker boots, so
+    // the longest scan begins earliest and the short ones fill in around it (layers of 668 and 348
+    // MB: the walk ends when the big one does, instead of a worker's start-up later).
+    const queue = jobOrder(jobs);
+    const takeNext = (): number | undefined => {
+      // Nothing above a failed layer is started: its scan could never be applied.
+      const at = queue.findIndex((id) => id < lowestFailure);
+      return at < 0 ? undefined : queue.splice(at, 1)[0];
+    };
     let nextApply = 0;
     let finished = false;
 
@@ -234,8 +272,8 @@ function scanOnWorkers(
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const dispatch = (worker: Worker) => {
-      if (nextJob >= jobs.length || nextJob > lowestFailure) return;
-      const id = nextJob++;
+      const id = takeNext();
+      if (id === undefined) return;
       worker.postMessage({
         type: 'scan',
         id,
@@ -268,10 +306,11 @@ function scanOnWorkers(
     // The main thread is one of the `count` lanes: it would otherwise only wait, and each worker it
     // replaces is an isolate with the catalogers loaded (tens of MiB).
     const scanHere = () => {
-      if (finished || nextJob >= jobs.length || nextJob > lowestFailure) return;
-      const id = nextJob++;
+      if (finished) return;
+      const id = takeNext();
+      if (id === undefined) return;
       const lane = signal ? AbortSignal.any([signal, mainLane.signal]) : mainLane.signal;
-      scanLayer(jobs[id] as LayerJob, filter, { onBytes, signal: lane })
+      scanLayer(jobs[id] as LayerJob, filter, { onBytes, signal: lane, ...(hashLane ? { hashLane } : {}) })
         .then(
           (scan) => ({ scan }),
           (error: Error) => ({ error }),
@@ -288,6 +327,7 @@ function scanOnWorkers(
         });
     };
 
+    scanHere();
     for (let i = 1; i < count; i++) {
       // A small young generation: a worker's garbage is short-lived chunks and headers, and the
       // default (tens of MiB per isolate) is resident memory each worker adds for nothing.
@@ -318,8 +358,20 @@ function scanOnWorkers(
       });
       dispatch(worker);
     }
-    scanHere();
   });
+}
+
+/**
+ * Layer indexes, most work first (compressed bytes; an uncompressed layer, hashed and parsed but not
+ * inflated, counts a quarter), ties in layer order.
+ */
+export function jobOrder(jobs: readonly LayerJob[]): number[] {
+  const work = jobs.map((job) => (sameBytes(job) ? job.location.size / 4 : job.location.size));
+  return jobs.map((_, i) => i).sort((a, b) => (work[b] as number) - (work[a] as number) || a - b);
+}
+
+function sameBytes(job: LayerJob): boolean {
+  return job.digest !== undefined && job.digest === job.diffId;
 }
 
 function rebuildError(error: { code?: string; input?: string; reason?: string; message: string }): Error {

@@ -29,6 +29,11 @@ export interface SourceWalkOptions extends WalkOptions {
   concurrency?: number;
   /** Decompression caps for layers and tarballs (defaults in archive/decompress.ts). */
   decompress?: Omit<DecompressLimits, 'input'>;
+  /**
+   * Hash the layers the main thread reads on a thread beside it (util/hash-lane.ts). Default:
+   * $WAYBILL_HASH_THREAD (1 or 0), else when there is a second core and a layer of 16 MiB or more.
+   */
+  hashThread?: boolean;
 }
 
 export const DEFAULT_MAX_FILE_SIZE = 512 * 1024 * 1024;
@@ -45,6 +50,31 @@ export async function loadFilterModule(spec: FilterModuleSpec): Promise<FileFilt
     );
   }
   return value as FileFilter;
+}
+
+/** Environment override of hashing layers on a thread of their own: 1 always, 0 never. */
+export const HASH_THREAD_ENV = 'WAYBILL_HASH_THREAD';
+
+/**
+ * A layer worth hashing on another thread: below this, the thread's start (~30 ms of CPU on another
+ * core) is more than the hashing it takes off the reading one.
+ */
+export const HASH_THREAD_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Whether the layers the main thread reads are hashed on a thread beside it (util/hash-lane.ts):
+ * as asked, else as $WAYBILL_HASH_THREAD says, else with a second core and a layer big enough to
+ * pay for the thread's start.
+ */
+export function hashThreadWanted(
+  requested: boolean | undefined,
+  layerBytes: readonly number[],
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (requested !== undefined) return requested;
+  const fromEnv = env[HASH_THREAD_ENV];
+  if (fromEnv === '0' || fromEnv === '1') return fromEnv === '1';
+  return availableParallelism() >= 2 && layerBytes.some((n) => n >= HASH_THREAD_MIN_BYTES);
 }
 
 /** Environment override of the worker count when `WalkOptions.workers` is not given. */

@@ -3,7 +3,7 @@
  * (OCI image-spec descriptor.md); `createDigestVerifier` checks the bytes as they flow so a blob is
  * never read twice and a tampered or truncated one fails with DIGEST_MISMATCH at its end.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WaybillError } from '../errors.ts';
@@ -12,6 +12,24 @@ import { openRegularFile, type RegularFileOptions } from './regular-file.ts';
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 /** descriptor.md "Digests": algorithm ":" encoded, algorithm = component ([+._-] component)*. */
 const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** A SHA-256 fed in order and read once: on this thread (localSha256) or another (hash-lane.ts). */
+export interface Sha256Sink {
+  update(chunk: Uint8Array): void;
+  /** The digest of everything fed, as hex; the sink is then finished. */
+  digestHex(): string;
+}
+
+/** node:crypto's SHA-256 on this thread. */
+export function localSha256(): Sha256Sink {
+  const hash = createHash('sha256');
+  return {
+    update: (chunk) => {
+      hash.update(chunk);
+    },
+    digestHex: () => hash.digest('hex'),
+  };
+}
 
 export function sha256Hex(data: Buffer | Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -127,14 +145,20 @@ export function isDigestMismatch(e: unknown): e is DigestMismatchError {
  * pipeline shorter (scanLayer hashes the uncompressed layer while reading its tar headers).
  */
 export class DigestCheck {
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Sha256Sink;
   private seen = 0;
   private readonly expected: string | undefined;
   private readonly options: DigestVerifierOptions;
 
-  constructor(expected: string | undefined, options: DigestVerifierOptions) {
+  /** `hash`: where the bytes are hashed (default: node:crypto on this thread; hash-lane.ts: another). */
+  constructor(
+    expected: string | undefined,
+    options: DigestVerifierOptions,
+    hash: Sha256Sink = localSha256(),
+  ) {
     this.expected = expected === undefined ? undefined : parseSha256Digest(expected, options.input);
     this.options = options;
+    this.hash = hash;
   }
 
   /** Hashes the next bytes; throws DIGEST_MISMATCH as soon as the declared size is passed. */
@@ -154,7 +178,7 @@ export class DigestCheck {
 
   /** Ends the check: returns the digest and size, or throws DIGEST_MISMATCH. Call once. */
   finish(): { digest: string; size: number } {
-    const digest = `sha256:${this.hash.digest('hex')}`;
+    const digest = `sha256:${this.hash.digestHex()}`;
     const size = this.options.size;
     const sizeWrong = size !== undefined && this.seen !== size;
     if (sizeWrong || (this.expected !== undefined && digest !== this.expected)) {

@@ -22,6 +22,9 @@ const env = {
   PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
   NO_COLOR: '1',
   WAYBILL_WORKERS: '',
+  // Layers this small are hashed on the main thread by default: the hashing thread's module must
+  // load from the package too.
+  WAYBILL_HASH_THREAD: '1',
   npm_config_update_notifier: 'false',
   npm_config_audit: 'false',
   npm_config_fund: 'false',
