@@ -142,7 +142,18 @@ test('wheel: stamp updates METADATA and RECORD; the stamped wheel checks clean',
   const built = await buildPythonProject();
   if (!built) return t.skip('python3 with setuptools/wheel is not available');
   const wheel = copy(built.wheel, 'waybill_demo-1.2.3-py3-none-any.whl');
-  await stamp(`file:${wheel}`, ['--license', 'Apache-2.0']);
+  const stamped = await waybillJson<{ warnings: Array<{ path: string; reason: string }> }>([
+    'stamp',
+    `file:${wheel}`,
+    ...flags(['--license', 'Apache-2.0']),
+  ]);
+  assert.equal(stamped.code, 0, stamped.stderr);
+  // The wheel said MIT; stamping rewrites its License-Expression, so only stamp (which read it
+  // before) can say the record claims another license.
+  assert.deepEqual(
+    stamped.json.warnings.map((w) => w.reason.split(';')[0]),
+    ['the package declares its own license MIT, but the record says Apache-2.0 (license in waybill.yaml)'],
+  );
   const meta = execFileSync(
     'python3',
     [
