@@ -67,6 +67,7 @@ export function sbomOutcome(sbom: RecordedSbom | undefined): SbomOutcome | undef
       components: componentCount(parsed),
     };
     if (parsed.subject?.purl) outcome.subjectPurl = parsed.subject.purl;
+    if (parsed.subjectLicenses.length > 0) outcome.subjectLicenses = parsed.subjectLicenses;
     return outcome;
   } catch (e) {
     return { error: describeError(e) };

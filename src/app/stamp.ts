@@ -13,6 +13,11 @@ import type { NativeFacts } from '../formats/facts.ts';
 import { parseImageReference } from '../formats/image/image-reference.ts';
 import type { StampFacts } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
+import {
+  DECLARED_LICENSE_PATH,
+  type LicenseDisagreement,
+  licenseDisagreement,
+} from '../policy/declared-license.ts';
 import type { CheckReport } from '../policy/types.ts';
 import { requirePublishableUrl } from '../policy/url-check.ts';
 import { verifySourceTag } from '../provenance/git-tag.ts';
@@ -282,6 +287,10 @@ async function stampLocked(
   const given = read?.sbom;
   const walkOptions = { onProgress: options.onProgress, workers: options.workers };
   const contents = given ? undefined : await catalogForSbom(opened, walkOptions);
+  // Read before stamping: a rewritten wheel's METADATA says the record's license afterwards.
+  const ownLicense = contents?.subject
+    ? licenseDisagreement(settings.license, contents.subject.licenses)
+    : undefined;
   // Every layer is now known intact: the walk checked them, or (an SBOM given) they are hashed here.
   const intact = await intactLayers(opened, contents !== undefined);
 
@@ -346,8 +355,28 @@ async function stampLocked(
     previousDigest: artifact.digest !== opened.digest ? opened.digest : undefined,
     nativeFields: tx.fields,
     report,
-    warnings: [...identity.warnings, ...(read?.warning ? [read.warning] : []), ...prepared.warnings],
+    warnings: [
+      ...identity.warnings,
+      ...(read?.warning ? [read.warning] : []),
+      ...prepared.warnings,
+      ...licenseWarning(ref, ownLicense, report),
+    ],
   };
+}
+
+/**
+ * The package declares another license than the record's: said once, by the check report when it
+ * sees it too (the SBOM's subject still declares it), else here.
+ */
+function licenseWarning(
+  ref: string,
+  differs: LicenseDisagreement | undefined,
+  report: CheckReport,
+): Array<{ path: string; reason: string }> {
+  if (!differs) return [];
+  const support = report.rules.find((r) => r.id === 'support');
+  if (support?.findings.some((f) => f.path === DECLARED_LICENSE_PATH)) return [];
+  return [{ path: ref, reason: `${differs.message}; ${differs.fix}` }];
 }
 
 interface PrepareInput {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTmp, removeTmp, run } from '../../test/helpers/exec-fixtures.ts';
+import { writeZip } from '../archive/zip-writer.ts';
 import type { WalkedFile } from '../sources/types.ts';
 import { javaCataloger, jdkComponent, nameFromFileName, parseProperties, parseReleaseFile } from './java.ts';
 import type { CatalogContext } from './types.ts';
@@ -150,5 +151,144 @@ describe('java cataloger', () => {
       version: '2.17.1',
     });
     assert.deepEqual(nameFromFileName('app.war'), { name: 'app', version: '' });
+  });
+});
+
+describe('java cataloger: declared licenses', () => {
+  const APACHE_TEXT =
+    '\n                                 Apache License\n                           Version 2.0, January 2004\n                        http://www.apache.org/licenses/\n';
+  const manifest = (...lines: string[]) =>
+    Buffer.from(
+      `Manifest-Version: 1.0\r\nCreated-By: Apache Maven Bundle Plugin\r\n${lines.join('\r\n')}\r\n\r\n`,
+    );
+  const props = (g: string, a: string, v: string) =>
+    Buffer.from(`groupId=${g}\nartifactId=${a}\nversion=${v}\n`);
+  const pom = (licenses: string) =>
+    Buffer.from(
+      `<?xml version="1.0" encoding="UTF-8"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0">\n\t<parent><groupId>p</groupId><artifactId>parent</artifactId><version>debian</version></parent>\n${licenses}\n</project>\n`,
+    );
+  const jar = (members: Record<string, Buffer>) =>
+    writeZip(Object.entries(members).map(([name, data]) => ({ name, data })));
+  const maven = (g: string, a: string) => `META-INF/maven/${g}/${a}`;
+
+  /** As Debian's libjackson2-databind-java ships it: POM licenses and an OSGi Bundle-License URL. */
+  const jackson = jar({
+    'META-INF/MANIFEST.MF': manifest(
+      'Bundle-License: https://www.apache.org/licenses/LICENSE-2.0.txt',
+      'Bundle-SymbolicName: com.fasterxml.jackson.core.jackson-databind',
+    ),
+    [`${maven('com.fasterxml.jackson.core', 'jackson-databind')}/pom.properties`]: props(
+      'com.fasterxml.jackson.core',
+      'jackson-databind',
+      '2.14.0',
+    ),
+    [`${maven('com.fasterxml.jackson.core', 'jackson-databind')}/pom.xml`]: pom(
+      '\t<licenses>\n\t\t<license>\n\t\t\t<name>The Apache Software License, Version 2.0</name>\n\t\t\t<url>https://www.apache.org/licenses/LICENSE-2.0.txt</url>\n\t\t\t<distribution>repo</distribution>\n\t\t</license>\n\t</licenses>',
+    ),
+  });
+  /** The licenses come from the parent POM (not in the jar); the bundle says its own. */
+  const osgi = jar({
+    'META-INF/MANIFEST.MF': manifest(
+      'Bundle-License: "EPL-2.0 OR GPL-2.0-only WITH Classpath-exception-2.0";link="https://projects.eclips',
+      ' e.org/license/epl-2.0"',
+    ),
+    [`${maven('jakarta.ws.rs', 'jakarta.ws.rs-api')}/pom.properties`]: props(
+      'jakarta.ws.rs',
+      'jakarta.ws.rs-api',
+      '3.1.0',
+    ),
+    [`${maven('jakarta.ws.rs', 'jakarta.ws.rs-api')}/pom.xml`]: pom(''),
+  });
+  /** As Debian's libcommons-lang3-java ships it: licenses only in the parent POM and the license file. */
+  const commons = jar({
+    'META-INF/MANIFEST.MF': manifest('Bundle-SymbolicName: org.apache.commons.lang3'),
+    'META-INF/LICENSE.txt': Buffer.from(APACHE_TEXT),
+    [`${maven('org.apache.commons', 'commons-lang3')}/pom.properties`]: props(
+      'org.apache.commons',
+      'commons-lang3',
+      '3.12.0',
+    ),
+    [`${maven('org.apache.commons', 'commons-lang3')}/pom.xml`]: pom(''),
+  });
+  /** A shaded jar: each artifact's own POM names its license; the bundle header is the jar's own. */
+  const shaded = jar({
+    'META-INF/MANIFEST.MF': manifest('Bundle-License: MIT'),
+    [`${maven('com.example', 'fat')}/pom.properties`]: props('com.example', 'fat', '1.0'),
+    [`${maven('com.example', 'fat')}/pom.xml`]: pom(
+      '<licenses><license><name>Bouncy Castle Licence</name><url>https://www.bouncycastle.org/licence.html</url></license></licenses>',
+    ),
+    [`${maven('junit', 'junit')}/pom.properties`]: props('junit', 'junit', '4.13.2'),
+    [`${maven('junit', 'junit')}/pom.xml`]: pom(
+      '<licenses><license><name>Eclipse Public License 1.0</name><url>http://www.eclipse.org/legal/epl-v10.html</url></license></licenses>',
+    ),
+    [`${maven('org.hamcrest', 'hamcrest')}/pom.properties`]: props('org.hamcrest', 'hamcrest', '2.2'),
+  });
+  const war = jar({
+    [`${maven('com.example', 'shop')}/pom.properties`]: props('com.example', 'shop', '1.0'),
+    'WEB-INF/lib/jakarta.ws.rs-api-3.1.0.jar': osgi,
+  });
+
+  const catalog = async (files: Record<string, Buffer>) => {
+    const warnings: string[] = [];
+    const out = await javaCataloger.catalog(
+      Object.entries(files).map(([path, data]) => walked(path, data)),
+      { warn: (path, reason) => warnings.push(`${path}: ${reason}`) },
+    );
+    assert.deepEqual(warnings, []);
+    return Object.fromEntries(out.map((c) => [c.name, c.licenses]));
+  };
+
+  test('from the POM beside pom.properties, else the bundle header, else an Apache license file', async () => {
+    assert.deepEqual(
+      await catalog({
+        'usr/share/java/jackson-databind.jar': jackson,
+        'usr/share/java/jakarta.ws.rs-api.jar': osgi,
+        'usr/share/java/commons-lang3.jar': commons,
+      }),
+      {
+        'jackson-databind': ['Apache-2.0'],
+        'jakarta.ws.rs-api': ['EPL-2.0 OR GPL-2.0-only WITH Classpath-exception-2.0'],
+        'commons-lang3': ['Apache-2.0'],
+      },
+    );
+  });
+
+  test('shaded and nested artifacts: each its own POM; the bundle header is only the archive’s own', async () => {
+    assert.deepEqual(await catalog({ 'opt/app/fat-1.0.jar': shaded, 'srv/shop-1.0.war': war }), {
+      // An unrecognised name stays a name; its POM's license wins over the manifest's.
+      fat: ['Bouncy Castle Licence'],
+      junit: ['EPL-1.0'],
+      hamcrest: [], // shaded with no POM: the jar's Bundle-License is not its
+      shop: [],
+      'jakarta.ws.rs-api': ['EPL-2.0 OR GPL-2.0-only WITH Classpath-exception-2.0'],
+    });
+  });
+
+  test('an unreadable POM is warned about; the artifact is still listed, without a license', async () => {
+    const pomText = pom('<licenses><license><name>MIT License</name></license></licenses>');
+    const members = (pomData: Buffer) =>
+      writeZip([
+        { name: `${maven('a', 'b')}/pom.properties`, data: props('a', 'b', '1') },
+        { name: `${maven('a', 'b')}/pom.xml`, data: pomData, method: 0 },
+      ]);
+    const good = members(pomText);
+    const bad = Buffer.from(good);
+    // The POM is stored: change one byte of it, and its CRC-32 no longer matches.
+    const at = bad.indexOf(Buffer.from('MIT License'));
+    bad[at] = 0x4e;
+    const warnings: string[] = [];
+    const read = (data: Buffer) =>
+      javaCataloger.catalog([walked('b-1.jar', data)], { warn: (p, r) => warnings.push(`${p}: ${r}`) });
+    assert.deepEqual(
+      (await read(good)).map((c) => c.licenses),
+      [['MIT']],
+    );
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(
+      (await read(bad)).map((c) => [c.purl, c.licenses]),
+      [['pkg:maven/a/b@1', []]],
+    );
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /pom\.xml.*CRC-32 mismatch/);
   });
 });

@@ -9,6 +9,9 @@
  * `jrt-fs.jar` or Debian's `ca-certificates-java.jar` is part of something else (the runtime, a
  * distro package), not a Maven artifact. It is left out, without a warning: such jars are normal.
  *
+ * Licenses come from the same folder's `pom.xml` (its `<licenses>`), and for the archive's own
+ * artifact, when its POM names none, from the manifest's OSGi `Bundle-License` (java-licenses.ts).
+ *
  * Containment is kept: an archive nested in another (WEB-INF/lib/x.jar) and an artifact shaded into
  * a jar are copies carried by the archive's own artifact (`vendoredIn`), nested under it in the SBOM.
  */
@@ -16,6 +19,8 @@ import { PackageURL } from 'packageurl-js';
 import { openZip, type ZipArchive } from '../archive/zip-reader.ts';
 import { isWaybillError } from '../errors.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { manifestMainAttributes } from './jar-manifest.ts';
+import { bundleDeclaredLicenses, licenseFileDeclaredLicenses, pomDeclaredLicenses } from './java-licenses.ts';
 import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
 
 const ARCHIVE_EXTENSIONS = /\.(jar|war|ear|jpi|hpi|par|sar)$/i;
@@ -24,6 +29,8 @@ const POM_PROPERTIES = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
 const MAX_NESTING = 3;
 /** pom.properties and manifests are tiny; a huge one is not worth reading. */
 const MAX_METADATA_FILE = 1024 * 1024;
+
+const LICENSE_FILES = ['META-INF/LICENSE', 'META-INF/LICENSE.txt', 'META-INF/LICENSE.md'];
 
 /** A JDK/JRE image's `release` file (JEP 220): `KEY="value"` lines, a few hundred bytes. */
 const MAX_RELEASE_FILE = 64 * 1024;
@@ -132,13 +139,16 @@ function catalogArchive(
         continue;
       const props = parseProperties(zip.read(entry).toString('utf8'));
       const c = fromPomProperties(props, entry.name, file.entry, nestedPath);
-      if (c) found.push(c);
+      if (!c) continue;
+      c.licenses = pomLicensesBeside(zip, entry.name, ctx);
+      found.push(c);
     }
   } catch (e) {
     if (!isWaybillError(e)) throw e;
     ctx.warn(e.input || zip.name, e.reason);
   }
   const own = ownArtifact(found, zip.name);
+  if (own && own.licenses.length === 0) own.licenses = archiveLicenses(zip, ctx);
   // The archive's own artifact sits inside its carrier; shaded artifacts inside the own one.
   if (own && carrier !== undefined) own.vendoredIn = carrier;
   const ownKey = own ? componentKey(own) : undefined;
@@ -159,6 +169,47 @@ function catalogArchive(
       continue;
     }
     catalogArchive(nested, file, ctx, out, ownKey ?? carrier);
+  }
+}
+
+/** The licenses of the `pom.xml` in the same folder as a pom.properties (none when there is none). */
+function pomLicensesBeside(zip: ZipArchive, propertiesName: string, ctx: CatalogContext): string[] {
+  const pomName = propertiesName.replace(/pom\.properties$/, 'pom.xml');
+  return readMetadata(zip, pomName, ctx, pomDeclaredLicenses);
+}
+
+/**
+ * For the archive's own artifact when its POM names no license: the manifest's `Bundle-License`
+ * (OSGi), else a license file that is the Apache License 2.0 text.
+ */
+function archiveLicenses(zip: ZipArchive, ctx: CatalogContext): string[] {
+  const fromManifest = readMetadata(zip, 'META-INF/MANIFEST.MF', ctx, (text) => {
+    const value = manifestMainAttributes(text).get('bundle-license');
+    return value === undefined ? [] : bundleDeclaredLicenses(value);
+  });
+  if (fromManifest.length > 0) return fromManifest;
+  for (const name of LICENSE_FILES) {
+    const found = readMetadata(zip, name, ctx, licenseFileDeclaredLicenses);
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** A small metadata member read as text and parsed; none (with a warning if unreadable) otherwise. */
+function readMetadata(
+  zip: ZipArchive,
+  name: string,
+  ctx: CatalogContext,
+  parse: (text: string) => string[],
+): string[] {
+  const member = zip.entries.find((e) => e.name === name && !e.isDirectory);
+  if (!member || member.uncompressedSize > MAX_METADATA_FILE) return [];
+  try {
+    return parse(zip.read(member).toString('utf8'));
+  } catch (e) {
+    if (!isWaybillError(e)) throw e;
+    ctx.warn(e.input || `${zip.name}!/${name}`, e.reason);
+    return [];
   }
 }
 

@@ -76,6 +76,8 @@ export type SbomOutcome =
       components: number;
       /** The purl of the package the SBOM describes, when it names one (a .deb, .rpm, wheel…). */
       subjectPurl?: string;
+      /** The licenses the SBOM declares for that package (its copyright file, POM, metadata). */
+      subjectLicenses?: string[];
     }
   | { error: string };
 

@@ -4,8 +4,10 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { WaybillError } from '../errors.ts';
+import { writeCycloneDx } from './cyclonedx.ts';
 import { readSbom } from './read.ts';
-import { FIXTURES } from './test-support.ts';
+import { writeSpdx } from './spdx.ts';
+import { component, FIXTURES, sampleInput } from './test-support.ts';
 
 const SBOMS = join(FIXTURES, 'sboms');
 const skip = !existsSync(SBOMS) && 'shared fixtures absent (../shared/fixtures/sboms)';
@@ -228,4 +230,31 @@ test('subject hashes: only well-formed SHA-256 values count, lower-cased', () =>
       for (const h of subject?.sha256 ?? []) assert.match(h, /^[0-9a-f]{64}$/);
     }),
   );
+});
+
+test('the subject’s declared licenses: CycloneDX ids, names and expressions; SPDX licenseDeclared, a LicenseRef by its name', () => {
+  const pkg = component('jq', '1.6', {
+    ecosystem: 'deb',
+    purl: 'pkg:deb/debian/jq@1.6?arch=amd64',
+    licenses: ['MIT', 'GPL-2.0-or-later'],
+  });
+  const input = sampleInput([], { subject: { ...sampleInput([]).subject, kind: 'file', package: pkg } });
+  assert.deepEqual(readSbom(writeCycloneDx(input), 'x').subjectLicenses, ['GPL-2.0-or-later', 'MIT']);
+  assert.deepEqual(readSbom(writeSpdx(input), 'x').subjectLicenses, ['MIT AND GPL-2.0-or-later']);
+  const named = {
+    ...input,
+    subject: { ...input.subject, package: { ...pkg, licenses: ['Bouncy Castle Licence'] } },
+  };
+  assert.deepEqual(readSbom(writeCycloneDx(named), 'x').subjectLicenses, ['Bouncy Castle Licence']);
+  assert.deepEqual(readSbom(writeSpdx(named), 'x').subjectLicenses, ['Bouncy Castle Licence']);
+  const expression = {
+    ...input,
+    subject: { ...input.subject, package: { ...pkg, licenses: ['MIT OR Apache-2.0'] } },
+  };
+  assert.deepEqual(readSbom(writeCycloneDx(expression), 'x').subjectLicenses, ['MIT OR Apache-2.0']);
+  const none = { ...input, subject: { ...input.subject, package: { ...pkg, licenses: [] } } };
+  assert.deepEqual(readSbom(writeCycloneDx(none), 'x').subjectLicenses, []);
+  assert.deepEqual(readSbom(writeSpdx(none), 'x').subjectLicenses, []);
+  // An image's SBOM names no package: no licenses of its own.
+  assert.deepEqual(readSbom(writeCycloneDx(sampleInput([])), 'x').subjectLicenses, []);
 });

@@ -41,6 +41,12 @@ export interface ReadSbom {
    * it is one package; an SBOM of a package names the package here and may list no components.
    */
   subject?: SbomComponentRef;
+  /**
+   * The licenses the document declares for its subject (CycloneDX `metadata.component.licenses`: ids,
+   * expressions, names; SPDX: the described package's `licenseDeclared`, a `LicenseRef-` given as
+   * its extracted name); empty when it declares none (or NOASSERTION).
+   */
+  subjectLicenses: string[];
 }
 
 /**
@@ -116,7 +122,13 @@ function readCycloneDx(doc: Json, input: string): ReadSbom {
       ),
     );
   }
-  const result: ReadSbom = { format: 'cyclonedx-json', specVersion, components, subjects };
+  const result: ReadSbom = {
+    format: 'cyclonedx-json',
+    specVersion,
+    components,
+    subjects,
+    subjectLicenses: isObject(meta?.component) ? cycloneDxLicenseTexts(meta.component.licenses) : [],
+  };
   const described: SbomComponentRef[] = [];
   cycloneDxComponents(meta?.component ? [meta.component] : [], described);
   if (described[0]) result.subject = described[0];
@@ -255,9 +267,49 @@ function readSpdx(doc: Json, input: string): ReadSbom {
       );
     }
   }
-  const result: ReadSbom = { format: 'spdx-json', specVersion: version, components, subjects: subjectRefs };
+  const result: ReadSbom = {
+    format: 'spdx-json',
+    specVersion: version,
+    components,
+    subjects: subjectRefs,
+    subjectLicenses: [],
+  };
   if (subjects.length === 1) result.subject = subjects[0];
+  // One described package is the subject whose licenses these are (also when it is the only package).
+  const describedPackages = packages.filter((p) => described.has(String(p.SPDXID)));
+  if (describedPackages.length === 1)
+    result.subjectLicenses = spdxDeclaredLicenses(doc, describedPackages[0]!);
   return result;
+}
+
+/** CycloneDX `licenses`: `{license: {id | name}}` entries, or `{expression}`. */
+function cycloneDxLicenseTexts(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  const out: string[] = [];
+  for (const entry of list) {
+    if (!isObject(entry)) continue;
+    const license = isObject(entry.license) ? entry.license : undefined;
+    const text = str(entry.expression) ?? str(license?.id) ?? str(license?.name);
+    if (text !== undefined && !out.includes(text)) out.push(text);
+  }
+  return out;
+}
+
+/**
+ * SPDX `licenseDeclared` (NOASSERTION and NONE declare nothing). A lone `LicenseRef-` stands for
+ * text that is no SPDX license: its extracted name (waybill writes the name as found there) is the
+ * license as declared.
+ */
+function spdxDeclaredLicenses(doc: Json, pkg: Json): string[] {
+  const declared = str(pkg.licenseDeclared)?.trim();
+  if (declared === undefined || declared === 'NOASSERTION' || declared === 'NONE') return [];
+  if (/^LicenseRef-[A-Za-z0-9.-]+$/.test(declared)) {
+    const infos = Array.isArray(doc.hasExtractedLicensingInfos) ? doc.hasExtractedLicensingInfos : [];
+    const info = infos.find((i): i is Json => isObject(i) && i.licenseId === declared);
+    const name = str(info?.name) ?? str(info?.extractedText);
+    if (name !== undefined && name !== 'NOASSERTION') return [name];
+  }
+  return [declared];
 }
 
 function sortRefs(list: SbomComponentRef[]): SbomComponentRef[] {

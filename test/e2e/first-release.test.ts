@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildOciLayout } from '../../src/sources/testing.ts';
@@ -75,11 +75,27 @@ function rule(report: Report, id: string) {
   return found;
 }
 
-/** All seven rules pass: no failure, and no warning either. */
-function assertReleaseReady(report: Report): void {
+/** The support rule's note that the package declares another license than the record's. */
+const LICENSE_NOTE =
+  /^the package declares its own license (.+), but the record says (.+) \(license in waybill\.yaml\)$/;
+
+/**
+ * The release passes: every rule passes, but for the one warning a re-released third-party package
+ * gets (its own license is not waybill.yaml's) — `declared`, when given, is that license.
+ */
+function assertReleaseReady(report: Report, declared?: string): void {
   assert.equal(report.rules.length, 7);
-  for (const r of report.rules)
+  for (const r of report.rules) {
+    if (r.id === 'support' && declared !== undefined) {
+      assert.equal(r.status, 'warn', JSON.stringify(r.findings, null, 2));
+      const warnings = r.findings.filter((f) => f.severity !== 'info');
+      assert.equal(warnings.length, 1, JSON.stringify(r.findings, null, 2));
+      assert.equal(warnings[0]!.severity, 'warning');
+      assert.deepEqual(LICENSE_NOTE.exec(warnings[0]!.message)?.slice(1), [declared, 'Apache-2.0']);
+      continue;
+    }
     assert.equal(r.status, 'pass', `${r.id}: ${JSON.stringify(r.findings, null, 2)}`);
+  }
   assert.equal(report.passed, true);
 }
 
@@ -128,11 +144,13 @@ describe('a first release of a third-party .deb', () => {
       { cwd: repo },
     );
     assert.equal(stamped.code, 0, stamped.stderr);
-    assertReleaseReady(stamped.json.check);
+    // hello is GNU's, under the GPL (its DEP-5 copyright file): the record's default license is
+    // not claimed silently, and the release still passes.
+    assertReleaseReady(stamped.json.check, 'GPL-3.0-or-later');
     // A consumer's check: the tag is re-verified from the record with the consumer's trust.
     const checked = await waybillJson<Report>(['check', deb, '--allowed-signers', signer.allowedSignersFile]);
     assert.equal(checked.code, 0, JSON.stringify(checked.json, null, 2));
-    assertReleaseReady(checked.json);
+    assertReleaseReady(checked.json, 'GPL-3.0-or-later');
 
     // The package names itself; nobody had to tell waybill its name or version.
     const record = JSON.parse(readFileSync(`${deb}.waybill.json`, 'utf8'));
@@ -170,7 +188,7 @@ describe('a first release of a third-party .deb', () => {
     // outputs, not uncommitted changes.
     const again = await waybillJson<{ check: Report }>(['stamp', deb, ...teamUrlsTrust()], { cwd: repo });
     assert.equal(again.code, 0, again.stderr);
-    assertReleaseReady(again.json.check);
+    assertReleaseReady(again.json.check, 'GPL-3.0-or-later');
   });
 
   test('tagging before committing waybill.yaml: the finding says to commit it, then tag', async (t) => {
@@ -201,7 +219,7 @@ describe('a first release of a third-party .deb', () => {
 
     await signedTag(repo, 'v2.10-3.1', signer);
     const fixed = await waybillJson<{ check: Report }>(['stamp', deb, ...teamUrlsTrust()], { cwd: repo });
-    assertReleaseReady(fixed.json.check);
+    assertReleaseReady(fixed.json.check, 'GPL-3.0-or-later');
   });
 
   test('an untrusted signer: the fix names the flag and the key that exist', async (t) => {
@@ -215,6 +233,109 @@ describe('a first release of a third-party .deb', () => {
     const stamped = await waybillJson<{ check: Report }>(['stamp', deb, ...flags], { cwd: repo });
     const finding = rule(stamped.json.check, 'signed-source').findings.find((f) => f.severity === 'error');
     assert.match(finding?.fix ?? '', /--allowed-signers FILE \(or source\.allowedSigners in waybill\.yaml\)/);
+  });
+});
+
+/** A third-party package as Debian ships jq: several licenses, in a machine-readable copyright file. */
+const JQ_COPYRIGHT = `Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: jq
+Source: https://github.com/stedolan/jq
+
+Files: *
+Copyright: 2012 Stephen Dolan <mu@netsoc.tcd.ie>
+License: MIT
+
+Files: docs/*
+Copyright: 2012 Stephen Dolan <mu@netsoc.tcd.ie>
+License: CC-BY-3.0
+
+Files: src/jv_dtoa.c
+Copyright: 1991, 2000, 2001 by Lucent Technologies.
+License: Expat
+
+Files: debian/*
+Copyright: 2013 Simon Elsbrock <simon@iodev.org>
+License: GPL-2.0+
+
+License: MIT
+ Permission is hereby granted, free of charge, to any person obtaining a copy…
+`;
+
+/** Built by dpkg-deb, as jq_1.6-2.1+deb12u3_amd64.deb is, with its control fields and copyright. */
+function buildJqLikeDeb(dir: string): string {
+  const root = join(tmp, 'jq-root');
+  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(root, 'usr/bin'), { recursive: true });
+  mkdirSync(join(root, 'usr/share/doc/jq'), { recursive: true });
+  writeFileSync(
+    join(root, 'DEBIAN/control'),
+    'Package: jq\nVersion: 1.6-2.1+deb12u3\nArchitecture: amd64\nMaintainer: ChangZhuo Chen <czchen@debian.org>\nInstalled-Size: 111\nSection: utils\nPriority: optional\nHomepage: https://github.com/stedolan/jq\nDescription: lightweight and flexible command-line JSON processor\n jq is like sed for JSON data.\n',
+  );
+  writeFileSync(join(root, 'usr/bin/jq'), '#!/bin/sh\necho jq\n', { mode: 0o755 });
+  writeFileSync(join(root, 'usr/share/doc/jq/copyright'), JQ_COPYRIGHT);
+  const deb = join(dir, 'jq_1.6-2.1+deb12u3_amd64.deb');
+  execFileSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', root, deb], {
+    env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000' },
+    stdio: 'ignore',
+  });
+  return deb;
+}
+
+describe('a third-party package under its own license', () => {
+  test('stamp and check say the record claims another license, naming both and the key; the release passes', async (t) => {
+    if (!(await hasTool('dpkg-deb'))) return t.skip('dpkg-deb is not installed');
+    const repo = await makeRepo(tmp, { 'README.md': 'jq, re-released\n' }, { name: 'jq' });
+    const deb = buildJqLikeDeb(repo);
+    await initCommitted(repo);
+    await signedTag(repo, 'v1.6', signer);
+    const declared = 'CC-BY-3.0 AND GPL-2.0-or-later AND MIT';
+
+    // Text: the report under the support rule, once (not again as a stamp warning).
+    const flags = teamUrlsTrust().filter((f) => f !== '--quiet');
+    const text = await waybill(['stamp', deb, ...flags], { cwd: repo });
+    assert.equal(text.code, 0, text.stderr);
+    const said = `the package declares its own license ${declared}, but the record says Apache-2.0 (license in waybill.yaml)`;
+    assert.ok(text.stdout.includes(said), text.stdout);
+    assert.ok(!text.stderr.includes('declares its own license'), text.stderr);
+
+    // JSON: the same finding, a warning; the release passes.
+    const stamped = await waybillJson<{ check: Report; warnings: Array<{ reason: string }> }>(
+      ['stamp', deb, ...teamUrlsTrust()],
+      { cwd: repo },
+    );
+    assert.equal(stamped.code, 0, stamped.stderr);
+    assertReleaseReady(stamped.json.check, declared);
+    assert.deepEqual(stamped.json.warnings, []);
+    const checked = await waybillJson<Report>(['check', deb, '--allowed-signers', signer.allowedSignersFile]);
+    assert.equal(checked.code, 0, JSON.stringify(checked.json, null, 2));
+    assertReleaseReady(checked.json, declared);
+    const note = rule(checked.json, 'support').findings.find((f) => f.severity === 'warning');
+    assert.equal(
+      note?.fix,
+      `if the package is not yours to relicense, set license: "${declared}" in waybill.yaml (or pass --license), and allow its licenses in policy.allowedLicenses`,
+    );
+
+    // Following the fix: the package's own license in waybill.yaml and the policy; no warning left.
+    const config = join(repo, 'waybill.yaml');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8')
+        .replace(/^license: Apache-2\.0$/m, `license: "${declared}"`)
+        .replace(
+          /^ {4}- Apache-2\.0$/m,
+          declared
+            .split(' AND ')
+            .map((id) => `    - ${id}`)
+            .join('\n'),
+        ),
+    );
+    await git(repo, ['commit', '-q', '-am', 'The license is the package’s own']);
+    await signedTag(repo, 'v1.6-1', signer);
+    const relicensed = await waybillJson<{ check: Report }>(['stamp', deb, ...teamUrlsTrust()], {
+      cwd: repo,
+    });
+    assert.equal(relicensed.code, 0, relicensed.stderr);
+    assertReleaseReady(relicensed.json.check);
   });
 });
 

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { writeZip } from '../../src/archive/zip-writer.ts';
 import { haveSchemas, SCHEMAS } from '../../src/sbom/test-support.ts';
 import { validateCycloneDx, validateSpdx } from '../../src/sbom/validate.ts';
 import { apkToolsMissing, buildApk } from '../fixtures/build-apk.ts';
@@ -141,7 +142,18 @@ test('wheel: stamp updates METADATA and RECORD; the stamped wheel checks clean',
   const built = await buildPythonProject();
   if (!built) return t.skip('python3 with setuptools/wheel is not available');
   const wheel = copy(built.wheel, 'waybill_demo-1.2.3-py3-none-any.whl');
-  await stamp(`file:${wheel}`, ['--license', 'Apache-2.0']);
+  const stamped = await waybillJson<{ warnings: Array<{ path: string; reason: string }> }>([
+    'stamp',
+    `file:${wheel}`,
+    ...flags(['--license', 'Apache-2.0']),
+  ]);
+  assert.equal(stamped.code, 0, stamped.stderr);
+  // The wheel said MIT; stamping rewrites its License-Expression, so only stamp (which read it
+  // before) can say the record claims another license.
+  assert.deepEqual(
+    stamped.json.warnings.map((w) => w.reason.split(';')[0]),
+    ['the package declares its own license MIT, but the record says Apache-2.0 (license in waybill.yaml)'],
+  );
   const meta = execFileSync(
     'python3',
     [
@@ -317,12 +329,9 @@ test('apk: the SBOM names the package from .PKGINFO and lists what its data hold
   const spdx = await waybill(['sbom', `file:${apk}`, '--format', 'spdx-json']);
   assert.equal(spdx.code, 0, spdx.stderr);
   const spdxDoc = JSON.parse(spdx.stdout);
-  const described = spdxDoc.relationships.find(
-    (r: { relationshipType: string }) => r.relationshipType === 'DESCRIBES',
-  ).relatedSpdxElement;
-  const pkg = spdxDoc.packages.find((p: { SPDXID: string }) => p.SPDXID === described);
+  const pkg = describedPackage(spdxDoc);
   assert.deepEqual(
-    [pkg.name, pkg.versionInfo, pkg.licenseDeclared, pkg.externalRefs[0].referenceLocator],
+    [pkg.name, pkg.versionInfo, pkg.licenseDeclared, pkg.externalRefs[0]?.referenceLocator],
     ['waybill-demo', '1.2.3-r0', 'Apache-2.0', root.purl],
   );
   if (haveSchemas) assert.deepEqual(validateSpdx(spdxDoc, SCHEMAS), []);
@@ -338,6 +347,107 @@ test('apk: the SBOM names the package from .PKGINFO and lists what its data hold
       .some((f) => /apk \.PKGINFO pkgname/.test(f)),
     JSON.stringify(inspected.json.fields),
   );
+});
+
+interface SpdxPackage {
+  SPDXID: string;
+  name: string;
+  versionInfo: string;
+  licenseDeclared: string;
+  externalRefs: Array<{ referenceLocator: string }>;
+}
+
+/** The package an SPDX document DESCRIBES. */
+function describedPackage(doc: {
+  relationships: Array<{ relationshipType: string; relatedSpdxElement: string }>;
+  packages: SpdxPackage[];
+}): SpdxPackage {
+  const described = doc.relationships.find((r) => r.relationshipType === 'DESCRIBES')?.relatedSpdxElement;
+  const pkg = doc.packages.find((p) => p.SPDXID === described);
+  assert.ok(pkg, 'the document describes one of its packages');
+  return pkg;
+}
+
+/** A jar laid out as Maven and the bundle plugin write it (Debian's libjackson2-databind-java). */
+function mavenJar(
+  group: string,
+  artifact: string,
+  version: string,
+  licensesXml: string,
+  bundleLicense: string,
+): Buffer {
+  const dir = `META-INF/maven/${group}/${artifact}`;
+  return writeZip([
+    {
+      name: 'META-INF/MANIFEST.MF',
+      data: Buffer.from(
+        `Manifest-Version: 1.0\r\nBundle-License: ${bundleLicense}\r\nBundle-Version: ${version}\r\n\r\n`,
+      ),
+    },
+    {
+      name: `${dir}/pom.properties`,
+      data: Buffer.from(`groupId=${group}\nartifactId=${artifact}\nversion=${version}\n`),
+    },
+    {
+      name: `${dir}/pom.xml`,
+      data: Buffer.from(
+        `<?xml version="1.0"?>\n<project xmlns="http://maven.apache.org/POM/4.0.0">\n  <groupId>${group}</groupId>\n  <artifactId>${artifact}</artifactId>\n  <version>${version}</version>\n  ${licensesXml}\n</project>\n`,
+      ),
+    },
+  ]);
+}
+
+test('a jar names itself with its licenses (POM, Bundle-License); so do jars found inside a tree', async () => {
+  const jackson = join(tmp, 'jackson-databind-2.14.0.jar');
+  writeFileSync(
+    jackson,
+    mavenJar(
+      'com.fasterxml.jackson.core',
+      'jackson-databind',
+      '2.14.0',
+      '<licenses><license><name>The Apache Software License, Version 2.0</name><url>https://www.apache.org/licenses/LICENSE-2.0.txt</url></license></licenses>',
+      'https://www.apache.org/licenses/LICENSE-2.0.txt',
+    ),
+  );
+  const cdx = await waybill(['sbom', `file:${jackson}`]);
+  assert.equal(cdx.code, 0, cdx.stderr);
+  const doc = JSON.parse(cdx.stdout);
+  assert.equal(doc.metadata.component.purl, 'pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.14.0');
+  assert.deepEqual(doc.metadata.component.licenses, [{ license: { id: 'Apache-2.0' } }]);
+  if (haveSchemas) assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
+  const spdx = await waybill(['sbom', `file:${jackson}`, '--format', 'spdx-json']);
+  assert.equal(spdx.code, 0, spdx.stderr);
+  const spdxDoc = JSON.parse(spdx.stdout);
+  const pkg = describedPackage(spdxDoc);
+  assert.equal(pkg.licenseDeclared, 'Apache-2.0');
+  if (haveSchemas) assert.deepEqual(validateSpdx(spdxDoc, SCHEMAS), []);
+
+  // A tree holding jars: each component carries its license; an unrecognised one stays a name.
+  const tree = join(tmp, 'java-tree');
+  const lib = join(tree, 'usr/share/java');
+  execFileSync('mkdir', ['-p', lib]);
+  copyFileSync(jackson, join(lib, 'jackson-databind.jar'));
+  writeFileSync(
+    join(lib, 'bcprov.jar'),
+    mavenJar(
+      'org.bouncycastle',
+      'bcprov-jdk18on',
+      '1.78',
+      '',
+      'Bouncy Castle Licence;link=https://www.bouncycastle.org/licence.html',
+    ),
+  );
+  const listed = await waybill(['sbom', `dir:${tree}`]);
+  assert.equal(listed.code, 0, listed.stderr);
+  const treeDoc = JSON.parse(listed.stdout);
+  const byName = Object.fromEntries(
+    treeDoc.components.map((c: { name: string; licenses?: unknown }) => [c.name, c.licenses]),
+  );
+  assert.deepEqual(byName, {
+    'jackson-databind': [{ license: { id: 'Apache-2.0' } }],
+    'bcprov-jdk18on': [{ license: { name: 'Bouncy Castle Licence' } }],
+  });
+  if (haveSchemas) assert.deepEqual(validateCycloneDx(treeDoc, SCHEMAS), []);
 });
 
 test('apk: never rewritten (signed); the sidecar record must agree with .PKGINFO', async (t) => {

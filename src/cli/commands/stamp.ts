@@ -138,6 +138,7 @@ export function registerStamp(program: Command): void {
           sbom: { location: result.sbomLocation, components: result.components },
           signed: result.bundles ?? null,
           check: result.report,
+          warnings: result.warnings,
         }),
       );
       return;

@@ -4,6 +4,7 @@
  * statement speaks only for the team — not for a community, a foundation or another company.
  */
 
+import { DECLARED_LICENSE_PATH, licenseDisagreement } from '../declared-license.ts';
 import {
   canonicalExpression,
   evaluateAllowed,
@@ -74,7 +75,21 @@ function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined
       );
     }
   }
+  if (!nativeValue) checkDeclaredLicense(ctx, license, findings);
   return `license ${canonicalExpression(parsed)} (record${nativeValue ? `; ${native!.field}` : ''}): ${verdict.explanation}`;
+}
+
+/**
+ * A package with no license field (a .deb) still declares its licenses (its copyright file), and the
+ * SBOM names them for its subject. A record saying another license is a warning, never a failure:
+ * the release team may hold the rights, but a third-party package re-released with waybill.yaml's
+ * default license would otherwise claim a license silently.
+ */
+function checkDeclaredLicense(ctx: RuleContext, license: string, findings: Finding[]): void {
+  const sbom = ctx.sbom;
+  const declared = sbom && 'format' in sbom ? sbom.subjectLicenses : undefined;
+  const differs = declared ? licenseDisagreement(license, declared) : undefined;
+  if (differs) findings.push(warning(differs.message, DECLARED_LICENSE_PATH, differs.fix));
 }
 
 export function checkSupport(ctx: RuleContext): Finding[] {
