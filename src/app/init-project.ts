@@ -34,7 +34,7 @@ export function initSteps(path: string, inGitWorkTree: boolean): string[] {
       ? `commit it: git add ${path} && git commit -m "Add waybill.yaml"`
       : `put ${path} in the project's git repository and commit it`,
     'then tag that commit with a signed tag: git tag -s vX.Y.Z -m vX.Y.Z (after the commit: stamp needs a clean checkout exactly at a signed tag)',
-    'build from the tag, then: waybill stamp ARTIFACT',
+    'build from the tag into a directory git ignores (or outside the checkout: an untracked file, a stamped artifact or its .waybill.json, makes the checkout unclean for the next stamp), then: waybill stamp ARTIFACT',
   ];
 }
 
