@@ -14,6 +14,7 @@ import { type BuiltImage, buildOciLayout, type TarSpec } from './testing.ts';
 import type { FileEntry, FileFilter, WalkResult } from './types.ts';
 import {
   type FilterModuleSpec,
+  hashThreadWanted,
   parseWorkerCount,
   resolveWorkerCount,
   type SourceWalkOptions,
@@ -417,6 +418,21 @@ test('resolveWorkerCount: explicit, environment, default policy; capped at the l
   assert.equal(resolveWorkerCount(undefined, [82 * MiB, 16 * MiB], {}), cores >= 2 ? 2 : 0);
   assert.throws(() => parseWorkerCount('-1', '--workers'), { code: 'USAGE' });
   assert.equal(parseWorkerCount(' 2 ', '--workers'), 2);
+});
+
+test('hashThreadWanted: the option, else $WAYBILL_HASH_THREAD (1 or 0 only), else cores and layer size', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(hashThreadWanted(false, [100 * MiB], { WAYBILL_HASH_THREAD: '1' }), false, 'the option wins');
+  assert.equal(hashThreadWanted(undefined, [1], { WAYBILL_HASH_THREAD: '1' }), true);
+  assert.equal(hashThreadWanted(undefined, [100 * MiB], { WAYBILL_HASH_THREAD: ' 0 ' }), false);
+  assert.equal(hashThreadWanted(undefined, [1], { WAYBILL_HASH_THREAD: '' }), false, 'empty: the default');
+  assert.equal(hashThreadWanted(undefined, [100 * MiB], {}), availableParallelism() >= 2);
+  // "true" once meant the default, silently: a setting that does nothing must say so.
+  for (const value of ['true', 'yes', '2', 'on'])
+    assert.throws(() => hashThreadWanted(undefined, [1], { WAYBILL_HASH_THREAD: value }), {
+      code: 'USAGE',
+      message: new RegExp(`WAYBILL_HASH_THREAD.*"${value}"`),
+    });
 });
 
 test('repeated layers: each distinct blob read once, applied at every position it is listed', async () => {

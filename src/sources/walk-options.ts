@@ -63,8 +63,8 @@ export const HASH_THREAD_MIN_BYTES = 16 * 1024 * 1024;
 
 /**
  * Whether the layers the main thread reads are hashed on a thread beside it (util/hash-lane.ts):
- * as asked, else as $WAYBILL_HASH_THREAD says, else with a second core and a layer big enough to
- * pay for the thread's start.
+ * as asked, else as $WAYBILL_HASH_THREAD says (1 or 0; any other value is a USAGE error), else with
+ * a second core and a layer big enough to pay for the thread's start.
  */
 export function hashThreadWanted(
   requested: boolean | undefined,
@@ -72,8 +72,16 @@ export function hashThreadWanted(
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
   if (requested !== undefined) return requested;
-  const fromEnv = env[HASH_THREAD_ENV];
+  const fromEnv = env[HASH_THREAD_ENV]?.trim();
   if (fromEnv === '0' || fromEnv === '1') return fromEnv === '1';
+  // Anything else set is refused, as $WAYBILL_WORKERS is: "true" or "yes" silently meaning the
+  // default would hide that the setting does nothing.
+  if (fromEnv !== undefined && fromEnv !== '')
+    throw new WaybillError(
+      'USAGE',
+      HASH_THREAD_ENV,
+      `"${fromEnv}" is not 1 or 0 (hash layers on a thread of their own, or not)`,
+    );
   return availableParallelism() >= 2 && layerBytes.some((n) => n >= HASH_THREAD_MIN_BYTES);
 }
 

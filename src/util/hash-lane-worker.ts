@@ -17,6 +17,7 @@ let head = 0;
 
 try {
   for (;;) {
+    Atomics.add(control, CONTROL.beat, 1);
     const used = Atomics.load(control, CONTROL.used);
     if (used === 0) {
       if (Atomics.load(control, CONTROL.closed) !== 0) break;

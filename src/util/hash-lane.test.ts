@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DigestCheck, isDigestMismatch, sha256Digest } from './digest.ts';
-import { HashLane } from './hash-lane.ts';
+import { CONTROL, HashLane } from './hash-lane.ts';
 
 /** The smallest ring a lane takes: one full record, so nearly every second record wraps. */
 const SMALL_RING = 1024 * 1024 + 16;
@@ -110,6 +110,24 @@ describe('HashLane', () => {
       sink.digestHex();
     }, /the hashing thread failed/);
     assert.ok(Date.now() - since < 5000, 'no wait for the stall limit');
+  });
+
+  it('fails within seconds, never the stall limit, when its thread dies while the reader waits', () => {
+    const lane = started();
+    const sink = lane.sha256();
+    // Wait (a little) for the thread's first beat: before it, a slow start is allowed the long limit.
+    const control = (lane as unknown as { control: Int32Array }).control;
+    for (const until = Date.now() + 2000; Atomics.load(control, CONTROL.beat) === 0 && Date.now() < until; )
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    // Killed outright, as running out of its heap would: it sets no failure flag, and this thread,
+    // blocked on a full ring, never sees the exit event.
+    void (lane as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const since = Date.now();
+    assert.throws(() => {
+      for (let i = 0; i < 40; i++) sink.update(Buffer.alloc(1024 * 1024));
+      sink.digestHex();
+    }, /the hashing thread (stopped answering|failed)/);
+    assert.ok(Date.now() - since < 15_000, `gave up after ${Date.now() - since} ms`);
   });
 
   it('takes only rings it can use', () => {

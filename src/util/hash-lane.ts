@@ -30,7 +30,13 @@ export const CONTROL = {
   answered: 2,
   /** Set by the hashing thread when it fails (it then stops); the reader throws instead of waiting. */
   failed: 3,
-  length: 4,
+  /**
+   * Bumped by the hashing thread on every turn of its loop (each record, each idle second): a
+   * thread killed outright (terminated, out of its heap) sets no `failed`, and a reader blocked in
+   * Atomics.wait cannot see its exit event, so a beat that stops is how the reader learns of it.
+   */
+  beat: 4,
+  length: 5,
 } as const;
 
 /** Record header: kind (u32) and stream number (u32), then the payload length (u32), padding. */
@@ -59,6 +65,11 @@ const MAX_RECORD_PAYLOAD = 1024 * 1024;
  * (it cannot see the worker's exit event while it blocks). Hashing 1 MiB takes about a millisecond.
  */
 const STALL_MS = 60_000;
+/**
+ * How long a hashing thread that has started beating may go without a beat while the reader waits
+ * on it: a live one beats at least once a record (a millisecond or so) while it holds any.
+ */
+const SILENT_MS = 5_000;
 
 /**
  * One hashing thread and its ring. Owned by the thread that reads; `close()` ends the thread (also
@@ -261,13 +272,20 @@ export class HashLane {
   /** Blocks until `ready()`, re-checking whenever slot `index` changes; fails if the thread died. */
   private waitFor(ready: () => boolean, index: number): void {
     let waited = 0;
+    let silent = 0;
+    let beat = Atomics.load(this.control, CONTROL.beat);
     while (!ready()) {
       if (Atomics.load(this.control, CONTROL.failed) !== 0) throw new Error('the hashing thread failed');
       const seen = Atomics.load(this.control, index);
       if (ready()) return;
       if (Atomics.wait(this.control, index, seen, 100) === 'timed-out') {
         waited += 100;
-        if (waited >= STALL_MS) throw new Error('the hashing thread stopped answering');
+        const now = Atomics.load(this.control, CONTROL.beat);
+        silent = now === beat ? silent + 100 : 0;
+        beat = now;
+        // Before its first beat the thread may still be booting: only the long limit applies.
+        if (waited >= STALL_MS || (beat !== 0 && silent >= SILENT_MS))
+          throw new Error('the hashing thread stopped answering');
       } else waited = 0;
     }
   }
