@@ -91,6 +91,11 @@ export class ArtifactBudget {
     return Number(Atomics.load(this.counters, ENTRIES));
   }
 
+  /** Whether a charge has passed either cap (its LIMIT error thrown wherever that charge was made). */
+  get passed(): boolean {
+    return this.bytes > this.state.maxBytes || this.entries > this.state.maxEntries;
+  }
+
   /** Adds `n` uncompressed bytes; throws LIMIT once the artifact's total passes the cap. */
   chargeBytes(n: number): void {
     this.charge(

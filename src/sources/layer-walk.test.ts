@@ -552,3 +552,35 @@ test('budget per artifact: bytes and entries of all layers, repeats counted each
   process.env.WAYBILL_MAX_ENTRIES = 'lots';
   await assert.rejects(walk({ workers: 0 }), { code: 'USAGE' });
 });
+
+test('budget per artifact: a broken low layer scanned last still reports its own error, as a one-by-one walk does', async (t) => {
+  const saved = process.env.WAYBILL_MAX_ARTIFACT_BYTES;
+  t.after(() => {
+    if (saved === undefined) delete process.env.WAYBILL_MAX_ARTIFACT_BYTES;
+    else process.env.WAYBILL_MAX_ARTIFACT_BYTES = saved;
+  });
+  const filterModule = await filesModule(work);
+  // The small first layer is broken; the two big ones above it pass the artifact cap together.
+  // Biggest first, both lanes start on a big one and pass the cap while the small one waits.
+  const big = Buffer.alloc(48 * 1024 * 1024, 1);
+  const image = await buildOciLayout(
+    join(work, 'budget-order'),
+    [{ 'small.txt': 'small layer' }, { 'big/1.bin': big }, { 'big/2.bin': big }],
+    { compression: 'none' },
+  );
+  await breakLayers(image, [0]);
+  process.env.WAYBILL_MAX_ARTIFACT_BYTES = String(60 * 1024 * 1024);
+  const oci = await openArtifact(image.layoutDir);
+  const filter: FileFilter = { want: (e) => e.type === 'file' };
+  const message = await oci.walk(filter, { workers: 0 }).then(
+    () => assert.fail('should fail'),
+    (e: Error) => e.message,
+  );
+  assert.match(message, /layer 1 of 3/);
+  for (let run = 0; run < 3; run++) {
+    await assert.rejects(
+      oci.walk(filter, { workers: 2, filterModule } as SourceWalkOptions),
+      (e: unknown) => isWaybillError(e) && e.message === message,
+    );
+  }
+});

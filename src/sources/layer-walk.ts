@@ -35,6 +35,26 @@ export async function walkLayers(
   options: SourceWalkOptions = {},
   artifact = jobs[0]?.input ?? 'artifact',
 ): Promise<WalkResult> {
+  const attempt = { outOfOrder: false, budgetPassed: false };
+  try {
+    return await walkOnce(jobs, filter, options, artifact, attempt);
+  } catch (e) {
+    // Worker lanes scan layers out of order (biggest first) against one shared budget, so which
+    // layer passed it first, and so which error is the lowest, is a matter of timing. A walk that
+    // failed after passing the budget is walked again in layer order on this thread, whose error is
+    // the one a one-by-one walk gives, every time (only a failing walk pays for it).
+    if (!(attempt.outOfOrder && attempt.budgetPassed)) throw e;
+    return walkOnce(jobs, filter, { ...options, workers: 0 }, artifact, attempt);
+  }
+}
+
+async function walkOnce(
+  jobs: LayerJob[],
+  filter: FileFilter,
+  options: SourceWalkOptions,
+  artifact: string,
+  attempt: { outOfOrder: boolean; budgetPassed: boolean },
+): Promise<WalkResult> {
   options.signal?.throwIfAborted();
   const limits = artifactLimits();
   checkLayerCount(jobs.length, limits, artifact);
@@ -91,6 +111,8 @@ export async function walkLayers(
     }
   } finally {
     hashLane?.close();
+    attempt.outOfOrder = onWorkers;
+    attempt.budgetPassed = budget.passed;
   }
   return view.result();
 }
