@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
+import { HASH_THREAD_ENV } from '../sources/walk-options.ts';
 import { discardPrestartedHashLane, prestartHashLane } from '../util/hash-lane.ts';
 import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-escape.ts';
 import { toolVersion } from '../version.ts';
@@ -77,7 +78,8 @@ const IMAGE_REFERENCE = /^(?:oci|oci-archive|docker-archive):|\.tar$/;
  */
 export function namesImageToRead(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): boolean {
   const [command, ...rest] = argv.slice(2);
-  if (env.WAYBILL_HASH_THREAD === '0' || command === undefined || !LAYER_READERS.has(command)) return false;
+  if (env[HASH_THREAD_ENV]?.trim() === '0' || command === undefined || !LAYER_READERS.has(command))
+    return false;
   return rest.some((a) => IMAGE_REFERENCE.test(a));
 }
 

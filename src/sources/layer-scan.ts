@@ -114,7 +114,8 @@ function sha256On(hashLane: HashLane | undefined): Sha256Sink {
   return hashLane?.sha256() ?? localSha256();
 }
 
-function sameBytes(job: LayerJob): boolean {
+/** An uncompressed layer: its stored bytes are its tar, so its digest is its diff_id. */
+export function sameBytes(job: LayerJob): boolean {
   return job.digest !== undefined && job.digest === job.diffId;
 }
 

@@ -17,7 +17,7 @@ import { type ErrorCode, WaybillError } from '../errors.ts';
 import { HashLane } from '../util/hash-lane.ts';
 import { siblingModule } from '../util/sibling-module.ts';
 import { OverlayView } from './layer-merge.ts';
-import { type LayerJob, type LayerScan, scanLayer, unpackScan } from './layer-scan.ts';
+import { type LayerJob, type LayerScan, sameBytes, scanLayer, unpackScan } from './layer-scan.ts';
 import type { WorkerReply, WorkerRequest } from './layer-worker.ts';
 import type { FileFilter, WalkResult } from './types.ts';
 import {
@@ -69,11 +69,7 @@ async function walkOnce(
   const view = new OverlayView();
   const applyDistinct = stackInOrder(plan, budget, (scan) => view.apply(scan));
   const workers = options.filterModule
-    ? resolveWorkerCount(
-        options.workers,
-        // A layer whose digest is its diff_id is uncompressed: a quarter of the work per byte.
-        plan.distinct.map((job) => (sameBytes(job) ? job.location.size / 4 : job.location.size)),
-      )
+    ? resolveWorkerCount(options.workers, plan.distinct.map(layerWork))
     : 0;
   const onWorkers = options.filterModule !== undefined && workers > 1;
   // The main thread's layers are hashed beside it: reading alone, it leaves a core free; with
@@ -388,12 +384,13 @@ function scanOnWorkers(
  * inflated, counts a quarter), ties in layer order.
  */
 export function jobOrder(jobs: readonly LayerJob[]): number[] {
-  const work = jobs.map((job) => (sameBytes(job) ? job.location.size / 4 : job.location.size));
+  const work = jobs.map(layerWork);
   return jobs.map((_, i) => i).sort((a, b) => (work[b] as number) - (work[a] as number) || a - b);
 }
 
-function sameBytes(job: LayerJob): boolean {
-  return job.digest !== undefined && job.digest === job.diffId;
+/** A layer's scan cost in compressed bytes: an uncompressed one is hashed and parsed, not inflated. */
+function layerWork(job: LayerJob): number {
+  return sameBytes(job) ? job.location.size / 4 : job.location.size;
 }
 
 function rebuildError(error: { code?: string; input?: string; reason?: string; message: string }): Error {
