@@ -2,6 +2,10 @@
  * Worker-thread entry of tree-walk.ts: joins a shared `dir:` walk (tree-share.ts) with the filter
  * rebuilt from its module spec, and hands back the files it kept, packed into slabs that are
  * transferred, not cloned (slabs.ts). Errors go back as their code, input and reason.
+ *
+ * A helper may be started before its walk is known (the CLI starts one while the command's modules
+ * load): it then imports the filter module it will most likely be given, so that rebuilding the
+ * filter when the walk comes costs a call, not a module graph.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isWaybillError } from '../errors.ts';
@@ -12,6 +16,12 @@ import type { FileEntry } from './types.ts';
 import { type FilterModuleSpec, loadFilterModule } from './walk-options.ts';
 
 export interface ShareWorkerData {
+  /** A module URL to import at once, before any walk is asked for. */
+  preload?: string;
+}
+
+export interface ShareRequest {
+  type: 'walk';
   root: string;
   /** This thread's bit in the queue's join mask. */
   index: number;
@@ -32,14 +42,17 @@ export type ShareReply =
   | { type: 'error'; error: { code?: string; input?: string; reason?: string; message: string } };
 
 const port = parentPort;
-const data = workerData as ShareWorkerData;
+const preload = (workerData as ShareWorkerData | undefined)?.preload;
+// A module that fails to load here fails again, with its error, when the walk loads it.
+const preloaded = preload ? import(preload).catch(() => undefined) : Promise.resolve();
 
-async function run(): Promise<void> {
-  const queue = DirQueue.attach(data.queue);
+async function walk(request: ShareRequest): Promise<void> {
+  const queue = DirQueue.attach(request.queue);
   let joined = false;
   try {
-    const filter = await loadFilterModule(data.filterModule);
-    joined = queue.join(data.index);
+    await preloaded;
+    const filter = await loadFilterModule(request.filterModule);
+    joined = queue.join(request.index);
     if (!joined) {
       port?.postMessage({
         type: 'done',
@@ -50,7 +63,7 @@ async function run(): Promise<void> {
       } satisfies ShareReply);
       return;
     }
-    const walked = walkShare(data.root, queue, filter, { maxFileSize: data.maxFileSize });
+    const walked = walkShare(request.root, queue, filter, { maxFileSize: request.maxFileSize });
     const { slabs, places } = packBuffers(walked.files.map((f) => f.data));
     const files = walked.files.map((f, i) => ({ entry: f.entry, ...(places[i] as SlabPlace) }));
     port?.postMessage(
@@ -68,4 +81,4 @@ async function run(): Promise<void> {
   }
 }
 
-void run();
+port?.once('message', (request: ShareRequest) => void walk(request));

@@ -14,39 +14,16 @@
  * listed way, one thread listing the whole tree first: which error a shared walk meets first is a
  * matter of timing, and a command must say the same thing on every run.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import { siblingModule } from '../util/sibling-module.ts';
+import type { Worker } from 'node:worker_threads';
 import { DirQueue } from './dir-queue.ts';
 import { unpackBuffer } from './slabs.ts';
+import { spawnHelper, takePrestarted } from './tree-helpers.ts';
 import { byPath, walkShare } from './tree-share.ts';
-import type { ShareReply, ShareWorkerData } from './tree-share-worker.ts';
+import type { ShareReply, ShareRequest } from './tree-share-worker.ts';
 import type { FileFilter, WalkResult } from './types.ts';
-import {
-  DEFAULT_MAX_FILE_SIZE,
-  parseWorkerCount,
-  type SourceWalkOptions,
-  WORKERS_ENV,
-} from './walk-options.ts';
+import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
 
-const WORKER_YOUNG_GENERATION_MB = 4;
-/** At most this many threads share a walk: listing is mostly system calls on one file system. */
-const MAX_THREADS = 4;
-
-/**
- * How many helper workers join the main thread: none without a filter module (a filter that exists
- * only on this thread) or when asked for 0 or 1 (WalkOptions.workers, $WAYBILL_WORKERS); else one
- * fewer than the threads asked for, or than the cores, up to MAX_THREADS threads in all.
- */
-export function treeHelpers(options: SourceWalkOptions, env: NodeJS.ProcessEnv = process.env): number {
-  if (!options.filterModule) return 0;
-  let threads = options.workers;
-  const fromEnv = env[WORKERS_ENV];
-  if (threads === undefined && fromEnv !== undefined && fromEnv !== '')
-    threads = parseWorkerCount(fromEnv, WORKERS_ENV);
-  threads ??= availableParallelism();
-  return Math.max(0, Math.min(Math.floor(threads), MAX_THREADS) - 1);
-}
+export { treeHelpers } from './tree-helpers.ts';
 
 /**
  * The walk, shared with `helpers` workers (at least 1); undefined when it failed anywhere (the
@@ -66,15 +43,18 @@ export async function walkTreeShared(
   const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   const queue = DirQueue.create();
   queue.give('');
-  const workers = Array.from(
-    { length: helpers },
-    (_, index) =>
-      new Worker(siblingModule(import.meta.url, 'tree-share-worker'), {
-        workerData: { root, index, queue: queue.buffer, filterModule, maxFileSize } satisfies ShareWorkerData,
-        resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
-      }),
-  );
+  const workers = Array.from({ length: helpers }, () => takePrestarted() ?? spawnHelper());
   const replies = workers.map(replyOf);
+  workers.forEach((worker, index) => {
+    worker.postMessage({
+      type: 'walk',
+      root,
+      index,
+      queue: queue.buffer,
+      filterModule,
+      maxFileSize,
+    } satisfies ShareRequest);
+  });
   try {
     // Tests: every helper in the walk from its start, so that each one's part is certain.
     for (let i = 0; testing.awaitHelpers && queue.joined !== 2 ** helpers - 1 && i < 2000; i++)
