@@ -254,9 +254,10 @@ export async function catalogArtifact(
   const filter = combinedFilter(catalogers, distroReader !== undefined);
   const walkOptions: SourceWalkOptions = { ...opts.walkOptions };
   if (opts.onProgress) walkOptions.onProgress = opts.onProgress;
-  // Image layers may be scanned on worker threads (the walk decides how many: WalkOptions.workers,
-  // $WAYBILL_WORKERS, else cores and layer count); they rebuild this same filter from its recipe.
-  if (artifact.image && !walkOptions.filterModule) {
+  // Image layers may be scanned on worker threads, and a `dir:` tree listed and read by several (the
+  // walk decides how many: WalkOptions.workers, $WAYBILL_WORKERS, else cores and layer count); they
+  // rebuild this same filter from its recipe. Other walks ignore it.
+  if (!walkOptions.filterModule) {
     const filterModule = engineFilterModule(catalogers, distroReader !== undefined);
     if (filterModule) walkOptions.filterModule = filterModule;
   }

@@ -5,8 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_BAD_INPUT, EXIT_OK } from '../errors.ts';
+import { discardPrestartedTreeHelpers, prestartTreeHelpers } from '../sources/tree-helpers.ts';
 import { HASH_THREAD_ENV } from '../sources/walk-options.ts';
 import { discardPrestartedHashLane, prestartHashLane } from '../util/hash-lane.ts';
+import { siblingModule } from '../util/sibling-module.ts';
 import { escapeForTerminal, escapeLinesForTerminal } from '../util/terminal-escape.ts';
 import { toolVersion } from '../version.ts';
 import { guardOutputStreams } from './output.ts';
@@ -83,9 +85,24 @@ export function namesImageToRead(argv: readonly string[], env: NodeJS.ProcessEnv
   return rest.some((a) => IMAGE_REFERENCE.test(a));
 }
 
+/** A `dir:` reference (sources/open.ts). */
+const TREE_REFERENCE = /^dir:/;
+
+/**
+ * Whether the command line names a `dir:` tree for `sbom`, which lists and reads it on helper
+ * threads sharing the walk (sources/tree-walk.ts): they are then started, and load the catalogers,
+ * while the command's modules load. A wrong guess costs idle threads' start, never a result.
+ */
+export function namesTreeToList(argv: readonly string[]): boolean {
+  const [command, ...rest] = argv.slice(2);
+  return command === 'sbom' && rest.some((a) => TREE_REFERENCE.test(a));
+}
+
 export async function main(argv: string[]): Promise<number> {
   guardOutputStreams();
   if (namesImageToRead(argv)) prestartHashLane();
+  if (namesTreeToList(argv))
+    prestartTreeHelpers(siblingModule(import.meta.url, '../catalog/worker-filter').href);
   let exitCode = EXIT_OK;
   try {
     const program = await buildProgram((code) => {
@@ -106,5 +123,6 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_BAD_INPUT;
   } finally {
     discardPrestartedHashLane();
+    discardPrestartedTreeHelpers();
   }
 }

@@ -27,6 +27,7 @@ import { WaybillError } from '../errors.ts';
 import { entryAt, fileEntryAt, HEAD_BYTES, nodeOf, type TreeEntry } from './tree-list.ts';
 import { readBuffers, readWantedSync } from './tree-read.ts';
 import { type ScannedTree, scanTree } from './tree-scan.ts';
+import { treeHelpers, walkTreeShared } from './tree-walk.ts';
 import {
   type Artifact,
   type FileFilter,
@@ -141,8 +142,8 @@ async function walkTree(
 
 /**
  * Opens a tree: listed, and every regular file hashed for the tree digest, unless `digest` is false
- * (a command that only lists what is inside, `sbom`): then nothing is read but what a walk wants,
- * and the artifact has no digest.
+ * (a command that only lists what is inside, `sbom`): then nothing is listed or read until a walk,
+ * which reads only what it wants, and the artifact has no digest.
  */
 export async function openDir(ref: string, path: string): Promise<Artifact>;
 export async function openDir(ref: string, path: string, options: { digest: false }): Promise<ListedArtifact>;
@@ -153,10 +154,29 @@ export async function openDir(
 ): Promise<Artifact | ListedArtifact> {
   const info = await stat(path);
   if (!info.isDirectory()) throw new WaybillError('USAGE', ref, `${path} is not a directory`);
-  const hash = options.digest !== false;
-  const scanned = await scanTree(path, { hash });
+  if (options.digest === false)
+    return { ref, kind: 'dir', path, walk: (filter, walkOptions) => walkUnlisted(path, filter, walkOptions) };
+  const scanned = await scanTree(path, { hash: true });
   const walk = (filter: FileFilter, walkOptions: SourceWalkOptions = {}) =>
     walkTree(scanned, filter, walkOptions);
-  if (!hash) return { ref, kind: 'dir', path, walk };
   return { ref, kind: 'dir', path, digest: scannedDigest(scanned), walk };
+}
+
+/**
+ * The walk of a tree nothing has listed yet (no digest wanted): listed and read by several threads
+ * together when the filter can be rebuilt on workers (tree-walk.ts); else, or when that walk fails
+ * anywhere, listed whole on a worker first and then read in path order, which meets the same first
+ * error on every run.
+ */
+async function walkUnlisted(
+  root: string,
+  filter: FileFilter,
+  options: SourceWalkOptions = {},
+): Promise<WalkResult> {
+  const helpers = treeHelpers(options);
+  if (helpers > 0) {
+    const shared = await walkTreeShared(root, filter, options, helpers);
+    if (shared) return shared;
+  }
+  return walkTree(await scanTree(root, { hash: false }), filter, options);
 }

@@ -110,7 +110,7 @@ export function entryAt(tree: PackedTree, i: number): TreeEntry {
  * decode faster; only a directory where one came out with a replacement character is read again as
  * bytes, to tell a real U+FFFD from bytes that were not UTF-8.
  */
-function entryNames(dir: string): string[] {
+export function entryNames(dir: string): string[] {
   const names = readdirSync(dir);
   if (!names.some((name) => name.includes('\uFFFD'))) return names;
   return readdirSync(dir, { encoding: 'buffer' }).map((bytes) => {
