@@ -26,7 +26,7 @@ export function registerSbom(program: Command): void {
     .option('--version <version>', 'version of the artifact in the SBOM')
     .option(
       '--workers <n>',
-      'worker threads for image layers; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else threads with >= 2 cores and >= 2 layers of >= 16 MiB compressed or 64 MiB uncompressed)',
+      'worker threads for image layers and for listing a dir: tree; 0 or 1 = in-process (default: $WAYBILL_WORKERS, else for layers threads with >= 2 cores and >= 2 layers of >= 16 MiB compressed or 64 MiB uncompressed, for a tree one per core up to 4)',
     )
     .option(
       '--stored',
