@@ -117,6 +117,24 @@ export class DirQueue {
     }
   }
 
+  /**
+   * Waits, without blocking the thread, until there may be something to take or the walk may be over
+   * (or WAIT_MS passed): for the main thread, whose event loop must keep running while it waits, to
+   * learn that a helper died (its `exit` stops the walk) instead of waiting for it forever.
+   */
+  async settle(): Promise<void> {
+    const wake = Atomics.load(this.control, WAKE);
+    if (this.stopped || Atomics.load(this.control, PENDING) === 0) return;
+    if (Atomics.load(this.control, COUNT) > 0) return;
+    Atomics.add(this.control, WAITING, 1);
+    try {
+      const waited = Atomics.waitAsync(this.control, WAKE, wake, WAIT_MS);
+      if (waited.async) await waited.value;
+    } finally {
+      Atomics.sub(this.control, WAITING, 1);
+    }
+  }
+
   /** A directory taken (or the root given) is listed and its subdirectories given or listed. */
   finish(): void {
     if (Atomics.sub(this.control, PENDING, 1) === 1) this.wake(true);

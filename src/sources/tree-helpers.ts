@@ -44,7 +44,7 @@ let prestarted: Worker[] = [];
  * which the CLI overlaps with loading the command's own modules when the command line names a
  * `dir:` tree. Unused ones cost only that (unref'd; `discardPrestartedTreeHelpers` ends them).
  */
-export function prestartTreeHelpers(preload: string): void {
+export function prestartTreeHelpers(preload: string, spawn = spawnHelper): void {
   if (prestarted.length > 0) return;
   let count = 0;
   try {
@@ -52,11 +52,20 @@ export function prestartTreeHelpers(preload: string): void {
   } catch {
     // A bad $WAYBILL_WORKERS: the walk itself says so.
   }
-  prestarted = Array.from({ length: count }, () => {
-    const worker = spawnHelper(preload);
+  for (let i = 0; i < count; i++) {
+    let worker: Worker;
+    try {
+      worker = spawn(preload);
+    } catch {
+      // No thread to start (EAGAIN: the process's thread limit): the walk makes do with fewer.
+      break;
+    }
     worker.unref();
-    return worker;
-  });
+    // One that fails before its walk takes it (its thread could not start, its modules did not
+    // load) must not end the process as an unhandled 'error': the walk then goes on without it.
+    worker.on('error', () => {});
+    prestarted.push(worker);
+  }
 }
 
 export function discardPrestartedTreeHelpers(): void {

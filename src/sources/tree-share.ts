@@ -24,8 +24,8 @@ export interface ShareOptions {
 }
 
 /**
- * Lists and reads until the walk is over or stopped. Throws what listing or reading throws, after
- * stopping the walk for every other thread.
+ * Lists and reads until the walk is over or stopped (a helper thread: waiting for work blocks it).
+ * Throws what listing or reading throws, after stopping the walk for every other thread.
  */
 export function walkShare(
   root: string,
@@ -33,6 +33,49 @@ export function walkShare(
   filter: FileFilter,
   options: ShareOptions,
 ): WalkResult {
+  const share = shareOf(root, queue, filter, options);
+  try {
+    for (let dir = queue.take(); dir !== undefined; dir = queue.take()) share.listTaken(dir);
+  } catch (e) {
+    queue.stop();
+    throw e;
+  }
+  return share.result;
+}
+
+/**
+ * The same share for the main thread, whose waits for work yield to its event loop instead of
+ * blocking it: a helper that dies holding a directory (out of memory, its thread ended) never
+ * finishes it, and only its `exit` event, which must be able to run, stops the walk.
+ */
+export async function walkShareYielding(
+  root: string,
+  queue: DirQueue,
+  filter: FileFilter,
+  options: ShareOptions,
+): Promise<WalkResult> {
+  const share = shareOf(root, queue, filter, options);
+  try {
+    for (;;) {
+      const dir = queue.take(false);
+      if (dir !== undefined) share.listTaken(dir);
+      else if (queue.stopped || queue.pending === 0) break;
+      else await queue.settle();
+    }
+  } catch (e) {
+    queue.stop();
+    throw e;
+  }
+  return share.result;
+}
+
+/** One thread's part: `listTaken` lists a directory taken from the queue, then finishes it. */
+function shareOf(
+  root: string,
+  queue: DirQueue,
+  filter: FileFilter,
+  options: ShareOptions,
+): { listTaken(dir: string): void; result: WalkResult } {
   const files: WalkedFile[] = [];
   const skipped: WalkResult['skipped'] = [];
   const buffers = readBuffers();
@@ -86,20 +129,15 @@ export function walkShare(
     queue.addListed(listed);
     options.onDirectory?.();
   };
-  try {
-    for (let dir = queue.take(); dir !== undefined; dir = queue.take()) {
-      list(dir);
-      for (let next = own.pop(); next !== undefined; next = own.pop()) {
-        if (queue.stopped) break;
-        list(next);
-      }
-      queue.finish();
+  const listTaken = (dir: string) => {
+    list(dir);
+    for (let next = own.pop(); next !== undefined; next = own.pop()) {
+      if (queue.stopped) break;
+      list(next);
     }
-  } catch (e) {
-    queue.stop();
-    throw e;
-  }
-  return { files, skipped };
+    queue.finish();
+  };
+  return { listTaken, result: { files, skipped } };
 }
 
 /** JavaScript string order of paths, the order the listed walk shows entries in (tree-list.ts). */

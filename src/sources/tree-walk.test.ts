@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import { isWaybillError } from '../errors.ts';
 import { openDir } from './dir.ts';
+import { spawnHelper } from './tree-helpers.ts';
 import { walkTreeShared } from './tree-walk.ts';
 import type { FileFilter, WalkResult } from './types.ts';
 import type { FilterModuleSpec, SourceWalkOptions } from './walk-options.ts';
@@ -177,4 +179,35 @@ test('an aborted walk throws the abort, not a fallback', async () => {
   await assert.rejects(walkTreeShared(root, filter, { filterModule: spec, signal: controller.signal }, 1), {
     name: 'AbortError',
   });
+});
+
+test('a helper that dies holding a directory ends the shared walk; it never hangs', async () => {
+  const root = await bigTree('dies');
+  const good = await loadFilter(await filterModule('dies-good'));
+  // A worker thread's process.exit ends that thread alone, as running out of memory would: no reply,
+  // and the directory it took is never finished.
+  const dies = await filterModule('dies', 'export const filter = { want: () => process.exit(3) };\n');
+  const shared = await walkTreeShared(root, good, { filterModule: dies }, 1, { awaitHelpers: true });
+  assert.equal(shared, undefined);
+});
+
+test('a helper that cannot start leaves the walk to the others, and none is left running', async () => {
+  const root = await bigTree('no-thread');
+  const spec = await filterModule('no-thread');
+  const filter = await loadFilter(spec);
+  const started: Worker[] = [];
+  let exits = 0;
+  const spawn = () => {
+    if (started.length === 1) throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
+    const worker = spawnHelper();
+    worker.once('exit', () => exits++);
+    started.push(worker);
+    return worker;
+  };
+  const shared = await walkTreeShared(root, filter, { filterModule: spec }, 3, { spawn });
+  assert.ok(shared);
+  assert.equal(view(shared), view(await listedWalk(root, filter, { filterModule: spec })));
+  assert.equal(started.length, 1);
+  for (let i = 0; i < 400 && exits === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(exits, 1, 'the helper that started was ended');
 });

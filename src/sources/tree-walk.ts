@@ -18,7 +18,7 @@ import type { Worker } from 'node:worker_threads';
 import { DirQueue } from './dir-queue.ts';
 import { unpackBuffer } from './slabs.ts';
 import { spawnHelper, takePrestarted } from './tree-helpers.ts';
-import { byPath, walkShare } from './tree-share.ts';
+import { byPath, walkShareYielding } from './tree-share.ts';
 import type { ShareReply, ShareRequest } from './tree-share-worker.ts';
 import type { FileFilter, WalkResult } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
@@ -35,7 +35,7 @@ export async function walkTreeShared(
   filter: FileFilter,
   options: SourceWalkOptions,
   helpers: number,
-  testing: { awaitHelpers?: boolean } = {},
+  testing: { awaitHelpers?: boolean; spawn?: () => Worker } = {},
 ): Promise<WalkResult | undefined> {
   const filterModule = options.filterModule;
   if (!filterModule) throw new Error('walkTreeShared: no filter module');
@@ -43,25 +43,30 @@ export async function walkTreeShared(
   const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   const queue = DirQueue.create();
   queue.give('');
-  const workers = Array.from({ length: helpers }, () => takePrestarted() ?? spawnHelper());
-  const replies = workers.map(replyOf);
-  workers.forEach((worker, index) => {
-    worker.postMessage({
-      type: 'walk',
-      root,
-      index,
-      queue: queue.buffer,
-      filterModule,
-      maxFileSize,
-    } satisfies ShareRequest);
-  });
+  const workers: Worker[] = [];
   try {
+    for (let i = 0; i < helpers; i++) {
+      // A thread that cannot start (EAGAIN: the process's thread limit) is one helper fewer.
+      const worker = startHelper(testing.spawn);
+      if (worker) workers.push(worker);
+    }
+    const replies = workers.map((worker, index) => replyOf(worker, queue, index));
+    workers.forEach((worker, index) => {
+      worker.postMessage({
+        type: 'walk',
+        root,
+        index,
+        queue: queue.buffer,
+        filterModule,
+        maxFileSize,
+      } satisfies ShareRequest);
+    });
     // Tests: every helper in the walk from its start, so that each one's part is certain.
-    for (let i = 0; testing.awaitHelpers && queue.joined !== 2 ** helpers - 1 && i < 2000; i++)
+    for (let i = 0; testing.awaitHelpers && queue.joined !== 2 ** workers.length - 1 && i < 2000; i++)
       await new Promise((resolve) => setTimeout(resolve, 5));
     let mine: WalkResult;
     try {
-      mine = walkShare(root, queue, filter, {
+      mine = await walkShareYielding(root, queue, filter, {
         maxFileSize,
         onDirectory() {
           options.signal?.throwIfAborted();
@@ -96,10 +101,24 @@ export async function walkTreeShared(
   }
 }
 
-/** The worker's one reply; a worker that fails or exits without one counts as an error. */
-function replyOf(worker: Worker): Promise<ShareReply> {
+function startHelper(spawn: () => Worker = spawnHelper): Worker | undefined {
+  try {
+    return takePrestarted() ?? spawn();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The worker's one reply; a worker that fails or exits without one counts as an error, and when it
+ * had joined, it may have died holding a directory it will never finish: the walk is stopped.
+ */
+function replyOf(worker: Worker, queue: DirQueue, index: number): Promise<ShareReply> {
   return new Promise((resolve) => {
-    const failed = (message: string): void => resolve({ type: 'error', error: { message } });
+    const failed = (message: string): void => {
+      if ((queue.joined & (1 << index)) !== 0) queue.stop();
+      resolve({ type: 'error', error: { message } });
+    };
     worker.once('message', resolve);
     worker.once('error', (e) => failed(e.message));
     worker.once('exit', (code) => failed(`tree worker exited with code ${code}`));
