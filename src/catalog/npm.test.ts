@@ -300,6 +300,34 @@ test('a package both dev and non-dev somewhere is not marked dev', async () => {
   assert.equal(components.find((c) => c.name === 'x')!.properties['waybill:npm:dev'], undefined);
 });
 
+test("a package installed with no lockfile is not marked dev by another project's lockfile", async () => {
+  // A yarn or pnpm project (no package-lock.json) installs ms as a dependency; an unrelated source
+  // tree elsewhere (a lockfile-only project) locks the same ms as dev. The installed copy says
+  // nothing about dev, so the package is not known to be dev.
+  const { components } = await catalog([
+    file('srv/yarn-app/node_modules/ms/package.json', JSON.stringify({ name: 'ms', version: '2.1.3' })),
+    file(
+      'opt/tool/package-lock.json',
+      JSON.stringify({
+        lockfileVersion: 3,
+        packages: {
+          '': { name: 'tool', version: '1.0.0', devDependencies: { ms: '^2', '@types/node': '*' } },
+          'node_modules/ms': { version: '2.1.3', dev: true },
+          'node_modules/@types/node': { version: '20.0.0', dev: true },
+        },
+      }),
+    ),
+  ]);
+  const ms = components.find((c) => c.purl === 'pkg:npm/ms@2.1.3')!;
+  assert.equal(ms.presence, undefined);
+  assert.equal(ms.properties['waybill:npm:dev'], undefined);
+  // Declared only, and dev there: still marked.
+  assert.equal(
+    components.find((c) => c.purl === 'pkg:npm/%40types/node@20.0.0')!.properties['waybill:npm:dev'],
+    'true',
+  );
+});
+
 test('broken and odd inputs are warnings, never throws', async () => {
   const { components, warnings } = await catalog([
     file('node_modules/a/package.json', '{ not json'),

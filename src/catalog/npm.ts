@@ -301,7 +301,9 @@ function catalogNpm(files: WalkedFile[], ctx: CatalogContext): Component[] {
       const target = resolveFrom(tree, node.resolveDir, name);
       if (target !== undefined) deps.push(componentKey(tree.get(target)!.component));
     }
-    add(byKey, node.component, node.dev, deps);
+    // An installed copy that no lockfile describes (yarn, pnpm, `npm install -g`) is not known to
+    // be dev: it votes "not dev", so another project's lockfile cannot mark it dev on its own.
+    add(byKey, node.component, node.dev ?? false, deps);
   }
   const installedDirs = new Set(gathered.installed.map((n) => n.dir));
   for (const file of gathered.nested) {
