@@ -12,6 +12,7 @@ import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
+import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
 import type { CatalogContext, Cataloger, Component } from './types.ts';
 
 function baseName(path: string): string {
@@ -239,9 +240,10 @@ interface Installed {
 
 /**
  * Requires-Dist resolved to installed distributions: the one of that name in the same folder
- * (site-packages) first, else the only one anywhere in the artifact.
+ * (site-packages) first, else the only one in the folders its interpreter sees (a venv's own, the
+ * system's: python-venv.ts).
  */
-function resolveRequires(installed: readonly Installed[]): void {
+function resolveRequires(installed: readonly Installed[], venvs: ReadonlyMap<string, boolean>): void {
   const byName = new Map<string, Installed[]>();
   for (const d of installed) {
     const key = normalizePythonName(d.component.name);
@@ -251,9 +253,9 @@ function resolveRequires(installed: readonly Installed[]): void {
     const deps = new Set(d.component.dependsOn ?? []);
     for (const name of d.requires) {
       const candidates = byName.get(name) ?? [];
+      const visible = candidates.filter((c) => folderSees(venvs, d.folder, c.folder));
       const target =
-        candidates.find((c) => c.folder === d.folder) ??
-        (candidates.length === 1 ? candidates[0] : undefined);
+        visible.find((c) => c.folder === d.folder) ?? (visible.length === 1 ? visible[0] : undefined);
       if (target && target !== d) deps.add(target.component.purl);
     }
     if (deps.size > 0) d.component.dependsOn = [...deps].sort();
@@ -294,12 +296,12 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
     if (!path.toLowerCase().endsWith('.whl'))
       installed.push({ component: seen ?? c, folder: installFolder(path), requires });
   }
-  resolveRequires(installed);
+  resolveRequires(installed, venvRoots(files));
   return [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
 }
 
 export const pythonCataloger: Cataloger = {
   name: 'python-package-cataloger',
-  want: wantPython,
+  want: (entry) => wantPython(entry) || wantPyvenvCfg(entry),
   catalog: catalogPython,
 };
