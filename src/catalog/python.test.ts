@@ -75,6 +75,26 @@ test('want: dist-info METADATA, egg-info PKG-INFO (dir, EGG-INFO, single file), 
   assert.equal(normalizePythonName('Foo.Bar__baz--Qux'), 'foo-bar-baz-qux');
 });
 
+test('wheel files inside a Python installation are its data, not distributions: ensurepip, seed wheels, test data', () => {
+  // What a CPython built from source (pyenv, the python images' /usr/local) and virtualenv carry:
+  // importlib.metadata lists none of these, and pip installs none of them.
+  const carried = [
+    'usr/local/lib/python3.12/ensurepip/_bundled/pip-24.0-py3-none-any.whl',
+    'root/.pyenv/versions/3.11.7/lib/python3.11/test/test_importlib/data/example-21.12-py3-none-any.whl',
+    'opt/venv/lib/python3.11/site-packages/virtualenv/seed/wheels/embed/setuptools-69.0.2-py3-none-any.whl',
+    'usr/lib/python3/dist-packages/virtualenv/seed/wheels/embed/wheel-0.42.0-py3-none-any.whl',
+    'usr/lib64/python3.9/ensurepip/_bundled/pip-21.2.3-py3-none-any.whl',
+  ];
+  for (const p of carried) assert.equal(wantPython(entry(p)), false, p);
+  // Wheels a release or a package ships as files of their own are still read.
+  const shipped = [
+    'dist/judge_lib-0.4.0-py3-none-any.whl',
+    'usr/share/python-wheels/pip-23.0.1-py3-none-any.whl',
+    'srv/app/lib/wheels/app-1.0-py3-none-any.whl',
+  ];
+  for (const p of shipped) assert.equal(wantPython(entry(p)), true, p);
+});
+
 test('trivy metadata samples: name, version, licence precedence, supplier', (t) => {
   const dir = `${PY}metadata-trivy/`;
   if (!existsSync(dir)) return t.skip(`fixtures absent: ${dir}`);

@@ -34,11 +34,29 @@ export function wantPython(entry: FileEntry): boolean {
     if (base === 'PKG-INFO' || base === 'requires.txt')
       return parentName(p).toLowerCase().endsWith('egg-info');
   }
-  return EGG_INFO_OR_WHEEL.test(p);
+  return EGG_INFO_OR_WHEEL.test(p) && !(WHEEL.test(p) && insidePythonInstallation(p));
 }
 
 /** `*.egg-info` (a file, for distutils installs) or `*.whl`, in any case. */
 const EGG_INFO_OR_WHEEL = /\.(?:egg-info|whl)$/i;
+const WHEEL = /\.whl$/i;
+
+/**
+ * A path inside a Python installation's library (`lib/pythonX.Y/…`, any `site-packages` or
+ * `dist-packages`). A wheel file there is data of the interpreter or of an installed package —
+ * ensurepip's bundled pip and setuptools, virtualenv's seed wheels, CPython's test data — not a
+ * distribution anyone installed: importlib.metadata does not list it, nor do Syft and Trivy.
+ */
+function insidePythonInstallation(path: string): boolean {
+  const segs = path.split('/');
+  for (let i = 0; i < segs.length - 1; i++) {
+    const s = segs[i]!;
+    if (s === 'site-packages' || s === 'dist-packages') return true;
+    if (i > 0 && (segs[i - 1] === 'lib' || segs[i - 1] === 'lib64') && /^python\d+(?:\.\d+)?t?$/.test(s))
+      return true;
+  }
+  return false;
+}
 
 export { normalizePythonName } from './python-names.ts';
 
