@@ -19,6 +19,15 @@ export function isInstalledPackageJson(path: string): boolean {
 }
 
 /**
+ * A symlink standing where Node looks for a package (`node_modules/<name>`, `node_modules/@scope/<name>`):
+ * pnpm installs each package once in its virtual store (`node_modules/.pnpm/<name>@<version>/node_modules/<name>`)
+ * and links it into every folder that requires it; npm links workspaces and `file:` folders the same way.
+ */
+export function isPackageFolderLink(path: string): boolean {
+  return isInstalledPackageJson(`${path}/package.json`);
+}
+
+/**
  * A project lockfile. One shipped inside an installed package is ignored by npm (only the root
  * project's lockfile is honoured), so it says nothing about what is installed.
  */
@@ -84,6 +93,26 @@ export function resolveFrom(
     if (dir === '') return undefined;
     dir = folderOf(dir);
   }
+}
+
+/**
+ * The installed package folder `dir` stands for: itself when installed, else the folder its symlink
+ * chain (`links`: link path → resolved target) ends at, when that is installed. A chain longer than
+ * a few hops is a loop, not a layout.
+ */
+export function followLinks(
+  installed: { has(dir: string): boolean },
+  links: ReadonlyMap<string, string>,
+  dir: string,
+): string | undefined {
+  let at = dir;
+  for (let hops = 0; hops <= 8; hops++) {
+    if (installed.has(at)) return at;
+    const next = links.get(at);
+    if (next === undefined) return undefined;
+    at = next;
+  }
+  return undefined;
 }
 
 /** The installed package folder that holds `path` most closely (longest prefix), if any. */

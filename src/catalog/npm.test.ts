@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { test } from 'node:test';
@@ -298,6 +298,100 @@ test('a package both dev and non-dev somewhere is not marked dev', async () => {
   };
   const { components } = await catalog([file('package-lock.json', JSON.stringify(lock))]);
   assert.equal(components.find((c) => c.name === 'x')!.properties['waybill:npm:dev'], undefined);
+});
+
+test("a package installed with no lockfile is not marked dev by another project's lockfile", async () => {
+  // A yarn or pnpm project (no package-lock.json) installs ms as a dependency; an unrelated source
+  // tree elsewhere (a lockfile-only project) locks the same ms as dev. The installed copy says
+  // nothing about dev, so the package is not known to be dev.
+  const { components } = await catalog([
+    file('srv/yarn-app/node_modules/ms/package.json', JSON.stringify({ name: 'ms', version: '2.1.3' })),
+    file(
+      'opt/tool/package-lock.json',
+      JSON.stringify({
+        lockfileVersion: 3,
+        packages: {
+          '': { name: 'tool', version: '1.0.0', devDependencies: { ms: '^2', '@types/node': '*' } },
+          'node_modules/ms': { version: '2.1.3', dev: true },
+          'node_modules/@types/node': { version: '20.0.0', dev: true },
+        },
+      }),
+    ),
+  ]);
+  const ms = components.find((c) => c.purl === 'pkg:npm/ms@2.1.3')!;
+  assert.equal(ms.presence, undefined);
+  assert.equal(ms.properties['waybill:npm:dev'], undefined);
+  // Declared only, and dev there: still marked.
+  assert.equal(
+    components.find((c) => c.purl === 'pkg:npm/%40types/node@20.0.0')!.properties['waybill:npm:dev'],
+    'true',
+  );
+});
+
+function link(path: string, target: string): WalkedFile {
+  return {
+    entry: { path, type: 'symlink', size: 0, mode: 0o777, linkTarget: target },
+    data: Buffer.alloc(0),
+    earlier: [],
+  };
+}
+
+/**
+ * pnpm's symlinked layout (pnpm.io "symlinked node_modules structure"): every package is installed
+ * once at `node_modules/.pnpm/<name>@<version>/node_modules/<name>`; its dependencies are symlinks
+ * beside it, and the project's own dependencies are symlinks in its `node_modules`.
+ */
+const PNPM_LAYOUT: Array<[string, string | object]> = [
+  ['app/node_modules/express', '.pnpm/express@4.19.2/node_modules/express'],
+  ['app/node_modules/@babel/runtime', '../.pnpm/@babel+runtime@7.24.0/node_modules/@babel/runtime'],
+  [
+    'app/node_modules/.pnpm/express@4.19.2/node_modules/express/package.json',
+    { name: 'express', version: '4.19.2', dependencies: { debug: '2.6.9', '@babel/runtime': '*' } },
+  ],
+  ['app/node_modules/.pnpm/express@4.19.2/node_modules/debug', '../../debug@2.6.9/node_modules/debug'],
+  [
+    'app/node_modules/.pnpm/express@4.19.2/node_modules/@babel/runtime',
+    '../../../@babel+runtime@7.24.0/node_modules/@babel/runtime',
+  ],
+  [
+    'app/node_modules/.pnpm/debug@2.6.9/node_modules/debug/package.json',
+    { name: 'debug', version: '2.6.9', dependencies: { ms: '2.0.0' } },
+  ],
+  ['app/node_modules/.pnpm/debug@2.6.9/node_modules/ms', '../../ms@2.0.0/node_modules/ms'],
+  ['app/node_modules/.pnpm/ms@2.0.0/node_modules/ms/package.json', { name: 'ms', version: '2.0.0' }],
+  [
+    'app/node_modules/.pnpm/@babel+runtime@7.24.0/node_modules/@babel/runtime/package.json',
+    { name: '@babel/runtime', version: '7.24.0' },
+  ],
+];
+
+test('pnpm layout: dependencies reached through symlinks are edges', async () => {
+  const { components, warnings } = await catalog(
+    PNPM_LAYOUT.map(([path, v]) => (typeof v === 'string' ? link(path, v) : file(path, JSON.stringify(v)))),
+  );
+  assert.deepEqual(warnings, []);
+  const deps = Object.fromEntries(components.map((c) => [c.purl, c.dependsOn ?? []]));
+  assert.deepEqual(deps, {
+    'pkg:npm/%40babel/runtime@7.24.0': [],
+    'pkg:npm/debug@2.6.9': ['pkg:npm/ms@2.0.0'],
+    'pkg:npm/express@4.19.2': ['pkg:npm/%40babel/runtime@7.24.0', 'pkg:npm/debug@2.6.9'],
+    'pkg:npm/ms@2.0.0': [],
+  });
+});
+
+test('pnpm layout on disk: a dir: walk hands the symlinks over and the graph has its edges', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-pnpm-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const [path, v] of PNPM_LAYOUT) {
+    const abs = join(dir, path);
+    await mkdir(join(abs, '..'), { recursive: true });
+    if (typeof v === 'string') await symlink(v, abs);
+    else await writeFile(abs, JSON.stringify(v));
+  }
+  const result = await catalogArtifact(await openArtifact(`dir:${dir}`), { catalogers: [npmCataloger] });
+  const express = result.components.find((c) => c.name === 'express')!;
+  assert.deepEqual(express.dependsOn, ['pkg:npm/%40babel/runtime@7.24.0', 'pkg:npm/debug@2.6.9']);
+  assert.deepEqual(result.components.find((c) => c.name === 'debug')!.dependsOn, ['pkg:npm/ms@2.0.0']);
 });
 
 test('broken and odd inputs are warnings, never throws', async () => {

@@ -16,13 +16,16 @@
  * a component of it.
  */
 import { PackageURL } from 'packageurl-js';
+import { resolveSymlink } from '../archive/tar-reader.ts';
 import type { WalkedFile } from '../sources/types.ts';
 import { isObject, type Json, type LockEntry, lockEntries, requiredNames, str } from './npm-lockfile.ts';
 import {
   carrierOf,
   folderOf,
+  followLinks,
   isInstalledPackageJson,
   isNestedPackageJson,
+  isPackageFolderLink,
   isProjectLockfile,
   joinPath,
   resolveFrom,
@@ -203,17 +206,22 @@ interface Gathered {
   installed: TreeNode[];
   locks: Array<{ dir: string; path: string; entries: LockEntry[] }>;
   nested: WalkedFile[];
+  /** Package-folder symlinks (pnpm's layout, workspace links): link path → resolved target. */
+  links: Map<string, string>;
 }
 
 function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
-  const out: Gathered = { installed: [], locks: [], nested: [] };
+  const out: Gathered = { installed: [], locks: [], nested: [], links: new Map() };
   // Sorted input → the same merge order (and so the same fields) whatever order the walk used.
   const sorted = [...files].sort((a, b) =>
     a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0,
   );
   for (const file of sorted) {
     const path = file.entry.path;
-    if (isProjectLockfile(path)) {
+    if (file.entry.type === 'symlink') {
+      if (file.entry.linkTarget !== undefined)
+        out.links.set(path, resolveSymlink(path, file.entry.linkTarget));
+    } else if (isProjectLockfile(path)) {
       const lock = parseJson(file, ctx);
       if (lock) out.locks.push({ dir: folderOf(path), path, entries: lockEntries(lock, path, ctx) });
     } else if (isInstalledPackageJson(path)) {
@@ -295,13 +303,19 @@ function catalogNpm(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const gathered = gather(files, ctx);
   const tree = buildTree(gathered, ctx);
   const byKey = new Map<string, Found>();
+  // Node finds a dependency at `node_modules/<name>` whether that is the package's folder or a
+  // symlink to it (pnpm links every dependency beside the package that requires it).
+  const installedOrLinked = { has: (dir: string) => followLinks(tree, gathered.links, dir) !== undefined };
   for (const node of tree.values()) {
     const deps: string[] = [];
     for (const name of node.requires) {
-      const target = resolveFrom(tree, node.resolveDir, name);
+      const found = resolveFrom(installedOrLinked, node.resolveDir, name);
+      const target = found === undefined ? undefined : followLinks(tree, gathered.links, found);
       if (target !== undefined) deps.push(componentKey(tree.get(target)!.component));
     }
-    add(byKey, node.component, node.dev, deps);
+    // An installed copy that no lockfile describes (yarn, pnpm, `npm install -g`) is not known to
+    // be dev: it votes "not dev", so another project's lockfile cannot mark it dev on its own.
+    add(byKey, node.component, node.dev ?? false, deps);
   }
   const installedDirs = new Set(gathered.installed.map((n) => n.dir));
   for (const file of gathered.nested) {
@@ -328,6 +342,7 @@ function catalogNpm(files: WalkedFile[], ctx: CatalogContext): Component[] {
 export const npmCataloger: Cataloger = {
   name: 'npm',
   want(entry) {
+    if (entry.type === 'symlink') return isPackageFolderLink(entry.path);
     if (!isRegularFile(entry)) return false;
     const p = entry.path;
     // Every name below ends in .json: most entries of an image are out after one comparison.

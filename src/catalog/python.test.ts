@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -64,6 +73,26 @@ test('want: dist-info METADATA, egg-info PKG-INFO (dir, EGG-INFO, single file), 
   for (const p of no) assert.equal(wantPython(entry(p)), false, p);
   assert.equal(wantPython(entry('site-packages/foo-1.0.egg-info', 'dir')), false);
   assert.equal(normalizePythonName('Foo.Bar__baz--Qux'), 'foo-bar-baz-qux');
+});
+
+test('wheel files inside a Python installation are its data, not distributions: ensurepip, seed wheels, test data', () => {
+  // What a CPython built from source (pyenv, the python images' /usr/local) and virtualenv carry:
+  // importlib.metadata lists none of these, and pip installs none of them.
+  const carried = [
+    'usr/local/lib/python3.12/ensurepip/_bundled/pip-24.0-py3-none-any.whl',
+    'root/.pyenv/versions/3.11.7/lib/python3.11/test/test_importlib/data/example-21.12-py3-none-any.whl',
+    'opt/venv/lib/python3.11/site-packages/virtualenv/seed/wheels/embed/setuptools-69.0.2-py3-none-any.whl',
+    'usr/lib/python3/dist-packages/virtualenv/seed/wheels/embed/wheel-0.42.0-py3-none-any.whl',
+    'usr/lib64/python3.9/ensurepip/_bundled/pip-21.2.3-py3-none-any.whl',
+  ];
+  for (const p of carried) assert.equal(wantPython(entry(p)), false, p);
+  // Wheels a release or a package ships as files of their own are still read.
+  const shipped = [
+    'dist/judge_lib-0.4.0-py3-none-any.whl',
+    'usr/share/python-wheels/pip-23.0.1-py3-none-any.whl',
+    'srv/app/lib/wheels/app-1.0-py3-none-any.whl',
+  ];
+  for (const p of shipped) assert.equal(wantPython(entry(p)), true, p);
 });
 
 test('trivy metadata samples: name, version, licence precedence, supplier', (t) => {
@@ -283,4 +312,60 @@ test('Requires-Dist and requires.txt: extras left out, other markers kept, resol
   assert.equal(requirementName('foo ; extra=="x"'), undefined);
   assert.equal(requirementName('Foo.Bar>=1; os_name=="nt"'), 'foo-bar');
   assert.deepEqual(requiresTxt('a\n[x:python_version<"3"]\nb\n[:os_name=="nt"]\nc\n'), ['a', 'c']);
+});
+
+test('a virtual environment (pyvenv.cfg, made by `python3 -m venv`) sees only its own site-packages, unless it includes the system ones', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'waybill-venv-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  try {
+    execFileSync('python3', ['-m', 'venv', '--without-pip', join(root, 'opt/isolated')]);
+    execFileSync('python3', [
+      '-m',
+      'venv',
+      '--without-pip',
+      '--system-site-packages',
+      join(root, 'opt/shared'),
+    ]);
+  } catch (e) {
+    t.skip(`python3 -m venv failed: ${(e as Error).message.split('\n')[0]}`);
+    return;
+  }
+  const meta = (name: string, requires: string[]) =>
+    `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n${requires.map((r) => `Requires-Dist: ${r}\n`).join('')}`;
+  const sitePackages = (venv: string) => {
+    const lib = join(root, venv, 'lib');
+    return join(lib, readdirSync(lib).find((d) => d.startsWith('python'))!, 'site-packages');
+  };
+  const write = (dir: string, name: string, requires: string[]) => {
+    const info = join(dir, `${name}-1.0.dist-info`);
+    execFileSync('mkdir', ['-p', info]);
+    writeFileSync(join(info, 'METADATA'), meta(name, requires));
+  };
+  write(sitePackages('opt/isolated'), 'app', ['requests', 'helper']);
+  write(sitePackages('opt/isolated'), 'helper', []);
+  write(sitePackages('opt/shared'), 'tool', ['requests']);
+  write(join(root, 'usr/lib/python3/dist-packages'), 'requests', ['venvonly']);
+  write(sitePackages('opt/isolated'), 'venvonly', []);
+  const files: WalkedFile[] = [];
+  const visit = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      if (st.isDirectory()) visit(p);
+      else if (st.isFile()) {
+        const e = entry(relative(root, p));
+        if (pythonCataloger.want(e) === true) files.push({ entry: e, data: readFileSync(p), earlier: [] });
+      }
+    }
+  };
+  visit(root);
+  const { components, warnings } = await run(files);
+  assert.deepEqual(warnings, []);
+  const deps = Object.fromEntries(components.map((c) => [c.name, c.dependsOn ?? []]));
+  // The isolated venv's python cannot import the system's requests: no edge. Its own helper: an edge.
+  assert.deepEqual(deps.app, ['pkg:pypi/helper@1.0']);
+  // include-system-site-packages = true: the system's requests is on its path.
+  assert.deepEqual(deps.tool, ['pkg:pypi/requests@1.0']);
+  // The system python never sees a venv's packages.
+  assert.deepEqual(deps.requests, []);
 });

@@ -12,6 +12,7 @@ import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
+import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
 import type { CatalogContext, Cataloger, Component } from './types.ts';
 
 function baseName(path: string): string {
@@ -33,11 +34,29 @@ export function wantPython(entry: FileEntry): boolean {
     if (base === 'PKG-INFO' || base === 'requires.txt')
       return parentName(p).toLowerCase().endsWith('egg-info');
   }
-  return EGG_INFO_OR_WHEEL.test(p);
+  return EGG_INFO_OR_WHEEL.test(p) && !(WHEEL.test(p) && insidePythonInstallation(p));
 }
 
 /** `*.egg-info` (a file, for distutils installs) or `*.whl`, in any case. */
 const EGG_INFO_OR_WHEEL = /\.(?:egg-info|whl)$/i;
+const WHEEL = /\.whl$/i;
+
+/**
+ * A path inside a Python installation's library (`lib/pythonX.Y/…`, any `site-packages` or
+ * `dist-packages`). A wheel file there is data of the interpreter or of an installed package —
+ * ensurepip's bundled pip and setuptools, virtualenv's seed wheels, CPython's test data — not a
+ * distribution anyone installed: importlib.metadata does not list it, nor do Syft and Trivy.
+ */
+function insidePythonInstallation(path: string): boolean {
+  const segs = path.split('/');
+  for (let i = 0; i < segs.length - 1; i++) {
+    const s = segs[i]!;
+    if (s === 'site-packages' || s === 'dist-packages') return true;
+    if (i > 0 && (segs[i - 1] === 'lib' || segs[i - 1] === 'lib64') && /^python\d+(?:\.\d+)?t?$/.test(s))
+      return true;
+  }
+  return false;
+}
 
 export { normalizePythonName } from './python-names.ts';
 
@@ -239,9 +258,10 @@ interface Installed {
 
 /**
  * Requires-Dist resolved to installed distributions: the one of that name in the same folder
- * (site-packages) first, else the only one anywhere in the artifact.
+ * (site-packages) first, else the only one in the folders its interpreter sees (a venv's own, the
+ * system's: python-venv.ts).
  */
-function resolveRequires(installed: readonly Installed[]): void {
+function resolveRequires(installed: readonly Installed[], venvs: ReadonlyMap<string, boolean>): void {
   const byName = new Map<string, Installed[]>();
   for (const d of installed) {
     const key = normalizePythonName(d.component.name);
@@ -251,9 +271,9 @@ function resolveRequires(installed: readonly Installed[]): void {
     const deps = new Set(d.component.dependsOn ?? []);
     for (const name of d.requires) {
       const candidates = byName.get(name) ?? [];
+      const visible = candidates.filter((c) => folderSees(venvs, d.folder, c.folder));
       const target =
-        candidates.find((c) => c.folder === d.folder) ??
-        (candidates.length === 1 ? candidates[0] : undefined);
+        visible.find((c) => c.folder === d.folder) ?? (visible.length === 1 ? visible[0] : undefined);
       if (target && target !== d) deps.add(target.component.purl);
     }
     if (deps.size > 0) d.component.dependsOn = [...deps].sort();
@@ -294,12 +314,12 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
     if (!path.toLowerCase().endsWith('.whl'))
       installed.push({ component: seen ?? c, folder: installFolder(path), requires });
   }
-  resolveRequires(installed);
+  resolveRequires(installed, venvRoots(files));
   return [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
 }
 
 export const pythonCataloger: Cataloger = {
   name: 'python-package-cataloger',
-  want: wantPython,
+  want: (entry) => wantPython(entry) || wantPyvenvCfg(entry),
   catalog: catalogPython,
 };

@@ -263,3 +263,50 @@ test('dependency edges: Requires resolved through installed Provides and file ow
     for (const d of ours) assert.ok(expected.has(d), `${name} → ${d} is an edge rpm also resolves`);
   }
 });
+
+test('rich (boolean) Requires: every installed package that may satisfy them, never a condition (rpmbuild, rpm --justdb)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'waybill-rpmrich-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'db');
+  mkdirSync(db);
+  const requires: Record<string, string[]> = {
+    a: ['(rich-b or rich-c)', '(rich-d if rich-b)', '(perl(Rich::E) >= 1 if rich-x else rich-f)'],
+    b: [],
+    c: [],
+    d: [],
+    e: [],
+    f: [],
+  };
+  try {
+    for (const [p, reqs] of Object.entries(requires)) {
+      const spec = join(dir, `rich-${p}.spec`);
+      writeFileSync(
+        spec,
+        `Name: rich-${p}\nVersion: 1\nRelease: 1\nSummary: ${p}\nLicense: MIT\nBuildArch: noarch\n` +
+          `${p === 'e' ? 'Provides: perl(Rich::E) = 2\n' : ''}${reqs.map((r) => `Requires: ${r}\n`).join('')}` +
+          '%description\nrich\n%files\n',
+      );
+      execFileSync('rpmbuild', ['--define', `_topdir ${dir}/top`, '-bb', spec], { stdio: 'ignore' });
+    }
+    const rpms = readdirSync(join(dir, 'top/RPMS/noarch')).map((f) => join(dir, 'top/RPMS/noarch', f));
+    execFileSync('rpm', ['--dbpath', db, '--justdb', '--nodeps', '--ignorearch', '-i', ...rpms], {
+      stdio: 'ignore',
+    });
+  } catch {
+    return t.skip('rpmbuild/rpm not usable here');
+  }
+  const { components } = await run([
+    walked('var/lib/rpm/rpmdb.sqlite', readFileSync(join(db, 'rpmdb.sqlite'))),
+  ]);
+  const nameOf = new Map(components.map((c) => [c.purl, c.name]));
+  const a = components.find((c) => c.name === 'rich-a')!;
+  // rich-b or rich-c: both installed, both linked. `if`/`else`: the required sides (rich-d, perl(Rich::E)
+  // through rich-e's Provides, rich-f), whatever the condition; a condition alone (rich-x) is no edge.
+  assert.deepEqual((a.dependsOn ?? []).map((p) => nameOf.get(p)).sort(), [
+    'rich-b',
+    'rich-c',
+    'rich-d',
+    'rich-e',
+    'rich-f',
+  ]);
+});

@@ -12,6 +12,7 @@ import { readNdbBlobs } from '../formats/rpm/rpmdb-ndb.ts';
 import { readSqliteBlobs } from '../formats/rpm/rpmdb-sqlite.ts';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { richDependencyNames } from './rpm-rich-deps.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 
 const RPM_DIRS = ['var/lib/rpm/', 'usr/lib/sysimage/rpm/'];
@@ -155,7 +156,8 @@ export function catalogRpmDb(
   // through the package that owns the file; `rpmlib(…)` requires name rpm itself.
   for (const { component, requires } of requirements) {
     const deps = new Set<string>();
-    for (const r of requires) {
+    // A rich dependency (`(a or b)`) links every installed package that may satisfy it.
+    for (const r of requires.flatMap((req) => richDependencyNames(req) ?? [req])) {
       if (r.startsWith('rpmlib(')) continue;
       const target = r.startsWith('/') ? owned.get(r.slice(1)) : providers.get(r);
       if (target !== undefined && target !== component.purl) deps.add(target);
