@@ -10,7 +10,7 @@ import {
   FIXTURE_LOCKED,
   type GraphNode,
   lockGraphArb,
-} from './lockfile-test-support.ts';
+} from './lockfile-fixtures/test-support.ts';
 import type { LockedPackage } from './npm-flat-lock.ts';
 import { pnpmLockPackages } from './pnpm-lockfile.ts';
 

@@ -8,7 +8,7 @@ import {
   expectedLocked,
   FIXTURE_LOCKED,
   lockGraphArb,
-} from './lockfile-test-support.ts';
+} from './lockfile-fixtures/test-support.ts';
 import type { LockedPackage } from './npm-flat-lock.ts';
 import { parseYarnV1, type YarnV1Object, yarnLockPackages } from './yarn-lockfile.ts';
 

@@ -1,8 +1,8 @@
-/** Shared checks for the yarn and pnpm lockfile parser tests: their error contract. */
+/** Shared checks for the yarn and pnpm lockfile parser tests (excluded from the build: test-support.ts). */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { isWaybillError } from '../errors.ts';
-import type { LockedPackage } from './npm-flat-lock.ts';
+import { isWaybillError } from '../../errors.ts';
+import type { LockedPackage } from '../npm-flat-lock.ts';
 
 type Parse = (text: string, path: string) => LockedPackage[];
 
