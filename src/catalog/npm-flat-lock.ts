@@ -82,12 +82,14 @@ export function splitAtVersion(spec: string): [string, string] | undefined {
 /**
  * A YAML lockfile (pnpm-lock.yaml, yarn berry) → its top map. The failsafe schema keeps every scalar
  * a string (`lockfileVersion: 5.4`, a version `1.10` stay as written); lockfiles use no aliases, so
- * none are expanded; YAML warnings (unknown tags) are not printed.
+ * none are expanded; YAML warnings (unknown tags) are not printed. Duplicate keys are not checked:
+ * `yaml`'s check compares every key with every other (20 000 packages: 8 s instead of 0.5 s), and a
+ * repeated key keeps its last value, as JSON.parse does for package-lock.json.
  */
 export function parseLockYaml(text: string, path: string): Json {
   let doc: unknown;
   try {
-    doc = parseYaml(text, { schema: 'failsafe', maxAliasCount: 0, uniqueKeys: true, logLevel: 'error' });
+    doc = parseYaml(text, { schema: 'failsafe', maxAliasCount: 0, uniqueKeys: false, logLevel: 'error' });
   } catch (e) {
     throw malformedLock(path, `not YAML: ${(e as Error).message.split('\n')[0]}`);
   }
