@@ -372,7 +372,7 @@ test('keep: each cataloger gets only what it keeps; a dropped version interrupts
   assert.equal(g.keep?.(e('bin/q'), Buffer.from('x 1')), false);
 });
 
-test('a lockfile an OS package ships (dpkg, apk) adds no components; one in a source tree does', async (t) => {
+test('a lockfile an OS package ships (dpkg, apk; npm, yarn, pnpm) adds no components; one in a source tree does', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const lock = (name: string, dep: string) =>
@@ -389,18 +389,30 @@ test('a lockfile an OS package ships (dpkg, apk) adds no components; one in a so
       'etc/os-release': 'ID=debian\nVERSION_ID="13"\n',
       'var/lib/dpkg/status':
         'Package: node-lodash-packages\nStatus: install ok installed\nVersion: 4.17.21-9\nArchitecture: all\n',
-      'var/lib/dpkg/info/node-lodash-packages.md5sums': `${'0'.repeat(32)}  usr/share/nodejs/lodash-cli/npm-shrinkwrap.json\n`,
+      'var/lib/dpkg/info/node-lodash-packages.md5sums': [
+        `${'0'.repeat(32)}  usr/share/nodejs/lodash-cli/npm-shrinkwrap.json`,
+        `${'0'.repeat(32)}  usr/share/nodejs/lodash-cli/yarn.lock`,
+        `${'0'.repeat(32)}  usr/share/nodejs/lodash-cli/pnpm-lock.yaml`,
+        '',
+      ].join('\n'),
       'usr/share/nodejs/lodash-cli/npm-shrinkwrap.json': lock('lodash-cli', 'abbrev'),
-      'lib/apk/db/installed': 'P:py3-thing\nV:1.0-r0\nA:x86_64\nF:usr/share/thing\nR:package-lock.json\n\n',
+      'usr/share/nodejs/lodash-cli/yarn.lock': 'abbrev@^1:\n  version "1.1.1"\n',
+      'usr/share/nodejs/lodash-cli/pnpm-lock.yaml': "lockfileVersion: '9.0'\npackages:\n  wrappy@1.0.2: {}\n",
+      'lib/apk/db/installed':
+        'P:py3-thing\nV:1.0-r0\nA:x86_64\nF:usr/share/thing\nR:package-lock.json\nR:yarn.lock\n\n',
       'usr/share/thing/package-lock.json': lock('thing', 'align-text'),
+      'usr/share/thing/yarn.lock':
+        '__metadata:\n  version: 8\n"once@npm:1": {version: 1.4.0, resolution: "once@npm:1.4.0"}\n',
       'src/app/package-lock.json': lock('app', 'left-pad'),
+      'src/web/yarn.lock': 'ms@^2:\n  version "2.1.3"\n',
+      'src/cli/pnpm-lock.yaml': "lockfileVersion: '6.0'\npackages:\n  /debug@4.3.4: {dev: false}\n",
     },
   ]);
   const result = await catalogArtifact(await openArtifact(`oci:${dir}`));
   const npm = result.components.filter((c) => c.ecosystem === 'npm');
   assert.deepEqual(
     npm.map((c) => `${c.purl} ${c.presence}`),
-    ['pkg:npm/left-pad@1.1.1 declared'],
+    ['pkg:npm/debug@4.3.4 declared', 'pkg:npm/left-pad@1.1.1 declared', 'pkg:npm/ms@2.1.3 declared'],
   );
   assert.ok(result.components.some((c) => c.name === 'node-lodash-packages'));
   assert.ok(result.components.some((c) => c.name === 'py3-thing'));

@@ -37,6 +37,18 @@ export function isProjectLockfile(path: string): boolean {
 }
 
 /**
+ * A yarn or pnpm project lockfile (`yarn.lock`, `pnpm-lock.yaml`), by the same rule: one inside
+ * node_modules (pnpm's own `node_modules/.pnpm/lock.yaml`, a package's shipped yarn.lock) is not the
+ * project's.
+ */
+export function flatLockKind(path: string): 'yarn' | 'pnpm' | undefined {
+  const segs = path.split('/');
+  if (segs.includes('node_modules')) return undefined;
+  const base = segs[segs.length - 1];
+  return base === 'yarn.lock' ? 'yarn' : base === 'pnpm-lock.yaml' ? 'pnpm' : undefined;
+}
+
+/**
  * Folders inside a package whose package.json files are not bundled copies of other packages: test
  * suites and their fixtures, examples, docs and benchmarks ship throwaway manifests (`fixtures/
  * broken-pkg/package.json`), and a hidden folder (`.cache`, `.pnpm`) is not a package's code.

@@ -23,6 +23,7 @@ import {
   npmCataloger,
   npmPurl,
 } from './npm.ts';
+import { MAX_FLAT_LOCKFILE_BYTES } from './npm-flat-lock.ts';
 import type { CatalogContext, Component } from './types.ts';
 
 const run = promisify(execFile);
@@ -442,6 +443,114 @@ test('property: random bytes and random JSON never throw', async () => {
     }),
     { numRuns: 300 },
   );
+});
+
+const lockFixture = (dir: string, name: string) =>
+  readFile(fileURLToPath(new URL(`./lockfile-fixtures/${dir}/${name}`, import.meta.url)));
+
+test('yarn.lock and pnpm-lock.yaml alone (source trees): every locked package declared, with its edges', async () => {
+  for (const [dir, name] of [
+    ['yarn-v1', 'yarn.lock'],
+    ['yarn-berry', 'yarn.lock'],
+    ['pnpm5', 'pnpm-lock.yaml'],
+    ['pnpm6', 'pnpm-lock.yaml'],
+    ['pnpm9', 'pnpm-lock.yaml'],
+  ] as const) {
+    const path = `src/app/${name}`;
+    const { components, warnings } = await catalog([file(path, await lockFixture(dir, name))]);
+    assert.deepEqual(warnings, [], dir);
+    const byPurl = new Map(components.map((c) => [c.purl, c]));
+    for (const c of components) {
+      assert.equal(c.presence, 'declared', `${dir} ${c.purl}`);
+      assert.deepEqual(c.foundAt, [path]);
+    }
+    for (const purl of [
+      'pkg:npm/%40isaacs/string-locale-compare@1.1.0',
+      'pkg:npm/ms@2.1.2',
+      'pkg:npm/ms@2.1.3',
+    ])
+      assert.ok(byPurl.has(purl), `${dir} ${purl}`);
+    // The alias string-width-cjs is the real string-width; the project itself is no component.
+    assert.ok(byPurl.has('pkg:npm/string-width@4.2.3'), dir);
+    assert.ok(![...byPurl.keys()].some((p) => p.includes('fixture') || p.includes('string-width-cjs')), dir);
+    assert.deepEqual(byPurl.get('pkg:npm/debug@4.3.4')!.dependsOn, ['pkg:npm/ms@2.1.2'], dir);
+    const ms = byPurl.get('pkg:npm/ms@2.1.3')!;
+    // SRI integrity is the tarball's SHA-512; yarn berry's checksum hashes its own zip: none.
+    assert.equal(ms.hashes?.[0]?.alg, dir === 'yarn-berry' ? undefined : 'SHA-512', dir);
+    // Only pnpm 5.x/6.x say what is dev.
+    const devOnce = byPurl.get('pkg:npm/once@1.4.0')!.properties['waybill:npm:dev'];
+    assert.equal(devOnce, dir === 'pnpm5' || dir === 'pnpm6' ? 'true' : undefined, dir);
+    assert.equal(ms.properties['waybill:npm:dev'], undefined, dir);
+  }
+});
+
+test('yarn/pnpm lockfile and an installed tree: only what is installed, enriched by the lockfile', async () => {
+  const pnpmLock = await lockFixture('pnpm6', 'pnpm-lock.yaml');
+  const yarnLock = await lockFixture('yarn-v1', 'yarn.lock');
+  const pkg = (name: string, version: string) => JSON.stringify({ name, version });
+  const { components, warnings } = await catalog([
+    // pnpm's layout: the virtual store, linked from node_modules/<name> (links are not needed here).
+    file('p/pnpm-lock.yaml', pnpmLock),
+    file('p/node_modules/.pnpm/once@1.4.0/node_modules/once/package.json', pkg('once', '1.4.0')),
+    file('p/node_modules/.pnpm/ms@2.1.3/node_modules/ms/package.json', pkg('ms', '2.1.3')),
+    // yarn's hoisted layout, with an installed version the lockfile does not name.
+    file('y/yarn.lock', yarnLock),
+    file('y/node_modules/debug/package.json', pkg('debug', '4.3.4')),
+    file('y/node_modules/ms/package.json', pkg('ms', '2.0.0')),
+  ]);
+  assert.deepEqual(warnings, []);
+  const byPurl = new Map(components.map((c) => [c.purl, c]));
+  assert.deepEqual(
+    [...byPurl.keys()],
+    ['pkg:npm/debug@4.3.4', 'pkg:npm/ms@2.0.0', 'pkg:npm/ms@2.1.3', 'pkg:npm/once@1.4.0'],
+  );
+  for (const c of components) assert.equal(c.presence, undefined, c.purl);
+  const once = byPurl.get('pkg:npm/once@1.4.0')!;
+  assert.deepEqual(once.foundAt, [
+    'p/node_modules/.pnpm/once@1.4.0/node_modules/once/package.json',
+    'p/pnpm-lock.yaml',
+  ]);
+  assert.equal(once.properties['waybill:npm:dev'], 'true');
+  assert.equal(once.hashes?.[0]?.alg, 'SHA-512');
+  assert.deepEqual(byPurl.get('pkg:npm/debug@4.3.4')!.foundAt, [
+    'y/node_modules/debug/package.json',
+    'y/yarn.lock',
+  ]);
+  // The installed ms@2.0.0 is not the locked 2.1.2: no lockfile facts for it.
+  assert.deepEqual(byPurl.get('pkg:npm/ms@2.0.0')!.foundAt, ['y/node_modules/ms/package.json']);
+  assert.equal(byPurl.get('pkg:npm/ms@2.0.0')!.hashes, undefined);
+});
+
+test('broken yarn/pnpm lockfiles are one warning naming the file; bad names are dropped; node_modules copies ignored', async () => {
+  const big = file('big/yarn.lock', '');
+  big.data = Buffer.alloc(MAX_FLAT_LOCKFILE_BYTES + 1, 0x20);
+  const { components, warnings } = await catalog([
+    file('a/yarn.lock', 'a@1:\n   version "1"\n'),
+    file('b/pnpm-lock.yaml', 'lockfileVersion: 5.4\npackages: [\n'),
+    file('c/pnpm-lock.yaml', "lockfileVersion: '9.0'\npackages:\n  '../evil@1.0.0': {}\n  ok@1.0.0: {}\n"),
+    file('d/node_modules/x/yarn.lock', 'bogus'),
+    file('node_modules/.pnpm/lock.yaml', 'bogus'),
+    big,
+  ]);
+  assert.deepEqual(
+    components.map((c) => `${c.purl} ${c.presence}`),
+    ['pkg:npm/ok@1.0.0 declared'],
+  );
+  assert.deepEqual(
+    warnings.map((w) => `${w.path}: ${w.reason}`),
+    [
+      'a/yarn.lock: line 2: bad indentation',
+      `b/pnpm-lock.yaml: ${warnings[1]!.reason}`,
+      `big/yarn.lock: lockfile larger than ${MAX_FLAT_LOCKFILE_BYTES} bytes: not read`,
+      'c/pnpm-lock.yaml: lockfile entry with an invalid npm package name: "../evil"',
+    ],
+  );
+  assert.match(warnings[1]!.reason, /^not YAML: /);
+  const entry = (path: string): FileEntry => ({ path, type: 'file', size: 1, mode: 0o644 });
+  assert.equal(npmCataloger.want(entry('srv/yarn.lock')), true);
+  assert.equal(npmCataloger.want(entry('pnpm-lock.yaml')), true);
+  assert.equal(npmCataloger.want(entry('node_modules/x/yarn.lock')), false);
+  assert.equal(npmCataloger.want(entry('srv/yarn.lock.bak')), false);
 });
 
 function flattenNpmLs(tree: unknown, out = new Set<string>()): Set<string> {

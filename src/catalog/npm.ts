@@ -1,15 +1,17 @@
 /**
  * npm cataloger: installed packages (`node_modules/<name>/package.json`, scoped and nested), copies
  * vendored inside them (Next.js `dist/compiled/<pkg>/package.json`), and lockfiles
- * (`package-lock.json` / `npm-shrinkwrap.json`, lockfileVersion 1, 2 and 3), with the dependency
- * edges Node itself would follow.
+ * (`package-lock.json` / `npm-shrinkwrap.json`, lockfileVersion 1, 2 and 3; `yarn.lock` v1 and berry;
+ * `pnpm-lock.yaml` 5.x, 6.x and 9.x), with the dependency edges Node itself would follow.
  *
  * Installed, not merely locked: when a project has an installed tree (anything under its
  * `node_modules`), its lockfile only adds facts (integrity hash, dev flag) to the packages installed
  * at the same path; a lockfile entry with nothing installed there — an optional build for another
  * platform (`@esbuild/*`, `@next/swc-*`), a pruned dev dependency — is not in the artifact and is
  * not a component. A lockfile whose project has no installed tree at all (a source tree) is the only
- * evidence there is: its packages are components with presence `declared`.
+ * evidence there is: its packages are components with presence `declared`. yarn and pnpm lockfiles
+ * follow the same rule; they record no install paths, so with an installed tree their facts go to the
+ * installed packages of the same name and version, and their edges are the lockfile's own.
  *
  * What counts as an installed package follows npm's folder layout (see npm-paths.ts). The project's
  * own package.json (not under node_modules) and the lockfile's root entry are the project itself, not
@@ -17,10 +19,13 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { resolveSymlink } from '../archive/tar-reader.ts';
+import { isWaybillError } from '../errors.ts';
 import type { WalkedFile } from '../sources/types.ts';
+import { type LockedPackage, lockedId, MAX_FLAT_LOCKFILE_BYTES } from './npm-flat-lock.ts';
 import { isObject, type Json, type LockEntry, lockEntries, requiredNames, str } from './npm-lockfile.ts';
 import {
   carrierOf,
+  flatLockKind,
   folderOf,
   followLinks,
   isInstalledPackageJson,
@@ -30,7 +35,9 @@ import {
   joinPath,
   resolveFrom,
 } from './npm-paths.ts';
+import { pnpmLockPackages } from './pnpm-lockfile.ts';
 import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
+import { yarnLockPackages } from './yarn-lockfile.ts';
 
 export { isInstalledPackageJson, isNestedPackageJson, isProjectLockfile } from './npm-paths.ts';
 
@@ -130,6 +137,8 @@ interface TreeNode {
   requires: string[];
   /** Lockfile only: whether the lockfile marks this occurrence dev. */
   dev?: boolean;
+  /** yarn/pnpm lockfile only: the tree keys of the packages it depends on, as the lockfile resolved them. */
+  lockedDeps?: string[];
 }
 
 function installedNode(file: WalkedFile, ctx: CatalogContext): TreeNode | undefined {
@@ -153,12 +162,12 @@ function installedNode(file: WalkedFile, ctx: CatalogContext): TreeNode | undefi
   return { dir, resolveDir: dir, component, requires: requiredNames(pkg) };
 }
 
-function lockNode(
-  entry: LockEntry,
-  lockDir: string,
+/** A lockfile's record of a package as a component: name checked, license and tarball hash kept. */
+function lockedComponent(
+  entry: Pick<LockEntry, 'name' | 'version' | 'license' | 'licenses' | 'integrity' | 'optional'>,
   path: string,
   ctx: CatalogContext,
-): TreeNode | undefined {
+): Component | undefined {
   const component = makeComponent(entry.name, entry.version, path);
   if (!component) {
     ctx.warn(
@@ -171,6 +180,17 @@ function lockNode(
   const hashes = integrityHashes(entry.integrity);
   if (hashes) component.hashes = hashes;
   if (entry.optional) component.properties['waybill:npm:optional'] = 'true';
+  return component;
+}
+
+function lockNode(
+  entry: LockEntry,
+  lockDir: string,
+  path: string,
+  ctx: CatalogContext,
+): TreeNode | undefined {
+  const component = lockedComponent(entry, path, ctx);
+  if (!component) return undefined;
   return {
     dir: joinPath(lockDir, entry.key),
     resolveDir: joinPath(lockDir, entry.resolveKey),
@@ -202,16 +222,49 @@ function vendoredCopy(file: WalkedFile, carrier: TreeNode, ctx: CatalogContext):
   return component;
 }
 
+/** A yarn or pnpm lockfile's package as a tree node (it has no folder: see flatLockDir). */
+function flatLockNode(pkg: LockedPackage, lockPath: string, ctx: CatalogContext): TreeNode | undefined {
+  const locked = { ...pkg, integrity: pkg.integrity, license: undefined, licenses: undefined };
+  const component = lockedComponent(locked, lockPath, ctx);
+  if (!component) return undefined;
+  const dir = flatLockDir(lockPath, lockedId(pkg.name, pkg.version));
+  const lockedDeps = pkg.dependsOn.map((id) => flatLockDir(lockPath, id));
+  return { dir, resolveDir: dir, component, requires: [], dev: pkg.dev, lockedDeps };
+}
+
+/** The tree key of a yarn/pnpm lockfile's package: NUL never occurs in a path, so no folder collides. */
+function flatLockDir(lockPath: string, id: string): string {
+  return `${lockPath}\0${id}`;
+}
+
+function readFlatLock(file: WalkedFile, kind: 'yarn' | 'pnpm', ctx: CatalogContext): LockedPackage[] {
+  const path = file.entry.path;
+  if (file.data.length > MAX_FLAT_LOCKFILE_BYTES) {
+    ctx.warn(path, `lockfile larger than ${MAX_FLAT_LOCKFILE_BYTES} bytes: not read`);
+    return [];
+  }
+  const text = file.data.toString('utf8');
+  try {
+    return kind === 'yarn' ? yarnLockPackages(text, path) : pnpmLockPackages(text, path);
+  } catch (e) {
+    if (!isWaybillError(e)) throw e;
+    ctx.warn(path, e.reason);
+    return [];
+  }
+}
+
 interface Gathered {
   installed: TreeNode[];
   locks: Array<{ dir: string; path: string; entries: LockEntry[] }>;
+  /** yarn.lock and pnpm-lock.yaml files: packages by name@version, no install paths. */
+  flatLocks: Array<{ dir: string; path: string; packages: LockedPackage[] }>;
   nested: WalkedFile[];
   /** Package-folder symlinks (pnpm's layout, workspace links): link path → resolved target. */
   links: Map<string, string>;
 }
 
 function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
-  const out: Gathered = { installed: [], locks: [], nested: [], links: new Map() };
+  const out: Gathered = { installed: [], locks: [], flatLocks: [], nested: [], links: new Map() };
   // Sorted input → the same merge order (and so the same fields) whatever order the walk used.
   const sorted = [...files].sort((a, b) =>
     a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0,
@@ -224,6 +277,9 @@ function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
     } else if (isProjectLockfile(path)) {
       const lock = parseJson(file, ctx);
       if (lock) out.locks.push({ dir: folderOf(path), path, entries: lockEntries(lock, path, ctx) });
+    } else if (flatLockKind(path) !== undefined) {
+      const packages = readFlatLock(file, flatLockKind(path)!, ctx);
+      out.flatLocks.push({ dir: folderOf(path), path, packages });
     } else if (isInstalledPackageJson(path)) {
       const node = installedNode(file, ctx);
       if (node) out.installed.push(node);
@@ -258,7 +314,40 @@ function buildTree(gathered: Gathered, ctx: CatalogContext): Map<string, TreeNod
       tree.set(node.dir, node);
     }
   }
+  for (const lock of gathered.flatLocks) addFlatLock(tree, installedDirs, lock, ctx);
   return tree;
+}
+
+/**
+ * A yarn or pnpm lockfile: with no installed tree in its project, each package is a declared node;
+ * with one, it only enriches the installed packages of the same name and version under the project's
+ * node_modules (pnpm's `.pnpm` store included).
+ */
+function addFlatLock(
+  tree: Map<string, TreeNode>,
+  installedDirs: string[],
+  lock: Gathered['flatLocks'][number],
+  ctx: CatalogContext,
+): void {
+  const modules = joinPath(lock.dir, 'node_modules/');
+  const inProject = installedDirs.filter((d) => d.startsWith(modules));
+  const installedById = new Map<string, TreeNode[]>();
+  for (const dir of inProject) {
+    const node = tree.get(dir)!;
+    const id = lockedId(node.component.name, node.component.version);
+    installedById.set(id, [...(installedById.get(id) ?? []), node]);
+  }
+  for (const pkg of lock.packages) {
+    const node = flatLockNode(pkg, lock.path, ctx);
+    if (!node) continue;
+    if (inProject.length > 0) {
+      for (const installed of installedById.get(lockedId(pkg.name, pkg.version)) ?? [])
+        enrich(installed, node);
+      continue;
+    }
+    node.component.presence = 'declared';
+    tree.set(node.dir, node);
+  }
 }
 
 /** Lockfile facts about the package installed at the same path (when it is the same version). */
@@ -308,6 +397,10 @@ function catalogNpm(files: WalkedFile[], ctx: CatalogContext): Component[] {
   const installedOrLinked = { has: (dir: string) => followLinks(tree, gathered.links, dir) !== undefined };
   for (const node of tree.values()) {
     const deps: string[] = [];
+    for (const dir of node.lockedDeps ?? []) {
+      const target = tree.get(dir);
+      if (target) deps.push(componentKey(target.component));
+    }
     for (const name of node.requires) {
       const found = resolveFrom(installedOrLinked, node.resolveDir, name);
       const target = found === undefined ? undefined : followLinks(tree, gathered.links, found);
@@ -346,7 +439,7 @@ export const npmCataloger: Cataloger = {
     if (!isRegularFile(entry)) return false;
     const p = entry.path;
     // Every name below ends in .json: most entries of an image are out after one comparison.
-    if (!p.endsWith('.json')) return false;
+    if (!p.endsWith('.json')) return flatLockKind(p) !== undefined;
     if (isInstalledPackageJson(p) || isProjectLockfile(p)) return true;
     return isNestedPackageJson(p) && entry.size <= MAX_NESTED_MANIFEST;
   },

@@ -90,3 +90,38 @@ test('stamp dir: hashes the tree: its SBOM and record name the digest check comp
   const checked = await waybill(['check', `dir:${dir}`, '--format', 'json'], { env: ENV });
   assert.equal(checked.code, 1, checked.stderr);
 });
+
+test('sbom dir: a yarn or pnpm source tree lists its locked packages as declared; installed, only those', async (t) => {
+  const fixtures = fileURLToPath(new URL('../../src/catalog/lockfile-fixtures', import.meta.url));
+  for (const [fixture, lockfile] of [
+    ['yarn-v1', 'yarn.lock'],
+    ['pnpm9', 'pnpm-lock.yaml'],
+  ] as const) {
+    const dir = join(root, `src-${fixture}`);
+    mkdirSync(dir);
+    for (const name of ['package.json', lockfile])
+      writeFileSync(join(dir, name), readFileSync(join(fixtures, fixture, name)));
+    const doc = JSON.parse(await sbom(dir, 'cyclonedx-json'));
+    type Cdx = { purl: string; scope?: string; properties?: Array<{ name: string; value: string }> };
+    const components: Cdx[] = doc.components;
+    assert.equal(components.length, 17, fixture);
+    assert.ok(components.some((c) => c.purl === 'pkg:npm/react-dom@18.2.0'));
+    for (const c of components) {
+      assert.equal(c.scope, 'optional', `${fixture} ${c.purl}`);
+      assert.ok(
+        c.properties?.some((p) => p.name === 'waybill:presence' && p.value === 'declared'),
+        `${fixture} ${c.purl}`,
+      );
+    }
+    if (existsSync(SCHEMAS)) assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
+
+    // Installed: the tree wins, the lockfile entries with nothing installed are not components.
+    const installed = tree(`src-${fixture}`, { ms: '2.1.3', debug: '4.3.4' });
+    const after = JSON.parse(await sbom(installed, 'cyclonedx-json'));
+    assert.deepEqual(after.components.map((c: Cdx) => `${c.purl} ${c.scope ?? 'required'}`).sort(), [
+      'pkg:npm/debug@4.3.4 required',
+      'pkg:npm/ms@2.1.3 required',
+    ]);
+  }
+  if (!existsSync(SCHEMAS)) t.skip(`schemas not found at ${SCHEMAS}`);
+});
