@@ -122,6 +122,17 @@ describe('condenseElf', () => {
     assert.equal(condenseElf(renamed, 0), undefined);
   });
 
+  test('a section 0 that claims file bytes keeps the file whole (its offset could lie past the copy)', async () => {
+    const go = binaries['go-386'] as Buffer;
+    const shoff = go.readUInt32LE(32);
+    const bad = Buffer.from(go);
+    bad.writeUInt32LE(1, shoff + 4); // sh_type: SHT_PROGBITS instead of SHT_NULL
+    bad.writeUInt32LE(bad.length - 1, shoff + 16); // sh_offset: in the file, past any condensed copy
+    assert.equal(condenseElf(bad, 0), undefined);
+    // The file itself still reads: the Go module is found in it.
+    assert.match(JSON.stringify(await findings(bad)), /example\.com\/app/);
+  });
+
   test('property: on corrupted headers it never throws, and what it keeps reads the same', async () => {
     const go = binaries['go-386'] as Buffer;
     const exe = parseExecutable(go, 'go');

@@ -17,7 +17,8 @@
  *    or with extended section numbering;
  *  - Go build info outside a `.go.buildinfo` section (found by scanning the start of the data
  *    segment), or in the pre-1.18 layout, whose strings are pointers into the data segment;
- *  - any header, section or segment range the parser would reject.
+ *  - any header, section or segment range the parser would reject, and a section 0 (reserved, with
+ *    no file bytes) that claims some.
  */
 import { type ByteSource, bufferSource } from '../../util/byte-source.ts';
 import { CARGO_AUDITABLE_SECTION } from './cargo-auditable.ts';
@@ -142,6 +143,10 @@ function parse(source: ByteSource): Parsed | undefined {
     if (!hasNoFileBytes(section.type) && !inFile(section.offset, section.size)) return undefined;
     raw.push(section);
   }
+  // Section 0 is reserved (SHT_NULL, no file bytes). One that claims file bytes is read by the
+  // parser like any other section, so a copy that leaves it as it is could point past its own end:
+  // such a file is kept whole.
+  if (raw[0] && !hasNoFileBytes(raw[0].type)) return undefined;
   const strtabHeader = shstrndx > 0 && shstrndx < raw.length ? raw[shstrndx] : undefined;
   const strtab =
     strtabHeader && !hasNoFileBytes(strtabHeader.type)
