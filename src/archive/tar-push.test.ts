@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import { WaybillError } from '../errors.ts';
 import { TarPushParser } from './tar-push.ts';
-import { readTar } from './tar-reader.ts';
+import { BLOCK_SIZE, readTar } from './tar-reader.ts';
 import { tarBuffer } from './tar-writer.ts';
 
 type Listed = { entries: Array<{ header: object; data: string }> } | { error: string };
@@ -144,6 +144,19 @@ test('ends: without the end marker, without the last padding, and cut inside hea
     'error' in cut && /MALFORMED .*truncated tar archive.*content of "a"/.test(cut.error),
     JSON.stringify(cut),
   );
+});
+
+test('a pax body whose padding is cut short: truncated, whatever the body says, as readTar says', async () => {
+  const long = `${'l'.repeat(120)}/name`;
+  const tar = Buffer.from(await tarBuffer([{ path: long, data: Buffer.from('x') }]));
+  // The pax body is the second block; break its first record's length, then cut inside its padding.
+  const body = tar.indexOf(Buffer.from(' path='), BLOCK_SIZE) - 3;
+  tar[body] = 1;
+  const cutShort = tar.subarray(0, body + 228);
+  const expected = await pulled(cutShort);
+  assert.match(JSON.stringify(expected), /truncated/);
+  for (const cuts of [[], [1], [body + 100], [7, 300, 700]])
+    assert.deepEqual(pushed(cutShort, cuts), expected);
 });
 
 test('property: random archives and mutations, any chunking: the same entries or the same error', async () => {

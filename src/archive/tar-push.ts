@@ -28,8 +28,12 @@ type State =
   | { kind: 'metadata'; body: Buffer; got: number; pad: number; what: string }
   /** Content of the current entry: `left` bytes, then `pad` bytes of padding. */
   | { kind: 'content'; left: number; pad: number; path: string }
-  /** Bytes to pass over: `strict` ones must be there (metadata padding, the root entry's content). */
-  | { kind: 'skip'; left: number; strict: boolean }
+  /**
+   * Bytes to pass over: `strict` ones must be there (metadata padding, the root entry's content).
+   * `metadata`: a body read whole, applied once its padding is there too, as `readTar` reads it (a
+   * body cut short in its padding is the same "truncated" error, whatever the body says).
+   */
+  | { kind: 'skip'; left: number; strict: boolean; metadata?: Buffer }
   /** After the end-of-archive marker. */
   | { kind: 'done' };
 
@@ -90,8 +94,12 @@ export class TarPushParser {
           this.take(n);
           at += n;
           if (state.got < state.body.length) return;
-          this.headers.metadata(state.body);
-          this.state = state.pad > 0 ? { kind: 'skip', left: state.pad, strict: true } : HEADER;
+          if (state.pad > 0)
+            this.state = { kind: 'skip', left: state.pad, strict: true, metadata: state.body };
+          else {
+            this.headers.metadata(state.body);
+            this.state = HEADER;
+          }
           break;
         }
         case 'content': {
@@ -110,7 +118,9 @@ export class TarPushParser {
           state.left -= n;
           this.take(n);
           at += n;
-          if (state.left === 0) this.state = HEADER;
+          if (state.left > 0) break;
+          this.state = HEADER;
+          if (state.metadata) this.headers.metadata(state.metadata);
           break;
         }
         case 'done':
