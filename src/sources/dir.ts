@@ -25,7 +25,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { WaybillError } from '../errors.ts';
 import { entryAt, fileEntryAt, HEAD_BYTES, nodeOf, type TreeEntry } from './tree-list.ts';
-import { readBuffers, readWantedSync } from './tree-read.ts';
+import { readBuffers, takeWanted } from './tree-read.ts';
 import { type ScannedTree, scanTree } from './tree-scan.ts';
 import { treeHelpers, walkTreeShared } from './tree-walk.ts';
 import {
@@ -120,22 +120,7 @@ async function walkTree(
       const head = heads.subarray(i * HEAD_BYTES, i * HEAD_BYTES + Math.min(entry.size, SNIFF_BYTES));
       keep = (filter.sniff as NonNullable<FileFilter['sniff']>)(entry, head);
     }
-    if (!keep) continue;
-    if (entry.type !== 'file') {
-      result.files.push({ entry, data: Buffer.alloc(0), earlier: [] });
-      continue;
-    }
-    const { kept, skipped } = readWantedSync(
-      tree.root,
-      entry,
-      keep === 'sniff',
-      filter,
-      max,
-      buffers,
-      onRead,
-    );
-    if (skipped !== undefined) result.skipped.push({ path: entry.path, reason: skipped });
-    if (kept !== undefined) result.files.push({ entry, data: kept, earlier: [] });
+    if (keep) takeWanted(tree.root, entry, keep, filter, max, buffers, result, onRead);
   }
   return result;
 }

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { siblingModule } from '../util/sibling-module.ts';
 import type { ShareWorkerData } from './tree-share-worker.ts';
-import { parseWorkerCount, type SourceWalkOptions, WORKERS_ENV } from './walk-options.ts';
+import { requestedWorkers, type SourceWalkOptions } from './walk-options.ts';
 
 const WORKER_YOUNG_GENERATION_MB = 4;
 /** At most this many threads share a walk: listing is mostly system calls on one file system. */
@@ -20,11 +20,7 @@ const MAX_THREADS = 4;
  */
 export function treeHelpers(options: SourceWalkOptions, env: NodeJS.ProcessEnv = process.env): number {
   if (!options.filterModule) return 0;
-  let threads = options.workers;
-  const fromEnv = env[WORKERS_ENV];
-  if (threads === undefined && fromEnv !== undefined && fromEnv !== '')
-    threads = parseWorkerCount(fromEnv, WORKERS_ENV);
-  threads ??= availableParallelism();
+  const threads = requestedWorkers(options.workers, env) ?? availableParallelism();
   return Math.max(0, Math.min(Math.floor(threads), MAX_THREADS) - 1);
 }
 

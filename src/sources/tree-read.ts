@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { openRegularFileSync } from '../util/regular-file.ts';
 import { condenseFromFile, SPILL_MIN_BYTES } from './spill.ts';
-import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
+import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES, type WalkResult } from './types.ts';
 
 /**
  * Files from this size are condensed from disk when the filter condenses them. Below it the
@@ -67,6 +67,39 @@ export function readWantedSync(
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * A walk's part once the filter wanted `entry` (`keep`: true, or 'sniff' for a regular file whose
+ * head is still to be looked at): a link, directory or other node is kept with no bytes; a regular
+ * file is read (`readWantedSync`) and kept, skipped with its reason, or dropped. Both `dir:` walks
+ * (dir.ts, tree-share.ts) end every entry here, so they keep the same files.
+ */
+export function takeWanted(
+  root: string,
+  entry: FileEntry,
+  keep: true | 'sniff',
+  filter: FileFilter,
+  maxFileSize: number,
+  buffers: ReadBuffers,
+  result: WalkResult,
+  onRead?: (bytes: number) => void,
+): void {
+  if (entry.type !== 'file') {
+    result.files.push({ entry, data: Buffer.alloc(0), earlier: [] });
+    return;
+  }
+  const { kept, skipped } = readWantedSync(
+    root,
+    entry,
+    keep === 'sniff',
+    filter,
+    maxFileSize,
+    buffers,
+    onRead,
+  );
+  if (skipped !== undefined) result.skipped.push({ path: entry.path, reason: skipped });
+  if (kept !== undefined) result.files.push({ entry, data: kept, earlier: [] });
 }
 
 function tooLarge(entry: FileEntry, max: number): string {

@@ -12,8 +12,8 @@ import { lstatSync, readlinkSync } from 'node:fs';
 import { fileTypeOf } from '../util/regular-file.ts';
 import type { DirQueue } from './dir-queue.ts';
 import { entryNames, isWaybillFile } from './tree-list.ts';
-import { readBuffers, readWantedSync } from './tree-read.ts';
-import type { FileEntry, FileFilter, WalkedFile, WalkResult } from './types.ts';
+import { readBuffers, takeWanted } from './tree-read.ts';
+import type { FileEntry, FileFilter, WalkResult } from './types.ts';
 
 const NO_NAMES: ReadonlySet<string> = new Set();
 
@@ -76,8 +76,7 @@ function shareOf(
   filter: FileFilter,
   options: ShareOptions,
 ): { listTaken(dir: string): void; result: WalkResult } {
-  const files: WalkedFile[] = [];
-  const skipped: WalkResult['skipped'] = [];
+  const result: WalkResult = { files: [], skipped: [] };
   const buffers = readBuffers();
   const onRead = (bytes: number) => queue.addRead(bytes);
   // Subdirectories the full stack could not take: listed by this thread before it finishes the
@@ -109,22 +108,7 @@ function shareOf(
       let keep = filter.want(entry);
       // Only regular files are read or sniffed, never through a link: FIFOs and devices are listed.
       if (keep === 'sniff' && !(entry.type === 'file' && filter.sniff)) keep = false;
-      if (!keep) continue;
-      if (entry.type !== 'file') {
-        files.push({ entry, data: Buffer.alloc(0), earlier: [] });
-        continue;
-      }
-      const read = readWantedSync(
-        root,
-        entry,
-        keep === 'sniff',
-        filter,
-        options.maxFileSize,
-        buffers,
-        onRead,
-      );
-      if (read.skipped !== undefined) skipped.push({ path: entry.path, reason: read.skipped });
-      if (read.kept !== undefined) files.push({ entry, data: read.kept, earlier: [] });
+      if (keep) takeWanted(root, entry, keep, filter, options.maxFileSize, buffers, result, onRead);
     }
     queue.addListed(listed);
     options.onDirectory?.();
@@ -137,7 +121,7 @@ function shareOf(
     }
     queue.finish();
   };
-  return { listTaken, result: { files, skipped } };
+  return { listTaken, result };
 }
 
 /** JavaScript string order of paths, the order the listed walk shows entries in (tree-list.ts). */

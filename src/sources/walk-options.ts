@@ -100,6 +100,17 @@ export function parseWorkerCount(text: string, input: string): number {
   return Number(text.trim());
 }
 
+/** The thread count asked for: `requested` (WalkOptions.workers), else $WAYBILL_WORKERS, else none. */
+export function requestedWorkers(
+  requested: number | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): number | undefined {
+  const fromEnv = env[WORKERS_ENV];
+  if (requested === undefined && fromEnv !== undefined && fromEnv !== '')
+    return parseWorkerCount(fromEnv, WORKERS_ENV);
+  return requested;
+}
+
 /**
  * A layer worth a thread of its own: below this many compressed bytes (or four times as many
  * uncompressed ones, which cost only hashing and tar parsing, no inflate), a worker's start-up (an
@@ -119,10 +130,7 @@ export function resolveWorkerCount(
   layerBytes: readonly number[],
   env: NodeJS.ProcessEnv = process.env,
 ): number {
-  let wanted = requested;
-  const fromEnv = env[WORKERS_ENV];
-  if (wanted === undefined && fromEnv !== undefined && fromEnv !== '')
-    wanted = parseWorkerCount(fromEnv, WORKERS_ENV);
+  let wanted = requestedWorkers(requested, env);
   if (wanted === undefined) {
     const cores = availableParallelism();
     const big = layerBytes.filter((n) => n >= WORKER_LAYER_MIN_BYTES).length;
