@@ -191,7 +191,7 @@ test('a helper that dies holding a directory ends the shared walk; it never hang
   assert.equal(shared, undefined);
 });
 
-test('a helper that dies holding the stack\'s lock ends the shared walk after the stall limit; it never hangs', async () => {
+test('a helper that dies holding the stack’s lock ends the shared walk after the stall limit; it never hangs', async () => {
   const root = await bigTree('dies-locked');
   const spec = await filterModule('dies-locked');
   const filter = await loadFilter(spec);
