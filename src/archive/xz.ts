@@ -18,9 +18,9 @@
  * consumer that stops early (found the file it wanted) never leaves the lock held.
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import xzDecompress from 'xz-decompress';
 import { WaybillError } from '../errors.ts';
 import { type ByteSource, openFileSource } from './ar.ts';
 import {
@@ -32,9 +32,19 @@ import {
   maxOutputBytes,
 } from './decompress.ts';
 
-const { XzReadableStream } = xzDecompress as unknown as {
-  XzReadableStream: new (source: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
-};
+type XzStreamClass = new (source: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
+let xzStreamClass: XzStreamClass | undefined;
+
+/**
+ * The decoder's stream class, loaded on the first xz stream: the package compiles its WASM and loads
+ * Node's web streams when imported (~15 ms), which every command that can open a .deb or an rpm paid
+ * at start-up, though most never meet xz data. CommonJS, so a synchronous require.
+ */
+function xzStreamDecoder(): XzStreamClass {
+  xzStreamClass ??= (createRequire(import.meta.url)('xz-decompress') as { XzReadableStream: XzStreamClass })
+    .XzReadableStream;
+  return xzStreamClass;
+}
 
 /** xz-embedded's xz_ret codes (xz.h), for messages a user can act on. */
 const XZ_ERRORS: Record<string, string> = {
@@ -68,7 +78,8 @@ async function* xzChunks(source: AsyncIterable<unknown>, limits: DecompressLimit
       if (bytes.byteLength > 0) yield bytes;
     }
   }
-  const reader = new XzReadableStream(ReadableStream.from(counted())).getReader();
+  const Decoder = xzStreamDecoder();
+  const reader = new Decoder(ReadableStream.from(counted())).getReader();
   let finished = false;
   try {
     while (true) {

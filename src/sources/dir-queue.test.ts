@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { DirQueue } from './dir-queue.ts';
 
@@ -82,4 +84,41 @@ test('DirQueue: progress counters add up across calls', () => {
   queue.addRead(2 ** 40);
   queue.addListed(7);
   assert.deepEqual(queue.progress(), { read: 2 ** 40 + 5, listed: 7 });
+});
+
+/** The lock word (slot 0 of the control block), as a thread that holds the lock sees it. */
+function lockWord(queue: DirQueue): Int32Array {
+  return new Int32Array(queue.buffer, 0, 1);
+}
+
+test('DirQueue: a lock whose holder died (never released) throws after lockStallMs instead of hanging', () => {
+  const queue = DirQueue.create(64);
+  queue.lockStallMs = 100;
+  Atomics.store(lockWord(queue), 0, 1); // held by a thread that is gone
+  const started = Date.now();
+  assert.throws(() => queue.give('a'), /lock was held for 100 ms: its holder stopped/);
+  assert.ok(Date.now() - started >= 100);
+  assert.throws(() => queue.take(false), /its holder stopped/);
+});
+
+test('DirQueue: a live holder on another thread that lets go in time is waited for', async () => {
+  const queue = DirQueue.create(64);
+  queue.lockStallMs = 2_000;
+  const lock = lockWord(queue);
+  // Another thread takes the lock, keeps it 300 ms (15 waits of WAIT_MS), then releases it the way
+  // `unlock` does: waiters must not count those waits as a holder that is gone.
+  const holder = new Worker(
+    `const { workerData, parentPort } = require('node:worker_threads');
+     const lock = new Int32Array(workerData, 0, 1);
+     Atomics.store(lock, 0, 1);
+     parentPort.postMessage('held');
+     const until = Date.now() + 300; while (Date.now() < until);
+     if (Atomics.sub(lock, 0, 1) !== 1) { Atomics.store(lock, 0, 0); Atomics.notify(lock, 0, 1); }`,
+    { eval: true, workerData: queue.buffer },
+  );
+  await once(holder, 'message');
+  assert.equal(Atomics.load(lock, 0), 1);
+  assert.ok(queue.give('a'));
+  assert.equal(queue.take(false), 'a');
+  await once(holder, 'exit');
 });

@@ -37,6 +37,13 @@ const COUNTER_BYTES = COUNTER_SLOTS * 8;
 const LENGTH_BYTES = 4;
 /** How long a waiting thread sleeps before looking again, at most (a wake-up normally comes first). */
 const WAIT_MS = 20;
+/**
+ * How long a thread waits for the lock before deciding its holder is gone: a live one holds it for a
+ * few microseconds, but a helper that dies inside (out of memory, terminated) never releases it, and
+ * a main thread blocked in `Atomics.wait` cannot see the helper's exit event. It throws instead, which
+ * gives the shared walk up for the one-thread walk (tree-walk.ts), as any other failure does.
+ */
+export const LOCK_STALL_MS = 5_000;
 
 export const DEFAULT_QUEUE_BYTES = 1024 * 1024;
 
@@ -62,6 +69,9 @@ export class DirQueue {
   static attach(buffer: SharedArrayBuffer): DirQueue {
     return new DirQueue(buffer);
   }
+
+  /** How long `lock` waits for a holder that may be gone (LOCK_STALL_MS; tests shorten it). */
+  lockStallMs = LOCK_STALL_MS;
 
   /**
    * Gives a directory to whichever thread takes it first. False when the stack is full: the caller
@@ -206,8 +216,13 @@ export class DirQueue {
     let state = Atomics.compareExchange(this.control, LOCK, 0, 1);
     if (state === 0) return;
     if (state !== 2) state = Atomics.exchange(this.control, LOCK, 2);
+    let stalled = 0;
     while (state !== 0) {
-      Atomics.wait(this.control, LOCK, 2);
+      // Woken or not, a live holder lets go within microseconds; only timeouts in a row add up.
+      if (Atomics.wait(this.control, LOCK, 2, WAIT_MS) === 'timed-out') stalled += WAIT_MS;
+      else stalled = 0;
+      if (stalled >= this.lockStallMs)
+        throw new Error(`the shared walk's lock was held for ${this.lockStallMs} ms: its holder stopped`);
       state = Atomics.exchange(this.control, LOCK, 2);
     }
   }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import type { Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { isWaybillError } from '../errors.ts';
 import { openDir } from './dir.ts';
 import { spawnHelper } from './tree-helpers.ts';
@@ -189,6 +189,35 @@ test('a helper that dies holding a directory ends the shared walk; it never hang
   const dies = await filterModule('dies', 'export const filter = { want: () => process.exit(3) };\n');
   const shared = await walkTreeShared(root, good, { filterModule: dies }, 1, { awaitHelpers: true });
   assert.equal(shared, undefined);
+});
+
+test('a helper that dies holding the stack’s lock ends the shared walk after the stall limit; it never hangs', async () => {
+  const root = await bigTree('dies-locked');
+  const spec = await filterModule('dies-locked');
+  const filter = await loadFilter(spec);
+  // A helper that joins, takes the lock the way a live one would, and dies before letting go: the
+  // main thread, blocked on that lock, cannot see its exit event.
+  const helper = join(work, 'dies-locked-helper.mjs');
+  const queueModule = new URL('./dir-queue.ts', import.meta.url).href;
+  await writeFile(
+    helper,
+    `import { parentPort } from 'node:worker_threads';
+     import { DirQueue } from ${JSON.stringify(queueModule)};
+     parentPort.once('message', (request) => {
+       DirQueue.attach(request.queue).join(request.index);
+       Atomics.store(new Int32Array(request.queue, 0, 1), 0, 1);
+       process.exit(3);
+     });\n`,
+  );
+  const spawn = () => new Worker(helper);
+  const started = Date.now();
+  const shared = await walkTreeShared(root, filter, { filterModule: spec }, 1, {
+    spawn,
+    awaitHelpers: true,
+    lockStallMs: 200,
+  });
+  assert.equal(shared, undefined);
+  assert.ok(Date.now() - started < 10_000);
 });
 
 test('a helper that cannot start leaves the walk to the others, and none is left running', async () => {

@@ -35,13 +35,14 @@ export async function walkTreeShared(
   filter: FileFilter,
   options: SourceWalkOptions,
   helpers: number,
-  testing: { awaitHelpers?: boolean; spawn?: () => Worker } = {},
+  testing: { awaitHelpers?: boolean; spawn?: () => Worker; lockStallMs?: number } = {},
 ): Promise<WalkResult | undefined> {
   const filterModule = options.filterModule;
   if (!filterModule) throw new Error('walkTreeShared: no filter module');
   options.signal?.throwIfAborted();
   const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
   const queue = DirQueue.create();
+  if (testing.lockStallMs !== undefined) queue.lockStallMs = testing.lockStallMs;
   queue.give('');
   const workers: Worker[] = [];
   try {
@@ -65,6 +66,7 @@ export async function walkTreeShared(
     for (let i = 0; testing.awaitHelpers && queue.joined !== 2 ** workers.length - 1 && i < 2000; i++)
       await new Promise((resolve) => setTimeout(resolve, 5));
     let mine: WalkResult;
+    let joined: number;
     try {
       mine = await walkShareYielding(root, queue, filter, {
         maxFileSize,
@@ -76,11 +78,12 @@ export async function walkTreeShared(
           }
         },
       });
+      // Inside: closing takes the lock, which a helper that died inside it never released.
+      joined = queue.close();
     } catch (e) {
       if (options.signal?.aborted) throw e;
       return undefined;
     }
-    const joined = queue.close();
     // Stopped by a helper that failed: the main thread's share ended early, and what the helper
     // says is checked below.
     const files = [...mine.files];
