@@ -175,6 +175,32 @@ test('combined filter: true beats sniff, sniff only when some cataloger sniffs',
   assert.equal(combinedFilter([listCataloger()], false).want(e('etc/os-release')), false);
 });
 
+test('combined filter: catalogers sharing one want are asked it once per entry, each still sniffing', () => {
+  const asked: string[] = [];
+  const shared: Cataloger['want'] = (entry) => {
+    asked.push(entry.path);
+    return entry.path.startsWith('bin/') ? 'sniff' : false;
+  };
+  const sniffer = (name: string, magic: string): Cataloger => ({
+    name,
+    want: shared,
+    sniff: (_entry, head) => head.includes(magic),
+    catalog: () => [],
+  });
+  // The two sharing it are not next to each other: another cataloger sits between them.
+  const f = combinedFilter([sniffer('a', 'AAA'), listCataloger(), sniffer('b', 'BBB')], false);
+  const e = (path: string): FileEntry => ({ path, type: 'file', size: 1, mode: 0 });
+  // A walk shows `sniff` the entry it showed `want` just before.
+  const x = e('bin/x');
+  assert.equal(f.want(x), 'sniff');
+  assert.equal(f.sniff!(x, Buffer.from('BBB')), true);
+  const y = e('bin/y');
+  assert.equal(f.want(y), 'sniff');
+  assert.equal(f.sniff!(y, Buffer.from('AAA')), true);
+  assert.equal(f.want(e('etc/z')), false);
+  assert.deepEqual(asked, ['bin/x', 'bin/y', 'etc/z']);
+});
+
 test('layers: a component keeps the oldest layer it has been present in without interruption', async () => {
   const calls = { walks: 0, filters: [] as FileFilter[] };
   const image = fakeImage(

@@ -93,16 +93,28 @@ export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: 
   let sniffers: Cataloger[] = [];
   const sniffersOf = (entry: FileEntry) =>
     entry === wanted ? sniffers : catalogers.filter((c) => c.want(entry) === 'sniff' && c.sniff);
+  // Catalogers that share one `want` (the three executable ones: Go, Rust, ELF notes) are asked it
+  // once per entry: it runs on every entry of a walk, 144 000 times on a root filesystem. `owner[i]`
+  // is the first cataloger with cataloger i's `want`, whose answer for the entry i then reuses.
+  const owner = catalogers.map((c) => catalogers.findIndex((o) => o.want === c.want));
+  const answers: Array<ReturnType<Cataloger['want']>> = catalogers.map(() => false);
   return {
     want(entry) {
       if (withOsRelease && isOsRelease(entry)) return true;
-      const sniffing: Cataloger[] = [];
-      for (const c of catalogers) {
-        const d = c.want(entry);
+      // Made only for an entry some cataloger sniffs: most entries are refused by all.
+      let sniffing: Cataloger[] | undefined;
+      for (let i = 0; i < catalogers.length; i++) {
+        const c = catalogers[i] as Cataloger;
+        const first = owner[i] as number;
+        const d = first === i ? c.want(entry) : (answers[first] as ReturnType<Cataloger['want']>);
+        answers[i] = d;
         if (d === true) return true;
-        if (d === 'sniff' && c.sniff) sniffing.push(c);
+        if (d === 'sniff' && c.sniff) {
+          sniffing ??= [];
+          sniffing.push(c);
+        }
       }
-      if (sniffing.length === 0) return false;
+      if (sniffing === undefined) return false;
       wanted = entry;
       sniffers = sniffing;
       return 'sniff';

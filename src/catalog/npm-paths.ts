@@ -5,17 +5,44 @@
  * node_modules folders": the nearest `node_modules/<name>` walking up the tree).
  */
 
-const LOCKFILE_NAMES = new Set(['package-lock.json', 'npm-shrinkwrap.json']);
+const PACKAGE_JSON = 'package.json';
+
+/*
+ * The rules below run on every entry of every walk (the npm cataloger's filter: 144 000 entries on
+ * the large bench tree, and again in each walk worker), so they read the path where they need to,
+ * from its end, instead of splitting it into segments: a split per entry was a third of the filter's
+ * time and garbage for the collector.
+ */
+
+/** Whether the last segment of `path` is `name`. */
+function hasBaseName(path: string, name: string): boolean {
+  return path.endsWith(name) && (path.length === name.length || path[path.length - name.length - 1] === '/');
+}
+
+/** Whether a segment of `path` before its last is `node_modules`. */
+function underNodeModules(path: string): boolean {
+  return path.startsWith('node_modules/') || path.includes('/node_modules/');
+}
+
+/** The segment of `path` that ends just before index `end` (a `/`, or the path's length). */
+function segmentStart(path: string, end: number): number {
+  return end <= 0 ? 0 : path.lastIndexOf('/', end - 1) + 1;
+}
 
 /** `node_modules/<name>/package.json` or `node_modules/@scope/<name>/package.json`, at any depth. */
 export function isInstalledPackageJson(path: string): boolean {
-  const segs = path.split('/');
-  const n = segs.length;
-  if (n < 3 || segs[n - 1] !== 'package.json') return false;
-  const dir = segs[n - 2]!;
-  if (dir.startsWith('.') || dir.startsWith('@')) return false;
-  if (segs[n - 3] === 'node_modules') return true;
-  return n >= 4 && segs[n - 4] === 'node_modules' && segs[n - 3]!.startsWith('@') && segs[n - 3]!.length > 1;
+  if (!hasBaseName(path, PACKAGE_JSON)) return false;
+  // The folder holding it: at least two segments must come before the file.
+  const dirEnd = path.length - PACKAGE_JSON.length - 1;
+  if (dirEnd < 0) return false;
+  const dirStart = segmentStart(path, dirEnd);
+  if (dirStart === 0) return false;
+  if (path[dirStart] === '.' || path[dirStart] === '@') return false;
+  const upStart = segmentStart(path, dirStart - 1);
+  const up = path.slice(upStart, dirStart - 1);
+  if (up === 'node_modules') return true;
+  if (upStart === 0 || !up.startsWith('@') || up.length < 2) return false;
+  return path.slice(segmentStart(path, upStart - 1), upStart - 1) === 'node_modules';
 }
 
 /**
@@ -32,8 +59,10 @@ export function isPackageFolderLink(path: string): boolean {
  * project's lockfile is honoured), so it says nothing about what is installed.
  */
 export function isProjectLockfile(path: string): boolean {
-  const segs = path.split('/');
-  return LOCKFILE_NAMES.has(segs[segs.length - 1]!) && !segs.includes('node_modules');
+  return (
+    (hasBaseName(path, 'package-lock.json') || hasBaseName(path, 'npm-shrinkwrap.json')) &&
+    !underNodeModules(path)
+  );
 }
 
 /**
@@ -42,10 +71,12 @@ export function isProjectLockfile(path: string): boolean {
  * project's.
  */
 export function flatLockKind(path: string): 'yarn' | 'pnpm' | undefined {
-  const segs = path.split('/');
-  if (segs.includes('node_modules')) return undefined;
-  const base = segs[segs.length - 1];
-  return base === 'yarn.lock' ? 'yarn' : base === 'pnpm-lock.yaml' ? 'pnpm' : undefined;
+  const kind = hasBaseName(path, 'yarn.lock')
+    ? 'yarn'
+    : hasBaseName(path, 'pnpm-lock.yaml')
+      ? 'pnpm'
+      : undefined;
+  return kind !== undefined && !underNodeModules(path) ? kind : undefined;
 }
 
 /**
