@@ -222,7 +222,7 @@ export function dpkgPurl(
 interface DpkgView {
   packages: DpkgPackage[];
   /** key `name:arch` → owned paths. */
-  owned: Map<string, string[]>;
+  owned: Map<string, readonly string[]>;
 }
 
 function dpkgKey(pkg: Pick<DpkgPackage, 'name' | 'arch'>): string {
@@ -234,6 +234,21 @@ function dpkgKey(pkg: Pick<DpkgPackage, 'name' | 'arch'>): string {
  * and the second reading would double the time and the garbage. Dropped with the walk's buffers.
  */
 const parsedCache = new WeakMap<Buffer, { packages: DpkgPackage[]; warnings: string[] }>();
+
+/**
+ * Parsed md5sums lists by their bytes, for the same reason: a root filesystem's lists hold ~100 000
+ * lines, read by the cataloger and again by `dpkgOwnedFiles`. The lists are only read, never changed.
+ */
+const md5sumsCache = new WeakMap<Buffer, readonly string[]>();
+
+function parsedMd5sums(data: Buffer): readonly string[] {
+  let paths = md5sumsCache.get(data);
+  if (!paths) {
+    paths = parseMd5sums(data.toString('utf8'));
+    md5sumsCache.set(data, paths);
+  }
+  return paths;
+}
 
 function parsedStatus(
   data: Buffer,
@@ -257,7 +272,7 @@ function parsedStatus(
 function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgView {
   const packages: DpkgPackage[] = [];
   const seen = new Set<string>();
-  const md5sums = new Map<string, string[]>();
+  const md5sums = new Map<string, readonly string[]>();
   const sorted = [...files].sort((a, b) =>
     a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0,
   );
@@ -267,7 +282,7 @@ function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgV
     if (p.endsWith('.md5sums')) {
       const base = p.slice(p.lastIndexOf('/') + 1, -'.md5sums'.length);
       // status.d and info/ both name lists after the package (or package:arch for Multi-Arch: same).
-      md5sums.set(`${p.startsWith(STATUS_D) ? 'd' : 'i'}/${base}`, parseMd5sums(file.data.toString('utf8')));
+      md5sums.set(`${p.startsWith(STATUS_D) ? 'd' : 'i'}/${base}`, parsedMd5sums(file.data));
       continue;
     }
     const fromStatusD = p.startsWith(STATUS_D);
@@ -279,7 +294,7 @@ function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgV
       packages.push(pkg);
     }
   }
-  const owned = new Map<string, string[]>();
+  const owned = new Map<string, readonly string[]>();
   for (const pkg of packages) {
     const prefix = pkg.path.startsWith(STATUS_D) ? 'd/' : 'i/';
     const list = md5sums.get(`${prefix}${pkg.name}:${pkg.arch}`) ?? md5sums.get(`${prefix}${pkg.name}`);
@@ -288,7 +303,11 @@ function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgV
   return { packages, owned };
 }
 
-function toComponent(pkg: DpkgPackage, owned: string[] | undefined, distro: Distro | undefined): Component {
+function toComponent(
+  pkg: DpkgPackage,
+  owned: readonly string[] | undefined,
+  distro: Distro | undefined,
+): Component {
   const properties: Record<string, string> = { 'waybill:arch': pkg.arch };
   if (pkg.sourceName) properties['waybill:source-package'] = pkg.sourceName;
   if (pkg.sourceVersion) properties['waybill:source-version'] = pkg.sourceVersion;

@@ -5,6 +5,8 @@ import { chmod, chown, lstat, mkdir, mkdtemp, rm, symlink, unlink, writeFile } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { journalName, lockName, tempName } from '../util/temp-names.ts';
 import { isWaybillFile, listTree, openDir, treeDigest } from './dir.ts';
 import type { FileFilter } from './types.ts';
 
@@ -149,6 +151,18 @@ test('isWaybillFile: exact names only', () => {
   assert.ok(isWaybillFile('.waybill.lock', siblings));
   assert.ok(!isWaybillFile('.x.waybill-1-short.tmp', siblings));
   assert.ok(!isWaybillFile('x.waybill.lock', siblings));
+});
+
+test('isWaybillFile: every name waybill gives its own transient files is left out, whatever the base', () => {
+  fc.assert(
+    fc.property(
+      fc.string({ maxLength: 40 }).filter((b) => !b.includes('/')),
+      (base) => {
+        for (const name of [tempName(base), lockName(base), `${lockName(base)}.break`, journalName(base)])
+          assert.ok(isWaybillFile(name, new Set()), name);
+      },
+    ),
+  );
 });
 
 test('treeDigest of no entries is the header alone', async () => {

@@ -46,6 +46,9 @@ const NO_NAMES: ReadonlySet<string> = new Set();
  *   is in the same directory (the artifact X stays covered by the digest).
  */
 export function isWaybillFile(name: string, siblings: ReadonlySet<string>): boolean {
+  // Every such name starts with a dot (transient) or ends in .json (sidecar): asked of every entry
+  // of a tree, most are answered by these two comparisons, without the patterns.
+  if (name.charCodeAt(0) !== 0x2e && !name.endsWith('.json')) return false;
   if (isTransientName(name)) return true;
   return SIDECAR_SUFFIXES.some(
     (suffix) =>
