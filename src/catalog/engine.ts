@@ -8,7 +8,7 @@
 
 import { OS_RELEASE_PATHS } from '../formats/system-image/os-release.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile, WalkOptions } from '../sources/types.ts';
-import { SNIFF_BYTES } from '../sources/types.ts';
+import { hasContent, SNIFF_BYTES } from '../sources/types.ts';
 import type { SourceWalkOptions } from '../sources/walk-options.ts';
 import { dpkgCataloger } from './dpkg.ts';
 import { elfPackageNoteCataloger } from './elf-package-note.ts';
@@ -72,7 +72,7 @@ function wants(cataloger: Cataloger, entry: FileEntry, head: Buffer | undefined)
  */
 function keeps(cataloger: Cataloger, entry: FileEntry, data: Buffer): boolean {
   const keep = (cataloger as ContentKeeping).keep;
-  if (keep === undefined || (entry.type !== 'file' && entry.type !== 'hardlink')) return true;
+  if (keep === undefined || !hasContent(entry)) return true;
   return keep.call(cataloger, entry, data);
 }
 
@@ -142,7 +142,7 @@ function readDistro(
   if (!reader) return undefined;
   for (const path of OS_RELEASE_FILES) {
     const file = files.find((f) => f.entry.path === path);
-    if (file?.entry.type !== 'file') continue;
+    if (!file || !hasContent(file.entry)) continue;
     try {
       const distro = reader.read(file.data, path);
       if (distro) return distro;

@@ -20,7 +20,7 @@
 import { PackageURL } from 'packageurl-js';
 import { resolveSymlink } from '../archive/tar-reader.ts';
 import { isWaybillError } from '../errors.ts';
-import type { WalkedFile } from '../sources/types.ts';
+import { hasContent, type WalkedFile } from '../sources/types.ts';
 import { type LockedPackage, lockedId, MAX_FLAT_LOCKFILE_BYTES } from './npm-flat-lock.ts';
 import { isObject, type Json, type LockEntry, lockEntries, requiredNames, str } from './npm-lockfile.ts';
 import {
@@ -43,10 +43,6 @@ export { isInstalledPackageJson, isNestedPackageJson, isProjectLockfile } from '
 
 /** package.json files are small; a huge one inside a package is not a manifest worth reading. */
 const MAX_NESTED_MANIFEST = 256 * 1024;
-
-function isRegularFile(entry: WalkedFile['entry']): boolean {
-  return entry.type === 'file' || entry.type === 'hardlink';
-}
 
 function parseJson(file: WalkedFile, ctx: CatalogContext, quiet = false): Json | undefined {
   let value: unknown;
@@ -436,7 +432,7 @@ export const npmCataloger: Cataloger = {
   name: 'npm',
   want(entry) {
     if (entry.type === 'symlink') return isPackageFolderLink(entry.path);
-    if (!isRegularFile(entry)) return false;
+    if (!hasContent(entry)) return false;
     const p = entry.path;
     // Every name below ends in .json: most entries of an image are out after one comparison.
     if (!p.endsWith('.json')) return flatLockKind(p) !== undefined;

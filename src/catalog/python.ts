@@ -9,7 +9,7 @@ import { PackageURL } from 'packageurl-js';
 import { openZip } from '../archive/zip-reader.ts';
 import { WaybillError } from '../errors.ts';
 import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
 import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
@@ -25,7 +25,7 @@ function parentName(path: string): string {
 }
 
 export function wantPython(entry: FileEntry): boolean {
-  if (entry.type !== 'file') return false;
+  if (!hasContent(entry)) return false;
   const p = entry.path;
   // Asked of every file of an image: names are cut apart only for the three metadata names.
   if (p.endsWith('METADATA') || p.endsWith('PKG-INFO') || p.endsWith('requires.txt')) {
@@ -286,7 +286,7 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
   // requires.txt sits next to an egg-info's PKG-INFO: read after it, whatever order the walk used.
   const requiresFiles = new Map<string, string[]>();
   for (const file of files) {
-    if (file.entry.path.endsWith('/requires.txt') && file.entry.type === 'file')
+    if (file.entry.path.endsWith('/requires.txt') && hasContent(file.entry))
       requiresFiles.set(file.entry.path.slice(0, -'/requires.txt'.length), requiresTxt(decode(file.data)));
   }
   for (const file of files) {

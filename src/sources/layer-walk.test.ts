@@ -218,6 +218,48 @@ test('keep sees what sniff saw: entry sizes and content of hard links to kept fi
   );
 });
 
+test('a wanted hard link to a file the filter did not want gets that file’s bytes, on every path', async () => {
+  // A tar stores a hard link's content under its first name only: a package manager's store, a
+  // cache. `want/` is what the filter asks for; `store/` is not.
+  const layers: TarSpec[] = [
+    {
+      'store/a': 'KEEP a',
+      'store/big': 'KEEP but too big',
+      'want/l': { hardlink: 'store/a' },
+      'want/m': { hardlink: 'want/l' },
+      'want/n': { hardlink: 'store/big' },
+      'want/nothing': { hardlink: 'store/none' },
+      'want/x': 'drop x',
+      'want/y': { hardlink: 'want/x' },
+    },
+  ];
+  for (const compression of ['gzip', 'zstd', 'none'] as const) {
+    const image = await buildOciLayout(join(work, `unwanted-targets-${compression}`), layers, {
+      compression,
+    });
+    const oci = await openArtifact(image.layoutDir);
+    for (const workers of [0, 2]) {
+      const calls: string[] = [];
+      const result = await oci.walk(
+        {
+          want: (e) => e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink'),
+          keep(entry, data) {
+            calls.push(entry.path);
+            return data.includes('KEEP');
+          },
+        },
+        { workers, maxFileSize: 10 } as SourceWalkOptions,
+      );
+      const view = Object.fromEntries(result.files.map((f) => [f.entry.path, f.data.toString()]));
+      // store/big is over maxFileSize, store/none is not in the archive: those links are left out.
+      assert.deepEqual(view, { 'want/l': 'KEEP a', 'want/m': 'KEEP a' }, `${compression}, ${workers}`);
+      assert.equal(result.files.find((f) => f.entry.path === 'want/l')?.entry.size, 6);
+      // want/y links to a file whose content was dropped: dropped too, its bytes never read again.
+      assert.deepEqual(calls.sort(), ['want/l', 'want/m', 'want/x'], `${compression}, ${workers}`);
+    }
+  }
+});
+
 /** A filter module on disk, as worker threads load it: every file kept. */
 async function filesModule(dir: string): Promise<FilterModuleSpec> {
   const path = join(dir, 'files-filter.mjs');
