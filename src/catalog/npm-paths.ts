@@ -29,6 +29,17 @@ export function isPackageFolderLink(path: string): boolean {
 }
 
 /**
+ * A package.json outside any `node_modules` folder: a project's own manifest. It is a package of
+ * the artifact only when a package-folder link points at its folder (an npm, pnpm or yarn workspace
+ * linked into `node_modules`).
+ */
+export function isProjectPackageJson(path: string): boolean {
+  return (
+    (path === 'package.json' || path.endsWith('/package.json')) && !path.split('/').includes('node_modules')
+  );
+}
+
+/**
  * A project lockfile. One shipped inside an installed package is ignored by npm (only the root
  * project's lockfile is honoured), so it says nothing about what is installed.
  */
