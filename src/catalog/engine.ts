@@ -318,7 +318,10 @@ export async function catalogArtifact(
  *   that package's *source* package (dh's package notes: libsystemd0's libsystemd.so says "systemd"),
  *   a package that is not installed; the dpkg component already accounts for the file (Syft removes
  *   binary-cataloger packages that overlap OS package files the same way);
- * - declared-only components of a lockfile an OS package ships (os-owned.ts).
+ * - declared-only components of a lockfile an OS package ships (os-owned.ts);
+ * - Python distributions seen only as wheel files an OS package ships (Debian's python3-pip-whl and
+ *   python3-setuptools-whl in `/usr/share/python-wheels`, which `python3 -m venv` seeds from): data
+ *   of that package, as ensurepip's bundled wheels are; importlib.metadata lists none of them.
  * The package databases are read again only when such a component exists.
  */
 function dropOwnedEvidence(
@@ -330,12 +333,14 @@ function dropOwnedEvidence(
   const notes = catalogers.includes(elfPackageNoteCataloger) && catalogers.includes(dpkgCataloger);
   const isNote = (c: Component) =>
     notes && c.ecosystem === 'deb' && c.properties['waybill:package-note:type'] !== undefined;
-  const candidates = [...byKey].filter(([, c]) => isNote(c) || c.presence === 'declared');
+  const wheelOnly = (c: Component) => c.ecosystem === 'pypi' && c.foundAt.every((p) => /\.whl$/i.test(p));
+  const candidates = [...byKey].filter(([, c]) => isNote(c) || wheelOnly(c) || c.presence === 'declared');
   if (candidates.length === 0) return;
   const owned = osOwnedFiles(files, ctx);
   if (owned.size === 0) return;
   for (const [key, c] of candidates)
-    if (isNote(c) ? ownedByOsPackage(c, owned) : isDeclaredByOsPackage(c, owned)) byKey.delete(key);
+    if (isNote(c) || wheelOnly(c) ? ownedByOsPackage(c, owned) : isDeclaredByOsPackage(c, owned))
+      byKey.delete(key);
 }
 
 /**
