@@ -7,12 +7,15 @@
  * by the catalogers through `CatalogContext.subject`, and a component the catalogers found for the
  * package itself (a wheel's METADATA, a jar's own pom.properties) is merged into the subject.
  */
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { EOCD_TAIL_BYTES, endsLikeZip } from '../archive/zip-reader.ts';
 import { type ApkPackage, apkComponent } from '../catalog/apk.ts';
 import { dpkgPurl, parseSource } from '../catalog/dpkg.ts';
 import { pythonPurl } from '../catalog/python.ts';
 import { rpmComponent } from '../catalog/rpm.ts';
 import { type Component, componentKey, type Distro } from '../catalog/types.ts';
+import { WaybillError } from '../errors.ts';
 import { readApkPkgInfo } from '../formats/apk/apk-package.ts';
 import { type PkgInfo, pkgInfoField, pkgInfoList } from '../formats/apk/pkginfo.ts';
 import { controlField, readDebControl } from '../formats/deb/deb.ts';
@@ -112,12 +115,36 @@ function apkPackageOf(info: PkgInfo): ApkPackage | undefined {
   return pkg;
 }
 
+/** Java archives carry no metadata format of their own: their own pom.properties names them. */
+const JAVA_ARCHIVE = /\.(jar|war|ear|jpi|hpi)$/i;
+
+/**
+ * A Java archive given as the artifact must be a zip: a truncated or foreign one is bad input, as a
+ * broken wheel or .deb is, not a file whose SBOM lists nothing (the cataloger only warns about a
+ * broken archive found inside something else). Its end is enough to tell.
+ */
+async function refuseBrokenJavaArchive(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    // Only the end: a Spring Boot "fully executable" jar starts with a shell script.
+    const tail = Buffer.alloc(Math.min(size, EOCD_TAIL_BYTES));
+    await handle.read(tail, 0, tail.length, size - tail.length);
+    if (!endsLikeZip(tail))
+      throw new WaybillError('MALFORMED', path, 'not a Java archive: no zip end of central directory record');
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * The package an artifact is, from its own metadata, or undefined for anything that is not a
  * package file (an image, a directory, a tarball, an executable).
  */
 export async function packageIdentity(artifact: Artifact): Promise<Component | undefined> {
   if (!isSingleFile(artifact.kind)) return undefined;
+  if (artifact.kind === 'file' && JAVA_ARCHIVE.test(artifact.path))
+    await refuseBrokenJavaArchive(artifact.path);
   const format = await nativeFormatOf(artifact);
   if (!format) return undefined;
   if (format.name === 'rpm') {
@@ -164,9 +191,6 @@ function withoutCarrier(vendoredIn: string, subjectKey: string): string | undefi
   if (vendoredIn === subjectKey) return undefined;
   return vendoredIn.startsWith(`${subjectKey}|`) ? vendoredIn.slice(subjectKey.length + 1) : vendoredIn;
 }
-
-/** Java archives carry no metadata format of their own: their own pom.properties names them. */
-const JAVA_ARCHIVE = /\.(jar|war|ear|jpi|hpi)$/i;
 
 /**
  * Takes the package itself out of the cataloged components: the component with the subject's purl

@@ -169,6 +169,14 @@ function open(buf: Buffer, name: string, limits: ZipLimits, budget: Budget, dept
   return archive;
 }
 
+/** How many bytes at the end of a zip hold its end of central directory record (a maximal comment). */
+export const EOCD_TAIL_BYTES = EOCD_SIZE + MAX_COMMENT;
+
+/** True when `tail`, a file's last EOCD_TAIL_BYTES bytes (or all of a smaller file), ends a zip. */
+export function endsLikeZip(tail: Buffer): boolean {
+  return tail.length >= EOCD_SIZE && findEocd(tail) >= 0;
+}
+
 function findEocd(buf: Buffer): number {
   const last = buf.length - EOCD_SIZE;
   const first = Math.max(0, last - MAX_COMMENT);

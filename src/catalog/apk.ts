@@ -8,7 +8,7 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 
 const INSTALLED = 'lib/apk/db/installed';
@@ -162,7 +162,7 @@ function read(
 ): Array<{ pkg: ApkPackage; file: WalkedFile }> {
   const out: Array<{ pkg: ApkPackage; file: WalkedFile }> = [];
   for (const file of files) {
-    if (file.entry.path !== INSTALLED || file.entry.type !== 'file') continue;
+    if (file.entry.path !== INSTALLED || !hasContent(file.entry)) continue;
     for (const pkg of parseApkInstalled(file.data.toString('utf8'), file.entry.path, ctx))
       out.push({ pkg, file });
   }

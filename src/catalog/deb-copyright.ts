@@ -15,7 +15,7 @@
  */
 import spdxExceptions from 'spdx-exceptions/index.json' with { type: 'json' };
 import { isSpdxLicenseId, knownLicenseId } from '../sbom/license.ts';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 
 /** DEP-5 short names that are not spelled as their SPDX id (matched case-insensitively). */
 const SHORT_NAMES = new Map<string, string>(
@@ -257,7 +257,7 @@ export function wantDocCopyright(entry: FileEntry): boolean {
   if (slash < 0) return entry.type === 'symlink' && rest !== '';
   if (rest.slice(slash) !== '/copyright' || slash === 0) return false;
   if (entry.type === 'symlink') return true;
-  return (entry.type === 'file' || entry.type === 'hardlink') && entry.size <= MAX_COPYRIGHT_BYTES;
+  return hasContent(entry) && entry.size <= MAX_COPYRIGHT_BYTES;
 }
 
 /** A symlink's target as a path inside the artifact (relative to the link's folder, or absolute). */
@@ -284,7 +284,7 @@ export function licensesByDocName(files: readonly WalkedFile[]): (name: string) 
     const file = byPath.get(path);
     if (file?.entry.type === 'symlink' && file.entry.linkTarget !== undefined)
       return licensesAt(resolveLink(path, file.entry.linkTarget), hops + 1);
-    if (file && (file.entry.type === 'file' || file.entry.type === 'hardlink')) {
+    if (file && hasContent(file.entry)) {
       let found = parsed.get(path);
       if (!found) {
         found = debCopyrightLicenses(file.data.toString('utf8'));

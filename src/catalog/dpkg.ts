@@ -8,7 +8,7 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { licensesByDocName, wantDocCopyright } from './deb-copyright.ts';
 import { parseProvides, parseRelationships, type Relationship, resolveDepends } from './dpkg-depends.ts';
 import { readStatusStanzas } from './dpkg-status.ts';
@@ -278,7 +278,7 @@ function readView(files: WalkedFile[], ctx: Pick<CatalogContext, 'warn'>): DpkgV
   );
   for (const file of sorted) {
     const p = file.entry.path;
-    if (file.entry.type !== 'file') continue;
+    if (!hasContent(file.entry)) continue;
     if (p.endsWith('.md5sums')) {
       const base = p.slice(p.lastIndexOf('/') + 1, -'.md5sums'.length);
       // status.d and info/ both name lists after the package (or package:arch for Multi-Arch: same).

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { writeZip } from '../archive/zip-writer.ts';
 import { openArtifact } from '../sources/open.ts';
 import { buildOciLayout } from '../sources/testing.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile } from '../sources/types.ts';
@@ -442,4 +443,85 @@ test('a lockfile an OS package ships (dpkg, apk; npm, yarn, pnpm) adds no compon
   );
   assert.ok(result.components.some((c) => c.name === 'node-lodash-packages'));
   assert.ok(result.components.some((c) => c.name === 'py3-thing'));
+});
+
+test('metadata a layer stores as a hard link is read like the file it names, wherever the content sits', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-links-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const meta = (name: string) => `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\nRequires-Dist: dep\n`;
+  const site = (venv: string) => `${venv}/lib/python3.13/site-packages`;
+  await buildOciLayout(dir, [
+    {
+      // Content under a name no cataloger wants (a cache, a pnpm store), the wanted names link to it.
+      'cache/dep': meta('dep'),
+      'cache/cfg': 'home = /usr/bin\ninclude-system-site-packages = false\n',
+      'cache/pkg': JSON.stringify({ name: 'left-pad', version: '1.3.0', license: 'WTFPL' }),
+      'lib/apk/db/installed': { hardlink: 'cache/apk' },
+      'cache/apk': 'P:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\n\n',
+      'usr/lib/os-release': 'ID=alpine\nVERSION_ID=3.20.0\n',
+      'etc/os-release': { hardlink: 'usr/lib/os-release' },
+      [`${site('opt/a')}/tool-1.0.dist-info/METADATA`]: meta('tool'),
+      [`${site('opt/a')}/dep-1.0.dist-info/METADATA`]: { hardlink: 'cache/dep' },
+      'opt/a/pyvenv.cfg': { hardlink: 'cache/cfg' },
+      // Linked to a wanted file: the second venv's copy of the same distributions.
+      [`${site('opt/b')}/tool-1.0.dist-info/METADATA`]: {
+        hardlink: `${site('opt/a')}/tool-1.0.dist-info/METADATA`,
+      },
+      [`${site('opt/b')}/dep-1.0.dist-info/METADATA`]: { hardlink: 'cache/dep' },
+      'opt/b/pyvenv.cfg': { hardlink: 'cache/cfg' },
+      'app/node_modules/left-pad/package.json': { hardlink: 'cache/pkg' },
+    },
+  ]);
+  const result = await catalogArtifact(await openArtifact(`oci:${dir}`));
+  assert.equal(result.distro?.id, 'alpine', 'etc/os-release, a hard link to usr/lib/os-release');
+  const found = Object.fromEntries(result.components.map((c) => [c.purl.split('?')[0], c]));
+  assert.ok(found['pkg:apk/alpine/musl@1.2.5-r0'], JSON.stringify(Object.keys(found)));
+  assert.equal(found['pkg:npm/left-pad@1.3.0']?.licenses[0], 'WTFPL');
+  assert.deepEqual(found['pkg:pypi/tool@1.0']?.foundAt, [
+    `${site('opt/a')}/tool-1.0.dist-info/METADATA`,
+    `${site('opt/b')}/tool-1.0.dist-info/METADATA`,
+  ]);
+  assert.equal(found['pkg:pypi/dep@1.0']?.foundAt.length, 2);
+  assert.deepEqual(found['pkg:pypi/tool@1.0']?.dependsOn, ['pkg:pypi/dep@1.0']);
+});
+
+test('a wheel an OS package ships (Debian python3-*-whl, what venv seeds from) is no distribution; one elsewhere is', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-wheels-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const wheel = (name: string, version: string) =>
+    writeZip([
+      {
+        name: `${name}-${version}.dist-info/METADATA`,
+        data: Buffer.from(`Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`),
+      },
+    ]);
+  const whl = 'usr/share/python-wheels/setuptools-78.1.1-py3-none-any.whl';
+  const pipWhl = 'usr/share/python-wheels/pip-25.1.1-py3-none-any.whl';
+  await buildOciLayout(dir, [
+    {
+      'etc/os-release': 'ID=debian\nVERSION_ID="13"\n',
+      'var/lib/dpkg/status': [
+        'Package: python3-setuptools-whl\nStatus: install ok installed\nVersion: 78.1.1-0.1\nArchitecture: all\n',
+        'Package: python3-pip-whl\nStatus: install ok installed\nVersion: 25.1.1+dfsg-1\nArchitecture: all\n',
+      ].join('\n'),
+      'var/lib/dpkg/info/python3-setuptools-whl.md5sums': `${'0'.repeat(32)}  ${whl}\n`,
+      'var/lib/dpkg/info/python3-pip-whl.md5sums': `${'0'.repeat(32)}  ${pipWhl}\n`,
+      [whl]: wheel('setuptools', '78.1.1'),
+      [pipWhl]: wheel('pip', '25.1.1'),
+      // The venv seeded from that wheel: an installed pip, which stays.
+      'opt/venv/lib/python3.13/site-packages/pip-25.1.1.dist-info/METADATA':
+        'Metadata-Version: 2.1\nName: pip\nVersion: 25.1.1\n',
+      // A wheel no OS package owns: a release file the artifact carries, still listed.
+      'srv/dist/app-1.0-py3-none-any.whl': wheel('app', '1.0'),
+    },
+  ]);
+  const result = await catalogArtifact(await openArtifact(`oci:${dir}`));
+  const pypi = result.components.filter((c) => c.ecosystem === 'pypi');
+  assert.deepEqual(
+    pypi.map((c) => `${c.purl} ${c.foundAt.join(',')}`),
+    [
+      'pkg:pypi/app@1.0 srv/dist/app-1.0-py3-none-any.whl',
+      `pkg:pypi/pip@25.1.1 opt/venv/lib/python3.13/site-packages/pip-25.1.1.dist-info/METADATA,${pipWhl}`,
+    ],
+  );
 });

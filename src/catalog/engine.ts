@@ -8,7 +8,7 @@
 
 import { OS_RELEASE_PATHS } from '../formats/system-image/os-release.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile, WalkOptions } from '../sources/types.ts';
-import { SNIFF_BYTES } from '../sources/types.ts';
+import { hasContent, SNIFF_BYTES } from '../sources/types.ts';
 import type { SourceWalkOptions } from '../sources/walk-options.ts';
 import { dpkgCataloger } from './dpkg.ts';
 import { elfPackageNoteCataloger } from './elf-package-note.ts';
@@ -72,7 +72,7 @@ function wants(cataloger: Cataloger, entry: FileEntry, head: Buffer | undefined)
  */
 function keeps(cataloger: Cataloger, entry: FileEntry, data: Buffer): boolean {
   const keep = (cataloger as ContentKeeping).keep;
-  if (keep === undefined || (entry.type !== 'file' && entry.type !== 'hardlink')) return true;
+  if (keep === undefined || !hasContent(entry)) return true;
   return keep.call(cataloger, entry, data);
 }
 
@@ -154,7 +154,7 @@ function readDistro(
   if (!reader) return undefined;
   for (const path of OS_RELEASE_FILES) {
     const file = files.find((f) => f.entry.path === path);
-    if (file?.entry.type !== 'file') continue;
+    if (!file || !hasContent(file.entry)) continue;
     try {
       const distro = reader.read(file.data, path);
       if (distro) return distro;
@@ -330,7 +330,10 @@ export async function catalogArtifact(
  *   that package's *source* package (dh's package notes: libsystemd0's libsystemd.so says "systemd"),
  *   a package that is not installed; the dpkg component already accounts for the file (Syft removes
  *   binary-cataloger packages that overlap OS package files the same way);
- * - declared-only components of a lockfile an OS package ships (os-owned.ts).
+ * - declared-only components of a lockfile an OS package ships (os-owned.ts);
+ * - Python distributions seen only as wheel files an OS package ships (Debian's python3-pip-whl and
+ *   python3-setuptools-whl in `/usr/share/python-wheels`, which `python3 -m venv` seeds from): data
+ *   of that package, as ensurepip's bundled wheels are; importlib.metadata lists none of them.
  * The package databases are read again only when such a component exists.
  */
 function dropOwnedEvidence(
@@ -342,12 +345,14 @@ function dropOwnedEvidence(
   const notes = catalogers.includes(elfPackageNoteCataloger) && catalogers.includes(dpkgCataloger);
   const isNote = (c: Component) =>
     notes && c.ecosystem === 'deb' && c.properties['waybill:package-note:type'] !== undefined;
-  const candidates = [...byKey].filter(([, c]) => isNote(c) || c.presence === 'declared');
+  const wheelOnly = (c: Component) => c.ecosystem === 'pypi' && c.foundAt.every((p) => /\.whl$/i.test(p));
+  const candidates = [...byKey].filter(([, c]) => isNote(c) || wheelOnly(c) || c.presence === 'declared');
   if (candidates.length === 0) return;
   const owned = osOwnedFiles(files, ctx);
   if (owned.size === 0) return;
   for (const [key, c] of candidates)
-    if (isNote(c) ? ownedByOsPackage(c, owned) : isDeclaredByOsPackage(c, owned)) byKey.delete(key);
+    if (isNote(c) || wheelOnly(c) ? ownedByOsPackage(c, owned) : isDeclaredByOsPackage(c, owned))
+      byKey.delete(key);
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -78,6 +78,27 @@ describe('go cataloger', () => {
       assert.equal(c.layer, 'sha256:l1');
       assert.equal(c.ecosystem, 'golang');
     }
+  });
+
+  test('a GOPATH-mode build (Debian dh-golang) has no module: only the standard library, as go version -m lists', async () => {
+    const gopath = join(tmp, 'gopath');
+    const src = join(gopath, 'src', 'example.org', 'tool');
+    await mkdir(src, { recursive: true });
+    await writeFile(join(src, 'main.go'), 'package main\n\nfunc main() { println("tool") }\n');
+    const out = join(tmp, 'gopath-tool');
+    await run('go', ['build', '-o', out, 'example.org/tool'], {
+      env: { GO111MODULE: 'off', GOPATH: gopath, GOFLAGS: '', CGO_ENABLED: '0' },
+    });
+    const listing = await run('go', ['version', '-m', out]);
+    assert.match(listing, /\tpath\texample.org\/tool\n/);
+    assert.doesNotMatch(listing, /\tmod\t/);
+    const goVersion = (await run('go', ['env', 'GOVERSION'])).trim();
+    const { components, warnings } = await catalog([walked('usr/bin/tool', await readFile(out))]);
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(
+      components.map((c) => c.purl),
+      [`pkg:golang/stdlib@${goVersion.slice(2)}`],
+    );
   });
 
   test('lefthook (real release binary): one component per dep of go version -m', async (t) => {

@@ -17,8 +17,6 @@ import { containsBytes } from '../sources/content-match.ts';
 import type { WalkedFile } from '../sources/types.ts';
 import type { Cataloger, Component } from './types.ts';
 
-/** `go build file.go` names the main package this; it is not a module anyone can look up. */
-const NO_MODULE_PATH = 'command-line-arguments';
 /** A local-directory replacement (`=> ../fork`) has no version and a file path for a module path. */
 const isLocalPath = (p: string) =>
   p.startsWith('./') || p.startsWith('../') || p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p);
@@ -72,9 +70,12 @@ export function componentsOf(info: GoBuildInfo, file: WalkedFile): Component[] {
   const out: Component[] = [];
   const toolchain = info.goVersion;
 
-  if (info.main || (info.path && info.path !== NO_MODULE_PATH)) {
-    const path = info.main?.path ?? info.path;
-    const version = info.main?.version ?? '';
+  // A build outside module mode (GOPATH, as Debian's dh-golang builds; `go build file.go`) records a
+  // package path but no main module: no module to name or version, so no component (`go version -m`
+  // and Trivy list none either). The binary still gives the standard library it links.
+  if (info.main) {
+    const path = info.main.path;
+    const version = info.main.version;
     const properties: Record<string, string> = { 'waybill:go:toolchain': toolchain };
     if (info.path && info.path !== path) properties['waybill:go:package'] = info.path;
     if (version === '(devel)') {

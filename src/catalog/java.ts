@@ -18,7 +18,7 @@
 import { PackageURL } from 'packageurl-js';
 import { openZip, type ZipArchive } from '../archive/zip-reader.ts';
 import { isWaybillError } from '../errors.ts';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { manifestMainAttributes } from './jar-manifest.ts';
 import { bundleDeclaredLicenses, licenseFileDeclaredLicenses, pomDeclaredLicenses } from './java-licenses.ts';
 import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
@@ -85,9 +85,7 @@ export function jdkComponent(file: WalkedFile): Component | undefined {
 
 export const javaCataloger: Cataloger = {
   name: 'java-archive',
-  want: (entry) =>
-    (entry.type === 'file' || entry.type === 'hardlink') &&
-    (ARCHIVE_EXTENSIONS.test(entry.path) || isReleaseFile(entry)),
+  want: (entry) => hasContent(entry) && (ARCHIVE_EXTENSIONS.test(entry.path) || isReleaseFile(entry)),
   // Any program's `release` file is wanted by name; only a Java runtime's is worth keeping.
   keep: (entry, data) => !isReleaseFile(entry) || data.includes('JAVA_VERSION='),
   catalog(files, ctx) {

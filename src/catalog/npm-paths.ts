@@ -4,6 +4,7 @@
  * to a project, and how Node finds a dependency from a package's folder (Node.js "Loading from
  * node_modules folders": the nearest `node_modules/<name>` walking up the tree).
  */
+import { isNotBundledFolder } from './bundled-folders.ts';
 
 const PACKAGE_JSON = 'package.json';
 
@@ -55,6 +56,17 @@ export function isPackageFolderLink(path: string): boolean {
 }
 
 /**
+ * A package.json outside any `node_modules` folder: a project's own manifest. It is a package of
+ * the artifact only when a package-folder link points at its folder (an npm, pnpm or yarn workspace
+ * linked into `node_modules`).
+ */
+export function isProjectPackageJson(path: string): boolean {
+  return (
+    (path === 'package.json' || path.endsWith('/package.json')) && !path.split('/').includes('node_modules')
+  );
+}
+
+/**
  * A project lockfile. One shipped inside an installed package is ignored by npm (only the root
  * project's lockfile is honoured), so it says nothing about what is installed.
  */
@@ -80,17 +92,9 @@ export function flatLockKind(path: string): 'yarn' | 'pnpm' | undefined {
 }
 
 /**
- * Folders inside a package whose package.json files are not bundled copies of other packages: test
- * suites and their fixtures, examples, docs and benchmarks ship throwaway manifests (`fixtures/
- * broken-pkg/package.json`), and a hidden folder (`.cache`, `.pnpm`) is not a package's code.
- */
-const NOT_BUNDLED_FOLDER =
-  /^(?:tests?|__tests__|spec|specs|__mocks__|fixtures?|__fixtures__|test-fixtures|examples?|demos?|docs?|benchmarks?|bench|samples?|templates?|\..*)$/i;
-
-/**
  * A package.json inside an installed package but not itself installed: a candidate for a vendored
  * copy (Next.js `dist/compiled/<pkg>/package.json`). Returns false for paths under a folder that
- * holds no bundled code (see NOT_BUNDLED_FOLDER) and for the package's own manifest.
+ * holds no bundled code (see bundled-folders.ts) and for the package's own manifest.
  */
 export function isNestedPackageJson(path: string): boolean {
   const segs = path.split('/');
@@ -101,7 +105,7 @@ export function isNestedPackageJson(path: string): boolean {
   // The installed package's own folder: `node_modules/<name>` or `node_modules/@scope/<name>`.
   const pkgEnd = segs[last + 1]?.startsWith('@') ? last + 3 : last + 2;
   if (n - 1 <= pkgEnd) return false;
-  for (let i = pkgEnd; i < n - 1; i++) if (NOT_BUNDLED_FOLDER.test(segs[i]!)) return false;
+  for (let i = pkgEnd; i < n - 1; i++) if (isNotBundledFolder(segs[i]!)) return false;
   return true;
 }
 

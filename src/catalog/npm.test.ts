@@ -395,6 +395,42 @@ test('pnpm layout on disk: a dir: walk hands the symlinks over and the graph has
   assert.deepEqual(result.components.find((c) => c.name === 'debug')!.dependsOn, ['pkg:npm/ms@2.0.0']);
 });
 
+test('workspaces linked into node_modules are installed packages, lockfile or not (npm, pnpm, yarn)', async () => {
+  const pkg = (v: object) => JSON.stringify(v);
+  const tree = [
+    file('repo/package.json', pkg({ name: 'repo', version: '1.0.0', workspaces: ['packages/*'] })),
+    link('repo/node_modules/@repo/ui', '../../packages/ui'),
+    link('repo/node_modules/util', '../packages/util'),
+    file(
+      'repo/packages/ui/package.json',
+      pkg({ name: '@repo/ui', version: '0.2.0', license: 'MIT', dependencies: { util: '*', ms: '*' } }),
+    ),
+    file('repo/packages/util/package.json', pkg({ name: 'util', version: '0.1.0' })),
+    // Not linked from any node_modules: a folder of the checkout, not a package of the artifact.
+    file('repo/tools/package.json', pkg({ name: 'tools', version: '9.9.9' })),
+    file('repo/node_modules/ms/package.json', pkg({ name: 'ms', version: '2.1.3' })),
+    // A link out of the project (Debian's node modules link each other): no workspace.
+    link('usr/share/nodejs/a/node_modules/b', '../../b'),
+    file('usr/share/nodejs/b/package.json', pkg({ name: 'b', version: '1.0.0' })),
+  ];
+  assert.ok(tree.every((f) => npmCataloger.want(f.entry)));
+  const { components, warnings } = await catalog(tree);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(
+    components.map((c) => [c.purl, c.licenses.join(), c.foundAt.join(), (c.dependsOn ?? []).join()]),
+    [
+      [
+        'pkg:npm/%40repo/ui@0.2.0',
+        'MIT',
+        'repo/packages/ui/package.json',
+        'pkg:npm/ms@2.1.3,pkg:npm/util@0.1.0',
+      ],
+      ['pkg:npm/ms@2.1.3', '', 'repo/node_modules/ms/package.json', ''],
+      ['pkg:npm/util@0.1.0', '', 'repo/packages/util/package.json', ''],
+    ],
+  );
+});
+
 test('broken and odd inputs are warnings, never throws', async () => {
   const { components, warnings } = await catalog([
     file('node_modules/a/package.json', '{ not json'),

@@ -20,7 +20,7 @@
 import { PackageURL } from 'packageurl-js';
 import { resolveSymlink } from '../archive/tar-reader.ts';
 import { isWaybillError } from '../errors.ts';
-import type { WalkedFile } from '../sources/types.ts';
+import { hasContent, type WalkedFile } from '../sources/types.ts';
 import { type LockedPackage, lockedId, MAX_FLAT_LOCKFILE_BYTES } from './npm-flat-lock.ts';
 import { isObject, type Json, type LockEntry, lockEntries, requiredNames, str } from './npm-lockfile.ts';
 import {
@@ -32,6 +32,7 @@ import {
   isNestedPackageJson,
   isPackageFolderLink,
   isProjectLockfile,
+  isProjectPackageJson,
   joinPath,
   resolveFrom,
 } from './npm-paths.ts';
@@ -43,10 +44,6 @@ export { isInstalledPackageJson, isNestedPackageJson, isProjectLockfile } from '
 
 /** package.json files are small; a huge one inside a package is not a manifest worth reading. */
 const MAX_NESTED_MANIFEST = 256 * 1024;
-
-function isRegularFile(entry: WalkedFile['entry']): boolean {
-  return entry.type === 'file' || entry.type === 'hardlink';
-}
 
 function parseJson(file: WalkedFile, ctx: CatalogContext, quiet = false): Json | undefined {
   let value: unknown;
@@ -261,10 +258,19 @@ interface Gathered {
   nested: WalkedFile[];
   /** Package-folder symlinks (pnpm's layout, workspace links): link path → resolved target. */
   links: Map<string, string>;
+  /** package.json files outside node_modules, by folder: workspace packages when a link names them. */
+  projects: Map<string, WalkedFile>;
 }
 
 function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
-  const out: Gathered = { installed: [], locks: [], flatLocks: [], nested: [], links: new Map() };
+  const out: Gathered = {
+    installed: [],
+    locks: [],
+    flatLocks: [],
+    nested: [],
+    links: new Map(),
+    projects: new Map(),
+  };
   // Sorted input → the same merge order (and so the same fields) whatever order the walk used.
   const sorted = [...files].sort((a, b) =>
     a.entry.path < b.entry.path ? -1 : a.entry.path > b.entry.path ? 1 : 0,
@@ -284,6 +290,29 @@ function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
       const node = installedNode(file, ctx);
       if (node) out.installed.push(node);
     } else if (isNestedPackageJson(path)) out.nested.push(file);
+    else if (isProjectPackageJson(path)) out.projects.set(folderOf(path), file);
+  }
+  return out;
+}
+
+/**
+ * Workspace packages: a project folder that a package-folder link in some `node_modules` names
+ * (`node_modules/@app/ui -> ../../packages/ui`, as npm, pnpm and yarn install workspaces) is
+ * installed there, as `npm ls` lists it. Node resolves its dependencies from its real folder.
+ */
+function linkedProjects(gathered: Gathered, ctx: CatalogContext): TreeNode[] {
+  const out: TreeNode[] = [];
+  const seen = new Set<string>();
+  for (const [link, target] of gathered.links) {
+    const file = gathered.projects.get(target);
+    // Workspaces sit inside the project whose node_modules links them; a link out of it (Debian's
+    // /usr/share/nodejs modules linking each other) is no workspace.
+    const project = link.slice(0, Math.max(0, link.indexOf('/node_modules/')));
+    const inside = project === '' || target.startsWith(`${project}/`);
+    if (!file || !inside || seen.has(target)) continue;
+    seen.add(target);
+    const node = installedNode(file, ctx);
+    if (node) out.push(node);
   }
   return out;
 }
@@ -294,7 +323,8 @@ function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
  */
 function buildTree(gathered: Gathered, ctx: CatalogContext): Map<string, TreeNode> {
   const tree = new Map<string, TreeNode>();
-  for (const node of gathered.installed) if (!tree.has(node.dir)) tree.set(node.dir, node);
+  for (const node of [...gathered.installed, ...linkedProjects(gathered, ctx)])
+    if (!tree.has(node.dir)) tree.set(node.dir, node);
   const installedDirs = [...tree.keys()];
   for (const lock of gathered.locks) {
     const modules = joinPath(lock.dir, 'node_modules/');
@@ -436,11 +466,11 @@ export const npmCataloger: Cataloger = {
   name: 'npm',
   want(entry) {
     if (entry.type === 'symlink') return isPackageFolderLink(entry.path);
-    if (!isRegularFile(entry)) return false;
+    if (!hasContent(entry)) return false;
     const p = entry.path;
     // Every name below ends in .json: most entries of an image are out after one comparison.
     if (!p.endsWith('.json')) return flatLockKind(p) !== undefined;
-    if (isInstalledPackageJson(p) || isProjectLockfile(p)) return true;
+    if (isInstalledPackageJson(p) || isProjectLockfile(p) || isProjectPackageJson(p)) return true;
     return isNestedPackageJson(p) && entry.size <= MAX_NESTED_MANIFEST;
   },
   catalog: catalogNpm,

@@ -5,14 +5,14 @@
  * (CPython's site.py reads the key case-insensitively and compares the value with "true"). No
  * interpreter outside a venv sees the venv's packages.
  */
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 
 /** pyvenv.cfg files are a few lines; a big one is not a venv's. */
 const MAX_PYVENV_CFG = 64 * 1024;
 
 export function wantPyvenvCfg(entry: FileEntry): boolean {
   return (
-    entry.type === 'file' &&
+    hasContent(entry) &&
     entry.size <= MAX_PYVENV_CFG &&
     (entry.path === 'pyvenv.cfg' || entry.path.endsWith('/pyvenv.cfg'))
   );

@@ -369,3 +369,55 @@ test('a virtual environment (pyvenv.cfg, made by `python3 -m venv`) sees only it
   // The system python never sees a venv's packages.
   assert.deepEqual(deps.requests, []);
 });
+
+test('distributions inside another one’s package folder are copies it carries; its test data is none', async () => {
+  const meta = (name: string, version: string, requires: string[] = []) =>
+    Buffer.from(
+      `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n${requires.map((r) => `Requires-Dist: ${r}\n`).join('')}`,
+    );
+  const site = 'usr/lib/python3/dist-packages';
+  const file = (path: string, data: Buffer | string): WalkedFile => ({
+    entry: entry(path),
+    data: Buffer.from(data),
+    earlier: [],
+  });
+  // As Debian's python3-setuptools 78 installs it (egg-info with top_level.txt) and a pip-installed
+  // one (dist-info named like its package); a --target folder above a venv carries nothing.
+  const files = [
+    file(`${site}/setuptools-78.1.1.egg-info/PKG-INFO`, meta('setuptools', '78.1.1')),
+    file(`${site}/setuptools-78.1.1.egg-info/top_level.txt`, '_distutils_hack\npkg_resources\nsetuptools\n'),
+    file(`${site}/setuptools/_vendor/packaging-24.2.dist-info/METADATA`, meta('packaging', '24.2')),
+    file(
+      `${site}/setuptools/_vendor/wheel-0.45.1.dist-info/METADATA`,
+      meta('wheel', '0.45.1', ['packaging']),
+    ),
+    file(`${site}/setuptools/_vendor/zipp-3.19.2.dist-info/METADATA`, meta('zipp', '3.19.2')),
+    file(`${site}/zipp-3.19.2.dist-info/METADATA`, meta('zipp', '3.19.2')),
+    file(`${site}/packaging-25.0.dist-info/METADATA`, meta('packaging', '25.0')),
+    file(`${site}/build-1.2.2.dist-info/METADATA`, meta('build', '1.2.2', ['packaging'])),
+    file(
+      `${site}/pkg_resources/tests/data/my-test-package_unpacked-egg/my_test_package-1.0-py3.7.egg/EGG-INFO/PKG-INFO`,
+      meta('my-test-package', '1.0'),
+    ),
+    file('app/lib-1.0.dist-info/METADATA', meta('lib', '1.0')),
+    file('app/.venv/lib/python3.13/site-packages/tool-2.0.dist-info/METADATA', meta('tool', '2.0')),
+  ];
+  assert.ok(files.every((f) => wantPython(f.entry)));
+  const { components, warnings } = await run(files);
+  assert.deepEqual(warnings, []);
+  const setuptools = 'pkg:pypi/setuptools@78.1.1';
+  const view = components.map(
+    (c) => `${c.purl} in ${c.vendoredIn ?? '-'} -> ${(c.dependsOn ?? []).join(',')}`,
+  );
+  assert.deepEqual(view, [
+    'pkg:pypi/build@1.2.2 in - -> pkg:pypi/packaging@25.0',
+    'pkg:pypi/lib@1.0 in - -> ',
+    'pkg:pypi/packaging@25.0 in - -> ',
+    'pkg:pypi/setuptools@78.1.1 in - -> ',
+    `pkg:pypi/packaging@24.2 in ${setuptools} -> `,
+    `pkg:pypi/wheel@0.45.1 in ${setuptools} -> ${setuptools}|pkg:pypi/packaging@24.2`,
+    `pkg:pypi/zipp@3.19.2 in ${setuptools} -> `,
+    'pkg:pypi/tool@2.0 in - -> ',
+    'pkg:pypi/zipp@3.19.2 in - -> ',
+  ]);
+});

@@ -9,11 +9,12 @@ import { PackageURL } from 'packageurl-js';
 import { openZip } from '../archive/zip-reader.ts';
 import { WaybillError } from '../errors.ts';
 import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
+import { infoFolder, vendoredPlacement } from './python-vendored.ts';
 import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
-import type { CatalogContext, Cataloger, Component } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
@@ -25,14 +26,16 @@ function parentName(path: string): string {
 }
 
 export function wantPython(entry: FileEntry): boolean {
-  if (entry.type !== 'file') return false;
+  if (!hasContent(entry)) return false;
   const p = entry.path;
   // Asked of every file of an image: names are cut apart only for the three metadata names.
-  if (p.endsWith('METADATA') || p.endsWith('PKG-INFO') || p.endsWith('requires.txt')) {
+  if (p.endsWith('METADATA') || p.endsWith('PKG-INFO') || p.endsWith('.txt')) {
     const base = baseName(p);
     if (base === 'METADATA') return parentName(p).toLowerCase().endsWith('dist-info');
     if (base === 'PKG-INFO' || base === 'requires.txt')
       return parentName(p).toLowerCase().endsWith('egg-info');
+    // The packages a distribution installs: how a copy vendored inside one finds its carrier.
+    if (base === 'top_level.txt') return /[.-]info$/.test(parentName(p).toLowerCase());
   }
   return EGG_INFO_OR_WHEEL.test(p) && !(WHEEL.test(p) && insidePythonInstallation(p));
 }
@@ -254,6 +257,8 @@ interface Installed {
   component: Component;
   folder: string;
   requires: Set<string>;
+  /** A copy inside another distribution: it satisfies only requirements from its own folder. */
+  vendored: boolean;
 }
 
 /**
@@ -271,51 +276,103 @@ function resolveRequires(installed: readonly Installed[], venvs: ReadonlyMap<str
     const deps = new Set(d.component.dependsOn ?? []);
     for (const name of d.requires) {
       const candidates = byName.get(name) ?? [];
-      const visible = candidates.filter((c) => folderSees(venvs, d.folder, c.folder));
+      const visible = candidates.filter(
+        (c) => c.folder === d.folder || (!c.vendored && !d.vendored && folderSees(venvs, d.folder, c.folder)),
+      );
       const target =
         visible.find((c) => c.folder === d.folder) ?? (visible.length === 1 ? visible[0] : undefined);
-      if (target && target !== d) deps.add(target.component.purl);
+      if (target && target !== d) deps.add(componentKey(target.component));
     }
     if (deps.size > 0) d.component.dependsOn = [...deps].sort();
   }
 }
 
-function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
-  const byPurl = new Map<string, Component>();
-  const installed: Installed[] = [];
+/** One distribution's metadata as read, before it becomes a component. */
+interface Found {
+  meta: PythonMetadata;
+  at: string;
+  path: string;
+  name: string;
+  layer: string | undefined;
+  requires: Set<string>;
+  wheel: boolean;
+}
+
+function readDistributions(files: WalkedFile[], ctx: CatalogContext): Found[] {
   // requires.txt sits next to an egg-info's PKG-INFO: read after it, whatever order the walk used.
   const requiresFiles = new Map<string, string[]>();
   for (const file of files) {
-    if (file.entry.path.endsWith('/requires.txt') && file.entry.type === 'file')
+    if (file.entry.path.endsWith('/requires.txt') && hasContent(file.entry))
       requiresFiles.set(file.entry.path.slice(0, -'/requires.txt'.length), requiresTxt(decode(file.data)));
   }
+  const found: Found[] = [];
   for (const file of files) {
     const path = file.entry.path;
-    if (!wantPython(file.entry) || path.endsWith('/requires.txt')) continue;
-    let found: { meta: PythonMetadata; at: string };
+    if (!wantPython(file.entry) || path.endsWith('.txt')) continue;
+    const wheel = path.toLowerCase().endsWith('.whl');
     try {
-      found = path.toLowerCase().endsWith('.whl')
-        ? fromWheel(file)
-        : { meta: parsePythonMetadata(file.data, path), at: path };
+      const read = wheel ? fromWheel(file) : { meta: parsePythonMetadata(file.data, path), at: path };
+      const requires = new Set([...read.meta.requires, ...(requiresFiles.get(infoFolder(path)) ?? [])]);
+      found.push({ ...read, path, name: read.meta.name, layer: file.entry.layer, requires, wheel });
     } catch (e) {
       if (!(e instanceof WaybillError)) throw e;
       ctx.warn(path, e.reason);
-      continue;
     }
-    const c = toComponent(found.meta, found.at, file.entry.layer);
-    const seen = byPurl.get(c.purl);
-    const requires = new Set([
-      ...found.meta.requires,
-      ...(requiresFiles.get(path.slice(0, path.lastIndexOf('/'))) ?? []),
-    ]);
+  }
+  return found;
+}
+
+/** `top_level.txt` of each metadata folder: the import names the distribution installs. */
+function topLevelNames(files: WalkedFile[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const file of files) {
+    if (!file.entry.path.endsWith('/top_level.txt') || !hasContent(file.entry)) continue;
+    const names = decode(file.data)
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    out.set(infoFolder(file.entry.path), names);
+  }
+  return out;
+}
+
+function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
+  const found = readDistributions(files, ctx);
+  const placement = vendoredPlacement(
+    found.filter((f) => !f.wheel),
+    topLevelNames(files),
+  );
+  const byKey = new Map<string, Component>();
+  const componentOf = new Map<Found, Component>();
+  const installed: Installed[] = [];
+  // Carriers first: a vendored copy's key names its carrier's.
+  const ordered = [...found.filter((f) => !placement.has(f)), ...found.filter((f) => placement.has(f))];
+  for (const f of ordered) {
+    const carrier = placement.get(f);
+    if (carrier === 'test-data') continue;
+    const c = toComponent(f.meta, f.at, f.layer);
+    const carrierComponent = carrier && componentOf.get(carrier);
+    if (carrierComponent) c.vendoredIn = componentKey(carrierComponent);
+    const key = componentKey(c);
+    const seen = byKey.get(key);
     // Debian ships some distributions twice (foo.egg-info and foo-1.0.dist-info): one component.
     if (seen) seen.foundAt = [...new Set([...seen.foundAt, ...c.foundAt])].sort();
-    else byPurl.set(c.purl, c);
-    if (!path.toLowerCase().endsWith('.whl'))
-      installed.push({ component: seen ?? c, folder: installFolder(path), requires });
+    else byKey.set(key, c);
+    componentOf.set(f, seen ?? c);
+    if (!f.wheel)
+      installed.push({
+        component: seen ?? c,
+        folder: installFolder(f.path),
+        requires: f.requires,
+        vendored: carrier !== undefined,
+      });
   }
   resolveRequires(installed, venvRoots(files));
-  return [...byPurl.values()].sort((a, b) => (a.purl < b.purl ? -1 : a.purl > b.purl ? 1 : 0));
+  return [...byKey.values()].sort((a, b) => {
+    const ka = componentKey(a);
+    const kb = componentKey(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
 }
 
 export const pythonCataloger: Cataloger = {

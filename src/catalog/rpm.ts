@@ -11,7 +11,7 @@ import { readBdbHash } from '../formats/rpm/rpmdb-bdb.ts';
 import { readNdbBlobs } from '../formats/rpm/rpmdb-ndb.ts';
 import { readSqliteBlobs } from '../formats/rpm/rpmdb-sqlite.ts';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
-import type { FileEntry, WalkedFile } from '../sources/types.ts';
+import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { richDependencyNames } from './rpm-rich-deps.ts';
 import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
 
@@ -173,7 +173,7 @@ function chooseDatabase(
 ): { backend: Backend; file: WalkedFile; wal?: Buffer } | undefined {
   for (const backend of BACKENDS) {
     for (const dir of RPM_DIRS) {
-      const file = files.find((f) => f.entry.path === dir + backend && f.entry.type === 'file');
+      const file = files.find((f) => f.entry.path === dir + backend && hasContent(f.entry));
       if (!file) continue;
       const wal =
         backend === 'rpmdb.sqlite'

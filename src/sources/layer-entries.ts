@@ -125,6 +125,18 @@ export class LayerEntries implements TarPushHandler {
     bytes: 0,
     entries: 0,
   };
+  /**
+   * Wanted hard links whose target the filter did not want (a pnpm store's file, a venv's METADATA
+   * linked from a cache): link path → the link and the path its content is stored under. Their bytes
+   * come from a second pass over the layer (`resolveLinks`).
+   */
+  private readonly pending = new Map<string, { entry: FileEntry; target: string; sniff: boolean }>();
+  /**
+   * Files the filter wanted but whose content it then dropped (an executable without Go build info,
+   * a file over maxFileSize): a hard link to one is the same bytes and is dropped too, without a
+   * second pass (git's and perl's hard-linked programs would otherwise cost one per layer).
+   */
+  private readonly dropped = new Set<string>();
   /** Wanted entries by path; the last occurrence of a path wins, in archive order. */
   private readonly files = new Map<string, ScannedFile>();
   private scratch: Buffer = EMPTY;
@@ -183,7 +195,20 @@ export class LayerEntries implements TarPushHandler {
     const linked = header.type === 'hardlink' ? this.files.get(header.linkTarget as string) : undefined;
     if (linked) entry.size = linked.entry.size;
 
+    if (this.pending.size > 0) this.pending.delete(path); // a later entry replaces the link
     const keep = this.filter.want(entry);
+    const target = header.linkTarget as string;
+    if (header.type === 'hardlink' && !linked && keep !== false) {
+      if (this.dropped.has(target)) {
+        this.decide(entry, header, false, undefined);
+        return;
+      }
+      this.files.delete(path);
+      // A link to a link still waiting: both name the first file's content.
+      const stored = this.pending.get(target)?.target ?? target;
+      this.pending.set(path, { entry, target: stored, sniff: keep === 'sniff' });
+      return;
+    }
     if (keep !== 'sniff') {
       this.decide(entry, header, keep, linked);
       return;
@@ -208,7 +233,9 @@ export class LayerEntries implements TarPushHandler {
     if (current.got < current.head.length) return;
     const { entry, header, head } = current;
     this.current = undefined;
-    this.decide(entry, header, this.sniff(entry, head), undefined);
+    const keep = this.sniff(entry, head);
+    if (!keep) this.dropped.add(entry.path);
+    this.decide(entry, header, keep, undefined);
     const collecting = this.current as Current | undefined;
     if (collecting?.kind !== 'collect') return;
     collecting.collector.write(head);
@@ -222,8 +249,32 @@ export class LayerEntries implements TarPushHandler {
     const kept = current.collector.finish();
     const { path } = current.entry;
     // Dropped on content: like an unwanted entry, it still replaces lower versions of its path.
-    if (kept === undefined) this.scan.hidden.push(path);
-    else this.files.set(path, { entry: current.entry, data: kept });
+    if (kept === undefined) {
+      this.scan.hidden.push(path);
+      this.dropped.add(path);
+    } else this.files.set(path, { entry: current.entry, data: kept });
+  }
+
+  /** The paths whose content the pending hard links need (none: no second pass). */
+  linkTargets(): Set<string> {
+    return new Set([...this.pending.values()].map((p) => p.target));
+  }
+
+  /**
+   * Gives the pending hard links their targets' bytes, read by a second pass over the layer, and
+   * decides each as if its content had come with it. A target not found (a link to nothing earlier
+   * in the archive, or a file over maxFileSize) leaves the link hidden, as an unwanted entry.
+   */
+  resolveLinks(targets: ReadonlyMap<string, Buffer>): void {
+    for (const [path, { entry, target, sniff }] of this.pending) {
+      const data = targets.get(target);
+      entry.size = data?.length ?? 0;
+      const keep = data !== undefined && (!sniff || this.sniff(entry, data.subarray(0, SNIFF_BYTES)));
+      const kept = keep ? keptBytes(this.filter, entry, data, false) : undefined;
+      if (kept === undefined) this.scan.hidden.push(path);
+      else this.files.set(path, { entry, data: kept });
+    }
+    this.pending.clear();
   }
 
   /** The scan, once the archive has ended. */
@@ -248,7 +299,10 @@ export class LayerEntries implements TarPushHandler {
     const scan = this.scan;
     const max = this.job.maxFileSize;
     if (!keep || (header.type === 'file' && entry.size > max)) {
-      if (keep) scan.skipped.push({ path, reason: `${entry.size} bytes is larger than maxFileSize ${max}` });
+      if (keep) {
+        scan.skipped.push({ path, reason: `${entry.size} bytes is larger than maxFileSize ${max}` });
+        this.dropped.add(path);
+      }
       this.files.delete(path);
       if (header.type === 'dir') scan.hiddenDirs.push(path);
       else scan.hidden.push(path);
@@ -261,8 +315,10 @@ export class LayerEntries implements TarPushHandler {
     }
     if (linked) {
       const kept = keptBytes(this.filter, entry, linked.data, false);
-      if (kept === undefined) scan.hidden.push(path);
-      else this.files.set(path, { entry, data: kept });
+      if (kept === undefined) {
+        scan.hidden.push(path);
+        this.dropped.add(path);
+      } else this.files.set(path, { entry, data: kept });
       return;
     }
     this.current = { kind: 'collect', entry, collector: this.collector(entry) };

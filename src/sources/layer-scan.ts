@@ -155,11 +155,30 @@ export async function scanLayer(
       );
     diffIdCheck?.finish();
     tar.finish();
+    const targets = entries.linkTargets();
+    if (targets.size > 0) entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
   } catch (e) {
     entries.discard();
     throw e;
   }
   return entries.result();
+}
+
+/**
+ * The bytes of the files that wanted hard links point to, when the filter did not want those files
+ * themselves: a tar stores a hard link's content once, under the first name (a package manager's
+ * store, a cache), so a second pass over the layer reads just those. Rare, so it costs nothing
+ * otherwise; the budget was charged by the first pass.
+ */
+async function linkTargetBytes(
+  job: LayerJob,
+  targets: ReadonlySet<string>,
+  hooks: ScanHooks,
+): Promise<Map<string, Buffer>> {
+  const { budget: _charged, ...again } = job;
+  const filter: FileFilter = { want: (entry) => entry.type === 'file' && targets.has(entry.path) };
+  const scan = await scanLayer(again, filter, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
+  return new Map(scan.files.map((f) => [f.entry.path, f.data]));
 }
 
 /**

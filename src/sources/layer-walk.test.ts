@@ -218,6 +218,65 @@ test('keep sees what sniff saw: entry sizes and content of hard links to kept fi
   );
 });
 
+test('a wanted hard link to a file the filter did not want gets that file’s bytes, on every path', async () => {
+  // A tar stores a hard link's content under its first name only: a package manager's store, a
+  // cache. `want/` is what the filter asks for; `store/` is not. Three layers alike, so worker
+  // threads scan some of them.
+  const layer = (n: number): TarSpec => ({
+    [`store/a${n}`]: 'KEEP a',
+    'store/big': 'KEEP but too big',
+    [`want/l${n}`]: { hardlink: `store/a${n}` },
+    [`want/m${n}`]: { hardlink: `want/l${n}` },
+    'want/n': { hardlink: 'store/big' },
+    'want/nothing': { hardlink: 'store/none' },
+    'want/x': 'drop x',
+    'want/y': { hardlink: 'want/x' },
+  });
+  const modulePath = join(work, 'links-filter.mjs');
+  const source = "(e) => e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink')";
+  await writeFile(
+    modulePath,
+    `export const links = { want: ${source}, keep: (_e, data) => data.includes('KEEP') };\n`,
+  );
+  const filterModule: FilterModuleSpec = { url: pathToFileURL(modulePath).href, export: 'links' };
+  const expected = Object.fromEntries(
+    [0, 1, 2].flatMap((n) => [`want/l${n}`, `want/m${n}`].map((p) => [p, 'KEEP a'])),
+  );
+  for (const compression of ['gzip', 'zstd', 'none'] as const) {
+    const image = await buildOciLayout(
+      join(work, `unwanted-targets-${compression}`),
+      [layer(0), layer(1), layer(2)],
+      {
+        compression,
+      },
+    );
+    const oci = await openArtifact(image.layoutDir);
+    for (const workers of [0, 3]) {
+      const calls: string[] = [];
+      const result = await oci.walk(
+        {
+          want: (e) => e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink'),
+          keep(entry, data) {
+            calls.push(entry.path);
+            return data.includes('KEEP');
+          },
+        },
+        { workers, filterModule, maxFileSize: 10 } as SourceWalkOptions,
+      );
+      const view = Object.fromEntries(result.files.map((f) => [f.entry.path, f.data.toString()]));
+      // store/big is over maxFileSize, store/none is not in the archive: those links are left out.
+      assert.deepEqual(view, expected, `${compression}, ${workers} workers`);
+      assert.equal(result.files.find((f) => f.entry.path === 'want/l2')?.entry.size, 6);
+      if (workers === 0) {
+        // want/y links to a file whose content was dropped: dropped too, its bytes never read again;
+        // want/n and want/nothing had no bytes to show.
+        assert.deepEqual(calls.filter((c) => c !== 'want/x').sort(), Object.keys(expected).sort());
+        assert.equal(calls.length, 9);
+      }
+    }
+  }
+});
+
 /** A filter module on disk, as worker threads load it: every file kept. */
 async function filesModule(dir: string): Promise<FilterModuleSpec> {
   const path = join(dir, 'files-filter.mjs');

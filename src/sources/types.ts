@@ -40,6 +40,16 @@ export interface FileEntry {
   layer?: string;
 }
 
+/**
+ * A file with content: a regular file, or a hard link (another name for a file: a walk gives it its
+ * target's bytes). Catalogers test this rather than `type === 'file'`, or a metadata file that a
+ * layer stores as a hard link (a venv's METADATA linked to another's, a pnpm store's package.json)
+ * is missed in images though found in the same tree on disk.
+ */
+export function hasContent(entry: Pick<FileEntry, 'type'>): boolean {
+  return entry.type === 'file' || entry.type === 'hardlink';
+}
+
 export interface WalkedFile {
   entry: FileEntry;
   data: Buffer;

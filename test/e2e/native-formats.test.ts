@@ -450,6 +450,24 @@ test('a jar names itself with its licenses (POM, Bundle-License); so do jars fou
   if (haveSchemas) assert.deepEqual(validateCycloneDx(treeDoc, SCHEMAS), []);
 });
 
+test('a Java archive given as the artifact must be a zip: a cut one is one line, exit 2; a launch script before it is fine', async () => {
+  const jar = mavenJar('org.example', 'tool', '1.0.0', '', 'MIT');
+  const cut = join(tmp, 'tool-cut.war');
+  writeFileSync(cut, jar.subarray(0, jar.length - 30));
+  const refused = await waybill(['sbom', `file:${cut}`]);
+  assert.equal(refused.code, 2);
+  assert.match(
+    refused.stderr,
+    /^waybill: .*tool-cut\.war: not a Java archive: no zip end of central directory record\n$/,
+  );
+  // Spring Boot's "fully executable" jars: a shell script, then the zip (offsets relative to its end).
+  const launched = join(tmp, 'tool-launch.jar');
+  writeFileSync(launched, Buffer.concat([Buffer.from('#!/bin/bash\nexec java -jar "$0" "$@"\n'), jar]));
+  const listed = await waybill(['sbom', `file:${launched}`]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.equal(JSON.parse(listed.stdout).metadata.component.purl, 'pkg:maven/org.example/tool@1.0.0');
+});
+
 test('apk: never rewritten (signed); the sidecar record must agree with .PKGINFO', async (t) => {
   const missing = await apkToolsMissing();
   if (missing) return t.skip(missing);

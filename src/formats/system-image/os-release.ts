@@ -9,7 +9,7 @@
 
 import type { Distro } from '../../catalog/types.ts';
 import { WaybillError } from '../../errors.ts';
-import type { FileEntry } from '../../sources/types.ts';
+import { type FileEntry, hasContent } from '../../sources/types.ts';
 
 /** Paths in the order os-release(5) reads them: /etc/os-release wins over /usr/lib/os-release. */
 export const OS_RELEASE_PATHS = ['etc/os-release', 'usr/lib/os-release'] as const;
@@ -107,7 +107,7 @@ export function distroFromFiles(
   warn: (path: string, reason: string) => void = () => {},
 ): Distro | undefined {
   for (const path of OS_RELEASE_PATHS) {
-    const file = files.find((f) => f.entry.path === path && f.entry.type === 'file');
+    const file = files.find((f) => f.entry.path === path && hasContent(f.entry));
     if (!file) continue;
     try {
       const distro = distroFromOsRelease(parseOsRelease(file.data.toString('utf8'), path));
