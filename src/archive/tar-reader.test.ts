@@ -206,6 +206,27 @@ test('a layer without end-of-archive blocks (as umoci writes) is accepted', asyn
   assert.equal(list[0]?.data, 'abc');
 });
 
+test("a tar cut inside an entry's padding is truncated, not an archive that ends there", async () => {
+  // Two entries; the cut keeps 'abc' and part of its padding and drops 'b' (found by fuzzing: the
+  // entries after such a cut went missing without a word).
+  const whole = await tarBuffer([
+    { path: 'a', data: 'abc' },
+    { path: 'b', data: 'def' },
+  ]);
+  for (const cut of [512 + 4, 512 + 300, 1023]) {
+    await assert.rejects(entries(Buffer.from(whole.subarray(0, cut))), (e: unknown) => {
+      assert.ok(isWaybillError(e) && e.code === 'MALFORMED', String(e));
+      assert.match(e.message, /^test\.tar: truncated tar archive: .*padding after "a"/);
+      return true;
+    });
+  }
+  // No padding at all after the last content byte is still accepted (umoci's layers, above).
+  assert.deepEqual(
+    (await entries(Buffer.from(whole.subarray(0, 512 + 3)))).map((e) => e.path),
+    ['a'],
+  );
+});
+
 test('property: random bytes and mutated tars never throw anything but WaybillError', async () => {
   const valid = await readFile(join(work, 'pax.tar'));
   const base = valid.subarray(0, 8192);
