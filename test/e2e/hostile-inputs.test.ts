@@ -663,6 +663,22 @@ describe('sidecars and waybill.yaml', { concurrency: true }, () => {
     });
   });
 
+  test('SBOM sidecar with a byte order mark: sbom --stored prints it as stored', async (_t) => {
+    // Found by fuzzing: readSbom drops a BOM, the printer parsed the bytes again without, and the
+    // command ended with JSON.parse's own message, naming no file.
+    const dir = caseDir('sidecar-bom');
+    writeFileSync(join(dir, 'app.tar'), buildTar({ 'usr/bin/app': 'x' }));
+    const stored = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, components: [] })),
+    ]);
+    writeFileSync(join(dir, 'app.tar.cdx.json'), stored);
+    const result = await waybill(['sbom', '--stored', 'app.tar'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.equal(result.stdout, stored.toString('utf8'));
+  });
+
   test('record sidecar that is JSON but fails the schema', async (_t) => {
     const dir = caseDir('sidecar-schema');
     writeFileSync(join(dir, 'app.tar'), buildTar({ 'usr/bin/app': 'x' }));
