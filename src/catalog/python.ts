@@ -13,7 +13,7 @@ import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
 import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
-import type { CatalogContext, Cataloger, Component } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, TEXT_FILE_MAX } from './types.ts';
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
@@ -322,4 +322,6 @@ export const pythonCataloger: Cataloger = {
   name: 'python-package-cataloger',
   want: (entry) => wantPython(entry) || wantPyvenvCfg(entry),
   catalog: catalogPython,
+  // Metadata files are text; a wheel found in a tree is a zip of any size.
+  maxSize: (entry) => (WHEEL.test(entry.path) ? undefined : TEXT_FILE_MAX),
 };
