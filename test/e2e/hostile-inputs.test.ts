@@ -390,6 +390,31 @@ describe('limits and damage', { concurrency: true }, () => {
     });
   });
 
+  // Found by fuzzing: a tarball whose head could not be decoded (cut before its first full zstd block
+  // or gzip header, or a first tar header broken) was cataloged as an opaque file, exit 0, no word.
+  test('tarball cut or broken at its start: sbom names what is wrong', async (_t) => {
+    const dir = caseDir('tarball-head');
+    const tar = buildTar({ 'etc/os-release': 'ID=x\n', 'usr/bin/a': Buffer.alloc(5000, 7) });
+    writeFileSync(join(dir, 'cut.tar.gz'), zlib.gzipSync(tar).subarray(0, 40));
+    const zst = zlib.zstdCompressSync(tar);
+    writeFileSync(join(dir, 'cut.tar.zst'), zst.subarray(0, zst.length - 8));
+    const broken = Buffer.from(tar);
+    broken.writeUInt8(broken.readUInt8(0) ^ 0xff, 0);
+    writeFileSync(join(dir, 'broken.tar'), broken);
+    await expectRejected(dir, 'cut.tar.gz', {
+      why: /gzip stream: unexpected end of file/,
+      commands: ['sbom'],
+    });
+    await expectRejected(dir, 'cut.tar.zst', {
+      why: /zstd stream: unexpected end of file/,
+      commands: ['sbom'],
+    });
+    await expectRejected(dir, 'broken.tar', {
+      why: /tar header checksum mismatch at offset 0/,
+      commands: ['sbom'],
+    });
+  });
+
   test('manifest with 100 000 layers', async (_t) => {
     const dir = caseDir('many-layers');
     const layout = join(dir, 'layout');
