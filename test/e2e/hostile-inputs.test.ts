@@ -409,6 +409,13 @@ describe('limits and damage', { concurrency: true }, () => {
       why: /zstd stream: unexpected end of file/,
       commands: ['sbom'],
     });
+    // A root filesystem tarball cut in its middle: every command, not only sbom (inspect, check and
+    // stamp took it for a plain file once the rootfs scan failed).
+    const rootfs: Record<string, string> = { 'etc/os-release': 'ID=debian\nVERSION_ID=12\n' };
+    for (let i = 0; i < 40; i++) rootfs[`usr/share/doc/p${i}/copyright`] = `licence ${i} `.repeat(200);
+    const root = zlib.gzipSync(buildTar(rootfs));
+    writeFileSync(join(dir, 'root.tar.gz'), root.subarray(0, root.length >> 1));
+    await expectRejected(dir, 'root.tar.gz', { why: /gzip stream: unexpected end of file/ });
     await expectRejected(dir, 'broken.tar', {
       why: /tar header checksum mismatch at offset 0/,
       commands: ['sbom'],

@@ -18,7 +18,12 @@ import { readFile } from 'node:fs/promises';
 import { WaybillError } from '../../errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
-import type { ConfirmableNativeFormat, NativeStampFacts, NativeStampResult } from '../native.ts';
+import {
+  type ConfirmableNativeFormat,
+  confirmedBy,
+  type NativeStampFacts,
+  type NativeStampResult,
+} from '../native.ts';
 import { firstTarEntryName, scanTarball } from '../shared/tar-scan.ts';
 
 // ---- box files ----------------------------------------------------------------------------------
@@ -74,13 +79,7 @@ export const vagrantBoxFormat: ConfirmableNativeFormat = {
   name: 'vagrant-box',
   detect: (head, path) => /\.box$/i.test(path) && firstTarEntryName(head) !== undefined,
   readFacts: readBoxFacts,
-  async confirm(path) {
-    try {
-      return (await readBoxMetadata(path)) !== undefined;
-    } catch {
-      return false;
-    }
-  },
+  confirm: (path) => confirmedBy(async () => (await readBoxMetadata(path)) !== undefined),
 };
 
 // ---- catalogs -----------------------------------------------------------------------------------
