@@ -7,7 +7,9 @@
  * by the catalogers through `CatalogContext.subject`, and a component the catalogers found for the
  * package itself (a wheel's METADATA, a jar's own pom.properties) is merged into the subject.
  */
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { openZip } from '../archive/zip-reader.ts';
 import { type ApkPackage, apkComponent } from '../catalog/apk.ts';
 import { dpkgPurl, parseSource } from '../catalog/dpkg.ts';
 import { pythonPurl } from '../catalog/python.ts';
@@ -119,6 +121,11 @@ function apkPackageOf(info: PkgInfo): ApkPackage | undefined {
  */
 export async function packageIdentity(artifact: Artifact): Promise<Component | undefined> {
   if (!isSingleFile(artifact.kind)) return undefined;
+  // A Java archive has no metadata format of its own (its pom.properties name it, found by the
+  // walk), but it is a zip: one that is not (cut, corrupt) is refused as a broken wheel is, not
+  // described as an opaque file with a warning (found by fuzzing).
+  if (artifact.kind === 'file' && JAVA_ARCHIVE.test(artifact.path))
+    openZip(await readFile(artifact.path), artifact.path);
   const format = await nativeFormatOf(artifact);
   if (!format) return undefined;
   if (format.name === 'rpm') {

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import zlib from 'node:zlib';
+import { writeZip } from '../../src/archive/zip-writer.ts';
 import { MEDIA_TYPE } from '../../src/oci/types.ts';
 import { buildOciLayout, buildTar, writeBlob, writeLayoutIndex } from '../../src/sources/testing.ts';
 import { sha256Digest } from '../../src/util/digest.ts';
@@ -528,6 +529,20 @@ describe('native formats', { concurrency: true }, () => {
 meta = b'Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n'
 wheel = b'Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'
 `;
+  test('jar cut short: sbom refuses it as a cut wheel is refused', async (_t) => {
+    // Found by fuzzing: a cut .jar or .war was cataloged as an opaque file (a warning, exit 0).
+    const dir = caseDir('jar-cut');
+    const jar = writeZip([
+      {
+        name: 'META-INF/maven/g/a/pom.properties',
+        data: Buffer.from('groupId=g\nartifactId=a\nversion=1\n'),
+      },
+      { name: 'g/A.class', data: Buffer.alloc(300, 1) },
+    ]);
+    writeFileSync(join(dir, 'a-1.jar'), jar.subarray(0, jar.length - 30));
+    await expectRejected(dir, 'a-1.jar', { why: /not a zip archive/, commands: ['sbom'] });
+  });
+
   test('wheel with a ../x entry', async (_t) => {
     const dir = caseDir('wheel-traversal');
     python(
