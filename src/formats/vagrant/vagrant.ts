@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { detectCompression } from '../../archive/decompress.ts';
 import { WaybillError } from '../../errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
@@ -77,7 +78,10 @@ export async function readBoxFacts(path: string): Promise<NativeFacts> {
 
 export const vagrantBoxFormat: ConfirmableNativeFormat = {
   name: 'vagrant-box',
-  detect: (head, path) => /\.box$/i.test(path) && firstTarEntryName(head) !== undefined,
+  // A .box that is gzip but whose head does not decode (cut inside its first block) is a box too:
+  // `confirm` then reports the broken stream instead of the file passing for a plain one.
+  detect: (head, path) =>
+    /\.box$/i.test(path) && (firstTarEntryName(head) !== undefined || detectCompression(head) === 'gzip'),
   readFacts: readBoxFacts,
   confirm: (path) => confirmedBy(async () => (await readBoxMetadata(path)) !== undefined),
 };
