@@ -27,7 +27,6 @@ import { type LayoutStore, OciLayout, resolveRef } from '../oci/layout.ts';
 import { ARTIFACT_TYPE, type Descriptor } from '../oci/types.ts';
 import { INTOTO_JSONL_ARTIFACT_TYPE } from '../publish/sidecars.ts';
 import { serializeRecord } from '../record/build.ts';
-import { parseRecord } from '../record/schema.ts';
 import {
   parseRecordSidecar,
   readSidecar,
@@ -356,7 +355,7 @@ export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | und
     const bytes = await readRegistryAttachmentPayload(repository, newest);
     const where = `${artifact.ref} (record ${newest.descriptor.digest})`;
     return {
-      record: parseRecord(bytes.toString('utf8'), where),
+      record: parseRecordSidecar(bytes, where),
       location: `referrer ${newest.descriptor.digest} in docker://${repository.reference.registry}/${repository.name}`,
     };
   }
@@ -372,7 +371,7 @@ export async function loadRecord(artifact: Artifact): Promise<LoadedRecord | und
     const bytes = (await findAttached(artifact, ARTIFACT_TYPE.record))?.bytes;
     if (!bytes) return undefined;
     const where = `${artifact.ref} (record attached to ${artifact.digest})`;
-    return { record: parseRecord(bytes.toString('utf8'), where), location: 'OCI artifact in the layout' };
+    return { record: parseRecordSidecar(bytes, where), location: 'OCI artifact in the layout' };
   }
   const record = await readSidecar(artifact.path);
   return record ? { record, location: sidecarPath(artifact.path) } : undefined;

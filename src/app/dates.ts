@@ -8,7 +8,7 @@
  */
 import { WaybillError } from '../errors.ts';
 import type { NativeFacts } from '../formats/facts.ts';
-import { parseLooseDate } from '../policy/rfc3339.ts';
+import { isRfc3339Instant, parseLooseDate, parseRfc3339 } from '../policy/rfc3339.ts';
 import { headCommitDate } from '../provenance/commit-date.ts';
 import type { Artifact } from '../sources/types.ts';
 
@@ -38,9 +38,10 @@ export async function buildDate(
 ): Promise<string> {
   if (flag) return flag;
   const created = artifact.image?.selected?.config.created ?? artifact.image?.platforms[0]?.config.created;
-  if (created) return created;
-  // A native date that does not parse is for `check` to report, not the record to carry.
+  // A native date that does not parse, or that RFC 3339 cannot write (a year past 9999), is for
+  // `check` to report, not the record to carry: the record would fail its own schema.
+  if (created && parseRfc3339(created)) return created;
   const own = artifact.image ? undefined : parseLooseDate(native.created?.value ?? '');
-  if (own) return iso(own);
+  if (own && isRfc3339Instant(own)) return iso(own);
   return iso(sourceDateEpoch() ?? (sourceDir ? await headCommitDate(sourceDir) : undefined) ?? now);
 }

@@ -128,6 +128,7 @@ export function encodeSbom(
       // A published release's copy is a file: its SBOM is the file's, whatever URL it came from.
       kind: isSingleFile(artifact.kind) ? 'file' : artifact.kind,
       name: options.name ?? contents.subject?.name ?? basename(artifact.path.replace(/\/+$/, '')),
+      ref: artifact.ref,
       version: options.version ?? contents.subject?.version,
       created,
       ...(contents.subject ? { package: contents.subject } : {}),

@@ -19,6 +19,7 @@ import { WaybillError } from '../errors.ts';
 import { readApkPkgInfo } from '../formats/apk/apk-package.ts';
 import { type PkgInfo, pkgInfoField, pkgInfoList } from '../formats/apk/pkginfo.ts';
 import { controlField, readDebControl } from '../formats/deb/deb.ts';
+import { assertReadableExecutable } from '../formats/executable/executable-facts.ts';
 import type { NativeFacts } from '../formats/facts.ts';
 import { rpmPackageInfo } from '../formats/rpm/rpm-header.ts';
 import { readRpmPackage } from '../formats/rpm/rpm-package.ts';
@@ -161,6 +162,9 @@ export async function packageIdentity(artifact: Artifact): Promise<Component | u
     delete c.properties['waybill:owned-files'];
     return c;
   }
+  // An executable is no package, but is read as the package readers read theirs: a broken one is
+  // refused here (as `inspect` and `check` refuse it), not described as an opaque file.
+  if (format.name === 'executable') await assertReadableExecutable(artifact.path);
   if (format.name !== 'deb' && format.name !== 'wheel' && format.name !== 'sdist') return undefined;
   const facts = await nativeFactsOf(artifact);
   if (!facts.name || !facts.version) return undefined;

@@ -5,7 +5,7 @@
  * error, never bytes passed on blindly — and the SBOM is compared with the digest its record pins.
  */
 import { WaybillError } from '../errors.ts';
-import { parseRecord } from '../record/schema.ts';
+import { parseRecordSidecar } from '../record/sidecar.ts';
 import type { ReleaseRecord } from '../record/types.ts';
 import type { RegistryOptions } from '../registry/client.ts';
 import { type ReadSbom, readSbom } from '../sbom/read.ts';
@@ -60,7 +60,8 @@ export async function storedRecordOf(artifact: Artifact): Promise<StoredRecord> 
           : 'no release record beside it (NAME.waybill.json)',
     );
   }
-  return { ...stored, record: parseRecord(stored.bytes.toString('utf8'), stored.location) };
+  // Decoded as every other reader of a record decodes it (strict UTF-8, a byte order mark dropped).
+  return { ...stored, record: parseRecordSidecar(stored.bytes, stored.location) };
 }
 
 /** Where the artifact is: a platform of an index, and for `docker://` the registry transport. */

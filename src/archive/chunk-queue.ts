@@ -97,10 +97,11 @@ export class ChunkQueue {
     }
   }
 
-  /** Skips up to `n` bytes, stopping quietly at the end of input. */
-  async skipAvailable(n: number): Promise<void> {
+  /** Skips up to `n` bytes, stopping quietly at the end of input; returns how many it skipped. */
+  async skipAvailable(n: number): Promise<number> {
     let left = n;
     while (left > 0 && (await this.fill(1)) > 0) left -= this.takeSome(left).length;
+    return n - left;
   }
 
   /** Reads whatever follows the archive, so hashing streams upstream see every byte. */

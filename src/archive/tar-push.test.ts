@@ -146,6 +146,22 @@ test('ends: without the end marker, without the last padding, and cut inside hea
   );
 });
 
+test('an entry cut inside its padding: truncated in both readers, in any chunking', async () => {
+  const whole = await tarBuffer([
+    { path: 'a', data: 'abc' },
+    { path: 'b', data: 'def' },
+  ]);
+  for (const end of [512 + 4, 512 + 300, 1023]) {
+    const bytes = whole.subarray(0, end);
+    const expected = await pulled(bytes);
+    assert.ok(
+      'error' in expected && /truncated tar archive.*padding after "a"/.test(expected.error),
+      `cut at ${end}`,
+    );
+    for (const cuts of [[], [515], [516], [7, 600]]) assert.deepEqual(pushed(bytes, cuts), expected);
+  }
+});
+
 test('a pax body whose padding is cut short: truncated, whatever the body says, as readTar says', async () => {
   const long = `${'l'.repeat(120)}/name`;
   const tar = Buffer.from(await tarBuffer([{ path: long, data: Buffer.from('x') }]));

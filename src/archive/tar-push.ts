@@ -7,10 +7,18 @@
  * Same archives, entries and errors as `readTar` (tar-reader.ts): both read headers through
  * `HeaderSequence`. A stream may end at an entry boundary without the end-of-archive blocks, and an
  * entry's padding may be missing at the very end (umoci's layers); everything after the end marker
- * is ignored. Content, metadata bodies or header blocks cut short are MALFORMED.
+ * is ignored. Content, metadata bodies, header blocks or padding cut short are MALFORMED.
  */
 import { WaybillError } from '../errors.ts';
-import { BLOCK_SIZE, HeaderSequence, isZeroBlock, padding, type TarHeader, truncated } from './tar-reader.ts';
+import {
+  BLOCK_SIZE,
+  cutInPadding,
+  HeaderSequence,
+  isZeroBlock,
+  padding,
+  type TarHeader,
+  truncated,
+} from './tar-reader.ts';
 
 export interface TarPushHandler {
   /** An entry starts; its `header.size` bytes of content follow through `content`, then `end`. */
@@ -33,7 +41,7 @@ type State =
    * `metadata`: a body read whole, applied once its padding is there too, as `readTar` reads it (a
    * body cut short in its padding is the same "truncated" error, whatever the body says).
    */
-  | { kind: 'skip'; left: number; strict: boolean; metadata?: Buffer }
+  | { kind: 'skip'; left: number; strict: boolean; metadata?: Buffer; padding?: { of: string; size: number } }
   /** After the end-of-archive marker. */
   | { kind: 'done' };
 
@@ -109,7 +117,10 @@ export class TarPushParser {
           this.handler.content(chunk.subarray(at, at + n));
           at += n;
           if (state.left > 0) return;
-          this.state = state.pad > 0 ? { kind: 'skip', left: state.pad, strict: false } : HEADER;
+          this.state =
+            state.pad > 0
+              ? { kind: 'skip', left: state.pad, strict: false, padding: { of: state.path, size: state.pad } }
+              : HEADER;
           this.handler.end();
           break;
         }
@@ -149,6 +160,9 @@ export class TarPushParser {
         throw truncated(this.input, this.position, `content of ${JSON.stringify(state.path)}`);
       case 'skip':
         if (state.strict) throw truncated(this.input, this.position, 'entry content');
+        // No padding at all after the last entry is accepted (umoci); padding begun and cut is not.
+        if (state.padding && state.left < state.padding.size)
+          throw cutInPadding(this.input, this.position, state.padding.of);
         return;
       case 'done':
         return;

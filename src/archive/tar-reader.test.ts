@@ -206,6 +206,61 @@ test('a layer without end-of-archive blocks (as umoci writes) is accepted', asyn
   assert.equal(list[0]?.data, 'abc');
 });
 
+test("a tar cut inside an entry's padding is truncated, not an archive that ends there", async () => {
+  // Two entries; the cut keeps 'abc' and part of its padding and drops 'b' (found by fuzzing: the
+  // entries after such a cut went missing without a word).
+  const whole = await tarBuffer([
+    { path: 'a', data: 'abc' },
+    { path: 'b', data: 'def' },
+  ]);
+  for (const cut of [512 + 4, 512 + 300, 1023]) {
+    await assert.rejects(entries(Buffer.from(whole.subarray(0, cut))), (e: unknown) => {
+      assert.ok(isWaybillError(e) && e.code === 'MALFORMED', String(e));
+      assert.match(e.message, /^test\.tar: truncated tar archive: .*padding after "a"/);
+      return true;
+    });
+  }
+  // No padding at all after the last content byte is still accepted (umoci's layers, above).
+  assert.deepEqual(
+    (await entries(Buffer.from(whole.subarray(0, 512 + 3)))).map((e) => e.path),
+    ['a'],
+  );
+});
+
+test('property: a tar cut anywhere is read up to a clean boundary or refused as truncated', async () => {
+  // Clean: between entries, right after an entry's content (no padding: umoci), or inside the end
+  // marker after its first zero block. Anywhere else — a header, content, padding — is a cut file.
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 0, max: 1500 }), { minLength: 1, maxLength: 5 }),
+      fc.nat(),
+      async (sizes, cutAt) => {
+        const files = sizes.map((size, i) => ({ path: `f${i}`, data: Buffer.alloc(size, 0x61 + i) }));
+        const whole = await tarBuffer(files);
+        const clean = new Set<number>();
+        let at = 0;
+        for (const f of files) {
+          clean.add(at);
+          clean.add(at + 512 + f.data.length);
+          at += 512 + Math.ceil(f.data.length / 512) * 512;
+        }
+        clean.add(at);
+        clean.add(at + 512);
+        const cut = cutAt % whole.length;
+        const read = await entries(Buffer.from(whole.subarray(0, cut))).then(
+          (list) => list.length,
+          (e: unknown) => {
+            if (!isWaybillError(e) || e.code !== 'MALFORMED' || !/truncated/.test(e.message)) throw e;
+            return 'truncated';
+          },
+        );
+        assert.equal(read === 'truncated', !clean.has(cut), `cut at ${cut} of ${whole.length}: ${read}`);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
 test('property: random bytes and mutated tars never throw anything but WaybillError', async () => {
   const valid = await readFile(join(work, 'pax.tar'));
   const base = valid.subarray(0, 8192);

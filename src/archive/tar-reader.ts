@@ -301,6 +301,11 @@ export function truncated(input: string, position: number, what: string): Waybil
   );
 }
 
+/** An entry's padding that starts but stops short: the archive was cut there (both readers say so). */
+export function cutInPadding(input: string, position: number, path: string): WaybillError {
+  return truncated(input, position, `padding after ${JSON.stringify(path)}`);
+}
+
 /** Bytes of padding after `size` bytes of content, to the next 512-byte block. */
 export function padding(size: number): number {
   return (BLOCK_SIZE - (size % BLOCK_SIZE)) % BLOCK_SIZE;
@@ -612,8 +617,12 @@ export async function* readTar(
     yield entry;
     await entry.skip();
     // Some writers (umoci's layers) stop right after the last content byte, without padding or the
-    // end-of-archive blocks; Go's archive/tar accepts that, so do we. Missing content is still an error.
-    await queue.skipAvailable(padding(header.size));
+    // end-of-archive blocks; Go's archive/tar accepts that, so do we. Missing content is still an error,
+    // and so is padding that starts but stops short: no writer ends there, a cut file does (and every
+    // entry after the cut would be silently missing).
+    const pad = padding(header.size);
+    const skipped = await queue.skipAvailable(pad);
+    if (skipped > 0 && skipped < pad) throw cutInPadding(input, queue.position, header.path);
   }
   await queue.drain();
 }

@@ -28,6 +28,13 @@ function doc(statements: unknown[], context = 'https://openvex.dev/ns/v0.2.0'): 
 }
 
 describe('OpenVEX', () => {
+  test('a document saved with a byte order mark reads as without (found by fuzzing)', () => {
+    const text = doc([
+      { vulnerability: { name: 'CVE-1' }, products: [{ '@id': 'pkg:npm/a@1' }], status: 'fixed' },
+    ]);
+    assert.deepEqual(parseVex(`\uFEFF${text}`, 'bom.json'), parseVex(text, 'bom.json'));
+  });
+
   test('a not_affected statement about the artifact (by digest) and the component suppresses by alias', () => {
     const vex = parseVex(
       doc([

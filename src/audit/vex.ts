@@ -79,7 +79,8 @@ function timeOf(value: unknown, source: string, at: string): number | undefined 
 export function parseVex(text: string, source: string): VexDocument {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    // A byte order mark is dropped, as every other JSON document waybill reads drops it.
+    doc = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
     throw new WaybillError('MALFORMED', source, `not JSON: ${(e as Error).message.split('\n')[0]}`);
   }

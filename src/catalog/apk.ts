@@ -9,7 +9,7 @@
 import { PackageURL } from 'packageurl-js';
 import { distroQualifier } from '../formats/system-image/os-release.ts';
 import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
-import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, type Distro, TEXT_FILE_MAX } from './types.ts';
 
 const INSTALLED = 'lib/apk/db/installed';
 
@@ -230,4 +230,5 @@ export const apkCataloger: Cataloger = {
   name: 'apk-db-cataloger',
   want: wantApk,
   catalog: catalogApk,
+  maxSize: () => TEXT_FILE_MAX,
 };

@@ -12,7 +12,7 @@ import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts
 import { licensesByDocName, wantDocCopyright } from './deb-copyright.ts';
 import { parseProvides, parseRelationships, type Relationship, resolveDepends } from './dpkg-depends.ts';
 import { readStatusStanzas } from './dpkg-status.ts';
-import type { CatalogContext, Cataloger, Component, Distro } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, type Distro, TEXT_FILE_MAX } from './types.ts';
 
 const STATUS = 'var/lib/dpkg/status';
 const STATUS_D = 'var/lib/dpkg/status.d/';
@@ -379,4 +379,5 @@ export const dpkgCataloger: Cataloger = {
   name: 'dpkg-db-cataloger',
   want: wantDpkg,
   catalog: catalogDpkg,
+  maxSize: () => TEXT_FILE_MAX,
 };

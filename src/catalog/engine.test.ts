@@ -8,7 +8,7 @@ import { openArtifact } from '../sources/open.ts';
 import { buildOciLayout } from '../sources/testing.ts';
 import type { Artifact, FileEntry, FileFilter, WalkedFile } from '../sources/types.ts';
 import { catalogArtifact, combinedFilter } from './engine.ts';
-import type { Cataloger, Component } from './types.ts';
+import { type Cataloger, type Component, TEXT_FILE_MAX } from './types.ts';
 
 /** One file version in a fake image: path, layer, content (null = a whiteout deleting the path). */
 type Layered = { path: string; layer: string; content: string | null; type?: FileEntry['type'] };
@@ -318,6 +318,51 @@ test('real OCI layout, default catalogers: distro from os-release, npm layers ac
   assert.ok(musl, `apk package found: ${JSON.stringify(result.components.map((c) => c.purl))}`);
   assert.match(musl.purl, /distro=alpine-3\.20\.0/);
   assert.equal(musl.layer, l1);
+});
+
+test('a package database or manifest over TEXT_FILE_MAX is skipped with a warning, never read whole', async (t) => {
+  // Found by fuzzing: a 300 KiB gzip layer holding a 300 MiB dpkg status or package.json took
+  // 430-730 MiB of memory (read whole up to the walk's 512 MiB maxFileSize, then as a string).
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const big = Buffer.alloc(TEXT_FILE_MAX + 1, 0x20);
+  big.write('Package: a\nVersion: 1\nArchitecture: all\nStatus: install ok installed\n\n');
+  await buildOciLayout(
+    dir,
+    [
+      {
+        'var/lib/dpkg/status': big,
+        'app/node_modules/x/package.json': JSON.stringify({ name: 'x', version: '1.0.0' }),
+      },
+    ],
+    { compression: 'none' },
+  );
+  const result = await catalogArtifact(await openArtifact(`oci:${dir}`));
+  assert.deepEqual(
+    result.components.map((c) => c.purl),
+    ['pkg:npm/x@1.0.0'],
+  );
+  assert.deepEqual(result.warnings, [
+    {
+      path: 'var/lib/dpkg/status',
+      reason: `${TEXT_FILE_MAX + 1} bytes is larger than ${TEXT_FILE_MAX}, the most read of such a file`,
+    },
+  ]);
+});
+
+test("combined filter: the size limit of a file is the largest of its catalogers' limits, none if one sets none", () => {
+  const entry = (path: string): FileEntry => ({ path, type: 'file', size: 1, mode: 0o644 });
+  const text = (name: string, limit: number): Cataloger => ({
+    name,
+    want: (e) => e.path.endsWith('.txt'),
+    maxSize: () => limit,
+    catalog: () => [],
+  });
+  const any: Cataloger = { name: 'any', want: (e) => e.path.startsWith('any/'), catalog: () => [] };
+  const filter = combinedFilter([text('a', 10), text('b', 20), any], true);
+  assert.equal(filter.maxSize?.(entry('x.txt')), 20);
+  assert.equal(filter.maxSize?.(entry('any/x.txt')), undefined);
+  assert.equal(filter.maxSize?.(entry('etc/os-release')), 1024 * 1024);
 });
 
 /** Two catalogers on the same paths, each keeping only files with its own `X:name` lines. */

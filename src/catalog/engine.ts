@@ -85,6 +85,24 @@ function isOsRelease(entry: FileEntry): boolean {
   return OS_RELEASE_FILES.includes(entry.path);
 }
 
+/** os-release(5) is a handful of lines. */
+const OS_RELEASE_MAX = 1024 * 1024;
+
+/**
+ * The most any cataloger wanting `entry` reads of it (FileFilter.maxSize): the largest of their
+ * limits, or undefined (the walk's own) when one of them sets none.
+ */
+function maxSizeFor(catalogers: readonly Cataloger[], entry: FileEntry, withOsRelease: boolean) {
+  let max = withOsRelease && isOsRelease(entry) ? OS_RELEASE_MAX : 0;
+  for (const c of catalogers) {
+    if (c.want(entry) === false) continue;
+    const limit = c.maxSize?.(entry);
+    if (limit === undefined) return undefined;
+    max = Math.max(max, limit);
+  }
+  return max > 0 ? max : undefined;
+}
+
 /** The union of every cataloger's filter: a file is kept when any cataloger wants it. */
 export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: boolean): FileFilter {
   // The catalogers that answered 'sniff' for the entry last shown to `want`: a walk calls `sniff` for
@@ -143,6 +161,7 @@ export function combinedFilter(catalogers: readonly Cataloger[], withOsRelease: 
       }
       return condense?.(entry, source);
     },
+    maxSize: (entry) => maxSizeFor(catalogers, entry, withOsRelease),
   };
 }
 

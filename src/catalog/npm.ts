@@ -37,7 +37,7 @@ import {
   resolveFrom,
 } from './npm-paths.ts';
 import { pnpmLockPackages } from './pnpm-lockfile.ts';
-import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, componentKey, TEXT_FILE_MAX } from './types.ts';
 import { yarnLockPackages } from './yarn-lockfile.ts';
 
 export { isInstalledPackageJson, isNestedPackageJson, isProjectLockfile } from './npm-paths.ts';
@@ -473,5 +473,6 @@ export const npmCataloger: Cataloger = {
     if (isInstalledPackageJson(p) || isProjectLockfile(p) || isProjectPackageJson(p)) return true;
     return isNestedPackageJson(p) && entry.size <= MAX_NESTED_MANIFEST;
   },
+  maxSize: () => TEXT_FILE_MAX,
   catalog: catalogNpm,
 };

@@ -14,7 +14,7 @@ import { normalizePythonName } from './python-names.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
 import { infoFolder, vendoredPlacement } from './python-vendored.ts';
 import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
-import { type CatalogContext, type Cataloger, type Component, componentKey } from './types.ts';
+import { type CatalogContext, type Cataloger, type Component, componentKey, TEXT_FILE_MAX } from './types.ts';
 
 function baseName(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
@@ -379,4 +379,6 @@ export const pythonCataloger: Cataloger = {
   name: 'python-package-cataloger',
   want: (entry) => wantPython(entry) || wantPyvenvCfg(entry),
   catalog: catalogPython,
+  // Metadata files are text; a wheel found in a tree is a zip of any size.
+  maxSize: (entry) => (WHEEL.test(entry.path) ? undefined : TEXT_FILE_MAX),
 };

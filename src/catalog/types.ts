@@ -74,6 +74,14 @@ export interface CatalogContext {
   warn(path: string, reason: string): void;
 }
 
+/**
+ * `Cataloger.maxSize` of the catalogers of text files read whole — package databases, metadata,
+ * manifests, lockfiles: a few MiB at most even on the largest systems. A file of this size is
+ * hostile (a few hundred KiB of gzip make one), and reading it whole, then as a string, would take
+ * several times its size in memory.
+ */
+export const TEXT_FILE_MAX = 64 * 1024 * 1024;
+
 export interface Cataloger {
   name: string;
   want(entry: FileEntry): boolean | 'sniff';
@@ -89,6 +97,12 @@ export interface Cataloger {
    * `condense`, so catalogers that read the same parts of a file share one function.
    */
   condense?(entry: FileEntry, source: ByteSource): Buffer | undefined;
+  /**
+   * The largest `entry` it reads, when such files are small by nature and read whole as text
+   * (package databases, metadata files): a larger one is skipped with a warning before it is read
+   * (FileFilter.maxSize). Unset or undefined: the walk's maxFileSize.
+   */
+  maxSize?(entry: FileEntry): number | undefined;
   /** Parse every file this cataloger wanted. Bad input is reported with ctx.warn, never thrown. */
   catalog(files: WalkedFile[], ctx: CatalogContext): Component[] | Promise<Component[]>;
 }

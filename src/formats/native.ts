@@ -4,6 +4,7 @@
  * fields into NativeFacts, and, where the format allows it without breaking the artifact, writes the
  * release facts back into them. Images have their own path (oci/ and formats/image/oci-facts.ts).
  */
+import { isWaybillError } from '../errors.ts';
 import type { NativeFacts } from './facts.ts';
 
 /** The facts a stamper writes; null or absent means "leave as it is". */
@@ -63,6 +64,21 @@ export interface NativeFormat {
    * either fully rewritten or untouched. Absent when the format has nowhere to write.
    */
   stamp?(path: string, facts: NativeStampFacts): Promise<NativeStampResult>;
+}
+
+/**
+ * A `confirm` answer from a scan of the archive: false when the scan finds no sign of the format. A
+ * broken archive (MALFORMED: cut, corrupt; LIMIT: a bomb) is reported, never taken for "some other
+ * kind of file": a cut .box or rootfs tarball was shown as a plain file with no facts, exit 0
+ * (found by fuzzing). Anything else the scan cannot read still just means "not this format".
+ */
+export async function confirmedBy(scan: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await scan();
+  } catch (e) {
+    if (isWaybillError(e) && (e.code === 'MALFORMED' || e.code === 'LIMIT')) throw e;
+    return false;
+  }
 }
 
 /** A format whose `confirm` is required (see NativeFormat.confirm). */

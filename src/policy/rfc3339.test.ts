@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseLooseDate, parseRfc3339 } from './rfc3339.ts';
+import { isRfc3339Instant, parseLooseDate, parseRfc3339 } from './rfc3339.ts';
 
 test('valid RFC 3339 date-times', () => {
   const cases: [string, string][] = [
@@ -61,4 +61,12 @@ test('round trip and never throws', () => {
       parseLooseDate(s);
     }),
   );
+});
+
+test('instants RFC 3339 can write: years 0000 to 9999', () => {
+  assert.equal(isRfc3339Instant(new Date('9999-12-31T23:59:59Z')), true);
+  assert.equal(isRfc3339Instant(new Date('0000-01-01T00:00:00Z')), true);
+  assert.equal(isRfc3339Instant(new Date(999999999999 * 1000)), false, 'an ar member dated 999999999999');
+  assert.equal(isRfc3339Instant(new Date('-000001-01-01T00:00:00Z')), false);
+  assert.equal(isRfc3339Instant(new Date(Number.NaN)), false);
 });

@@ -43,6 +43,16 @@ export function parseRfc3339(text: string): Date | undefined {
 }
 
 /**
+ * Whether RFC 3339 can write `date`: its four-digit years are 0000–9999. `toISOString` spells a year
+ * past them `+033658-…` or `-000001-…`, which no date-time validator accepts (an ar member dated
+ * 999999999999, an image config `created` of `+033658-09-27T01:46:39Z`).
+ */
+export function isRfc3339Instant(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && year >= 0 && year <= 9999;
+}
+
+/**
  * A date from native metadata: RFC 3339 first, then the other spellings formats use — Unix seconds
  * (rpm BUILDTIME) or an RFC 2822 / ISO 8601 date that `Date.parse` reads.
  */

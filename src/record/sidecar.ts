@@ -76,7 +76,7 @@ export async function readSidecar(artifactPath: string): Promise<ReleaseRecord |
   return parseRecordSidecar(bytes, path);
 }
 
-/** A record sidecar's bytes (read from anywhere: a file, a download) parsed; `where` names it in errors. */
+/** A release record's bytes (a sidecar, a download, an OCI attachment or referrer) parsed; `where` names it in errors. */
 export function parseRecordSidecar(bytes: Uint8Array, where: string): ReleaseRecord {
   if (bytes.length > MAX_RECORD_BYTES)
     throw new WaybillError('LIMIT', where, `release record is larger than ${MAX_RECORD_BYTES} bytes`);

@@ -322,13 +322,18 @@ function sortRefs(list: SbomComponentRef[]): SbomComponentRef[] {
   });
 }
 
-/** Parse an SBOM document; `name` is the file or reference, for error messages. */
-export function readSbom(bytes: Uint8Array | string, name: string): ReadSbom {
-  const text = (
+/** An SBOM document's text, as `readSbom` parses it: UTF-8, a leading byte order mark dropped. */
+export function sbomText(bytes: Uint8Array | string): string {
+  return (
     typeof bytes === 'string'
       ? bytes
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
   ).replace(/^\uFEFF/, '');
+}
+
+/** Parse an SBOM document; `name` is the file or reference, for error messages. */
+export function readSbom(bytes: Uint8Array | string, name: string): ReadSbom {
+  const text = sbomText(bytes);
   const head = text.trimStart();
   if (head.startsWith('<'))
     throw new WaybillError('UNSUPPORTED', name, 'XML SBOMs are not supported; use the JSON form');

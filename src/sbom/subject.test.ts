@@ -93,3 +93,27 @@ test('no digest: every document written validates against the CycloneDX 1.6 and 
     { numRuns: 100 },
   );
 });
+
+test('an image created past year 9999 or on a day that does not exist: refused, naming the artifact, never written', () => {
+  // Found by fuzzing: `new Date` took '+033658-09-27T01:46:39Z' and wrote it back as the document's
+  // timestamp (which fails both schemas), and rolled 2023-02-30 into March.
+  for (const created of [
+    '+033658-09-27T01:46:39Z',
+    '-000001-01-01T00:00:00Z',
+    '2023-02-30T00:00:00Z',
+    '1e20',
+  ]) {
+    const input = sampleInput(SAMPLE);
+    input.subject = { ...input.subject, created, ref: 'oci:layout:app' };
+    for (const write of [writeCycloneDx, writeSpdx])
+      assert.throws(
+        () => write(input),
+        (e: unknown) =>
+          e instanceof Error &&
+          e.message === `oci:layout:app: artifact creation time is not an RFC 3339 date-time: ${created}`,
+      );
+  }
+  const fine = sampleInput(SAMPLE);
+  fine.subject = { ...fine.subject, created: '9999-12-31T23:59:59.123456789Z' };
+  assert.match(writeCycloneDx(fine), /"timestamp": "9999-12-31T23:59:59/);
+});

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Component, Distro } from '../catalog/types.ts';
 import { WaybillError } from '../errors.ts';
+import { isRfc3339Instant, parseRfc3339 } from '../policy/rfc3339.ts';
 import type { SourceKind } from '../sources/types.ts';
 import { uuidV5 } from '../util/uuid.ts';
 
@@ -23,6 +24,8 @@ export interface SbomSubject {
   version?: string;
   /** The artifact's own creation time (image config `created`, file mtime…), if known. */
   created?: string | Date;
+  /** The artifact's reference, named in the error when `created` is no date (default: `name`). */
+  ref?: string;
   /** Root component type; default: `container` for images, `file` for files, `application` for dirs. */
   type?: 'container' | 'application' | 'file';
   /**
@@ -80,12 +83,14 @@ export function documentTime(input: SbomInput): Date | undefined {
   }
   const created = input.subject.created;
   if (created === undefined) return undefined;
-  const date = created instanceof Date ? created : new Date(created);
-  if (Number.isNaN(date.getTime()))
+  // Strict RFC 3339 (OCI image-spec config `created`): `new Date` rolls 2023-02-30 into March and
+  // takes years past 9999, which the document's timestamp cannot carry.
+  const date = created instanceof Date ? created : parseRfc3339(created);
+  if (date === undefined || !isRfc3339Instant(date))
     throw new WaybillError(
       'MALFORMED',
-      input.subject.name,
-      `artifact creation time is not a date: ${String(created)}`,
+      input.subject.ref ?? input.subject.name,
+      `artifact creation time is not an RFC 3339 date-time: ${String(created)}`,
     );
   // Whole seconds: sub-second precision in image configs is noise that differs between builders.
   return new Date(Math.floor(date.getTime() / 1000) * 1000);

@@ -3,7 +3,7 @@
  * formats (.deb, .rpm, .whl…) plug in here with `registerContainerWalker`. A file no walker claims is
  * walked as itself.
  */
-import { decompressHead } from '../archive/decompress.ts';
+import { decompressHead, detectCompression } from '../archive/decompress.ts';
 import { BLOCK_SIZE, isTarHeader } from '../archive/tar-reader.ts';
 import { walkLayers } from './layer-walk.ts';
 import type { FileFilter, WalkResult } from './types.ts';
@@ -43,9 +43,26 @@ export function looksLikeTarball(head: Buffer): boolean {
   return inner !== undefined && inner.length >= BLOCK_SIZE && isTarHeader(inner.subarray(0, BLOCK_SIZE));
 }
 
+/** Names that say "tarball", uncompressed or in a compression the walk decodes. */
+const TARBALL_NAME = /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst)$/i;
+
+/**
+ * A tarball by its content, or by its name when its head cannot tell: a .tar.gz or .tar.zst cut
+ * before its first full block (or corrupt there), or a .tar whose first header is broken, is a
+ * broken tarball, walked so that the walk names what is wrong — never an opaque file described
+ * without a word (found by fuzzing). An .xz tarball is not walked (no xz layer decoder): by name it
+ * stays an opaque file.
+ */
+function isTarball(head: Buffer, path: string): boolean {
+  if (looksLikeTarball(head)) return true;
+  if (!TARBALL_NAME.test(path)) return false;
+  const compression = detectCompression(head);
+  return compression === 'none' ? /\.tar$/i.test(path) : compression === 'gzip' || compression === 'zstd';
+}
+
 export const tarballWalker: ContainerWalker = {
   name: 'tar',
-  detect: (head) => looksLikeTarball(head),
+  detect: isTarball,
   async walk(path, filter, options = {}) {
     const { stat } = await import('node:fs/promises');
     const { size } = await stat(path);

@@ -9,7 +9,14 @@ import type { ArtifactBudget } from '../archive/artifact-budget.ts';
 import type { TarPushHandler } from '../archive/tar-push.ts';
 import type { TarHeader } from '../archive/tar-reader.ts';
 import { keptFromFile, SPILL_MIN_BYTES, SpilledFile } from './spill.ts';
-import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
+import {
+  type FileEntry,
+  type FileFilter,
+  keptBytes,
+  SNIFF_BYTES,
+  sizeLimit,
+  tooLargeReason,
+} from './types.ts';
 
 export interface ScannedFile {
   entry: FileEntry;
@@ -297,10 +304,10 @@ export class LayerEntries implements TarPushHandler {
   private decide(entry: FileEntry, header: TarHeader, keep: boolean, linked: ScannedFile | undefined): void {
     const { path } = entry;
     const scan = this.scan;
-    const max = this.job.maxFileSize;
+    const max = keep ? sizeLimit(this.filter, entry, this.job.maxFileSize) : this.job.maxFileSize;
     if (!keep || (header.type === 'file' && entry.size > max)) {
       if (keep) {
-        scan.skipped.push({ path, reason: `${entry.size} bytes is larger than maxFileSize ${max}` });
+        scan.skipped.push({ path, reason: tooLargeReason(entry.size, max, this.job.maxFileSize) });
         this.dropped.add(path);
       }
       this.files.delete(path);

@@ -82,6 +82,25 @@ export interface FileFilter {
    * too large to read whole (read from disk through `source`), before `keep`, which then sees the copy.
    */
   condense?(entry: FileEntry, source: ByteSource): Buffer | undefined;
+  /**
+   * The largest a wanted file may be, when its consumers set a limit below the walk's `maxFileSize`
+   * (files every consumer reads whole as text: a package database, a package.json). A walk skips a
+   * larger one with a warning before reading it: a few hundred KiB of gzip expand to such a file of
+   * hundreds of MiB, which would be held whole, then again as a string.
+   */
+  maxSize?(entry: FileEntry): number | undefined;
+}
+
+/** The most a walk reads of `entry`: its `maxFileSize`, or the filter's lower limit for the file. */
+export function sizeLimit(filter: FileFilter, entry: FileEntry, maxFileSize: number): number {
+  return Math.min(maxFileSize, filter.maxSize?.(entry) ?? maxFileSize);
+}
+
+/** Why a wanted file of `size` bytes over `limit` (from `sizeLimit`) was skipped. */
+export function tooLargeReason(size: number, limit: number, maxFileSize: number): string {
+  return limit < maxFileSize
+    ? `${size} bytes is larger than ${limit}, the most read of such a file`
+    : `${size} bytes is larger than maxFileSize ${maxFileSize}`;
 }
 
 /**

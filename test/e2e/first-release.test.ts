@@ -519,5 +519,25 @@ describe('stored statements can be read and carried', () => {
       [`${deb.split('/').at(-1)}.waybill.json`, `${deb.split('/').at(-1)}.cdx.json`],
     );
     assert.equal(view.json.upstream.length, 2);
+    // A record saved with a byte order mark (an editor's doing) is the same record to every reader:
+    // `inspect --record` refused what `inspect` and `check` read (found by fuzzing).
+    const record = readFileSync(`${deb}.waybill.json`);
+    writeFileSync(`${deb}.waybill.json`, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), record]));
+    const withBom = await waybill(['inspect', '--record', deb]);
+    assert.equal(withBom.code, 0, withBom.stderr);
+    assert.equal((await waybill(['inspect', deb])).code, 0);
+    // Not UTF-8: refused by both, naming the sidecar.
+    writeFileSync(
+      `${deb}.waybill.json`,
+      Buffer.concat([record.subarray(0, 20), Buffer.from([0xff]), record.subarray(20)]),
+    );
+    for (const args of [
+      ['inspect', '--record', deb],
+      ['inspect', deb],
+    ]) {
+      const broken = await waybill(args);
+      assert.equal(broken.code, 2, `${args.join(' ')}: ${broken.stderr}`);
+      assert.match(broken.stderr, /^waybill: .*\.waybill\.json: is not valid UTF-8\n$/);
+    }
   });
 });

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import zlib from 'node:zlib';
+import { writeZip } from '../../src/archive/zip-writer.ts';
 import { MEDIA_TYPE } from '../../src/oci/types.ts';
 import { buildOciLayout, buildTar, writeBlob, writeLayoutIndex } from '../../src/sources/testing.ts';
 import { sha256Digest } from '../../src/util/digest.ts';
@@ -390,6 +391,38 @@ describe('limits and damage', { concurrency: true }, () => {
     });
   });
 
+  // Found by fuzzing: a tarball whose head could not be decoded (cut before its first full zstd block
+  // or gzip header, or a first tar header broken) was cataloged as an opaque file, exit 0, no word.
+  test('tarball cut or broken at its start: sbom names what is wrong', async (_t) => {
+    const dir = caseDir('tarball-head');
+    const tar = buildTar({ 'etc/os-release': 'ID=x\n', 'usr/bin/a': Buffer.alloc(5000, 7) });
+    writeFileSync(join(dir, 'cut.tar.gz'), zlib.gzipSync(tar).subarray(0, 40));
+    const zst = zlib.zstdCompressSync(tar);
+    writeFileSync(join(dir, 'cut.tar.zst'), zst.subarray(0, zst.length - 8));
+    const broken = Buffer.from(tar);
+    broken.writeUInt8(broken.readUInt8(0) ^ 0xff, 0);
+    writeFileSync(join(dir, 'broken.tar'), broken);
+    await expectRejected(dir, 'cut.tar.gz', {
+      why: /gzip stream: unexpected end of file/,
+      commands: ['sbom'],
+    });
+    await expectRejected(dir, 'cut.tar.zst', {
+      why: /zstd stream: unexpected end of file/,
+      commands: ['sbom'],
+    });
+    // A root filesystem tarball cut in its middle: every command, not only sbom (inspect, check and
+    // stamp took it for a plain file once the rootfs scan failed).
+    const rootfs: Record<string, string> = { 'etc/os-release': 'ID=debian\nVERSION_ID=12\n' };
+    for (let i = 0; i < 40; i++) rootfs[`usr/share/doc/p${i}/copyright`] = `licence ${i} `.repeat(200);
+    const root = zlib.gzipSync(buildTar(rootfs));
+    writeFileSync(join(dir, 'root.tar.gz'), root.subarray(0, root.length >> 1));
+    await expectRejected(dir, 'root.tar.gz', { why: /gzip stream: unexpected end of file/ });
+    await expectRejected(dir, 'broken.tar', {
+      why: /tar header checksum mismatch at offset 0/,
+      commands: ['sbom'],
+    });
+  });
+
   test('manifest with 100 000 layers', async (_t) => {
     const dir = caseDir('many-layers');
     const layout = join(dir, 'layout');
@@ -496,6 +529,20 @@ describe('native formats', { concurrency: true }, () => {
 meta = b'Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\n'
 wheel = b'Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'
 `;
+  test('jar cut short: sbom refuses it as a cut wheel is refused', async (_t) => {
+    // Found by fuzzing: a cut .jar or .war was cataloged as an opaque file (a warning, exit 0).
+    const dir = caseDir('jar-cut');
+    const jar = writeZip([
+      {
+        name: 'META-INF/maven/g/a/pom.properties',
+        data: Buffer.from('groupId=g\nartifactId=a\nversion=1\n'),
+      },
+      { name: 'g/A.class', data: Buffer.alloc(300, 1) },
+    ]);
+    writeFileSync(join(dir, 'a-1.jar'), jar.subarray(0, jar.length - 30));
+    await expectRejected(dir, 'a-1.jar', { why: /not a zip archive/, commands: ['sbom'] });
+  });
+
   test('wheel with a ../x entry', async (_t) => {
     const dir = caseDir('wheel-traversal');
     python(
@@ -571,7 +618,21 @@ z.close()`,
       sections: [{ name: '.note.package', data: note, type: 7 }],
     });
     writeFileSync(join(dir, 'app'), elf);
-    await expectRejected(dir, 'app', { why: /note/i, commands: ['inspect', 'stamp', 'check'] });
+    await expectRejected(dir, 'app', { why: /note/i });
+  });
+
+  test('ELF cut short: sbom refuses it as inspect, check and stamp do', async (_t) => {
+    // Found by fuzzing: the catalogers read only executables holding a note or Go build info, so
+    // `sbom` of a cut ELF exited 0 with an empty SBOM while the other commands refused it.
+    const dir = caseDir('elf-cut');
+    const elf = makeElf({
+      is64: true,
+      le: true,
+      machine: 62,
+      sections: [{ name: '.text', data: Buffer.alloc(64, 0x90), type: 1 }],
+    });
+    writeFileSync(join(dir, 'app'), elf.subarray(0, elf.length - 16));
+    await expectRejected(dir, 'app', { why: /outside the file/ });
   });
 
   test('rpm whose header index points past its data', async (t) => {
@@ -647,6 +708,22 @@ describe('sidecars and waybill.yaml', { concurrency: true }, () => {
       why: /JSON/,
       commands: ['check', 'inspect'],
     });
+  });
+
+  test('SBOM sidecar with a byte order mark: sbom --stored prints it as stored', async (_t) => {
+    // Found by fuzzing: readSbom drops a BOM, the printer parsed the bytes again without, and the
+    // command ended with JSON.parse's own message, naming no file.
+    const dir = caseDir('sidecar-bom');
+    writeFileSync(join(dir, 'app.tar'), buildTar({ 'usr/bin/app': 'x' }));
+    const stored = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1, components: [] })),
+    ]);
+    writeFileSync(join(dir, 'app.tar.cdx.json'), stored);
+    const result = await waybill(['sbom', '--stored', 'app.tar'], { cwd: dir });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    assert.equal(result.stdout, stored.toString('utf8'));
   });
 
   test('record sidecar that is JSON but fails the schema', async (_t) => {

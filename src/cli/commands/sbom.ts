@@ -4,6 +4,7 @@ import type { SbomFormat } from '../../app/attachments.ts';
 import { generateSbom } from '../../app/generate-sbom.ts';
 import { WaybillError } from '../../errors.ts';
 import type { RegistryOptions } from '../../registry/client.ts';
+import { sbomText } from '../../sbom/read.ts';
 import { openArtifact } from '../../sources/open.ts';
 import { parseWorkerCount } from '../../sources/walk-options.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
@@ -106,5 +107,6 @@ async function printStored(
     if (!opts.quiet) errText(`wrote ${esc(opts.output)}: the SBOM stored at ${esc(stored.location)}\n`);
     return;
   }
-  await outStoredDocument(stored.bytes, JSON.parse(stored.bytes.toString('utf8')));
+  // Parsed as readSbom parsed it (a byte order mark dropped): it has passed that already.
+  await outStoredDocument(stored.bytes, JSON.parse(sbomText(stored.bytes)));
 }

@@ -9,11 +9,13 @@
  *
  * Only ELF is stamped (elf-stamp.ts, with objcopy); PE and Mach-O facts go to the sidecar.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { normalizeArchitecture } from '../../policy/architecture.ts';
+import { fileSource } from '../../util/byte-source.ts';
 import { readFileHead } from '../../util/read-head.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
 import type { NativeFormat } from '../native.ts';
+import { condenseElfSource } from './condense.ts';
 import { readPackageNote } from './elf-note.ts';
 import { stampElf } from './elf-stamp.ts';
 import { detectExecutable, parseExecutable } from './executable.ts';
@@ -75,6 +77,24 @@ export function executableFacts(buf: Buffer, name: string): NativeFacts {
 
 export async function readExecutableFacts(path: string): Promise<NativeFacts> {
   return executableFacts(await readFile(path), path);
+}
+
+/**
+ * Refuses an executable its parser refuses (a cut or corrupt ELF, PE or Mach-O), with the error
+ * `inspect` and `check` give when they read its facts. For `sbom`, whose catalogers read only files
+ * with the sections they want and would describe a broken executable without a word. An ELF file
+ * the condenser takes (it takes none the parser would refuse) is checked through its condensed copy,
+ * a few ranges read from disk; anything else is read whole, as readExecutableFacts reads it.
+ */
+export async function assertReadableExecutable(path: string): Promise<void> {
+  const source = fileSource(path, (await stat(path)).size);
+  let condensed: Buffer | undefined;
+  try {
+    condensed = condenseElfSource(source, 0);
+  } finally {
+    source.close();
+  }
+  executableFacts(condensed ?? (await readFile(path)), path);
 }
 
 export const executableFormat: NativeFormat = {

@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { WaybillError } from '../../errors.ts';
 import type { NativeFacts } from '../facts.ts';
-import type { ConfirmableNativeFormat } from '../native.ts';
+import { type ConfirmableNativeFormat, confirmedBy } from '../native.ts';
 import { firstTarEntryName, scanTarball } from '../shared/tar-scan.ts';
 import { parseCoreMetadata } from './core-metadata.ts';
 import { pythonMetadataFacts } from './wheel.ts';
@@ -64,11 +64,5 @@ export const sdistFormat: ConfirmableNativeFormat = {
     return /^[A-Za-z0-9][A-Za-z0-9._+-]*-\d[^/]*$/.test(top) || basename(path).startsWith(`${top}.`);
   },
   readFacts: readSdistFacts,
-  async confirm(path) {
-    try {
-      return (await readSdistPkgInfo(path)) !== undefined;
-    } catch {
-      return false;
-    }
-  },
+  confirm: (path) => confirmedBy(async () => (await readSdistPkgInfo(path)) !== undefined),
 };

@@ -6,6 +6,8 @@ import {
   type FileEntry,
   type FileFilter,
   SNIFF_BYTES,
+  sizeLimit,
+  tooLargeReason,
   type WalkedFile,
   type WalkResult,
 } from '../../sources/types.ts';
@@ -58,8 +60,9 @@ export async function collectPayload(
       kept.delete(entry.path);
       skipped.delete(entry.path);
       if (!keep) continue;
-      if (entry.type === 'file' && entry.size > max) {
-        skipped.set(entry.path, `${entry.size} bytes is larger than maxFileSize ${max}`);
+      const limit = sizeLimit(filter, entry, max);
+      if (entry.type === 'file' && entry.size > limit) {
+        skipped.set(entry.path, tooLargeReason(entry.size, limit, max));
         continue;
       }
       wanted.push(entry);

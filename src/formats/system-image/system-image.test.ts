@@ -8,6 +8,7 @@ import { buildRootfsTarball } from '../../../test/fixtures/build-artifacts.ts';
 import { makeTmp, removeTmp, run } from '../../../test/helpers/exec-fixtures.ts';
 import { ensureFixtureImage } from '../../../test/helpers/fixture-image.ts';
 import { WaybillError } from '../../errors.ts';
+import { buildTar } from '../../sources/testing.ts';
 import { firstTarEntryName } from '../shared/tar-scan.ts';
 import { parseOsRelease } from './os-release.ts';
 import { detectDiskImage, diskImageFormat, isRootfs, resolveInTree, rootfsFormat } from './system-image.ts';
@@ -127,6 +128,28 @@ test('a plain tarball is not a rootfs; a hostile directory symlink is not follow
     await run('mkdir', ['-p', evil]);
     await run('ln', ['-s', '/etc', join(evil, 'etc')]);
     assert.equal(await isRootfs(evil), false, 'etc -> /etc resolves inside the tree, where nothing is');
+  } finally {
+    await removeTmp(dir);
+  }
+});
+
+test('a rootfs tarball cut short is a broken rootfs (MALFORMED), not a plain file without facts', async () => {
+  // Found by fuzzing: confirm() took every error for "not a rootfs", so `inspect` of a cut rootfs
+  // showed a plain file with no facts, exit 0, while `sbom` refused it.
+  const dir = await makeTmp();
+  try {
+    const files: Record<string, string> = { 'etc/os-release': 'ID=debian\nVERSION_ID=12\n' };
+    for (let i = 0; i < 40; i++) files[`usr/share/doc/p${i}/copyright`] = `licence ${i} `.repeat(200);
+    files['usr/lib/os-release'] = 'ID=debian\n';
+    const whole = gzipSync(buildTar(files));
+    const cut = join(dir, 'root.tar.gz');
+    await writeFile(cut, whole.subarray(0, whole.length >> 1));
+    assert.ok(rootfsFormat.detect(await head(cut), cut), 'still looks like a rootfs from its head');
+    await assert.rejects(isRootfs(cut), (e: unknown) => {
+      assert.ok(e instanceof WaybillError && e.code === 'MALFORMED', String(e));
+      assert.match(e.message, /root\.tar\.gz: gzip stream: unexpected end of file/);
+      return true;
+    });
   } finally {
     await removeTmp(dir);
   }

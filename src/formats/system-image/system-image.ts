@@ -17,7 +17,7 @@ import { WaybillError } from '../../errors.ts';
 import { openRegularFile, readRegularFile } from '../../util/regular-file.ts';
 import { archFromElfMachine } from '../executable/arch-names.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
-import type { ConfirmableNativeFormat, NativeFormat } from '../native.ts';
+import { type ConfirmableNativeFormat, confirmedBy, type NativeFormat } from '../native.ts';
 import { firstTarEntryName, scanTarball, type TarScan } from '../shared/tar-scan.ts';
 import { OS_RELEASE_PATHS, parseOsRelease } from './os-release.ts';
 
@@ -230,15 +230,13 @@ const ROOTFS_TOP = new Set(
 );
 
 /** Exact detection: the tarball (whole header list) or directory has an os-release file. */
-export async function isRootfs(path: string): Promise<boolean> {
-  try {
+export function isRootfs(path: string): Promise<boolean> {
+  return confirmedBy(async () => {
     const info = await stat(path);
     if (info.isDirectory()) return (await readRootfsDir(path)).osRelease !== undefined;
     const { osRelease } = await scanRootfsTarball(path);
     return osRelease !== undefined;
-  } catch {
-    return false;
-  }
+  });
 }
 
 export const rootfsFormat: ConfirmableNativeFormat = {

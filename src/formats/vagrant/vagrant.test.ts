@@ -30,6 +30,26 @@ test('box file: architecture from metadata.json, no identity fields', async (t) 
   assert.equal(vagrantBoxFormat.stamp, undefined);
 });
 
+test('a box cut short is a broken box (MALFORMED), not a plain file', async (t) => {
+  // Found by fuzzing: a .box cut inside its first gzip block, or after its first entries, passed for
+  // a plain file (inspect exit 0, no facts) while sbom refused it.
+  const box = await buildVagrantBox();
+  if (!box) return t.skip('tar not available');
+  const whole = await readFile(box);
+  const dir = await makeTmp();
+  t.after(() => removeTmp(dir));
+  for (const length of [30, whole.length >> 1]) {
+    const cut = join(dir, `cut-${length}.box`);
+    await writeFile(cut, whole.subarray(0, length));
+    if (!vagrantBoxFormat.detect(await readFileHead(cut, 4096), cut))
+      assert.fail(`not detected at ${length}`);
+    await assert.rejects(vagrantBoxFormat.confirm(cut), (e: unknown) => {
+      assert.ok(e instanceof WaybillError && e.code === 'MALFORMED', String(e));
+      return true;
+    });
+  }
+});
+
 test('catalog: read, stamp with a box (sha256 checksum), read back; unknown keys kept', async (t) => {
   const box = await buildVagrantBox();
   if (!box) return t.skip('tar not available');

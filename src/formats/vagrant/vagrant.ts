@@ -15,10 +15,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { detectCompression } from '../../archive/decompress.ts';
 import { WaybillError } from '../../errors.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
-import type { ConfirmableNativeFormat, NativeStampFacts, NativeStampResult } from '../native.ts';
+import {
+  type ConfirmableNativeFormat,
+  confirmedBy,
+  type NativeStampFacts,
+  type NativeStampResult,
+} from '../native.ts';
 import { firstTarEntryName, scanTarball } from '../shared/tar-scan.ts';
 
 // ---- box files ----------------------------------------------------------------------------------
@@ -72,15 +78,12 @@ export async function readBoxFacts(path: string): Promise<NativeFacts> {
 
 export const vagrantBoxFormat: ConfirmableNativeFormat = {
   name: 'vagrant-box',
-  detect: (head, path) => /\.box$/i.test(path) && firstTarEntryName(head) !== undefined,
+  // A .box that is gzip but whose head does not decode (cut inside its first block) is a box too:
+  // `confirm` then reports the broken stream instead of the file passing for a plain one.
+  detect: (head, path) =>
+    /\.box$/i.test(path) && (firstTarEntryName(head) !== undefined || detectCompression(head) === 'gzip'),
   readFacts: readBoxFacts,
-  async confirm(path) {
-    try {
-      return (await readBoxMetadata(path)) !== undefined;
-    } catch {
-      return false;
-    }
-  },
+  confirm: (path) => confirmedBy(async () => (await readBoxMetadata(path)) !== undefined),
 };
 
 // ---- catalogs -----------------------------------------------------------------------------------
