@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { WaybillError } from '../errors.ts';
 import { openRegularFileSync } from '../util/regular-file.ts';
 import { condenseFromFile, SPILL_MIN_BYTES } from './spill.ts';
-import { type FileEntry, type FileFilter, keptBytes, SNIFF_BYTES, type WalkResult } from './types.ts';
+import {
+  type FileEntry,
+  type FileFilter,
+  keptBytes,
+  SNIFF_BYTES,
+  sizeLimit,
+  tooLargeReason,
+  type WalkResult,
+} from './types.ts';
 
 /**
  * Files from this size are condensed from disk when the filter condenses them. Below it the
@@ -51,16 +59,21 @@ export function readWantedSync(
   buffers: ReadBuffers,
   onRead?: (bytes: number) => void,
 ): ReadOutcome {
-  // Wanted by name, but too large to hold: skipped unopened. A sniffed file is looked at first.
-  if (!sniff && entry.size > maxFileSize) return { skipped: tooLarge(entry, maxFileSize) };
+  // Wanted by name, but too large to hold (or larger than its readers read: a package database of
+  // hundreds of MiB is hostile, FileFilter.maxSize): skipped unopened. A sniffed file is looked at first.
+  const limit = sizeLimit(filter, entry, maxFileSize);
+  const tooLarge = (bytes: number) => ({ skipped: tooLargeReason(bytes, limit, maxFileSize) });
+  if (!sniff && entry.size > limit) return tooLarge(entry.size);
   const path = join(root, entry.path);
   const { fd, size } = openRegularFileSync(path, { noFollow: true, input: path });
   try {
     if (sniff) {
       const n = readFully(fd, buffers.head.subarray(0, Math.min(SNIFF_BYTES, size)), 0);
       if (!filter.sniff?.(entry, buffers.head.subarray(0, n))) return {};
-      if (entry.size > maxFileSize) return { skipped: tooLarge(entry, maxFileSize) };
+      if (entry.size > limit) return tooLarge(entry.size);
     }
+    // Grown since it was listed: what is read is what is there now.
+    if (size > limit) return tooLarge(size);
     const kept = keptFromDisk(fd, size, path, entry, filter, buffers);
     onRead?.(size);
     return kept === undefined ? {} : { kept };
@@ -100,10 +113,6 @@ export function takeWanted(
   );
   if (skipped !== undefined) result.skipped.push({ path: entry.path, reason: skipped });
   if (kept !== undefined) result.files.push({ entry, data: kept, earlier: [] });
-}
-
-function tooLarge(entry: FileEntry, max: number): string {
-  return `${entry.size} bytes is larger than maxFileSize ${max}`;
 }
 
 /** What the walk keeps of a wanted file: undefined when the filter drops it (`keptBytes`). */

@@ -108,6 +108,28 @@ test('a walk shared by threads keeps exactly what the listed walk keeps, in the 
   assert.equal(view(await listed.walk(filter, options)), reference);
 });
 
+test('a file over the filter’s maxSize is skipped unread with its reason, shared or listed', async () => {
+  const root = await bigTree('max-size');
+  // package.json files are read only up to 10 bytes: every one in the tree is larger.
+  const source = FILTER_SOURCE.replace(
+    'sniff: (_e, head)',
+    "maxSize: (e) => (e.path.endsWith('package.json') ? 10 : undefined),\n  sniff: (_e, head)",
+  );
+  const spec = await filterModule('max-size', source);
+  const filter = await loadFilter(spec);
+  const options = { filterModule: spec, maxFileSize: 1000 };
+  const listed = await listedWalk(root, filter, options);
+  assert.ok(!listed.files.some((f) => f.entry.path.endsWith('package.json')));
+  const reasons = listed.skipped.filter((s) => s.path.endsWith('package.json')).map((s) => s.reason);
+  assert.equal(reasons.length, 30);
+  assert.match(reasons[0] as string, /^\d+ bytes is larger than 10, the most read of such a file$/);
+  // The walk's own limit still applies where the filter sets none.
+  assert.ok(listed.skipped.some((s) => /larger than maxFileSize 1000/.test(s.reason)));
+  const shared = await walkTreeShared(root, filter, options, 1, { awaitHelpers: true });
+  assert.ok(shared);
+  assert.equal(view(shared), view(listed));
+});
+
 test('helpers take part: a helper whose filter keeps nothing leaves a hole in what is kept', async () => {
   const root = await bigTree('part');
   const keepsAll = await loadFilter(await filterModule('all'));
