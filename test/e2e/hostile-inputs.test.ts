@@ -540,7 +540,7 @@ wheel = b'Wheel-Version: 1.0\\nGenerator: hand\\nRoot-Is-Purelib: true\\nTag: py
       { name: 'g/A.class', data: Buffer.alloc(300, 1) },
     ]);
     writeFileSync(join(dir, 'a-1.jar'), jar.subarray(0, jar.length - 30));
-    await expectRejected(dir, 'a-1.jar', { why: /not a zip archive/, commands: ['sbom'] });
+    await expectRejected(dir, 'a-1.jar', { why: /not a Java archive/, commands: ['sbom'] });
   });
 
   test('wheel with a ../x entry', async (_t) => {
