@@ -28,6 +28,22 @@ function doc(statements: unknown[], context = 'https://openvex.dev/ns/v0.2.0'): 
 }
 
 describe('OpenVEX', () => {
+  test('a timestamp nested 100 000 lists deep: one MALFORMED line, not a stack overflow (found by fuzzing)', () => {
+    const text = doc([
+      { vulnerability: { name: 'CVE-1' }, products: [{ '@id': 'pkg:npm/a@1' }], status: 'fixed' },
+    ]);
+    const deep = text.replace(
+      '"status":"fixed"',
+      `"status":"fixed","timestamp":${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+    );
+    assert.notEqual(deep, text);
+    assert.throws(
+      () => parseVex(deep, 'deep.json'),
+      (e: unknown) =>
+        e instanceof Error && e.message === 'deep.json: statements[0]: timestamp is not a date: a list',
+    );
+  });
+
   test('a document saved with a byte order mark reads as without (found by fuzzing)', () => {
     const text = doc([
       { vulnerability: { name: 'CVE-1' }, products: [{ '@id': 'pkg:npm/a@1' }], status: 'fixed' },

@@ -72,7 +72,12 @@ function timeOf(value: unknown, source: string, at: string): number | undefined 
   if (value === undefined || value === null || value === '') return undefined;
   const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(time))
-    throw new WaybillError('MALFORMED', source, `${at}timestamp is not a date: ${JSON.stringify(value)}`);
+    throw new WaybillError(
+      'MALFORMED',
+      source,
+      // Only a string is quoted: a value nested deep enough overflows the stack when stringified.
+      `${at}timestamp is not a date: ${typeof value === 'string' ? JSON.stringify(value) : `a ${Array.isArray(value) ? 'list' : typeof value}`}`,
+    );
   return time;
 }
 

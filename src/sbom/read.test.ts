@@ -258,3 +258,13 @@ test('the subject’s declared licenses: CycloneDX ids, names and expressions; S
   // An image's SBOM names no package: no licenses of its own.
   assert.deepEqual(readSbom(writeCycloneDx(sampleInput([])), 'x').subjectLicenses, []);
 });
+
+test('values nested 100 000 lists deep where a string belongs: read, or one WaybillError, never a stack overflow (found by fuzzing)', () => {
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  const cdx = `{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"metadata":{"component":{"type":"application","name":"a","properties":[{"name":${deep},"value":"x"}]}},"components":[]}`;
+  assert.equal(readSbom(cdx, 'deep.cdx.json').format, 'cyclonedx-json');
+  assert.throws(
+    () => readSbom(`{"@context":${deep}}`, 'deep.json'),
+    (e: unknown) => e instanceof WaybillError && e.input === 'deep.json',
+  );
+});

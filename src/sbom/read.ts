@@ -145,7 +145,8 @@ function imageIdProperties(list: unknown): string[] {
   if (!Array.isArray(list)) return [];
   const out: string[] = [];
   for (const p of list) {
-    if (!isObject(p) || !IMAGE_ID_PROPERTIES.has(String(p.name))) continue;
+    // typeof, not String(): a name nested 100 000 arrays deep overflows the stack when stringified.
+    if (!isObject(p) || typeof p.name !== 'string' || !IMAGE_ID_PROPERTIES.has(p.name)) continue;
     const hex = /(?:^|@)sha256:([0-9a-f]{64})$/.exec(str(p.value)?.toLowerCase() ?? '')?.[1];
     if (hex) out.push(hex);
   }
@@ -331,6 +332,15 @@ export function sbomText(bytes: Uint8Array | string): string {
   ).replace(/^\uFEFF/, '');
 }
 
+/**
+ * Whether a JSON-LD `@context` (SPDX 3) names SPDX: a string, or the strings of an array or object.
+ * Never stringified whole: a hostile one nested deep enough overflows the stack (found by fuzzing).
+ */
+function mentionsSpdx(context: unknown): boolean {
+  const values = Array.isArray(context) ? context : isObject(context) ? Object.values(context) : [context];
+  return values.some((v) => typeof v === 'string' && v.includes('spdx'));
+}
+
 /** Parse an SBOM document; `name` is the file or reference, for error messages. */
 export function readSbom(bytes: Uint8Array | string, name: string): ReadSbom {
   const text = sbomText(bytes);
@@ -351,7 +361,7 @@ export function readSbom(bytes: Uint8Array | string, name: string): ReadSbom {
   let result: ReadSbom;
   if (doc.bomFormat === 'CycloneDX') result = readCycloneDx(doc, name);
   else if (typeof doc.spdxVersion === 'string') result = readSpdx(doc, name);
-  else if ('@context' in doc && JSON.stringify(doc['@context']).includes('spdx')) {
+  else if ('@context' in doc && mentionsSpdx(doc['@context'])) {
     throw new WaybillError(
       'UNSUPPORTED',
       name,
