@@ -14,6 +14,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { WaybillError } from '../errors.ts';
+import { tooDeepReason } from '../util/json-depth.ts';
 import { type EolEntry, parseDataFile } from './data-files.ts';
 import { nameKey, parseEcosystem } from './ecosystem.ts';
 import type { ImportSource, SourceKind } from './import-sources.ts';
@@ -256,17 +257,17 @@ export class AdvisoryStore {
         };
         for await (const entry of source.entries()) {
           let raw: unknown;
+          let unreadable: string | undefined;
           try {
             raw = JSON.parse(entry.bytes.toString('utf8').replace(/^\uFEFF/, ''));
+            unreadable = tooDeepReason(raw);
           } catch (e) {
-            if (source.kind === 'waybill-data')
-              throw new WaybillError('MALFORMED', entry.path, `not JSON: ${sqliteReason(e)}`);
+            unreadable = `not JSON: ${sqliteReason(e)}`;
+          }
+          if (unreadable !== undefined) {
+            if (source.kind === 'waybill-data') throw new WaybillError('MALFORMED', entry.path, unreadable);
             stats.skipped++;
-            result.skipped.push({
-              source: source.name,
-              path: entry.path,
-              reason: `not JSON: ${sqliteReason(e)}`,
-            });
+            result.skipped.push({ source: source.name, path: entry.path, reason: unreadable });
             continue;
           }
           if (source.kind === 'waybill-data') {

@@ -14,6 +14,7 @@
  */
 import { PackageURL } from 'packageurl-js';
 import { WaybillError } from '../errors.ts';
+import { checkedDepth } from '../util/json-depth.ts';
 import type { Finding } from './findings.ts';
 
 export type VexStatus = 'not_affected' | 'affected' | 'fixed' | 'under_investigation';
@@ -89,6 +90,7 @@ export function parseVex(text: string, source: string): VexDocument {
   } catch (e) {
     throw new WaybillError('MALFORMED', source, `not JSON: ${(e as Error).message.split('\n')[0]}`);
   }
+  checkedDepth(doc, source);
   if (!isObject(doc) || !String(doc['@context'] ?? '').includes('openvex')) {
     throw new WaybillError('MALFORMED', source, 'not an OpenVEX document (no openvex @context)');
   }

@@ -9,6 +9,7 @@
  */
 import { WaybillError } from '../errors.ts';
 import { parseSha256Digest } from '../util/digest.ts';
+import { checkedDepth } from '../util/json-depth.ts';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './types.ts';
 import { MEDIA_TYPE } from './types.ts';
 
@@ -48,12 +49,14 @@ export function parseJsonValue(bytes: Uint8Array, input: string): unknown {
       `JSON document of ${bytes.length} bytes is larger than ${MAX_JSON_BLOB_BYTES}`,
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch (e) {
     const reason = e instanceof Error ? e.message.split('\n')[0] : 'syntax error';
     throw new WaybillError('MALFORMED', input, `broken JSON: ${reason}`);
   }
+  return checkedDepth(value, input);
 }
 
 /** `parseJsonValue` for documents that must be a JSON object (every OCI document is). */

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { WaybillError } from '../errors.ts';
+import { checkedDepth } from '../util/json-depth.ts';
 import { checkStatement, pointerToken } from './intoto.ts';
 import { PREDICATE_TYPE, PREDICATE_TYPE_V1, RECORD_PREDICATE_TYPES, type ReleaseRecord } from './types.ts';
 import type { ValidatorName } from './validator-source.ts';
@@ -109,6 +110,7 @@ export function parseRecord(json: string, source: string): ReleaseRecord {
     const detail = e instanceof Error ? e.message.split('\n')[0] : String(e);
     throw new WaybillError('MALFORMED', source, `not valid JSON: ${detail}`, { cause: e });
   }
+  checkedDepth(value, source);
   const problem = recordProblem(value);
   if (problem !== undefined) throw new WaybillError('MALFORMED', source, problem);
   return value as ReleaseRecord;

@@ -5,6 +5,7 @@
  * anything that is not one of them is MALFORMED.
  */
 import { WaybillError } from '../errors.ts';
+import { checkedDepth } from '../util/json-depth.ts';
 
 export type SbomFormat = 'cyclonedx-json' | 'spdx-json';
 
@@ -357,6 +358,7 @@ export function readSbom(bytes: Uint8Array | string, name: string): ReadSbom {
     throw new WaybillError('MALFORMED', name, `not JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   if (!isObject(doc)) throw new WaybillError('MALFORMED', name, 'not a JSON object');
+  checkedDepth(doc, name);
 
   let result: ReadSbom;
   if (doc.bomFormat === 'CycloneDX') result = readCycloneDx(doc, name);

@@ -14,6 +14,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { type Bundle, bundleFromJSON } from '@sigstore/bundle';
 import { WaybillError } from '../errors.ts';
+import { checkedDepth } from '../util/json-depth.ts';
 
 /** One DSSE signature; `certificatePem` when the envelope carries the signing certificate itself. */
 export interface EnvelopeSignature {
@@ -145,7 +146,7 @@ export function parseSignedText(text: string, source: string): SignedItem[] {
   } catch (e) {
     wholeError = e as Error;
   }
-  if (wholeError === undefined) return itemsOf(whole, source);
+  if (wholeError === undefined) return itemsOf(checkedDepth(whole, source), source);
   const lines = text.split('\n');
   const nonEmpty = lines.filter((l) => l.trim() !== '');
   if (nonEmpty.length <= 1) {
@@ -165,7 +166,7 @@ export function parseSignedText(text: string, source: string): SignedItem[] {
         `not valid JSON (one document per line expected): ${(e as Error).message}`,
       );
     }
-    items.push(...itemsOf(value, at));
+    items.push(...itemsOf(checkedDepth(value, at), at));
   });
   return items;
 }

@@ -4,6 +4,7 @@
  * The kind also names its sidecar: `NAME.<kind>.sigstore.json`.
  */
 import { PREDICATE_TYPE } from '../record/types.ts';
+import { tooDeepReason } from '../util/json-depth.ts';
 
 export const STATEMENT_TYPES = ['https://in-toto.io/Statement/v1', 'https://in-toto.io/Statement/v0.1'];
 
@@ -65,6 +66,8 @@ export function parseStatement(payloadType: string, payload: Buffer): ParsedStat
     return `the signed payload is not JSON: ${(e as Error).message}`;
   }
   if (!isPlainObject(raw)) return 'the signed payload is not a JSON object';
+  const tooDeep = tooDeepReason(raw);
+  if (tooDeep !== undefined) return `the signed payload is ${tooDeep}`;
   if (typeof raw._type !== 'string' || !STATEMENT_TYPES.includes(raw._type)) {
     return `the signed payload is not an in-toto Statement (_type ${JSON.stringify(raw._type ?? null)})`;
   }
