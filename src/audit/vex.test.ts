@@ -39,8 +39,14 @@ describe('OpenVEX', () => {
     assert.notEqual(deep, text);
     assert.throws(
       () => parseVex(deep, 'deep.json'),
+      (e: unknown) => e instanceof Error && e.message === 'deep.json: JSON nested deeper than 256 levels',
+    );
+    // Under that bound, a list where a date belongs is named by its type, never stringified whole.
+    const list = text.replace('"status":"fixed"', '"status":"fixed","timestamp":[[["2024"]]]');
+    assert.throws(
+      () => parseVex(list, 'list.json'),
       (e: unknown) =>
-        e instanceof Error && e.message === 'deep.json: statements[0]: timestamp is not a date: a list',
+        e instanceof Error && e.message === 'list.json: statements[0]: timestamp is not a date: a list',
     );
   });
 

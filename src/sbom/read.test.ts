@@ -261,8 +261,15 @@ test('the subject’s declared licenses: CycloneDX ids, names and expressions; S
 
 test('values nested 100 000 lists deep where a string belongs: read, or one WaybillError, never a stack overflow (found by fuzzing)', () => {
   const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
-  const cdx = `{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"metadata":{"component":{"type":"application","name":"a","properties":[{"name":${deep},"value":"x"}]}},"components":[]}`;
-  assert.equal(readSbom(cdx, 'deep.cdx.json').format, 'cyclonedx-json');
+  const cdx = (name: string) =>
+    `{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"metadata":{"component":{"type":"application","name":"a","properties":[{"name":${name},"value":"x"}]}},"components":[]}`;
+  // Refused where it enters (util/json-depth.ts); under that bound, a list where a string belongs is
+  // read past, never stringified.
+  assert.throws(
+    () => readSbom(cdx(deep), 'deep.cdx.json'),
+    (e: unknown) => e instanceof WaybillError && e.input === 'deep.cdx.json',
+  );
+  assert.equal(readSbom(cdx('[[["x"]]]'), 'list.cdx.json').format, 'cyclonedx-json');
   assert.throws(
     () => readSbom(`{"@context":${deep}}`, 'deep.json'),
     (e: unknown) => e instanceof WaybillError && e.input === 'deep.json',
