@@ -13,10 +13,10 @@ import '../formats/rpm/rpm-package.ts';
 import { defaultCatalogers, defaultDistroReader } from '../catalog/registry.ts';
 import { type Component, componentKey, type Distro } from '../catalog/types.ts';
 import { platformString } from '../oci/types.ts';
-import { writeCycloneDx } from '../sbom/cyclonedx.ts';
-import { componentCount, readSbom } from '../sbom/read.ts';
-import { writeSpdx } from '../sbom/spdx.ts';
-import type { SbomInput } from '../sbom/subject.ts';
+import { cycloneDxDocument } from '../sbom/cyclonedx.ts';
+import { componentCount, readSbomDocument } from '../sbom/read.ts';
+import { spdxDocument } from '../sbom/spdx.ts';
+import { type SbomInput, sbomDocumentText } from '../sbom/subject.ts';
 import { openArtifact } from '../sources/open.ts';
 import { type Artifact, isSingleFile, type ListedArtifact } from '../sources/types.ts';
 import { toolVersion } from '../version.ts';
@@ -138,9 +138,11 @@ export function encodeSbom(
     warnings: contents.warnings,
     toolVersion: toolVersion(),
   };
-  const text = options.format === 'spdx-json' ? writeSpdx(input) : writeCycloneDx(input);
-  const bytes = Buffer.from(text);
-  const componentCountOf = componentCount(readSbom(bytes, artifact.ref));
+  const doc = options.format === 'spdx-json' ? spdxDocument(input) : cycloneDxDocument(input);
+  const bytes = Buffer.from(sbomDocumentText(doc));
+  // The one count every command reports (sbom/read.ts), read from the document as it is written
+  // rather than by parsing the bytes again: the same plain JSON, without a second copy of it.
+  const componentCountOf = componentCount(readSbomDocument(doc, artifact.ref));
   return { bytes, format: options.format, ...contents, componentCount: componentCountOf };
 }
 

@@ -16,6 +16,7 @@ import {
   documentUuid,
   rootType,
   type SbomInput,
+  sbomDocumentText,
   sha256Hex,
   TOOL_NAME,
   warningTexts,
@@ -216,5 +217,5 @@ export function cycloneDxDocument(input: SbomInput): Json {
 
 /** CycloneDX 1.6 JSON text: same input, same bytes. */
 export function writeCycloneDx(input: SbomInput): string {
-  return `${JSON.stringify(cycloneDxDocument(input), null, 2)}\n`;
+  return sbomDocumentText(cycloneDxDocument(input));
 }

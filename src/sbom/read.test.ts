@@ -3,10 +3,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { npmPurl } from '../catalog/npm.ts';
 import { WaybillError } from '../errors.ts';
-import { writeCycloneDx } from './cyclonedx.ts';
-import { readSbom } from './read.ts';
-import { writeSpdx } from './spdx.ts';
+import { cycloneDxDocument, writeCycloneDx } from './cyclonedx.ts';
+import { readSbom, readSbomDocument } from './read.ts';
+import { spdxDocument, writeSpdx } from './spdx.ts';
+import { sbomDocumentText } from './subject.ts';
 import { component, FIXTURES, sampleInput } from './test-support.ts';
 
 const SBOMS = join(FIXTURES, 'sboms');
@@ -273,5 +275,28 @@ test('values nested 100 000 lists deep where a string belongs: read, or one Wayb
   assert.throws(
     () => readSbom(`{"@context":${deep}}`, 'deep.json'),
     (e: unknown) => e instanceof WaybillError && e.input === 'deep.json',
+  );
+});
+
+test('a written document read as an object reads as its bytes do (encodeSbom counts from the object)', () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.stringMatching(/^[a-z][a-z0-9-]{0,8}$/), { maxLength: 12 }),
+      fc.boolean(),
+      (names, nest) => {
+        const components = names.map((n, i) =>
+          component(n, `1.${i}.0`, nest && i > 0 ? { vendoredIn: npmPurl(names[0] as string, '1.0.0') } : {}),
+        );
+        const input = sampleInput(components);
+        for (const [doc, text] of [
+          [cycloneDxDocument(input), writeCycloneDx(input)],
+          [spdxDocument(input), writeSpdx(input)],
+        ] as const) {
+          assert.equal(sbomDocumentText(doc), text);
+          assert.deepEqual(readSbomDocument(doc, 'x'), readSbom(text, 'x'));
+        }
+      },
+    ),
+    { numRuns: 50 },
   );
 });

@@ -351,12 +351,20 @@ export function readSbom(bytes: Uint8Array | string, name: string): ReadSbom {
   if (/^SPDXVersion:/m.test(head.slice(0, 4096))) {
     throw new WaybillError('UNSUPPORTED', name, 'SPDX tag-value is not supported; use SPDX JSON');
   }
-  let doc: unknown;
+  let parsed: unknown;
   try {
-    doc = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     throw new WaybillError('MALFORMED', name, `not JSON: ${(e as Error).message.split('\n')[0]}`);
   }
+  return readSbomDocument(parsed, name);
+}
+
+/**
+ * `readSbom` of a document already parsed (or built: `encodeSbom` counts what it is about to write
+ * from the document itself rather than parsing its own output again). `doc` must be plain JSON.
+ */
+export function readSbomDocument(doc: unknown, name: string): ReadSbom {
   if (!isObject(doc)) throw new WaybillError('MALFORMED', name, 'not a JSON object');
   checkedDepth(doc, name);
 

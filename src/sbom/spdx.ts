@@ -14,6 +14,7 @@ import {
   documentUuid,
   rootType,
   type SbomInput,
+  sbomDocumentText,
   sha256Hex,
   TOOL_NAME,
   warningTexts,
@@ -227,5 +228,5 @@ export function spdxDocument(input: SbomInput): Json {
 
 /** SPDX 2.3 JSON text: same input, same bytes. */
 export function writeSpdx(input: SbomInput): string {
-  return `${JSON.stringify(spdxDocument(input), null, 2)}\n`;
+  return sbomDocumentText(spdxDocument(input));
 }

@@ -126,6 +126,11 @@ export function withDocumentUuid<T>(
   return doc;
 }
 
+/** An SBOM document as waybill writes it: JSON, two-space indented, one final newline. */
+export function sbomDocumentText(doc: unknown): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
 /** Code-unit order, independent of the machine's locale. */
 export function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
