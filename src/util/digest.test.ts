@@ -54,7 +54,15 @@ test('verifier rejects a wrong digest, a short blob and a long blob', async () =
 test('digest strings: sha512 is UNSUPPORTED, garbage is MALFORMED', () => {
   assert.throws(() => parseSha256Digest(`sha512:${'a'.repeat(128)}`, 'x'), { code: 'UNSUPPORTED' });
   assert.throws(() => parseSha256Digest('sha256:XYZ', 'x'), { code: 'MALFORMED' });
-  assert.throws(() => parseSha256Digest(42, 'x'), { code: 'MALFORMED' });
+  assert.throws(() => parseSha256Digest(42, 'x'), {
+    code: 'MALFORMED',
+    message: 'x: digest is not a valid sha256 digest: a number',
+  });
+  // A descriptor with no digest says so, not "…: undefined" (found by fuzzing).
+  assert.throws(() => parseSha256Digest(undefined, 'index.json', 'manifests[0].digest'), {
+    code: 'MALFORMED',
+    message: 'index.json: manifests[0].digest is missing',
+  });
   assert.throws(() => verifyBlob(Buffer.from('abc'), ABC, { input: 'x', size: 4 }), {
     code: 'DIGEST_MISMATCH',
   });

@@ -53,7 +53,8 @@ export function parseSha256Digest(value: unknown, input: string, what = 'digest'
   if (typeof value === 'string' && ANY_DIGEST.test(value) && !value.startsWith('sha256:')) {
     throw new WaybillError('UNSUPPORTED', input, `${what} ${value}: only sha256 digests are supported`);
   }
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : typeof value;
+  if (value === undefined || value === null) throw new WaybillError('MALFORMED', input, `${what} is missing`);
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : `a ${typeof value}`;
   throw new WaybillError('MALFORMED', input, `${what} is not a valid sha256 digest: ${shown}`);
 }
 
