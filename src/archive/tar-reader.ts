@@ -642,13 +642,13 @@ export interface TarIndexEntry {
 /** Entry path → where its content lies. Later entries with the same path win, as on extraction. */
 export type TarIndex = Map<string, TarIndexEntry>;
 
+/** How much of an indexed tar file one read takes (FileBlocks). */
+const READ_WINDOW_BYTES = 64 * 1024;
+
 /**
  * Block source over a file. Unlike a stream, a file on disk is written whole by every tar writer, so
  * an entry's padding that stops short is a cut file (MALFORMED), not a writer that skips padding.
  */
-/** How much of an indexed tar file one read takes (FileBlocks). */
-const READ_WINDOW_BYTES = 64 * 1024;
-
 class FileBlocks implements BlockSource {
   position = 0;
   private readonly handle: FileHandle;
