@@ -9,7 +9,7 @@ import { createPublicKey } from 'node:crypto';
 import { basename, join, resolve } from 'node:path';
 import type { Settings } from '../config/merge.ts';
 import { WaybillError } from '../errors.ts';
-import type { NativeFacts } from '../formats/facts.ts';
+import type { Fact, NativeFacts } from '../formats/facts.ts';
 import { parseImageReference } from '../formats/image/image-reference.ts';
 import type { StampFacts } from '../oci/stamp.ts';
 import { platformString } from '../oci/types.ts';
@@ -25,7 +25,7 @@ import { isNetworkRepositoryUrl } from '../provenance/remote-url.ts';
 import type { SourceVerification } from '../provenance/source-evidence.ts';
 import { buildRecord } from '../record/build.ts';
 import type { ForcedManifest, ReleaseRecord, SourceFact } from '../record/types.ts';
-import { assertRecordTexts } from '../record/written-text.ts';
+import { assertRecordTexts, assertWritableText } from '../record/written-text.ts';
 import { componentCount, readSbom } from '../sbom/read.ts';
 import type { Signer } from '../sign/signer.ts';
 import { type ArtifactLocation, locateArtifact, openLocated } from '../sources/open.ts';
@@ -231,6 +231,29 @@ export async function stampArtifact(ref: string, options: StampOptions): Promise
   });
 }
 
+/**
+ * The artifact's own name, version and architectures that the record will carry, checked by the
+ * record's text rules but reported as what they are: bad metadata in the artifact (MALFORMED, naming
+ * the artifact and the field, e.g. `apk .PKGINFO arch`), not a setting of the user's.
+ */
+function assertNativeTexts(
+  ref: string,
+  facts: NativeFacts,
+  used: { name: string | null; version: string | null; architectures: string[] },
+): void {
+  const check = (fact: Fact | undefined) => {
+    try {
+      assertWritableText(fact?.field ?? '', fact?.value);
+    } catch (e) {
+      if (!(e instanceof WaybillError)) throw e;
+      throw new WaybillError('MALFORMED', ref, `its ${fact?.field} ${e.reason}`);
+    }
+  };
+  if (facts.name && facts.name.value === used.name) check(facts.name);
+  if (facts.version && facts.version.value === used.version) check(facts.version);
+  for (const arch of facts.architectures) if (used.architectures.includes(arch.value)) check(arch);
+}
+
 async function stampLocked(
   ref: string,
   location: ArtifactLocation,
@@ -247,7 +270,13 @@ async function stampLocked(
     native: ownFacts,
     writesIdentity: opened.image !== undefined || (await nativeFormatOf(opened))?.writesIdentity === true,
   });
-  // A control character in anything stamp would write is refused before anything is written.
+  // A control character in anything stamp would write is refused before anything is written; a
+  // value the artifact itself supplied is named by the artifact and its own field.
+  assertNativeTexts(ref, ownFacts, {
+    name: identity.name,
+    version: identity.version,
+    architectures: settings.architecture === null ? ownFacts.architectures.map((a) => a.value) : [],
+  });
   assertRecordTexts({
     subject: [],
     identity: {

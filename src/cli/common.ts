@@ -15,6 +15,7 @@ import {
   hasTrust,
   overlayTrustFlags,
   type TrustFlags,
+  trustFileOrigin,
 } from '../policy/trust.ts';
 import { BUILT_IN_POLICY, type Policy } from '../policy/types.ts';
 import { escapeForTerminal } from '../util/terminal-escape.ts';
@@ -64,7 +65,7 @@ export function addTrustOptions(command: Command): Command {
 /** The trust flags over the policy's `trust:` section; a named trust file that is not there is an error. */
 export async function consumerTrust(policy: Policy, flags: TrustFlags): Promise<ConsumerTrust> {
   const trust = overlayTrustFlags(policy.trust, flags, policy.source);
-  await assertTrustFiles(trust);
+  await assertTrustFiles(trust, trustFileOrigin(flags, policy.source));
   return trust;
 }
 
@@ -76,7 +77,7 @@ export async function consumerTrust(policy: Policy, flags: TrustFlags): Promise<
 export async function publisherTrust(settings: Settings, flags: TrustFlags): Promise<ConsumerTrust> {
   const trust = overlayTrustFlags(settings.policy.trust, flags, settings.policy.source);
   if (hasTrust(trust) || settings.allowedSigners === null) {
-    await assertTrustFiles(trust);
+    await assertTrustFiles(trust, trustFileOrigin(flags, settings.policy.source));
     return trust;
   }
   const fromSource: ConsumerTrust = {
@@ -84,7 +85,7 @@ export async function publisherTrust(settings: Settings, flags: TrustFlags): Pro
     ...(settings.sshRevocationFile ? { sshRevocationFile: settings.sshRevocationFile } : {}),
     source: 'source.allowedSigners of the project config',
   };
-  await assertTrustFiles(fromSource);
+  await assertTrustFiles(fromSource, (key) => `source.${key} of the project config`);
   return fromSource;
 }
 

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { hasTrust, isFullFingerprint, overlayTrustFlags } from './trust.ts';
+import {
+  assertTrustFiles,
+  hasTrust,
+  isFullFingerprint,
+  overlayTrustFlags,
+  trustFileOrigin,
+} from './trust.ts';
 
 const FPR = 'ABCDEF0123456789ABCDEF0123456789ABCDEF01';
 
@@ -49,4 +57,35 @@ test('hasTrust: any signer trust at all', () => {
   assert.equal(hasTrust({ sshRevocationFile: '/r' }), false, 'a revocation list trusts nobody');
   assert.equal(hasTrust({ allowedSigners: '/a' }), true);
   assert.equal(hasTrust({ trustedGpgKeys: [FPR] }), true);
+});
+
+test('assertTrustFiles: a missing trust file names the flag or the policy key that named it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-trust-'));
+  try {
+    const present = join(dir, 'allowed_signers');
+    await writeFile(present, 'release@example.org ssh-ed25519 AAAA\n');
+    const policy = {
+      allowedSigners: present,
+      gpgKeyring: join(dir, 'gone.gpg'),
+      source: '/etc/waybill/policy.yaml',
+    };
+    const fromFile = overlayTrustFlags(policy, {}, policy.source);
+    await assert.rejects(assertTrustFiles(fromFile, trustFileOrigin({}, policy.source)), (e: Error) => {
+      assert.match(e.message, /gone\.gpg: .*\(named by trust\.gpgKeyring in \/etc\/waybill\/policy\.yaml\)$/);
+      return true;
+    });
+    const flags = { gpgKeyring: join(dir, 'typo.gpg') };
+    const fromFlag = overlayTrustFlags(policy, flags, policy.source);
+    await assert.rejects(assertTrustFiles(fromFlag, trustFileOrigin(flags, policy.source)), (e: Error) => {
+      assert.match(e.message, /typo\.gpg: .*\(named by --gpg-keyring\)$/);
+      return true;
+    });
+    await assertTrustFiles(overlayTrustFlags(policy, { gpgKeyring: present }, policy.source));
+    await assert.rejects(
+      assertTrustFiles({ sshRevocationFile: dir, source: 'flags' }),
+      /named by sshRevocationFile of flags/,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -125,10 +125,39 @@ export function overlayTrustFlags(
  * The trust files must be there and be regular files: a consumer who names one and mistypes it must
  * hear so (NOT_FOUND, exit 2), not get a failed verification that looks like the artifact's fault.
  */
-export async function assertTrustFiles(trust: ConsumerTrust): Promise<void> {
-  for (const path of [trust.allowedSigners, trust.sshRevocationFile, trust.gpgKeyring]) {
-    if (path !== undefined) await statRegularFile(path);
+export async function assertTrustFiles(
+  trust: ConsumerTrust,
+  origin: (key: TrustFileKey) => string = (key) => `${key} of ${trust.source ?? 'the trust given'}`,
+): Promise<void> {
+  for (const key of TRUST_FILE_KEYS) {
+    const path = trust[key];
+    if (path === undefined) continue;
+    try {
+      await statRegularFile(path);
+    } catch (e) {
+      if (!(e instanceof WaybillError)) throw e;
+      // The path alone does not say where to fix it: a flag, or a key of which policy file.
+      throw new WaybillError(e.code, e.input, `${e.reason} (named by ${origin(key)})`, { cause: e });
+    }
   }
+}
+
+/** The trust keys that name a file. */
+export const TRUST_FILE_KEYS = ['allowedSigners', 'sshRevocationFile', 'gpgKeyring'] as const;
+export type TrustFileKey = (typeof TRUST_FILE_KEYS)[number];
+
+const TRUST_FILE_FLAGS: Record<TrustFileKey, string> = {
+  allowedSigners: '--allowed-signers',
+  sshRevocationFile: '--ssh-revocation-file',
+  gpgKeyring: '--gpg-keyring',
+};
+
+/** Where each trust file of `overlayTrustFlags(policy, flags, policySource)` was named. */
+export function trustFileOrigin(flags: TrustFlags, policySource?: string): (key: TrustFileKey) => string {
+  return (key) =>
+    flags[key] !== undefined && flags[key].trim() !== ''
+      ? TRUST_FILE_FLAGS[key]
+      : `trust.${key} in ${policySource ?? 'the policy'}`;
 }
 
 /** Whether any trust in tag signers was given at all. */

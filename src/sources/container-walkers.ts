@@ -44,20 +44,21 @@ export function looksLikeTarball(head: Buffer): boolean {
 }
 
 /** Names that say "tarball", uncompressed or in a compression the walk decodes. */
-const TARBALL_NAME = /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst)$/i;
+const TARBALL_NAME = /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst|tar\.xz|txz)$/i;
 
 /**
  * A tarball by its content, or by its name when its head cannot tell: a .tar.gz or .tar.zst cut
  * before its first full block (or corrupt there), or a .tar whose first header is broken, is a
  * broken tarball, walked so that the walk names what is wrong — never an opaque file described
- * without a word (found by fuzzing). An .xz tarball is not walked (no xz layer decoder): by name it
- * stays an opaque file.
+ * without a word (found by fuzzing). An xz tarball is known by its name alone (its head cannot be
+ * decoded synchronously), so a .tar.xz that holds no tar is refused by the walk.
  */
 function isTarball(head: Buffer, path: string): boolean {
   if (looksLikeTarball(head)) return true;
   if (!TARBALL_NAME.test(path)) return false;
   const compression = detectCompression(head);
-  return compression === 'none' ? /\.tar$/i.test(path) : compression === 'gzip' || compression === 'zstd';
+  if (compression === 'none') return /\.tar$/i.test(path);
+  return compression === 'gzip' || compression === 'zstd' || compression === 'xz';
 }
 
 export const tarballWalker: ContainerWalker = {

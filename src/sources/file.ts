@@ -4,12 +4,25 @@
  * itself under its base name.
  */
 import { basename } from 'node:path';
+import { detectCompression } from '../archive/decompress.ts';
 import { sha256File } from '../util/digest.ts';
 import { readFileHead } from '../util/read-head.ts';
 import { readRegularFile, statRegularFile } from '../util/regular-file.ts';
 import { findContainerWalker, HEAD_BYTES } from './container-walkers.ts';
 import { type Artifact, type FileEntry, type FileFilter, SNIFF_BYTES, type WalkResult } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
+
+/**
+ * A tarball in bzip2, which node:zlib does not decode and no dependency here does: described as the
+ * file it is, with a warning that what it holds was not listed, never an SBOM silently empty.
+ */
+const BZIP2_TARBALL_NAME = /\.(?:tar\.bz2|tbz2?|tb2)$/i;
+const BZIP2_UNREAD =
+  'a bzip2 tarball: its content is not read (bzip2 is not supported; recompress it with gzip, zstd or xz)';
+
+function isBzip2Tarball(head: Buffer, path: string): boolean {
+  return BZIP2_TARBALL_NAME.test(path) && detectCompression(head) === 'bzip2';
+}
 
 async function walkSingleFile(
   path: string,
@@ -48,9 +61,12 @@ export async function openFile(ref: string, path: string, verifiedDigest?: strin
     digest,
     async walk(filter, options: SourceWalkOptions = {}) {
       options.signal?.throwIfAborted();
-      const walker = findContainerWalker(await readFileHead(path, HEAD_BYTES), path);
+      const head = await readFileHead(path, HEAD_BYTES);
+      const walker = findContainerWalker(head, path);
       if (walker) return walker.walk(path, filter, options);
-      return walkSingleFile(path, filter, options);
+      const result = await walkSingleFile(path, filter, options);
+      if (isBzip2Tarball(head, path)) result.skipped.push({ path: basename(path), reason: BZIP2_UNREAD });
+      return result;
     },
   };
 }

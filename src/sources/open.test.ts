@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -24,6 +24,12 @@ before(async () => {
   execFileSync('tar', ['-czf', join(work, 'tree.tar.gz'), '-C', join(work, 'tree'), '.']);
   execFileSync('tar', ['-cf', join(work, 'tree.tar'), '-C', join(work, 'tree'), '.']);
   execFileSync('zstd', ['-q', '-o', join(work, 'tree.tar.zst'), join(work, 'tree.tar')]);
+  // xz-utils' default check (CRC64) and the SHA-256 check its streaming decoder refuses, one and two blocks.
+  await writeFile(join(work, 'tree.tar.xz'), execFileSync('xz', ['-c', join(work, 'tree.tar')]));
+  await writeFile(
+    join(work, 'tree.txz'),
+    execFileSync('xz', ['-c', '--check=sha256', '--block-size=4096', join(work, 'tree.tar')]),
+  );
   await writeFile(join(work, 'plain.txt'), 'just text\n');
 });
 
@@ -43,8 +49,8 @@ test('file: digest of the bytes; walk yields the file itself under its base name
   ]);
 });
 
-test('file: plain tarballs (tar, tar.gz, tar.zst) are walked entry by entry; symlinks are entries', async () => {
-  for (const name of ['tree.tar', 'tree.tar.gz', 'tree.tar.zst']) {
+test('file: plain tarballs (tar, tar.gz, tar.zst, tar.xz) are walked entry by entry; symlinks are entries', async () => {
+  for (const name of ['tree.tar', 'tree.tar.gz', 'tree.tar.zst', 'tree.tar.xz', 'tree.txz']) {
     const artifact = await openArtifact(join(work, name));
     assert.equal(artifact.kind, 'file', name);
     const result = await artifact.walk(all);
@@ -62,6 +68,52 @@ test('file: a gzip bomb in a tarball stops with LIMIT under a low cap', async ()
   await assert.rejects(artifact.walk(all, { decompress: { maxOutputBytes: 1024 * 1024 } } as object), {
     code: 'LIMIT',
   });
+});
+
+test('file: an xz tarball cut short, or holding no tar, is refused naming it; a .xz by another name is a file', async () => {
+  const whole = execFileSync('xz', ['-c', join(work, 'tree.tar')]);
+  const cut = join(work, 'cut.tar.xz');
+  await writeFile(cut, whole.subarray(0, whole.length - 40));
+  await assert.rejects((await openArtifact(cut)).walk(all), (e: unknown) => {
+    assert.equal((e as { code?: string }).code, 'MALFORMED');
+    assert.match(String((e as Error).message), /cut\.tar\.xz: xz stream/);
+    return true;
+  });
+  const notTar = join(work, 'text.tar.xz');
+  await writeFile(notTar, execFileSync('xz', ['-c'], { input: 'not a tar\n' }));
+  await assert.rejects((await openArtifact(notTar)).walk(all), /text\.tar\.xz: .*tar/);
+  const other = join(work, 'tree.xz');
+  await writeFile(other, whole);
+  assert.deepEqual(paths(await (await openArtifact(other)).walk(all)), ['tree.xz']);
+});
+
+test('file: a bzip2 tarball is the file itself, with a warning that its content was not read', async () => {
+  // The bzip2 stream header (magic "BZh", block size, block magic): detection reads no further.
+  const path = join(work, 'tree.tar.bz2');
+  await writeFile(path, Buffer.concat([Buffer.from('BZh91AY&SY', 'latin1'), Buffer.alloc(64, 7)]));
+  const result = await (await openArtifact(path)).walk(all);
+  assert.deepEqual(paths(result), ['tree.tar.bz2']);
+  assert.match(result.skipped[0]?.reason ?? '', /bzip2 tarball: its content is not read/);
+  const named = join(work, 'data.bz2');
+  await writeFile(named, await readFile(path));
+  assert.deepEqual((await (await openArtifact(named)).walk(all)).skipped, [], 'only a tarball by its name');
+});
+
+test('file: an xz bomb in a tarball stops with LIMIT under a low cap', async () => {
+  const tar = execFileSync('tar', ['-cf', '-', '-C', work, 'plain.txt']);
+  const bomb = join(work, 'bomb.tar.xz');
+  await writeFile(
+    bomb,
+    execFileSync('xz', ['-c'], {
+      input: Buffer.concat([tar.subarray(0, 512), Buffer.alloc(8 * 1024 * 1024)]),
+    }),
+  );
+  await assert.rejects(
+    (await openArtifact(bomb)).walk(all, { decompress: { maxOutputBytes: 1024 * 1024 } } as object),
+    {
+      code: 'LIMIT',
+    },
+  );
 });
 
 test('registerContainerWalker: a later walker claims its files first', async () => {

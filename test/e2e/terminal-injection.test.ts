@@ -23,6 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { buildRecord, serializeRecord } from '../../src/record/build.ts';
 import { buildOciLayout, buildTar } from '../../src/sources/testing.ts';
 import { sha256Digest } from '../../src/util/digest.ts';
+import { apkToolsMissing, buildApk } from '../fixtures/build-apk.ts';
 import { type CliResult, WAYBILL_BIN, waybill } from '../helpers/cli.ts';
 import { git, makeRepo, makeSshSigner, signedTag } from '../helpers/git-fixtures.ts';
 
@@ -319,13 +320,18 @@ describe('stamp refuses control characters in what it writes', { concurrency: tr
     const artifact = join(dir, 'app.tar');
     writeFileSync(artifact, buildTar({ 'app/README': 'hello\n' }));
     const r = await waybill(['stamp', artifact, ...args], cwd ? { cwd } : {});
+    assertRefusedControlCharacter(r, field, label);
+    assert.deepEqual(readdirSync(dir), ['app.tar'], `${label}: nothing written`);
+  }
+
+  /** Exit 2, one inert line naming `field` and the control character. */
+  function assertRefusedControlCharacter(r: CliResult, field: RegExp, label: string): void {
     assert.equal(r.code, 2, `${label}: ${r.stderr}${r.stdout}`);
     assertInert(r, label);
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, `${label}: ${r.stderr}`);
     assert.match(lines[0] as string, field, label);
     assert.match(lines[0] as string, /control character/, label);
-    assert.deepEqual(readdirSync(dir), ['app.tar'], `${label}: nothing written`);
   }
 
   test('names, versions, URLs and the team: no control character at all', async () => {
@@ -359,6 +365,41 @@ describe('stamp refuses control characters in what it writes', { concurrency: tr
     ]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.ok(existsSync(`${artifact}.waybill.json`));
+  });
+
+  test("the artifact's own metadata: refused naming the artifact and its field, not a setting", async (t) => {
+    const withoutIdentity = FLAGS.filter(
+      (_, i) => !['--name', 'app', '--version', '1.0'].includes(FLAGS[i]!),
+    );
+    const expectNative = async (artifact: string, field: RegExp, label: string) => {
+      const r = await waybill(['stamp', artifact, ...withoutIdentity]);
+      assertRefusedControlCharacter(r, field, label);
+      assert.ok(!existsSync(`${artifact}.waybill.json`), `${label}: nothing written`);
+    };
+    const dir = caseDir('native');
+    const rootfs = join(dir, 'root.tar');
+    writeFileSync(rootfs, buildTar({ 'etc/os-release': `ID=debian${ESC}[2J\nVERSION_ID=12\n` }));
+    await expectNative(
+      rootfs,
+      /root\.tar: its os-release ID \(etc\/os-release\) contains the control character/,
+      'os-release',
+    );
+    const missing = await apkToolsMissing();
+    if (missing) return t.skip(missing);
+    const apk = await buildApk(dir, 'demo-1.0-r0', {
+      pkginfo: [
+        ['pkgname', 'demo'],
+        ['pkgver', '1.0-r0'],
+        ['arch', '\u007f'],
+        ['builddate', '1700000000'],
+      ],
+      files: { 'usr/bin/demo': '#!/bin/sh\n' },
+    });
+    await expectNative(
+      apk,
+      /demo-1\.0-r0\.apk: its apk \.PKGINFO arch contains the control character \\x7f/,
+      'apk arch',
+    );
   });
 
   test('the same from waybill.yaml', async () => {

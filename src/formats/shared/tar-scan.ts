@@ -4,9 +4,18 @@
  * and the first entry's name read from the first bytes alone.
  */
 import { createReadStream } from 'node:fs';
-import { decompressHead, openDecompressed } from '../../archive/decompress.ts';
+import type { Readable } from 'node:stream';
+import {
+  COMPRESSION_MAGIC_BYTES,
+  decompressHead,
+  detectCompression,
+  openDecompressed,
+} from '../../archive/decompress.ts';
 import { isTarHeader, readTar, type TarHeader } from '../../archive/tar-reader.ts';
+import { decompressFileRange } from '../../archive/xz.ts';
 import { WaybillError } from '../../errors.ts';
+import { readFileHead } from '../../util/read-head.ts';
+import { statRegularFile } from '../../util/regular-file.ts';
 
 export interface TarScan {
   /** Entries seen. */
@@ -40,9 +49,9 @@ export interface TarScanOptions {
 export async function scanTarball(path: string, options: TarScanOptions): Promise<TarScan> {
   const scan: TarScan = { entries: 0, files: new Map(), links: new Map() };
   const maxFile = options.maxFileBytes ?? 1024 * 1024;
-  const source = createReadStream(path);
+  const opened: Readable[] = [];
   try {
-    const { stream } = await openDecompressed(source, { input: path });
+    const stream = await openTarball(path, opened);
     for await (const entry of readTar(stream, { input: path })) {
       const h = entry.header;
       scan.entries++;
@@ -66,9 +75,50 @@ export async function scanTarball(path: string, options: TarScanOptions): Promis
       `cannot read as a tarball: ${e instanceof Error ? e.message : String(e)}`,
     );
   } finally {
-    source.destroy();
+    for (const stream of opened) stream.destroy();
   }
   return scan;
+}
+
+/**
+ * The tar inside a tarball, decompressed. xz (a .tar.xz rootfs, as Debian's own image builds ship
+ * them) is decoded from the file itself by archive/xz.ts, which reads every check type xz-utils
+ * writes; the other compressions stream through archive/decompress.ts.
+ */
+async function openTarball(path: string, opened: Readable[]): Promise<Readable> {
+  if (detectCompression(await readFileHead(path, COMPRESSION_MAGIC_BYTES)) === 'xz') {
+    const { size } = await statRegularFile(path);
+    const stream = await decompressFileRange(path, 0, size, 'xz', { input: path });
+    opened.push(stream);
+    return stream;
+  }
+  const source = createReadStream(path);
+  opened.push(source);
+  return (await openDecompressed(source, { input: path })).stream;
+}
+
+/**
+ * The first `length` bytes of the tar inside an xz tarball (fewer if it is shorter), for what a
+ * synchronous sniff of the raw head cannot see; undefined when they do not decode.
+ */
+export async function xzTarballHead(path: string, length: number): Promise<Buffer | undefined> {
+  const { size } = await statRegularFile(path);
+  const chunks: Buffer[] = [];
+  let have = 0;
+  let stream: Readable | undefined;
+  try {
+    stream = await decompressFileRange(path, 0, size, 'xz', { input: path });
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      have += (chunk as Buffer).length;
+      if (have >= length) break;
+    }
+  } catch {
+    return undefined;
+  } finally {
+    stream?.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, length);
 }
 
 /**

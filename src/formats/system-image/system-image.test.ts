@@ -11,7 +11,14 @@ import { WaybillError } from '../../errors.ts';
 import { buildTar } from '../../sources/testing.ts';
 import { firstTarEntryName } from '../shared/tar-scan.ts';
 import { parseOsRelease } from './os-release.ts';
-import { detectDiskImage, diskImageFormat, isRootfs, resolveInTree, rootfsFormat } from './system-image.ts';
+import {
+  detectDiskImage,
+  diskImageFormat,
+  isRootfs,
+  resolveInTree,
+  rootfsFormat,
+  scanRootfsTarball,
+} from './system-image.ts';
 
 async function head(path: string, n = 4096): Promise<Buffer> {
   const h = await open(path, 'r');
@@ -42,6 +49,46 @@ test('rootfs tarball: os-release facts and the architecture of /bin/sh', async (
     if (ref.BUG_REPORT_URL) assert.equal(facts.bugTracker?.value, ref.BUG_REPORT_URL);
     assert.equal(facts.docs?.value, ref.SUPPORT_URL ?? ref.DOCUMENTATION_URL ?? ref.HOME_URL);
     assert.deepEqual(facts.architectures, [{ value: machine, field: 'ELF header e_machine (bin/true)' }]);
+  }
+});
+
+test('rootfs tarball in xz (as debuerreotype ships them): detected, confirmed and read like the gzip one', async (t) => {
+  const built = await buildRootfsTarball();
+  if (!built) return t.skip('no /etc/os-release or /bin/true here');
+  const dir = await makeTmp();
+  try {
+    const xz = join(dir, 'rootfs.tar.xz');
+    await run('tar', ['-C', built.dir, '--sort=name', '-cJf', xz, '.']);
+    assert.ok(rootfsFormat.detect(await head(xz), xz));
+    assert.ok(await rootfsFormat.confirm(xz));
+    assert.deepEqual(await rootfsFormat.readFacts(xz), await rootfsFormat.readFacts(built.tarball));
+    // Any xz tarball is a candidate by its head; its first entry, read in confirm, rules it out.
+    await writeFile(join(dir, 'a.txt'), 'x');
+    const plain = join(dir, 'plain.tar.xz');
+    await run('tar', ['-C', dir, '-cJf', plain, 'a.txt']);
+    assert.ok(rootfsFormat.detect(await head(plain), plain));
+    assert.equal(await isRootfs(plain), false);
+  } finally {
+    await removeTmp(dir);
+  }
+});
+
+test('a rootfs tarball is scanned once for confirm and facts, and again once it changes', async (t) => {
+  const built = await buildRootfsTarball();
+  if (!built) return t.skip('no /etc/os-release or /bin/true here');
+  const dir = await makeTmp();
+  try {
+    const tarball = join(dir, 'rootfs.tar.gz');
+    await writeFile(tarball, await readFile(built.tarball));
+    const first = await scanRootfsTarball(tarball);
+    assert.equal(await scanRootfsTarball(tarball), first, 'the same scan, not a second one');
+    const files = { 'etc/os-release': 'ID=acme\nVERSION_ID=9\n' };
+    await writeFile(tarball, gzipSync(buildTar(files)));
+    const again = await scanRootfsTarball(tarball);
+    assert.notEqual(again, first);
+    assert.match(again.osRelease?.data.toString() ?? '', /ID=acme/);
+  } finally {
+    await removeTmp(dir);
   }
 });
 

@@ -11,14 +11,16 @@
  * of a canonical binary (what /bin/sh points to, else /usr/bin/env…), because os-release has none.
  */
 import { open, readlink, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { COMPRESSION_MAGIC_BYTES, detectCompression } from '../../archive/decompress.ts';
 import { resolveSymlink } from '../../archive/tar-reader.ts';
 import { WaybillError } from '../../errors.ts';
-import { openRegularFile, readRegularFile } from '../../util/regular-file.ts';
+import { readFileHead } from '../../util/read-head.ts';
+import { openRegularFile, readRegularFile, statRegularFile } from '../../util/regular-file.ts';
 import { archFromElfMachine } from '../executable/arch-names.ts';
 import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
 import { type ConfirmableNativeFormat, confirmedBy, type NativeFormat } from '../native.ts';
-import { firstTarEntryName, scanTarball, type TarScan } from '../shared/tar-scan.ts';
+import { firstTarEntryName, scanTarball, type TarScan, xzTarballHead } from '../shared/tar-scan.ts';
 import { OS_RELEASE_PATHS, parseOsRelease } from './os-release.ts';
 
 /** Tarball names, so detection does not claim arbitrary compressed files. */
@@ -121,11 +123,25 @@ function findOsRelease(files: Map<string, Buffer>, links: Map<string, string>): 
   return undefined;
 }
 
+type RootfsScan = RootfsContent & { scan: TarScan };
+
+/**
+ * The last whole scan, keyed by the file's identity: `confirm` and `readFacts` each need it, and one
+ * scan of a large rootfs tarball takes seconds (an xz one decodes at ~50 MB/s), so `inspect` and
+ * `check` read it once. The key changes when the file is replaced or rewritten.
+ */
+let lastScan: { key: string; result: Promise<RootfsScan> } | undefined;
+
 /** Scan a rootfs tarball: os-release and the heads of executables in bin directories. */
-export async function scanRootfsTarball(
-  path: string,
-  maxEntries?: number,
-): Promise<RootfsContent & { scan: TarScan }> {
+export async function scanRootfsTarball(path: string, maxEntries?: number): Promise<RootfsScan> {
+  if (maxEntries !== undefined) return scanRootfsEntries(path, maxEntries);
+  const info = await statRegularFile(path);
+  const key = [resolve(path), info.dev, info.ino, info.size, info.mtimeMs, info.ctimeMs].join('\0');
+  if (lastScan?.key !== key) lastScan = { key, result: scanRootfsEntries(path) };
+  return lastScan.result;
+}
+
+async function scanRootfsEntries(path: string, maxEntries?: number): Promise<RootfsScan> {
   const scan = await scanTarball(path, {
     want: (p) => p === 'etc/os-release' || p === 'usr/lib/os-release',
     // Every file in the usual bin directories: 64 bytes each, so the symlink chain can be resolved
@@ -229,11 +245,31 @@ const ROOTFS_TOP = new Set(
   ),
 );
 
+/** A tar whose first entry is `./` or a top-level FHS directory (head raw, gzip or zstd). */
+function startsLikeRootfs(head: Buffer): boolean {
+  const first = firstTarEntryName(head);
+  if (first === undefined) return false;
+  const top = first.replace(/^(?:\.\/)+/, '').split('/')[0] ?? '';
+  return first === './' || first === '.' || ROOTFS_TOP.has(top);
+}
+
+/** xz cannot be decoded synchronously, so an xz tarball's first entry is read in `confirm`. */
+function isXzTarball(head: Buffer, path: string): boolean {
+  return TARBALL_NAME.test(path) && detectCompression(head) === 'xz';
+}
+
+/** How much of an xz tarball's decoded start the first-entry test reads (pax headers come first). */
+const XZ_HEAD_BYTES = 8192;
+
 /** Exact detection: the tarball (whole header list) or directory has an os-release file. */
 export function isRootfs(path: string): Promise<boolean> {
   return confirmedBy(async () => {
     const info = await stat(path);
     if (info.isDirectory()) return (await readRootfsDir(path)).osRelease !== undefined;
+    if (isXzTarball(await readFileHead(path, COMPRESSION_MAGIC_BYTES), path)) {
+      const head = await xzTarballHead(path, XZ_HEAD_BYTES);
+      if (!head || !startsLikeRootfs(head)) return false;
+    }
     const { osRelease } = await scanRootfsTarball(path);
     return osRelease !== undefined;
   });
@@ -241,13 +277,13 @@ export function isRootfs(path: string): Promise<boolean> {
 
 export const rootfsFormat: ConfirmableNativeFormat = {
   name: 'rootfs',
-  /** A tarball whose first entry is `./` or a top-level FHS directory; `confirm` finds os-release. */
+  /**
+   * A tarball whose first entry is `./` or a top-level FHS directory, or any xz tarball (its first
+   * entry is read by `confirm`); `confirm` finds os-release.
+   */
   detect(head, path) {
     if (!TARBALL_NAME.test(path)) return false;
-    const first = firstTarEntryName(head);
-    if (first === undefined) return false;
-    const top = first.replace(/^(?:\.\/)+/, '').split('/')[0] ?? '';
-    return first === './' || first === '.' || ROOTFS_TOP.has(top);
+    return startsLikeRootfs(head) || isXzTarball(head, path);
   },
   readFacts: readRootfsFacts,
   confirm: isRootfs,
