@@ -63,9 +63,9 @@ export function nativeArchitecture(packages: readonly InstalledPackage[]): strin
  * `deparchsatisfied` decides (lib/dpkg/depcon.c): a package of that name and the dependency's
  * architecture — the depending package's own, the native one for an `Architecture: all` package
  * or a `:native` qualifier, the named one for `:i386` — or of architecture `all`, or
- * `Multi-Arch: foreign` (it satisfies every architecture), or any architecture for `:any`. With
- * none of those, any package of that name (a database without Multi-Arch fields), else those that
- * provide it.
+ * `Multi-Arch: foreign` (it satisfies every architecture), or any architecture for `:any`; else the
+ * packages that provide it, by the same rule. A package of another architecture that is none of
+ * those does not satisfy the dependency (dpkg would not have accepted it): no edge.
  */
 function candidates(
   rel: Relationship,
@@ -88,9 +88,7 @@ function candidates(
     p.arch === depArch;
   const named = (byName.get(rel.name) ?? []).filter(fits);
   if (named.length > 0) return named;
-  const anyNamed = byName.get(rel.name) ?? [];
-  if (anyNamed.length > 0) return anyNamed;
-  return byProvides.get(rel.name) ?? [];
+  return (byProvides.get(rel.name) ?? []).filter(fits);
 }
 
 /** key → keys of the installed packages each package's Depends and Pre-Depends resolve to. */

@@ -274,7 +274,12 @@ test('multi-arch: a dependency resolves to the architecture dpkg checks it again
     'Package: libmono-posix4.0-cil\nStatus: install ok installed\nVersion: 6.8.0.105+dfsg-3.3+deb12u1\nArchitecture: all\nDepends: libc6 (>= 2.36) | libc6.1 (>= 2.36) | libc0.1 (>= 2.36), mono-runtime (>= 2.10.1)\n',
     // A foreign-architecture tool: dpkg (Multi-Arch: foreign) satisfies it from amd64; `:native`
     // names the native libc6 whatever the depending package's architecture.
-    'Package: tool\nStatus: install ok installed\nArchitecture: i386\nVersion: 1\nDepends: libc6, dpkg, libgcc-s1:native\n',
+    'Package: tool\nStatus: install ok installed\nArchitecture: i386\nVersion: 1\nDepends: libc6, dpkg, libgcc-s1:native, python3:any | python3-minimal, awk\n',
+    // bookworm's python3 and python3-minimal are Multi-Arch: allowed, mawk is foreign: python3:any is
+    // satisfied from amd64, the bare python3-minimal alternative is not; awk through mawk's Provides.
+    'Package: python3\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: allowed\nVersion: 3.11.2-1+b1\n',
+    'Package: python3-minimal\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: allowed\nVersion: 3.11.2-1+b1\n',
+    'Package: mawk\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: foreign\nVersion: 1.3.4.20200120-3.1\nProvides: awk\n',
   ].join('\n');
   const { components } = await run([walked('var/lib/dpkg/status', status)]);
   const deps = (name: string, arch: string) =>
@@ -284,7 +289,13 @@ test('multi-arch: a dependency resolves to the architecture dpkg checks it again
   assert.deepEqual(deps('libmono-posix4.0-cil', 'all'), ['libc6:amd64']);
   assert.deepEqual(deps('libgcc-s1', 'i386'), ['gcc-12-base:i386', 'libc6:i386']);
   assert.deepEqual(deps('libc6', 'amd64'), ['libgcc-s1:amd64']);
-  assert.deepEqual(deps('tool', 'i386'), ['dpkg:amd64', 'libc6:i386', 'libgcc-s1:amd64']);
+  assert.deepEqual(deps('tool', 'i386'), [
+    'dpkg:amd64',
+    'libc6:i386',
+    'libgcc-s1:amd64',
+    'mawk:amd64',
+    'python3:amd64',
+  ]);
 });
 
 test("a stock package's long Provides (trixie: librust-winapi-dev 75 KB) keeps the package and its edges", async () => {
