@@ -11,11 +11,13 @@
  *
  * Other copyright files are free text; only what names a license unambiguously is used: the FSF's
  * "either version N of the License, or (at your option) any later version" notice, references to the
- * license texts Debian ships in `/usr/share/common-licenses/`, and a few license titles.
+ * license texts Debian ships in `/usr/share/common-licenses/`, a few license titles, and the MIT and
+ * BSD texts quoted whole (license-bodies.ts).
  */
 import spdxExceptions from 'spdx-exceptions/index.json' with { type: 'json' };
 import { isSpdxLicenseId, knownLicenseId } from '../sbom/license.ts';
 import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
+import { licensesInBodies } from './license-bodies.ts';
 
 /** DEP-5 short names that are not spelled as their SPDX id (matched case-insensitively). */
 const SHORT_NAMES = new Map<string, string>(
@@ -224,6 +226,7 @@ function free(text: string): string[] {
     add(gnu ?? COMMON_LICENSES.get(name));
   }
   for (const [title, id] of TITLES) if (title.test(text)) add(id);
+  for (const id of licensesInBodies(text)) add(id);
   return out;
 }
 

@@ -36,31 +36,59 @@ export interface InstalledPackage {
   key: string;
   name: string;
   arch: string;
+  /** `same`, `foreign`, `allowed` (deb-control(5) Multi-Arch), when the package says. */
+  multiArch?: string;
   provides: string[];
   depends: Relationship[][];
 }
 
 /**
- * The installed packages that can satisfy `rel` for a package of architecture `arch`: those of that
- * name (same architecture or `all` first; an `:any` or `:arch` qualifier allows others), else those
- * that provide it.
+ * dpkg's native architecture: that of the `dpkg` package itself (dpkg is built for the native
+ * architecture, and `/var/lib/dpkg/arch-native` is not always there), else the most common
+ * architecture other than `all` (distroless images have no dpkg package and one architecture).
+ */
+export function nativeArchitecture(packages: readonly InstalledPackage[]): string | undefined {
+  const dpkg = packages.find((p) => p.name === 'dpkg' && p.arch !== 'all');
+  if (dpkg) return dpkg.arch;
+  const counts = new Map<string, number>();
+  for (const p of packages) if (p.arch !== 'all') counts.set(p.arch, (counts.get(p.arch) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [arch, n] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    if (best === undefined || n > counts.get(best)!) best = arch;
+  return best;
+}
+
+/**
+ * The installed packages that can satisfy `rel` for a package of architecture `arch`, as dpkg's
+ * `deparchsatisfied` decides (lib/dpkg/depcon.c): a package of that name and the dependency's
+ * architecture — the depending package's own, the native one for an `Architecture: all` package
+ * or a `:native` qualifier, the named one for `:i386` — or of architecture `all`, or
+ * `Multi-Arch: foreign` (it satisfies every architecture), or any architecture for `:any`; else the
+ * packages that provide it, by the same rule. A package of another architecture that is none of
+ * those does not satisfy the dependency (dpkg would not have accepted it): no edge.
  */
 function candidates(
   rel: Relationship,
   arch: string,
+  native: string | undefined,
   byName: Map<string, InstalledPackage[]>,
   byProvides: Map<string, InstalledPackage[]>,
 ): InstalledPackage[] {
+  const depArch =
+    rel.arch && rel.arch !== 'native' && rel.arch !== 'any'
+      ? rel.arch
+      : rel.arch === 'native' || arch === 'all'
+        ? native
+        : arch;
   const fits = (p: InstalledPackage) =>
     rel.arch === 'any' ||
+    depArch === undefined ||
     p.arch === 'all' ||
-    arch === 'all' ||
-    p.arch === (rel.arch && rel.arch !== 'native' ? rel.arch : arch);
+    p.multiArch === 'foreign' ||
+    p.arch === depArch;
   const named = (byName.get(rel.name) ?? []).filter(fits);
   if (named.length > 0) return named;
-  const anyNamed = byName.get(rel.name) ?? [];
-  if (anyNamed.length > 0) return anyNamed;
-  return byProvides.get(rel.name) ?? [];
+  return (byProvides.get(rel.name) ?? []).filter(fits);
 }
 
 /** key → keys of the installed packages each package's Depends and Pre-Depends resolve to. */
@@ -73,12 +101,13 @@ export function resolveDepends(packages: readonly InstalledPackage[]): Map<strin
     push(byName, p.name, p);
     for (const v of p.provides) push(byProvides, v, p);
   }
+  const native = nativeArchitecture(packages);
   const out = new Map<string, string[]>();
   for (const p of packages) {
     const deps = new Set<string>();
     for (const group of p.depends)
       for (const rel of group)
-        for (const target of candidates(rel, p.arch, byName, byProvides))
+        for (const target of candidates(rel, p.arch, native, byName, byProvides))
           if (target.key !== p.key) deps.add(target.key);
     out.set(p.key, [...deps].sort());
   }

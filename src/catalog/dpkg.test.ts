@@ -260,6 +260,44 @@ test('Depends and Pre-Depends: alternatives, virtual packages, arch qualifiers, 
   );
 });
 
+test('multi-arch: a dependency resolves to the architecture dpkg checks it against (depcon.c deparchsatisfied)', async () => {
+  // Real bookworm stanzas (fields the cataloger reads) of an amd64 system with i386 added:
+  // libc6, libgcc-s1 and gcc-12-base installed for both (Multi-Arch: same), and
+  // libmono-posix4.0-cil, an Architecture: all package that depends on libc6.
+  const status = [
+    'Package: dpkg\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: foreign\nVersion: 1.21.23\nPre-Depends: libc6 (>= 2.34)\n',
+    ...['amd64', 'i386'].flatMap((arch) => [
+      `Package: gcc-12-base\nStatus: install ok installed\nArchitecture: ${arch}\nMulti-Arch: same\nVersion: 12.2.0-14+deb12u1\n`,
+      `Package: libc6\nStatus: install ok installed\nArchitecture: ${arch}\nMulti-Arch: same\nVersion: 2.36-9+deb12u14\nDepends: libgcc-s1\n`,
+      `Package: libgcc-s1\nStatus: install ok installed\nArchitecture: ${arch}\nMulti-Arch: same\nVersion: 12.2.0-14+deb12u1\nProvides: libgcc1 (= 1:12.2.0-14+deb12u1)\nDepends: gcc-12-base (= 12.2.0-14+deb12u1), libc6 (>= 2.35)\n`,
+    ]),
+    'Package: libmono-posix4.0-cil\nStatus: install ok installed\nVersion: 6.8.0.105+dfsg-3.3+deb12u1\nArchitecture: all\nDepends: libc6 (>= 2.36) | libc6.1 (>= 2.36) | libc0.1 (>= 2.36), mono-runtime (>= 2.10.1)\n',
+    // A foreign-architecture tool: dpkg (Multi-Arch: foreign) satisfies it from amd64; `:native`
+    // names the native libc6 whatever the depending package's architecture.
+    'Package: tool\nStatus: install ok installed\nArchitecture: i386\nVersion: 1\nDepends: libc6, dpkg, libgcc-s1:native, python3:any | python3-minimal, awk\n',
+    // bookworm's python3 and python3-minimal are Multi-Arch: allowed, mawk is foreign: python3:any is
+    // satisfied from amd64, the bare python3-minimal alternative is not; awk through mawk's Provides.
+    'Package: python3\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: allowed\nVersion: 3.11.2-1+b1\n',
+    'Package: python3-minimal\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: allowed\nVersion: 3.11.2-1+b1\n',
+    'Package: mawk\nStatus: install ok installed\nArchitecture: amd64\nMulti-Arch: foreign\nVersion: 1.3.4.20200120-3.1\nProvides: awk\n',
+  ].join('\n');
+  const { components } = await run([walked('var/lib/dpkg/status', status)]);
+  const deps = (name: string, arch: string) =>
+    components
+      .find((c) => c.name === name && c.purl.includes(`arch=${arch}`))
+      ?.dependsOn?.map((p) => p.replace(/^pkg:deb\/debian\/([^@]+)@[^?]*\?arch=(\w+).*$/, '$1:$2'));
+  assert.deepEqual(deps('libmono-posix4.0-cil', 'all'), ['libc6:amd64']);
+  assert.deepEqual(deps('libgcc-s1', 'i386'), ['gcc-12-base:i386', 'libc6:i386']);
+  assert.deepEqual(deps('libc6', 'amd64'), ['libgcc-s1:amd64']);
+  assert.deepEqual(deps('tool', 'i386'), [
+    'dpkg:amd64',
+    'libc6:i386',
+    'libgcc-s1:amd64',
+    'mawk:amd64',
+    'python3:amd64',
+  ]);
+});
+
 test("a stock package's long Provides (trixie: librust-winapi-dev 75 KB) keeps the package and its edges", async () => {
   // Debian trixie's longest installed-package fields are Provides lists: node-lodash-packages
   // (20 755 bytes, pulled in by Debian's npm) and librust-winapi-dev (75 649 bytes).

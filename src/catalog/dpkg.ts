@@ -350,6 +350,7 @@ function catalogDpkg(files: WalkedFile[], ctx: CatalogContext): Component[] {
       key: components[i]!.purl,
       name: pkg.name,
       arch: pkg.arch,
+      ...(pkg.multiArch ? { multiArch: pkg.multiArch } : {}),
       provides: pkg.provides,
       depends: pkg.depends,
     })),

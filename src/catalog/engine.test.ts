@@ -490,6 +490,35 @@ test('a lockfile an OS package ships (dpkg, apk; npm, yarn, pnpm) adds no compon
   assert.ok(result.components.some((c) => c.name === 'py3-thing'));
 });
 
+test('an npm package linked into a project is dropped only when an OS package owns it (Debian node modules)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-npmlink-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const pkg = (name: string) => JSON.stringify({ name, version: '1.0.0' });
+  await buildOciLayout(dir, [
+    {
+      'etc/os-release': 'ID=debian\nVERSION_ID="12"\n',
+      'var/lib/dpkg/status':
+        'Package: node-b\nStatus: install ok installed\nVersion: 1.0.0-1\nArchitecture: all\n\n' +
+        'Package: node-a\nStatus: install ok installed\nVersion: 2.0.0-1\nArchitecture: all\n',
+      'var/lib/dpkg/info/node-b.md5sums': `${'0'.repeat(32)}  usr/share/nodejs/b/package.json\n`,
+      'var/lib/dpkg/info/node-a.md5sums': `${'0'.repeat(32)}  usr/share/nodejs/a/package.json\n`,
+      // Debian's modules linking each other: the debs are the components.
+      'usr/share/nodejs/a/package.json': pkg('a'),
+      'usr/share/nodejs/a/node_modules/b': { symlink: '../../b' },
+      'usr/share/nodejs/b/package.json': pkg('b'),
+      // A project's `file:` folder beside it: an npm package, as `npm ls` says.
+      'srv/app/package.json': pkg('app'),
+      'srv/app/node_modules/lib': { symlink: '../../lib' },
+      'srv/lib/package.json': pkg('lib'),
+    },
+  ]);
+  const result = await catalogArtifact(await openArtifact(`oci:${dir}`));
+  assert.deepEqual(
+    result.components.map((c) => c.purl.split('?')[0]),
+    ['pkg:deb/debian/node-a@2.0.0-1', 'pkg:deb/debian/node-b@1.0.0-1', 'pkg:npm/lib@1.0.0'],
+  );
+});
+
 test('metadata a layer stores as a hard link is read like the file it names, wherever the content sits', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'waybill-engine-links-'));
   t.after(() => rm(dir, { recursive: true, force: true }));

@@ -12,6 +12,7 @@ import { hasContent, SNIFF_BYTES } from '../sources/types.ts';
 import type { SourceWalkOptions } from '../sources/walk-options.ts';
 import { dpkgCataloger } from './dpkg.ts';
 import { elfPackageNoteCataloger } from './elf-package-note.ts';
+import { LINKED_FROM } from './npm.ts';
 import { isDeclaredByOsPackage, osOwnedFiles, ownedByOsPackage } from './os-owned.ts';
 import { defaultCatalogers, defaultDistroReader } from './registry.ts';
 import { type CatalogContext, type Cataloger, type Component, componentKey, type Distro } from './types.ts';
@@ -350,6 +351,8 @@ export async function catalogArtifact(
  *   a package that is not installed; the dpkg component already accounts for the file (Syft removes
  *   binary-cataloger packages that overlap OS package files the same way);
  * - declared-only components of a lockfile an OS package ships (os-owned.ts);
+ * - npm packages linked into a project (`waybill:npm:linked-from`) whose package.json an installed OS
+ *   package owns: a Debian module in /usr/share/nodejs is that deb, not an npm package of the project;
  * - Python distributions seen only as wheel files an OS package ships (Debian's python3-pip-whl and
  *   python3-setuptools-whl in `/usr/share/python-wheels`, which `python3 -m venv` seeds from): data
  *   of that package, as ensurepip's bundled wheels are; importlib.metadata lists none of them.
@@ -365,13 +368,14 @@ function dropOwnedEvidence(
   const isNote = (c: Component) =>
     notes && c.ecosystem === 'deb' && c.properties['waybill:package-note:type'] !== undefined;
   const wheelOnly = (c: Component) => c.ecosystem === 'pypi' && c.foundAt.every((p) => /\.whl$/i.test(p));
-  const candidates = [...byKey].filter(([, c]) => isNote(c) || wheelOnly(c) || c.presence === 'declared');
+  const linked = (c: Component) => c.ecosystem === 'npm' && c.properties[LINKED_FROM] !== undefined;
+  const whollyOwned = (c: Component) => isNote(c) || wheelOnly(c) || linked(c);
+  const candidates = [...byKey].filter(([, c]) => whollyOwned(c) || c.presence === 'declared');
   if (candidates.length === 0) return;
   const owned = osOwnedFiles(files, ctx);
   if (owned.size === 0) return;
   for (const [key, c] of candidates)
-    if (isNote(c) || wheelOnly(c) ? ownedByOsPackage(c, owned) : isDeclaredByOsPackage(c, owned))
-      byKey.delete(key);
+    if (whollyOwned(c) ? ownedByOsPackage(c, owned) : isDeclaredByOsPackage(c, owned)) byKey.delete(key);
 }
 
 /**

@@ -409,9 +409,8 @@ test('workspaces linked into node_modules are installed packages, lockfile or no
     // Not linked from any node_modules: a folder of the checkout, not a package of the artifact.
     file('repo/tools/package.json', pkg({ name: 'tools', version: '9.9.9' })),
     file('repo/node_modules/ms/package.json', pkg({ name: 'ms', version: '2.1.3' })),
-    // A link out of the project (Debian's node modules link each other): no workspace.
-    link('usr/share/nodejs/a/node_modules/b', '../../b'),
-    file('usr/share/nodejs/b/package.json', pkg({ name: 'b', version: '1.0.0' })),
+    // A link up to the project itself names no package of it.
+    link('repo/node_modules/repo', '..'),
   ];
   assert.ok(tree.every((f) => npmCataloger.want(f.entry)));
   const { components, warnings } = await catalog(tree);
@@ -428,6 +427,38 @@ test('workspaces linked into node_modules are installed packages, lockfile or no
       ['pkg:npm/ms@2.1.3', '', 'repo/node_modules/ms/package.json', ''],
       ['pkg:npm/util@0.1.0', '', 'repo/packages/util/package.json', ''],
     ],
+  );
+});
+
+test('a file: folder dependency linked from outside the project is installed, with its edges, lockfile or not', async () => {
+  // `npm install ../lib` (a `file:` folder) links node_modules/lib -> ../../lib, a sibling of the
+  // project; `npm ls` lists it (`lib@0.3.0 -> ./../lib`) with what it requires from its own folder.
+  const pkg = (v: object) => JSON.stringify(v);
+  const tree = [
+    file(
+      'srv/app/package.json',
+      pkg({ name: 'app', version: '1.0.0', dependencies: { lib: 'file:../lib' } }),
+    ),
+    link('srv/app/node_modules/lib', '../../lib'),
+    file('srv/app/node_modules/ms/package.json', pkg({ name: 'ms', version: '2.0.0' })),
+    file(
+      'srv/lib/package.json',
+      pkg({ name: 'lib', version: '0.3.0', license: 'ISC', dependencies: { ms: '*' } }),
+    ),
+    file('srv/lib/node_modules/ms/package.json', pkg({ name: 'ms', version: '2.1.3' })),
+  ];
+  assert.ok(tree.every((f) => npmCataloger.want(f.entry)));
+  const { components, warnings } = await catalog(tree);
+  assert.deepEqual(warnings, []);
+  const lib = components.find((c) => c.name === 'lib');
+  assert.deepEqual(
+    [lib?.purl, lib?.licenses.join(), lib?.foundAt.join(), lib?.dependsOn?.join()],
+    ['pkg:npm/lib@0.3.0', 'ISC', 'srv/lib/package.json', 'pkg:npm/ms@2.1.3'],
+  );
+  assert.equal(lib?.properties['waybill:npm:linked-from'], 'srv/app/node_modules/lib');
+  assert.deepEqual(
+    components.map((c) => c.purl),
+    ['pkg:npm/lib@0.3.0', 'pkg:npm/ms@2.0.0', 'pkg:npm/ms@2.1.3'],
   );
 });
 

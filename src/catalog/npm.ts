@@ -42,6 +42,9 @@ import { yarnLockPackages } from './yarn-lockfile.ts';
 
 export { isInstalledPackageJson, isNestedPackageJson, isProjectLockfile } from './npm-paths.ts';
 
+/** Property naming the node_modules link through which a linked package is installed. */
+export const LINKED_FROM = 'waybill:npm:linked-from';
+
 /** package.json files are small; a huge one inside a package is not a manifest worth reading. */
 const MAX_NESTED_MANIFEST = 256 * 1024;
 
@@ -296,23 +299,27 @@ function gather(files: WalkedFile[], ctx: CatalogContext): Gathered {
 }
 
 /**
- * Workspace packages: a project folder that a package-folder link in some `node_modules` names
- * (`node_modules/@app/ui -> ../../packages/ui`, as npm, pnpm and yarn install workspaces) is
- * installed there, as `npm ls` lists it. Node resolves its dependencies from its real folder.
+ * Linked packages: a folder holding a package.json that a package-folder link in some
+ * `node_modules` names is installed there, as `npm ls` lists it — a workspace
+ * (`node_modules/@app/ui -> ../../packages/ui`, as npm, pnpm and yarn install them) or a `file:`
+ * folder dependency, which npm links wherever the folder is (`node_modules/lib -> ../../lib`, a
+ * sibling of the project). Node resolves its dependencies from its real folder. The component
+ * records the link (`waybill:npm:linked-from`); one whose package.json an installed OS package owns
+ * (a Debian module in /usr/share/nodejs that another links to) is that OS package's, and the
+ * engine drops it (os-owned.ts).
  */
 function linkedProjects(gathered: Gathered, ctx: CatalogContext): TreeNode[] {
   const out: TreeNode[] = [];
   const seen = new Set<string>();
   for (const [link, target] of gathered.links) {
     const file = gathered.projects.get(target);
-    // Workspaces sit inside the project whose node_modules links them; a link out of it (Debian's
-    // /usr/share/nodejs modules linking each other) is no workspace.
-    const project = link.slice(0, Math.max(0, link.indexOf('/node_modules/')));
-    const inside = project === '' || target.startsWith(`${project}/`);
-    if (!file || !inside || seen.has(target)) continue;
+    // A link up to its own project (or a folder above it) names the project, not a package of it.
+    if (!file || seen.has(target) || link.startsWith(`${target}/`)) continue;
     seen.add(target);
     const node = installedNode(file, ctx);
-    if (node) out.push(node);
+    if (!node) continue;
+    node.component.properties[LINKED_FROM] = link;
+    out.push(node);
   }
   return out;
 }

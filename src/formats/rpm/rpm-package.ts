@@ -221,13 +221,24 @@ const COMPRESSOR_NAMES: Record<string, Compression> = {
   bzip2: 'bzip2',
 };
 
+/** cpio(5) "new ASCII" and "new CRC" headers, the formats rpm writes. */
+function isCpioMagic(head: Buffer): boolean {
+  const magic = head.subarray(0, 6).toString('latin1');
+  return magic === '070701' || magic === '070702';
+}
+
 function payloadCompression(pkg: RpmPackage, head: Buffer, input: string): Compression {
   const format = headerString(pkg.header, TAG_PAYLOADFORMAT);
   if (format !== undefined && format !== 'cpio') {
     throw new WaybillError('UNSUPPORTED', input, `rpm payload format ${JSON.stringify(format)} (want cpio)`);
   }
-  const declared = headerString(pkg.header, TAG_PAYLOADCOMPRESSOR) ?? 'gzip';
+  const tagged = headerString(pkg.header, TAG_PAYLOADCOMPRESSOR);
   const byMagic = detectCompression(head);
+  // No tag means gzip to rpm, which reads the payload through zlib's gzread: that passes data that
+  // is not gzip through unchanged. rpmbuild writes exactly that for an uncompressed payload
+  // (`_binary_payload w.ufdio`): a bare cpio archive and no PAYLOADCOMPRESSOR tag.
+  if (tagged === undefined && byMagic === 'none' && isCpioMagic(head)) return 'none';
+  const declared = tagged ?? 'gzip';
   if (declared === 'lzma')
     throw new WaybillError('UNSUPPORTED', input, 'lzma rpm payloads are not supported');
   // rpm trusts the tag; a mismatch means the file was tampered with or built wrongly.
