@@ -462,6 +462,42 @@ test('a file: folder dependency linked from outside the project is installed, wi
   );
 });
 
+test('a package whose package.json states no version is a component without one, in both SBOM formats', async () => {
+  // `npm install ../lib` of a folder whose package.json has no version: `npm ls` shows `local@ ->
+  // ./../lib`; a private workspace package is often the same. Installed, so listed; no version invented.
+  const tree = [
+    file('srv/app/package.json', JSON.stringify({ name: 'app', version: '1.0.0' })),
+    link('srv/app/node_modules/local', '../../lib'),
+    file('srv/lib/package.json', JSON.stringify({ name: 'local', license: 'MIT' })),
+    file('srv/app/node_modules/@s/w/package.json', JSON.stringify({ name: '@s/w', version: 7 })),
+  ];
+  const { components, warnings } = await catalog(tree);
+  assert.deepEqual(warnings, []);
+  assert.deepEqual(
+    components.map((c) => [c.purl, c.version, c.licenses.join()]),
+    [
+      ['pkg:npm/%40s/w', '', ''],
+      ['pkg:npm/local', '', 'MIT'],
+    ],
+  );
+  const input = {
+    subject: { digest: `sha256:${'0'.repeat(64)}`, kind: 'dir' as const, name: 'fixture' },
+    components,
+    toolVersion: '0.1.0',
+    sourceDateEpoch: '0',
+  };
+  const cdx = JSON.parse(writeCycloneDx(input));
+  const local = cdx.components.find((c: { name: string }) => c.name === 'local');
+  assert.equal('version' in local, false, 'CycloneDX: no version, not an empty one');
+  const spdx = JSON.parse(writeSpdx(input));
+  const spdxLocal = spdx.packages.find((p: { name: string }) => p.name === 'local');
+  assert.equal('versionInfo' in spdxLocal, false, 'SPDX: no versionInfo');
+  if (haveSchemas) {
+    assert.deepEqual(validateCycloneDx(cdx, SCHEMAS), []);
+    assert.deepEqual(validateSpdx(spdx, SCHEMAS), []);
+  }
+});
+
 test('broken and odd inputs are warnings, never throws', async () => {
   const { components, warnings } = await catalog([
     file('node_modules/a/package.json', '{ not json'),
@@ -470,18 +506,20 @@ test('broken and odd inputs are warnings, never throws', async () => {
     file('node_modules/d/package.json', '{"name":"bad name with spaces","version":"1.0.0"}'),
     file('package-lock.json', '{"name":"x"}'),
     file('node_modules/e/package.json', '\uFEFF{"name":"e","version":"1.0.0","license":"MIT"}'),
+    file('node_modules/f/package.json', '{"version":"1.0.0"}'),
   ]);
   assert.deepEqual(
     components.map((c) => c.purl),
-    ['pkg:npm/e@1.0.0'],
+    ['pkg:npm/c', 'pkg:npm/e@1.0.0'],
+    'a package that states no version is installed all the same (npm ls: c@)',
   );
   assert.deepEqual(
     warnings.map((w) => w.path),
     [
       'node_modules/a/package.json',
       'node_modules/b/package.json',
-      'node_modules/c/package.json',
       'node_modules/d/package.json',
+      'node_modules/f/package.json',
       'package-lock.json',
     ],
   );

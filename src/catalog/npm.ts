@@ -145,11 +145,14 @@ function installedNode(file: WalkedFile, ctx: CatalogContext): TreeNode | undefi
   const pkg = parseJson(file, ctx);
   if (!pkg) return undefined;
   const name = str(pkg.name);
-  const version = str(pkg.version);
-  if (!name || !version) {
-    ctx.warn(file.entry.path, 'package.json without name or version');
+  if (!name) {
+    ctx.warn(file.entry.path, 'package.json without a name');
     return undefined;
   }
+  // npm installs and lists a package whose package.json states no version (`npm ls` shows
+  // `name@`): a private workspace package, a `file:` folder. It is there, so it is a component; its
+  // version is unknown, and its purl and SBOM entry carry none rather than an invented one.
+  const version = str(pkg.version) ?? '';
   const component = makeComponent(name, version, file.entry.path);
   if (!component) {
     ctx.warn(file.entry.path, `not a valid npm package name: ${JSON.stringify(name.slice(0, 100))}`);

@@ -68,7 +68,8 @@ function componentModel(c: Component): CDX.Models.Component {
     // CycloneDX 1.6 scope `optional`: "not capable of being called due to them not being installed".
     scope: c.presence === 'declared' ? Enums.ComponentScope.Optional : undefined,
     purl: c.purl as never, // the library accepts a PackageURL or its string form
-    version: c.version,
+    // An empty version is an unknown one (an npm package.json that states none): left out.
+    version: c.version === '' ? undefined : c.version,
     description: c.description,
     supplier: c.supplier ? new Models.OrganizationalEntity({ name: c.supplier }) : undefined,
     licenses: new Models.LicenseRepository(cycloneDxLicenses(c.licenses).map(licenseModel)),

@@ -73,7 +73,8 @@ function componentPackage(c: Component, extracted: Map<string, string>): Json {
   const pkg: Json = {
     name: c.name,
     SPDXID: spdxIdFor(c),
-    versionInfo: c.version,
+    // An empty version is an unknown one (an npm package.json that states none): left out.
+    versionInfo: c.version === '' ? undefined : c.version,
     supplier: c.supplier ? `Organization: ${c.supplier.replace(/[\r\n]+/g, ' ')}` : 'NOASSERTION',
     downloadLocation: 'NOASSERTION',
     filesAnalyzed: false,
