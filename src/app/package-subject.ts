@@ -70,12 +70,18 @@ function fromFacts(
 }
 
 /**
- * The source package, recorded as for installed packages (catalog/dpkg.ts): Debian's advisories name
- * source packages, so `audit` of a .deb needs it. dpkg's `${source:Version}` is the binary version
- * unless `Source:` names its own (a binNMU: `skopeo (1.9.3+ds1-1)` for `1.9.3+ds1-1+b10`).
+ * What the control file says beyond the identity, recorded as for installed packages
+ * (catalog/dpkg.ts), so the package's own SBOM and an image's agree:
+ * - the synopsis, the first line of `Description` (the extended description is left out);
+ * - the source package: Debian's advisories name source packages, so `audit` of a .deb needs it.
+ *   dpkg's `${source:Version}` is the binary version unless `Source:` names its own (a binNMU:
+ *   `skopeo (1.9.3+ds1-1)` for `1.9.3+ds1-1+b10`).
  */
-async function addDebSource(c: Component, path: string): Promise<void> {
-  const value = controlField((await readDebControl(path)).fields, 'Source');
+async function addDebControlFacts(c: Component, path: string): Promise<void> {
+  const { fields } = await readDebControl(path);
+  const synopsis = controlField(fields, 'Description')?.split('\n')[0]?.trim();
+  if (synopsis) c.description ??= synopsis;
+  const value = controlField(fields, 'Source');
   const source = value ? parseSource(value) : undefined;
   if (!source) return;
   c.properties['waybill:source-package'] = source.name;
@@ -176,7 +182,7 @@ export async function packageIdentity(artifact: Artifact): Promise<Component | u
     );
     const c = fromFacts(facts, 'deb', purl, artifact.path);
     c.properties['waybill:arch'] = arch;
-    await addDebSource(c, artifact.path);
+    await addDebControlFacts(c, artifact.path);
     return c;
   }
   return fromFacts(

@@ -264,6 +264,11 @@ test('a package names itself: the SBOM of a .deb is about the package; stamp, ch
   assert.equal(root.version, field('Version'));
   assert.equal(root.purl, `pkg:deb/debian/skopeo@${field('Version')}?arch=${field('Architecture')}`);
   assert.deepEqual(root.licenses, [{ license: { id: 'Apache-2.0' } }], 'from its DEP-5 copyright file');
+  assert.equal(
+    root.description,
+    field('Description').split('\n')[0],
+    'the synopsis, as dpkg -s shows it first',
+  );
   if (haveSchemas) assert.deepEqual(validateCycloneDx(doc, SCHEMAS), []);
   const count = Number(/: (\d+) components/.exec(sbom.stderr)?.[1]);
 
