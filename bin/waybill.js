@@ -41,6 +41,15 @@ if (typeof module.enableCompileCache === 'function' && !process.env.NODE_COMPILE
 // grow the space, so setting it here, before any work, takes effect (a V8 flag such as
 // --max-semi-space-size is only read when the heap is set up, before this file runs).
 v8.setFlagsFromString('--semi-space-growth-factor=1');
+// No TurboFan, V8's top tier: a command lives for seconds, and TurboFan's compiles (run on background
+// threads, competing with waybill's own two on a 2-core machine) cost more than its faster code gives
+// back in that time; Maglev, the tier below it, still optimizes the hot loops (tar headers, the
+// walks). Profiled on `sbom` of the large root filesystem, TurboFan's compiles were 16 % of all CPU
+// samples. CPU, interleaved runs: large `dir:` 2.04 -> 1.83 s, small zstd image 1.04 -> 0.98 s,
+// medium docker-archive 1.73 -> 1.66 s, large zstd image 7.8 -> 7.7 s (docs/bench.md, seventh
+// round). V8 reads it each time it would tier a function up, so setting it here, before any work,
+// takes effect, in worker threads too (V8's flags are per process).
+v8.setFlagsFromString('--no-opt');
 if (!existsSync(new URL('../src/cli/run.ts', import.meta.url))) {
   await import('../dist/cli/run.js');
 } else if (process.features.typescript) {

@@ -17,6 +17,7 @@
 import spdxExceptions from 'spdx-exceptions/index.json' with { type: 'json' };
 import { isSpdxLicenseId, knownLicenseId } from '../sbom/license.ts';
 import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
+import { memoizeString } from '../util/string-memo.ts';
 import { licensesInBodies } from './license-bodies.ts';
 
 /** DEP-5 short names that are not spelled as their SPDX id (matched case-insensitively). */
@@ -121,8 +122,12 @@ function isShortNameExpression(synopsis: string): boolean {
  * A DEP-5 license synopsis → one SPDX expression when every name in it maps, else the synopsis as
  * written. `,` binds loosest (DEP-5 §7.2: "A or B, and C" is "(A or B) and C"), then `or`, then
  * `and` (SPDX precedence: AND binds tighter than OR). Undefined for a line that is not a synopsis.
+ * Remembered (util/string-memo.ts): a root file system's copyright files repeat a few hundred
+ * synopses thousands of times.
  */
-export function licenseFromSynopsis(synopsis: string): string | undefined {
+export const licenseFromSynopsis = memoizeString(synopsisLicense);
+
+function synopsisLicense(synopsis: string): string | undefined {
   const text = synopsis.trim();
   if (text === '' || !isShortNameExpression(text)) return undefined;
   const groups = text.split(/\s*,\s*(?:and\s+|or\s+)?/i).filter((g) => g !== '');

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import parseSpdx from 'spdx-expression-parse';
 import spdxIdList from 'spdx-license-ids/index.json' with { type: 'json' };
+import { memoizeString } from '../util/string-memo.ts';
 
 const SPDX_IDS: ReadonlySet<string> = new Set(spdxIdList as string[]);
 const SPDX_IDS_LOWER = new Map([...SPDX_IDS].map((id) => [id.toLowerCase(), id]));
@@ -24,9 +25,12 @@ function fixCase(text: string): string {
   return SPDX_IDS_LOWER.get(text.toLowerCase()) ?? text;
 }
 
-export function isValidSpdxExpression(text: string): boolean {
-  return parsed(text) !== undefined;
-}
+/**
+ * Whether `text` is one SPDX expression. Remembered (util/string-memo.ts): the same few hundred
+ * license strings come back for thousands of components, and a string that is no expression costs a
+ * thrown error each time it is parsed.
+ */
+export const isValidSpdxExpression = memoizeString((text: string): boolean => parsed(text) !== undefined);
 
 /** The SPDX license id spelled `text` in any case (`apache-2.0` → `Apache-2.0`), if there is one. */
 export function knownLicenseId(text: string): string | undefined {
