@@ -61,8 +61,11 @@ export async function buildProgram(setExitCode: (code: number) => void, only?: s
     .enablePositionalOptions()
     .configureOutput({ outputError: writeUsageError })
     .exitOverride();
+  // `waybill --version` needs no command: loading all thirteen took 0.3 s of its 0.45 s.
+  const versionOnly = only === '-V' || only === '--version';
   const chosen = COMMANDS.filter(([name]) => name === only);
-  for (const [, load] of chosen.length > 0 ? chosen : COMMANDS) (await load())(program, setExitCode);
+  const loaded = versionOnly ? [] : chosen.length > 0 ? chosen : COMMANDS;
+  for (const [, load] of loaded) (await load())(program, setExitCode);
   for (const command of program.commands)
     command.configureOutput({ outputError: writeUsageError }).exitOverride();
   return program;
