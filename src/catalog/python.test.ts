@@ -177,6 +177,65 @@ test('wheel inside the artifact: its top-level .dist-info/METADATA (zip written 
   assert.equal(warnings.length, 2);
 });
 
+test('zipped eggs installed in a site folder are distributions (EGG-INFO/PKG-INFO, requires.txt); elsewhere build output', async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'waybill-egg-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const egg = join(tmp, 'a.egg');
+  const bad = join(tmp, 'b.egg');
+  // The members setuptools' bdist_egg writes (EGG-INFO/PKG-INFO, requires.txt, top_level.txt, zip-safe).
+  const script = [
+    'import sys, zipfile',
+    'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:',
+    '    z.writestr("j6_eps/__init__.py", "")',
+    '    z.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 2.1\\nName: j6-epsilon\\nVersion: 0.3\\nLicense: MIT\\n")',
+    '    z.writestr("EGG-INFO/requires.txt", "helper>=1\\n\\n[extra]\\nnever\\n")',
+    '    z.writestr("EGG-INFO/top_level.txt", "j6_eps\\n")',
+    '    z.writestr("EGG-INFO/zip-safe", "\\n")',
+    'with zipfile.ZipFile(sys.argv[2], "w") as z:',
+    '    z.writestr("j6_b/__init__.py", "")',
+  ].join('\n');
+  try {
+    execFileSync('python3', ['-c', script, egg, bad], { stdio: 'ignore' });
+  } catch {
+    return t.skip('python3 not usable');
+  }
+  const site = 'usr/local/lib/python3.11/dist-packages';
+  const text = (path: string, body: string): WalkedFile => ({
+    entry: entry(path),
+    data: Buffer.from(body),
+    earlier: [],
+  });
+  const candidates: WalkedFile[] = [
+    { entry: entry(`${site}/j6_epsilon-0.3-py3.11.egg`), data: readFileSync(egg), earlier: [] },
+    { entry: entry(`${site}/broken-1.0-py3.11.egg`), data: readFileSync(bad), earlier: [] },
+    { entry: entry('srv/proj/dist/j6_epsilon-0.3-py3.11.egg'), data: readFileSync(egg), earlier: [] },
+    // An unzipped egg beside it, requiring the zipped one: same site folder, so an edge.
+    text(`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/PKG-INFO`, 'Name: j6-zeta\nVersion: 0.4\n'),
+    text(`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/requires.txt`, 'j6-epsilon\n'),
+    text(`${site}/helper-1.0.dist-info/METADATA`, 'Name: helper\nVersion: 1.0\n'),
+  ];
+  const files = candidates.filter((f) => wantPython(f.entry));
+  assert.deepEqual(
+    candidates.filter((f) => !wantPython(f.entry)).map((f) => f.entry.path),
+    ['srv/proj/dist/j6_epsilon-0.3-py3.11.egg'],
+  );
+  const { components, warnings } = await run(files);
+  assert.deepEqual(warnings, [`${site}/broken-1.0-py3.11.egg: egg has no EGG-INFO/PKG-INFO`]);
+  assert.deepEqual(
+    components.map((c) => [c.purl, c.licenses, c.foundAt, c.dependsOn ?? []]),
+    [
+      ['pkg:pypi/helper@1.0', [], [`${site}/helper-1.0.dist-info/METADATA`], []],
+      ['pkg:pypi/j6-epsilon@0.3', ['MIT'], [`${site}/j6_epsilon-0.3-py3.11.egg`], ['pkg:pypi/helper@1.0']],
+      [
+        'pkg:pypi/j6-zeta@0.4',
+        [],
+        [`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/PKG-INFO`],
+        ['pkg:pypi/j6-epsilon@0.3'],
+      ],
+    ],
+  );
+});
+
 test('malformed metadata: no Name, no Version, binary garbage → warnings, never throws', async () => {
   const files: WalkedFile[] = [
     { entry: entry('a-1.dist-info/METADATA'), data: Buffer.from('Version: 1\n'), earlier: [] },
