@@ -47,6 +47,24 @@ function walkDir(dir: string, base: string): WalkedFile[] {
   return out;
 }
 
+/** Every file under `root` the cataloger wants, as a layer walk hands them over (symlinks not followed). */
+function wantedFiles(root: string): WalkedFile[] {
+  const files: WalkedFile[] = [];
+  const visit = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      if (st.isDirectory()) visit(p);
+      else if (st.isFile()) {
+        const e = entry(relative(root, p));
+        if (pythonCataloger.want(e) === true) files.push({ entry: e, data: readFileSync(p), earlier: [] });
+      }
+    }
+  };
+  visit(root);
+  return files;
+}
+
 async function run(files: WalkedFile[]) {
   const warnings: string[] = [];
   const ctx: CatalogContext = { warn: (p, r) => warnings.push(`${p}: ${r}`) };
@@ -405,20 +423,7 @@ test('a virtual environment (pyvenv.cfg, made by `python3 -m venv`) sees only it
   write(sitePackages('opt/shared'), 'tool', ['requests']);
   write(join(root, 'usr/lib/python3/dist-packages'), 'requests', ['venvonly']);
   write(sitePackages('opt/isolated'), 'venvonly', []);
-  const files: WalkedFile[] = [];
-  const visit = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      if (st.isDirectory()) visit(p);
-      else if (st.isFile()) {
-        const e = entry(relative(root, p));
-        if (pythonCataloger.want(e) === true) files.push({ entry: e, data: readFileSync(p), earlier: [] });
-      }
-    }
-  };
-  visit(root);
-  const { components, warnings } = await run(files);
+  const { components, warnings } = await run(wantedFiles(root));
   assert.deepEqual(warnings, []);
   const deps = Object.fromEntries(components.map((c) => [c.name, c.dependsOn ?? []]));
   // The isolated venv's python cannot import the system's requests: no edge. Its own helper: an edge.
@@ -427,6 +432,45 @@ test('a virtual environment (pyvenv.cfg, made by `python3 -m venv`) sees only it
   assert.deepEqual(deps.tool, ['pkg:pypi/requests@1.0']);
   // The system python never sees a venv's packages.
   assert.deepEqual(deps.requests, []);
+});
+
+test('an editable install (a .pth naming a source tree) is seen by the interpreter whose site folder names it', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'waybill-pth-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  try {
+    execFileSync('python3', [
+      '-m',
+      'venv',
+      '--without-pip',
+      '--system-site-packages',
+      join(root, 'opt/venv'),
+    ]);
+  } catch (e) {
+    t.skip(`python3 -m venv failed: ${(e as Error).message.split('\n')[0]}`);
+    return;
+  }
+  const lib = join(root, 'opt/venv/lib');
+  const site = join(lib, readdirSync(lib).find((d) => d.startsWith('python'))!, 'site-packages');
+  const put = (path: string, text: string) => {
+    execFileSync('mkdir', ['-p', join(path, '..')]);
+    writeFileSync(path, text);
+  };
+  const meta = (name: string) => `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n`;
+  put(join(site, 'alpha-1.0.dist-info/METADATA'), meta('alpha'));
+  // `pip install -e` of a setup.py project (setup.py develop): the metadata stays in the source
+  // tree, which easy-install.pth puts on the venv's path (absolute, as pip writes it).
+  put(join(root, 'srv/gamma/gamma.egg-info/PKG-INFO'), meta('gamma'));
+  put(join(root, 'srv/gamma/gamma.egg-info/requires.txt'), 'alpha\n');
+  put(join(site, 'easy-install.pth'), '/srv/gamma\n');
+  put(join(site, 'distutils-precedence.pth'), 'import os\n');
+  // The same kind of tree that no .pth names: no interpreter sees it, nor what it needs.
+  put(join(root, 'srv/orphan/orphan.egg-info/PKG-INFO'), meta('orphan'));
+  put(join(root, 'srv/orphan/orphan.egg-info/requires.txt'), 'alpha\n');
+  const { components, warnings } = await run(wantedFiles(root));
+  assert.deepEqual(warnings, []);
+  const deps = Object.fromEntries(components.map((c) => [c.name, c.dependsOn ?? []]));
+  assert.deepEqual(deps.gamma, ['pkg:pypi/alpha@1.0']);
+  assert.deepEqual(deps.orphan, []);
 });
 
 test('distributions inside another one’s package folder are copies it carries; its test data is none', async () => {

@@ -13,6 +13,7 @@ import { WaybillError } from '../errors.ts';
 import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
 import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
+import { pthFolders, wantPth } from './python-pth.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
 import { infoFolder, siteFolder, vendoredPlacement } from './python-vendored.ts';
 import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
@@ -289,9 +290,17 @@ interface Installed {
 /**
  * Requires-Dist resolved to installed distributions: the one of that name in the same folder
  * (site-packages) first, else the only one in the folders its interpreter sees (a venv's own, the
- * system's: python-venv.ts).
+ * system's: python-venv.ts). A folder a site folder's `.pth` names (an editable install's source
+ * tree) is seen as that site folder (python-pth.ts).
  */
-function resolveRequires(installed: readonly Installed[], venvs: ReadonlyMap<string, boolean>): void {
+function resolveRequires(
+  installed: readonly Installed[],
+  venvs: ReadonlyMap<string, boolean>,
+  pth: ReadonlyMap<string, readonly string[]>,
+): void {
+  const sites = (folder: string) => pth.get(folder) ?? [folder];
+  const sees = (from: string, to: string) =>
+    sites(from).some((f) => sites(to).some((t) => folderSees(venvs, f, t)));
   const byName = new Map<string, Installed[]>();
   for (const d of installed) {
     const key = normalizePythonName(d.component.name);
@@ -302,7 +311,7 @@ function resolveRequires(installed: readonly Installed[], venvs: ReadonlyMap<str
     for (const name of d.requires) {
       const candidates = byName.get(name) ?? [];
       const visible = candidates.filter(
-        (c) => c.folder === d.folder || (!c.vendored && !d.vendored && folderSees(venvs, d.folder, c.folder)),
+        (c) => c.folder === d.folder || (!c.vendored && !d.vendored && sees(d.folder, c.folder)),
       );
       const target =
         visible.find((c) => c.folder === d.folder) ?? (visible.length === 1 ? visible[0] : undefined);
@@ -400,7 +409,7 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
         vendored: carrier !== undefined,
       });
   }
-  resolveRequires(installed, venvRoots(files));
+  resolveRequires(installed, venvRoots(files), pthFolders(files));
   return [...byKey.values()].sort((a, b) => {
     const ka = componentKey(a);
     const kb = componentKey(b);
@@ -410,7 +419,7 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
 
 export const pythonCataloger: Cataloger = {
   name: 'python-package-cataloger',
-  want: (entry) => wantPython(entry) || wantPyvenvCfg(entry),
+  want: (entry) => wantPython(entry) || wantPyvenvCfg(entry) || wantPth(entry),
   catalog: catalogPython,
   // Metadata files are text; a wheel or a zipped egg found in a tree is a zip of any size.
   maxSize: (entry) => (WHEEL.test(entry.path) || ZIPPED_EGG.test(entry.path) ? undefined : TEXT_FILE_MAX),
