@@ -231,6 +231,14 @@ test('zipped eggs installed in a site folder are distributions (EGG-INFO/PKG-INF
     text(`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/PKG-INFO`, 'Name: j6-zeta\nVersion: 0.4\n'),
     text(`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/requires.txt`, 'j6-epsilon\n'),
     text(`${site}/helper-1.0.dist-info/METADATA`, 'Name: helper\nVersion: 1.0\n'),
+    // setuptools' own test data (pkg_resources/tests/data/…/my_test_package-1.0-py3.7.egg): no component.
+    text(`${site}/setuptools-66.1.1.dist-info/METADATA`, 'Name: setuptools\nVersion: 66.1.1\n'),
+    text(`${site}/setuptools-66.1.1.dist-info/top_level.txt`, 'pkg_resources\nsetuptools\n'),
+    {
+      entry: entry(`${site}/pkg_resources/tests/data/my-test-package-zip/my_test_package-1.0-py3.7.egg`),
+      data: readFileSync(egg),
+      earlier: [],
+    },
   ];
   const files = candidates.filter((f) => wantPython(f.entry));
   assert.deepEqual(
@@ -250,6 +258,7 @@ test('zipped eggs installed in a site folder are distributions (EGG-INFO/PKG-INF
         [`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/PKG-INFO`],
         ['pkg:pypi/j6-epsilon@0.3'],
       ],
+      ['pkg:pypi/setuptools@66.1.1', [], [`${site}/setuptools-66.1.1.dist-info/METADATA`], []],
     ],
   );
 });
