@@ -9,8 +9,8 @@ import type { CatalogContext, Component, Distro } from './types.ts';
 const APK = new URL('../../../shared/fixtures/vectors/os-package-db/apk/', import.meta.url).pathname;
 const ALPINE: Distro = { id: 'alpine', versionId: '3.19.1' };
 const entry = (path: string): FileEntry => ({ path, type: 'file', size: 0, mode: 0o644 });
-const installed = (data: Buffer | string): WalkedFile => ({
-  entry: entry('lib/apk/db/installed'),
+const installed = (data: Buffer | string, path = 'lib/apk/db/installed'): WalkedFile => ({
+  entry: entry(path),
   data: Buffer.from(data),
   earlier: [],
 });
@@ -38,15 +38,41 @@ function nameVersionArch(text: string): string[] {
     .sort();
 }
 
-test('want: only lib/apk/db/installed', () => {
+test('want: lib/apk/db/installed and, merged into /usr, usr/lib/apk/db/installed', () => {
   assert.equal(wantApk(entry('lib/apk/db/installed')), true);
+  assert.equal(wantApk(entry('usr/lib/apk/db/installed')), true);
   for (const p of [
     'lib/apk/db/installed.old',
     'lib/apk/db/triggers',
-    'usr/lib/apk/db/installed',
+    'usr/lib/apk/db/triggers',
     'x/lib/apk/db/installed',
+    'x/usr/lib/apk/db/installed',
   ])
     assert.equal(wantApk(entry(p)), false, p);
+});
+
+test('a /usr-merged root (Wolfi, apko: lib -> usr/lib) keeps the database under usr/; lib/ wins when both exist', async (t) => {
+  const path = `${APK}syft/multiple-2/lib/apk/db/installed`;
+  if (!existsSync(path)) return t.skip(`fixtures absent: ${path}`);
+  const text = readFileSync(path, 'utf8');
+  const merged = await run([installed(text, 'usr/lib/apk/db/installed')]);
+  assert.deepEqual(merged.warnings, []);
+  assert.deepEqual(
+    merged.components.map((c) => `${c.name} ${c.version} ${c.properties?.['waybill:arch']}`).sort(),
+    nameVersionArch(text),
+  );
+  assert.ok(merged.components.every((c) => c.foundAt[0] === 'usr/lib/apk/db/installed'));
+  const owned = apkOwnedFiles([installed(text, 'usr/lib/apk/db/installed')], merged.ctx);
+  assert.ok(owned.size > 0);
+  // Both present: apk reads lib/apk/db (the other is a leftover); one database, never a union.
+  const both = await run([
+    installed('P:other\nV:9-r0\n', 'usr/lib/apk/db/installed'),
+    installed(text, 'lib/apk/db/installed'),
+  ]);
+  assert.deepEqual(
+    both.components.map((c) => c.name).sort(),
+    [...new Set(nameVersionArch(text).map((l) => l.split(' ')[0]))].sort(),
+  );
 });
 
 test('single package: every field, purl, owned files (F dirs + R files)', async (t) => {

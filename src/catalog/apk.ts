@@ -1,6 +1,8 @@
 /**
  * apk cataloger: Alpine's installed database `lib/apk/db/installed` (apk-tools "Installed Database
- * V2" in the Alpine wiki "Apk spec"). Stanzas separated by blank lines; each line is `X:value` with a
+ * V2" in the Alpine wiki "Apk spec"), or `usr/lib/apk/db/installed` where `/lib` is merged into
+ * `/usr` (Wolfi and Chainguard images since 2025, apko, apk-tools 3: `/lib` is then a symlink, so
+ * an image layer holds the database only under `usr/`). Stanzas separated by blank lines; each line is `X:value` with a
  * one-letter key: P name, V version, A arch, L license, o origin (source package), m maintainer,
  * T description, U url, C checksum of the control segment (`Q1` + base64 SHA-1), t build time,
  * c commit; D dependencies and p provides (space-separated); F a directory and the R lines after it
@@ -11,10 +13,20 @@ import { distroQualifier } from '../formats/system-image/os-release.ts';
 import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { type CatalogContext, type Cataloger, type Component, type Distro, TEXT_FILE_MAX } from './types.ts';
 
-const INSTALLED = 'lib/apk/db/installed';
+/** Where apk keeps its database, the historical place first (an unmerged root has only that one). */
+const INSTALLED = ['lib/apk/db/installed', 'usr/lib/apk/db/installed'] as const;
 
 export function wantApk(entry: FileEntry): boolean {
-  return entry.path === INSTALLED;
+  return (INSTALLED as readonly string[]).includes(entry.path);
+}
+
+/** The database apk would read: `lib/apk/db/installed` if the artifact has one, else the `usr/` one. */
+function chooseDatabase(files: WalkedFile[]): WalkedFile | undefined {
+  for (const path of INSTALLED) {
+    const file = files.find((f) => f.entry.path === path && hasContent(f.entry));
+    if (file) return file;
+  }
+  return undefined;
 }
 
 export interface ApkPackage {
@@ -160,13 +172,9 @@ function read(
   files: WalkedFile[],
   ctx: Pick<CatalogContext, 'warn'>,
 ): Array<{ pkg: ApkPackage; file: WalkedFile }> {
-  const out: Array<{ pkg: ApkPackage; file: WalkedFile }> = [];
-  for (const file of files) {
-    if (file.entry.path !== INSTALLED || !hasContent(file.entry)) continue;
-    for (const pkg of parseApkInstalled(file.data.toString('utf8'), file.entry.path, ctx))
-      out.push({ pkg, file });
-  }
-  return out;
+  const file = chooseDatabase(files);
+  if (!file) return [];
+  return parseApkInstalled(file.data.toString('utf8'), file.entry.path, ctx).map((pkg) => ({ pkg, file }));
 }
 
 /** A dependency or provides token without its version constraint: `so:libz.so.1=1.3` → `so:libz.so.1`. */

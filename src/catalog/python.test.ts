@@ -47,6 +47,24 @@ function walkDir(dir: string, base: string): WalkedFile[] {
   return out;
 }
 
+/** Every file under `root` the cataloger wants, as a layer walk hands them over (symlinks not followed). */
+function wantedFiles(root: string): WalkedFile[] {
+  const files: WalkedFile[] = [];
+  const visit = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      if (st.isDirectory()) visit(p);
+      else if (st.isFile()) {
+        const e = entry(relative(root, p));
+        if (pythonCataloger.want(e) === true) files.push({ entry: e, data: readFileSync(p), earlier: [] });
+      }
+    }
+  };
+  visit(root);
+  return files;
+}
+
 async function run(files: WalkedFile[]) {
   const warnings: string[] = [];
   const ctx: CatalogContext = { warn: (p, r) => warnings.push(`${p}: ${r}`) };
@@ -175,6 +193,74 @@ test('wheel inside the artifact: its top-level .dist-info/METADATA (zip written 
     ],
   );
   assert.equal(warnings.length, 2);
+});
+
+test('zipped eggs installed in a site folder are distributions (EGG-INFO/PKG-INFO, requires.txt); elsewhere build output', async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'waybill-egg-'));
+  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const egg = join(tmp, 'a.egg');
+  const bad = join(tmp, 'b.egg');
+  // The members setuptools' bdist_egg writes (EGG-INFO/PKG-INFO, requires.txt, top_level.txt, zip-safe).
+  const script = [
+    'import sys, zipfile',
+    'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:',
+    '    z.writestr("j6_eps/__init__.py", "")',
+    '    z.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 2.1\\nName: j6-epsilon\\nVersion: 0.3\\nLicense: MIT\\n")',
+    '    z.writestr("EGG-INFO/requires.txt", "helper>=1\\n\\n[extra]\\nnever\\n")',
+    '    z.writestr("EGG-INFO/top_level.txt", "j6_eps\\n")',
+    '    z.writestr("EGG-INFO/zip-safe", "\\n")',
+    'with zipfile.ZipFile(sys.argv[2], "w") as z:',
+    '    z.writestr("j6_b/__init__.py", "")',
+  ].join('\n');
+  try {
+    execFileSync('python3', ['-c', script, egg, bad], { stdio: 'ignore' });
+  } catch {
+    return t.skip('python3 not usable');
+  }
+  const site = 'usr/local/lib/python3.11/dist-packages';
+  const text = (path: string, body: string): WalkedFile => ({
+    entry: entry(path),
+    data: Buffer.from(body),
+    earlier: [],
+  });
+  const candidates: WalkedFile[] = [
+    { entry: entry(`${site}/j6_epsilon-0.3-py3.11.egg`), data: readFileSync(egg), earlier: [] },
+    { entry: entry(`${site}/broken-1.0-py3.11.egg`), data: readFileSync(bad), earlier: [] },
+    { entry: entry('srv/proj/dist/j6_epsilon-0.3-py3.11.egg'), data: readFileSync(egg), earlier: [] },
+    // An unzipped egg beside it, requiring the zipped one: same site folder, so an edge.
+    text(`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/PKG-INFO`, 'Name: j6-zeta\nVersion: 0.4\n'),
+    text(`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/requires.txt`, 'j6-epsilon\n'),
+    text(`${site}/helper-1.0.dist-info/METADATA`, 'Name: helper\nVersion: 1.0\n'),
+    // setuptools' own test data (pkg_resources/tests/data/…/my_test_package-1.0-py3.7.egg): no component.
+    text(`${site}/setuptools-66.1.1.dist-info/METADATA`, 'Name: setuptools\nVersion: 66.1.1\n'),
+    text(`${site}/setuptools-66.1.1.dist-info/top_level.txt`, 'pkg_resources\nsetuptools\n'),
+    {
+      entry: entry(`${site}/pkg_resources/tests/data/my-test-package-zip/my_test_package-1.0-py3.7.egg`),
+      data: readFileSync(egg),
+      earlier: [],
+    },
+  ];
+  const files = candidates.filter((f) => wantPython(f.entry));
+  assert.deepEqual(
+    candidates.filter((f) => !wantPython(f.entry)).map((f) => f.entry.path),
+    ['srv/proj/dist/j6_epsilon-0.3-py3.11.egg'],
+  );
+  const { components, warnings } = await run(files);
+  assert.deepEqual(warnings, [`${site}/broken-1.0-py3.11.egg: egg has no EGG-INFO/PKG-INFO`]);
+  assert.deepEqual(
+    components.map((c) => [c.purl, c.licenses, c.foundAt, c.dependsOn ?? []]),
+    [
+      ['pkg:pypi/helper@1.0', [], [`${site}/helper-1.0.dist-info/METADATA`], []],
+      ['pkg:pypi/j6-epsilon@0.3', ['MIT'], [`${site}/j6_epsilon-0.3-py3.11.egg`], ['pkg:pypi/helper@1.0']],
+      [
+        'pkg:pypi/j6-zeta@0.4',
+        [],
+        [`${site}/j6_zeta-0.4-py3.11.egg/EGG-INFO/PKG-INFO`],
+        ['pkg:pypi/j6-epsilon@0.3'],
+      ],
+      ['pkg:pypi/setuptools@66.1.1', [], [`${site}/setuptools-66.1.1.dist-info/METADATA`], []],
+    ],
+  );
 });
 
 test('malformed metadata: no Name, no Version, binary garbage → warnings, never throws', async () => {
@@ -346,20 +432,7 @@ test('a virtual environment (pyvenv.cfg, made by `python3 -m venv`) sees only it
   write(sitePackages('opt/shared'), 'tool', ['requests']);
   write(join(root, 'usr/lib/python3/dist-packages'), 'requests', ['venvonly']);
   write(sitePackages('opt/isolated'), 'venvonly', []);
-  const files: WalkedFile[] = [];
-  const visit = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const st = lstatSync(p);
-      if (st.isDirectory()) visit(p);
-      else if (st.isFile()) {
-        const e = entry(relative(root, p));
-        if (pythonCataloger.want(e) === true) files.push({ entry: e, data: readFileSync(p), earlier: [] });
-      }
-    }
-  };
-  visit(root);
-  const { components, warnings } = await run(files);
+  const { components, warnings } = await run(wantedFiles(root));
   assert.deepEqual(warnings, []);
   const deps = Object.fromEntries(components.map((c) => [c.name, c.dependsOn ?? []]));
   // The isolated venv's python cannot import the system's requests: no edge. Its own helper: an edge.
@@ -368,6 +441,45 @@ test('a virtual environment (pyvenv.cfg, made by `python3 -m venv`) sees only it
   assert.deepEqual(deps.tool, ['pkg:pypi/requests@1.0']);
   // The system python never sees a venv's packages.
   assert.deepEqual(deps.requests, []);
+});
+
+test('an editable install (a .pth naming a source tree) is seen by the interpreter whose site folder names it', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'waybill-pth-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  try {
+    execFileSync('python3', [
+      '-m',
+      'venv',
+      '--without-pip',
+      '--system-site-packages',
+      join(root, 'opt/venv'),
+    ]);
+  } catch (e) {
+    t.skip(`python3 -m venv failed: ${(e as Error).message.split('\n')[0]}`);
+    return;
+  }
+  const lib = join(root, 'opt/venv/lib');
+  const site = join(lib, readdirSync(lib).find((d) => d.startsWith('python'))!, 'site-packages');
+  const put = (path: string, text: string) => {
+    execFileSync('mkdir', ['-p', join(path, '..')]);
+    writeFileSync(path, text);
+  };
+  const meta = (name: string) => `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.0\n`;
+  put(join(site, 'alpha-1.0.dist-info/METADATA'), meta('alpha'));
+  // `pip install -e` of a setup.py project (setup.py develop): the metadata stays in the source
+  // tree, which easy-install.pth puts on the venv's path (absolute, as pip writes it).
+  put(join(root, 'srv/gamma/gamma.egg-info/PKG-INFO'), meta('gamma'));
+  put(join(root, 'srv/gamma/gamma.egg-info/requires.txt'), 'alpha\n');
+  put(join(site, 'easy-install.pth'), '/srv/gamma\n');
+  put(join(site, 'distutils-precedence.pth'), 'import os\n');
+  // The same kind of tree that no .pth names: no interpreter sees it, nor what it needs.
+  put(join(root, 'srv/orphan/orphan.egg-info/PKG-INFO'), meta('orphan'));
+  put(join(root, 'srv/orphan/orphan.egg-info/requires.txt'), 'alpha\n');
+  const { components, warnings } = await run(wantedFiles(root));
+  assert.deepEqual(warnings, []);
+  const deps = Object.fromEntries(components.map((c) => [c.name, c.dependsOn ?? []]));
+  assert.deepEqual(deps.gamma, ['pkg:pypi/alpha@1.0']);
+  assert.deepEqual(deps.orphan, []);
 });
 
 test('distributions inside another one’s package folder are copies it carries; its test data is none', async () => {

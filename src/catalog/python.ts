@@ -3,7 +3,9 @@
  * specifications"): `*.dist-info/METADATA` (wheels, PEP 376/627), `*.egg-info/PKG-INFO` and
  * `*.egg/EGG-INFO/PKG-INFO` (setuptools), and the single-file form `*.egg-info` (distutils and
  * Debian's python3-* packages). Wheels found inside the artifact are opened and their own
- * `.dist-info/METADATA` read.
+ * `.dist-info/METADATA` read, and so are zipped eggs installed in a Python installation (easy_install's
+ * form: `site-packages/foo-1.0-py3.11.egg`, a zip put on `sys.path` by a `.pth`, which importlib.metadata
+ * lists from its `EGG-INFO/PKG-INFO`).
  */
 import { PackageURL } from 'packageurl-js';
 import { openZip } from '../archive/zip-reader.ts';
@@ -11,8 +13,9 @@ import { WaybillError } from '../errors.ts';
 import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
 import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
+import { pthFolders, wantPth } from './python-pth.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
-import { infoFolder, vendoredPlacement } from './python-vendored.ts';
+import { infoFolder, siteFolder, vendoredPlacement } from './python-vendored.ts';
 import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
 import { type CatalogContext, type Cataloger, type Component, componentKey, TEXT_FILE_MAX } from './types.ts';
 
@@ -37,12 +40,20 @@ export function wantPython(entry: FileEntry): boolean {
     // The packages a distribution installs: how a copy vendored inside one finds its carrier.
     if (base === 'top_level.txt') return /[.-]info$/.test(parentName(p).toLowerCase());
   }
+  if (ZIPPED_EGG.test(p)) return insidePythonInstallation(p);
   return EGG_INFO_OR_WHEEL.test(p) && !(WHEEL.test(p) && insidePythonInstallation(p));
 }
 
 /** `*.egg-info` (a file, for distutils installs) or `*.whl`, in any case. */
 const EGG_INFO_OR_WHEEL = /\.(?:egg-info|whl)$/i;
 const WHEEL = /\.whl$/i;
+/**
+ * A `*.egg` file: a zipped egg. Inside a Python installation it is an installed distribution
+ * (easy_install puts it there and on `sys.path`); elsewhere it is a build output (`dist/`), as a
+ * wheel lying there would be, but not one importlib or pip would see, so it is not read. An
+ * unzipped egg is a folder, read through its `EGG-INFO/PKG-INFO`.
+ */
+const ZIPPED_EGG = /\.egg$/i;
 
 /**
  * A path inside a Python installation's library (`lib/pythonX.Y/…`, any `site-packages` or
@@ -244,13 +255,28 @@ function fromWheel(file: WalkedFile): { meta: PythonMetadata; at: string } {
   };
 }
 
-/** The folder a distribution is installed in (site-packages), from its metadata path. */
-function installFolder(metadataPath: string): string {
-  const segs = metadataPath.split('/');
-  // …/site-packages/foo-1.0.dist-info/METADATA, …/foo.egg-info/PKG-INFO → …/site-packages;
-  // …/site-packages/foo.egg-info (a file) → …/site-packages.
-  const info = segs.findLastIndex((s) => /\.(dist|egg)-info$/i.test(s));
-  return segs.slice(0, info < 0 ? -1 : info).join('/');
+/**
+ * A zipped egg's own metadata: `EGG-INFO/PKG-INFO` and, for its requirements, `EGG-INFO/requires.txt`.
+ * Its path is given as the unzipped form's (`…/foo.egg/EGG-INFO/PKG-INFO`): both are the same
+ * `sys.path` entry in the same site folder; the evidence is the egg file.
+ */
+function fromZippedEgg(file: WalkedFile): {
+  meta: PythonMetadata;
+  at: string;
+  path: string;
+  requires: string[];
+} {
+  const zip = openZip(file.data, file.entry.path);
+  const member = (name: string) => zip.entries.find((e) => !e.isDirectory && e.name === name);
+  const pkgInfo = member('EGG-INFO/PKG-INFO');
+  if (!pkgInfo) throw new WaybillError('MALFORMED', file.entry.path, 'egg has no EGG-INFO/PKG-INFO');
+  const requiresFile = member('EGG-INFO/requires.txt');
+  return {
+    meta: parsePythonMetadata(zip.read(pkgInfo), `${file.entry.path}!/${pkgInfo.name}`),
+    at: file.entry.path,
+    path: `${file.entry.path}/EGG-INFO/PKG-INFO`,
+    requires: requiresFile ? requiresTxt(decode(zip.read(requiresFile))) : [],
+  };
 }
 
 interface Installed {
@@ -264,9 +290,17 @@ interface Installed {
 /**
  * Requires-Dist resolved to installed distributions: the one of that name in the same folder
  * (site-packages) first, else the only one in the folders its interpreter sees (a venv's own, the
- * system's: python-venv.ts).
+ * system's: python-venv.ts). A folder a site folder's `.pth` names (an editable install's source
+ * tree) is seen as that site folder (python-pth.ts).
  */
-function resolveRequires(installed: readonly Installed[], venvs: ReadonlyMap<string, boolean>): void {
+function resolveRequires(
+  installed: readonly Installed[],
+  venvs: ReadonlyMap<string, boolean>,
+  pth: ReadonlyMap<string, readonly string[]>,
+): void {
+  const sites = (folder: string) => pth.get(folder) ?? [folder];
+  const sees = (from: string, to: string) =>
+    sites(from).some((f) => sites(to).some((t) => folderSees(venvs, f, t)));
   const byName = new Map<string, Installed[]>();
   for (const d of installed) {
     const key = normalizePythonName(d.component.name);
@@ -277,7 +311,7 @@ function resolveRequires(installed: readonly Installed[], venvs: ReadonlyMap<str
     for (const name of d.requires) {
       const candidates = byName.get(name) ?? [];
       const visible = candidates.filter(
-        (c) => c.folder === d.folder || (!c.vendored && !d.vendored && folderSees(venvs, d.folder, c.folder)),
+        (c) => c.folder === d.folder || (!c.vendored && !d.vendored && sees(d.folder, c.folder)),
       );
       const target =
         visible.find((c) => c.folder === d.folder) ?? (visible.length === 1 ? visible[0] : undefined);
@@ -309,11 +343,19 @@ function readDistributions(files: WalkedFile[], ctx: CatalogContext): Found[] {
   for (const file of files) {
     const path = file.entry.path;
     if (!wantPython(file.entry) || path.endsWith('.txt')) continue;
-    const wheel = path.toLowerCase().endsWith('.whl');
+    const wheel = WHEEL.test(path);
     try {
-      const read = wheel ? fromWheel(file) : { meta: parsePythonMetadata(file.data, path), at: path };
-      const requires = new Set([...read.meta.requires, ...(requiresFiles.get(infoFolder(path)) ?? [])]);
-      found.push({ ...read, path, name: read.meta.name, layer: file.entry.layer, requires, wheel });
+      const read = wheel
+        ? { ...fromWheel(file), path, requires: [] }
+        : ZIPPED_EGG.test(path)
+          ? fromZippedEgg(file)
+          : { meta: parsePythonMetadata(file.data, path), at: path, path, requires: [] };
+      const requires = new Set([
+        ...read.meta.requires,
+        ...read.requires,
+        ...(requiresFiles.get(infoFolder(path)) ?? []),
+      ]);
+      found.push({ ...read, name: read.meta.name, layer: file.entry.layer, requires, wheel });
     } catch (e) {
       if (!(e instanceof WaybillError)) throw e;
       ctx.warn(path, e.reason);
@@ -362,12 +404,12 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
     if (!f.wheel)
       installed.push({
         component: seen ?? c,
-        folder: installFolder(f.path),
+        folder: siteFolder(f.path),
         requires: f.requires,
         vendored: carrier !== undefined,
       });
   }
-  resolveRequires(installed, venvRoots(files));
+  resolveRequires(installed, venvRoots(files), pthFolders(files));
   return [...byKey.values()].sort((a, b) => {
     const ka = componentKey(a);
     const kb = componentKey(b);
@@ -377,8 +419,8 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
 
 export const pythonCataloger: Cataloger = {
   name: 'python-package-cataloger',
-  want: (entry) => wantPython(entry) || wantPyvenvCfg(entry),
+  want: (entry) => wantPython(entry) || wantPyvenvCfg(entry) || wantPth(entry),
   catalog: catalogPython,
-  // Metadata files are text; a wheel found in a tree is a zip of any size.
-  maxSize: (entry) => (WHEEL.test(entry.path) ? undefined : TEXT_FILE_MAX),
+  // Metadata files are text; a wheel or a zipped egg found in a tree is a zip of any size.
+  maxSize: (entry) => (WHEEL.test(entry.path) || ZIPPED_EGG.test(entry.path) ? undefined : TEXT_FILE_MAX),
 };

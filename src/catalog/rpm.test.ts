@@ -264,6 +264,50 @@ test('dependency edges: Requires resolved through installed Provides and file ow
   }
 });
 
+test('multilib: a name, a virtual or a shared file provided by both arches of a package links both, whatever the install order', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'waybill-rpmmulti-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const spec = join(dir, 'ml.spec');
+  // ml-app requires by name and virtual, ml-tool by a file both arches of ml-lib own.
+  writeFileSync(
+    spec,
+    'Name: ml-lib\nVersion: 1\nRelease: 1\nSummary: lib\nLicense: MIT\nProvides: ml-virtual = 1\n%description\nlib\n' +
+      '%package -n ml-app\nSummary: app\nRequires: ml-lib, ml-virtual\n%description -n ml-app\napp\n' +
+      '%package -n ml-tool\nSummary: tool\nRequires: /usr/share/ml/shared.txt\n%description -n ml-tool\ntool\n' +
+      '%install\nmkdir -p %{buildroot}/usr/share/ml\necho same > %{buildroot}/usr/share/ml/shared.txt\n' +
+      '%files\n/usr/share/ml/shared.txt\n%files -n ml-app\n%files -n ml-tool\n',
+  );
+  const db = join(dir, 'db');
+  mkdirSync(db);
+  const rpmOf = (arch: string, name: string) => join(dir, `top/RPMS/${arch}/${name}-1-1.${arch}.rpm`);
+  try {
+    for (const target of ['x86_64', 'i686'])
+      execFileSync('rpmbuild', ['--define', `_topdir ${dir}/top`, '--target', target, '-bb', spec], {
+        stdio: 'ignore',
+      });
+    const install = (...rpms: string[]) =>
+      execFileSync('rpm', ['--dbpath', db, '--justdb', '--nodeps', '--ignorearch', '-i', ...rpms], {
+        stdio: 'ignore',
+      });
+    // Each order once: neither a database's first provider nor its last owner may decide the edge.
+    install(rpmOf('i686', 'ml-lib'));
+    install(rpmOf('x86_64', 'ml-lib'), rpmOf('x86_64', 'ml-app'), rpmOf('x86_64', 'ml-tool'));
+  } catch {
+    return t.skip('rpmbuild/rpm not usable here');
+  }
+  const { components } = await run([
+    walked('var/lib/rpm/rpmdb.sqlite', readFileSync(join(db, 'rpmdb.sqlite'))),
+  ]);
+  for (const name of ['ml-app', 'ml-tool']) {
+    const c = components.find((x) => x.name === name)!;
+    assert.deepEqual(
+      (c.dependsOn ?? []).map((p) => p.replace(/^pkg:rpm\/mariner\/|&distro=.*$/g, '')),
+      ['ml-lib@1-1?arch=i686', 'ml-lib@1-1?arch=x86_64'],
+      name,
+    );
+  }
+});
+
 test('rich (boolean) Requires: every installed package that may satisfy them, never a condition (rpmbuild, rpm --justdb)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'waybill-rpmrich-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

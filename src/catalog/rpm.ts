@@ -124,7 +124,15 @@ export function catalogRpmDb(
   const path = file.entry.path;
   const components: Component[] = [];
   const owned = new Map<string, string>();
-  const providers = new Map<string, string>();
+  // Every installed package that provides a capability or owns a path: a multilib pair (x86_64 and
+  // i686 of one name) both provide its name, and both own the files they share.
+  const providers = new Map<string, Set<string>>();
+  const owners = new Map<string, Set<string>>();
+  const add = (map: Map<string, Set<string>>, key: string, purl: string) => {
+    const set = map.get(key);
+    if (set) set.add(purl);
+    else map.set(key, new Set([purl]));
+  };
   const requirements: Array<{ component: Component; requires: string[] }> = [];
   let blobs: Buffer[];
   try {
@@ -149,18 +157,23 @@ export function catalogRpmDb(
     if (file.entry.layer) component.layer = file.entry.layer;
     components.push(component);
     requirements.push({ component, requires: info.requires });
-    for (const f of info.files) owned.set(f.replace(/^\/+/, ''), component.purl);
-    for (const p of [info.name, ...info.provides]) if (!providers.has(p)) providers.set(p, component.purl);
+    for (const f of info.files) {
+      const path = f.replace(/^\/+/, '');
+      owned.set(path, component.purl);
+      add(owners, path, component.purl);
+    }
+    for (const p of [info.name, ...info.provides]) add(providers, p, component.purl);
   }
   // rpm resolves a Requires by name through what installed packages Provide, or, for a file path,
-  // through the package that owns the file; `rpmlib(…)` requires name rpm itself.
+  // through the packages that own the file; any of them satisfies it, so each is linked (as a
+  // dpkg alternative is). `rpmlib(…)` requires name rpm itself.
   for (const { component, requires } of requirements) {
     const deps = new Set<string>();
     // A rich dependency (`(a or b)`) links every installed package that may satisfy it.
     for (const r of requires.flatMap((req) => richDependencyNames(req) ?? [req])) {
       if (r.startsWith('rpmlib(')) continue;
-      const target = r.startsWith('/') ? owned.get(r.slice(1)) : providers.get(r);
-      if (target !== undefined && target !== component.purl) deps.add(target);
+      for (const target of (r.startsWith('/') ? owners.get(r.slice(1)) : providers.get(r)) ?? [])
+        if (target !== component.purl) deps.add(target);
     }
     if (deps.size > 0) component.dependsOn = [...deps].sort();
   }
