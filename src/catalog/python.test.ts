@@ -15,6 +15,7 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { WaybillError } from '../errors.ts';
+import { writeCycloneDx } from '../sbom/cyclonedx.ts';
 import type { FileEntry, WalkedFile } from '../sources/types.ts';
 import { normalizePythonName, parsePythonMetadata, pythonCataloger, wantPython } from './python.ts';
 import { requirementName, requiresTxt } from './python-requires.ts';
@@ -182,17 +183,49 @@ test('wheel inside the artifact: its top-level .dist-info/METADATA (zip written 
   ];
   const { components, warnings } = await run(files);
   assert.deepEqual(
-    components.map((c) => [c.purl, c.licenses, c.supplier, c.foundAt]),
+    components.map((c) => [c.purl, c.licenses, c.supplier, c.foundAt, c.presence]),
     [
       [
         'pkg:pypi/demo-pkg@1.0',
         ['Apache-2.0 OR MIT'],
         'Jane <jane@example.org>',
         ['opt/wheels/Demo_Pkg-1.0-py3-none-any.whl'],
+        'packaged',
       ],
     ],
+    'a wheel lying in the artifact is packaged: no installer unpacked it, importlib does not list it',
   );
   assert.equal(warnings.length, 2);
+  const input = {
+    subject: { digest: `sha256:${'0'.repeat(64)}`, kind: 'dir' as const, name: 'wheelhouse' },
+    components,
+    toolVersion: '0.1.0',
+    sourceDateEpoch: '0',
+  };
+  const cdx = JSON.parse(writeCycloneDx(input)).components[0];
+  assert.equal(cdx.scope, 'optional');
+  assert.ok(
+    cdx.properties.some(
+      (p: { name: string; value: string }) => p.name === 'waybill:presence' && p.value === 'packaged',
+    ),
+  );
+
+  // The same distribution installed as well: installed, whichever the walk met first.
+  const installedToo = {
+    entry: entry('usr/lib/python3/dist-packages/Demo_Pkg-1.0.dist-info/METADATA'),
+    data: Buffer.from('Metadata-Version: 2.1\nName: Demo_Pkg\nVersion: 1.0\n'),
+    earlier: [],
+  };
+  for (const order of [
+    [files[0]!, installedToo],
+    [installedToo, files[0]!],
+  ]) {
+    const both = await run(order);
+    assert.deepEqual(
+      both.components.map((c) => [c.purl, c.presence, c.foundAt.length]),
+      [['pkg:pypi/demo-pkg@1.0', undefined, 2]],
+    );
+  }
 });
 
 test('zipped eggs installed in a site folder are distributions (EGG-INFO/PKG-INFO, requires.txt); elsewhere build output', async (t) => {

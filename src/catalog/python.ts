@@ -409,6 +409,10 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
         vendored: carrier !== undefined,
       });
   }
+  // A wheel file is a package no installer has unpacked (importlib does not list it): packaged,
+  // unless the same distribution is installed too.
+  const unpacked = new Set(installed.map((i) => i.component));
+  for (const c of componentOf.values()) if (!unpacked.has(c)) c.presence = 'packaged';
   resolveRequires(installed, venvRoots(files), pthFolders(files));
   return [...byKey.values()].sort((a, b) => {
     const ka = componentKey(a);

@@ -30,9 +30,11 @@ export interface Component {
    * How the component is known to be there. `installed` (the default when absent): found installed
    * in the artifact — a package database, an installed package's own metadata, a binary's build
    * info. `declared`: a lock file is the only evidence (a source tree whose dependencies are not
-   * installed); SBOMs mark it (CycloneDX scope `optional`, property `waybill:presence`).
+   * installed). `packaged`: only a package file lying in the artifact names it (a wheel in a
+   * wheelhouse, or left behind by a build stage), which no installer has unpacked. SBOMs mark both
+   * (CycloneDX scope `optional`, "not installed"; property `waybill:presence`).
    */
-  presence?: 'installed' | 'declared';
+  presence?: 'installed' | 'declared' | 'packaged';
   /**
    * Keys (`componentKey`) of the components this one depends on, resolved inside the artifact (a
    * dependency that is not installed has no edge). The engine drops edges to keys it does not have.

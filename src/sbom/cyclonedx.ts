@@ -66,7 +66,7 @@ function componentModel(c: Component): CDX.Models.Component {
   return new Models.Component(c.type as CDX.Enums.ComponentType, c.name, {
     bomRef: componentKey(c),
     // CycloneDX 1.6 scope `optional`: "not capable of being called due to them not being installed".
-    scope: c.presence === 'declared' ? Enums.ComponentScope.Optional : undefined,
+    scope: c.presence === 'declared' || c.presence === 'packaged' ? Enums.ComponentScope.Optional : undefined,
     purl: c.purl as never, // the library accepts a PackageURL or its string form
     // An empty version is an unknown one (an npm package.json that states none): left out.
     version: c.version === '' ? undefined : c.version,

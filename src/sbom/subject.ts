@@ -140,7 +140,8 @@ export function byString(a: string, b: string): number {
 export function componentProperties(c: Component): Array<{ name: string; value: string }> {
   const props = Object.entries(c.properties).map(([name, value]) => ({ name, value: String(value) }));
   if (c.layer) props.push({ name: 'waybill:layer', value: c.layer });
-  if (c.presence === 'declared') props.push({ name: 'waybill:presence', value: 'declared' });
+  if (c.presence !== undefined && c.presence !== 'installed')
+    props.push({ name: 'waybill:presence', value: c.presence });
   if (c.vendoredIn) props.push({ name: 'waybill:vendored-in', value: c.vendoredIn });
   for (const path of c.foundAt) props.push({ name: 'waybill:found-at', value: path });
   return props.sort((a, b) => byString(a.name, b.name) || byString(a.value, b.value));
