@@ -34,10 +34,23 @@ export interface LayerScan {
   hidden: string[];
   /** Directory entries not kept: they replace a lower non-directory at the same path. */
   hiddenDirs: string[];
+  /**
+   * Wanted hard links to a path this layer does not hold: a file of a lower layer (image-spec
+   * layer.md applies a layer onto the file system below it, so umoci, Docker and containerd link to
+   * it). Their bytes are the target's as the layers below left it (sources/layer-lower-links.ts).
+   */
+  lowerLinks: LowerLink[];
   skipped: Array<{ path: string; reason: string }>;
   /** Uncompressed bytes and archive entries read: what applying this layer again costs the budget. */
   bytes: number;
   entries: number;
+}
+
+/** A wanted hard link whose target is in a lower layer; `sniff`: the filter sniffs its content. */
+export interface LowerLink {
+  entry: FileEntry;
+  target: string;
+  sniff: boolean;
 }
 
 /** What the entries of a layer are read as. */
@@ -128,6 +141,7 @@ export class LayerEntries implements TarPushHandler {
     opaqueDirs: [],
     hidden: [],
     hiddenDirs: [],
+    lowerLinks: [],
     skipped: [],
     bytes: 0,
     entries: 0,
@@ -269,12 +283,17 @@ export class LayerEntries implements TarPushHandler {
 
   /**
    * Gives the pending hard links their targets' bytes, read by a second pass over the layer, and
-   * decides each as if its content had come with it. A target not found (a link to nothing earlier
-   * in the archive, or a file over maxFileSize) leaves the link hidden, as an unwanted entry.
+   * decides each as if its content had come with it. A target this layer holds but gave no bytes
+   * for (not a file, or over maxFileSize) leaves the link hidden, as an unwanted entry; one it does
+   * not hold at all (`present`) is a lower layer's file, resolved once the layers are stacked.
    */
-  resolveLinks(targets: ReadonlyMap<string, Buffer>): void {
+  resolveLinks(targets: ReadonlyMap<string, Buffer>, present: ReadonlySet<string>): void {
     for (const [path, { entry, target, sniff }] of this.pending) {
       const data = targets.get(target);
+      if (data === undefined && !present.has(target) && this.job.image) {
+        this.scan.lowerLinks.push({ entry, target, sniff });
+        continue;
+      }
       entry.size = data?.length ?? 0;
       const keep = data !== undefined && (!sniff || this.sniff(entry, data.subarray(0, SNIFF_BYTES)));
       const kept = keep ? keptBytes(this.filter, entry, data, false) : undefined;
