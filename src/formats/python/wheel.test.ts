@@ -249,3 +249,36 @@ test('random bytes never throw anything but WaybillError', () => {
     { numRuns: 300 },
   );
 });
+
+test('stamping a wheel keeps the upstream trail: every field it replaces, with its value', async () => {
+  const di = 'demo-1.0.dist-info';
+  const metadata = [
+    'Metadata-Version: 2.4',
+    'Name: demo',
+    'Version: 1.0',
+    'Maintainer: Upstream Team',
+    'Maintainer-email: Upstream Team <up@example.com>',
+    'License-Expression: MIT',
+    'Project-URL: Bug Tracker, https://up.example.com/issues',
+    'Project-URL: Homepage, https://up.example.com/',
+    '',
+  ].join('\n');
+  const path = await writeTemp(handWheel({ [`${di}/METADATA`]: metadata }));
+  const facts = {
+    team: 'Release Team',
+    contact: 'release@example.org',
+    bugTracker: 'https://example.org/issues',
+    docs: 'https://up.example.com/docs',
+    license: 'Apache-2.0',
+  };
+  const result = await stampWheel(path, facts);
+  assert.deepEqual(result.replaced, [
+    { field: 'wheel METADATA Project-URL (Bug Tracker)', value: 'https://up.example.com/issues' },
+    { field: 'wheel METADATA License-Expression', value: 'MIT' },
+    { field: 'wheel METADATA Maintainer', value: 'Upstream Team' },
+    { field: 'wheel METADATA Maintainer-email', value: 'Upstream Team <up@example.com>' },
+  ]);
+  // Stamped again with the same facts: nothing of the upstream's is left to replace.
+  const again = await stampWheel(path, facts);
+  assert.equal(again.replaced, undefined);
+});
