@@ -19,7 +19,7 @@ export async function resolveLowerLinks(
   filter: FileFilter,
   signal?: AbortSignal,
 ): Promise<void> {
-  const open = new Map(view.openLowerLinks().map((link) => [link.path, link]));
+  const open = new Map(view.openLowerLinks().map((link) => [link.path, { ...link }]));
   if (open.size === 0) return;
   const top = Math.max(...[...open.values()].map((link) => link.below));
   for (let position = top - 1; position >= 0 && open.size > 0; position--) {
@@ -29,8 +29,13 @@ export async function resolveLowerLinks(
     const layer = await readTargets(job, new Set(waiting.map((link) => link.target)), signal);
     for (const link of waiting) {
       const data = layer.bytes.get(link.target);
+      const further = layer.linksDown.get(link.target);
       if (data !== undefined) view.fillLowerLink(link.path, kept(filter, link, data));
-      else if (!layer.removes(link.target)) continue;
+      else if (further !== undefined) {
+        // The target is itself a link to a lower layer's file: the same file, further down.
+        link.target = further;
+        continue;
+      } else if (!layer.removes(link.target)) continue;
       else view.fillLowerLink(link.path, undefined);
       open.delete(link.path);
     }
@@ -49,6 +54,8 @@ function kept(filter: FileFilter, link: OpenLowerLink, data: Buffer): Buffer | u
 interface TargetsInLayer {
   /** The targets this layer holds as files (hard links within it resolved), by path. */
   bytes: Map<string, Buffer>;
+  /** The targets this layer holds as hard links to a lower layer's file: target → that file. */
+  linksDown: Map<string, string>;
   /** Whether the layer deletes or replaces `target` without giving it bytes: the search ends there. */
   removes(target: string): boolean;
 }
@@ -76,10 +83,12 @@ async function readTargets(
   };
   const scan = await scanLayer(again, filter, signal ? { signal } : {});
   const bytes = new Map(scan.files.map((f) => [f.entry.path, f.data]));
+  const linksDown = new Map(scan.lowerLinks.map((l) => [l.entry.path, l.target]));
   const deleted = new Set([...scan.whiteouts, ...scan.hidden]);
   const opaque = new Set(scan.opaqueDirs);
   return {
     bytes,
+    linksDown,
     removes: (target) =>
       deleted.has(target) ||
       replaced.has(target) ||

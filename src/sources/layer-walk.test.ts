@@ -298,8 +298,9 @@ test('a hard link to a file of a lower layer gets that file’s bytes as the lay
       'want/n': { hardlink: 'store/nope' },
       'want/replaced': { hardlink: 'store/keep' },
     },
-    // The target rewritten after the link: a new file, the link keeps the old bytes.
-    { 'store/keep': 'KEEP k3', 'want/replaced': 'KEEP r3' },
+    // The target rewritten after the link: a new file, the link keeps the old bytes. A link to a
+    // link of a lower layer: the same file, two layers down.
+    { 'store/keep': 'KEEP k3', 'want/replaced': 'KEEP r3', 'want/chain': { hardlink: 'want/k' } },
   ];
   const modulePath = join(work, 'lower-links-filter.mjs');
   const source = "(e) => e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink')";
@@ -325,7 +326,12 @@ test('a hard link to a file of a lower layer gets that file’s bytes as the lay
       );
       assert.deepEqual(
         view,
-        { 'want/k': `${l2}|KEEP k0|7`, 'want/o': `${l2}|KEEP o1|7`, 'want/replaced': `${l3}|KEEP r3|7` },
+        {
+          'want/chain': `${l3}|KEEP k0|7`,
+          'want/k': `${l2}|KEEP k0|7`,
+          'want/o': `${l2}|KEEP o1|7`,
+          'want/replaced': `${l3}|KEEP r3|7`,
+        },
         `${compression}, ${workers} workers`,
       );
     }
