@@ -13,6 +13,8 @@ import {
   type FileEntry,
   type FileFilter,
   keptBytes,
+  LINK_SIZE_PROBE,
+  linkedBytes,
   SNIFF_BYTES,
   sizeLimit,
   tooLargeReason,
@@ -46,11 +48,10 @@ export interface LayerScan {
   entries: number;
 }
 
-/** A wanted hard link whose target is in a lower layer; `sniff`: the filter sniffs its content. */
+/** A wanted hard link whose target is in a lower layer. */
 export interface LowerLink {
   entry: FileEntry;
   target: string;
-  sniff: boolean;
 }
 
 /** What the entries of a layer are read as. */
@@ -151,7 +152,7 @@ export class LayerEntries implements TarPushHandler {
    * linked from a cache): link path → the link and the path its content is stored under. Their bytes
    * come from a second pass over the layer (`resolveLinks`).
    */
-  private readonly pending = new Map<string, { entry: FileEntry; target: string; sniff: boolean }>();
+  private readonly pending = new Map<string, { entry: FileEntry; target: string }>();
   /**
    * Files the filter wanted but whose content it then dropped (an executable without Go build info,
    * a file over maxFileSize): a hard link to one is the same bytes and is dropped too, without a
@@ -217,9 +218,10 @@ export class LayerEntries implements TarPushHandler {
     if (linked) entry.size = linked.entry.size;
 
     if (this.pending.size > 0) this.pending.delete(path); // a later entry replaces the link
-    const keep = this.filter.want(entry);
+    const unsized = header.type === 'hardlink' && !linked;
+    const keep = this.filter.want(unsized ? { ...entry, size: LINK_SIZE_PROBE } : entry);
     const target = header.linkTarget as string;
-    if (header.type === 'hardlink' && !linked && keep !== false) {
+    if (unsized && keep !== false) {
       if (this.dropped.has(target)) {
         this.decide(entry, header, false, undefined);
         return;
@@ -227,7 +229,7 @@ export class LayerEntries implements TarPushHandler {
       this.files.delete(path);
       // A link to a link still waiting: both name the first file's content.
       const stored = this.pending.get(target)?.target ?? target;
-      this.pending.set(path, { entry, target: stored, sniff: keep === 'sniff' });
+      this.pending.set(path, { entry, target: stored });
       return;
     }
     if (keep !== 'sniff') {
@@ -288,15 +290,14 @@ export class LayerEntries implements TarPushHandler {
    * not hold at all (`present`) is a lower layer's file, resolved once the layers are stacked.
    */
   resolveLinks(targets: ReadonlyMap<string, Buffer>, present: ReadonlySet<string>): void {
-    for (const [path, { entry, target, sniff }] of this.pending) {
+    for (const [path, { entry, target }] of this.pending) {
       const data = targets.get(target);
       if (data === undefined && !present.has(target) && this.job.image) {
-        this.scan.lowerLinks.push({ entry, target, sniff });
+        this.scan.lowerLinks.push({ entry, target });
         continue;
       }
       entry.size = data?.length ?? 0;
-      const keep = data !== undefined && (!sniff || this.sniff(entry, data.subarray(0, SNIFF_BYTES)));
-      const kept = keep ? keptBytes(this.filter, entry, data, false) : undefined;
+      const kept = data !== undefined ? linkedBytes(this.filter, entry, data) : undefined;
       if (kept === undefined) this.scan.hidden.push(path);
       else this.files.set(path, { entry, data: kept });
     }

@@ -9,9 +9,9 @@
  * linked into bin/), so the layers below are read again, top down, for just those paths: one pass
  * per layer while a link is unresolved, and none for images without such links.
  */
-import type { OpenLowerLink, OverlayView } from './layer-merge.ts';
+import type { OverlayView } from './layer-merge.ts';
 import { type LayerJob, scanLayer } from './layer-scan.ts';
-import { type FileFilter, keptBytes, SNIFF_BYTES } from './types.ts';
+import { type FileFilter, linkedBytes } from './types.ts';
 
 export async function resolveLowerLinks(
   view: OverlayView,
@@ -30,7 +30,7 @@ export async function resolveLowerLinks(
     for (const link of waiting) {
       const data = layer.bytes.get(link.target);
       const further = layer.linksDown.get(link.target);
-      if (data !== undefined) view.fillLowerLink(link.path, kept(filter, link, data));
+      if (data !== undefined) view.fillLowerLink(link.path, linkedBytes(filter, link.entry, data));
       else if (further !== undefined) {
         // The target is itself a link to a lower layer's file: the same file, further down.
         link.target = further;
@@ -42,13 +42,6 @@ export async function resolveLowerLinks(
   }
   // No layer holds the target: extraction fails on such a link, so it is no file.
   for (const link of open.values()) view.fillLowerLink(link.path, undefined);
-}
-
-/** The link's bytes as the filter keeps them, as if they had come with the link. */
-function kept(filter: FileFilter, link: OpenLowerLink, data: Buffer): Buffer | undefined {
-  const entry = { ...link.entry, size: data.length };
-  if (link.sniff && !filter.sniff?.(entry, data.subarray(0, SNIFF_BYTES))) return undefined;
-  return keptBytes(filter, entry, data, false);
 }
 
 interface TargetsInLayer {

@@ -14,7 +14,6 @@ export interface OpenLowerLink {
   path: string;
   entry: FileEntry;
   target: string;
-  sniff: boolean;
   below: number;
 }
 
@@ -44,9 +43,9 @@ export class OverlayView {
       if (this.files.get(path)?.entry.type !== 'dir') this.remove(path);
     }
     for (const { entry, data } of scan.files) this.put(entry, data);
-    for (const { entry, target, sniff } of scan.lowerLinks) {
+    for (const { entry, target } of scan.lowerLinks) {
       this.put(entry, EMPTY);
-      this.lowerLinks.set(entry.path, { path: entry.path, entry, target, sniff, below: position });
+      this.lowerLinks.set(entry.path, { path: entry.path, entry, target, below: position });
     }
     for (const s of scan.skipped) this.skipped.push(s);
   }
