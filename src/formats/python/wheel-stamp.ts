@@ -68,6 +68,15 @@ export interface AppliedWheelFacts {
   replaced: Array<{ field: string; value: string }>;
 }
 
+/**
+ * A legacy `License` value that names a license (`MIT`, `BSD-3-Clause OR GPL-2.0`), as opposed to a
+ * whole license text (several lines) or setuptools' `UNKNOWN`. License-Expression supersedes License
+ * (PEP 639), so writing one makes such a name the package's upstream trail.
+ */
+function isLicenseName(value: string): boolean {
+  return value !== '' && value.length <= 120 && !/[\u0000-\u001f\u007f]/.test(value) && value !== 'UNKNOWN';
+}
+
 /** Apply the facts to parsed METADATA. */
 export function applyWheelFacts(meta: CoreMetadata, facts: NativeStampFacts): AppliedWheelFacts {
   const written: string[] = [];
@@ -107,6 +116,9 @@ export function applyWheelFacts(meta: CoreMetadata, facts: NativeStampFacts): Ap
       setField(meta, 'Metadata-Version', LICENSE_EXPRESSION_VERSION);
       written.push('wheel METADATA Metadata-Version');
     }
+    const legacy = getField(meta, 'License')?.trim();
+    if (getField(meta, 'License-Expression') === undefined && legacy !== undefined && isLicenseName(legacy))
+      replaced.push({ field: 'wheel METADATA License', value: legacy });
     set('License-Expression', singleLine(facts.license, 'license'));
   }
   if (facts.team) set('Maintainer', singleLine(facts.team, 'team'));

@@ -282,3 +282,16 @@ test('stamping a wheel keeps the upstream trail: every field it replaces, with i
   const again = await stampWheel(path, facts);
   assert.equal(again.replaced, undefined);
 });
+
+test('stamping a wheel that says only the legacy License keeps a one-line one in the trail, never a license text', async () => {
+  const di = 'demo-1.0.dist-info';
+  const stamped = async (license: string) => {
+    const metadata = `Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense: ${license}\n\n`;
+    const path = await writeTemp(handWheel({ [`${di}/METADATA`]: metadata }));
+    return (await stampWheel(path, { license: 'Apache-2.0' })).replaced;
+  };
+  // License-Expression supersedes License (PEP 639): the name the package went by is the trail.
+  assert.deepEqual(await stamped('MIT'), [{ field: 'wheel METADATA License', value: 'MIT' }]);
+  // A whole license text (continuation lines) is no name to record.
+  assert.equal(await stamped('Copyright (c) 2024 Someone\n        Permission is hereby granted'), undefined);
+});
