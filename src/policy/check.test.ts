@@ -154,6 +154,40 @@ describe('rule 1 identity', () => {
       /no architecture/,
     );
   });
+  test('a native identity stamp writes itself (image, ELF note): the fix is the stamp flag, not the build', () => {
+    const fixes = (format: string, mutate: (i: CheckInput) => void) => {
+      const r = check('identity', (i) => {
+        i.facts.format = format;
+        mutate(i);
+      });
+      return r.findings
+        .filter((f) => /own metadata has no/.test(f.message))
+        .map((f) => `${f.path} | ${f.fix}`);
+    };
+    assert.deepEqual(
+      fixes('elf', (i) => {
+        i.facts.version = undefined;
+      }),
+      [
+        'ELF .note.package version | pass --version when stamping: stamp writes it into the ELF .note.package version',
+      ],
+    );
+    assert.deepEqual(
+      fixes('oci-image', (i) => {
+        i.facts.name = undefined;
+      }),
+      [
+        'OCI annotation org.opencontainers.image.title | pass --name when stamping: stamp writes it into the OCI annotation org.opencontainers.image.title',
+      ],
+    );
+    // A package's identity is its package manager's: stamp never rewrites it.
+    assert.deepEqual(
+      fixes('deb', (i) => {
+        i.facts.version = undefined;
+      }),
+      ['deb Version field | set deb Version field when building the artifact'],
+    );
+  });
   test('record bound to another digest', () => {
     assertFails(
       check('identity', (i) => {

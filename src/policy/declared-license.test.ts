@@ -54,3 +54,22 @@ test('support: a warning, not a failure, when the SBOM subject declares another 
   withField.sbom = { ...goodSbom(), subjectLicenses: ['GPL-3.0-or-later'] };
   assert.ok(!runCheck(withField).rules.some((r) => r.findings.some((f) => f.path === DECLARED_LICENSE_PATH)));
 });
+
+test('support: a warning when stamp replaced the package’s own license field (the record’s upstream trail)', () => {
+  // A third-party wheel said License-Expression: MIT; stamp wrote waybill.yaml's Apache-2.0 over it,
+  // so the artifact and its SBOM now agree with the record: only the upstream trail remembers.
+  const input = goodInput();
+  input.record!.predicate.upstream = [
+    { field: 'wheel METADATA Maintainer', value: 'Upstream Team' },
+    { field: 'wheel METADATA License-Expression', value: 'MIT' },
+  ];
+  const report = runCheck(input);
+  const support = report.rules.find((r) => r.id === 'support')!;
+  assert.equal(support.status, 'warn');
+  assert.equal(report.passed, true);
+  const note = support.findings.find((f) => f.path === 'record:/predicate/upstream');
+  assert.match(note?.message ?? '', /declares its own license MIT, but the record says Apache-2.0/);
+  // An upstream trail without a license field, or with the record's own license: no note.
+  input.record!.predicate.upstream = [{ field: 'wheel METADATA License-Expression', value: 'Apache-2.0' }];
+  assert.equal(runCheck(input).rules.find((r) => r.id === 'support')!.status, 'pass');
+});

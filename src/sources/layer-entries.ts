@@ -13,6 +13,8 @@ import {
   type FileEntry,
   type FileFilter,
   keptBytes,
+  LINK_SIZE_PROBE,
+  linkedBytes,
   SNIFF_BYTES,
   sizeLimit,
   tooLargeReason,
@@ -34,10 +36,22 @@ export interface LayerScan {
   hidden: string[];
   /** Directory entries not kept: they replace a lower non-directory at the same path. */
   hiddenDirs: string[];
+  /**
+   * Wanted hard links to a path this layer does not hold: a file of a lower layer (image-spec
+   * layer.md applies a layer onto the file system below it, so umoci, Docker and containerd link to
+   * it). Their bytes are the target's as the layers below left it (sources/layer-lower-links.ts).
+   */
+  lowerLinks: LowerLink[];
   skipped: Array<{ path: string; reason: string }>;
   /** Uncompressed bytes and archive entries read: what applying this layer again costs the budget. */
   bytes: number;
   entries: number;
+}
+
+/** A wanted hard link whose target is in a lower layer. */
+export interface LowerLink {
+  entry: FileEntry;
+  target: string;
 }
 
 /** What the entries of a layer are read as. */
@@ -128,6 +142,7 @@ export class LayerEntries implements TarPushHandler {
     opaqueDirs: [],
     hidden: [],
     hiddenDirs: [],
+    lowerLinks: [],
     skipped: [],
     bytes: 0,
     entries: 0,
@@ -137,7 +152,7 @@ export class LayerEntries implements TarPushHandler {
    * linked from a cache): link path → the link and the path its content is stored under. Their bytes
    * come from a second pass over the layer (`resolveLinks`).
    */
-  private readonly pending = new Map<string, { entry: FileEntry; target: string; sniff: boolean }>();
+  private readonly pending = new Map<string, { entry: FileEntry; target: string }>();
   /**
    * Files the filter wanted but whose content it then dropped (an executable without Go build info,
    * a file over maxFileSize): a hard link to one is the same bytes and is dropped too, without a
@@ -203,9 +218,10 @@ export class LayerEntries implements TarPushHandler {
     if (linked) entry.size = linked.entry.size;
 
     if (this.pending.size > 0) this.pending.delete(path); // a later entry replaces the link
-    const keep = this.filter.want(entry);
+    const unsized = header.type === 'hardlink' && !linked;
+    const keep = this.filter.want(unsized ? { ...entry, size: LINK_SIZE_PROBE } : entry);
     const target = header.linkTarget as string;
-    if (header.type === 'hardlink' && !linked && keep !== false) {
+    if (unsized && keep !== false) {
       if (this.dropped.has(target)) {
         this.decide(entry, header, false, undefined);
         return;
@@ -213,7 +229,7 @@ export class LayerEntries implements TarPushHandler {
       this.files.delete(path);
       // A link to a link still waiting: both name the first file's content.
       const stored = this.pending.get(target)?.target ?? target;
-      this.pending.set(path, { entry, target: stored, sniff: keep === 'sniff' });
+      this.pending.set(path, { entry, target: stored });
       return;
     }
     if (keep !== 'sniff') {
@@ -269,15 +285,19 @@ export class LayerEntries implements TarPushHandler {
 
   /**
    * Gives the pending hard links their targets' bytes, read by a second pass over the layer, and
-   * decides each as if its content had come with it. A target not found (a link to nothing earlier
-   * in the archive, or a file over maxFileSize) leaves the link hidden, as an unwanted entry.
+   * decides each as if its content had come with it. A target this layer holds but gave no bytes
+   * for (not a file, or over maxFileSize) leaves the link hidden, as an unwanted entry; one it does
+   * not hold at all (`present`) is a lower layer's file, resolved once the layers are stacked.
    */
-  resolveLinks(targets: ReadonlyMap<string, Buffer>): void {
-    for (const [path, { entry, target, sniff }] of this.pending) {
+  resolveLinks(targets: ReadonlyMap<string, Buffer>, present: ReadonlySet<string>): void {
+    for (const [path, { entry, target }] of this.pending) {
       const data = targets.get(target);
+      if (data === undefined && !present.has(target) && this.job.image) {
+        this.scan.lowerLinks.push({ entry, target });
+        continue;
+      }
       entry.size = data?.length ?? 0;
-      const keep = data !== undefined && (!sniff || this.sniff(entry, data.subarray(0, SNIFF_BYTES)));
-      const kept = keep ? keptBytes(this.filter, entry, data, false) : undefined;
+      const kept = data !== undefined ? linkedBytes(this.filter, entry, data) : undefined;
       if (kept === undefined) this.scan.hidden.push(path);
       else this.files.set(path, { entry, data: kept });
     }

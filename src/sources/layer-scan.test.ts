@@ -21,6 +21,7 @@ function scanOf(datas: Buffer[]): LayerScan {
     opaqueDirs: [''],
     hidden: ['h'],
     hiddenDirs: ['d'],
+    lowerLinks: [{ entry: { path: 'l', type: 'hardlink', size: 0, mode: 0o644 }, target: 't' }],
     skipped: [{ path: 's', reason: 'r' }],
     bytes: 1024,
     entries: datas.length,

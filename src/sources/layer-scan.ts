@@ -159,7 +159,10 @@ export async function scanLayer(
     diffIdCheck?.finish();
     tar.finish();
     const targets = entries.linkTargets();
-    if (targets.size > 0) entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
+    if (targets.size > 0) {
+      const { bytes, present } = await linkTargetBytes(job, targets, hooks);
+      entries.resolveLinks(bytes, present);
+    }
   } catch (e) {
     entries.discard();
     throw e;
@@ -171,17 +174,25 @@ export async function scanLayer(
  * The bytes of the files that wanted hard links point to, when the filter did not want those files
  * themselves: a tar stores a hard link's content once, under the first name (a package manager's
  * store, a cache), so a second pass over the layer reads just those. Rare, so it costs nothing
- * otherwise; the budget was charged by the first pass.
+ * otherwise; the budget was charged by the first pass. `present`: the targets the layer holds at
+ * all (a target it does not hold is a lower layer's file).
  */
 async function linkTargetBytes(
   job: LayerJob,
   targets: ReadonlySet<string>,
   hooks: ScanHooks,
-): Promise<Map<string, Buffer>> {
+): Promise<{ bytes: Map<string, Buffer>; present: Set<string> }> {
   const { budget: _charged, ...again } = job;
-  const filter: FileFilter = { want: (entry) => entry.type === 'file' && targets.has(entry.path) };
+  const present = new Set<string>();
+  const filter: FileFilter = {
+    want: (entry) => {
+      if (!targets.has(entry.path)) return false;
+      present.add(entry.path);
+      return entry.type === 'file';
+    },
+  };
   const scan = await scanLayer(again, filter, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
-  return new Map(scan.files.map((f) => [f.entry.path, f.data]));
+  return { bytes: new Map(scan.files.map((f) => [f.entry.path, f.data])), present };
 }
 
 /**

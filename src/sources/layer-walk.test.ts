@@ -277,6 +277,71 @@ test('a wanted hard link to a file the filter did not want gets that file’s by
   }
 });
 
+test('a hard link to a file of a lower layer gets that file’s bytes as the layer below left them', async () => {
+  // image-spec layer.md: a layer is applied onto the file system its lower layers made, so a hard
+  // link may name a file an earlier layer wrote (umoci, Docker and containerd link to it). `store/`
+  // is not wanted by the filter, so the link's bytes must come from the layer that last wrote it.
+  const layers: TarSpec[] = [
+    {
+      'store/keep': 'KEEP k0',
+      'store/over': 'KEEP o0',
+      'store/gone': 'KEEP g0',
+      'store/dir/f': 'KEEP d0',
+      'store/nope': 'drop n0',
+    },
+    { 'store/over': 'KEEP o1', 'store/.wh.gone': '', 'store/.wh.dir': '' },
+    {
+      'want/k': { hardlink: 'store/keep' },
+      'want/o': { hardlink: 'store/over' },
+      'want/g': { hardlink: 'store/gone' },
+      'want/d': { hardlink: 'store/dir/f' },
+      'want/n': { hardlink: 'store/nope' },
+      'want/replaced': { hardlink: 'store/keep' },
+    },
+    // The target rewritten after the link: a new file, the link keeps the old bytes. A link to a
+    // link of a lower layer: the same file, two layers down.
+    { 'store/keep': 'KEEP k3', 'want/replaced': 'KEEP r3', 'want/chain': { hardlink: 'want/k' } },
+  ];
+  const modulePath = join(work, 'lower-links-filter.mjs');
+  // The filter wants files of some size, as the executable filter does (an ELF has headers): a hard
+  // link's tar header says size 0, its content being another entry's.
+  const source =
+    "(e) => e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink') && e.size >= 5";
+  await writeFile(
+    modulePath,
+    `export const links = { want: ${source}, keep: (_e, data) => data.includes('KEEP') };\n`,
+  );
+  const filterModule: FilterModuleSpec = { url: pathToFileURL(modulePath).href, export: 'links' };
+  for (const compression of ['gzip', 'none'] as const) {
+    const image = await buildOciLayout(join(work, `lower-links-${compression}`), layers, { compression });
+    const [, , l2, l3] = image.diffIds.map(short);
+    const oci = await openArtifact(image.layoutDir);
+    for (const workers of [0, 3]) {
+      const result = await oci.walk(
+        {
+          want: (e) =>
+            e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink') && e.size >= 5,
+          keep: (_entry, data) => data.includes('KEEP'),
+        },
+        { workers, filterModule } as SourceWalkOptions,
+      );
+      const view = Object.fromEntries(
+        result.files.map((f) => [f.entry.path, `${short(f.entry.layer)}|${f.data}|${f.entry.size}`]),
+      );
+      assert.deepEqual(
+        view,
+        {
+          'want/chain': `${l3}|KEEP k0|7`,
+          'want/k': `${l2}|KEEP k0|7`,
+          'want/o': `${l2}|KEEP o1|7`,
+          'want/replaced': `${l3}|KEEP r3|7`,
+        },
+        `${compression}, ${workers} workers`,
+      );
+    }
+  }
+});
+
 /** A filter module on disk, as worker threads load it: every file kept. */
 async function filesModule(dir: string): Promise<FilterModuleSpec> {
   const path = join(dir, 'files-filter.mjs');

@@ -16,6 +16,7 @@ import { ArtifactBudget, artifactLimits, checkLayerCount } from '../archive/arti
 import { type ErrorCode, WaybillError } from '../errors.ts';
 import { HashLane } from '../util/hash-lane.ts';
 import { siblingModule } from '../util/sibling-module.ts';
+import { resolveLowerLinks } from './layer-lower-links.ts';
 import { OverlayView } from './layer-merge.ts';
 import { type LayerJob, type LayerScan, sameBytes, scanLayer, unpackScan } from './layer-scan.ts';
 import type { WorkerReply, WorkerRequest } from './layer-worker.ts';
@@ -110,6 +111,7 @@ async function walkOnce(
     attempt.outOfOrder = onWorkers;
     attempt.budgetPassed = budget.passed;
   }
+  await resolveLowerLinks(view, jobs, filter, options.signal);
   return view.result();
 }
 

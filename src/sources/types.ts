@@ -121,6 +121,27 @@ export function keptBytes(
 
 export const SNIFF_BYTES = 64;
 
+/**
+ * The size a hard link is first shown to the filter with when its content is not at hand: a tar
+ * header gives a link size 0 (the bytes are stored under the first name, maybe in a lower layer), and
+ * a filter that asks for a plausible size (an executable has headers) would refuse every such link.
+ * `linkedBytes` asks again with the real size once the bytes are read.
+ */
+export const LINK_SIZE_PROBE = 64 * 1024;
+
+/**
+ * What a walk keeps of a hard link whose target's bytes came later (a second pass over the layer, or
+ * a lower layer): the filter decides as if the link had come with those bytes — `want` with the real
+ * size, `sniff` on their start, then `keep`/`condense` (`keptBytes`).
+ */
+export function linkedBytes(filter: FileFilter, entry: FileEntry, data: Buffer): Buffer | undefined {
+  const sized = { ...entry, size: data.length };
+  const want = filter.want(sized);
+  if (want === false) return undefined;
+  if (want === 'sniff' && !filter.sniff?.(sized, data.subarray(0, SNIFF_BYTES))) return undefined;
+  return keptBytes(filter, sized, data, false);
+}
+
 export interface WalkOptions {
   /** Wanted files larger than this are skipped with a warning rather than buffered. Default 512 MiB. */
   maxFileSize?: number;

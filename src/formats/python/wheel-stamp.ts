@@ -6,6 +6,12 @@
  *
  * Name, version and architecture are not written: they are also spelled in the file name and the
  * dist-info directory name, and changing them would make a different wheel.
+ *
+ * The upstream trail is kept, as for a deb (issue 9 item 13): core metadata has no `Original-*`
+ * fields, so each value the stamp replaces (a Project-URL of the same meaning, License-Expression,
+ * Maintainer, Maintainer-email) is returned as `replaced` and recorded in the release record's
+ * `upstream`. Without it a third-party wheel re-released under waybill.yaml's license would carry
+ * no trace of the license it was published under.
  */
 import { readFile } from 'node:fs/promises';
 import { makeMember, type RawZipMember, rawMembers, writeZip } from '../../archive/zip-writer.ts';
@@ -56,9 +62,32 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** Apply the facts to parsed METADATA; returns the names of the fields written. */
-export function applyWheelFacts(meta: CoreMetadata, facts: NativeStampFacts): string[] {
+/** What applying facts did: the fields written, and the upstream values they replaced. */
+export interface AppliedWheelFacts {
+  written: string[];
+  replaced: Array<{ field: string; value: string }>;
+}
+
+/**
+ * A legacy `License` value that names a license (`MIT`, `BSD-3-Clause OR GPL-2.0`), as opposed to a
+ * whole license text (several lines) or setuptools' `UNKNOWN`. License-Expression supersedes License
+ * (PEP 639), so writing one makes such a name the package's upstream trail.
+ */
+function isLicenseName(value: string): boolean {
+  return value !== '' && value.length <= 120 && !/[\u0000-\u001f\u007f]/.test(value) && value !== 'UNKNOWN';
+}
+
+/** Apply the facts to parsed METADATA. */
+export function applyWheelFacts(meta: CoreMetadata, facts: NativeStampFacts): AppliedWheelFacts {
   const written: string[] = [];
+  const replaced: AppliedWheelFacts['replaced'] = [];
+  /** Sets a field, noting the value it had when that differs. */
+  const set = (name: string, value: string) => {
+    const old = getField(meta, name);
+    if (old !== undefined && old !== value) replaced.push({ field: `wheel METADATA ${name}`, value: old });
+    setField(meta, name, value);
+    written.push(`wheel METADATA ${name}`);
+  };
   for (const { key, label, kind } of WRITTEN_LABELS) {
     const raw = facts[key];
     if (raw === undefined || raw === null || raw === '') continue;
@@ -71,38 +100,41 @@ export function applyWheelFacts(meta: CoreMetadata, facts: NativeStampFacts): st
       return p !== undefined && wellKnownLabel(p.label) === kind;
     };
     const at = meta.fields.findIndex(isSame);
+    for (const f of meta.fields.filter(isSame)) {
+      const old = parseProjectUrl(f.value);
+      if (old && old.url !== url)
+        replaced.push({ field: `wheel METADATA Project-URL (${old.label})`, value: old.url });
+    }
     removeFields(meta, isSame);
     if (at >= 0) meta.fields.splice(at, 0, { name: 'Project-URL', value: `${label}, ${url}` });
     else addField(meta, 'Project-URL', `${label}, ${url}`);
     written.push(`wheel METADATA Project-URL (${label})`);
   }
   if (facts.license) {
-    setField(meta, 'License-Expression', singleLine(facts.license, 'license'));
     const current = getField(meta, 'Metadata-Version') ?? '1.0';
     if (compareVersions(current, LICENSE_EXPRESSION_VERSION) < 0) {
       setField(meta, 'Metadata-Version', LICENSE_EXPRESSION_VERSION);
       written.push('wheel METADATA Metadata-Version');
     }
-    written.push('wheel METADATA License-Expression');
+    const legacy = getField(meta, 'License')?.trim();
+    if (getField(meta, 'License-Expression') === undefined && legacy !== undefined && isLicenseName(legacy))
+      replaced.push({ field: 'wheel METADATA License', value: legacy });
+    set('License-Expression', singleLine(facts.license, 'license'));
   }
-  if (facts.team) {
-    setField(meta, 'Maintainer', singleLine(facts.team, 'team'));
-    written.push('wheel METADATA Maintainer');
-  }
+  if (facts.team) set('Maintainer', singleLine(facts.team, 'team'));
   if (facts.contact && EMAIL.test(facts.contact.trim().replace(/^mailto:/i, ''))) {
     const email = facts.contact.trim().replace(/^mailto:/i, '');
     // Core metadata: Maintainer-email holds RFC 822 addresses, optionally "Name <addr>".
-    setField(meta, 'Maintainer-email', facts.team ? `${singleLine(facts.team, 'team')} <${email}>` : email);
-    written.push('wheel METADATA Maintainer-email');
+    set('Maintainer-email', facts.team ? `${singleLine(facts.team, 'team')} <${email}>` : email);
   }
-  return written;
+  return { written, replaced };
 }
 
 /** Stamp a wheel in place (temp file + rename). Throws WaybillError for a wheel that does not verify. */
 export async function stampWheel(path: string, facts: NativeStampFacts): Promise<NativeStampResult> {
   const buf = await readFile(path);
   const wheel = openWheel(buf, path); // verifies RECORD first: never re-sign a tampered wheel
-  const written = applyWheelFacts(wheel.metadata, facts);
+  const { written, replaced: upstream } = applyWheelFacts(wheel.metadata, facts);
   if (written.length === 0) return { changed: false, fields: [] };
 
   const metadataPath = `${wheel.distInfo}/METADATA`;
@@ -124,7 +156,7 @@ export async function stampWheel(path: string, facts: NativeStampFacts): Promise
     return { raw: m };
   });
   await writeFileAtomic(path, writeZip(members, path));
-  return { changed: true, fields: written };
+  return { changed: true, fields: written, ...(upstream.length > 0 ? { replaced: upstream } : {}) };
 }
 
 /** The same member (name, time, mode, flags) with new content, deflated. */

@@ -249,3 +249,49 @@ test('random bytes never throw anything but WaybillError', () => {
     { numRuns: 300 },
   );
 });
+
+test('stamping a wheel keeps the upstream trail: every field it replaces, with its value', async () => {
+  const di = 'demo-1.0.dist-info';
+  const metadata = [
+    'Metadata-Version: 2.4',
+    'Name: demo',
+    'Version: 1.0',
+    'Maintainer: Upstream Team',
+    'Maintainer-email: Upstream Team <up@example.com>',
+    'License-Expression: MIT',
+    'Project-URL: Bug Tracker, https://up.example.com/issues',
+    'Project-URL: Homepage, https://up.example.com/',
+    '',
+  ].join('\n');
+  const path = await writeTemp(handWheel({ [`${di}/METADATA`]: metadata }));
+  const facts = {
+    team: 'Release Team',
+    contact: 'release@example.org',
+    bugTracker: 'https://example.org/issues',
+    docs: 'https://up.example.com/docs',
+    license: 'Apache-2.0',
+  };
+  const result = await stampWheel(path, facts);
+  assert.deepEqual(result.replaced, [
+    { field: 'wheel METADATA Project-URL (Bug Tracker)', value: 'https://up.example.com/issues' },
+    { field: 'wheel METADATA License-Expression', value: 'MIT' },
+    { field: 'wheel METADATA Maintainer', value: 'Upstream Team' },
+    { field: 'wheel METADATA Maintainer-email', value: 'Upstream Team <up@example.com>' },
+  ]);
+  // Stamped again with the same facts: nothing of the upstream's is left to replace.
+  const again = await stampWheel(path, facts);
+  assert.equal(again.replaced, undefined);
+});
+
+test('stamping a wheel that says only the legacy License keeps a one-line one in the trail, never a license text', async () => {
+  const di = 'demo-1.0.dist-info';
+  const stamped = async (license: string) => {
+    const metadata = `Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nLicense: ${license}\n\n`;
+    const path = await writeTemp(handWheel({ [`${di}/METADATA`]: metadata }));
+    return (await stampWheel(path, { license: 'Apache-2.0' })).replaced;
+  };
+  // License-Expression supersedes License (PEP 639): the name the package went by is the trail.
+  assert.deepEqual(await stamped('MIT'), [{ field: 'wheel METADATA License', value: 'MIT' }]);
+  // A whole license text (continuation lines) is no name to record.
+  assert.equal(await stamped('Copyright (c) 2024 Someone\n        Permission is hereby granted'), undefined);
+});

@@ -20,6 +20,7 @@ const NATIVE_FIELDS: Record<string, { name: string; version: string; arch: strin
     version: 'image label org.opencontainers.image.version',
     arch: 'image config architecture',
   },
+  elf: { name: 'ELF .note.package name', version: 'ELF .note.package version', arch: 'ELF header e_machine' },
   deb: { name: 'deb Package field', version: 'deb Version field', arch: 'deb Architecture field' },
   rpm: { name: 'rpm Name tag', version: 'rpm Version tag', arch: 'rpm Arch tag' },
   apk: { name: 'apk .PKGINFO pkgname', version: 'apk .PKGINFO pkgver', arch: 'apk .PKGINFO arch' },
@@ -33,6 +34,21 @@ const NATIVE_FIELDS: Record<string, { name: string; version: string; arch: strin
 
 function nativeField(format: string, what: 'name' | 'version' | 'arch'): string {
   return NATIVE_FIELDS[format]?.[what] ?? `${format} metadata (${what})`;
+}
+
+/**
+ * Formats whose name and version `stamp` writes itself (docs/config.md: image title and version
+ * annotations and labels, the ELF package note): a missing one is fixed by the stamp flag, not by
+ * rebuilding. A package's identity is its package manager's and is never rewritten.
+ */
+const IDENTITY_WRITTEN_BY_STAMP = new Set(['oci-image', 'docker-image', 'elf']);
+
+/** The fix for an identity field the artifact lacks. */
+function missingNativeFix(format: string, what: 'name' | 'version' | 'arch'): string {
+  const field = nativeField(format, what);
+  if (what !== 'arch' && IDENTITY_WRITTEN_BY_STAMP.has(format))
+    return `pass --${what} when stamping: stamp writes it into the ${field}`;
+  return `set ${field} when building the artifact`;
 }
 
 function bareDigest(d: string): string {
@@ -90,7 +106,7 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
         error(
           `the artifact's own metadata has no name`,
           nativeField(facts.format, 'name'),
-          `set ${nativeField(facts.format, 'name')} when building the artifact`,
+          missingNativeFix(facts.format, 'name'),
         ),
       );
     } else if (nonEmpty(id.name) && !sameName(nativeName, id.name, facts.format)) {
@@ -108,7 +124,7 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
         error(
           `the artifact's own metadata has no version`,
           nativeField(facts.format, 'version'),
-          `set ${nativeField(facts.format, 'version')} when building the artifact`,
+          missingNativeFix(facts.format, 'version'),
         ),
       );
     } else if (nonEmpty(id.version) && !sameVersion(nativeVersion, id.version)) {
@@ -126,7 +142,7 @@ export function checkIdentity(ctx: RuleContext): Finding[] {
         error(
           `the artifact's own metadata has no architecture`,
           nativeField(facts.format, 'arch'),
-          `set ${nativeField(facts.format, 'arch')} when building the artifact`,
+          missingNativeFix(facts.format, 'arch'),
         ),
       );
     } else if (id.architectures.length > 0) {

@@ -76,6 +76,7 @@ function checkLicense(ctx: RuleContext, findings: Finding[]): string | undefined
     }
   }
   if (!nativeValue) checkDeclaredLicense(ctx, license, findings);
+  checkUpstreamLicense(ctx, license, findings);
   return `license ${canonicalExpression(parsed)} (record${nativeValue ? `; ${native!.field}` : ''}): ${verdict.explanation}`;
 }
 
@@ -90,6 +91,23 @@ function checkDeclaredLicense(ctx: RuleContext, license: string, findings: Findi
   const declared = sbom && 'format' in sbom ? sbom.subjectLicenses : undefined;
   const differs = declared ? licenseDisagreement(license, declared) : undefined;
   if (differs) findings.push(warning(differs.message, DECLARED_LICENSE_PATH, differs.fix));
+}
+
+/** Upstream-trail fields that held a license: `wheel METADATA License-Expression`. */
+const UPSTREAM_LICENSE_FIELD = /\sLicense(?:-Expression)?$/;
+
+/**
+ * A package whose own license field `stamp` replaced (a wheel's License-Expression: core metadata
+ * has one field, so waybill.yaml's license took its place) agrees with the record afterwards; the
+ * record's upstream trail still holds what the package said, and a different license there gets the
+ * same warning as a .deb's copyright file.
+ */
+function checkUpstreamLicense(ctx: RuleContext, license: string, findings: Finding[]): void {
+  const upstream = (ctx.record?.predicate.upstream ?? [])
+    .filter((f) => UPSTREAM_LICENSE_FIELD.test(f.field))
+    .map((f) => f.value);
+  const differs = upstream.length > 0 ? licenseDisagreement(license, upstream) : undefined;
+  if (differs) findings.push(warning(differs.message, recordPath('upstream'), differs.fix));
 }
 
 export function checkSupport(ctx: RuleContext): Finding[] {
