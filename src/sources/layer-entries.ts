@@ -54,6 +54,16 @@ export interface LowerLink {
   target: string;
 }
 
+/** Where wanted hard links lead in their layer. */
+export interface LinkTargets {
+  /** Target → the bytes of the file it names in this layer. */
+  bytes: Map<string, Buffer>;
+  /** Targets whose file this layer holds, as a file or as something else (no bytes then). */
+  present: Set<string>;
+  /** Targets this layer does not hold, or holds as a hard link to a path it does not: that path. */
+  lower: Map<string, string>;
+}
+
 /** What the entries of a layer are read as. */
 export interface EntryOptions {
   /** Interpret `.wh.` whiteouts and opaque-dir markers (image layers only). */
@@ -289,11 +299,11 @@ export class LayerEntries implements TarPushHandler {
    * for (not a file, or over maxFileSize) leaves the link hidden, as an unwanted entry; one it does
    * not hold at all (`present`) is a lower layer's file, resolved once the layers are stacked.
    */
-  resolveLinks(targets: ReadonlyMap<string, Buffer>, present: ReadonlySet<string>): void {
+  resolveLinks({ bytes, present, lower }: LinkTargets): void {
     for (const [path, { entry, target }] of this.pending) {
-      const data = targets.get(target);
+      const data = bytes.get(target);
       if (data === undefined && !present.has(target) && this.job.image) {
-        this.scan.lowerLinks.push({ entry, target });
+        this.scan.lowerLinks.push({ entry, target: lower.get(target) ?? target });
         continue;
       }
       entry.size = data?.length ?? 0;

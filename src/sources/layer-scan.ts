@@ -36,7 +36,7 @@ import { DigestCheck, localSha256, type Sha256Sink } from '../util/digest.ts';
 import type { HashLane } from '../util/hash-lane.ts';
 import { openRegularFileSync } from '../util/regular-file.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
-import { LayerEntries, type LayerScan } from './layer-entries.ts';
+import { LayerEntries, type LayerScan, type LinkTargets } from './layer-entries.ts';
 import { packBuffers, type SlabPlace, unpackBuffer } from './slabs.ts';
 import type { FileEntry, FileFilter } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
@@ -160,8 +160,7 @@ export async function scanLayer(
     tar.finish();
     const targets = entries.linkTargets();
     if (targets.size > 0) {
-      const { bytes, present } = await linkTargetBytes(job, targets, hooks);
-      entries.resolveLinks(bytes, present);
+      entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
     }
   } catch (e) {
     entries.discard();
@@ -174,25 +173,62 @@ export async function scanLayer(
  * The bytes of the files that wanted hard links point to, when the filter did not want those files
  * themselves: a tar stores a hard link's content once, under the first name (a package manager's
  * store, a cache), so a second pass over the layer reads just those. Rare, so it costs nothing
- * otherwise; the budget was charged by the first pass. `present`: the targets the layer holds at
- * all (a target it does not hold is a lower layer's file).
+ * otherwise; the budget was charged by the first pass. A target that is itself a hard link of this
+ * layer names the same file as its own target (a link refers to an earlier entry), followed to a file
+ * of this layer (read by a third pass when the second did not know it was wanted) or to a path the
+ * layer does not hold: a lower layer's file, returned in `lower`.
  */
 async function linkTargetBytes(
   job: LayerJob,
   targets: ReadonlySet<string>,
   hooks: ScanHooks,
-): Promise<{ bytes: Map<string, Buffer>; present: Set<string> }> {
+): Promise<LinkTargets> {
+  const links = new Map<string, string>();
+  const held = new Set<string>();
+  const first = await readLayerFiles(job, targets, hooks, (entry) => {
+    held.add(entry.path);
+    if (entry.type === 'hardlink' && entry.linkTarget !== undefined) links.set(entry.path, entry.linkTarget);
+  });
+  const ends = new Map([...targets].map((target) => [target, linkChainEnd(links, target)]));
+  const unread = new Set([...ends.values()].filter((end) => held.has(end) && !first.has(end)));
+  const second = unread.size > 0 ? await readLayerFiles(job, unread, hooks) : new Map<string, Buffer>();
+  const out: LinkTargets = { bytes: new Map(), present: new Set(), lower: new Map() };
+  for (const [target, end] of ends) {
+    const data = first.get(end) ?? second.get(end);
+    if (data !== undefined) out.bytes.set(target, data);
+    if (held.has(end)) out.present.add(target);
+    else out.lower.set(target, end);
+  }
+  return out;
+}
+
+/** The path a chain of this layer's hard links ends at (a loop ends where it closes). */
+function linkChainEnd(links: ReadonlyMap<string, string>, start: string): string {
+  const seen = new Set<string>();
+  let path = start;
+  for (let next = links.get(path); next !== undefined && !seen.has(path); next = links.get(path)) {
+    seen.add(path);
+    path = next;
+  }
+  return path;
+}
+
+/** The files at `paths` in one more pass over the layer; `each` sees every entry. */
+async function readLayerFiles(
+  job: LayerJob,
+  paths: ReadonlySet<string>,
+  hooks: ScanHooks,
+  each?: (entry: FileEntry) => void,
+): Promise<Map<string, Buffer>> {
   const { budget: _charged, ...again } = job;
-  const present = new Set<string>();
   const filter: FileFilter = {
     want: (entry) => {
-      if (!targets.has(entry.path)) return false;
-      present.add(entry.path);
-      return entry.type === 'file';
+      each?.(entry);
+      return paths.has(entry.path) && entry.type === 'file';
     },
   };
   const scan = await scanLayer(again, filter, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
-  return { bytes: new Map(scan.files.map((f) => [f.entry.path, f.data])), present };
+  return new Map(scan.files.map((f) => [f.entry.path, f.data]));
 }
 
 /**

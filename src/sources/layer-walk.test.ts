@@ -297,6 +297,16 @@ test('a hard link to a file of a lower layer gets that file’s bytes as the lay
       'want/d': { hardlink: 'store/dir/f' },
       'want/n': { hardlink: 'store/nope' },
       'want/replaced': { hardlink: 'store/keep' },
+      // Through this layer's own hard links the filter does not want: to a lower file, to a file
+      // of this layer, round a loop (no file: left out).
+      'mid/l': { hardlink: 'store/keep' },
+      'want/via-lower': { hardlink: 'mid/l' },
+      'mid/f': 'KEEP f2',
+      'mid/g': { hardlink: 'mid/f' },
+      'want/via-same': { hardlink: 'mid/g' },
+      'mid/p': { hardlink: 'mid/q' },
+      'mid/q': { hardlink: 'mid/p' },
+      'want/loop': { hardlink: 'mid/q' },
     },
     // The target rewritten after the link: a new file, the link keeps the old bytes. A link to a
     // link of a lower layer: the same file, two layers down.
@@ -335,6 +345,8 @@ test('a hard link to a file of a lower layer gets that file’s bytes as the lay
           'want/k': `${l2}|KEEP k0|7`,
           'want/o': `${l2}|KEEP o1|7`,
           'want/replaced': `${l3}|KEEP r3|7`,
+          'want/via-lower': `${l2}|KEEP k0|7`,
+          'want/via-same': `${l2}|KEEP f2|7`,
         },
         `${compression}, ${workers} workers`,
       );
