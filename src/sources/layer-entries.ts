@@ -288,9 +288,18 @@ export class LayerEntries implements TarPushHandler {
     } else this.files.set(path, { entry: current.entry, data: kept });
   }
 
-  /** The paths whose content the pending hard links need (none: no second pass). */
-  linkTargets(): Set<string> {
-    return new Set([...this.pending.values()].map((p) => p.target));
+  /**
+   * The paths whose content the pending hard links need (none: no second pass), each with the most
+   * its links may read (`sizeLimit` of the link: a package database linked to a huge file is no
+   * smaller a bomb for being a link).
+   */
+  linkTargets(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { entry, target } of this.pending.values()) {
+      const limit = sizeLimit(this.filter, entry, this.job.maxFileSize);
+      out.set(target, Math.max(limit, out.get(target) ?? 0));
+    }
+    return out;
   }
 
   /**

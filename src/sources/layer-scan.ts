@@ -180,7 +180,7 @@ export async function scanLayer(
  */
 async function linkTargetBytes(
   job: LayerJob,
-  targets: ReadonlySet<string>,
+  targets: ReadonlyMap<string, number>,
   hooks: ScanHooks,
 ): Promise<LinkTargets> {
   const links = new Map<string, string>();
@@ -189,8 +189,11 @@ async function linkTargetBytes(
     held.add(entry.path);
     if (entry.type === 'hardlink' && entry.linkTarget !== undefined) links.set(entry.path, entry.linkTarget);
   });
-  const ends = new Map([...targets].map((target) => [target, linkChainEnd(links, target)]));
-  const unread = new Set([...ends.values()].filter((end) => held.has(end) && !first.has(end)));
+  const ends = new Map([...targets.keys()].map((target) => [target, linkChainEnd(links, target)]));
+  const unread = new Map<string, number>();
+  for (const [target, end] of ends)
+    if (held.has(end) && !first.has(end))
+      unread.set(end, Math.max(targets.get(target) ?? 0, unread.get(end) ?? 0));
   const second = unread.size > 0 ? await readLayerFiles(job, unread, hooks) : new Map<string, Buffer>();
   const out: LinkTargets = { bytes: new Map(), present: new Set(), lower: new Map() };
   for (const [target, end] of ends) {
@@ -213,10 +216,13 @@ function linkChainEnd(links: ReadonlyMap<string, string>, start: string): string
   return path;
 }
 
-/** The files at `paths` in one more pass over the layer; `each` sees every entry. */
+/**
+ * The files at `paths` in one more pass over the layer, none read past its limit (a larger one gives
+ * no bytes); `each` sees every entry.
+ */
 async function readLayerFiles(
   job: LayerJob,
-  paths: ReadonlySet<string>,
+  paths: ReadonlyMap<string, number>,
   hooks: ScanHooks,
   each?: (entry: FileEntry) => void,
 ): Promise<Map<string, Buffer>> {
@@ -226,6 +232,7 @@ async function readLayerFiles(
       each?.(entry);
       return paths.has(entry.path) && entry.type === 'file';
     },
+    maxSize: (entry) => paths.get(entry.path),
   };
   const scan = await scanLayer(again, filter, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
   return new Map(scan.files.map((f) => [f.entry.path, f.data]));

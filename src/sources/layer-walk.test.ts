@@ -354,6 +354,34 @@ test('a hard link to a file of a lower layer gets that file’s bytes as the lay
   }
 });
 
+test('a hard link is read no further than the filter lets the link itself be read (maxSize), in its layer or below', async () => {
+  // Found by fuzzing: a dist-info METADATA hard-linked to a 200 MiB file (a few hundred KiB of gzip)
+  // was read whole, past TEXT_FILE_MAX, whether the file was in the link's layer or a lower one.
+  const layers: TarSpec[] = [
+    { 'store/big': `KEEP ${'x'.repeat(100)}`, 'store/small': 'KEEP s' },
+    {
+      'want/lower-big': { hardlink: 'store/big' },
+      'want/lower-small': { hardlink: 'store/small' },
+      'mid/big': `KEEP ${'y'.repeat(100)}`,
+      'want/same-big': { hardlink: 'mid/big' },
+    },
+  ];
+  const image = await buildOciLayout(join(work, 'link-max-size'), layers, { compression: 'none' });
+  const oci = await openArtifact(image.layoutDir);
+  const result = await oci.walk(
+    {
+      want: (e) => e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink'),
+      keep: (_entry, data) => data.includes('KEEP'),
+      maxSize: (e) => (e.path.startsWith('want/') ? 50 : undefined),
+    },
+    { workers: 0 } as SourceWalkOptions,
+  );
+  assert.deepEqual(
+    result.files.map((f) => [f.entry.path, f.data.toString()]),
+    [['want/lower-small', 'KEEP s']],
+  );
+});
+
 /** A filter module on disk, as worker threads load it: every file kept. */
 async function filesModule(dir: string): Promise<FilterModuleSpec> {
   const path = join(dir, 'files-filter.mjs');
