@@ -62,6 +62,8 @@ export interface LinkTargets {
   present: Set<string>;
   /** Targets this layer does not hold, or holds as a hard link to a path it does not: that path. */
   lower: Map<string, string>;
+  /** Targets over the most their links may read: why (as for a file over its limit). */
+  tooLarge: Map<string, string>;
 }
 
 /** What the entries of a layer are read as. */
@@ -308,7 +310,7 @@ export class LayerEntries implements TarPushHandler {
    * for (not a file, or over maxFileSize) leaves the link hidden, as an unwanted entry; one it does
    * not hold at all (`present`) is a lower layer's file, resolved once the layers are stacked.
    */
-  resolveLinks({ bytes, present, lower }: LinkTargets): void {
+  resolveLinks({ bytes, present, lower, tooLarge }: LinkTargets): void {
     for (const [path, { entry, target }] of this.pending) {
       const data = bytes.get(target);
       if (data === undefined && !present.has(target) && this.job.image) {
@@ -317,6 +319,8 @@ export class LayerEntries implements TarPushHandler {
       }
       entry.size = data?.length ?? 0;
       const kept = data !== undefined ? linkedBytes(this.filter, entry, data) : undefined;
+      const reason = tooLarge.get(target);
+      if (reason !== undefined) this.scan.skipped.push({ path, reason });
       if (kept === undefined) this.scan.hidden.push(path);
       else this.files.set(path, { entry, data: kept });
     }

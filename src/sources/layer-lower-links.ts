@@ -42,7 +42,7 @@ export async function resolveLowerLinks(
         link.target = further;
         continue;
       } else if (!layer.removes(link.target)) continue;
-      else view.fillLowerLink(link.path, undefined);
+      else view.fillLowerLink(link.path, undefined, layer.tooLarge.get(link.target));
       open.delete(link.path);
     }
   }
@@ -57,6 +57,8 @@ interface TargetsInLayer {
   linksDown: Map<string, string>;
   /** Whether the layer deletes or replaces `target` without giving it bytes: the search ends there. */
   removes(target: string): boolean;
+  /** Targets this layer holds over the most their links may read: why. */
+  tooLarge: Map<string, string>;
 }
 
 /** One more pass over a layer for the given paths (its budget was charged by the first). */
@@ -90,6 +92,7 @@ async function readTargets(
   return {
     bytes,
     linksDown,
+    tooLarge: new Map(scan.skipped.map((s) => [s.path, s.reason])),
     removes: (target) =>
       deleted.has(target) ||
       replaced.has(target) ||

@@ -192,13 +192,15 @@ async function linkTargetBytes(
   const ends = new Map([...targets.keys()].map((target) => [target, linkChainEnd(links, target)]));
   const unread = new Map<string, number>();
   for (const [target, end] of ends)
-    if (held.has(end) && !first.has(end))
+    if (held.has(end) && !first.bytes.has(end) && !first.tooLarge.has(end))
       unread.set(end, Math.max(targets.get(target) ?? 0, unread.get(end) ?? 0));
-  const second = unread.size > 0 ? await readLayerFiles(job, unread, hooks) : new Map<string, Buffer>();
-  const out: LinkTargets = { bytes: new Map(), present: new Set(), lower: new Map() };
+  const second = unread.size > 0 ? await readLayerFiles(job, unread, hooks) : undefined;
+  const out: LinkTargets = { bytes: new Map(), present: new Set(), lower: new Map(), tooLarge: new Map() };
   for (const [target, end] of ends) {
-    const data = first.get(end) ?? second.get(end);
+    const data = first.bytes.get(end) ?? second?.bytes.get(end);
     if (data !== undefined) out.bytes.set(target, data);
+    const tooLarge = first.tooLarge.get(end) ?? second?.tooLarge.get(end);
+    if (tooLarge !== undefined) out.tooLarge.set(target, tooLarge);
     if (held.has(end)) out.present.add(target);
     else out.lower.set(target, end);
   }
@@ -218,14 +220,14 @@ function linkChainEnd(links: ReadonlyMap<string, string>, start: string): string
 
 /**
  * The files at `paths` in one more pass over the layer, none read past its limit (a larger one gives
- * no bytes); `each` sees every entry.
+ * no bytes, only why); `each` sees every entry.
  */
 async function readLayerFiles(
   job: LayerJob,
   paths: ReadonlyMap<string, number>,
   hooks: ScanHooks,
   each?: (entry: FileEntry) => void,
-): Promise<Map<string, Buffer>> {
+): Promise<{ bytes: Map<string, Buffer>; tooLarge: Map<string, string> }> {
   const { budget: _charged, ...again } = job;
   const filter: FileFilter = {
     want: (entry) => {
@@ -235,7 +237,10 @@ async function readLayerFiles(
     maxSize: (entry) => paths.get(entry.path),
   };
   const scan = await scanLayer(again, filter, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
-  return new Map(scan.files.map((f) => [f.entry.path, f.data]));
+  return {
+    bytes: new Map(scan.files.map((f) => [f.entry.path, f.data])),
+    tooLarge: new Map(scan.skipped.map((f) => [f.path, f.reason])),
+  };
 }
 
 /**

@@ -380,6 +380,12 @@ test('a hard link is read no further than the filter lets the link itself be rea
     result.files.map((f) => [f.entry.path, f.data.toString()]),
     [['want/lower-small', 'KEEP s']],
   );
+  // Said as for a file over its limit.
+  const over = (n: number) => `${n} bytes is larger than 50, the most read of such a file`;
+  assert.deepEqual(result.skipped, [
+    { path: 'want/lower-big', reason: over(105) },
+    { path: 'want/same-big', reason: over(105) },
+  ]);
 });
 
 /** A filter module on disk, as worker threads load it: every file kept. */
