@@ -288,9 +288,7 @@ async function readXzLayout(
   input: string,
 ): Promise<XzStreamLayout> {
   const bad = (reason: string) => new WaybillError('MALFORMED', input, `xz stream: ${reason}`);
-  let pos = end;
-  // Stream padding (§2.2): zero bytes in multiples of four after the stream.
-  while (pos - 4 >= start + 24 && (await source.read(pos - 4, 4)).readUInt32LE(0) === 0) pos -= 4;
+  const pos = await paddingStart(source, start + 24, end);
   if (pos - start < 24) throw bad('too short for a stream header and footer');
   const footer = await source.read(pos - 12, 12);
   if (!footer.subarray(10, 12).equals(XZ_FOOTER_MAGIC))
@@ -330,6 +328,28 @@ async function readXzLayout(
   if (!footer.subarray(8, 10).equals(header.subarray(6, 8)))
     throw bad('stream header and footer flags differ');
   return { start: streamStart, end, check, blocks };
+}
+
+/** How much of the padding after a stream is looked at in one read. */
+const PADDING_CHUNK = 64 * 1024;
+
+/**
+ * Where the stream padding before `end` begins (§2.2: zero bytes, a multiple of four, after a
+ * stream), looking no lower than `floor`. Read backward in chunks: megabytes of padding are valid,
+ * and four bytes at a time they took minutes.
+ */
+async function paddingStart(source: ByteSource, floor: number, end: number): Promise<number> {
+  let zeros = 0;
+  for (let pos = end; pos > floor; ) {
+    const from = Math.max(floor, pos - PADDING_CHUNK);
+    const chunk = await source.read(from, pos - from);
+    let i = chunk.length;
+    while (i > 0 && chunk[i - 1] === 0) i--;
+    zeros += chunk.length - i;
+    if (i > 0) break;
+    pos = from;
+  }
+  return end - 4 * Math.floor(zeros / 4);
 }
 
 /** The check-type byte of the xz stream at `start`. */
