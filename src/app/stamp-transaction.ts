@@ -265,7 +265,12 @@ async function beginSidecarStamp(
       // The stamper rewrites a copy in the staging directory (its own temp files land there too);
       // the original is replaced only at commit, after its SBOM and record.
       const copy = await staging.copyIn(location.path, name);
-      const result = await format.stamp(copy, nativeFacts);
+      const result = await format.stamp(copy, nativeFacts).catch((e: unknown) => {
+        // What is wrong is in the artifact the user named, not in the staging copy's path.
+        if (e instanceof WaybillError && e.input === copy)
+          throw new WaybillError(e.code, ref, e.reason, { cause: e });
+        throw e;
+      });
       replaced = result.replaced ?? [];
       if (result.changed) {
         artifact = await openFile(ref, copy);

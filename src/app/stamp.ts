@@ -241,17 +241,25 @@ function assertNativeTexts(
   facts: NativeFacts,
   used: { name: string | null; version: string | null; architectures: string[] },
 ): void {
-  const check = (fact: Fact | undefined) => {
-    try {
-      assertWritableText(fact?.field ?? '', fact?.value);
-    } catch (e) {
-      if (!(e instanceof WaybillError)) throw e;
-      throw new WaybillError('MALFORMED', ref, `its ${fact?.field} ${e.reason}`);
-    }
-  };
+  const check = (fact: Fact | undefined) => assertArtifactText(ref, fact?.field ?? '', fact?.value);
   if (facts.name && facts.name.value === used.name) check(facts.name);
   if (facts.version && facts.version.value === used.version) check(facts.version);
   for (const arch of facts.architectures) if (used.architectures.includes(arch.value)) check(arch);
+}
+
+/** A value from the artifact's own metadata, by the record's text rules, refused as the artifact's. */
+function assertArtifactText(
+  ref: string,
+  field: string,
+  value: string | null | undefined,
+  options: { multiline?: boolean } = {},
+): void {
+  try {
+    assertWritableText(field, value, options);
+  } catch (e) {
+    if (!(e instanceof WaybillError)) throw e;
+    throw new WaybillError('MALFORMED', ref, `its ${field} ${e.reason}`);
+  }
 }
 
 async function stampLocked(
@@ -435,6 +443,9 @@ interface Prepared {
 async function prepareRecords(tx: StampTransaction, input: PrepareInput): Promise<Prepared> {
   const { settings, given, built, source, identity } = input;
   const artifact = tx.artifact;
+  // The upstream trail is the artifact's own metadata too (a wheel's License, Maintainer), folded
+  // over lines as it may be: a control character in it is the artifact's, named as such.
+  for (const u of tx.replaced) assertArtifactText(input.opened.ref, u.field, u.value, { multiline: true });
   let contents = input.contents;
   // Image stamping rewrites only the config and manifests, so the layers' contents are unchanged. A
   // single file rewritten (a wheel's METADATA, a deb's control) is small: catalog it again so the

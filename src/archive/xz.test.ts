@@ -70,6 +70,63 @@ test('SHA-256 checks are verified against the decompressed bytes', {
   );
 });
 
+test('several streams one after another (xz-file-format §2), with SHA-256 checks: each decoded and verified', {
+  skip: !haveXz && 'xz not installed',
+}, async () => {
+  // Found by fuzzing: `cat a.xz b.xz` of SHA-256 streams (xz -d reads it) was refused, 'index does not
+  // account for the blocks before it': only the last stream was looked for.
+  const [a, b, c] = [sample(50_000), sample(70_000).reverse(), sample(30_000)];
+  const sa = xz(a, ['--check=sha256', '--block-size=20000']);
+  const sb = xz(b, ['--check=sha256']);
+  const sc = xz(c, ['--check=crc64']);
+  const padding = Buffer.alloc(8);
+  for (const [label, parts, want] of [
+    ['sha256 + sha256', [sa, sb], [a, b]],
+    ['sha256, padding, crc64, sha256', [sa, padding, sc, sb], [a, c, b]],
+  ] as const) {
+    const out = await decompressPackageBuffer('xz', Buffer.concat(parts), { input: 'multi.xz' });
+    assert.ok(out.equals(Buffer.concat(want)), label);
+  }
+  // The first stream's last check flipped: still caught.
+  const tampered = Buffer.from(sa);
+  const indexSize = (tampered.readUInt32LE(tampered.length - 8) + 1) * 4;
+  const lastCheckByte = tampered.length - 12 - indexSize - 1;
+  tampered[lastCheckByte] = (tampered[lastCheckByte] as number) ^ 1;
+  await expectError(
+    decompressPackageBuffer('xz', Buffer.concat([tampered, sb]), { input: 'multi.xz' }),
+    'MALFORMED',
+    /SHA-256 check of block 2/,
+  );
+  // Padding that is not a multiple of four, or garbage, between streams.
+  for (const between of [Buffer.alloc(3), Buffer.from('junk')])
+    await expectError(
+      decompressPackageBuffer('xz', Buffer.concat([sa, between, sb]), { input: 'multi.xz' }),
+      'MALFORMED',
+      /multi\.xz: xz stream: /,
+    );
+});
+
+test('megabytes of stream padding after a SHA-256 stream are read in a few reads', {
+  skip: !haveXz && 'xz not installed',
+}, async () => {
+  // Found by fuzzing: 8 MiB of zero padding (valid, §2.2) was read back four bytes at a time, over
+  // a minute for `sbom` of such a .tar.xz.
+  const data = sample(20_000);
+  const padded = Buffer.concat([xz(data, ['--check=sha256']), Buffer.alloc(4 << 20)]);
+  let reads = 0;
+  const source = bufferSource(padded);
+  const counted = {
+    size: source.size,
+    read: (offset: number, length: number) => {
+      reads++;
+      return source.read(offset, length);
+    },
+  };
+  const out = await collect(await decompressXzRange(counted, 0, padded.length, { input: 'p.xz' }));
+  assert.ok(out.equals(data));
+  assert.ok(reads < 200, `${reads} reads`);
+});
+
 test('corrupt, truncated and empty streams are MALFORMED; bombs hit LIMIT', {
   skip: !haveXz && 'xz not installed',
 }, async () => {

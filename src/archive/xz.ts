@@ -201,6 +201,8 @@ const CHECK_SIZE = [0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64];
 const CHECK_SHA256 = 0x0a;
 /** Blocks in one stream we are willing to track (each index record is at least 2 bytes). */
 const MAX_BLOCKS = 1_000_000;
+/** Concatenated streams we are willing to read one by one. */
+const MAX_STREAMS = 10_000;
 const COPY_CHUNK = 1024 * 1024;
 
 interface XzBlock {
@@ -253,7 +255,32 @@ function writeVarint(value: number): Buffer {
   return Buffer.from(bytes);
 }
 
-/** Reads a single xz stream's layout from its footer and index (trailing stream padding allowed). */
+/**
+ * The layouts of the streams between `start` and `end`, in order: an xz file may be several streams
+ * one after another, with stream padding between them (§2, §2.2; `xz -d` reads them all). Each is
+ * found from the end, its footer and index giving where it starts.
+ */
+async function readXzLayouts(
+  source: ByteSource,
+  start: number,
+  end: number,
+  input: string,
+): Promise<XzStreamLayout[]> {
+  const layouts: XzStreamLayout[] = [];
+  for (let streamEnd = end; ; ) {
+    const layout = await readXzLayout(source, start, streamEnd, input);
+    layouts.unshift(layout);
+    if (layout.start === start) return layouts;
+    if (layouts.length >= MAX_STREAMS)
+      throw new WaybillError('LIMIT', input, `more than ${MAX_STREAMS} xz streams`);
+    streamEnd = layout.start;
+  }
+}
+
+/**
+ * Reads the layout of the last xz stream before `end` (trailing stream padding allowed) from its
+ * footer and index; it starts where its index says, at `start` or after it.
+ */
 async function readXzLayout(
   source: ByteSource,
   start: number,
@@ -261,23 +288,15 @@ async function readXzLayout(
   input: string,
 ): Promise<XzStreamLayout> {
   const bad = (reason: string) => new WaybillError('MALFORMED', input, `xz stream: ${reason}`);
-  let pos = end;
-  // Stream padding (§2.2): zero bytes in multiples of four after the stream.
-  while (pos - 4 >= start + 24 && (await source.read(pos - 4, 4)).readUInt32LE(0) === 0) pos -= 4;
+  const pos = await paddingStart(source, start + 24, end);
   if (pos - start < 24) throw bad('too short for a stream header and footer');
-  const header = await source.read(start, 12);
-  if (!header.subarray(0, 6).equals(XZ_MAGIC)) throw bad('bad header magic');
-  if (!crc32le(header.subarray(6, 8)).equals(header.subarray(8, 12)))
-    throw bad('stream header CRC32 mismatch');
   const footer = await source.read(pos - 12, 12);
   if (!footer.subarray(10, 12).equals(XZ_FOOTER_MAGIC))
     throw bad('bad footer magic (garbage after the stream?)');
   if (!crc32le(footer.subarray(4, 10)).equals(footer.subarray(0, 4)))
     throw bad('stream footer CRC32 mismatch');
-  if (!footer.subarray(8, 10).equals(header.subarray(6, 8)))
-    throw bad('stream header and footer flags differ');
-  const check = (header[7] as number) & 0x0f;
-  if (header[6] !== 0 || ((header[7] as number) & 0xf0) !== 0) throw bad('reserved stream flags set');
+  const check = (footer[9] as number) & 0x0f;
+  if (footer[8] !== 0 || ((footer[9] as number) & 0xf0) !== 0) throw bad('reserved stream flags set');
   const indexSize = (footer.readUInt32LE(4) + 1) * 4;
   const indexStart = pos - 12 - indexSize;
   if (indexStart < start + 12) throw bad('index runs before the stream header');
@@ -299,8 +318,38 @@ async function readXzLayout(
     blocksSize += ceil4(unpadded);
   }
   if (ceil4(at.pos) !== indexSize - 4) throw bad('index size does not match its records');
-  if (start + 12 + blocksSize !== indexStart) throw bad('index does not account for the blocks before it');
-  return { start, end, check, blocks };
+  const streamStart = indexStart - blocksSize - 12;
+  if (streamStart < start) throw bad('index does not account for the blocks before it');
+  const header = await source.read(streamStart, 12);
+  if (!header.subarray(0, 6).equals(XZ_MAGIC))
+    throw bad(streamStart === start ? 'bad header magic' : 'index does not account for the blocks before it');
+  if (!crc32le(header.subarray(6, 8)).equals(header.subarray(8, 12)))
+    throw bad('stream header CRC32 mismatch');
+  if (!footer.subarray(8, 10).equals(header.subarray(6, 8)))
+    throw bad('stream header and footer flags differ');
+  return { start: streamStart, end, check, blocks };
+}
+
+/** How much of the padding after a stream is looked at in one read. */
+const PADDING_CHUNK = 64 * 1024;
+
+/**
+ * Where the stream padding before `end` begins (§2.2: zero bytes, a multiple of four, after a
+ * stream), looking no lower than `floor`. Read backward in chunks: megabytes of padding are valid,
+ * and four bytes at a time they took minutes.
+ */
+async function paddingStart(source: ByteSource, floor: number, end: number): Promise<number> {
+  let zeros = 0;
+  for (let pos = end; pos > floor; ) {
+    const from = Math.max(floor, pos - PADDING_CHUNK);
+    const chunk = await source.read(from, pos - from);
+    let i = chunk.length;
+    while (i > 0 && chunk[i - 1] === 0) i--;
+    zeros += chunk.length - i;
+    if (i > 0) break;
+    pos = from;
+  }
+  return end - 4 * Math.floor(zeros / 4);
 }
 
 /** The check-type byte of the xz stream at `start`. */
@@ -332,7 +381,7 @@ export async function* copyRangeChunks(
 async function* reframeWithoutChecks(
   source: ByteSource,
   layout: XzStreamLayout,
-  checks: Buffer[],
+  checks: Array<Buffer | undefined>,
   onInput?: (n: number) => void,
 ): AsyncGenerator<Buffer> {
   const checkSize = CHECK_SIZE[layout.check] as number;
@@ -362,20 +411,43 @@ async function* reframeWithoutChecks(
   yield Buffer.concat([index, crc32le(footerBody), footerBody, XZ_FOOTER_MAGIC]);
 }
 
-/** Verifies each block's SHA-256 over the decompressed bytes, at the block boundaries. */
+/**
+ * Every stream in order for the decoder: a SHA-256 one re-framed without its checks (kept in
+ * `checks`, one per block), any other as it is (the decoder checks it; `undefined` per block).
+ */
+async function* streamsForDecoder(
+  source: ByteSource,
+  layouts: readonly XzStreamLayout[],
+  checks: Array<Buffer | undefined>,
+  onInput?: (n: number) => void,
+): AsyncGenerator<Buffer> {
+  for (const layout of layouts) {
+    if (layout.check === CHECK_SHA256) {
+      yield* reframeWithoutChecks(source, layout, checks, onInput);
+      continue;
+    }
+    for (const _ of layout.blocks) checks.push(undefined);
+    yield* copyRangeChunks(source, layout.start, layout.end - layout.start, onInput);
+  }
+}
+
+/** Verifies the SHA-256 of each block that has one over the decompressed bytes, at the block boundaries. */
 async function* verifySha256(
   output: AsyncIterable<Buffer>,
-  layout: XzStreamLayout,
-  checks: Buffer[],
+  layouts: readonly XzStreamLayout[],
+  checks: Array<Buffer | undefined>,
   input: string,
 ): AsyncGenerator<Buffer> {
+  const blocks = layouts.flatMap((l) =>
+    l.blocks.map((b) => ({ uncompressed: b.uncompressed, sha256: l.check === CHECK_SHA256 })),
+  );
   let blockIndex = 0;
-  let left = layout.blocks[0]?.uncompressed ?? 0;
+  let left = blocks[0]?.uncompressed ?? 0;
   let hash = createHash('sha256');
   const finishBlocks = () => {
-    while (left === 0 && blockIndex < layout.blocks.length) {
+    while (left === 0 && blockIndex < blocks.length) {
       const expected = checks[blockIndex];
-      if (!expected || !hash.digest().equals(expected)) {
+      if (blocks[blockIndex]?.sha256 && (!expected || !hash.digest().equals(expected))) {
         throw new WaybillError(
           'MALFORMED',
           input,
@@ -384,25 +456,25 @@ async function* verifySha256(
       }
       blockIndex++;
       hash = createHash('sha256');
-      left = layout.blocks[blockIndex]?.uncompressed ?? 0;
+      left = blocks[blockIndex]?.uncompressed ?? 0;
     }
   };
   finishBlocks();
   for await (const chunk of output) {
     let at = 0;
     while (at < chunk.length) {
-      if (blockIndex >= layout.blocks.length) {
+      if (blockIndex >= blocks.length) {
         throw new WaybillError('MALFORMED', input, 'xz stream: more data than its index records');
       }
       const n = Math.min(left, chunk.length - at);
-      hash.update(chunk.subarray(at, at + n));
+      if (blocks[blockIndex]?.sha256) hash.update(chunk.subarray(at, at + n));
       left -= n;
       at += n;
       finishBlocks();
     }
     yield chunk;
   }
-  if (blockIndex < layout.blocks.length)
+  if (blockIndex < blocks.length)
     throw new WaybillError('MALFORMED', input, 'xz stream: less data than its index records');
 }
 
@@ -421,8 +493,8 @@ export async function decompressXzRange(
   if (check !== CHECK_SHA256) {
     return decompressXz(copyRangeChunks(source, start, end - start, onInput), limits);
   }
-  const layout = await readXzLayout(source, start, end, limits.input);
-  const checks: Buffer[] = [];
-  const inner = xzChunks(reframeWithoutChecks(source, layout, checks, onInput), limits);
-  return Readable.from(verifySha256(inner, layout, checks, limits.input), { objectMode: false });
+  const layouts = await readXzLayouts(source, start, end, limits.input);
+  const checks: Array<Buffer | undefined> = [];
+  const inner = xzChunks(streamsForDecoder(source, layouts, checks, onInput), limits);
+  return Readable.from(verifySha256(inner, layouts, checks, limits.input), { objectMode: false });
 }

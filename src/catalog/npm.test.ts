@@ -827,3 +827,15 @@ test('real Next.js install: installed = npm ls, other platforms\u2019 builds lef
     assert.deepEqual(validateSpdx(JSON.parse(writeSpdx(input)), SCHEMAS), []);
   }
 });
+
+test('one package installed in many folders: one component listing each folder once, sorted (merged in linear time)', async () => {
+  // Found by fuzzing: 20 000 copies of one name@version took 26 s (each merge re-sorted every path).
+  const files = [3, 1, 2, 1].map((k) =>
+    file(`app/node_modules/a${k}/node_modules/dup/package.json`, '{"name":"dup","version":"1.0.0"}'),
+  );
+  const { components } = await catalog(files);
+  assert.deepEqual(
+    components.map((c) => [c.name, c.foundAt]),
+    [['dup', [1, 2, 3].map((k) => `app/node_modules/a${k}/node_modules/dup/package.json`)]],
+  );
+});

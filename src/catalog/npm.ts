@@ -407,17 +407,24 @@ interface Found {
   /** true/false per lockfile occurrence: a package is dev only when every occurrence is. */
   dev: boolean[];
   dependsOn: Set<string>;
+  /** Every place the package was found, sorted once at the end (a tree can hold thousands of copies). */
+  foundAt: Set<string>;
 }
 
 function add(byKey: Map<string, Found>, component: Component, dev: boolean | undefined, deps: string[]) {
   const key = componentKey(component);
   const seen = byKey.get(key);
   if (!seen) {
-    byKey.set(key, { component, dev: dev === undefined ? [] : [dev], dependsOn: new Set(deps) });
+    byKey.set(key, {
+      component,
+      dev: dev === undefined ? [] : [dev],
+      dependsOn: new Set(deps),
+      foundAt: new Set(component.foundAt),
+    });
     return;
   }
   const c = seen.component;
-  c.foundAt = [...new Set([...c.foundAt, ...component.foundAt])].sort();
+  for (const at of component.foundAt) seen.foundAt.add(at);
   if (c.licenses.length === 0) c.licenses = component.licenses;
   c.description ??= component.description;
   c.hashes ??= component.hashes;
@@ -459,7 +466,8 @@ function catalogNpm(files: WalkedFile[], ctx: CatalogContext): Component[] {
     if (copy) add(byKey, copy, undefined, []);
   }
   const out: Component[] = [];
-  for (const { component, dev, dependsOn } of byKey.values()) {
+  for (const { component, dev, dependsOn, foundAt } of byKey.values()) {
+    component.foundAt = [...foundAt].sort();
     if (dev.length > 0 && dev.every(Boolean)) component.properties['waybill:npm:dev'] = 'true';
     dependsOn.delete(componentKey(component));
     if (dependsOn.size > 0) component.dependsOn = [...dependsOn].sort();

@@ -38,7 +38,8 @@ function normalize(path: string): string | undefined {
 
 /** Each folder a `.pth` names → the site folders whose `.pth` files name it (sorted). */
 export function pthFolders(files: readonly WalkedFile[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
+  // Sets, sorted once at the end: thousands of site folders may name one folder.
+  const sitesOf = new Map<string, Set<string>>();
   for (const file of files) {
     if (!wantPth(file.entry)) continue;
     const site = file.entry.path.slice(0, file.entry.path.lastIndexOf('/'));
@@ -48,9 +49,10 @@ export function pthFolders(files: readonly WalkedFile[]): Map<string, string[]> 
       const folder = normalize(line.startsWith('/') ? line : `${site}/${line}`);
       // The root itself holds no distributions; the site folder is already on the path.
       if (!folder || folder === site) continue;
-      const sites = out.get(folder) ?? [];
-      if (!sites.includes(site)) out.set(folder, [...sites, site].sort());
+      const sites = sitesOf.get(folder);
+      if (sites) sites.add(site);
+      else sitesOf.set(folder, new Set([site]));
     }
   }
-  return out;
+  return new Map([...sitesOf].map(([folder, sites]) => [folder, [...sites].sort()]));
 }

@@ -386,6 +386,9 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
   );
   const byKey = new Map<string, Component>();
   const componentOf = new Map<Found, Component>();
+  /** Where each component was found, sorted once at the end: one METADATA hard-linked into
+   * thousands of folders is thousands of finds of one distribution. */
+  const foundAt = new Map<Component, Set<string>>();
   const installed: Installed[] = [];
   // Carriers first: a vendored copy's key names its carrier's.
   const ordered = [...found.filter((f) => !placement.has(f)), ...found.filter((f) => placement.has(f))];
@@ -398,8 +401,11 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
     const key = componentKey(c);
     const seen = byKey.get(key);
     // Debian ships some distributions twice (foo.egg-info and foo-1.0.dist-info): one component.
-    if (seen) seen.foundAt = [...new Set([...seen.foundAt, ...c.foundAt])].sort();
-    else byKey.set(key, c);
+    if (seen) for (const at of c.foundAt) foundAt.get(seen)!.add(at);
+    else {
+      byKey.set(key, c);
+      foundAt.set(c, new Set(c.foundAt));
+    }
     componentOf.set(f, seen ?? c);
     if (!f.wheel)
       installed.push({
@@ -413,6 +419,7 @@ function catalogPython(files: WalkedFile[], ctx: CatalogContext): Component[] {
   // unless the same distribution is installed too.
   const unpacked = new Set(installed.map((i) => i.component));
   for (const c of componentOf.values()) if (!unpacked.has(c)) c.presence = 'packaged';
+  for (const [c, at] of foundAt) c.foundAt = [...at].sort();
   resolveRequires(installed, venvRoots(files), pthFolders(files));
   return [...byKey.values()].sort((a, b) => {
     const ka = componentKey(a);

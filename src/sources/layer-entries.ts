@@ -54,6 +54,18 @@ export interface LowerLink {
   target: string;
 }
 
+/** Where wanted hard links lead in their layer. */
+export interface LinkTargets {
+  /** Target → the bytes of the file it names in this layer. */
+  bytes: Map<string, Buffer>;
+  /** Targets whose file this layer holds, as a file or as something else (no bytes then). */
+  present: Set<string>;
+  /** Targets this layer does not hold, or holds as a hard link to a path it does not: that path. */
+  lower: Map<string, string>;
+  /** Targets over the most their links may read: why (as for a file over its limit). */
+  tooLarge: Map<string, string>;
+}
+
 /** What the entries of a layer are read as. */
 export interface EntryOptions {
   /** Interpret `.wh.` whiteouts and opaque-dir markers (image layers only). */
@@ -278,9 +290,18 @@ export class LayerEntries implements TarPushHandler {
     } else this.files.set(path, { entry: current.entry, data: kept });
   }
 
-  /** The paths whose content the pending hard links need (none: no second pass). */
-  linkTargets(): Set<string> {
-    return new Set([...this.pending.values()].map((p) => p.target));
+  /**
+   * The paths whose content the pending hard links need (none: no second pass), each with the most
+   * its links may read (`sizeLimit` of the link: a package database linked to a huge file is no
+   * smaller a bomb for being a link).
+   */
+  linkTargets(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { entry, target } of this.pending.values()) {
+      const limit = sizeLimit(this.filter, entry, this.job.maxFileSize);
+      out.set(target, Math.max(limit, out.get(target) ?? 0));
+    }
+    return out;
   }
 
   /**
@@ -289,15 +310,17 @@ export class LayerEntries implements TarPushHandler {
    * for (not a file, or over maxFileSize) leaves the link hidden, as an unwanted entry; one it does
    * not hold at all (`present`) is a lower layer's file, resolved once the layers are stacked.
    */
-  resolveLinks(targets: ReadonlyMap<string, Buffer>, present: ReadonlySet<string>): void {
+  resolveLinks({ bytes, present, lower, tooLarge }: LinkTargets): void {
     for (const [path, { entry, target }] of this.pending) {
-      const data = targets.get(target);
+      const data = bytes.get(target);
       if (data === undefined && !present.has(target) && this.job.image) {
-        this.scan.lowerLinks.push({ entry, target });
+        this.scan.lowerLinks.push({ entry, target: lower.get(target) ?? target });
         continue;
       }
       entry.size = data?.length ?? 0;
       const kept = data !== undefined ? linkedBytes(this.filter, entry, data) : undefined;
+      const reason = tooLarge.get(target);
+      if (reason !== undefined) this.scan.skipped.push({ path, reason });
       if (kept === undefined) this.scan.hidden.push(path);
       else this.files.set(path, { entry, data: kept });
     }

@@ -11,7 +11,7 @@
  */
 import type { OverlayView } from './layer-merge.ts';
 import { type LayerJob, scanLayer } from './layer-scan.ts';
-import { type FileFilter, linkedBytes } from './types.ts';
+import { type FileFilter, linkedBytes, sizeLimit } from './types.ts';
 
 export async function resolveLowerLinks(
   view: OverlayView,
@@ -26,7 +26,13 @@ export async function resolveLowerLinks(
     const waiting = [...open.values()].filter((link) => link.below > position);
     const job = jobs[position];
     if (waiting.length === 0 || !job) continue;
-    const layer = await readTargets(job, new Set(waiting.map((link) => link.target)), signal);
+    // Each target read at most as far as a link to it may read (FileFilter.maxSize of the link).
+    const limits = new Map<string, number>();
+    for (const link of waiting) {
+      const limit = sizeLimit(filter, link.entry, job.maxFileSize);
+      limits.set(link.target, Math.max(limit, limits.get(link.target) ?? 0));
+    }
+    const layer = await readTargets(job, limits, signal);
     for (const link of waiting) {
       const data = layer.bytes.get(link.target);
       const further = layer.linksDown.get(link.target);
@@ -36,7 +42,7 @@ export async function resolveLowerLinks(
         link.target = further;
         continue;
       } else if (!layer.removes(link.target)) continue;
-      else view.fillLowerLink(link.path, undefined);
+      else view.fillLowerLink(link.path, undefined, layer.tooLarge.get(link.target));
       open.delete(link.path);
     }
   }
@@ -51,16 +57,18 @@ interface TargetsInLayer {
   linksDown: Map<string, string>;
   /** Whether the layer deletes or replaces `target` without giving it bytes: the search ends there. */
   removes(target: string): boolean;
+  /** Targets this layer holds over the most their links may read: why. */
+  tooLarge: Map<string, string>;
 }
 
 /** One more pass over a layer for the given paths (its budget was charged by the first). */
 async function readTargets(
   job: LayerJob,
-  targets: ReadonlySet<string>,
+  targets: ReadonlyMap<string, number>,
   signal: AbortSignal | undefined,
 ): Promise<TargetsInLayer> {
   const { budget: _charged, ...again } = job;
-  const ancestors = new Set([...targets].flatMap(parentsOf));
+  const ancestors = new Set([...targets.keys()].flatMap(parentsOf));
   /** Targets, or their parent directories, this layer writes as something other than the file. */
   const replaced = new Set<string>();
   const filter: FileFilter = {
@@ -73,15 +81,18 @@ async function readTargets(
         replaced.add(entry.path);
       return isTarget && (entry.type === 'file' || entry.type === 'hardlink');
     },
+    maxSize: (entry) => targets.get(entry.path),
   };
   const scan = await scanLayer(again, filter, signal ? { signal } : {});
   const bytes = new Map(scan.files.map((f) => [f.entry.path, f.data]));
   const linksDown = new Map(scan.lowerLinks.map((l) => [l.entry.path, l.target]));
-  const deleted = new Set([...scan.whiteouts, ...scan.hidden]);
+  // A target over its limit is the file the link names all the same: no bytes, and no lower copy.
+  const deleted = new Set([...scan.whiteouts, ...scan.hidden, ...scan.skipped.map((s) => s.path)]);
   const opaque = new Set(scan.opaqueDirs);
   return {
     bytes,
     linksDown,
+    tooLarge: new Map(scan.skipped.map((s) => [s.path, s.reason])),
     removes: (target) =>
       deleted.has(target) ||
       replaced.has(target) ||

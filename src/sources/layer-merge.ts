@@ -55,12 +55,16 @@ export class OverlayView {
     return [...this.lowerLinks.values()].sort((a, b) => compare(a.path, b.path));
   }
 
-  /** Gives a hard link to a lower layer's file its kept bytes, or takes it out (`undefined`). */
-  fillLowerLink(path: string, data: Buffer | undefined): void {
+  /**
+   * Gives a hard link to a lower layer's file its kept bytes, or takes it out (`undefined`; with the
+   * reason it was skipped when its file is over the most it may read).
+   */
+  fillLowerLink(path: string, data: Buffer | undefined, skipped?: string): void {
     const link = this.lowerLinks.get(path);
     const file = this.files.get(path);
     if (!link || !file) return;
     this.lowerLinks.delete(path);
+    if (skipped !== undefined) this.skipped.push({ path, reason: skipped });
     if (data === undefined) this.remove(path);
     else this.files.set(path, { ...file, entry: { ...file.entry, size: data.length }, data });
   }

@@ -36,7 +36,7 @@ import { DigestCheck, localSha256, type Sha256Sink } from '../util/digest.ts';
 import type { HashLane } from '../util/hash-lane.ts';
 import { openRegularFileSync } from '../util/regular-file.ts';
 import { type BlobLocation, openLocation } from './blob-store.ts';
-import { LayerEntries, type LayerScan } from './layer-entries.ts';
+import { LayerEntries, type LayerScan, type LinkTargets } from './layer-entries.ts';
 import { packBuffers, type SlabPlace, unpackBuffer } from './slabs.ts';
 import type { FileEntry, FileFilter } from './types.ts';
 import type { SourceWalkOptions } from './walk-options.ts';
@@ -160,8 +160,7 @@ export async function scanLayer(
     tar.finish();
     const targets = entries.linkTargets();
     if (targets.size > 0) {
-      const { bytes, present } = await linkTargetBytes(job, targets, hooks);
-      entries.resolveLinks(bytes, present);
+      entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
     }
   } catch (e) {
     entries.discard();
@@ -174,25 +173,74 @@ export async function scanLayer(
  * The bytes of the files that wanted hard links point to, when the filter did not want those files
  * themselves: a tar stores a hard link's content once, under the first name (a package manager's
  * store, a cache), so a second pass over the layer reads just those. Rare, so it costs nothing
- * otherwise; the budget was charged by the first pass. `present`: the targets the layer holds at
- * all (a target it does not hold is a lower layer's file).
+ * otherwise; the budget was charged by the first pass. A target that is itself a hard link of this
+ * layer names the same file as its own target (a link refers to an earlier entry), followed to a file
+ * of this layer (read by a third pass when the second did not know it was wanted) or to a path the
+ * layer does not hold: a lower layer's file, returned in `lower`.
  */
 async function linkTargetBytes(
   job: LayerJob,
-  targets: ReadonlySet<string>,
+  targets: ReadonlyMap<string, number>,
   hooks: ScanHooks,
-): Promise<{ bytes: Map<string, Buffer>; present: Set<string> }> {
+): Promise<LinkTargets> {
+  const links = new Map<string, string>();
+  const held = new Set<string>();
+  const first = await readLayerFiles(job, targets, hooks, (entry) => {
+    held.add(entry.path);
+    if (entry.type === 'hardlink' && entry.linkTarget !== undefined) links.set(entry.path, entry.linkTarget);
+  });
+  const ends = new Map([...targets.keys()].map((target) => [target, linkChainEnd(links, target)]));
+  const unread = new Map<string, number>();
+  for (const [target, end] of ends)
+    if (held.has(end) && !first.bytes.has(end) && !first.tooLarge.has(end))
+      unread.set(end, Math.max(targets.get(target) ?? 0, unread.get(end) ?? 0));
+  const second = unread.size > 0 ? await readLayerFiles(job, unread, hooks) : undefined;
+  const out: LinkTargets = { bytes: new Map(), present: new Set(), lower: new Map(), tooLarge: new Map() };
+  for (const [target, end] of ends) {
+    const data = first.bytes.get(end) ?? second?.bytes.get(end);
+    if (data !== undefined) out.bytes.set(target, data);
+    const tooLarge = first.tooLarge.get(end) ?? second?.tooLarge.get(end);
+    if (tooLarge !== undefined) out.tooLarge.set(target, tooLarge);
+    if (held.has(end)) out.present.add(target);
+    else out.lower.set(target, end);
+  }
+  return out;
+}
+
+/** The path a chain of this layer's hard links ends at (a loop ends where it closes). */
+function linkChainEnd(links: ReadonlyMap<string, string>, start: string): string {
+  const seen = new Set<string>();
+  let path = start;
+  for (let next = links.get(path); next !== undefined && !seen.has(path); next = links.get(path)) {
+    seen.add(path);
+    path = next;
+  }
+  return path;
+}
+
+/**
+ * The files at `paths` in one more pass over the layer, none read past its limit (a larger one gives
+ * no bytes, only why); `each` sees every entry.
+ */
+async function readLayerFiles(
+  job: LayerJob,
+  paths: ReadonlyMap<string, number>,
+  hooks: ScanHooks,
+  each?: (entry: FileEntry) => void,
+): Promise<{ bytes: Map<string, Buffer>; tooLarge: Map<string, string> }> {
   const { budget: _charged, ...again } = job;
-  const present = new Set<string>();
   const filter: FileFilter = {
     want: (entry) => {
-      if (!targets.has(entry.path)) return false;
-      present.add(entry.path);
-      return entry.type === 'file';
+      each?.(entry);
+      return paths.has(entry.path) && entry.type === 'file';
     },
+    maxSize: (entry) => paths.get(entry.path),
   };
   const scan = await scanLayer(again, filter, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
-  return { bytes: new Map(scan.files.map((f) => [f.entry.path, f.data])), present };
+  return {
+    bytes: new Map(scan.files.map((f) => [f.entry.path, f.data])),
+    tooLarge: new Map(scan.skipped.map((f) => [f.path, f.reason])),
+  };
 }
 
 /**

@@ -297,6 +297,16 @@ test('a hard link to a file of a lower layer gets that file’s bytes as the lay
       'want/d': { hardlink: 'store/dir/f' },
       'want/n': { hardlink: 'store/nope' },
       'want/replaced': { hardlink: 'store/keep' },
+      // Through this layer's own hard links the filter does not want: to a lower file, to a file
+      // of this layer, round a loop (no file: left out).
+      'mid/l': { hardlink: 'store/keep' },
+      'want/via-lower': { hardlink: 'mid/l' },
+      'mid/f': 'KEEP f2',
+      'mid/g': { hardlink: 'mid/f' },
+      'want/via-same': { hardlink: 'mid/g' },
+      'mid/p': { hardlink: 'mid/q' },
+      'mid/q': { hardlink: 'mid/p' },
+      'want/loop': { hardlink: 'mid/q' },
     },
     // The target rewritten after the link: a new file, the link keeps the old bytes. A link to a
     // link of a lower layer: the same file, two layers down.
@@ -335,11 +345,47 @@ test('a hard link to a file of a lower layer gets that file’s bytes as the lay
           'want/k': `${l2}|KEEP k0|7`,
           'want/o': `${l2}|KEEP o1|7`,
           'want/replaced': `${l3}|KEEP r3|7`,
+          'want/via-lower': `${l2}|KEEP k0|7`,
+          'want/via-same': `${l2}|KEEP f2|7`,
         },
         `${compression}, ${workers} workers`,
       );
     }
   }
+});
+
+test('a hard link is read no further than the filter lets the link itself be read (maxSize), in its layer or below', async () => {
+  // Found by fuzzing: a dist-info METADATA hard-linked to a 200 MiB file (a few hundred KiB of gzip)
+  // was read whole, past TEXT_FILE_MAX, whether the file was in the link's layer or a lower one.
+  const layers: TarSpec[] = [
+    { 'store/big': `KEEP ${'x'.repeat(100)}`, 'store/small': 'KEEP s' },
+    {
+      'want/lower-big': { hardlink: 'store/big' },
+      'want/lower-small': { hardlink: 'store/small' },
+      'mid/big': `KEEP ${'y'.repeat(100)}`,
+      'want/same-big': { hardlink: 'mid/big' },
+    },
+  ];
+  const image = await buildOciLayout(join(work, 'link-max-size'), layers, { compression: 'none' });
+  const oci = await openArtifact(image.layoutDir);
+  const result = await oci.walk(
+    {
+      want: (e) => e.path.startsWith('want/') && (e.type === 'file' || e.type === 'hardlink'),
+      keep: (_entry, data) => data.includes('KEEP'),
+      maxSize: (e) => (e.path.startsWith('want/') ? 50 : undefined),
+    },
+    { workers: 0 } as SourceWalkOptions,
+  );
+  assert.deepEqual(
+    result.files.map((f) => [f.entry.path, f.data.toString()]),
+    [['want/lower-small', 'KEEP s']],
+  );
+  // Said as for a file over its limit.
+  const over = (n: number) => `${n} bytes is larger than 50, the most read of such a file`;
+  assert.deepEqual(result.skipped, [
+    { path: 'want/lower-big', reason: over(105) },
+    { path: 'want/same-big', reason: over(105) },
+  ]);
 });
 
 /** A filter module on disk, as worker threads load it: every file kept. */

@@ -136,6 +136,8 @@ export const LINK_SIZE_PROBE = 64 * 1024;
  */
 export function linkedBytes(filter: FileFilter, entry: FileEntry, data: Buffer): Buffer | undefined {
   const sized = { ...entry, size: data.length };
+  const limit = filter.maxSize?.(sized);
+  if (limit !== undefined && data.length > limit) return undefined;
   const want = filter.want(sized);
   if (want === false) return undefined;
   if (want === 'sniff' && !filter.sniff?.(sized, data.subarray(0, SNIFF_BYTES))) return undefined;

@@ -603,6 +603,29 @@ z.close()`,
     await expectRejected(dir, 'demo-1.0-py3-none-any.whl', { why: /RECORD|hash/, commands: ['stamp'] });
   });
 
+  test('wheel whose RECORD leaves out its METADATA (stamp): the line names the wheel, not its staging copy', async (_t) => {
+    // Found by fuzzing: the stamper reads a copy in the staging directory, and its error named that
+    // copy ('…/.demo-1.0-py3-none-any.whl.waybill-PID-….tmp/demo-1.0-py3-none-any.whl: …').
+    const dir = caseDir('wheel-record-unlisted');
+    python(
+      `import zipfile
+${WHEEL_FILES}
+z = zipfile.ZipFile('demo-1.0-py3-none-any.whl', 'w')
+z.writestr('demo-1.0.dist-info/METADATA', meta)
+z.writestr('demo-1.0.dist-info/WHEEL', wheel)
+z.writestr('demo-1.0.dist-info/RECORD', b'')
+z.close()`,
+      dir,
+    );
+    const r = await waybill(args('stamp', 'demo-1.0-py3-none-any.whl', dir), { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^waybill: demo-1\.0-py3-none-any\.whl: demo-1\.0\.dist-info\/RECORD does not list /m,
+    );
+    assert.doesNotMatch(r.stderr, /waybill-\d+-|\.tmp\//);
+  });
+
   test('ELF whose .note.package length overflows', async (_t) => {
     const dir = caseDir('elf-note');
     const note = Buffer.alloc(32);

@@ -384,6 +384,26 @@ describe('stamp refuses control characters in what it writes', { concurrency: tr
       /root\.tar: its os-release ID \(etc\/os-release\) contains the control character/,
       'os-release',
     );
+    // A wheel's legacy License, which stamp replaces and keeps in the record's upstream trail (fuzz,
+    // stop 17: refused as 'upstream wheel METADATA License', naming no artifact).
+    const wheel = join(dir, 'demo-1.0-py3-none-any.whl');
+    execFileSync('python3', [
+      '-c',
+      `import base64, hashlib, sys, zipfile
+files = {'demo-1.0.dist-info/METADATA': 'Metadata-Version: 2.1\\nName: demo\\nVersion: 1.0\\nLicense: MIT\\u202e\\n',
+  'demo-1.0.dist-info/WHEEL': 'Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n'}
+def h(d): return base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()
+z = zipfile.ZipFile(sys.argv[1], 'w')
+for n, d in files.items(): z.writestr(n, d)
+z.writestr('demo-1.0.dist-info/RECORD', ''.join(f'{n},sha256={h(d.encode())},{len(d.encode())}\\n' for n, d in files.items()) + 'demo-1.0.dist-info/RECORD,,\\n')
+z.close()`,
+      wheel,
+    ]);
+    await expectNative(
+      wheel,
+      /demo-1\.0-py3-none-any\.whl: its wheel METADATA License contains the control character \\u202e/,
+      'wheel upstream License',
+    );
     const missing = await apkToolsMissing();
     if (missing) return t.skip(missing);
     const apk = await buildApk(dir, 'demo-1.0-r0', {

@@ -99,9 +99,10 @@ async function openTarball(path: string, opened: Readable[]): Promise<Readable> 
 
 /**
  * The first `length` bytes of the tar inside an xz tarball (fewer if it is shorter), for what a
- * synchronous sniff of the raw head cannot see; undefined when they do not decode.
+ * synchronous sniff of the raw head cannot see. A stream that does not decode that far is a broken
+ * xz file (the decoder's MALFORMED, naming it), not one that is no tarball.
  */
-export async function xzTarballHead(path: string, length: number): Promise<Buffer | undefined> {
+export async function xzTarballHead(path: string, length: number): Promise<Buffer> {
   const { size } = await statRegularFile(path);
   const chunks: Buffer[] = [];
   let have = 0;
@@ -113,8 +114,6 @@ export async function xzTarballHead(path: string, length: number): Promise<Buffe
       have += (chunk as Buffer).length;
       if (have >= length) break;
     }
-  } catch {
-    return undefined;
   } finally {
     stream?.destroy();
   }

@@ -197,6 +197,18 @@ test('a rootfs tarball cut short is a broken rootfs (MALFORMED), not a plain fil
       assert.match(e.message, /root\.tar\.gz: gzip stream: unexpected end of file/);
       return true;
     });
+    // An xz one cut before its first entry decodes (fuzz, stop 17: its head read in confirm took
+    // the decoder's error for "not a rootfs").
+    const xz = join(dir, 'root.tar.xz');
+    await writeFile(join(dir, 'root.tar'), buildTar(files));
+    await run('xz', ['-k', join(dir, 'root.tar')]);
+    await writeFile(xz, (await readFile(xz)).subarray(0, 200));
+    assert.ok(rootfsFormat.detect(await head(xz), xz));
+    await assert.rejects(isRootfs(xz), (e: unknown) => {
+      assert.ok(e instanceof WaybillError && e.code === 'MALFORMED', String(e));
+      assert.match(e.message, /root\.tar\.xz: xz stream: /);
+      return true;
+    });
   } finally {
     await removeTmp(dir);
   }

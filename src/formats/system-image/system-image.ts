@@ -267,8 +267,7 @@ export function isRootfs(path: string): Promise<boolean> {
     const info = await stat(path);
     if (info.isDirectory()) return (await readRootfsDir(path)).osRelease !== undefined;
     if (isXzTarball(await readFileHead(path, COMPRESSION_MAGIC_BYTES), path)) {
-      const head = await xzTarballHead(path, XZ_HEAD_BYTES);
-      if (!head || !startsLikeRootfs(head)) return false;
+      if (!startsLikeRootfs(await xzTarballHead(path, XZ_HEAD_BYTES))) return false;
     }
     const { osRelease } = await scanRootfsTarball(path);
     return osRelease !== undefined;
