@@ -41,6 +41,18 @@ test('valid documents parse; unknown fields are kept', () => {
 test('invalid documents: codes and messages', () => {
   assert.throws(() => parseImageManifest(json({ ...manifest, schemaVersion: 1 }), 'm'), {
     code: 'UNSUPPORTED',
+    message: 'm: schemaVersion 1: only 2 is supported',
+  });
+  const { schemaVersion: _dropped, ...unversioned } = manifest;
+  assert.throws(() => parseImageIndex(json({ manifests: [] }), 'i'), {
+    code: 'MALFORMED',
+    message: 'i: schemaVersion is missing',
+  });
+  assert.throws(() => parseImageManifest(json(unversioned), 'm'), { message: 'm: schemaVersion is missing' });
+  // A value of another type is named by its type, never quoted (it could be any size).
+  assert.throws(() => parseImageManifest(json({ ...manifest, schemaVersion: ['2'.repeat(1000)] }), 'm'), {
+    code: 'MALFORMED',
+    message: 'm: schemaVersion is not a number: an array',
   });
   assert.throws(
     () => parseImageManifest(json({ ...manifest, layers: [{ ...descriptor, size: -1 }] }), 'm'),

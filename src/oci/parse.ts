@@ -10,6 +10,7 @@
 import { WaybillError } from '../errors.ts';
 import { parseSha256Digest } from '../util/digest.ts';
 import { checkedDepth } from '../util/json-depth.ts';
+import { jsonKind } from '../util/json-kind.ts';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './types.ts';
 import { MEDIA_TYPE } from './types.ts';
 
@@ -123,13 +124,14 @@ export function parseDescriptor(value: unknown, input: string, what = 'descripto
 }
 
 function schemaVersion2(obj: Json, input: string): void {
-  if (obj.schemaVersion !== 2) {
-    throw new WaybillError(
-      'UNSUPPORTED',
-      input,
-      `schemaVersion ${JSON.stringify(obj.schemaVersion)}: only 2 is supported`,
-    );
-  }
+  const version = obj.schemaVersion;
+  if (version === 2) return;
+  // Quoted only when it is a number: any other value from the document is named by its type.
+  if (version === undefined || version === null)
+    throw new WaybillError('MALFORMED', input, 'schemaVersion is missing');
+  if (typeof version !== 'number')
+    throw new WaybillError('MALFORMED', input, `schemaVersion is not a number: ${jsonKind(version)}`);
+  throw new WaybillError('UNSUPPORTED', input, `schemaVersion ${version}: only 2 is supported`);
 }
 
 /** image-layout.md: the `oci-layout` file, `{"imageLayoutVersion": "1.0.0"}`. */

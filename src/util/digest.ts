@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WaybillError } from '../errors.ts';
+import { jsonKind } from './json-kind.ts';
 import { openRegularFile, type RegularFileOptions } from './regular-file.ts';
 
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -54,7 +55,7 @@ export function parseSha256Digest(value: unknown, input: string, what = 'digest'
     throw new WaybillError('UNSUPPORTED', input, `${what} ${value}: only sha256 digests are supported`);
   }
   if (value === undefined || value === null) throw new WaybillError('MALFORMED', input, `${what} is missing`);
-  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : `a ${typeof value}`;
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 100)) : jsonKind(value);
   throw new WaybillError('MALFORMED', input, `${what} is not a valid sha256 digest: ${shown}`);
 }
 
