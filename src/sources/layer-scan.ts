@@ -159,9 +159,7 @@ export async function scanLayer(
     diffIdCheck?.finish();
     tar.finish();
     const targets = entries.linkTargets();
-    if (targets.size > 0) {
-      entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
-    }
+    if (targets.size > 0) entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
   } catch (e) {
     entries.discard();
     throw e;
