@@ -23,6 +23,12 @@ import { openRegularFile } from '../util/regular-file.ts';
 import { ChunkQueue } from './chunk-queue.ts';
 
 export const BLOCK_SIZE = 512;
+
+/**
+ * Names that say "tarball": uncompressed, or in a compression waybill decodes (gzip, zstd, xz). Used
+ * where the content alone cannot tell (a cut or corrupt head; xz, which is not sniffed synchronously).
+ */
+export const TARBALL_NAME = /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst|tar\.xz|txz)$/i;
 /** Pax and GNU long-name bodies are metadata: anything larger is an attack, not a name. */
 export const MAX_METADATA_BYTES = 1024 * 1024;
 /**

@@ -4,7 +4,7 @@
  * walked as itself.
  */
 import { decompressHead, detectCompression } from '../archive/decompress.ts';
-import { BLOCK_SIZE, isTarHeader } from '../archive/tar-reader.ts';
+import { BLOCK_SIZE, isTarHeader, TARBALL_NAME } from '../archive/tar-reader.ts';
 import { walkLayers } from './layer-walk.ts';
 import type { FileFilter, WalkResult } from './types.ts';
 import { DEFAULT_MAX_FILE_SIZE, type SourceWalkOptions } from './walk-options.ts';
@@ -42,9 +42,6 @@ export function looksLikeTarball(head: Buffer): boolean {
   const inner = decompressHead(head);
   return inner !== undefined && inner.length >= BLOCK_SIZE && isTarHeader(inner.subarray(0, BLOCK_SIZE));
 }
-
-/** Names that say "tarball", uncompressed or in a compression the walk decodes. */
-const TARBALL_NAME = /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst|tar\.xz|txz)$/i;
 
 /**
  * A tarball by its content, or by its name when its head cannot tell: a .tar.gz or .tar.zst cut

@@ -10,8 +10,8 @@
  * per layer while a link is unresolved, and none for images without such links.
  */
 import type { OverlayView } from './layer-merge.ts';
-import { type LayerJob, scanLayer } from './layer-scan.ts';
-import { type FileFilter, linkedBytes, sizeLimit } from './types.ts';
+import { type LayerJob, rescanLayer } from './layer-scan.ts';
+import { type FileEntry, type FileFilter, linkedBytes, sizeLimit } from './types.ts';
 
 export async function resolveLowerLinks(
   view: OverlayView,
@@ -61,29 +61,27 @@ interface TargetsInLayer {
   tooLarge: Map<string, string>;
 }
 
-/** One more pass over a layer for the given paths (its budget was charged by the first). */
+/** One more pass over a layer for the given paths, and what it does to them besides. */
 async function readTargets(
   job: LayerJob,
   targets: ReadonlyMap<string, number>,
   signal: AbortSignal | undefined,
 ): Promise<TargetsInLayer> {
-  const { budget: _charged, ...again } = job;
   const ancestors = new Set([...targets.keys()].flatMap(parentsOf));
   /** Targets, or their parent directories, this layer writes as something other than the file. */
   const replaced = new Set<string>();
-  const filter: FileFilter = {
-    want: (entry) => {
-      const isTarget = targets.has(entry.path);
-      if (
-        (isTarget && entry.type !== 'file' && entry.type !== 'hardlink') ||
-        (ancestors.has(entry.path) && entry.type !== 'dir')
-      )
-        replaced.add(entry.path);
-      return isTarget && (entry.type === 'file' || entry.type === 'hardlink');
-    },
-    maxSize: (entry) => targets.get(entry.path),
+  const each = (entry: FileEntry) => {
+    if (
+      (targets.has(entry.path) && entry.type !== 'file' && entry.type !== 'hardlink') ||
+      (ancestors.has(entry.path) && entry.type !== 'dir')
+    )
+      replaced.add(entry.path);
   };
-  const scan = await scanLayer(again, filter, signal ? { signal } : {});
+  const scan = await rescanLayer(job, targets, {
+    types: ['file', 'hardlink'],
+    each,
+    ...(signal ? { signal } : {}),
+  });
   const bytes = new Map(scan.files.map((f) => [f.entry.path, f.data]));
   const linksDown = new Map(scan.lowerLinks.map((l) => [l.entry.path, l.target]));
   // A target over its limit is the file the link names all the same: no bytes, and no lower copy.

@@ -159,9 +159,7 @@ export async function scanLayer(
     diffIdCheck?.finish();
     tar.finish();
     const targets = entries.linkTargets();
-    if (targets.size > 0) {
-      entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
-    }
+    if (targets.size > 0) entries.resolveLinks(await linkTargetBytes(job, targets, hooks));
   } catch (e) {
     entries.discard();
     throw e;
@@ -219,6 +217,31 @@ function linkChainEnd(links: ReadonlyMap<string, string>, start: string): string
 }
 
 /**
+ * One more pass over a layer whose budget the first pass charged, keeping the entries at `paths` of
+ * the given types, none read past its limit there (a larger one is skipped, with why); `each` sees
+ * every entry. For the bytes hard links point to, in their own layer or below (layer-lower-links.ts).
+ */
+export function rescanLayer(
+  job: LayerJob,
+  paths: ReadonlyMap<string, number>,
+  options: {
+    types: ReadonlyArray<FileEntry['type']>;
+    each?: (entry: FileEntry) => void;
+    signal?: AbortSignal;
+  },
+): Promise<LayerScan> {
+  const { budget: _charged, ...again } = job;
+  const filter: FileFilter = {
+    want: (entry) => {
+      options.each?.(entry);
+      return paths.has(entry.path) && options.types.includes(entry.type);
+    },
+    maxSize: (entry) => paths.get(entry.path),
+  };
+  return scanLayer(again, filter, options.signal ? { signal: options.signal } : {});
+}
+
+/**
  * The files at `paths` in one more pass over the layer, none read past its limit (a larger one gives
  * no bytes, only why); `each` sees every entry.
  */
@@ -228,15 +251,11 @@ async function readLayerFiles(
   hooks: ScanHooks,
   each?: (entry: FileEntry) => void,
 ): Promise<{ bytes: Map<string, Buffer>; tooLarge: Map<string, string> }> {
-  const { budget: _charged, ...again } = job;
-  const filter: FileFilter = {
-    want: (entry) => {
-      each?.(entry);
-      return paths.has(entry.path) && entry.type === 'file';
-    },
-    maxSize: (entry) => paths.get(entry.path),
-  };
-  const scan = await scanLayer(again, filter, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
+  const scan = await rescanLayer(job, paths, {
+    types: ['file'],
+    ...(each ? { each } : {}),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+  });
   return {
     bytes: new Map(scan.files.map((f) => [f.entry.path, f.data])),
     tooLarge: new Map(scan.skipped.map((f) => [f.path, f.reason])),

@@ -87,8 +87,7 @@ export async function scanTarball(path: string, options: TarScanOptions): Promis
  */
 async function openTarball(path: string, opened: Readable[]): Promise<Readable> {
   if (detectCompression(await readFileHead(path, COMPRESSION_MAGIC_BYTES)) === 'xz') {
-    const { size } = await statRegularFile(path);
-    const stream = await decompressFileRange(path, 0, size, 'xz', { input: path });
+    const stream = await decodeXzFile(path);
     opened.push(stream);
     return stream;
   }
@@ -97,18 +96,23 @@ async function openTarball(path: string, opened: Readable[]): Promise<Readable> 
   return (await openDecompressed(source, { input: path })).stream;
 }
 
+/** The whole xz file at `path`, decoded (archive/xz.ts: every check type xz-utils writes). */
+async function decodeXzFile(path: string): Promise<Readable> {
+  const { size } = await statRegularFile(path);
+  return decompressFileRange(path, 0, size, 'xz', { input: path });
+}
+
 /**
  * The first `length` bytes of the tar inside an xz tarball (fewer if it is shorter), for what a
  * synchronous sniff of the raw head cannot see. A stream that does not decode that far is a broken
  * xz file (the decoder's MALFORMED, naming it), not one that is no tarball.
  */
 export async function xzTarballHead(path: string, length: number): Promise<Buffer> {
-  const { size } = await statRegularFile(path);
   const chunks: Buffer[] = [];
   let have = 0;
   let stream: Readable | undefined;
   try {
-    stream = await decompressFileRange(path, 0, size, 'xz', { input: path });
+    stream = await decodeXzFile(path);
     for await (const chunk of stream) {
       chunks.push(chunk as Buffer);
       have += (chunk as Buffer).length;

@@ -13,7 +13,7 @@
 import { open, readlink, realpath, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { COMPRESSION_MAGIC_BYTES, detectCompression } from '../../archive/decompress.ts';
-import { resolveSymlink } from '../../archive/tar-reader.ts';
+import { resolveSymlink, TARBALL_NAME } from '../../archive/tar-reader.ts';
 import { WaybillError } from '../../errors.ts';
 import { readFileHead } from '../../util/read-head.ts';
 import { openRegularFile, readRegularFile, statRegularFile } from '../../util/regular-file.ts';
@@ -22,9 +22,6 @@ import { emptyFacts, type Fact, type NativeFacts } from '../facts.ts';
 import { type ConfirmableNativeFormat, confirmedBy, type NativeFormat } from '../native.ts';
 import { firstTarEntryName, scanTarball, type TarScan, xzTarballHead } from '../shared/tar-scan.ts';
 import { OS_RELEASE_PATHS, parseOsRelease } from './os-release.ts';
-
-/** Tarball names, so detection does not claim arbitrary compressed files. */
-export const TARBALL_NAME = /\.(?:tar|tar\.gz|tgz|tar\.zst|tzst|tar\.xz|txz)$/i;
 
 // ---- root filesystems -----------------------------------------------------------------------------
 
