@@ -12,7 +12,8 @@ import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts
 /** A `.pth` file is a few lines; a big one is not site.py's. */
 const MAX_PTH = 64 * 1024;
 
-function isSiteFolder(name: string): boolean {
+/** A folder name pip and Debian's Python install distributions into. */
+export function isSiteFolder(name: string): boolean {
   return name === 'site-packages' || name === 'dist-packages';
 }
 

@@ -13,7 +13,7 @@ import { WaybillError } from '../errors.ts';
 import { field, fieldAll, parseDeb822, type Stanza } from '../formats/deb/deb822.ts';
 import { type FileEntry, hasContent, type WalkedFile } from '../sources/types.ts';
 import { normalizePythonName } from './python-names.ts';
-import { pthFolders, wantPth } from './python-pth.ts';
+import { isSiteFolder, pthFolders, wantPth } from './python-pth.ts';
 import { requiresDist, requiresTxt } from './python-requires.ts';
 import { infoFolder, siteFolder, vendoredPlacement } from './python-vendored.ts';
 import { folderSees, venvRoots, wantPyvenvCfg } from './python-venv.ts';
@@ -65,7 +65,7 @@ function insidePythonInstallation(path: string): boolean {
   const segs = path.split('/');
   for (let i = 0; i < segs.length - 1; i++) {
     const s = segs[i]!;
-    if (s === 'site-packages' || s === 'dist-packages') return true;
+    if (isSiteFolder(s)) return true;
     if (i > 0 && (segs[i - 1] === 'lib' || segs[i - 1] === 'lib64') && /^python\d+(?:\.\d+)?t?$/.test(s))
       return true;
   }
